@@ -1,0 +1,249 @@
+//! Settings: an optional `portico.toml` overridden by `PORTICO_*` environment variables.
+//!
+//! Every key of the file has an environment twin (`listen` ↔ `PORTICO_LISTEN`). An unknown key in
+//! the file is an error that names it, so a typo never silently falls back to a default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+/// What a `portico.toml` may contain. Every field is optional; unknown keys are refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub secret_key: Option<String>,
+    pub admin_username: Option<String>,
+    pub admin_password: Option<String>,
+    pub signup_approval: Option<bool>,
+    pub key_provisioning: Option<bool>,
+    pub allow_private_km_urls: Option<bool>,
+}
+
+/// The resolved settings Portico runs with.
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_path: PathBuf,
+    pub public_url: Url,
+    pub secret_key: SecretKey,
+    pub first_admin: Option<(String, SecretString)>,
+    pub signup_approval: bool,
+    pub key_provisioning: bool,
+    pub allow_private_km_urls: bool,
+}
+
+/// The 256-bit key that encrypts secrets at rest and protects session cookies.
+pub struct SecretKey(SecretBox<[u8; 32]>);
+
+impl SecretKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(SecretBox::new(Box::new(bytes)))
+    }
+
+    pub fn parse_hex(value: &str) -> Result<Self, String> {
+        let bytes = hex::decode(value.trim()).map_err(|_| "must be 64 hexadecimal characters")?;
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "must be 64 hexadecimal characters (32 bytes)")?;
+        Ok(Self::from_bytes(bytes))
+    }
+
+    pub fn bytes(&self) -> &[u8; 32] {
+        self.0.expose_secret()
+    }
+
+    /// Reads the key kept beside the database, or makes one and keeps it in a 0600 file.
+    fn load_or_create(path: &Path) -> Result<Self, SettingsError> {
+        let io = |e: std::io::Error| {
+            SettingsError::new(format!("secret key file {}: {e}", path.display()))
+        };
+        if path.exists() {
+            let text = std::fs::read_to_string(path).map_err(io)?;
+            return Self::parse_hex(&text).map_err(|e| {
+                SettingsError::new(format!("secret key file {}: {e}", path.display()))
+            });
+        }
+        let mut bytes = [0u8; 32];
+        crate::security::random::fill(&mut bytes);
+        write_private_file(path, hex::encode(bytes).as_bytes()).map_err(io)?;
+        Ok(Self::from_bytes(bytes))
+    }
+}
+
+#[cfg(unix)]
+fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(String);
+
+impl SettingsError {
+    fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+impl Settings {
+    /// Loads the settings the way the `portico` binary does: the file named by `--config` or
+    /// `PORTICO_CONFIG` (else `./portico.toml` when present), then the process environment.
+    pub fn load(config_path: Option<PathBuf>) -> Result<Self, SettingsError> {
+        let path = config_path
+            .or_else(|| std::env::var_os("PORTICO_CONFIG").map(PathBuf::from))
+            .or_else(|| Some(PathBuf::from("portico.toml")).filter(|p| p.exists()));
+        let file = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    SettingsError::new(format!("cannot read {}: {e}", path.display()))
+                })?;
+                Self::parse_file(&text)
+                    .map_err(|e| SettingsError::new(format!("{}: {e}", path.display())))?
+            }
+            None => FileSettings::default(),
+        };
+        Self::resolve(file, |name| std::env::var(name).ok())
+    }
+
+    /// Parses the TOML file; an unknown key is an error naming it.
+    pub fn parse_file(text: &str) -> Result<FileSettings, SettingsError> {
+        toml::from_str(text).map_err(|e| SettingsError::new(e.message().to_string()))
+    }
+
+    /// Combines the file with the environment (read through `env`), environment first.
+    pub fn resolve(
+        file: FileSettings,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let pick = |name: &str, from_file: Option<String>| env(name).or(from_file);
+        let flag =
+            |name: &str, from_file: Option<bool>, default: bool| -> Result<bool, SettingsError> {
+                match env(name) {
+                    Some(v) => parse_bool(&v).ok_or_else(|| {
+                        SettingsError::new(format!("{name}: expected true or false, got {v:?}"))
+                    }),
+                    None => Ok(from_file.unwrap_or(default)),
+                }
+            };
+
+        let listen_text =
+            pick("PORTICO_LISTEN", file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            SettingsError::new(format!(
+                "PORTICO_LISTEN (listen): {listen_text:?} is not an address like 127.0.0.1:8080"
+            ))
+        })?;
+
+        let database =
+            pick("PORTICO_DATABASE_URL", file.database_url).unwrap_or_else(|| "portico.db".into());
+        let database_path = PathBuf::from(
+            database
+                .strip_prefix("sqlite://")
+                .or_else(|| database.strip_prefix("sqlite:"))
+                .unwrap_or(&database),
+        );
+
+        let public_url = match pick("PORTICO_PUBLIC_URL", file.public_url) {
+            Some(text) => parse_public_url(&text)?,
+            None => Url::parse(&format!("http://{listen}")).expect("a socket address makes a URL"),
+        };
+
+        let secret_key = match pick("PORTICO_SECRET_KEY", file.secret_key) {
+            Some(hex) => SecretKey::parse_hex(&hex)
+                .map_err(|e| SettingsError::new(format!("PORTICO_SECRET_KEY (secret_key) {e}")))?,
+            None => SecretKey::load_or_create(&secret_key_path(&database_path))?,
+        };
+
+        let first_admin = match (
+            pick("PORTICO_ADMIN_USERNAME", file.admin_username),
+            pick("PORTICO_ADMIN_PASSWORD", file.admin_password),
+        ) {
+            (Some(user), Some(password)) => Some((user, SecretString::from(password))),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(SettingsError::new(
+                    "PORTICO_ADMIN_USERNAME is set but PORTICO_ADMIN_PASSWORD is not",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(SettingsError::new(
+                    "PORTICO_ADMIN_PASSWORD is set but PORTICO_ADMIN_USERNAME is not",
+                ));
+            }
+        };
+
+        Ok(Settings {
+            listen,
+            database_path,
+            public_url,
+            secret_key,
+            first_admin,
+            signup_approval: flag("PORTICO_SIGNUP_APPROVAL", file.signup_approval, false)?,
+            key_provisioning: flag("PORTICO_KEY_PROVISIONING", file.key_provisioning, true)?,
+            allow_private_km_urls: flag(
+                "PORTICO_ALLOW_PRIVATE_KM_URLS",
+                file.allow_private_km_urls,
+                false,
+            )?,
+        })
+    }
+
+    /// True when Portico is reached over https: cookies then get `Secure` and the `__Host-` prefix.
+    pub fn is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// The issuer and the base of every absolute URL: the public URL without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_string()
+    }
+}
+
+/// The key file kept beside the database: `portico.db` → `portico.db.key`.
+pub fn secret_key_path(database_path: &Path) -> PathBuf {
+    let mut name = database_path.as_os_str().to_owned();
+    name.push(".key");
+    PathBuf::from(name)
+}
+
+fn parse_public_url(text: &str) -> Result<Url, SettingsError> {
+    let url = Url::parse(text.trim())
+        .map_err(|e| SettingsError::new(format!("PORTICO_PUBLIC_URL (public_url): {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(SettingsError::new(
+            "PORTICO_PUBLIC_URL (public_url): must be an http or https URL with a host",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(SettingsError::new(
+            "PORTICO_PUBLIC_URL (public_url): must not have a query or a fragment",
+        ));
+    }
+    Ok(url)
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}

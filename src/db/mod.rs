@@ -1,0 +1,122 @@
+//! The SQLite database: the connection pool, the pragmas every connection gets, the embedded
+//! migrations, and `run`, which moves blocking diesel work off the async executor.
+
+pub mod models;
+pub mod schema;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type DbPool = Pool<ConnectionManager<SqliteConnection>>;
+pub type DbConn = PooledConnection<ConnectionManager<SqliteConnection>>;
+
+/// How long a connection waits for another writer before SQLite answers "database is locked".
+const BUSY_TIMEOUT_MS: u32 = 10_000;
+
+#[derive(Debug)]
+struct Pragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        // One batch: a multi-statement `sql_query` would run only the first statement.
+        set_pragmas(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// busy_timeout first, so that even the switch to WAL waits for other connections.
+fn set_pragmas(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
+         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+    ))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: String,
+        source: diesel::r2d2::PoolError,
+    },
+    #[error("cannot migrate the database: {0}")]
+    Migrate(String),
+}
+
+/// Opens (creating when needed) the database file, applies pending migrations, and returns a
+/// pool whose every connection has WAL, busy_timeout, foreign keys and synchronous=NORMAL.
+pub fn connect(path: &Path) -> Result<DbPool, DbSetupError> {
+    migrate(path)?;
+    let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
+    let pool = Pool::builder()
+        .max_size(16)
+        .min_idle(Some(2))
+        .connection_timeout(Duration::from_secs(30))
+        .connection_customizer(Box::new(Pragmas))
+        .build(manager)
+        .map_err(|source| DbSetupError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+    Ok(pool)
+}
+
+/// Switches the file to WAL and applies pending migrations on one connection, before the pool.
+fn migrate(path: &Path) -> Result<(), DbSetupError> {
+    use diesel::Connection;
+    let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+        .map_err(|e| DbSetupError::Migrate(format!("cannot open {}: {e}", path.display())))?;
+    set_pragmas(&mut conn).map_err(|e| DbSetupError::Migrate(e.to_string()))?;
+    conn.run_pending_migrations(MIGRATIONS)
+        .map_err(|e| DbSetupError::Migrate(e.to_string()))?;
+    Ok(())
+}
+
+/// Why a database call failed, as the web layer needs to know it.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("no connection available: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("the blocking task failed")]
+    Blocking,
+}
+
+/// Runs `work` with a pooled connection on the blocking thread pool.
+pub async fn run<T, E, F>(pool: &DbPool, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut SqliteConnection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<DbError> + Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(DbError::from)?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|_| DbError::Blocking)?
+}
+
+/// True when the error is a UNIQUE constraint violation (a conflict to report as 409).
+pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// The current time in Unix seconds, as stored in every `*_at` column.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

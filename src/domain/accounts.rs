@@ -1,0 +1,290 @@
+//! Accounts: who may sign up and with what. Usernames, emails, passwords, roles and statuses.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::FieldErrors;
+use super::text;
+use crate::text_enum;
+
+text_enum! {
+    /// What an account may do: administer the portal, or consume APIs as a third-party provider.
+    pub enum Role { Admin = "admin", Tpp = "tpp" }
+}
+
+text_enum! {
+    /// Where an account stands: only `Active` accounts may sign in.
+    pub enum AccountStatus { Active = "active", Pending = "pending", Locked = "locked", Rejected = "rejected" }
+}
+
+/// A username: 3–64 of `[A-Za-z0-9._-]`, unique case-insensitively (compare by `key()`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err("Username is required.".into());
+        }
+        let len = value.chars().count();
+        if !(3..=64).contains(&len) {
+            return Err("Username must be 3 to 64 characters long.".into());
+        }
+        if !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err(
+                "Username may contain only letters, digits, dots, hyphens and underscores.".into(),
+            );
+        }
+        Ok(Self(value.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The case-folded form that uniqueness is decided on.
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+/// The case-folded lookup key of whatever a person typed in a sign-in form.
+pub fn username_key(typed: &str) -> String {
+    typed.trim().to_ascii_lowercase()
+}
+
+/// An email address in the syntax of RFC 5322 (addr-spec), at most 254 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err("Email is required.".into());
+        }
+        if value.len() > 254 {
+            return Err("Email must be at most 254 characters.".into());
+        }
+        let valid = value.parse::<email_address::EmailAddress>().is_ok()
+            && !value.contains(['<', '>', ' '])
+            && value
+                .rsplit_once('@')
+                .is_some_and(|(_, domain)| !domain.is_empty());
+        if !valid {
+            return Err("Enter an email address like name@example.com.".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password: at least 12 characters, not containing the username, typed twice alike.
+pub struct NewPassword(SecretString);
+
+pub const PASSWORD_MIN: usize = 12;
+pub const PASSWORD_MAX: usize = 1024;
+
+impl NewPassword {
+    /// Checks the password; errors go to `password` or `password_confirm`.
+    pub fn parse(
+        password: &str,
+        confirmation: &str,
+        username: Option<&Username>,
+        errors: &mut FieldErrors,
+    ) -> Option<Self> {
+        let len = password.chars().count();
+        let problem = if password.is_empty() {
+            Some("Password is required.".to_string())
+        } else if len < PASSWORD_MIN {
+            Some(format!(
+                "Password must be at least {PASSWORD_MIN} characters long."
+            ))
+        } else if len > PASSWORD_MAX {
+            Some(format!(
+                "Password must be at most {PASSWORD_MAX} characters long."
+            ))
+        } else if username.is_some_and(|u| password.to_ascii_lowercase().contains(&u.key())) {
+            Some("Password must not contain the username.".to_string())
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            errors.add("password", message);
+            return None;
+        }
+        if password != confirmation {
+            errors.add("password_confirm", "The two passwords do not match.");
+            return None;
+        }
+        Some(Self(SecretString::from(password.to_string())))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+/// What the sign-up form sends. `Debug` leaves the passwords out.
+#[derive(serde::Deserialize, Default, Clone)]
+pub struct SignupForm {
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default)]
+    pub organization: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub password_confirm: String,
+    #[serde(default)]
+    pub accept_terms: Option<String>,
+}
+
+impl std::fmt::Debug for SignupForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignupForm")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A validated sign-up: everything needed to create a TPP account.
+pub struct NewAccount {
+    pub username: Username,
+    pub email: Email,
+    pub first_name: String,
+    pub last_name: String,
+    pub organization: String,
+    pub password: NewPassword,
+}
+
+impl NewAccount {
+    /// Validates every field of the form at once, so the person sees all problems together.
+    pub fn parse(form: &SignupForm) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let username = errors.check("username", Username::parse(&form.username));
+        let email = errors.check("email", Email::parse(&form.email));
+        let first_name = errors.check(
+            "first_name",
+            text::required_line(&form.first_name, "First name", 100),
+        );
+        let last_name = errors.check(
+            "last_name",
+            text::required_line(&form.last_name, "Last name", 100),
+        );
+        let organization = errors.check(
+            "organization",
+            text::optional_line(&form.organization, "Organization", 200),
+        );
+        let password = NewPassword::parse(
+            &form.password,
+            &form.password_confirm,
+            username.as_ref(),
+            &mut errors,
+        );
+        if form.accept_terms.as_deref() != Some("true") {
+            errors.add(
+                "accept_terms",
+                "You must accept the terms and conditions to sign up.",
+            );
+        }
+        match (
+            username,
+            email,
+            first_name,
+            last_name,
+            organization,
+            password,
+        ) {
+            (
+                Some(username),
+                Some(email),
+                Some(first_name),
+                Some(last_name),
+                Some(organization),
+                Some(password),
+            ) if errors.is_empty() => Ok(Self {
+                username,
+                email,
+                first_name,
+                last_name,
+                organization,
+                password,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_follow_the_rules() {
+        assert!(Username::parse("ab").is_err());
+        assert!(Username::parse(&"a".repeat(65)).is_err());
+        assert!(Username::parse("has space").is_err());
+        assert!(Username::parse("ünï").is_err());
+        assert_eq!(
+            Username::parse("Ada.Lovelace_1-x").unwrap().key(),
+            "ada.lovelace_1-x"
+        );
+    }
+
+    #[test]
+    fn passwords_follow_the_rules() {
+        let user = Username::parse("alice").unwrap();
+        let mut errors = FieldErrors::new();
+        assert!(NewPassword::parse("short", "short", Some(&user), &mut errors).is_none());
+        assert!(errors.get("password").unwrap().contains("12"));
+        let mut errors = FieldErrors::new();
+        assert!(
+            NewPassword::parse("xxALICExx-long", "xxALICExx-long", Some(&user), &mut errors)
+                .is_none()
+        );
+        assert!(errors.get("password").unwrap().contains("username"));
+        let mut errors = FieldErrors::new();
+        assert!(
+            NewPassword::parse(
+                "a long passphrase",
+                "a long passphrasf",
+                Some(&user),
+                &mut errors
+            )
+            .is_none()
+        );
+        assert!(errors.get("password_confirm").is_some());
+        let mut errors = FieldErrors::new();
+        assert!(
+            NewPassword::parse(
+                "a long passphrase",
+                "a long passphrase",
+                Some(&user),
+                &mut errors
+            )
+            .is_some()
+        );
+    }
+
+    #[test]
+    fn emails_follow_the_syntax() {
+        assert!(Email::parse("name@example.com").is_ok());
+        assert!(Email::parse("no-at-sign").is_err());
+        assert!(Email::parse("a@").is_err());
+        assert!(Email::parse("<a@b.c>").is_err());
+    }
+}

@@ -1,0 +1,83 @@
+//! Rules shared by every free-text field: trimmed, length-capped, and free of the invisible
+//! characters that let one string pose as another (controls, bidirectional overrides, zero-width).
+
+/// True for characters that make text render differently from what it stores.
+fn is_deceptive(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}'   // zero-width space/joiners, LRM, RLM
+        | '\u{202A}'..='\u{202E}' // bidirectional embeddings and overrides
+        | '\u{2060}'..='\u{2064}' // word joiner and invisible operators
+        | '\u{2066}'..='\u{2069}' // bidirectional isolates
+        | '\u{FEFF}'              // zero-width no-break space
+    )
+}
+
+fn check_chars(value: &str, label: &str, allow_newlines: bool) -> Result<(), String> {
+    for c in value.chars() {
+        if allow_newlines && matches!(c, '\n' | '\r' | '\t') {
+            continue;
+        }
+        if c.is_control() {
+            return Err(format!("{label} must not contain control characters."));
+        }
+        if is_deceptive(c) {
+            return Err(format!(
+                "{label} must not contain invisible or direction-changing characters."
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A required one-line value: trimmed, 1..=max characters.
+pub fn required_line(value: &str, label: &str, max: usize) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(format!("{label} is required."));
+    }
+    optional_line(value, label, max)
+}
+
+/// An optional one-line value: trimmed, at most max characters (empty allowed).
+pub fn optional_line(value: &str, label: &str, max: usize) -> Result<String, String> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(format!("{label} must be at most {max} characters."));
+    }
+    check_chars(value, label, false)?;
+    Ok(value.to_string())
+}
+
+/// An optional multi-line value (descriptions): newlines and tabs allowed.
+pub fn optional_text(value: &str, label: &str, max: usize) -> Result<String, String> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(format!("{label} must be at most {max} characters."));
+    }
+    check_chars(value, label, true)?;
+    Ok(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_invisible_and_control_characters() {
+        assert!(required_line("a\u{202E}b", "Name", 10).is_err());
+        assert!(required_line("a\u{200B}b", "Name", 10).is_err());
+        assert!(required_line("a\0b", "Name", 10).is_err());
+        assert!(optional_text("line one\nline two", "Description", 50).is_ok());
+        assert_eq!(required_line("  Ada  ", "Name", 10).unwrap(), "Ada");
+        assert!(
+            required_line("   ", "Name", 10)
+                .unwrap_err()
+                .contains("required")
+        );
+        assert!(
+            required_line(&"x".repeat(11), "Name", 10)
+                .unwrap_err()
+                .contains("at most 10")
+        );
+    }
+}

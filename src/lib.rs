@@ -1,0 +1,92 @@
+//! Portico: a self-hosted API developer portal with its own OAuth2 authorization server.
+//!
+//! `Application::build` opens the database (migrating it), creates the first administrator when
+//! the settings name one, binds the listener and returns the server ready to run.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod security;
+pub mod services;
+pub mod startup;
+pub mod telemetry;
+pub mod web;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{HttpServer, web as aw};
+
+use crate::config::Settings;
+use crate::security::session_store::DbSessionStore;
+use crate::startup::AppState;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Database(#[from] db::DbSetupError),
+    #[error("first administrator: {0}")]
+    FirstAdmin(#[from] services::accounts::AdminSetupError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: String,
+        source: std::io::Error,
+    },
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let pool = db::connect(&settings.database_path)?;
+        services::accounts::ensure_first_admin(&pool, settings.first_admin.as_ref()).await?;
+        aw::block(security::password::warm_up).await.ok();
+
+        let listener = TcpListener::bind(settings.listen).map_err(|source| StartError::Listen {
+            address: settings.listen.to_string(),
+            source,
+        })?;
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "Portico is listening");
+
+        spawn_session_cleanup(DbSessionStore::new(pool.clone()));
+        let state = AppState {
+            pool: aw::Data::new(pool),
+            settings: aw::Data::new(settings),
+        };
+        let server = HttpServer::new(move || startup::app(state.clone()))
+            .listen(listener)
+            .map_err(|source| StartError::Listen {
+                address: "listener".into(),
+                source,
+            })?
+            .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Deletes expired sessions every ten minutes.
+fn spawn_session_cleanup(store: DbSessionStore) {
+    actix_web::rt::spawn(async move {
+        let mut interval = actix_web::rt::time::interval(Duration::from_secs(600));
+        loop {
+            interval.tick().await;
+            if let Err(e) = store.purge_expired().await {
+                tracing::warn!(error = %e, "could not purge expired sessions");
+            }
+        }
+    });
+}

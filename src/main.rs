@@ -1,0 +1,78 @@
+//! The `portico` command: serve (the default), or create an administrator from a shell.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+
+use portico::Application;
+use portico::config::Settings;
+
+#[derive(Parser)]
+#[command(name = "portico", version, about = "Portico API developer portal")]
+struct Cli {
+    /// The settings file (default: $PORTICO_CONFIG, else ./portico.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the portal over HTTP (the default).
+    Serve,
+    /// Create an administrator; the password is read from standard input.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    portico::telemetry::init();
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("portico: settings: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
+        Command::CreateAdmin { username } => create_admin(settings, &username).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("portico: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let app = Application::build(settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    app.run_until_stopped().await.map_err(|e| e.to_string())
+}
+
+async fn create_admin(settings: Settings, username: &str) -> Result<(), String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = SecretString::from(line.trim_end_matches(['\r', '\n']).to_string());
+    let pool = portico::db::connect(&settings.database_path).map_err(|e| e.to_string())?;
+    let user = portico::services::accounts::create_admin(&pool, username, &password)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("Created administrator {}.", user.username);
+    Ok(())
+}

@@ -1,0 +1,306 @@
+//! Accounts: sign-up, sign-in with throttling, the first administrator, and the admin's
+//! approve / reject / lock / unlock decisions.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::db::models::login_throttles::{LoginThrottle, ThrottleRule};
+use crate::db::models::sessions::SessionRow;
+use crate::db::models::users::{NewUser, User};
+use crate::db::{self, DbError, DbPool, is_unique_violation};
+use crate::domain::FieldErrors;
+use crate::domain::accounts::{
+    AccountStatus, NewAccount, NewPassword, Role, Username, username_key,
+};
+use crate::security::password;
+
+/// Five wrong passwords for one account within 15 minutes lock it for 15 minutes.
+pub const ACCOUNT_RULE: ThrottleRule = ThrottleRule {
+    max_failures: 5,
+    window_secs: 900,
+    lock_secs: 900,
+};
+/// Twenty failures from one address within 15 minutes lock the address for 15 minutes.
+pub const ADDRESS_RULE: ThrottleRule = ThrottleRule {
+    max_failures: 20,
+    window_secs: 900,
+    lock_secs: 900,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignUpError {
+    #[error("the username is taken")]
+    UsernameTaken,
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+/// Creates a TPP account: active, or pending an admin's approval in approval mode.
+pub async fn sign_up(
+    pool: &DbPool,
+    account: NewAccount,
+    needs_approval: bool,
+) -> Result<User, SignUpError> {
+    let hash = password::hash(account.password.expose().to_string()).await;
+    let status = if needs_approval {
+        AccountStatus::Pending
+    } else {
+        AccountStatus::Active
+    };
+    insert_user(pool, account, hash, Role::Tpp, status).await
+}
+
+async fn insert_user(
+    pool: &DbPool,
+    account: NewAccount,
+    password_hash: String,
+    role: Role,
+    status: AccountStatus,
+) -> Result<User, SignUpError> {
+    db::run(pool, move |conn| {
+        let now = db::now();
+        let key = account.username.key();
+        let new = NewUser {
+            username: account.username.as_str(),
+            username_key: &key,
+            email: account.email.as_str(),
+            first_name: &account.first_name,
+            last_name: &account.last_name,
+            organization: &account.organization,
+            password_hash: &password_hash,
+            role,
+            status,
+            terms_accepted_at: (role == Role::Tpp).then_some(now),
+            created_at: now,
+            updated_at: now,
+        };
+        User::insert(conn, &new).map_err(|e| {
+            if is_unique_violation(&e) {
+                SignUpError::UsernameTaken
+            } else {
+                DbError::from(e).into()
+            }
+        })
+    })
+    .await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("too many failed attempts")]
+    Throttled,
+    #[error("the account is {0}")]
+    NotActive(AccountStatus),
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+/// Checks a username and password. Unknown users cost the same time as wrong passwords, and
+/// failures count per account and per client address.
+pub async fn sign_in(
+    pool: &DbPool,
+    typed_username: &str,
+    typed_password: String,
+    client_address: &str,
+) -> Result<User, SignInError> {
+    let key = username_key(typed_username);
+    let account_key = format!("account:{key}");
+    let address_key = format!("address:{client_address}");
+
+    let (throttled_until, user) = {
+        let (account_key, address_key, key) =
+            (account_key.clone(), address_key.clone(), key.clone());
+        db::run(pool, move |conn| {
+            let until =
+                LoginThrottle::locked_until(conn, &[&account_key, &address_key], db::now())?;
+            let user = User::find_by_key(conn, &key)?;
+            Ok::<_, DbError>((until, user))
+        })
+        .await?
+    };
+    if throttled_until.is_some() {
+        return Err(SignInError::Throttled);
+    }
+
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let verified = typed_password.len() <= 4 * crate::domain::accounts::PASSWORD_MAX
+        && password::verify(typed_password, stored).await;
+
+    if !verified {
+        db::run(pool, move |conn| {
+            conn.immediate_transaction(|conn| {
+                let now = db::now();
+                LoginThrottle::record_failure(conn, &account_key, ACCOUNT_RULE, now)?;
+                LoginThrottle::record_failure(conn, &address_key, ADDRESS_RULE, now)
+            })
+            .map_err(DbError::from)
+        })
+        .await?;
+        return Err(SignInError::InvalidCredentials);
+    }
+
+    let user = user.expect("a verified password belongs to a user");
+    db::run(pool, move |conn| {
+        LoginThrottle::clear(conn, &account_key).map_err(DbError::from)
+    })
+    .await?;
+    if user.status != AccountStatus::Active {
+        return Err(SignInError::NotActive(user.status));
+    }
+    Ok(user)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminSetupError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the username {0} is taken")]
+    UsernameTaken(String),
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+/// Creates an administrator account (first admin from the environment, or `create-admin`).
+pub async fn create_admin(
+    pool: &DbPool,
+    username: &str,
+    password_text: &SecretString,
+) -> Result<User, AdminSetupError> {
+    let username = Username::parse(username).map_err(AdminSetupError::Invalid)?;
+    let mut errors = FieldErrors::new();
+    let secret = password_text.expose_secret();
+    let Some(password) = NewPassword::parse(secret, secret, Some(&username), &mut errors) else {
+        let message = errors
+            .iter()
+            .map(|(_, m)| m.to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Err(AdminSetupError::Invalid(message));
+    };
+    let hash = password::hash(password.expose().to_string()).await;
+    let account = NewAccount {
+        email: crate::domain::accounts::Email::parse(&format!("{}@localhost", username.key()))
+            .map_err(AdminSetupError::Invalid)?,
+        username: username.clone(),
+        first_name: "Portal".into(),
+        last_name: "Administrator".into(),
+        organization: String::new(),
+        password,
+    };
+    insert_user(pool, account, hash, Role::Admin, AccountStatus::Active)
+        .await
+        .map_err(|e| match e {
+            SignUpError::UsernameTaken => {
+                AdminSetupError::UsernameTaken(username.as_str().to_string())
+            }
+            SignUpError::Database(e) => AdminSetupError::Database(e),
+        })
+}
+
+/// Creates the first administrator from the settings when no administrator exists yet.
+pub async fn ensure_first_admin(
+    pool: &DbPool,
+    first_admin: Option<&(String, SecretString)>,
+) -> Result<(), AdminSetupError> {
+    let Some((username, password)) = first_admin else {
+        return Ok(());
+    };
+    let exists = db::run(pool, |conn| User::admin_exists(conn).map_err(DbError::from)).await?;
+    if exists {
+        return Ok(());
+    }
+    create_admin(pool, username, password)
+        .await
+        .map_err(|e| match e {
+            AdminSetupError::Invalid(m) => AdminSetupError::Invalid(format!(
+                "PORTICO_ADMIN_USERNAME/PORTICO_ADMIN_PASSWORD: {m}"
+            )),
+            other => other,
+        })?;
+    tracing::info!(username = %username, "created the first administrator");
+    Ok(())
+}
+
+/// What an administrator can decide about an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountDecision {
+    Approve,
+    Reject,
+    Lock,
+    Unlock,
+}
+
+impl AccountDecision {
+    /// The status the decision leads to from `current`, or why it does not apply.
+    pub fn apply(self, current: AccountStatus) -> Result<AccountStatus, &'static str> {
+        use AccountStatus::*;
+        match (self, current) {
+            (AccountDecision::Approve, Pending | Rejected) => Ok(Active),
+            (AccountDecision::Reject, Pending) => Ok(Rejected),
+            (AccountDecision::Lock, Active | Pending) => Ok(Locked),
+            (AccountDecision::Unlock, Locked) => Ok(Active),
+            (AccountDecision::Approve, _) => {
+                Err("Only accounts waiting for approval (or rejected) can be approved.")
+            }
+            (AccountDecision::Reject, _) => {
+                Err("Only accounts waiting for approval can be rejected.")
+            }
+            (AccountDecision::Lock, _) => Err("This account is already locked or rejected."),
+            (AccountDecision::Unlock, _) => Err("Only locked accounts can be unlocked."),
+        }
+    }
+
+    pub fn done(self) -> &'static str {
+        match self {
+            AccountDecision::Approve => "approved",
+            AccountDecision::Reject => "rejected",
+            AccountDecision::Lock => "locked",
+            AccountDecision::Unlock => "unlocked",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecisionError {
+    #[error("no such user")]
+    NotFound,
+    #[error("{0}")]
+    NotApplicable(&'static str),
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+/// Applies an admin's decision; locking or rejecting ends every session of the account.
+pub async fn decide(
+    pool: &DbPool,
+    admin_id: i64,
+    user_id: i64,
+    decision: AccountDecision,
+) -> Result<User, DecisionError> {
+    db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let user = User::find(conn, user_id)?.ok_or(DecisionError::NotFound)?;
+            if user.id == admin_id {
+                return Err(DecisionError::NotApplicable(
+                    "You cannot change your own account.",
+                ));
+            }
+            let status = decision
+                .apply(user.status)
+                .map_err(DecisionError::NotApplicable)?;
+            User::set_status(conn, user.id, status)?;
+            if status != AccountStatus::Active {
+                SessionRow::delete_for_user(conn, user.id)?;
+            }
+            Ok(User { status, ..user })
+        })
+    })
+    .await
+}
+
+impl From<diesel::result::Error> for DecisionError {
+    fn from(e: diesel::result::Error) -> Self {
+        DecisionError::Database(e.into())
+    }
+}

@@ -1,0 +1,172 @@
+//! The one route table, the middleware stack and the shared state.
+//!
+//! Every HTML route is declared once below with who may use it; tests enumerate `ROUTES` to
+//! check CSRF, access and ownership rules for every route, including ones added later.
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
+use actix_web::cookie::{Key, SameSite};
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpResponse, web};
+
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::security::session_store::DbSessionStore;
+use crate::security::{csrf, headers};
+use crate::web::context::{identify, require_admin, require_signed_in};
+use crate::web::{accounts, admin, assets, errors, home};
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Signed-in accounts; anonymous visitors are sent to sign in.
+    SignedIn,
+    /// Administrators; TPPs get 403, anonymous visitors are sent to sign in.
+    Admin,
+}
+
+/// One HTML route of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// Declares the route table once: `ROUTES` (for tests and docs) and `html_routes` (for actix).
+macro_rules! route_table {
+    ($($access:ident $method:ident $path:literal => $handler:path;)*) => {
+        pub const ROUTES: &[Route] = &[
+            $(Route { method: route_table!(@upper $method), path: $path, access: Access::$access },)*
+        ];
+
+        fn html_routes(cfg: &mut web::ServiceConfig) {
+            $(cfg.service(route_table!(@guarded $access, web::resource($path).route(web::$method().to($handler))));)*
+        }
+    };
+    (@upper get) => { "GET" };
+    (@upper post) => { "POST" };
+    (@guarded Public, $resource:expr) => { $resource };
+    (@guarded SignedIn, $resource:expr) => { $resource.wrap(from_fn(require_signed_in)) };
+    (@guarded Admin, $resource:expr) => { $resource.wrap(from_fn(require_admin)) };
+}
+
+route_table! {
+    Public   get  "/"                          => home::show;
+    Public   get  "/terms"                     => accounts::terms;
+    Public   get  "/signup"                    => accounts::signup::form;
+    Public   post "/signup"                    => accounts::signup::submit;
+    Public   get  "/signup/pending"            => accounts::pending;
+    Public   get  "/login"                     => accounts::login::form;
+    Public   post "/login"                     => accounts::login::submit;
+    SignedIn post "/logout"                    => accounts::login::logout;
+    Admin    get  "/admin"                     => admin::index;
+    Admin    get  "/admin/users"               => admin::users::list;
+    Admin    post "/admin/users/{id}/approve"  => admin::users::approve;
+    Admin    post "/admin/users/{id}/reject"   => admin::users::reject;
+    Admin    post "/admin/users/{id}/lock"     => admin::users::lock;
+    Admin    post "/admin/users/{id}/unlock"   => admin::users::unlock;
+}
+
+/// The largest form body Portico accepts.
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// The shared state handlers extract.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: web::Data<DbPool>,
+    pub settings: web::Data<Settings>,
+}
+
+/// Builds the app: static files and health outside the session; every HTML route inside the
+/// session, identity and CSRF middleware.
+pub fn configure(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    move |cfg: &mut web::ServiceConfig| {
+        let settings = state.settings.clone();
+        let cookie_name = if settings.is_https() {
+            "__Host-portico_session"
+        } else {
+            "portico_session"
+        };
+        let session = SessionMiddleware::builder(
+            DbSessionStore::new(state.pool.get_ref().clone()),
+            Key::derive_from(settings.secret_key.bytes()),
+        )
+        .cookie_name(cookie_name.to_string())
+        .cookie_secure(settings.is_https())
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_path("/".to_string())
+        .cookie_content_security(CookieContentSecurity::Private)
+        .session_lifecycle(
+            BrowserSession::default()
+                .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
+        )
+        .build();
+
+        cfg.app_data(state.pool.clone())
+            .app_data(state.settings.clone())
+            .app_data(web::PayloadConfig::new(MAX_FORM_BYTES))
+            .app_data(
+                web::FormConfig::default()
+                    .limit(MAX_FORM_BYTES)
+                    .error_handler(form_error),
+            )
+            .app_data(web::PathConfig::default().error_handler(|_, _| {
+                actix_web::error::InternalError::from_response(
+                    "not found",
+                    errors::error_page(errors::ErrorKind::NotFound, ""),
+                )
+                .into()
+            }))
+            .route("/static/{path:.*}", web::get().to(assets::serve))
+            .route("/favicon.ico", web::get().to(assets::favicon))
+            .route("/healthz", web::get().to(crate::web::healthz))
+            .service(
+                web::scope("")
+                    .wrap(from_fn(csrf::guard))
+                    .wrap(from_fn(identify))
+                    .wrap(session)
+                    .configure(html_routes)
+                    .default_service(web::to(errors::not_found)),
+            );
+    }
+}
+
+/// Wraps the configured routes into an `App` with the response-wide middleware.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .wrap(from_fn(crate::telemetry::log_request))
+        .wrap(headers::middleware())
+        .wrap(Compress::default())
+        .configure(configure(state))
+}
+
+fn form_error(
+    error: actix_web::error::UrlencodedError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    use actix_web::error::UrlencodedError;
+    let response: HttpResponse = match error {
+        UrlencodedError::Overflow { .. } => {
+            errors::error_page(errors::ErrorKind::PayloadTooLarge, "")
+        }
+        _ => errors::error_page(
+            errors::ErrorKind::BadRequest,
+            "The form could not be read. Reload the page and send it again.",
+        ),
+    };
+    actix_web::error::InternalError::from_response(error, response).into()
+}

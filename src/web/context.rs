@@ -1,0 +1,226 @@
+//! Who is asking, and what every page needs to draw its frame: the signed-in viewer, the flash
+//! messages, the CSRF token for its forms, and the current path for the navigation.
+
+use std::cell::OnceCell;
+use std::future::{Ready, ready};
+
+use actix_session::{Session, SessionExt};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::db::models::users::User;
+use crate::db::{self, DbPool};
+use crate::domain::accounts::AccountStatus;
+use crate::error::AppError;
+use crate::security::{csrf, session_store::USER_ID};
+use crate::web::errors::{ErrorKind, error_page};
+
+/// The signed-in person, as the pages need them.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub organization: String,
+    pub is_admin: bool,
+}
+
+impl From<&User> for Viewer {
+    fn from(user: &User) -> Self {
+        Viewer {
+            id: user.id,
+            username: user.username.clone(),
+            display_name: user.display_name(),
+            organization: user.organization.clone(),
+            is_admin: user.is_admin(),
+        }
+    }
+}
+
+/// Middleware: loads the session's user, when it is an active account, into the request.
+/// A session whose account was locked or removed meanwhile is ended.
+pub async fn identify(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let session = req.get_session();
+    if let Ok(Some(user_id)) = session.get::<i64>(USER_ID) {
+        let pool = req
+            .app_data::<web::Data<DbPool>>()
+            .expect("the pool is app data")
+            .clone();
+        let user = db::run(&pool, move |conn| {
+            User::find(conn, user_id).map_err(AppError::from)
+        })
+        .await?;
+        match user {
+            Some(user) if user.status == AccountStatus::Active => {
+                req.extensions_mut().insert(Viewer::from(&user));
+            }
+            _ => session.purge(),
+        }
+    }
+    next.call(req).await
+}
+
+/// Middleware for areas that need a signed-in person: anonymous visitors go to sign-in.
+pub async fn require_signed_in(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    if req.extensions().get::<Viewer>().is_none() {
+        let response = redirect_to_login(&req);
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// Middleware for `/admin`: anonymous visitors go to sign-in, TPPs get 403.
+pub async fn require_admin(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let is_admin = req.extensions().get::<Viewer>().map(|v| v.is_admin);
+    match is_admin {
+        Some(true) => Ok(next.call(req).await?.map_into_left_body()),
+        Some(false) => {
+            let response = error_page(ErrorKind::Forbidden, "This area is for administrators.");
+            Ok(req.into_response(response).map_into_right_body())
+        }
+        None => {
+            let response = redirect_to_login(&req);
+            Ok(req.into_response(response).map_into_right_body())
+        }
+    }
+}
+
+fn redirect_to_login(req: &ServiceRequest) -> HttpResponse {
+    let next = match req.query_string() {
+        "" => req.path().to_string(),
+        query => format!("{}?{}", req.path(), query),
+    };
+    // A POST cannot be replayed after sign-in: come back to the page instead.
+    let next = if req.method() == actix_web::http::Method::GET {
+        next
+    } else {
+        req.path().to_string()
+    };
+    let location = format!(
+        "/login?{}",
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", &next)
+            .finish()
+    );
+    super::see_other(&location)
+}
+
+/// The signed-in viewer; handlers under `require_signed_in` can rely on it.
+pub struct SignedIn(pub Viewer);
+
+impl FromRequest for SignedIn {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            req.extensions()
+                .get::<Viewer>()
+                .cloned()
+                .map(SignedIn)
+                .ok_or_else(|| AppError::Forbidden("Sign in first.".into())),
+        )
+    }
+}
+
+/// A one-time message shown on the next page (Post/Redirect/Get).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flash {
+    pub level: String,
+    pub message: String,
+}
+
+const FLASH_KEY: &str = "flash";
+
+/// Queues a message for the next page: `level` is success, info, warning or error.
+pub fn flash(session: &Session, level: &str, message: impl Into<String>) {
+    let mut queued: Vec<Flash> = session.get(FLASH_KEY).ok().flatten().unwrap_or_default();
+    queued.push(Flash {
+        level: level.to_string(),
+        message: message.into(),
+    });
+    let _ = session.insert(FLASH_KEY, queued);
+}
+
+/// What the base layout needs on every page.
+pub struct PageContext {
+    pub viewer: Option<Viewer>,
+    pub flashes: Vec<Flash>,
+    pub path: String,
+    session: Option<Session>,
+    csrf: OnceCell<String>,
+}
+
+impl PageContext {
+    /// The context of a page drawn outside a request's session (error pages).
+    pub fn blank() -> Self {
+        Self {
+            viewer: None,
+            flashes: Vec::new(),
+            path: String::new(),
+            session: None,
+            csrf: OnceCell::new(),
+        }
+    }
+
+    /// The CSRF token for this page's forms (made, and the session started, on first use).
+    pub fn csrf_token(&self) -> &str {
+        self.csrf.get_or_init(|| match &self.session {
+            Some(session) => csrf::token(session),
+            None => String::new(),
+        })
+    }
+
+    /// The signed-in viewer's id, 0 for anonymous visitors.
+    pub fn viewer_id(&self) -> i64 {
+        self.viewer.as_ref().map_or(0, |v| v.id)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.viewer.as_ref().is_some_and(|v| v.is_admin)
+    }
+
+    /// True when the navigation link to `prefix` is the current area.
+    pub fn in_area(&self, prefix: &str) -> bool {
+        if prefix == "/" {
+            return self.path == "/";
+        }
+        self.path == prefix || self.path.starts_with(&format!("{prefix}/"))
+    }
+}
+
+impl FromRequest for PageContext {
+    type Error = Error;
+    type Future = Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let session = req.get_session();
+        // Only touch the session when there is something to take: a removal marks it changed.
+        let flashes: Vec<Flash> = match session.get(FLASH_KEY) {
+            Ok(Some(queued)) => {
+                session.remove(FLASH_KEY);
+                queued
+            }
+            _ => Vec::new(),
+        };
+        ready(Ok(PageContext {
+            viewer: req.extensions().get::<Viewer>().cloned(),
+            flashes,
+            path: req.path().to_string(),
+            session: Some(session),
+            csrf: OnceCell::new(),
+        }))
+    }
+}

@@ -1,0 +1,92 @@
+//! The styled error pages (403, 404, 409, 413, 429, 500, ...).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+
+use super::context::PageContext;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    BadRequest,
+    Forbidden,
+    NotFound,
+    Conflict,
+    PayloadTooLarge,
+    TooManyRequests,
+    Internal,
+}
+
+impl ErrorKind {
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "That request could not be understood",
+            ErrorKind::Forbidden => "You do not have access to this page",
+            ErrorKind::NotFound => "Page not found",
+            ErrorKind::Conflict => "That conflicts with something that exists",
+            ErrorKind::PayloadTooLarge => "That was too large",
+            ErrorKind::TooManyRequests => "Too many attempts",
+            ErrorKind::Internal => "Something went wrong on our side",
+        }
+    }
+
+    fn default_message(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "Check what you sent and try again.",
+            ErrorKind::Forbidden => {
+                "Your account is not allowed to do this. If you think it should be, ask an administrator."
+            }
+            ErrorKind::NotFound => {
+                "The page you asked for does not exist, or you do not have access to it."
+            }
+            ErrorKind::Conflict => "Reload the page to see the current state, then try again.",
+            ErrorKind::PayloadTooLarge => {
+                "The form you sent is larger than 64 KiB. Shorten the values and try again."
+            }
+            ErrorKind::TooManyRequests => "Wait a few minutes, then try again.",
+            ErrorKind::Internal => "The error has been logged. Try again in a moment.",
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+pub struct ErrorPage<'a> {
+    pub ctx: PageContext,
+    pub code: u16,
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+/// A styled error page with the given status; an empty message uses the kind's default.
+pub fn error_page(kind: ErrorKind, message: &str) -> HttpResponse {
+    let message = if message.is_empty() {
+        kind.default_message()
+    } else {
+        message
+    };
+    let page = ErrorPage {
+        ctx: PageContext::blank(),
+        code: kind.status().as_u16(),
+        title: kind.title(),
+        message,
+    };
+    super::render(kind.status(), &page)
+}
+
+/// The answer for every path no route matches.
+pub async fn not_found(_req: HttpRequest) -> HttpResponse {
+    error_page(ErrorKind::NotFound, "")
+}
