@@ -30,6 +30,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub database_path: PathBuf,
     pub public_url: Url,
+    /// True when no public URL was configured: it then follows the bound listener's address.
+    pub public_url_from_listen: bool,
     pub secret_key: SecretKey,
     pub first_admin: Option<(String, SecretString)>,
     pub signup_approval: bool,
@@ -161,9 +163,10 @@ impl Settings {
                 .unwrap_or(&database),
         );
 
-        let public_url = match pick("PORTICO_PUBLIC_URL", file.public_url) {
-            Some(text) => parse_public_url(&text)?,
-            None => Url::parse(&format!("http://{listen}")).expect("a socket address makes a URL"),
+        let (public_url, public_url_from_listen) = match pick("PORTICO_PUBLIC_URL", file.public_url)
+        {
+            Some(text) => (parse_public_url(&text)?, false),
+            None => (listen_url(listen), true),
         };
 
         let secret_key = match pick("PORTICO_SECRET_KEY", file.secret_key) {
@@ -194,6 +197,7 @@ impl Settings {
             listen,
             database_path,
             public_url,
+            public_url_from_listen,
             secret_key,
             first_admin,
             signup_approval: flag("PORTICO_SIGNUP_APPROVAL", file.signup_approval, false)?,
@@ -215,6 +219,11 @@ impl Settings {
     pub fn base_url(&self) -> String {
         self.public_url.as_str().trim_end_matches('/').to_string()
     }
+}
+
+/// `http://` + the address Portico listens on.
+pub fn listen_url(address: SocketAddr) -> Url {
+    Url::parse(&format!("http://{address}")).expect("a socket address makes a URL")
 }
 
 /// The key file kept beside the database: `portico.db` → `portico.db.key`.

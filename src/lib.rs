@@ -42,7 +42,7 @@ pub enum StartError {
 }
 
 impl Application {
-    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+    pub async fn build(mut settings: Settings) -> Result<Self, StartError> {
         let pool = db::connect(&settings.database_path)?;
         services::accounts::ensure_first_admin(&pool, settings.first_admin.as_ref()).await?;
         aw::block(security::password::warm_up).await.ok();
@@ -52,6 +52,11 @@ impl Application {
             source,
         })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        if settings.public_url_from_listen
+            && let Ok(address) = listener.local_addr()
+        {
+            settings.public_url = config::listen_url(address);
+        }
         tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "Portico is listening");
 
         spawn_session_cleanup(DbSessionStore::new(pool.clone()));

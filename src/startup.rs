@@ -43,11 +43,16 @@ macro_rules! route_table {
         ];
 
         fn html_routes(cfg: &mut web::ServiceConfig) {
-            $(cfg.service(route_table!(@guarded $access, web::resource($path).route(web::$method().to($handler))));)*
+            // The method guard sits on the resource, so GET and POST of one path can be two
+            // resources: the router moves on to the next one instead of answering 405.
+            $(cfg.service(route_table!(@guarded $access,
+                web::resource($path).guard(route_table!(@guard $method)).route(web::$method().to($handler))));)*
         }
     };
     (@upper get) => { "GET" };
     (@upper post) => { "POST" };
+    (@guard get) => { actix_web::guard::Get() };
+    (@guard post) => { actix_web::guard::Post() };
     (@guarded Public, $resource:expr) => { $resource };
     (@guarded SignedIn, $resource:expr) => { $resource.wrap(from_fn(require_signed_in)) };
     (@guarded Admin, $resource:expr) => { $resource.wrap(from_fn(require_admin)) };

@@ -44,7 +44,13 @@ pub async fn guard(
     if is_cross_site(&req) {
         return Ok(reject(req));
     }
-    let body = req.extract::<Bytes>().await?;
+    let body = match req.extract::<Bytes>().await {
+        Ok(body) => body,
+        Err(_) => {
+            let response = error_page(ErrorKind::PayloadTooLarge, "");
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+    };
     let expected = req.get_session().get::<String>(SESSION_KEY).ok().flatten();
     let sent = form_field(&body, FIELD);
     let valid = match (expected, sent) {

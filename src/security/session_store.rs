@@ -57,10 +57,10 @@ impl SessionStore for DbSessionStore {
         let row = db::run(&self.pool, move |conn| {
             let now = db::now();
             let row = SessionRow::find_live(conn, &id, now, now - ABSOLUTE_SECS)?;
-            if let Some(row) = &row {
-                if row.expires_at < now + IDLE_SECS - EXTEND_EVERY_SECS {
-                    SessionRow::extend(conn, &id, now + IDLE_SECS)?;
-                }
+            if let Some(row) = &row
+                && row.expires_at < now + IDLE_SECS - EXTEND_EVERY_SECS
+            {
+                SessionRow::extend(conn, &id, now + IDLE_SECS)?;
             }
             Ok::<_, DbError>(row)
         })

@@ -1,1 +1,10 @@
+//! Portico's one integration-test binary: each module drives a real Portico on a loopback port
+//! with its own SQLite file.
 
+mod accounts;
+mod database;
+mod helpers;
+mod pages;
+mod routes;
+mod sessions;
+mod settings;

@@ -1,0 +1,316 @@
+//! The test harness: `spawn_app()` starts Portico on a free loopback port with a fresh SQLite
+//! file; a `Browser` keeps cookies, never follows redirects, and reads `csrf_token` from pages.
+
+use std::path::PathBuf;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use portico::Application;
+use portico::config::{FileSettings, Settings};
+use reqwest::{Response, StatusCode};
+use scraper::{Html, Selector};
+use tempfile::TempDir;
+
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "a long test passphrase";
+
+pub struct TestApp {
+    pub address: String,
+    pub db_path: PathBuf,
+    pub dir: TempDir,
+}
+
+/// Extra environment for one test's Portico (`PORTICO_SIGNUP_APPROVAL=true`, ...).
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db_path = dir.path().join("portico.db");
+    spawn_on(dir, db_path, env).await
+}
+
+/// Starts another Portico on an existing database (a restart).
+pub async fn restart(app: TestApp, env: &[(&str, &str)]) -> TestApp {
+    let TestApp { dir, db_path, .. } = app;
+    spawn_on(dir, db_path, env).await
+}
+
+async fn spawn_on(dir: TempDir, db_path: PathBuf, env: &[(&str, &str)]) -> TestApp {
+    let settings = settings_for(&db_path, env);
+    let app = Application::build(settings).await.expect("Portico starts");
+    let port = app.port();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        db_path,
+        dir,
+    }
+}
+
+pub fn settings_for(db_path: &std::path::Path, env: &[(&str, &str)]) -> Settings {
+    let db = db_path.to_string_lossy().to_string();
+    let mut vars: Vec<(String, String)> = vec![
+        ("PORTICO_LISTEN".into(), "127.0.0.1:0".into()),
+        ("PORTICO_DATABASE_URL".into(), db),
+        ("PORTICO_ADMIN_USERNAME".into(), ADMIN.into()),
+        ("PORTICO_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+    ];
+    for (k, v) in env {
+        vars.retain(|(name, _)| name != k);
+        vars.push((k.to_string(), v.to_string()));
+    }
+    Settings::resolve(FileSettings::default(), |name| {
+        vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    })
+    .expect("test settings are valid")
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Line {
+    #[diesel(sql_type = Text)]
+    line: String,
+}
+
+impl TestApp {
+    pub fn browser(&self) -> Browser {
+        Browser {
+            address: self.address.clone(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .cookie_store(true)
+                .build()
+                .expect("a client"),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn db(&self) -> SqliteConnection {
+        let mut conn = SqliteConnection::establish(&self.db_path.to_string_lossy())
+            .expect("the database opens");
+        diesel::sql_query("PRAGMA busy_timeout = 10000")
+            .execute(&mut conn)
+            .expect("pragma");
+        conn
+    }
+
+    /// `SELECT COUNT(*) ...` (or any query answering one integer named n).
+    pub fn count(&self, sql: &str) -> i64 {
+        let sql = sql.replacen("COUNT(*)", "COUNT(*) AS n", 1);
+        diesel::sql_query(sql)
+            .get_result::<Count>(&mut self.db())
+            .expect("a count")
+            .n
+    }
+
+    pub fn execute(&self, sql: &str) {
+        diesel::sql_query(sql)
+            .execute(&mut self.db())
+            .expect("the statement runs");
+    }
+
+    /// One text value (`SELECT x AS line ...`).
+    pub fn text(&self, sql: &str) -> String {
+        diesel::sql_query(sql)
+            .get_result::<Line>(&mut self.db())
+            .expect("a value")
+            .line
+    }
+
+    /// Every row of the tables a refused request must leave alone, as text.
+    pub fn snapshot(&self) -> String {
+        let queries = [
+            "SELECT id || '|' || username || '|' || status || '|' || role || '|' || updated_at AS line FROM users ORDER BY id",
+            "SELECT throttle_key || '|' || failures || '|' || IFNULL(locked_until, '') AS line FROM login_throttles ORDER BY throttle_key",
+            "SELECT name || '|' || updated_at AS line FROM throttling_policies ORDER BY id",
+            "SELECT name || '|' || enabled || '|' || updated_at AS line FROM key_managers ORDER BY id",
+        ];
+        let mut conn = self.db();
+        queries
+            .iter()
+            .flat_map(|q| {
+                diesel::sql_query(*q)
+                    .load::<Line>(&mut conn)
+                    .expect("snapshot")
+            })
+            .map(|l| l.line)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// A signed-in browser for a new active TPP.
+    pub async fn tpp(&self, username: &str) -> Browser {
+        let browser = self.browser();
+        let response = browser.sign_up(username).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "sign-up of {username}"
+        );
+        let response = browser.sign_in(username, PASSWORD).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in of {username}"
+        );
+        browser
+    }
+
+    /// A signed-in browser for the first administrator.
+    pub async fn admin(&self) -> Browser {
+        let browser = self.browser();
+        let response = browser.sign_in(ADMIN, ADMIN_PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "admin sign-in");
+        browser
+    }
+
+    pub fn user_id(&self, username: &str) -> i64 {
+        self.count(&format!(
+            "SELECT id AS n FROM users WHERE username_key = '{}'",
+            username.to_ascii_lowercase()
+        ))
+    }
+}
+
+pub struct Browser {
+    pub address: String,
+    pub client: reqwest::Client,
+}
+
+impl Browser {
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{}", self.address, path))
+            .send()
+            .await
+            .expect("GET answers")
+    }
+
+    /// GET and read the body as text.
+    pub async fn page(&self, path: &str) -> (StatusCode, String) {
+        let response = self.get(path).await;
+        let status = response.status();
+        (status, response.text().await.expect("a body"))
+    }
+
+    /// The session's CSRF token, read from a page that has a form.
+    pub async fn csrf_token(&self) -> String {
+        for path in ["/", "/login"] {
+            let (_, body) = self.page(path).await;
+            if let Some(token) = input_value(&body, "csrf_token") {
+                return token;
+            }
+        }
+        panic!("no page carries a csrf_token");
+    }
+
+    /// POSTs a form with this session's CSRF token added.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf_token().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.post_raw(path, &all).await
+    }
+
+    /// POSTs exactly these fields (no CSRF token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.client
+            .post(format!("{}{}", self.address, path))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST answers")
+    }
+
+    pub async fn sign_up(&self, username: &str) -> Response {
+        self.post("/signup", &signup_fields(username)).await
+    }
+
+    pub async fn sign_in(&self, username: &str, password: &str) -> Response {
+        self.post("/login", &[("username", username), ("password", password)])
+            .await
+    }
+
+    /// True when the home page shows this browser as signed in.
+    pub async fn is_signed_in(&self) -> bool {
+        let (_, body) = self.page("/").await;
+        body.contains("action=\"/logout\"")
+    }
+}
+
+pub fn signup_fields(username: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("username", username),
+        ("email", "dev@example.com"),
+        ("first_name", "Ada"),
+        ("last_name", "Lovelace"),
+        ("organization", "Analytical Engines Ltd"),
+        ("password", PASSWORD),
+        ("password_confirm", PASSWORD),
+        ("accept_terms", "true"),
+    ]
+}
+
+/// Replaces (or adds) one field of a form.
+pub fn with_field<'a>(
+    mut fields: Vec<(&'a str, &'a str)>,
+    name: &'a str,
+    value: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    fields.retain(|(k, _)| *k != name);
+    fields.push((name, value));
+    fields
+}
+
+pub fn without_field<'a>(
+    mut fields: Vec<(&'a str, &'a str)>,
+    name: &str,
+) -> Vec<(&'a str, &'a str)> {
+    fields.retain(|(k, _)| *k != name);
+    fields
+}
+
+/// The value of the first `<input name=...>` on a page.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let document = Html::parse_document(html);
+    let selector = Selector::parse(&format!("input[name=\"{name}\"]")).expect("a selector");
+    document
+        .select(&selector)
+        .next()
+        .and_then(|e| e.value().attr("value").map(str::to_string))
+}
+
+/// The texts of the inline field errors on a page.
+pub fn field_errors(html: &str) -> Vec<String> {
+    let document = Html::parse_document(html);
+    let selector = Selector::parse(".field-error").expect("a selector");
+    document
+        .select(&selector)
+        .map(|e| e.text().collect::<String>())
+        .collect()
+}
+
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Fills `{id}` in a route pattern.
+pub fn fill_route(path: &str, id: i64) -> String {
+    path.replace("{id}", &id.to_string())
+}

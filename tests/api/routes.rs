@@ -1,0 +1,203 @@
+//! Rules checked for EVERY route of the route table, so a new route cannot slip past them:
+//! CSRF on every POST, administrators only under /admin, sign-in required where declared.
+
+use portico::startup::{Access, ROUTES};
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+/// A real object id for the routes that take one: the id of a TPP account.
+async fn target_id(app: &TestApp) -> i64 {
+    app.browser().sign_up("target-user").await;
+    app.user_id("target-user")
+}
+
+#[actix_web::test]
+async fn every_post_route_refuses_a_missing_wrong_foreign_or_cross_site_token() {
+    let app = spawn_app().await;
+    let id = target_id(&app).await;
+    let admin = app.admin().await;
+    let other = app.tpp("other-session").await;
+    let other_token = other.csrf_token().await;
+    let own_token = admin.csrf_token().await;
+    let before = app.snapshot();
+
+    let posts: Vec<_> = ROUTES.iter().filter(|r| r.method == "POST").collect();
+    assert!(posts.len() >= 7, "the route table lists the POST routes");
+    for route in posts {
+        let path = fill_route(route.path, id);
+        let url = app.url(&path);
+        let form = [("username", "target-user"), ("password", PASSWORD)];
+
+        let missing = admin.post_raw(&path, &form).await;
+        let wrong = admin
+            .post_raw(&path, &[form[0], form[1], ("csrf_token", "not-the-token")])
+            .await;
+        let foreign = admin
+            .post_raw(&path, &[form[0], form[1], ("csrf_token", &other_token)])
+            .await;
+        let cross_site = admin
+            .client
+            .post(&url)
+            .header("origin", "https://evil.example")
+            .form(&[form[0], form[1], ("csrf_token", &own_token)])
+            .send()
+            .await
+            .unwrap();
+        let fetch_cross_site = admin
+            .client
+            .post(&url)
+            .header("sec-fetch-site", "cross-site")
+            .form(&[form[0], form[1], ("csrf_token", &own_token)])
+            .send()
+            .await
+            .unwrap();
+        for (case, response) in [
+            ("missing", missing),
+            ("wrong", wrong),
+            ("other session's", foreign),
+            ("cross-site Origin", cross_site),
+            ("Sec-Fetch-Site cross-site", fetch_cross_site),
+        ] {
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "POST {path} with a {case} token"
+            );
+            let body = response.text().await.unwrap();
+            assert!(
+                body.contains("form has expired"),
+                "POST {path}: a styled explanation"
+            );
+        }
+        assert_eq!(app.snapshot(), before, "POST {path}: nothing written");
+    }
+    assert!(
+        admin.is_signed_in().await,
+        "a refused POST does not end the session"
+    );
+}
+
+#[actix_web::test]
+async fn every_form_on_every_page_carries_the_csrf_token() {
+    let app = spawn_app().await;
+    target_id(&app).await;
+    let admin = app.admin().await;
+    let anonymous = app.browser();
+    for route in ROUTES
+        .iter()
+        .filter(|r| r.method == "GET" && !r.path.contains('{'))
+    {
+        for (who, browser) in [("admin", &admin), ("anonymous", &anonymous)] {
+            let (status, body) = browser.page(route.path).await;
+            if status != StatusCode::OK {
+                continue;
+            }
+            let document = scraper::Html::parse_document(&body);
+            let forms = scraper::Selector::parse("form[method=post]").unwrap();
+            let token = scraper::Selector::parse("input[type=hidden][name=csrf_token]").unwrap();
+            for form in document.select(&forms) {
+                let value = form
+                    .select(&token)
+                    .next()
+                    .and_then(|i| i.value().attr("value"));
+                assert!(
+                    value.is_some_and(|v| v.len() >= 40),
+                    "{who} GET {}: a POST form without csrf_token",
+                    route.path
+                );
+            }
+        }
+    }
+}
+
+#[actix_web::test]
+async fn every_admin_route_refuses_tpps_and_sends_visitors_to_sign_in() {
+    let app = spawn_app().await;
+    let id = target_id(&app).await;
+    let tpp = app.tpp("curious-tpp").await;
+    let anonymous = app.browser();
+    let before = app.snapshot();
+    let admin_routes: Vec<_> = ROUTES
+        .iter()
+        .filter(|r| r.path.starts_with("/admin"))
+        .collect();
+    assert!(!admin_routes.is_empty());
+    for route in admin_routes {
+        assert_eq!(
+            route.access,
+            Access::Admin,
+            "{} is under /admin but not admin-only",
+            route.path
+        );
+        let path = fill_route(route.path, id);
+        let (as_tpp, as_anonymous) = if route.method == "GET" {
+            (tpp.get(&path).await, anonymous.get(&path).await)
+        } else {
+            (tpp.post(&path, &[]).await, anonymous.post(&path, &[]).await)
+        };
+        assert_eq!(
+            as_tpp.status(),
+            StatusCode::FORBIDDEN,
+            "TPP {} {path}",
+            route.method
+        );
+        assert_eq!(
+            as_anonymous.status(),
+            StatusCode::SEE_OTHER,
+            "anonymous {} {path}",
+            route.method
+        );
+        assert!(
+            location(&as_anonymous).starts_with("/login?next="),
+            "anonymous {} {path}",
+            route.method
+        );
+    }
+    assert_eq!(app.snapshot(), before, "nothing written");
+}
+
+#[actix_web::test]
+async fn every_signed_in_route_sends_visitors_to_sign_in() {
+    let app = spawn_app().await;
+    let anonymous = app.browser();
+    for route in ROUTES.iter().filter(|r| r.access == Access::SignedIn) {
+        let path = fill_route(route.path, 1);
+        let response = if route.method == "GET" {
+            anonymous.get(&path).await
+        } else {
+            anonymous.post(&path, &[]).await
+        };
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "{} {path}",
+            route.method
+        );
+        assert!(location(&response).starts_with("/login?next="));
+    }
+}
+
+#[actix_web::test]
+async fn a_visitor_sent_to_sign_in_comes_back_after() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    let response = browser.get("/admin/users?status=pending").await;
+    assert_eq!(
+        location(&response),
+        "/login?next=%2Fadmin%2Fusers%3Fstatus%3Dpending"
+    );
+    let (_, page) = browser.page(&location(&response)).await;
+    let next = input_value(&page, "next").unwrap();
+    let response = browser
+        .post(
+            "/login",
+            &[
+                ("username", ADMIN),
+                ("password", ADMIN_PASSWORD),
+                ("next", &next),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/admin/users?status=pending");
+}
