@@ -69,10 +69,87 @@ diesel::table! {
 
 diesel::joinable!(sessions -> users (user_id));
 
+diesel::table! {
+    apis (id) {
+        id -> BigInt,
+        name -> Text,
+        version -> Text,
+        context -> Text,
+        description -> Text,
+        status -> Text,
+        openapi_document -> Nullable<Text>,
+        operations -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_tiers (api_id, policy_id) {
+        api_id -> BigInt,
+        policy_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    applications (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        name -> Text,
+        name_key -> Text,
+        description -> Text,
+        policy_id -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> BigInt,
+        application_id -> BigInt,
+        api_id -> BigInt,
+        policy_id -> BigInt,
+        status -> Text,
+        decision_reason -> Nullable<Text>,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        actor_name -> Text,
+        action -> Text,
+        object_type -> Text,
+        object_id -> Nullable<BigInt>,
+        application_id -> Nullable<BigInt>,
+        summary -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(api_tiers -> apis (api_id));
+diesel::joinable!(api_tiers -> throttling_policies (policy_id));
+diesel::joinable!(applications -> users (owner_id));
+diesel::joinable!(applications -> throttling_policies (policy_id));
+diesel::joinable!(subscriptions -> applications (application_id));
+diesel::joinable!(subscriptions -> apis (api_id));
+diesel::joinable!(subscriptions -> throttling_policies (policy_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     login_throttles,
     throttling_policies,
-    key_managers
+    key_managers,
+    apis,
+    api_tiers,
+    applications,
+    subscriptions,
+    audit_events,
 );

@@ -2,7 +2,10 @@
 //! handler never sees invalid input. Each `parse` names what is wrong in words a user can act on.
 
 pub mod accounts;
+pub mod apis;
+pub mod applications;
 pub mod local_path;
+pub mod policies;
 pub mod text;
 mod text_enum;
 

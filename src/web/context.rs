@@ -11,6 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
+use crate::db::models::audit_events::Actor;
 use crate::db::models::users::User;
 use crate::db::{self, DbPool};
 use crate::domain::accounts::AccountStatus;
@@ -36,6 +37,16 @@ impl From<&User> for Viewer {
             display_name: user.display_name(),
             organization: user.organization.clone(),
             is_admin: user.is_admin(),
+        }
+    }
+}
+
+impl Viewer {
+    /// The viewer as the audit trail records them.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: self.id,
+            name: self.username.clone(),
         }
     }
 }

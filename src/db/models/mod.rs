@@ -1,5 +1,10 @@
 //! One file per table: the row types and the queries on them. Nothing here knows about HTTP.
 
+pub mod apis;
+pub mod applications;
+pub mod audit_events;
 pub mod login_throttles;
 pub mod sessions;
+pub mod subscriptions;
+pub mod throttling_policies;
 pub mod users;

@@ -1,0 +1,1 @@
+//! `applications`: a TPP's applications.

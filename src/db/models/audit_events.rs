@@ -1,0 +1,125 @@
+//! `audit_events`: who created, changed, deleted, subscribed, approved or rejected what, when.
+
+use diesel::prelude::*;
+
+use crate::db::now;
+use crate::db::schema::audit_events;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub actor_id: Option<i64>,
+    pub actor_name: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: Option<i64>,
+    pub application_id: Option<i64>,
+    pub summary: String,
+    pub created_at: i64,
+}
+
+/// Who acts: a signed-in person.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: i64,
+    pub name: String,
+}
+
+/// What an event is about.
+pub struct Subject<'a> {
+    pub object_type: &'a str,
+    pub object_id: Option<i64>,
+    /// The application the event belongs to, for its owner's history.
+    pub application_id: Option<i64>,
+}
+
+/// Filters of the admin's audit view.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct AuditFilter {
+    #[serde(default)]
+    pub actor: String,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub object_type: String,
+    /// Unix seconds, inclusive.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+impl AuditEvent {
+    /// Writes one event; call inside the transaction of the change it records.
+    pub fn record(
+        conn: &mut SqliteConnection,
+        actor: &Actor,
+        action: &str,
+        subject: Subject,
+        summary: &str,
+    ) -> QueryResult<()> {
+        diesel::insert_into(audit_events::table)
+            .values((
+                audit_events::actor_id.eq(actor.id),
+                audit_events::actor_name.eq(&actor.name),
+                audit_events::action.eq(action),
+                audit_events::object_type.eq(subject.object_type),
+                audit_events::object_id.eq(subject.object_id),
+                audit_events::application_id.eq(subject.application_id),
+                audit_events::summary.eq(summary),
+                audit_events::created_at.eq(now()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// The newest events of one application.
+    pub fn for_application(
+        conn: &mut SqliteConnection,
+        application_id: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<AuditEvent>> {
+        audit_events::table
+            .filter(audit_events::application_id.eq(application_id))
+            .order(audit_events::id.desc())
+            .limit(limit)
+            .select(AuditEvent::as_select())
+            .load(conn)
+    }
+
+    /// One page of events matching the filter, newest first, and how many match in all.
+    pub fn page(
+        conn: &mut SqliteConnection,
+        filter: &AuditFilter,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<(Vec<AuditEvent>, i64)> {
+        let query = || {
+            let mut query = audit_events::table.into_boxed();
+            if !filter.actor.trim().is_empty() {
+                query = query.filter(audit_events::actor_name.eq(filter.actor.trim().to_string()));
+            }
+            if !filter.action.trim().is_empty() {
+                query = query.filter(audit_events::action.eq(filter.action.trim().to_string()));
+            }
+            if !filter.object_type.trim().is_empty() {
+                query = query
+                    .filter(audit_events::object_type.eq(filter.object_type.trim().to_string()));
+            }
+            if let Some(from) = filter.from {
+                query = query.filter(audit_events::created_at.ge(from));
+            }
+            if let Some(to) = filter.to {
+                query = query.filter(audit_events::created_at.le(to));
+            }
+            query
+        };
+        let total = query().count().get_result(conn)?;
+        let events = query()
+            .order(audit_events::id.desc())
+            .offset(offset)
+            .limit(limit)
+            .select(AuditEvent::as_select())
+            .load(conn)?;
+        Ok((events, total))
+    }
+}

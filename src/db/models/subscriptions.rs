@@ -1,0 +1,1 @@
+//! `subscriptions`: which application uses which API under which tier.
