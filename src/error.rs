@@ -14,6 +14,8 @@ pub enum AppError {
     Forbidden(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error("unprocessable: {0}")]
+    Unprocessable(String),
     #[error("too many requests: {0}")]
     TooManyRequests(String),
     #[error(transparent)]
@@ -34,6 +36,7 @@ impl AppError {
             AppError::NotFound => ErrorKind::NotFound,
             AppError::Forbidden(_) => ErrorKind::Forbidden,
             AppError::Conflict(_) => ErrorKind::Conflict,
+            AppError::Unprocessable(_) => ErrorKind::Unprocessable,
             AppError::TooManyRequests(_) => ErrorKind::TooManyRequests,
             AppError::Database(_) | AppError::Internal(_) => ErrorKind::Internal,
         }
@@ -47,9 +50,10 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         let message = match self {
-            AppError::Forbidden(m) | AppError::Conflict(m) | AppError::TooManyRequests(m) => {
-                m.as_str()
-            }
+            AppError::Forbidden(m)
+            | AppError::Conflict(m)
+            | AppError::Unprocessable(m)
+            | AppError::TooManyRequests(m) => m.as_str(),
             AppError::Database(_) | AppError::Internal(_) => {
                 tracing::error!(error = %self, "request failed");
                 ""

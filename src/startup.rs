@@ -14,7 +14,7 @@ use crate::db::DbPool;
 use crate::security::session_store::DbSessionStore;
 use crate::security::{csrf, headers};
 use crate::web::context::{identify, require_admin, require_signed_in};
-use crate::web::{accounts, admin, assets, errors, home};
+use crate::web::{accounts, admin, apis, applications, assets, errors, home};
 
 /// Who may use a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,12 +67,28 @@ route_table! {
     Public   get  "/login"                     => accounts::login::form;
     Public   post "/login"                     => accounts::login::submit;
     SignedIn post "/logout"                    => accounts::login::logout;
+    Public   get  "/apis"                      => apis::catalog;
+    Public   get  "/apis/{id}"                 => apis::show;
+    SignedIn post "/apis/{id}/subscribe"       => apis::subscribe;
+    SignedIn get  "/applications"              => applications::list;
+    SignedIn post "/applications"              => applications::create;
+    SignedIn get  "/applications/new"          => applications::new;
+    SignedIn get  "/applications/{id}"         => applications::show;
+    SignedIn post "/applications/{id}"         => applications::update;
+    SignedIn post "/applications/{id}/delete"  => applications::delete;
+    SignedIn get  "/applications/{id}/subscriptions" => applications::subscriptions_tab;
+    SignedIn post "/applications/{id}/subscriptions/{sub_id}/delete" => applications::unsubscribe;
+    SignedIn get  "/applications/{id}/keys/{key_type}" => applications::keys::show;
     Admin    get  "/admin"                     => admin::index;
     Admin    get  "/admin/users"               => admin::users::list;
     Admin    post "/admin/users/{id}/approve"  => admin::users::approve;
     Admin    post "/admin/users/{id}/reject"   => admin::users::reject;
     Admin    post "/admin/users/{id}/lock"     => admin::users::lock;
     Admin    post "/admin/users/{id}/unlock"   => admin::users::unlock;
+    Admin    get  "/admin/subscriptions"       => admin::subscriptions::list;
+    Admin    post "/admin/subscriptions/{id}/approve" => admin::subscriptions::approve;
+    Admin    post "/admin/subscriptions/{id}/reject"  => admin::subscriptions::reject;
+    Admin    get  "/admin/audit"               => admin::audit::list;
 }
 
 /// The largest form body Portico accepts.

@@ -12,6 +12,7 @@ pub enum ErrorKind {
     Forbidden,
     NotFound,
     Conflict,
+    Unprocessable,
     PayloadTooLarge,
     TooManyRequests,
     Internal,
@@ -24,6 +25,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -36,6 +38,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => "You do not have access to this page",
             ErrorKind::NotFound => "Page not found",
             ErrorKind::Conflict => "That conflicts with something that exists",
+            ErrorKind::Unprocessable => "That could not be done",
             ErrorKind::PayloadTooLarge => "That was too large",
             ErrorKind::TooManyRequests => "Too many attempts",
             ErrorKind::Internal => "Something went wrong on our side",
@@ -52,6 +55,7 @@ impl ErrorKind {
                 "The page you asked for does not exist, or you do not have access to it."
             }
             ErrorKind::Conflict => "Reload the page to see the current state, then try again.",
+            ErrorKind::Unprocessable => "Check what you sent and try again.",
             ErrorKind::PayloadTooLarge => {
                 "The form you sent is larger than 64 KiB. Shorten the values and try again."
             }

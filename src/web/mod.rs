@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod apis;
+pub mod applications;
 pub mod assets;
 pub mod context;
 pub mod errors;
@@ -29,6 +31,15 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
                 .body("Something went wrong on our side.")
         }
     }
+}
+
+/// A stored time (Unix seconds) as people read it: `2026-11-24 02:35 UTC`.
+pub fn datetime(unix: &i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(*unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
 }
 
 /// Renders a page with 200 OK.

@@ -135,6 +135,10 @@ impl TestApp {
             "SELECT throttle_key || '|' || failures || '|' || IFNULL(locked_until, '') AS line FROM login_throttles ORDER BY throttle_key",
             "SELECT name || '|' || updated_at AS line FROM throttling_policies ORDER BY id",
             "SELECT name || '|' || enabled || '|' || updated_at AS line FROM key_managers ORDER BY id",
+            "SELECT id || '|' || owner_id || '|' || name || '|' || description || '|' || policy_id || '|' || updated_at AS line FROM applications ORDER BY id",
+            "SELECT id || '|' || application_id || '|' || api_id || '|' || status || '|' || updated_at AS line FROM subscriptions ORDER BY id",
+            "SELECT id || '|' || name || '|' || context || '|' || status || '|' || updated_at AS line FROM apis ORDER BY id",
+            "SELECT COUNT(*) || ' audit events' AS line FROM audit_events",
         ];
         let mut conn = self.db();
         queries
@@ -313,4 +317,57 @@ pub fn location(response: &Response) -> String {
 /// Fills `{id}` in a route pattern.
 pub fn fill_route(path: &str, id: i64) -> String {
     path.replace("{id}", &id.to_string())
+}
+
+/// Fills every placeholder of a route pattern.
+pub fn fill_route_with(path: &str, id: i64, sub_id: i64, key_type: &str) -> String {
+    path.replace("{id}", &id.to_string())
+        .replace("{sub_id}", &sub_id.to_string())
+        .replace("{key_type}", key_type)
+}
+
+/// Puts an API in the catalog directly (the admin forms have their own tests): returns its id.
+pub fn seed_api(app: &TestApp, name: &str, context: &str, status: &str, tiers: &[&str]) -> i64 {
+    app.execute(&format!(
+        "INSERT INTO apis (name, version, context, description, status, operations, created_at, updated_at) \
+         VALUES ('{name}', '1.0.0', '{context}', 'The {name} API', '{status}', \
+         '[{{\"method\":\"GET\",\"path\":\"/items\",\"summary\":\"List items\"}}]', 0, 0)"
+    ));
+    let id = app.count(&format!(
+        "SELECT id AS n FROM apis WHERE context = '{context}'"
+    ));
+    for tier in tiers {
+        app.execute(&format!(
+            "INSERT INTO api_tiers (api_id, policy_id) SELECT {id}, id FROM throttling_policies \
+             WHERE level = 'subscription' AND name = '{tier}'"
+        ));
+    }
+    id
+}
+
+impl Browser {
+    /// Creates an application through the form; returns its id.
+    pub async fn create_application(&self, name: &str) -> i64 {
+        let response = self
+            .post(
+                "/applications",
+                &[
+                    ("name", name),
+                    ("throttling_policy", "10PerMin"),
+                    ("description", ""),
+                ],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "create application {name}"
+        );
+        location(&response)
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .parse()
+            .expect("the application id")
+    }
 }

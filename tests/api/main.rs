@@ -2,8 +2,11 @@
 //! with its own SQLite file.
 
 mod accounts;
+mod applications;
+mod catalog;
 mod database;
 mod helpers;
+mod ownership;
 mod pages;
 mod routes;
 mod sessions;

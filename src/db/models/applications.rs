@@ -1,1 +1,145 @@
-//! `applications`: a TPP's applications.
+//! `applications`: a TPP's applications. Every query for a TPP filters on the owner, so another
+//! TPP's application is simply not found.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use crate::db::schema::{applications, subscriptions, throttling_policies, users};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = applications)]
+pub struct Application {
+    pub id: i64,
+    pub owner_id: i64,
+    pub name: String,
+    pub name_key: String,
+    pub description: String,
+    pub policy_id: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = applications)]
+pub struct ApplicationChanges<'a> {
+    pub name: &'a str,
+    pub name_key: &'a str,
+    pub description: &'a str,
+    pub policy_id: i64,
+    pub updated_at: i64,
+}
+
+/// A line of the applications list.
+pub struct ApplicationListItem {
+    pub application: Application,
+    pub policy_display_name: String,
+    pub subscriptions: i64,
+}
+
+impl Application {
+    /// The application when `owner_id` owns it.
+    pub fn find_owned(
+        conn: &mut SqliteConnection,
+        id: i64,
+        owner_id: i64,
+    ) -> QueryResult<Option<Application>> {
+        applications::table
+            .find(id)
+            .filter(applications::owner_id.eq(owner_id))
+            .select(Application::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// The owner's applications by name (for pickers).
+    pub fn all_owned(conn: &mut SqliteConnection, owner_id: i64) -> QueryResult<Vec<Application>> {
+        applications::table
+            .filter(applications::owner_id.eq(owner_id))
+            .order(applications::name_key.asc())
+            .select(Application::as_select())
+            .load(conn)
+    }
+
+    /// One page of the owner's applications with their policy and subscription count, in
+    /// three queries whatever the page size.
+    pub fn page_owned(
+        conn: &mut SqliteConnection,
+        owner_id: i64,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<(Vec<ApplicationListItem>, i64)> {
+        let total = applications::table
+            .filter(applications::owner_id.eq(owner_id))
+            .count()
+            .get_result(conn)?;
+        let rows: Vec<(Application, String)> = applications::table
+            .inner_join(throttling_policies::table)
+            .filter(applications::owner_id.eq(owner_id))
+            .order(applications::name_key.asc())
+            .offset(offset)
+            .limit(limit)
+            .select((Application::as_select(), throttling_policies::display_name))
+            .load(conn)?;
+        let ids: Vec<i64> = rows.iter().map(|(a, _)| a.id).collect();
+        let counts: HashMap<i64, i64> = subscriptions::table
+            .filter(subscriptions::application_id.eq_any(&ids))
+            .group_by(subscriptions::application_id)
+            .select((subscriptions::application_id, diesel::dsl::count_star()))
+            .load::<(i64, i64)>(conn)?
+            .into_iter()
+            .collect();
+        let items = rows
+            .into_iter()
+            .map(|(application, policy_display_name)| ApplicationListItem {
+                subscriptions: counts.get(&application.id).copied().unwrap_or(0),
+                application,
+                policy_display_name,
+            })
+            .collect();
+        Ok((items, total))
+    }
+
+    pub fn insert(
+        conn: &mut SqliteConnection,
+        owner_id: i64,
+        values: &ApplicationChanges,
+    ) -> QueryResult<Application> {
+        diesel::insert_into(applications::table)
+            .values((
+                values,
+                applications::owner_id.eq(owner_id),
+                applications::created_at.eq(values.updated_at),
+            ))
+            .returning(Application::as_returning())
+            .get_result(conn)
+    }
+
+    pub fn update(
+        conn: &mut SqliteConnection,
+        id: i64,
+        values: &ApplicationChanges,
+    ) -> QueryResult<usize> {
+        diesel::update(applications::table.find(id))
+            .set(values)
+            .execute(conn)
+    }
+
+    /// Deletes the application; its subscriptions go with it (ON DELETE CASCADE).
+    pub fn delete(conn: &mut SqliteConnection, id: i64) -> QueryResult<usize> {
+        diesel::delete(applications::table.find(id)).execute(conn)
+    }
+
+    /// The owner's organisation (or name), as shown to people authorizing the application.
+    pub fn owner_label(conn: &mut SqliteConnection, owner_id: i64) -> QueryResult<String> {
+        let (organization, username): (String, String) = users::table
+            .find(owner_id)
+            .select((users::organization, users::username))
+            .first(conn)?;
+        Ok(if organization.is_empty() {
+            username
+        } else {
+            organization
+        })
+    }
+}

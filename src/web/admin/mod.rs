@@ -1,5 +1,7 @@
 //! The admin area (`/admin`, administrators only — enforced by `require_admin` on the scope).
 
+pub mod audit;
+pub mod subscriptions;
 pub mod users;
 
 use actix_web::HttpResponse;

@@ -1,0 +1,138 @@
+//! `GET /admin/subscriptions`: subscriptions waiting for approval, approve / reject with a reason.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db::models::subscriptions::{ApprovalLine, Subscription};
+use crate::db::{self, DbPool};
+use crate::domain::applications::SubscriptionStatus;
+use crate::error::AppError;
+use crate::services::ServiceError;
+use crate::services::subscriptions::{self, Decision};
+use crate::web::{PageContext, SignedIn, flash, render, see_other};
+
+#[derive(Template)]
+#[template(path = "admin/subscriptions.html")]
+struct ApprovalsPage {
+    ctx: PageContext,
+    pending: Vec<ApprovalLine>,
+    failed: FailedRejection,
+}
+
+/// A rejection refused for its reason: which subscription, the reason typed, and the error.
+#[derive(Default)]
+struct FailedRejection {
+    id: i64,
+    reason: String,
+    message: String,
+}
+
+async fn approvals_page(
+    ctx: PageContext,
+    pool: &DbPool,
+    failed: FailedRejection,
+) -> Result<ApprovalsPage, AppError> {
+    let pending = db::run(pool, |conn| {
+        Subscription::approvals(conn, SubscriptionStatus::OnHold, 200).map_err(AppError::from)
+    })
+    .await?;
+    Ok(ApprovalsPage {
+        ctx,
+        pending,
+        failed,
+    })
+}
+
+pub async fn list(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
+    Ok(crate::web::ok(
+        &approvals_page(ctx, &pool, FailedRejection::default()).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn decide(
+    ctx: PageContext,
+    SignedIn(admin): SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    id: i64,
+    decision: Decision,
+    reason: String,
+) -> Result<HttpResponse, AppError> {
+    match subscriptions::decide(&pool, admin.actor(), id, decision, &reason).await {
+        Ok(_) => {
+            let done = if decision == Decision::Approve {
+                "approved"
+            } else {
+                "rejected"
+            };
+            flash(&session, "success", format!("Subscription {done}."));
+            Ok(see_other("/admin/subscriptions"))
+        }
+        Err(ServiceError::Invalid(errors)) => {
+            let message = errors
+                .get("reason")
+                .unwrap_or("Check the reason.")
+                .to_string();
+            let page = approvals_page(
+                ctx,
+                &pool,
+                FailedRejection {
+                    id,
+                    reason,
+                    message,
+                },
+            )
+            .await?;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn approve(
+    ctx: PageContext,
+    admin: SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    decide(
+        ctx,
+        admin,
+        session,
+        pool,
+        path.into_inner(),
+        Decision::Approve,
+        String::new(),
+    )
+    .await
+}
+
+pub async fn reject(
+    ctx: PageContext,
+    admin: SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    path: web::Path<i64>,
+    form: web::Form<DecisionForm>,
+) -> Result<HttpResponse, AppError> {
+    decide(
+        ctx,
+        admin,
+        session,
+        pool,
+        path.into_inner(),
+        Decision::Reject,
+        form.into_inner().reason,
+    )
+    .await
+}

@@ -1,0 +1,166 @@
+//! The API catalog: `/apis` (search and pages), `/apis/{id}` (operations, tiers and the
+//! subscribe form), and `POST /apis/{id}/subscribe`.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db::models::apis::{Api, ApiSummary};
+use crate::db::models::applications::Application;
+use crate::db::models::throttling_policies::ThrottlingPolicy;
+use crate::db::{self, DbPool};
+use crate::domain::FieldErrors;
+use crate::domain::apis::{ApiStatus, Operation};
+use crate::error::AppError;
+use crate::services::ServiceError;
+use crate::services::subscriptions::{self, SubscribeForm};
+use crate::web::pagination::Pagination;
+use crate::web::{PageContext, SignedIn, flash, render, see_other};
+
+const PER_PAGE: i64 = 20;
+
+#[derive(Deserialize)]
+pub struct CatalogQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "apis/catalog.html")]
+struct CatalogPage {
+    ctx: PageContext,
+    q: String,
+    apis: Vec<ApiSummary>,
+    pagination: Pagination,
+}
+
+pub async fn catalog(
+    ctx: PageContext,
+    pool: web::Data<DbPool>,
+    query: web::Query<CatalogQuery>,
+) -> Result<HttpResponse, AppError> {
+    let CatalogQuery { q, page } = query.into_inner();
+    let page = page.unwrap_or(1).max(1);
+    let search = q.clone();
+    let (apis, total) = db::run(&pool, move |conn| {
+        Api::catalog_page(conn, &search, (page - 1) * PER_PAGE, PER_PAGE).map_err(AppError::from)
+    })
+    .await?;
+    let base = if q.is_empty() {
+        "/apis?".to_string()
+    } else {
+        format!(
+            "/apis?{}&",
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("q", &q)
+                .finish()
+        )
+    };
+    Ok(super::ok(&CatalogPage {
+        ctx,
+        q,
+        apis,
+        pagination: Pagination::new(page, PER_PAGE, total, base),
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "apis/show.html")]
+struct ApiPage {
+    ctx: PageContext,
+    api: Api,
+    operations: Vec<Operation>,
+    tiers: Vec<ThrottlingPolicy>,
+    applications: Vec<Application>,
+    form: SubscribeForm,
+    errors: FieldErrors,
+}
+
+/// Loads what the API page shows; 404 for APIs that are not in the catalog.
+async fn api_page(
+    ctx: PageContext,
+    pool: &DbPool,
+    api_id: i64,
+    form: SubscribeForm,
+    errors: FieldErrors,
+) -> Result<ApiPage, AppError> {
+    let viewer_id = ctx.viewer.as_ref().map(|v| v.id);
+    let (api, tiers, applications) = db::run(pool, move |conn| {
+        let api = Api::find(conn, api_id)?
+            .filter(|a| a.status.is_listed())
+            .ok_or(AppError::NotFound)?;
+        let tiers = Api::tiers(conn, api.id)?;
+        let applications = match viewer_id {
+            Some(id) => Application::all_owned(conn, id)?,
+            None => Vec::new(),
+        };
+        Ok::<_, AppError>((api, tiers, applications))
+    })
+    .await?;
+    Ok(ApiPage {
+        ctx,
+        operations: api.operations(),
+        api,
+        tiers,
+        applications,
+        form,
+        errors,
+    })
+}
+
+pub async fn show(
+    ctx: PageContext,
+    pool: web::Data<DbPool>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let page = api_page(
+        ctx,
+        &pool,
+        path.into_inner(),
+        SubscribeForm::default(),
+        FieldErrors::new(),
+    )
+    .await?;
+    Ok(super::ok(&page))
+}
+
+pub async fn subscribe(
+    ctx: PageContext,
+    SignedIn(viewer): SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    path: web::Path<i64>,
+    form: web::Form<SubscribeForm>,
+) -> Result<HttpResponse, AppError> {
+    let api_id = path.into_inner();
+    let form = form.into_inner();
+    match subscriptions::subscribe(&pool, viewer.actor(), api_id, form.clone()).await {
+        Ok((application, subscription)) => {
+            let message = match subscription.status {
+                crate::domain::applications::SubscriptionStatus::OnHold => format!(
+                    "“{}” is subscribed, waiting for an administrator's approval.",
+                    application.name
+                ),
+                _ => format!("“{}” is subscribed.", application.name),
+            };
+            flash(&session, "success", message);
+            Ok(see_other(&format!(
+                "/applications/{}/subscriptions",
+                application.id
+            )))
+        }
+        Err(ServiceError::Invalid(errors)) => {
+            let page = api_page(ctx, &pool, api_id, form, errors).await?;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(ServiceError::Conflict { field, message }) => {
+            let errors = FieldErrors::single(field.unwrap_or("application_id"), message);
+            let page = api_page(ctx, &pool, api_id, form, errors).await?;
+            Ok(render(StatusCode::CONFLICT, &page))
+        }
+        Err(other) => Err(other.into()),
+    }
+}

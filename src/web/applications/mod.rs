@@ -1,0 +1,294 @@
+//! A TPP's applications: the list, create, the Overview tab (details, edit, delete, history),
+//! the Subscriptions tab, and the keys tabs.
+
+pub mod keys;
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db::models::applications::{Application, ApplicationListItem};
+use crate::db::models::audit_events::AuditEvent;
+use crate::db::models::subscriptions::{Subscription, SubscriptionLine};
+use crate::db::models::throttling_policies::ThrottlingPolicy;
+use crate::db::{self, DbPool};
+use crate::domain::FieldErrors;
+use crate::domain::applications::{ApplicationForm, SubscriptionStatus};
+use crate::domain::policies::PolicyLevel;
+use crate::error::AppError;
+use crate::services::{ServiceError, applications, subscriptions};
+use crate::web::pagination::Pagination;
+use crate::web::{PageContext, SignedIn, flash, render, see_other};
+
+const PER_PAGE: i64 = 20;
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    page: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "applications/list.html")]
+struct ListPage {
+    ctx: PageContext,
+    items: Vec<ApplicationListItem>,
+    pagination: Pagination,
+}
+
+pub async fn list(
+    ctx: PageContext,
+    SignedIn(viewer): SignedIn,
+    pool: web::Data<DbPool>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page = query.page.unwrap_or(1).max(1);
+    let (items, total) = db::run(&pool, move |conn| {
+        Application::page_owned(conn, viewer.id, (page - 1) * PER_PAGE, PER_PAGE)
+            .map_err(AppError::from)
+    })
+    .await?;
+    let pagination = Pagination::new(page, PER_PAGE, total, "/applications?".into());
+    Ok(super::ok(&ListPage {
+        ctx,
+        items,
+        pagination,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "applications/new.html")]
+struct NewPage {
+    ctx: PageContext,
+    form: ApplicationForm,
+    errors: FieldErrors,
+    policies: Vec<ThrottlingPolicy>,
+}
+
+async fn application_policies(pool: &DbPool) -> Result<Vec<ThrottlingPolicy>, AppError> {
+    db::run(pool, |conn| {
+        ThrottlingPolicy::list(conn, PolicyLevel::Application).map_err(AppError::from)
+    })
+    .await
+}
+
+pub async fn new(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
+    let policies = application_policies(&pool).await?;
+    let form = ApplicationForm {
+        throttling_policy: "Unlimited".into(),
+        ..Default::default()
+    };
+    Ok(super::ok(&NewPage {
+        ctx,
+        form,
+        errors: FieldErrors::new(),
+        policies,
+    }))
+}
+
+/// The form again, with the errors of a refused create or update.
+fn refused(error: ServiceError) -> Result<(StatusCode, FieldErrors), AppError> {
+    match error {
+        ServiceError::Invalid(errors) => Ok((StatusCode::UNPROCESSABLE_ENTITY, errors)),
+        ServiceError::Conflict { field, message } => Ok((
+            StatusCode::CONFLICT,
+            FieldErrors::single(field.unwrap_or("name"), message),
+        )),
+        other => Err(other.into()),
+    }
+}
+
+pub async fn create(
+    ctx: PageContext,
+    SignedIn(viewer): SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    form: web::Form<ApplicationForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    match applications::create(&pool, viewer.actor(), form.clone()).await {
+        Ok(application) => {
+            flash(
+                &session,
+                "success",
+                format!(
+                    "Application “{}” created. Subscribe it to APIs, then generate its keys.",
+                    application.name
+                ),
+            );
+            Ok(see_other(&format!("/applications/{}", application.id)))
+        }
+        Err(error) => {
+            let (status, errors) = refused(error)?;
+            let policies = application_policies(&pool).await?;
+            Ok(render(
+                status,
+                &NewPage {
+                    ctx,
+                    form,
+                    errors,
+                    policies,
+                },
+            ))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "applications/overview.html")]
+struct OverviewPage {
+    ctx: PageContext,
+    application: Application,
+    policy: Option<ThrottlingPolicy>,
+    policies: Vec<ThrottlingPolicy>,
+    form: ApplicationForm,
+    errors: FieldErrors,
+    history: Vec<AuditEvent>,
+    tab: &'static str,
+}
+
+async fn overview_page(
+    ctx: PageContext,
+    pool: &DbPool,
+    owner_id: i64,
+    id: i64,
+    form: Option<ApplicationForm>,
+    errors: FieldErrors,
+) -> Result<OverviewPage, AppError> {
+    let (application, policy, policies, history) = db::run(pool, move |conn| {
+        let application = Application::find_owned(conn, id, owner_id)?.ok_or(AppError::NotFound)?;
+        let policies = ThrottlingPolicy::list(conn, PolicyLevel::Application)?;
+        let policy = ThrottlingPolicy::find(conn, application.policy_id)?;
+        let history = AuditEvent::for_application(conn, id, 50)?;
+        Ok::<_, AppError>((application, policy, policies, history))
+    })
+    .await?;
+    let form = form.unwrap_or_else(|| ApplicationForm {
+        name: application.name.clone(),
+        throttling_policy: policy.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+        description: application.description.clone(),
+    });
+    Ok(OverviewPage {
+        ctx,
+        application,
+        policy,
+        policies,
+        form,
+        errors,
+        history,
+        tab: "overview",
+    })
+}
+
+pub async fn show(
+    ctx: PageContext,
+    SignedIn(viewer): SignedIn,
+    pool: web::Data<DbPool>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let page = overview_page(
+        ctx,
+        &pool,
+        viewer.id,
+        path.into_inner(),
+        None,
+        FieldErrors::new(),
+    )
+    .await?;
+    Ok(super::ok(&page))
+}
+
+pub async fn update(
+    ctx: PageContext,
+    SignedIn(viewer): SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    path: web::Path<i64>,
+    form: web::Form<ApplicationForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let form = form.into_inner();
+    match applications::update(&pool, viewer.actor(), id, form.clone()).await {
+        Ok(application) => {
+            flash(
+                &session,
+                "success",
+                format!("Application “{}” saved.", application.name),
+            );
+            Ok(see_other(&format!("/applications/{id}")))
+        }
+        Err(error) => {
+            let (status, errors) = refused(error)?;
+            let page = overview_page(ctx, &pool, viewer.id, id, Some(form), errors).await?;
+            Ok(render(status, &page))
+        }
+    }
+}
+
+pub async fn delete(
+    SignedIn(viewer): SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let application = applications::delete(&pool, viewer.actor(), path.into_inner()).await?;
+    flash(
+        &session,
+        "success",
+        format!("Application “{}” deleted.", application.name),
+    );
+    Ok(see_other("/applications"))
+}
+
+#[derive(Template)]
+#[template(path = "applications/subscriptions.html")]
+struct SubscriptionsPage {
+    ctx: PageContext,
+    application: Application,
+    subscriptions: Vec<SubscriptionLine>,
+    tab: &'static str,
+}
+
+pub async fn subscriptions_tab(
+    ctx: PageContext,
+    SignedIn(viewer): SignedIn,
+    pool: web::Data<DbPool>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let (application, subscriptions) = db::run(&pool, move |conn| {
+        let application =
+            Application::find_owned(conn, id, viewer.id)?.ok_or(AppError::NotFound)?;
+        let subscriptions = Subscription::lines_of(conn, id)?;
+        Ok::<_, AppError>((application, subscriptions))
+    })
+    .await?;
+    Ok(super::ok(&SubscriptionsPage {
+        ctx,
+        application,
+        subscriptions,
+        tab: "subscriptions",
+    }))
+}
+
+pub async fn unsubscribe(
+    SignedIn(viewer): SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, subscription_id) = path.into_inner();
+    subscriptions::unsubscribe(&pool, viewer.actor(), id, subscription_id).await?;
+    flash(&session, "success", "Subscription removed.");
+    Ok(see_other(&format!("/applications/{id}/subscriptions")))
+}
+
+/// The badge class of a subscription status.
+pub fn status_badge(status: &SubscriptionStatus) -> &'static str {
+    match status {
+        SubscriptionStatus::Active => "badge-success",
+        SubscriptionStatus::OnHold => "badge-warning",
+        SubscriptionStatus::Rejected => "badge-danger",
+    }
+}

@@ -1,0 +1,379 @@
+//! The API catalog, subscriptions and their approval, and the audit trail.
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn the_catalog_lists_published_and_deprecated_apis_only() {
+    let app = spawn_app().await;
+    seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
+    seed_api(&app, "Legacy", "/legacy", "DEPRECATED", &["Bronze"]);
+    let draft = seed_api(&app, "Draft", "/draft", "CREATED", &["Bronze"]);
+    let retired = seed_api(&app, "Gone", "/gone", "RETIRED", &["Bronze"]);
+    let visitor = app.browser();
+    let (status, page) = visitor.page("/apis").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Payments") && page.contains("Legacy"));
+    assert!(page.contains("Deprecated"));
+    assert!(!page.contains("Draft") && !page.contains("Gone"));
+    for id in [draft, retired] {
+        assert_eq!(
+            visitor.get(&format!("/apis/{id}")).await.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+}
+
+#[actix_web::test]
+async fn the_catalog_searches_name_context_and_description_literally() {
+    let app = spawn_app().await;
+    seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
+    seed_api(&app, "Accounts", "/accounts", "PUBLISHED", &["Bronze"]);
+    app.execute(
+        "UPDATE apis SET description = 'Balances with 100% accuracy' WHERE name = 'Accounts'",
+    );
+    let visitor = app.browser();
+    let search = |q: &'static str| {
+        let visitor = &visitor;
+        async move {
+            let url = format!("/apis?{}", url_encode_q(q));
+            visitor.page(&url).await.1
+        }
+    };
+    let page = search("paym").await;
+    assert!(page.contains("Payments") && !page.contains(">Accounts<"));
+    let page = search("/accounts").await;
+    assert!(page.contains(">Accounts<") && !page.contains(">Payments<"));
+    let page = search("accuracy").await;
+    assert!(page.contains(">Accounts<"));
+    // LIKE wildcards and SQL are matched as text, not as patterns or code.
+    let page = search("100%").await;
+    assert!(page.contains(">Accounts<") && !page.contains(">Payments<"));
+    for q in ["%", "_", "' OR 1=1 --", "\\"] {
+        let page = search(q).await;
+        assert!(
+            !page.contains(">Payments<"),
+            "{q:?} must not match everything"
+        );
+    }
+    let page = search("nothing-like-this").await;
+    assert!(page.contains("No API matches"));
+}
+
+fn url_encode_q(q: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("q", q)
+        .finish()
+}
+
+#[actix_web::test]
+async fn the_catalog_is_paginated() {
+    let app = spawn_app().await;
+    for i in 0..25 {
+        seed_api(
+            &app,
+            &format!("Api{i:02}"),
+            &format!("/api{i:02}"),
+            "PUBLISHED",
+            &["Bronze"],
+        );
+    }
+    let (_, first) = app.browser().page("/apis").await;
+    assert!(first.contains("25 APIs") && first.contains("Page 1 of 2"));
+    assert!(first.contains(">Api19<") && !first.contains(">Api20<"));
+    let (_, second) = app.browser().page("/apis?page=2").await;
+    assert!(second.contains(">Api24<") && !second.contains(">Api19<"));
+}
+
+#[actix_web::test]
+async fn the_api_page_shows_operations_tiers_and_who_may_subscribe() {
+    let app = spawn_app().await;
+    let api = seed_api(
+        &app,
+        "Payments",
+        "/payments",
+        "PUBLISHED",
+        &["Bronze", "Gold"],
+    );
+    let (status, page) = app.browser().page(&format!("/apis/{api}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("List items") && page.contains("/items"));
+    assert!(page.contains("1000 requests per minute") && page.contains("5000 requests per minute"));
+    assert!(page.contains("Sign in to subscribe"));
+
+    let tpp = app.tpp("alice").await;
+    let (_, page) = tpp.page(&format!("/apis/{api}")).await;
+    assert!(
+        page.contains("Create an application"),
+        "a TPP without applications is told what to do"
+    );
+    let id = tpp.create_application("Shop").await;
+    let (_, page) = tpp.page(&format!("/apis/{api}")).await;
+    assert!(page.contains(&format!("<option value=\"{id}\"")));
+    assert!(page.contains("<option value=\"Gold\""));
+    assert!(
+        !page.contains("<option value=\"Silver\""),
+        "only the API's tiers are offered"
+    );
+}
+
+#[actix_web::test]
+async fn a_tpp_subscribes_and_unsubscribes() {
+    let app = spawn_app().await;
+    let api = seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
+    let tpp = app.tpp("bob").await;
+    let id = tpp.create_application("Shop").await;
+    let form = [
+        ("application_id", id.to_string()),
+        ("throttling_policy", "Bronze".to_string()),
+    ];
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let response = tpp.post(&format!("/apis/{api}/subscribe"), &fields).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&response),
+        format!("/applications/{id}/subscriptions")
+    );
+    let (_, page) = tpp.page(&location(&response)).await;
+    assert!(page.contains("“Shop” is subscribed."));
+    assert!(page.contains("Payments 1.0.0") && page.contains(">Active<"));
+
+    let again = tpp.post(&format!("/apis/{api}/subscribe"), &fields).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert!(again.text().await.unwrap().contains("already subscribed"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 1);
+
+    let sub = app.count("SELECT id AS n FROM subscriptions");
+    let response = tpp
+        .post(
+            &format!("/applications/{id}/subscriptions/{sub}/delete"),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE action IN ('subscribe', 'unsubscribe')"),
+        2
+    );
+}
+
+#[actix_web::test]
+async fn subscriptions_respect_tiers_and_the_lifecycle() {
+    let app = spawn_app().await;
+    let published = seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
+    let deprecated = seed_api(&app, "Legacy", "/legacy", "DEPRECATED", &["Bronze"]);
+    let retired = seed_api(&app, "Gone", "/gone", "RETIRED", &["Bronze"]);
+    let draft = seed_api(&app, "Draft", "/draft", "CREATED", &["Bronze"]);
+    let tpp = app.tpp("carol").await;
+    let id = tpp.create_application("Shop").await.to_string();
+
+    let response = tpp
+        .post(
+            &format!("/apis/{published}/subscribe"),
+            &[("application_id", &id), ("throttling_policy", "Gold")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.unwrap();
+    assert!(
+        field_errors(&body)
+            .iter()
+            .any(|e| e.contains("tiers this API offers"))
+    );
+    let response = tpp
+        .post(
+            &format!("/apis/{published}/subscribe"),
+            &[("application_id", ""), ("throttling_policy", "Bronze")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let response = tpp
+        .post(
+            &format!("/apis/{deprecated}/subscribe"),
+            &[("application_id", &id), ("throttling_policy", "Bronze")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(response.text().await.unwrap().contains("deprecated"));
+    for api in [retired, draft] {
+        let response = tpp
+            .post(
+                &format!("/apis/{api}/subscribe"),
+                &[("application_id", &id), ("throttling_policy", "Bronze")],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 0);
+
+    // A deprecated API keeps its existing subscriptions.
+    let response = tpp
+        .post(
+            &format!("/apis/{published}/subscribe"),
+            &[("application_id", &id), ("throttling_policy", "Bronze")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    app.execute(&format!(
+        "UPDATE apis SET status = 'DEPRECATED' WHERE id = {published}"
+    ));
+    let (_, page) = tpp.page(&format!("/applications/{id}/subscriptions")).await;
+    assert!(page.contains("Payments 1.0.0") && page.contains(">Active<"));
+}
+
+async fn on_hold_subscription(app: &TestApp) -> (Browser, String, i64) {
+    app.execute("UPDATE throttling_policies SET requires_approval = 1 WHERE level = 'subscription' AND name = 'Gold'");
+    let api = seed_api(app, "Premium", "/premium", "PUBLISHED", &["Gold"]);
+    let tpp = app.tpp("dave").await;
+    let id = tpp.create_application("Trader").await.to_string();
+    let response = tpp
+        .post(
+            &format!("/apis/{api}/subscribe"),
+            &[("application_id", &id), ("throttling_policy", "Gold")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = tpp.page(&location(&response)).await;
+    assert!(page.contains("waiting for an administrator"));
+    assert!(page.contains(">Waiting for approval<"));
+    let sub = app.count("SELECT id AS n FROM subscriptions WHERE status = 'ON_HOLD'");
+    (tpp, id, sub)
+}
+
+#[actix_web::test]
+async fn a_tier_that_requires_approval_waits_for_an_admin_who_approves() {
+    let app = spawn_app().await;
+    let (tpp, id, sub) = on_hold_subscription(&app).await;
+    let admin = app.admin().await;
+    let (_, tasks) = admin.page("/admin/subscriptions").await;
+    assert!(tasks.contains("Trader") && tasks.contains("Premium 1.0.0") && tasks.contains("dave"));
+    let response = admin
+        .post(&format!("/admin/subscriptions/{sub}/approve"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.text("SELECT status AS line FROM subscriptions"),
+        "ACTIVE"
+    );
+    let (_, page) = tpp.page(&format!("/applications/{id}/subscriptions")).await;
+    assert!(page.contains(">Active<"));
+    let (_, tasks) = admin.page("/admin/subscriptions").await;
+    assert!(tasks.contains("Nothing to decide"));
+    // A decision is made once.
+    assert_eq!(
+        admin
+            .post(&format!("/admin/subscriptions/{sub}/approve"), &[])
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        admin
+            .post("/admin/subscriptions/999/approve", &[])
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[actix_web::test]
+async fn a_rejection_needs_a_reason_that_the_tpp_sees() {
+    let app = spawn_app().await;
+    let (tpp, id, sub) = on_hold_subscription(&app).await;
+    let admin = app.admin().await;
+    let before = app.snapshot();
+    let response = admin
+        .post(
+            &format!("/admin/subscriptions/{sub}/reject"),
+            &[("reason", "  ")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("Give the reason"));
+    assert_eq!(app.snapshot(), before, "nothing written");
+
+    let reason = "Premium access is for licensed institutions <b>only</b>";
+    let response = admin
+        .post(
+            &format!("/admin/subscriptions/{sub}/reject"),
+            &[("reason", reason)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = tpp.page(&format!("/applications/{id}/subscriptions")).await;
+    assert!(page.contains(">Rejected<"));
+    assert!(
+        page.contains("Premium access is for licensed institutions &#60;b&#62;only&#60;/b&#62;")
+            || page.contains("&lt;b&gt;only")
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'reject' AND actor_name = 'admin'"
+        ),
+        1
+    );
+
+    // The TPP may ask again after a rejection.
+    let api = app.count("SELECT api_id AS n FROM subscriptions");
+    let response = tpp
+        .post(
+            &format!("/apis/{api}/subscribe"),
+            &[("application_id", &id), ("throttling_policy", "Gold")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.text("SELECT status AS line FROM subscriptions"),
+        "ON_HOLD"
+    );
+}
+
+#[actix_web::test]
+async fn the_audit_trail_records_and_filters_who_did_what() {
+    let app = spawn_app().await;
+    let (tpp, id, sub) = on_hold_subscription(&app).await;
+    let admin = app.admin().await;
+    admin
+        .post(&format!("/admin/subscriptions/{sub}/approve"), &[])
+        .await;
+    tpp.post(
+        &format!("/applications/{id}"),
+        &[("name", "Trader Pro"), ("throttling_policy", "10PerMin")],
+    )
+    .await;
+
+    let (_, all) = admin.page("/admin/audit").await;
+    for text in [
+        "Created application “Trader”",
+        "Subscribed “Trader” to Premium 1.0.0 (Gold), waiting for approval",
+        "Approved the subscription to Premium 1.0.0",
+        "Updated name “Trader” → “Trader Pro”",
+    ] {
+        assert!(all.contains(text), "{text}");
+    }
+    let (_, by_admin) = admin.page("/admin/audit?actor=admin").await;
+    assert!(
+        by_admin.contains("Approved the subscription") && !by_admin.contains("Created application")
+    );
+    let (_, creates) = admin.page("/admin/audit?action=create").await;
+    assert!(creates.contains("Created application") && !creates.contains("Approved"));
+    let (_, subs) = admin.page("/admin/audit?object_type=subscription").await;
+    assert!(subs.contains("Subscribed") && !subs.contains("Created application"));
+    let (_, future) = admin.page("/admin/audit?from=2999-01-01").await;
+    assert!(future.contains("No events"));
+    let (_, today) = admin
+        .page("/admin/audit?to=2999-01-01&from=2000-01-01")
+        .await;
+    assert!(today.contains("Created application"));
+    let (status, bad) = admin.page("/admin/audit?from=yesterday").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(bad.contains("is not a date like"));
+
+    // The TPP sees their application's own history, including the admin's decision.
+    let (_, overview) = tpp.page(&format!("/applications/{id}")).await;
+    assert!(overview.contains("Approved the subscription to Premium 1.0.0"));
+    assert!(overview.contains("Created application “Trader”"));
+}
