@@ -6,6 +6,7 @@ mod applications;
 mod catalog;
 mod database;
 mod helpers;
+mod logs;
 mod ownership;
 mod pages;
 mod routes;
