@@ -10,6 +10,8 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+use crate::oauth_server::keys::SigningAlgorithm;
+
 /// What a `portico.toml` may contain. Every field is optional; unknown keys are refused.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +25,7 @@ pub struct FileSettings {
     pub signup_approval: Option<bool>,
     pub key_provisioning: Option<bool>,
     pub allow_private_km_urls: Option<bool>,
+    pub signing_algorithm: Option<String>,
 }
 
 /// The resolved settings Portico runs with.
@@ -37,6 +40,8 @@ pub struct Settings {
     pub signup_approval: bool,
     pub key_provisioning: bool,
     pub allow_private_km_urls: bool,
+    /// The algorithm the resident authorization server signs with (ES256 by default).
+    pub signing_algorithm: SigningAlgorithm,
 }
 
 /// The 256-bit key that encrypts secrets at rest and protects session cookies.
@@ -207,6 +212,14 @@ impl Settings {
                 file.allow_private_km_urls,
                 false,
             )?,
+            signing_algorithm: match pick("PORTICO_SIGNING_ALGORITHM", file.signing_algorithm) {
+                None => SigningAlgorithm::Es256,
+                Some(text) => text.trim().parse().map_err(|_| {
+                    SettingsError::new(format!(
+                        "PORTICO_SIGNING_ALGORITHM (signing_algorithm): {text:?} is not one of ES256, RS256, PS256, EdDSA"
+                    ))
+                })?,
+            },
         })
     }
 

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod oauth_server;
 pub mod security;
 pub mod services;
 pub mod startup;
@@ -14,12 +15,15 @@ pub mod telemetry;
 pub mod web;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{HttpServer, web as aw};
 
 use crate::config::Settings;
+use crate::oauth_server::AuthorizationServer;
+use crate::security::secret_box::SecretBox;
 use crate::security::session_store::DbSessionStore;
 use crate::startup::AppState;
 
@@ -34,6 +38,8 @@ pub enum StartError {
     Database(#[from] db::DbSetupError),
     #[error("first administrator: {0}")]
     FirstAdmin(#[from] services::accounts::AdminSetupError),
+    #[error("signing keys: {0}")]
+    SigningKeys(#[from] oauth_server::keys::KeyError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: String,
@@ -60,9 +66,21 @@ impl Application {
         tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "Portico is listening");
 
         spawn_session_cleanup(DbSessionStore::new(pool.clone()));
+        let secret_box = Arc::new(SecretBox::new(&settings.secret_key));
+        let authorization_server = aw::Data::new(
+            AuthorizationServer::start(
+                pool.clone(),
+                settings.base_url(),
+                secret_box,
+                settings.signing_algorithm,
+            )
+            .await?,
+        );
+        AuthorizationServer::spawn_key_reload(authorization_server.clone());
         let state = AppState {
             pool: aw::Data::new(pool),
             settings: aw::Data::new(settings),
+            authorization_server,
         };
         let server = HttpServer::new(move || startup::app(state.clone()))
             .listen(listener)

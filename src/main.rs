@@ -29,6 +29,9 @@ enum Command {
         #[arg(long)]
         username: String,
     },
+    /// Make a new active signing key; the old public key stays in the JWKS until the tokens it
+    /// signed have expired. A running Portico picks the new key up within a minute.
+    RotateSigningKey,
 }
 
 #[actix_web::main]
@@ -45,6 +48,7 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::CreateAdmin { username } => create_admin(settings, &username).await,
+        Command::RotateSigningKey => rotate_signing_key(settings),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,5 +78,25 @@ async fn create_admin(settings: Settings, username: &str) -> Result<(), String> 
         .await
         .map_err(|e| e.to_string())?;
     println!("Created administrator {}.", user.username);
+    Ok(())
+}
+
+fn rotate_signing_key(settings: Settings) -> Result<(), String> {
+    use portico::oauth_server::{MAX_TOKEN_LIFETIME, keys};
+    use portico::security::secret_box::SecretBox;
+    let pool = portico::db::connect(&settings.database_path).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let secret_box = SecretBox::new(&settings.secret_key);
+    let kid = keys::rotate(
+        &mut conn,
+        &secret_box,
+        settings.signing_algorithm,
+        MAX_TOKEN_LIFETIME,
+    )
+    .map_err(|e| e.to_string())?;
+    println!(
+        "New active {} signing key: kid {kid}.",
+        settings.signing_algorithm
+    );
     Ok(())
 }

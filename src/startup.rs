@@ -11,10 +11,11 @@ use actix_web::{App, HttpResponse, web};
 
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::oauth_server;
 use crate::security::session_store::DbSessionStore;
 use crate::security::{csrf, headers};
 use crate::web::context::{identify, require_admin, require_signed_in};
-use crate::web::{accounts, admin, apis, applications, assets, errors, home};
+use crate::web::{account, accounts, admin, apis, applications, assets, errors, home};
 
 /// Who may use a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +68,10 @@ route_table! {
     Public   get  "/login"                     => accounts::login::form;
     Public   post "/login"                     => accounts::login::submit;
     SignedIn post "/logout"                    => accounts::login::logout;
+    SignedIn get  "/account/consents"          => account::consents;
+    SignedIn post "/account/consents/{id}/revoke" => account::revoke;
+    Public   get  "/oauth2/authorize"          => oauth_server::authorize::start;
+    Public   post "/oauth2/authorize"          => oauth_server::authorize::decide;
     Public   get  "/apis"                      => apis::catalog;
     Public   get  "/apis/{id}"                 => apis::show;
     SignedIn post "/apis/{id}/subscribe"       => apis::subscribe;
@@ -99,6 +104,7 @@ pub const MAX_FORM_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub pool: web::Data<DbPool>,
     pub settings: web::Data<Settings>,
+    pub authorization_server: web::Data<oauth_server::AuthorizationServer>,
 }
 
 /// Builds the app: static files and health outside the session; every HTML route inside the
@@ -145,6 +151,8 @@ pub fn configure(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
             .route("/static/{path:.*}", web::get().to(assets::serve))
             .route("/favicon.ico", web::get().to(assets::favicon))
             .route("/healthz", web::get().to(crate::web::healthz))
+            .app_data(state.authorization_server.clone())
+            .configure(oauth_server::routes)
             .service(
                 web::scope("")
                     .wrap(from_fn(csrf::guard))

@@ -141,6 +141,118 @@ diesel::joinable!(subscriptions -> applications (application_id));
 diesel::joinable!(subscriptions -> apis (api_id));
 diesel::joinable!(subscriptions -> throttling_policies (policy_id));
 
+diesel::table! {
+    signing_keys (id) {
+        id -> BigInt,
+        kid -> Text,
+        algorithm -> Text,
+        private_key -> Binary,
+        public_jwk -> Text,
+        active -> Bool,
+        created_at -> BigInt,
+        publish_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    oauth_clients (id) {
+        id -> BigInt,
+        client_id -> Text,
+        secret_hash -> Nullable<Text>,
+        client_name -> Text,
+        application_id -> Nullable<BigInt>,
+        key_type -> Nullable<Text>,
+        grant_types -> Text,
+        redirect_uris -> Text,
+        pkce_mandatory -> Bool,
+        pkce_plain_allowed -> Bool,
+        public_client -> Bool,
+        resource_server -> Bool,
+        application_token_ttl -> Integer,
+        user_token_ttl -> Integer,
+        refresh_token_ttl -> Integer,
+        id_token_ttl -> Integer,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    authorization_codes (code_hash) {
+        code_hash -> Text,
+        client_id -> Text,
+        user_id -> BigInt,
+        redirect_uri -> Text,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        code_challenge_method -> Nullable<Text>,
+        auth_time -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        family_id -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    refresh_token_families (id) {
+        id -> Text,
+        client_id -> Text,
+        user_id -> BigInt,
+        scope -> Text,
+        auth_time -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+        expires_at -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        family_id -> Text,
+        scope -> Text,
+        issued_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    family_access_tokens (jti) {
+        jti -> Text,
+        family_id -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    revoked_tokens (id) {
+        id -> BigInt,
+        jti -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    consents (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        client_id -> Text,
+        scope -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::joinable!(oauth_clients -> applications (application_id));
+diesel::joinable!(refresh_tokens -> refresh_token_families (family_id));
+diesel::joinable!(family_access_tokens -> refresh_token_families (family_id));
+diesel::joinable!(authorization_codes -> users (user_id));
+diesel::joinable!(refresh_token_families -> users (user_id));
+diesel::joinable!(consents -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
@@ -152,4 +264,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     applications,
     subscriptions,
     audit_events,
+    signing_keys,
+    oauth_clients,
+    authorization_codes,
+    refresh_token_families,
+    refresh_tokens,
+    family_access_tokens,
+    revoked_tokens,
+    consents,
 );

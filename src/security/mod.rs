@@ -5,6 +5,7 @@ pub mod csrf;
 pub mod headers;
 pub mod password;
 pub mod random;
+pub mod secret_box;
 pub mod session_store;
 
 /// SHA-256 of `data` as lower-case hex.

@@ -1,6 +1,7 @@
 //! The HTML side of Portico: one module per area, each handler short — extract, call one
 //! service or model function, render a page or redirect (Post/Redirect/Get).
 
+pub mod account;
 pub mod accounts;
 pub mod admin;
 pub mod apis;

@@ -3,6 +3,7 @@
 pub mod apis;
 pub mod applications;
 pub mod audit_events;
+pub mod consents;
 pub mod login_throttles;
 pub mod sessions;
 pub mod subscriptions;

@@ -1,0 +1,387 @@
+//! `GET/POST /oauth2/authorize` (RFC 6749 §4.1): the code flow. An anonymous visitor signs in
+//! first; a signed-in one sees a consent page naming the application, its owner's organisation
+//! and the scopes, unless an earlier consent covers them. The redirect URI must match a
+//! registered one exactly — otherwise an error page, never a redirect.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use super::clients::{ClientWithApplication, OAuthClient};
+use super::codes::{AuthorizationCode, NewCode, is_pkce_value};
+use super::tokens::parse_scope;
+use crate::db::models::applications::Application;
+use crate::db::models::consents::Consent;
+use crate::db::{self, DbPool};
+use crate::error::AppError;
+use crate::web::errors::{ErrorKind, error_page};
+use crate::web::{PageContext, render, see_other};
+
+/// The parameters of an authorization request (query on GET, hidden fields on POST).
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct AuthorizeRequest {
+    #[serde(default)]
+    pub response_type: String,
+    #[serde(default)]
+    pub client_id: String,
+    #[serde(default)]
+    pub redirect_uri: String,
+    #[serde(default)]
+    pub scope: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub code_challenge: String,
+    #[serde(default)]
+    pub code_challenge_method: String,
+    #[serde(default)]
+    pub nonce: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DecisionForm {
+    #[serde(flatten)]
+    request: AuthorizeRequest,
+    #[serde(default)]
+    decision: String,
+}
+
+/// A request that passed every check.
+struct Valid {
+    client: ClientWithApplication,
+    redirect_uri: String,
+    scopes: Vec<String>,
+    owner: String,
+}
+
+/// Why a request failed: before the redirect URI is trusted, a page; after, a redirect.
+enum Failure {
+    Page(String),
+    Redirect {
+        redirect_uri: String,
+        error: &'static str,
+        description: String,
+    },
+}
+
+fn validate(
+    conn: &mut SqliteConnection,
+    request: &AuthorizeRequest,
+) -> QueryResult<Result<Valid, Failure>> {
+    let Some(client) = OAuthClient::find_with_application(conn, &request.client_id)? else {
+        return Ok(Err(Failure::Page(
+            "The application asking for access is not known here. Contact its developer.".into(),
+        )));
+    };
+    let registered = client.client.redirect_uris();
+    let redirect_uri = if request.redirect_uri.is_empty() && registered.len() == 1 {
+        registered[0].clone()
+    } else if registered.contains(&request.redirect_uri) {
+        request.redirect_uri.clone()
+    } else {
+        return Ok(Err(Failure::Page(
+            "The application sent a callback address that is not registered for it. No access was given.".into(),
+        )));
+    };
+    let fail = |error: &'static str, description: &str| {
+        Ok(Err(Failure::Redirect {
+            redirect_uri: redirect_uri.clone(),
+            error,
+            description: description.to_string(),
+        }))
+    };
+    if request.response_type != "code" {
+        return fail(
+            "unsupported_response_type",
+            "Only response_type=code is supported.",
+        );
+    }
+    if !client.client.allows_grant("authorization_code") {
+        return fail(
+            "unauthorized_client",
+            "This client may not use the authorization code grant.",
+        );
+    }
+    let scopes = match parse_scope((!request.scope.is_empty()).then_some(request.scope.as_str())) {
+        Ok(scopes) => scopes,
+        Err(e) => return fail("invalid_scope", &e.description),
+    };
+    let method = if request.code_challenge_method.is_empty() {
+        "plain"
+    } else {
+        request.code_challenge_method.as_str()
+    };
+    if request.code_challenge.is_empty() {
+        if !request.code_challenge_method.is_empty() {
+            return fail(
+                "invalid_request",
+                "code_challenge_method was sent without a code_challenge.",
+            );
+        }
+        if client.client.pkce_mandatory || client.client.public_client {
+            return fail(
+                "invalid_request",
+                "This client must use PKCE: send a code_challenge.",
+            );
+        }
+    } else {
+        if !is_pkce_value(&request.code_challenge) {
+            return fail(
+                "invalid_request",
+                "The code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_', '~'.",
+            );
+        }
+        match method {
+            "S256" => {}
+            "plain" if client.client.pkce_plain_allowed => {}
+            "plain" => {
+                return fail(
+                    "invalid_request",
+                    "This client must use the S256 code_challenge_method.",
+                );
+            }
+            _ => {
+                return fail(
+                    "invalid_request",
+                    "The code_challenge_method must be S256 or plain.",
+                );
+            }
+        }
+    }
+    let owner = match client.client.application_id {
+        Some(id) => {
+            let owner_id: i64 = crate::db::schema::applications::table
+                .find(id)
+                .select(crate::db::schema::applications::owner_id)
+                .first(conn)?;
+            Application::owner_label(conn, owner_id)?
+        }
+        None => "this portal".to_string(),
+    };
+    Ok(Ok(Valid {
+        client,
+        redirect_uri,
+        scopes,
+        owner,
+    }))
+}
+
+/// Where the browser goes next, or the error page it sees.
+enum Outcome {
+    Redirect(String),
+    Page(String),
+}
+
+impl Outcome {
+    fn into_response(self) -> HttpResponse {
+        match self {
+            Outcome::Redirect(url) => see_other(&url),
+            Outcome::Page(message) => error_page(ErrorKind::BadRequest, &message),
+        }
+    }
+}
+
+fn redirect_with(redirect_uri: &str, pairs: &[(&str, &str)]) -> Outcome {
+    let Ok(mut url) = url::Url::parse(redirect_uri) else {
+        return Outcome::Page("The callback address is not valid.".into());
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        for (key, value) in pairs {
+            if !value.is_empty() {
+                query.append_pair(key, value);
+            }
+        }
+    }
+    Outcome::Redirect(url.into())
+}
+
+fn failure_outcome(failure: Failure, state: &str) -> Outcome {
+    match failure {
+        Failure::Page(message) => Outcome::Page(message),
+        Failure::Redirect {
+            redirect_uri,
+            error,
+            description,
+        } => redirect_with(
+            &redirect_uri,
+            &[
+                ("error", error),
+                ("error_description", &description),
+                ("state", state),
+            ],
+        ),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "oauth/consent.html")]
+struct ConsentPage {
+    ctx: PageContext,
+    request: AuthorizeRequest,
+    application_name: String,
+    owner: String,
+    scopes: Vec<String>,
+}
+
+impl ConsentPage {
+    /// What a scope lets the application do, in words.
+    fn describe(&self, scope: &str) -> String {
+        match scope {
+            "openid" => "Confirm who you are (your account id)".to_string(),
+            "profile" => "See your name and username".to_string(),
+            "email" => "See your email address".to_string(),
+            "default" => "Call the APIs it is subscribed to, as you".to_string(),
+            other => format!("Use the “{other}” permission"),
+        }
+    }
+}
+
+/// Issues a code and sends the browser back to the client.
+fn approve(
+    conn: &mut SqliteConnection,
+    valid: &Valid,
+    request: &AuthorizeRequest,
+    user_id: i64,
+) -> QueryResult<Outcome> {
+    conn.immediate_transaction(|conn| {
+        Consent::remember(conn, user_id, &valid.client.client.client_id, &valid.scopes)?;
+        let scope = super::tokens::granted(&valid.scopes);
+        let code = AuthorizationCode::issue(
+            conn,
+            &NewCode {
+                client_id: &valid.client.client.client_id,
+                user_id,
+                redirect_uri: &valid.redirect_uri,
+                scope: &scope,
+                nonce: (!request.nonce.is_empty()).then_some(request.nonce.as_str()),
+                code_challenge: (!request.code_challenge.is_empty())
+                    .then_some(request.code_challenge.as_str()),
+                code_challenge_method: (!request.code_challenge.is_empty()).then_some(
+                    if request.code_challenge_method.is_empty() {
+                        "plain"
+                    } else {
+                        request.code_challenge_method.as_str()
+                    },
+                ),
+                auth_time: crate::db::now(),
+            },
+        )?;
+        Ok(redirect_with(
+            &valid.redirect_uri,
+            &[("code", &code), ("state", &request.state)],
+        ))
+    })
+}
+
+enum Step {
+    Respond(Outcome),
+    Consent(Box<Valid>),
+}
+
+async fn handle(
+    ctx: &PageContext,
+    pool: &DbPool,
+    request: AuthorizeRequest,
+    decision: Option<String>,
+) -> Result<Step, AppError> {
+    let user_id = ctx.viewer.as_ref().map(|v| v.id);
+    db::run(pool, move |conn| {
+        let valid = match validate(conn, &request)? {
+            Ok(valid) => valid,
+            Err(failure) => return Ok(Step::Respond(failure_outcome(failure, &request.state))),
+        };
+        let Some(user_id) = user_id else {
+            return Ok(Step::Consent(Box::new(valid)));
+        };
+        match decision.as_deref() {
+            Some("approve") => Ok(Step::Respond(approve(conn, &valid, &request, user_id)?)),
+            Some(_) => Ok(Step::Respond(redirect_with(
+                &valid.redirect_uri,
+                &[
+                    ("error", "access_denied"),
+                    ("error_description", "The user declined."),
+                    ("state", &request.state),
+                ],
+            ))),
+            None => {
+                let remembered = Consent::find(conn, user_id, &valid.client.client.client_id)?
+                    .is_some_and(|c| c.covers(&valid.scopes));
+                if remembered {
+                    Ok(Step::Respond(approve(conn, &valid, &request, user_id)?))
+                } else {
+                    Ok(Step::Consent(Box::new(valid)))
+                }
+            }
+        }
+    })
+    .await
+}
+
+fn sign_in_first(req: &HttpRequest) -> HttpResponse {
+    let next = format!("{}?{}", req.path(), req.query_string());
+    see_other(&format!(
+        "/login?{}",
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", &next)
+            .finish()
+    ))
+}
+
+pub async fn start(
+    req: HttpRequest,
+    ctx: PageContext,
+    pool: web::Data<DbPool>,
+    query: web::Query<AuthorizeRequest>,
+) -> Result<HttpResponse, AppError> {
+    let request = query.into_inner();
+    match handle(&ctx, &pool, request.clone(), None).await? {
+        Step::Respond(outcome) => Ok(outcome.into_response()),
+        Step::Consent(_) if ctx.viewer.is_none() => Ok(sign_in_first(&req)),
+        Step::Consent(valid) => Ok(consent_page(ctx, request, *valid)),
+    }
+}
+
+pub async fn decide(
+    ctx: PageContext,
+    pool: web::Data<DbPool>,
+    form: web::Form<DecisionForm>,
+) -> Result<HttpResponse, AppError> {
+    let DecisionForm { request, decision } = form.into_inner();
+    if ctx.viewer.is_none() {
+        return Ok(error_page(
+            ErrorKind::Forbidden,
+            "Sign in, then start again from the application.",
+        ));
+    }
+    match handle(&ctx, &pool, request, Some(decision)).await? {
+        Step::Respond(outcome) => Ok(outcome.into_response()),
+        Step::Consent(_) => Ok(error_page(ErrorKind::BadRequest, "")),
+    }
+}
+
+fn consent_page(ctx: PageContext, request: AuthorizeRequest, valid: Valid) -> HttpResponse {
+    let application_name = valid
+        .client
+        .application
+        .as_ref()
+        .map(|a| a.name.clone())
+        .unwrap_or_else(|| valid.client.client.client_name.clone());
+    let scopes = if valid.scopes.is_empty() {
+        vec!["default".to_string()]
+    } else {
+        valid.scopes
+    };
+    render(
+        StatusCode::OK,
+        &ConsentPage {
+            ctx,
+            request,
+            application_name,
+            owner: valid.owner,
+            scopes,
+        },
+    )
+}

@@ -1,0 +1,97 @@
+//! Client authentication at the token, introspection and revocation endpoints:
+//! `client_secret_basic` or `client_secret_post` (never both), or a public client naming itself
+//! (its proof is PKCE, checked by the grant).
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::error::OAuthError;
+use super::params::Params;
+
+/// Who the request says it is, before the registry confirms it.
+pub enum Credentials {
+    /// client_id + client_secret, from the Authorization header or the body.
+    Secret {
+        client_id: String,
+        client_secret: String,
+    },
+    /// A client_id alone: only a public client may do this.
+    Public { client_id: String },
+}
+
+impl Credentials {
+    pub fn client_id(&self) -> &str {
+        match self {
+            Credentials::Secret { client_id, .. } | Credentials::Public { client_id } => client_id,
+        }
+    }
+
+    /// Reads the credentials; malformed Basic is `invalid_client`, two methods `invalid_request`.
+    pub fn from_request(req: &HttpRequest, params: &Params) -> Result<Self, OAuthError> {
+        let basic = match req.headers().get(header::AUTHORIZATION) {
+            Some(value) => Some(parse_basic(
+                value.to_str().map_err(|_| OAuthError::invalid_client())?,
+            )?),
+            None => None,
+        };
+        let post_secret = params.get("client_secret");
+        let post_id = params.get("client_id");
+        match (basic, post_secret) {
+            (Some(_), Some(_)) => Err(OAuthError::invalid_request(
+                "Use one client authentication method, not both client_secret_basic and client_secret_post.",
+            )),
+            (Some((client_id, client_secret)), None) => {
+                if post_id.is_some_and(|id| id != client_id) {
+                    return Err(OAuthError::invalid_request(
+                        "client_id does not match the authenticated client.",
+                    ));
+                }
+                Ok(Credentials::Secret {
+                    client_id,
+                    client_secret,
+                })
+            }
+            (None, Some(secret)) => match post_id {
+                Some(client_id) => Ok(Credentials::Secret {
+                    client_id: client_id.to_string(),
+                    client_secret: secret.to_string(),
+                }),
+                None => Err(OAuthError::invalid_client()),
+            },
+            (None, None) => match post_id {
+                Some(client_id) => Ok(Credentials::Public {
+                    client_id: client_id.to_string(),
+                }),
+                None => Err(OAuthError::invalid_client()),
+            },
+        }
+    }
+}
+
+/// `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
+fn parse_basic(value: &str) -> Result<(String, String), OAuthError> {
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+        .ok_or_else(OAuthError::invalid_client)?;
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| OAuthError::invalid_client())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client())?;
+    let (id, secret) = decoded
+        .split_once(':')
+        .ok_or_else(OAuthError::invalid_client)?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("v={}", s.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let (id, secret) = (unescape(id), unescape(secret));
+    if id.is_empty() {
+        return Err(OAuthError::invalid_client());
+    }
+    Ok((id, secret))
+}

@@ -1,0 +1,243 @@
+//! The client registry of the resident authorization server. Client ids are random and
+//! URL-safe (128 bits); secrets carry 256 bits and are stored only as their SHA-256, so they
+//! are shown once, when made. The keys feature reaches this registry through the KeyManager
+//! contract; gateways are clients an administrator marks as resource servers.
+
+use diesel::prelude::*;
+
+use crate::db::now;
+use crate::db::schema::{applications, oauth_clients, throttling_policies, users};
+use crate::domain::keys::KeyType;
+use crate::security::{constant_time_eq, random, sha256_hex};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = oauth_clients)]
+pub struct OAuthClient {
+    pub id: i64,
+    pub client_id: String,
+    pub secret_hash: Option<String>,
+    pub client_name: String,
+    pub application_id: Option<i64>,
+    pub key_type: Option<KeyType>,
+    pub grant_types: String,
+    pub redirect_uris: String,
+    pub pkce_mandatory: bool,
+    pub pkce_plain_allowed: bool,
+    pub public_client: bool,
+    pub resource_server: bool,
+    pub application_token_ttl: i32,
+    pub user_token_ttl: i32,
+    pub refresh_token_ttl: i32,
+    pub id_token_ttl: i32,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What a client is registered with.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub client_name: String,
+    pub application_id: Option<i64>,
+    pub key_type: Option<KeyType>,
+    pub grant_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub pkce_mandatory: bool,
+    pub pkce_plain_allowed: bool,
+    pub public_client: bool,
+    pub resource_server: bool,
+    pub lifetimes: Lifetimes,
+}
+
+/// Token lifetimes in seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub application_token: i32,
+    pub user_token: i32,
+    pub refresh_token: i32,
+    pub id_token: i32,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Self {
+            application_token: 3600,
+            user_token: 3600,
+            refresh_token: 86_400,
+            id_token: 3600,
+        }
+    }
+}
+
+/// The application a client's tokens speak for, as the `application` claim carries it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ApplicationClaim {
+    pub id: i64,
+    pub name: String,
+    pub owner: String,
+    pub tier: String,
+}
+
+/// A client with its application, read in one query (the token endpoint's hot path).
+#[derive(Debug, Clone)]
+pub struct ClientWithApplication {
+    pub client: OAuthClient,
+    pub application: Option<ApplicationClaim>,
+}
+
+impl OAuthClient {
+    pub fn allows_grant(&self, grant: &str) -> bool {
+        self.grant_types.split(' ').any(|g| g == grant)
+    }
+
+    pub fn redirect_uris(&self) -> Vec<String> {
+        serde_json::from_str(&self.redirect_uris).unwrap_or_default()
+    }
+
+    /// Compares the SHA-256 of `secret` with the stored one in constant time.
+    pub fn secret_matches(&self, secret: &str) -> bool {
+        match &self.secret_hash {
+            Some(stored) => {
+                constant_time_eq(stored.as_bytes(), sha256_hex(secret.as_bytes()).as_bytes())
+            }
+            None => false,
+        }
+    }
+
+    pub fn find(conn: &mut SqliteConnection, client_id: &str) -> QueryResult<Option<OAuthClient>> {
+        oauth_clients::table
+            .filter(oauth_clients::client_id.eq(client_id))
+            .select(OAuthClient::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// The client and its application (name, owner, application-level tier) in one query.
+    pub fn find_with_application(
+        conn: &mut SqliteConnection,
+        client_id: &str,
+    ) -> QueryResult<Option<ClientWithApplication>> {
+        let row = oauth_clients::table
+            .left_join(
+                applications::table
+                    .inner_join(users::table)
+                    .inner_join(throttling_policies::table),
+            )
+            .filter(oauth_clients::client_id.eq(client_id))
+            .select((
+                OAuthClient::as_select(),
+                applications::id.nullable(),
+                applications::name.nullable(),
+                users::username.nullable(),
+                throttling_policies::name.nullable(),
+            ))
+            .first::<(
+                OAuthClient,
+                Option<i64>,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+            )>(conn)
+            .optional()?;
+        Ok(row.map(|(client, id, name, owner, tier)| {
+            let application = match (id, name, owner, tier) {
+                (Some(id), Some(name), Some(owner), Some(tier)) => Some(ApplicationClaim {
+                    id,
+                    name,
+                    owner,
+                    tier,
+                }),
+                _ => None,
+            };
+            ClientWithApplication {
+                client,
+                application,
+            }
+        }))
+    }
+
+    /// Registers a client: returns it and, for confidential clients, the secret (shown once).
+    pub fn register(
+        conn: &mut SqliteConnection,
+        settings: &ClientSettings,
+    ) -> QueryResult<(OAuthClient, Option<String>)> {
+        let client_id = random::token(16);
+        let secret = (!settings.public_client).then(|| random::token(32));
+        let now = now();
+        let client = diesel::insert_into(oauth_clients::table)
+            .values((
+                oauth_clients::client_id.eq(&client_id),
+                oauth_clients::secret_hash.eq(secret.as_ref().map(|s| sha256_hex(s.as_bytes()))),
+                oauth_clients::grant_types.eq(""),
+                oauth_clients::created_at.eq(now),
+                oauth_clients::updated_at.eq(now),
+                oauth_clients::client_name.eq(""),
+            ))
+            .returning(OAuthClient::as_returning())
+            .get_result(conn)?;
+        Self::update(conn, &client.client_id, settings)?;
+        let client = Self::find(conn, &client.client_id)?.expect("the client was just made");
+        Ok((client, secret))
+    }
+
+    /// Replaces the client's settings (not its id or secret).
+    pub fn update(
+        conn: &mut SqliteConnection,
+        client_id: &str,
+        settings: &ClientSettings,
+    ) -> QueryResult<usize> {
+        let uris =
+            serde_json::to_string(&settings.redirect_uris).expect("a list of strings serializes");
+        diesel::update(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)))
+            .set((
+                oauth_clients::client_name.eq(&settings.client_name),
+                oauth_clients::application_id.eq(settings.application_id),
+                oauth_clients::key_type.eq(settings.key_type),
+                oauth_clients::grant_types.eq(settings.grant_types.join(" ")),
+                oauth_clients::redirect_uris.eq(uris),
+                oauth_clients::pkce_mandatory.eq(settings.pkce_mandatory),
+                oauth_clients::pkce_plain_allowed.eq(settings.pkce_plain_allowed),
+                oauth_clients::public_client.eq(settings.public_client),
+                oauth_clients::resource_server.eq(settings.resource_server),
+                oauth_clients::application_token_ttl.eq(settings.lifetimes.application_token),
+                oauth_clients::user_token_ttl.eq(settings.lifetimes.user_token),
+                oauth_clients::refresh_token_ttl.eq(settings.lifetimes.refresh_token),
+                oauth_clients::id_token_ttl.eq(settings.lifetimes.id_token),
+                oauth_clients::updated_at.eq(now()),
+            ))
+            .execute(conn)
+    }
+
+    /// A new secret; the old one stops working at once.
+    pub fn regenerate_secret(
+        conn: &mut SqliteConnection,
+        client_id: &str,
+    ) -> QueryResult<Option<String>> {
+        let secret = random::token(32);
+        let changed =
+            diesel::update(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)))
+                .set((
+                    oauth_clients::secret_hash.eq(sha256_hex(secret.as_bytes())),
+                    oauth_clients::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+        Ok((changed == 1).then_some(secret))
+    }
+
+    pub fn delete(conn: &mut SqliteConnection, client_id: &str) -> QueryResult<usize> {
+        diesel::delete(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)))
+            .execute(conn)
+    }
+
+    /// Every gateway (resource-server) client.
+    pub fn resource_servers(conn: &mut SqliteConnection) -> QueryResult<Vec<OAuthClient>> {
+        oauth_clients::table
+            .filter(oauth_clients::resource_server.eq(true))
+            .order(oauth_clients::id.asc())
+            .select(OAuthClient::as_select())
+            .load(conn)
+    }
+
+    pub fn delete_by_id(conn: &mut SqliteConnection, id: i64) -> QueryResult<usize> {
+        diesel::delete(oauth_clients::table.find(id)).execute(conn)
+    }
+}

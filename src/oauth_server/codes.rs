@@ -1,0 +1,114 @@
+//! Authorization codes: single-use, ten minutes, bound to the client, the redirect URI and the
+//! PKCE challenge. Only their SHA-256 is stored.
+
+use diesel::prelude::*;
+
+use crate::db::schema::authorization_codes;
+use crate::security::{random, sha256_hex};
+
+pub const CODE_TTL: i64 = 600;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = authorization_codes)]
+pub struct AuthorizationCode {
+    pub code_hash: String,
+    pub client_id: String,
+    pub user_id: i64,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub auth_time: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub family_id: Option<String>,
+}
+
+/// What a new code is bound to.
+pub struct NewCode<'a> {
+    pub client_id: &'a str,
+    pub user_id: i64,
+    pub redirect_uri: &'a str,
+    pub scope: &'a str,
+    pub nonce: Option<&'a str>,
+    pub code_challenge: Option<&'a str>,
+    pub code_challenge_method: Option<&'a str>,
+    pub auth_time: i64,
+}
+
+impl AuthorizationCode {
+    /// Stores a new code and returns it (the only time it exists in clear).
+    pub fn issue(conn: &mut SqliteConnection, new: &NewCode) -> QueryResult<String> {
+        let code = random::token(32);
+        let now = crate::db::now();
+        diesel::insert_into(authorization_codes::table)
+            .values((
+                authorization_codes::code_hash.eq(sha256_hex(code.as_bytes())),
+                authorization_codes::client_id.eq(new.client_id),
+                authorization_codes::user_id.eq(new.user_id),
+                authorization_codes::redirect_uri.eq(new.redirect_uri),
+                authorization_codes::scope.eq(new.scope),
+                authorization_codes::nonce.eq(new.nonce),
+                authorization_codes::code_challenge.eq(new.code_challenge),
+                authorization_codes::code_challenge_method.eq(new.code_challenge_method),
+                authorization_codes::auth_time.eq(new.auth_time),
+                authorization_codes::expires_at.eq(now + CODE_TTL),
+                authorization_codes::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        // Expired codes are useless: clear them as new ones are made.
+        diesel::delete(
+            authorization_codes::table.filter(authorization_codes::expires_at.lt(now - CODE_TTL)),
+        )
+        .execute(conn)?;
+        Ok(code)
+    }
+
+    pub fn find(conn: &mut SqliteConnection, code: &str) -> QueryResult<Option<AuthorizationCode>> {
+        authorization_codes::table
+            .find(sha256_hex(code.as_bytes()))
+            .select(AuthorizationCode::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Marks the code used and remembers the family it was exchanged for.
+    pub fn consume(
+        conn: &mut SqliteConnection,
+        hash: &str,
+        family_id: Option<&str>,
+    ) -> QueryResult<()> {
+        diesel::update(authorization_codes::table.find(hash))
+            .set((
+                authorization_codes::used_at.eq(crate::db::now()),
+                authorization_codes::family_id.eq(family_id),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+}
+
+/// Checks a PKCE verifier against the code's challenge (RFC 7636 §4.6).
+pub fn verify_pkce(challenge: &str, method: &str, verifier: &str) -> bool {
+    let computed = match method {
+        "S256" => {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+                &aws_lc_rs::digest::SHA256,
+                verifier.as_bytes(),
+            ))
+        }
+        "plain" => verifier.to_string(),
+        _ => return false,
+    };
+    crate::security::constant_time_eq(computed.as_bytes(), challenge.as_bytes())
+}
+
+/// A verifier or challenge: 43–128 characters of `[A-Za-z0-9-._~]` (RFC 7636 §4.1).
+pub fn is_pkce_value(value: &str) -> bool {
+    (43..=128).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
+}

@@ -1,0 +1,146 @@
+//! `POST /oauth2/introspect` (RFC 7662). The caller authenticates as a client; it may
+//! introspect its own tokens, and a gateway (resource-server client) any token. Anything
+//! unknown, expired, revoked or not the caller's answers exactly `{"active":false}`. Active
+//! answers carry the application and its active subscriptions, so a gateway can decide.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::AuthorizationServer;
+use super::client_auth::Credentials;
+use super::clients::ClientWithApplication;
+use super::error::{OAuthError, no_store_json};
+use super::params::Params;
+use super::token::authenticate;
+use super::tokens::{AccessClaims, RefreshToken};
+use crate::db::{self, schema};
+
+pub async fn introspect(
+    req: HttpRequest,
+    server: web::Data<AuthorizationServer>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let params = Params::parse(&body)?;
+    let credentials = Credentials::from_request(&req, &params)?;
+    if matches!(credentials, Credentials::Public { .. }) {
+        return Err(OAuthError::invalid_client());
+    }
+    let token = params.get("token").unwrap_or_default().to_string();
+    let server = server.into_inner();
+    let answer = db::run(&server.pool.clone(), move |conn| {
+        let caller = authenticate(conn, &credentials)?;
+        Ok::<_, OAuthError>(
+            describe(conn, &server, &caller, &token)?.unwrap_or_else(|| json!({ "active": false })),
+        )
+    })
+    .await?;
+    Ok(no_store_json(&answer))
+}
+
+/// The token's description when it is active and the caller may see it.
+fn describe(
+    conn: &mut SqliteConnection,
+    server: &AuthorizationServer,
+    caller: &ClientWithApplication,
+    token: &str,
+) -> Result<Option<serde_json::Value>, OAuthError> {
+    if token.is_empty() || token.len() > 8192 {
+        return Ok(None);
+    }
+    let may_see =
+        |client_id: &str| caller.client.resource_server || caller.client.client_id == client_id;
+    if token.matches('.').count() == 2 {
+        let Some(claims) = server.verify_access_token(conn, token)? else {
+            return Ok(None);
+        };
+        if !may_see(&claims.client_id) {
+            return Ok(None);
+        }
+        let subscriptions = match &claims.application {
+            Some(application) => active_subscriptions(conn, application.id)?,
+            None => Vec::new(),
+        };
+        return Ok(Some(json!({
+            "active": true,
+            "token_type": "Bearer",
+            "client_id": claims.client_id,
+            "scope": claims.scope,
+            "sub": claims.sub,
+            "aud": claims.aud,
+            "iss": claims.iss,
+            "exp": claims.exp,
+            "iat": claims.iat,
+            "jti": claims.jti,
+            "key_type": claims.key_type,
+            "application": claims.application,
+            "subscriptions": subscriptions,
+        })));
+    }
+    let Some((refresh, family)) = RefreshToken::find(conn, token)? else {
+        return Ok(None);
+    };
+    let now = db::now();
+    if family.revoked_at.is_some()
+        || refresh.used_at.is_some()
+        || refresh.expires_at <= now
+        || !may_see(&family.client_id)
+    {
+        return Ok(None);
+    }
+    Ok(Some(json!({
+        "active": true,
+        "token_type": "refresh_token",
+        "client_id": family.client_id,
+        "scope": refresh.scope,
+        "sub": family.user_id.to_string(),
+        "iss": server.issuer,
+        "exp": refresh.expires_at,
+        "iat": refresh.issued_at,
+    })))
+}
+
+/// The application's ACTIVE subscriptions as `{context, tier, api, version}`.
+fn active_subscriptions(
+    conn: &mut SqliteConnection,
+    application_id: i64,
+) -> QueryResult<Vec<serde_json::Value>> {
+    use schema::{apis, subscriptions, throttling_policies};
+    let rows: Vec<(String, String, String, String)> = subscriptions::table
+        .inner_join(apis::table)
+        .inner_join(throttling_policies::table)
+        .filter(subscriptions::application_id.eq(application_id))
+        .filter(subscriptions::status.eq(crate::domain::applications::SubscriptionStatus::Active))
+        .select((
+            apis::context,
+            throttling_policies::name,
+            apis::name,
+            apis::version,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(context, tier, name, version)| json!({ "context": context, "tier": tier, "api": name, "version": version }))
+        .collect())
+}
+
+impl AuthorizationServer {
+    /// The claims of one of our access tokens when its signature, issuer, audience, lifetime
+    /// and revocation status all hold.
+    pub fn verify_access_token(
+        &self,
+        conn: &mut SqliteConnection,
+        token: &str,
+    ) -> QueryResult<Option<AccessClaims>> {
+        let Ok(claims) = self.keys.verify::<AccessClaims>(token, "at+jwt") else {
+            return Ok(None);
+        };
+        if claims.iss != self.issuer || claims.aud != claims.client_id {
+            return Ok(None);
+        }
+        if self.revocations.is_revoked(conn, &claims.jti)? {
+            return Ok(None);
+        }
+        Ok(Some(claims))
+    }
+}

@@ -1,0 +1,44 @@
+//! `GET /oauth2/jwks` (RFC 7517) and the discovery documents: OpenID Connect Discovery and
+//! RFC 8414, listing exactly what this server supports.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use super::AuthorizationServer;
+
+pub async fn jwks(server: web::Data<AuthorizationServer>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/jwk-set+json")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
+        .body(server.keys.jwks())
+}
+
+pub async fn discovery(server: web::Data<AuthorizationServer>) -> HttpResponse {
+    let base = &server.issuer;
+    let auth_methods = ["client_secret_basic", "client_secret_post"];
+    let document = json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/oauth2/authorize"),
+        "token_endpoint": format!("{base}/oauth2/token"),
+        "jwks_uri": format!("{base}/oauth2/jwks"),
+        "userinfo_endpoint": format!("{base}/oauth2/userinfo"),
+        "introspection_endpoint": format!("{base}/oauth2/introspect"),
+        "revocation_endpoint": format!("{base}/oauth2/revoke"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "code_challenge_methods_supported": ["S256", "plain"],
+        "scopes_supported": ["openid", "profile", "email"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [server.keys.algorithm().as_str()],
+        "token_endpoint_auth_signing_alg_values_supported": [],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "preferred_username", "name", "given_name", "family_name", "email"],
+    });
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(document)
+}

@@ -1,0 +1,116 @@
+//! The resident authorization server ("resident key manager"): Portico's own OAuth2 / OpenID
+//! Connect provider. Token, introspection, revocation, JWKS, userinfo and discovery are outside
+//! the session and CSRF layers (they authenticate clients, not cookies); the authorization
+//! endpoint and its consent page are HTML routes like any other.
+
+pub mod authorize;
+pub mod client_auth;
+pub mod clients;
+pub mod codes;
+pub mod error;
+pub mod introspect;
+pub mod keys;
+pub mod metadata;
+pub mod params;
+pub mod revoke;
+pub mod token;
+pub mod tokens;
+pub mod userinfo;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::db::{self, DbError, DbPool};
+use crate::security::secret_box::SecretBox;
+use keys::{KeyError, SigningAlgorithm, SigningKeys};
+use tokens::RevocationList;
+
+/// No JWT Portico signs lives longer than this; a rotated key stays published this long.
+pub const MAX_TOKEN_LIFETIME: i64 = 86_400;
+
+/// The authorization server's state: keys in memory, the deny-list, the issuer.
+pub struct AuthorizationServer {
+    pub pool: DbPool,
+    pub issuer: String,
+    pub keys: SigningKeys,
+    pub revocations: RevocationList,
+    secret_box: Arc<SecretBox>,
+}
+
+impl AuthorizationServer {
+    pub async fn start(
+        pool: DbPool,
+        issuer: String,
+        secret_box: Arc<SecretBox>,
+        algorithm: SigningAlgorithm,
+    ) -> Result<Self, KeyError> {
+        let boxed = secret_box.clone();
+        let keys = db::run(&pool, move |conn| {
+            SigningKeys::load_or_create(conn, &boxed, algorithm, MAX_TOKEN_LIFETIME)
+        })
+        .await
+        .map_err(|e: KeyError| e)?;
+        Ok(Self {
+            pool,
+            issuer,
+            keys,
+            revocations: RevocationList::default(),
+            secret_box,
+        })
+    }
+
+    /// Reloads the signing keys from the database every minute (a rotation by the CLI).
+    pub fn spawn_key_reload(server: web::Data<AuthorizationServer>) {
+        actix_web::rt::spawn(async move {
+            let mut interval = actix_web::rt::time::interval(Duration::from_secs(60));
+            interval.tick().await;
+            loop {
+                interval.tick().await;
+                let server = server.clone();
+                let result = db::run(&server.pool.clone(), move |conn| {
+                    server.keys.reload(conn, &server.secret_box).map_err(|e| {
+                        DbError::Query(match e {
+                            KeyError::Database(e) => e,
+                            KeyError::Unreadable(m) => {
+                                diesel::result::Error::QueryBuilderError(m.into())
+                            }
+                        })
+                    })
+                })
+                .await;
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "could not reload the signing keys");
+                }
+            }
+        });
+    }
+}
+
+impl From<DbError> for KeyError {
+    fn from(error: DbError) -> Self {
+        match error {
+            DbError::Query(e) => KeyError::Database(e),
+            other => KeyError::Unreadable(other.to_string()),
+        }
+    }
+}
+
+/// The client-authenticated endpoints and the public metadata.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/oauth2/token", web::post().to(token::token))
+        .route("/oauth2/introspect", web::post().to(introspect::introspect))
+        .route("/oauth2/revoke", web::post().to(revoke::revoke))
+        .route("/oauth2/jwks", web::get().to(metadata::jwks))
+        .route("/oauth2/userinfo", web::get().to(userinfo::userinfo))
+        .route("/oauth2/userinfo", web::post().to(userinfo::userinfo))
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(metadata::discovery),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            web::get().to(metadata::discovery),
+        );
+}

@@ -1,0 +1,322 @@
+//! Tokens: JWT access tokens (RFC 9068), ID tokens (OIDC Core), opaque rotating refresh tokens
+//! in families, and the deny-list of revoked access tokens.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::clients::{ApplicationClaim, ClientWithApplication};
+use super::error::OAuthError;
+use crate::db::schema::{
+    family_access_tokens, refresh_token_families, refresh_tokens, revoked_tokens,
+};
+use crate::security::{random, sha256_hex};
+
+/// The claims of a Portico access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub client_id: String,
+    pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<ApplicationClaim>,
+}
+
+/// The claims of an ID token.
+#[derive(Debug, Serialize)]
+pub struct IdClaims<'a> {
+    pub iss: &'a str,
+    pub sub: &'a str,
+    pub aud: &'a str,
+    pub exp: i64,
+    pub iat: i64,
+    pub auth_time: i64,
+    pub azp: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<&'a str>,
+}
+
+/// Builds the access-token claims for a client (and a user, for user flows).
+pub fn access_claims(
+    issuer: &str,
+    client: &ClientWithApplication,
+    subject: &str,
+    scope: &str,
+    ttl: i64,
+) -> AccessClaims {
+    let now = crate::db::now();
+    AccessClaims {
+        iss: issuer.to_string(),
+        sub: subject.to_string(),
+        aud: client.client.client_id.clone(),
+        exp: now + ttl,
+        iat: now,
+        jti: random::token(16),
+        client_id: client.client.client_id.clone(),
+        scope: scope.to_string(),
+        key_type: client.client.key_type.map(|k| k.as_str().to_string()),
+        application: client.application.clone(),
+    }
+}
+
+/// Checks a `scope` parameter (RFC 6749 §3.3): space-separated tokens of NQCHAR.
+pub fn parse_scope(scope: Option<&str>) -> Result<Vec<String>, OAuthError> {
+    let Some(scope) = scope else {
+        return Ok(Vec::new());
+    };
+    if scope.len() > 1000 {
+        return Err(OAuthError::invalid_scope("The scope is too long."));
+    }
+    let mut scopes: Vec<String> = Vec::new();
+    for token in scope.split(' ').filter(|t| !t.is_empty()) {
+        if !token
+            .chars()
+            .all(|c| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c))
+        {
+            return Err(OAuthError::invalid_scope(
+                "A scope contains characters that are not allowed.",
+            ));
+        }
+        if !scopes.iter().any(|s| s == token) {
+            scopes.push(token.to_string());
+        }
+    }
+    Ok(scopes)
+}
+
+/// The scope string granted when a client asks for `scopes` (or nothing: `default`).
+pub fn granted(scopes: &[String]) -> String {
+    if scopes.is_empty() {
+        "default".to_string()
+    } else {
+        scopes.join(" ")
+    }
+}
+
+/// A new refresh token and its hash.
+pub fn new_refresh_token() -> (String, String) {
+    let token = random::token(32);
+    let hash = sha256_hex(token.as_bytes());
+    (token, hash)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = refresh_token_families)]
+pub struct Family {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: i64,
+    pub scope: String,
+    pub auth_time: i64,
+    pub revoked_at: Option<i64>,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub family_id: String,
+    pub scope: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+impl Family {
+    /// Starts a family for a user's grant to a client.
+    pub fn create(
+        conn: &mut SqliteConnection,
+        client_id: &str,
+        user_id: i64,
+        scope: &str,
+        auth_time: i64,
+        ttl: i64,
+    ) -> QueryResult<Family> {
+        let now = crate::db::now();
+        diesel::insert_into(refresh_token_families::table)
+            .values((
+                refresh_token_families::id.eq(random::token(16)),
+                refresh_token_families::client_id.eq(client_id),
+                refresh_token_families::user_id.eq(user_id),
+                refresh_token_families::scope.eq(scope),
+                refresh_token_families::auth_time.eq(auth_time),
+                refresh_token_families::expires_at.eq(now + ttl),
+                refresh_token_families::created_at.eq(now),
+            ))
+            .returning(Family::as_returning())
+            .get_result(conn)
+    }
+
+    pub fn find(conn: &mut SqliteConnection, id: &str) -> QueryResult<Option<Family>> {
+        refresh_token_families::table
+            .find(id)
+            .select(Family::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Revokes the family: its refresh tokens stop working and its access tokens are denied.
+    pub fn revoke(conn: &mut SqliteConnection, id: &str) -> QueryResult<()> {
+        let now = crate::db::now();
+        diesel::update(
+            refresh_token_families::table
+                .find(id)
+                .filter(refresh_token_families::revoked_at.is_null()),
+        )
+        .set(refresh_token_families::revoked_at.eq(now))
+        .execute(conn)?;
+        let issued: Vec<(String, i64)> = family_access_tokens::table
+            .filter(family_access_tokens::family_id.eq(id))
+            .filter(family_access_tokens::expires_at.gt(now))
+            .select((family_access_tokens::jti, family_access_tokens::expires_at))
+            .load(conn)?;
+        for (jti, expires_at) in issued {
+            deny(conn, &jti, expires_at)?;
+        }
+        Ok(())
+    }
+
+    /// Revokes every family of a user with a client (when the user withdraws consent).
+    pub fn revoke_for(
+        conn: &mut SqliteConnection,
+        user_id: i64,
+        client_id: &str,
+    ) -> QueryResult<()> {
+        let ids: Vec<String> = refresh_token_families::table
+            .filter(refresh_token_families::user_id.eq(user_id))
+            .filter(refresh_token_families::client_id.eq(client_id))
+            .filter(refresh_token_families::revoked_at.is_null())
+            .select(refresh_token_families::id)
+            .load(conn)?;
+        for id in ids {
+            Self::revoke(conn, &id)?;
+        }
+        Ok(())
+    }
+
+    /// Records an access token issued to the family, so that revoking the family denies it.
+    pub fn record_access_token(
+        conn: &mut SqliteConnection,
+        family_id: &str,
+        jti: &str,
+        expires_at: i64,
+    ) -> QueryResult<()> {
+        diesel::insert_into(family_access_tokens::table)
+            .values((
+                family_access_tokens::jti.eq(jti),
+                family_access_tokens::family_id.eq(family_id),
+                family_access_tokens::expires_at.eq(expires_at),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+}
+
+impl RefreshToken {
+    pub fn insert(
+        conn: &mut SqliteConnection,
+        hash: &str,
+        family_id: &str,
+        scope: &str,
+        ttl: i64,
+    ) -> QueryResult<()> {
+        let now = crate::db::now();
+        diesel::insert_into(refresh_tokens::table)
+            .values((
+                refresh_tokens::token_hash.eq(hash),
+                refresh_tokens::family_id.eq(family_id),
+                refresh_tokens::scope.eq(scope),
+                refresh_tokens::issued_at.eq(now),
+                refresh_tokens::expires_at.eq(now + ttl),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// The token with its family.
+    pub fn find(
+        conn: &mut SqliteConnection,
+        token: &str,
+    ) -> QueryResult<Option<(RefreshToken, Family)>> {
+        refresh_tokens::table
+            .inner_join(refresh_token_families::table)
+            .filter(refresh_tokens::token_hash.eq(sha256_hex(token.as_bytes())))
+            .select((RefreshToken::as_select(), Family::as_select()))
+            .first(conn)
+            .optional()
+    }
+
+    /// Marks the token used (rotated); false when it already was.
+    pub fn mark_used(conn: &mut SqliteConnection, hash: &str) -> QueryResult<bool> {
+        let changed = diesel::update(
+            refresh_tokens::table
+                .find(hash)
+                .filter(refresh_tokens::used_at.is_null()),
+        )
+        .set(refresh_tokens::used_at.eq(crate::db::now()))
+        .execute(conn)?;
+        Ok(changed == 1)
+    }
+}
+
+/// Adds an access token to the deny-list until it expires.
+pub fn deny(conn: &mut SqliteConnection, jti: &str, expires_at: i64) -> QueryResult<()> {
+    diesel::insert_into(revoked_tokens::table)
+        .values((
+            revoked_tokens::jti.eq(jti),
+            revoked_tokens::expires_at.eq(expires_at),
+        ))
+        .on_conflict(revoked_tokens::jti)
+        .do_nothing()
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The deny-list in memory, with the database as the truth: each check first reads the rows
+/// added since the last check (an indexed range that is nearly always empty), so every Portico
+/// process sharing the database agrees.
+#[derive(Default)]
+pub struct RevocationList {
+    inner: Mutex<Revoked>,
+}
+
+#[derive(Default)]
+struct Revoked {
+    last_id: i64,
+    jtis: HashMap<String, i64>,
+}
+
+impl RevocationList {
+    pub fn is_revoked(&self, conn: &mut SqliteConnection, jti: &str) -> QueryResult<bool> {
+        let last_id = self.inner.lock().expect("the revocation lock").last_id;
+        let fresh: Vec<(i64, String, i64)> = revoked_tokens::table
+            .filter(revoked_tokens::id.gt(last_id))
+            .order(revoked_tokens::id.asc())
+            .select((
+                revoked_tokens::id,
+                revoked_tokens::jti,
+                revoked_tokens::expires_at,
+            ))
+            .load(conn)?;
+        let mut inner = self.inner.lock().expect("the revocation lock");
+        let now = crate::db::now();
+        for (id, jti, expires_at) in fresh {
+            inner.last_id = inner.last_id.max(id);
+            inner.jtis.insert(jti, expires_at);
+        }
+        if inner.jtis.len() > 100_000 {
+            inner.jtis.retain(|_, expires_at| *expires_at > now);
+        }
+        Ok(inner.jtis.contains_key(jti))
+    }
+}

@@ -1,0 +1,55 @@
+//! The person's own account: the applications they have authorized through
+//! `/oauth2/authorize`, and withdrawing that permission.
+
+use actix_session::Session;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use crate::db::models::consents::{Consent, ConsentLine};
+use crate::db::{self, DbPool};
+use crate::error::AppError;
+use crate::oauth_server::tokens::Family;
+use crate::web::{PageContext, SignedIn, flash, see_other};
+
+#[derive(Template)]
+#[template(path = "account/consents.html")]
+struct ConsentsPage {
+    ctx: PageContext,
+    consents: Vec<ConsentLine>,
+}
+
+pub async fn consents(
+    ctx: PageContext,
+    SignedIn(viewer): SignedIn,
+    pool: web::Data<DbPool>,
+) -> Result<HttpResponse, AppError> {
+    let consents = db::run(&pool, move |conn| {
+        Consent::lines_of(conn, viewer.id).map_err(AppError::from)
+    })
+    .await?;
+    Ok(super::ok(&ConsentsPage { ctx, consents }))
+}
+
+/// Withdraws a consent and revokes the tokens the application holds for this person.
+pub async fn revoke(
+    SignedIn(viewer): SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    db::run(&pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let consent = Consent::withdraw(conn, id, viewer.id)?.ok_or(AppError::NotFound)?;
+            Family::revoke_for(conn, viewer.id, &consent.client_id)?;
+            Ok::<_, AppError>(())
+        })
+    })
+    .await?;
+    flash(
+        &session,
+        "success",
+        "Permission withdrawn. The application must ask again to act for you.",
+    );
+    Ok(see_other("/account/consents"))
+}
