@@ -371,3 +371,60 @@ impl Browser {
             .expect("the application id")
     }
 }
+
+/// A client registered in the resident authorization server's registry for a test.
+pub struct TestClient {
+    pub client_id: String,
+    pub secret: Option<String>,
+}
+
+/// How a test client is registered.
+pub struct ClientSpec<'a> {
+    pub application_id: Option<i64>,
+    pub grants: &'a [&'a str],
+    pub redirect_uris: &'a [&'a str],
+    pub public: bool,
+    pub pkce_mandatory: bool,
+    pub pkce_plain_allowed: bool,
+    pub resource_server: bool,
+}
+
+impl Default for ClientSpec<'_> {
+    fn default() -> Self {
+        Self {
+            application_id: None,
+            grants: &["client_credentials", "authorization_code", "refresh_token"],
+            redirect_uris: &["https://client.example/callback"],
+            public: false,
+            pkce_mandatory: true,
+            pkce_plain_allowed: false,
+            resource_server: false,
+        }
+    }
+}
+
+impl TestApp {
+    /// Registers a client directly in the registry (the keys pages have their own tests).
+    pub fn register_client(&self, spec: ClientSpec) -> TestClient {
+        use portico::domain::keys::KeyType;
+        use portico::oauth_server::clients::{ClientSettings, Lifetimes, OAuthClient};
+        let settings = ClientSettings {
+            client_name: "test client".into(),
+            application_id: spec.application_id,
+            key_type: spec.application_id.map(|_| KeyType::Production),
+            grant_types: spec.grants.iter().map(|g| g.to_string()).collect(),
+            redirect_uris: spec.redirect_uris.iter().map(|u| u.to_string()).collect(),
+            pkce_mandatory: spec.pkce_mandatory,
+            pkce_plain_allowed: spec.pkce_plain_allowed,
+            public_client: spec.public,
+            resource_server: spec.resource_server,
+            lifetimes: Lifetimes::default(),
+        };
+        let (client, secret) =
+            OAuthClient::register(&mut self.db(), &settings).expect("the client registers");
+        TestClient {
+            client_id: client.client_id,
+            secret,
+        }
+    }
+}

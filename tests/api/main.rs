@@ -7,6 +7,7 @@ mod catalog;
 mod database;
 mod helpers;
 mod logs;
+mod oauth;
 mod ownership;
 mod pages;
 mod routes;
