@@ -298,7 +298,14 @@ async fn token_endpoint_errors_follow_rfc_6749() {
         STANDARD.encode(format!("{}:wrong", client.client_id))
     );
     let unknown = format!("Basic {}", STANDARD.encode("nobody:secret"));
-    let cases: Vec<(&str, Option<String>, Vec<(&str, &str)>, u16, &str)> = vec![
+    type Case<'a> = (
+        &'a str,
+        Option<String>,
+        Vec<(&'a str, &'a str)>,
+        u16,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "unknown client",
             Some(unknown),
