@@ -2,3 +2,5 @@
 //! `db::models` in the right transaction, and reports outcomes as typed errors.
 
 pub mod accounts;
+pub mod apis;
+pub mod policies;
