@@ -73,6 +73,17 @@ route_table! {
     Admin    post "/admin/users/{id}/reject"   => admin::users::reject;
     Admin    post "/admin/users/{id}/lock"     => admin::users::lock;
     Admin    post "/admin/users/{id}/unlock"   => admin::users::unlock;
+    Admin    get  "/admin/throttling-policies"             => admin::policies::list;
+    Admin    get  "/admin/throttling-policies/new"         => admin::policies::new_form;
+    Admin    post "/admin/throttling-policies"             => admin::policies::create;
+    Admin    get  "/admin/throttling-policies/{id}"        => admin::policies::edit;
+    Admin    post "/admin/throttling-policies/{id}"        => admin::policies::update;
+    Admin    post "/admin/throttling-policies/{id}/delete" => admin::policies::delete;
+    Admin    get  "/admin/apis"                => admin::apis::list;
+    Admin    get  "/admin/apis/new"            => admin::apis::new_form;
+    Admin    post "/admin/apis"                => admin::apis::create;
+    Admin    get  "/admin/apis/{id}"           => admin::apis::edit;
+    Admin    post "/admin/apis/{id}"           => admin::apis::update;
 }
 
 /// The largest form body Portico accepts.

@@ -1,5 +1,7 @@
 //! The admin area (`/admin`, administrators only — enforced by `require_admin` on the scope).
 
+pub mod apis;
+pub mod policies;
 pub mod users;
 
 use actix_web::HttpResponse;
