@@ -2,9 +2,11 @@
 //! with its own SQLite file.
 
 mod accounts;
+mod admin_apis;
 mod database;
 mod helpers;
 mod pages;
+mod policies;
 mod routes;
 mod sessions;
 mod settings;
