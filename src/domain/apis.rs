@@ -366,15 +366,16 @@ pub fn parse_context(value: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
-/// The tier names chosen, without repeats; at least one. Whether each is an existing
-/// subscription policy is for the database to say.
-fn parse_tiers(values: &[String]) -> Result<Vec<String>, String> {
+/// The tier names chosen, without repeats: at least one, each one of `known` (the names of
+/// the subscription policies).
+fn parse_tiers(values: &[String], known: &[String]) -> Result<Vec<String>, String> {
     let mut tiers: Vec<String> = Vec::new();
     for value in values {
         let value = value.trim();
         if value.is_empty() {
             continue;
         }
+        // Not echoed back: an arbitrary value could carry invisible or direction-changing text.
         let name = super::policies::parse_name(value)
             .map_err(|_| "Choose the tiers from the list of subscription policies.".to_string())?;
         if !tiers.contains(&name) {
@@ -383,6 +384,17 @@ fn parse_tiers(values: &[String]) -> Result<Vec<String>, String> {
     }
     if tiers.is_empty() {
         return Err("Choose at least one subscription tier.".into());
+    }
+    let unknown: Vec<&str> = tiers
+        .iter()
+        .filter(|t| !known.contains(t))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "Not a subscription policy: {}. Choose the tiers from the list.",
+            unknown.join(", ")
+        ));
     }
     Ok(tiers)
 }
@@ -416,38 +428,55 @@ pub struct ApiInput {
 }
 
 impl ApiInput {
-    /// Validates a new API: it starts as CREATED or PUBLISHED.
-    pub fn parse_new(form: &ApiForm) -> Result<Self, FieldErrors> {
-        let mut errors = FieldErrors::new();
-        let input = Self::collect(form, &mut errors);
-        if let Some(input) = &input
-            && !ApiStatus::INITIAL.contains(&input.status)
-        {
-            errors.add("status", "A new API starts as CREATED or PUBLISHED.");
-        }
-        match input {
-            Some(input) if errors.is_empty() => Ok(Self {
-                document: match input.document {
-                    DocumentChange::Remove => DocumentChange::Keep,
-                    other => other,
-                },
-                ..input
-            }),
-            _ => Err(errors),
-        }
+    /// Validates a new API: it starts as CREATED or PUBLISHED; `known_tiers` are the names of
+    /// the subscription policies.
+    pub fn parse_new(form: &ApiForm, known_tiers: &[String]) -> Result<Self, FieldErrors> {
+        let initial = |status: ApiStatus| {
+            if ApiStatus::INITIAL.contains(&status) {
+                Ok(())
+            } else {
+                Err("A new API starts as CREATED or PUBLISHED.".to_string())
+            }
+        };
+        let input = Self::parse(form, known_tiers, initial)?;
+        Ok(Self {
+            // A new API has no document to remove.
+            document: match input.document {
+                DocumentChange::Remove => DocumentChange::Keep,
+                other => other,
+            },
+            ..input
+        })
     }
 
-    /// Validates changes to an API (the lifecycle rule needs its current status: see
-    /// `ApiStatus::check_transition`).
-    pub fn parse_update(form: &ApiForm) -> Result<Self, FieldErrors> {
+    /// Validates changes to an API whose status is `current` (the lifecycle rule applies).
+    pub fn parse_update(
+        form: &ApiForm,
+        current: ApiStatus,
+        known_tiers: &[String],
+    ) -> Result<Self, FieldErrors> {
+        Self::parse(form, known_tiers, |next| current.check_transition(next))
+    }
+
+    /// Checks every field at once, so the administrator sees all problems together.
+    fn parse(
+        form: &ApiForm,
+        known_tiers: &[String],
+        status_rule: impl Fn(ApiStatus) -> Result<(), String>,
+    ) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
-        match Self::collect(form, &mut errors) {
+        match Self::collect(form, known_tiers, status_rule, &mut errors) {
             Some(input) if errors.is_empty() => Ok(input),
             _ => Err(errors),
         }
     }
 
-    fn collect(form: &ApiForm, errors: &mut FieldErrors) -> Option<Self> {
+    fn collect(
+        form: &ApiForm,
+        known_tiers: &[String],
+        status_rule: impl Fn(ApiStatus) -> Result<(), String>,
+        errors: &mut FieldErrors,
+    ) -> Option<Self> {
         let name = errors.check("name", text::required_line(&form.name, "Name", 100));
         let version = errors.check("version", parse_version(&form.version));
         let context = errors.check("context", parse_context(&form.context));
@@ -455,8 +484,11 @@ impl ApiInput {
             "description",
             text::optional_text(&form.description, "Description", 2000),
         );
-        let tiers = errors.check("tiers", parse_tiers(&form.tiers));
-        let status = errors.check("status", parse_status(&form.status));
+        let tiers = errors.check("tiers", parse_tiers(&form.tiers, known_tiers));
+        let status = errors.check(
+            "status",
+            parse_status(&form.status).and_then(|status| status_rule(status).map(|()| status)),
+        );
         let remove = match form.remove_openapi_document.as_deref() {
             None | Some("") | Some("false") => Some(false),
             Some("true") => Some(true),
@@ -519,6 +551,41 @@ mod tests {
             "An API cannot go from PUBLISHED back to CREATED."
         );
         assert_eq!(Created.choices(), vec![Created, Published, Retired]);
+    }
+
+    #[test]
+    fn every_problem_of_an_update_is_reported_at_once() {
+        let known = vec!["Bronze".to_string(), "Gold".to_string()];
+        let form = ApiForm {
+            name: "Pets".into(),
+            version: "1".into(),
+            context: "/pets/".into(),
+            tiers: vec!["Bronze".into(), "Platinum".into()],
+            status: "CREATED".into(),
+            ..ApiForm::default()
+        };
+        let errors = ApiInput::parse_update(&form, ApiStatus::Published, &known).unwrap_err();
+        assert!(errors.get("context").is_some());
+        assert_eq!(
+            errors.get("tiers"),
+            Some("Not a subscription policy: Platinum. Choose the tiers from the list.")
+        );
+        assert_eq!(
+            errors.get("status"),
+            Some("An API cannot go from PUBLISHED back to CREATED.")
+        );
+        let form = ApiForm {
+            context: "/pets".into(),
+            tiers: vec!["Gold".into(), "Gold".into()],
+            status: "DEPRECATED".into(),
+            ..form
+        };
+        let input = ApiInput::parse_update(&form, ApiStatus::Published, &known).unwrap();
+        assert_eq!(input.tiers, vec!["Gold"]);
+        assert!(
+            ApiInput::parse_new(&form, &known).is_err(),
+            "new APIs start CREATED or PUBLISHED"
+        );
     }
 
     #[test]

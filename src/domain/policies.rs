@@ -147,6 +147,9 @@ fn parse_check_box(value: Option<&str>, label: &str) -> Result<bool, String> {
     }
 }
 
+const APPROVAL_LEVEL_ERROR: &str =
+    "Only subscription policies can require approval; untick it for an application policy.";
+
 /// What an administrator may change on an existing policy (level and name are fixed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyChanges {
@@ -160,10 +163,13 @@ pub struct PolicyChanges {
 }
 
 impl PolicyChanges {
-    /// Checks the changeable fields, each error naming its form field.
-    pub fn parse(form: &PolicyForm) -> Result<Self, FieldErrors> {
+    /// Checks the changeable fields of a policy of `level`, each error naming its form field.
+    pub fn parse(form: &PolicyForm, level: PolicyLevel) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
         let changes = Self::collect(form, &mut errors);
+        if level == PolicyLevel::Application && form.approval_ticked() {
+            errors.add("requires_approval", APPROVAL_LEVEL_ERROR);
+        }
         match changes {
             Some(changes) if errors.is_empty() => Ok(changes),
             _ => Err(errors),
@@ -195,17 +201,6 @@ impl PolicyChanges {
             requires_approval: requires_approval?,
         })
     }
-
-    /// Approval is a subscription workflow: an application-level policy cannot require it.
-    pub fn check_level(&self, level: PolicyLevel) -> Result<(), FieldErrors> {
-        if self.requires_approval && level == PolicyLevel::Application {
-            return Err(FieldErrors::single(
-                "requires_approval",
-                "Only subscription policies can require approval; untick it for an application policy.",
-            ));
-        }
-        Ok(())
-    }
 }
 
 /// A validated new policy.
@@ -223,12 +218,8 @@ impl NewPolicy {
         let level = errors.check("level", parse_level(&form.level));
         let name = errors.check("name", parse_name(&form.name));
         let changes = PolicyChanges::collect(form, &mut errors);
-        if let (Some(level), Some(changes)) = (level, &changes)
-            && let Err(level_errors) = changes.check_level(level)
-        {
-            for (field, message) in level_errors.iter() {
-                errors.add(field, message);
-            }
+        if level == Some(PolicyLevel::Application) && form.approval_ticked() {
+            errors.add("requires_approval", APPROVAL_LEVEL_ERROR);
         }
         match (level, name, changes) {
             (Some(level), Some(name), Some(changes)) if errors.is_empty() => Ok(Self {
@@ -332,10 +323,15 @@ mod tests {
         let errors = NewPolicy::parse(&PolicyForm {
             level: "application".into(),
             requires_approval: Some("true".into()),
+            display_name: String::new(),
             ..form()
         })
         .unwrap_err();
         assert!(errors.get("requires_approval").is_some());
+        assert!(
+            errors.get("display_name").is_some(),
+            "every problem at once"
+        );
     }
 
     #[test]

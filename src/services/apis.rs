@@ -6,7 +6,7 @@ use crate::db::models::audit_events::{Actor, AuditEvent, Subject};
 use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::db::{self, DbError, DbPool, is_unique_violation};
 use crate::domain::FieldErrors;
-use crate::domain::apis::{ApiInput, DocumentChange};
+use crate::domain::apis::{ApiForm, ApiInput, DocumentChange};
 use crate::domain::policies::PolicyLevel;
 
 /// An API as its edit page shows it.
@@ -74,30 +74,21 @@ pub async fn detail(
     .await
 }
 
-/// The ids of the named subscription policies, or an error on `tiers` naming the others.
-fn resolve_tiers(
+/// The subscription policies, which an API may offer as tiers.
+fn subscription_policies(
     conn: &mut diesel::SqliteConnection,
-    names: &[String],
-    errors: &mut FieldErrors,
-) -> diesel::QueryResult<Vec<i64>> {
-    let mut ids = Vec::new();
-    let mut unknown = Vec::new();
-    for name in names {
-        match ThrottlingPolicy::find_by_name(conn, PolicyLevel::Subscription, name)? {
-            Some(policy) => ids.push(policy.id),
-            None => unknown.push(name.as_str()),
-        }
-    }
-    if !unknown.is_empty() {
-        errors.add(
-            "tiers",
-            format!(
-                "Not a subscription policy: {}. Choose the tiers from the list.",
-                unknown.join(", ")
-            ),
-        );
-    }
-    Ok(ids)
+) -> diesel::QueryResult<(Vec<String>, Vec<ThrottlingPolicy>)> {
+    let policies = ThrottlingPolicy::list(conn, PolicyLevel::Subscription)?;
+    Ok((policies.iter().map(|p| p.name.clone()).collect(), policies))
+}
+
+/// The ids of the chosen tiers (all known: the domain checked them against the same list).
+fn tier_ids(policies: &[ThrottlingPolicy], tiers: &[String]) -> Vec<i64> {
+    policies
+        .iter()
+        .filter(|p| tiers.contains(&p.name))
+        .map(|p| p.id)
+        .collect()
 }
 
 /// Refuses a name + version or a context that another API has.
@@ -153,16 +144,15 @@ fn unique_violation(e: diesel::result::Error) -> ApiError {
     }
 }
 
-/// Creates an API with its tiers.
-pub async fn create(pool: &DbPool, actor: Actor, input: ApiInput) -> Result<Api, ApiError> {
+/// Checks the form (tiers against the subscription policies) and creates the API with its
+/// tiers.
+pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, ApiError> {
     db::run(pool, move |conn| {
         conn.immediate_transaction(|conn| {
-            let mut errors = FieldErrors::new();
-            let tier_ids = resolve_tiers(conn, &input.tiers, &mut errors)?;
-            if !errors.is_empty() {
-                return Err(ApiError::Invalid(errors));
-            }
+            let (names, policies) = subscription_policies(conn)?;
+            let input = ApiInput::parse_new(&form, &names).map_err(ApiError::Invalid)?;
             check_conflicts(conn, &input, 0)?;
+            let tier_ids = tier_ids(&policies, &input.tiers);
             let document = match &input.document {
                 DocumentChange::Replace(doc) => {
                     Some((doc.text.as_str(), doc.operations.as_slice()))
@@ -191,26 +181,18 @@ pub async fn create(pool: &DbPool, actor: Actor, input: ApiInput) -> Result<Api,
     .await
 }
 
-/// Updates an API: its fields, its status along the lifecycle, its tiers (replaced) and its
+/// Checks the form against the API's current status and the subscription policies, then
+/// updates the API: its fields, its status along the lifecycle, its tiers (replaced) and its
 /// OpenAPI document (kept, replaced or removed).
-pub async fn update(
-    pool: &DbPool,
-    actor: Actor,
-    id: i64,
-    input: ApiInput,
-) -> Result<Api, ApiError> {
+pub async fn update(pool: &DbPool, actor: Actor, id: i64, form: ApiForm) -> Result<Api, ApiError> {
     db::run(pool, move |conn| {
         conn.immediate_transaction(|conn| {
             let current = Api::find(conn, id)?.ok_or(ApiError::NotFound)?;
-            let mut errors = FieldErrors::new();
-            if let Err(message) = current.status.check_transition(input.status) {
-                errors.add("status", message);
-            }
-            let tier_ids = resolve_tiers(conn, &input.tiers, &mut errors)?;
-            if !errors.is_empty() {
-                return Err(ApiError::Invalid(errors));
-            }
+            let (names, policies) = subscription_policies(conn)?;
+            let input =
+                ApiInput::parse_update(&form, current.status, &names).map_err(ApiError::Invalid)?;
             check_conflicts(conn, &input, id)?;
+            let tier_ids = tier_ids(&policies, &input.tiers);
             let (document, document_note) = match &input.document {
                 DocumentChange::Keep => (None, ""),
                 DocumentChange::Remove => (Some(None), "; OpenAPI document removed"),

@@ -5,7 +5,7 @@ use crate::db::models::audit_events::{Actor, AuditEvent, Subject};
 use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::db::{self, DbError, DbPool, is_unique_violation};
 use crate::domain::FieldErrors;
-use crate::domain::policies::{NewPolicy, PolicyChanges, PolicyLevel, PolicyUses};
+use crate::domain::policies::{NewPolicy, PolicyChanges, PolicyForm, PolicyLevel, PolicyUses};
 
 /// A policy and what uses it.
 #[derive(Debug, Clone)]
@@ -125,19 +125,20 @@ pub async fn create(
     .await
 }
 
-/// Changes a policy's display name, description, quota and approval; level and name stay.
+/// Changes a policy's display name, description, quota and approval; level and name stay
+/// (the form's `level` and `name`, if sent, are ignored). The form is checked against the
+/// stored policy's level.
 pub async fn update(
     pool: &DbPool,
     actor: Actor,
     id: i64,
-    changes: PolicyChanges,
+    form: PolicyForm,
 ) -> Result<ThrottlingPolicy, PolicyError> {
     db::run(pool, move |conn| {
         conn.immediate_transaction(|conn| {
             let current = ThrottlingPolicy::find(conn, id)?.ok_or(PolicyError::NotFound)?;
-            changes
-                .check_level(current.level)
-                .map_err(PolicyError::Invalid)?;
+            let changes =
+                PolicyChanges::parse(&form, current.level).map_err(PolicyError::Invalid)?;
             let policy = ThrottlingPolicy::update(conn, id, &changes)?;
             AuditEvent::record(
                 conn,

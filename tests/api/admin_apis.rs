@@ -456,6 +456,23 @@ async fn the_lifecycle_allows_only_its_transitions() {
             }
         }
     }
+    // A refused transition is reported together with the form's other problems.
+    let id = create_api(&admin, &api_fields("Together", "/together")).await;
+    app.execute(&format!(
+        "UPDATE apis SET status = 'PUBLISHED' WHERE id = {id}"
+    ));
+    let fields = set(
+        set(api_fields("Together", "/together/"), "status", "CREATED"),
+        "tiers",
+        "Platinum",
+    );
+    let response = admin.post(&format!("{LIST}/{id}"), &fields).await;
+    assert_eq!(response.status(), S::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.unwrap();
+    assert!(error_on(&body, "status").is_some_and(|e| e.contains("back to CREATED")));
+    assert!(error_on(&body, "context").is_some_and(|e| e.contains("must not end with /")));
+    assert!(error_on(&body, "tiers").is_some_and(|e| e.contains("Platinum")));
+
     // The edit page offers only the statuses the API may take.
     let id = create_api(&admin, &api_fields("Offered", "/offered")).await;
     app.execute(&format!(

@@ -316,11 +316,16 @@ async fn every_policy_rule_names_its_field_and_keeps_the_values() {
         }
     }
 
-    // Approval belongs to subscriptions: an application policy cannot require it.
+    // Approval belongs to subscriptions: an application policy cannot require it (said
+    // together with the other problems of the form).
     let fields = with_field(
-        with_field(policy_fields(), "level", "application"),
-        "requires_approval",
-        "true",
+        with_field(
+            with_field(policy_fields(), "level", "application"),
+            "requires_approval",
+            "true",
+        ),
+        "display_name",
+        "",
     );
     let response = admin.post(LIST, &fields).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -329,6 +334,7 @@ async fn every_policy_rule_names_its_field_and_keeps_the_values() {
         error_on(&body, "requires_approval")
             .is_some_and(|e| e.contains("Only subscription policies can require approval"))
     );
+    assert!(error_on(&body, "display_name").is_some_and(|e| e.contains("required")));
     assert_eq!(checked_values(&body, "requires_approval"), vec!["true"]);
     assert_eq!(
         selected_value(&body, "level").as_deref(),
@@ -491,7 +497,7 @@ async fn an_invalid_update_is_refused_with_the_values_kept() {
             &[
                 ("display_name", "10 per minute"),
                 ("request_count", "10"),
-                ("unit_time", "1"),
+                ("unit_time", "0"),
                 ("time_unit", "min"),
                 ("requires_approval", "true"),
             ],
@@ -502,6 +508,10 @@ async fn an_invalid_update_is_refused_with_the_values_kept() {
     assert!(
         error_on(&body, "requires_approval")
             .is_some_and(|e| e.contains("Only subscription policies"))
+    );
+    assert!(
+        error_on(&body, "unit_time").is_some(),
+        "every problem at once"
     );
     assert_eq!(app.snapshot(), before, "nothing written");
     assert_eq!(policy_column(&app, ten, "requires_approval"), "0");

@@ -10,7 +10,7 @@ use crate::db::DbPool;
 use crate::db::models::apis::AdminApiRow;
 use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::domain::FieldErrors;
-use crate::domain::apis::{ApiForm, ApiInput, ApiStatus, MAX_OPENAPI_BYTES, Operation};
+use crate::domain::apis::{ApiForm, ApiStatus, MAX_OPENAPI_BYTES, Operation};
 use crate::error::AppError;
 use crate::services::apis::{self, ApiDetail, ApiError};
 use crate::web::{PageContext, SignedIn, flash, ok, render, see_other};
@@ -107,11 +107,7 @@ pub async fn create(
     pairs: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let form = ApiForm::from_pairs(pairs.into_inner());
-    let outcome = match ApiInput::parse_new(&form) {
-        Ok(input) => apis::create(&pool, admin.actor(), input).await,
-        Err(errors) => Err(ApiError::Invalid(errors)),
-    };
-    let (errors, status) = match outcome {
+    let (errors, status) = match apis::create(&pool, admin.actor(), form.clone()).await {
         Ok(api) => {
             tracing::info!(admin_id = admin.id, api_id = api.id, "API created");
             flash(
@@ -167,11 +163,7 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let form = ApiForm::from_pairs(pairs.into_inner());
-    let outcome = match ApiInput::parse_update(&form) {
-        Ok(input) => apis::update(&pool, admin.actor(), id, input).await,
-        Err(errors) => Err(ApiError::Invalid(errors)),
-    };
-    let (errors, status) = match outcome {
+    let (errors, status) = match apis::update(&pool, admin.actor(), id, form.clone()).await {
         Ok(api) => {
             tracing::info!(admin_id = admin.id, api_id = api.id, "API updated");
             flash(

@@ -9,7 +9,7 @@ use askama::Template;
 use crate::db::DbPool;
 use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::domain::FieldErrors;
-use crate::domain::policies::{NewPolicy, PolicyChanges, PolicyForm, PolicyLevel, TimeUnit};
+use crate::domain::policies::{NewPolicy, PolicyForm, PolicyLevel, TimeUnit};
 use crate::error::AppError;
 use crate::services::policies::{self, PolicyError, PolicyOverview, PolicyRow};
 use crate::web::{PageContext, SignedIn, flash, ok, render, see_other};
@@ -204,11 +204,7 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let form = form.into_inner();
-    let outcome = match PolicyChanges::parse(&form) {
-        Ok(changes) => policies::update(&pool, admin.actor(), id, changes).await,
-        Err(errors) => Err(PolicyError::Invalid(errors)),
-    };
-    match outcome {
+    match policies::update(&pool, admin.actor(), id, form.clone()).await {
         Ok(policy) => {
             tracing::info!(admin_id = admin.id, policy_id = policy.id, "policy updated");
             flash(
