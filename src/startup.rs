@@ -94,6 +94,17 @@ route_table! {
     Admin    post "/admin/subscriptions/{id}/approve" => admin::subscriptions::approve;
     Admin    post "/admin/subscriptions/{id}/reject"  => admin::subscriptions::reject;
     Admin    get  "/admin/audit"               => admin::audit::list;
+    Admin    get  "/admin/throttling-policies"             => admin::policies::list;
+    Admin    get  "/admin/throttling-policies/new"         => admin::policies::new_form;
+    Admin    post "/admin/throttling-policies"             => admin::policies::create;
+    Admin    get  "/admin/throttling-policies/{id}"        => admin::policies::edit;
+    Admin    post "/admin/throttling-policies/{id}"        => admin::policies::update;
+    Admin    post "/admin/throttling-policies/{id}/delete" => admin::policies::delete;
+    Admin    get  "/admin/apis"                => admin::apis::list;
+    Admin    get  "/admin/apis/new"            => admin::apis::new_form;
+    Admin    post "/admin/apis"                => admin::apis::create;
+    Admin    get  "/admin/apis/{id}"           => admin::apis::edit;
+    Admin    post "/admin/apis/{id}"           => admin::apis::update;
 }
 
 /// The largest form body Portico accepts.

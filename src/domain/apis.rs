@@ -1,5 +1,6 @@
 //! APIs in the catalog and their lifecycle.
 
+use super::{FieldErrors, text};
 use crate::text_enum;
 
 text_enum! {
@@ -26,4 +27,631 @@ pub struct Operation {
     pub method: String,
     pub path: String,
     pub summary: String,
+}
+
+impl ApiStatus {
+    /// Whether an API in this status may move to `next` (staying put is always allowed).
+    pub fn can_become(self, next: ApiStatus) -> bool {
+        use ApiStatus::*;
+        self == next
+            || matches!(
+                (self, next),
+                (Created, Published)
+                    | (Created, Retired)
+                    | (Published, Deprecated)
+                    | (Published, Retired)
+                    | (Deprecated, Published)
+                    | (Deprecated, Retired)
+            )
+    }
+
+    /// The lifecycle rule, in words an administrator can act on.
+    pub fn check_transition(self, next: ApiStatus) -> Result<(), String> {
+        if self.can_become(next) {
+            Ok(())
+        } else if self == ApiStatus::Retired {
+            Err("A RETIRED API cannot change status: retiring is final.".into())
+        } else if next == ApiStatus::Created {
+            Err(format!("An API cannot go from {self} back to CREATED."))
+        } else {
+            Err(format!("An API cannot go from {self} to {next}."))
+        }
+    }
+
+    /// The statuses an API in this status may be given (itself first).
+    pub fn choices(self) -> Vec<ApiStatus> {
+        ApiStatus::ALL
+            .iter()
+            .copied()
+            .filter(|next| self.can_become(*next))
+            .collect()
+    }
+
+    /// A new API starts unpublished or published.
+    pub const INITIAL: &'static [ApiStatus] = &[ApiStatus::Created, ApiStatus::Published];
+}
+
+/// The largest OpenAPI document Portico keeps, in bytes (the whole form is capped at 64 KiB).
+pub const MAX_OPENAPI_BYTES: usize = 60 * 1024;
+
+/// The HTTP methods an OpenAPI path item can declare operations for, in display order.
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// An OpenAPI 3 document as uploaded, and the operations read from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenApiDocument {
+    pub text: String,
+    pub operations: Vec<Operation>,
+}
+
+impl OpenApiDocument {
+    /// Parses JSON or YAML text declaring `openapi: "3.x.y"` with a `paths` object.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.len() > MAX_OPENAPI_BYTES {
+            return Err(format!(
+                "The OpenAPI document must be at most 60 KiB; this one is {:.1} KiB.",
+                text.len() as f64 / 1024.0
+            ));
+        }
+        let document = parse_json_or_yaml(text)?;
+        let Some(root) = document.as_object() else {
+            return Err(
+                "The OpenAPI document must declare openapi 3.x: it must be an object with openapi and paths."
+                    .into(),
+            );
+        };
+        match root.get("openapi").and_then(|v| v.as_str()) {
+            Some(version) if is_openapi_3(version) => {}
+            _ if root.contains_key("swagger") => {
+                return Err(
+                    "The OpenAPI document must declare openapi 3.x; this is a Swagger 2.0 document: convert it to OpenAPI 3 first."
+                        .into(),
+                );
+            }
+            _ => {
+                return Err(
+                    "The OpenAPI document must declare openapi 3.x (for example openapi: \"3.0.3\")."
+                        .into(),
+                );
+            }
+        }
+        let Some(paths) = root.get("paths").and_then(|v| v.as_object()) else {
+            return Err("The OpenAPI document has no paths: add a paths object.".into());
+        };
+        let mut operations = Vec::new();
+        for (path, item) in paths {
+            // Path items start with "/"; other keys are extensions (x-...).
+            if !path.starts_with('/') {
+                continue;
+            }
+            let Some(item) = item.as_object() else {
+                return Err(format!(
+                    "The OpenAPI document is not valid: the path {} must be an object.",
+                    shorten(path, 80)
+                ));
+            };
+            for method in METHODS {
+                if let Some(operation) = item.get(*method).and_then(|o| o.as_object()) {
+                    operations.push(Operation {
+                        method: method.to_ascii_uppercase(),
+                        path: path.clone(),
+                        summary: operation
+                            .get("summary")
+                            .and_then(|s| s.as_str())
+                            .unwrap_or_default()
+                            .to_string(),
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            text: text.to_string(),
+            operations,
+        })
+    }
+}
+
+/// "3.x.y" with x and y decimal numbers.
+fn is_openapi_3(version: &str) -> bool {
+    let mut parts = version.split('.');
+    let numeric =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    parts.next() == Some("3")
+        && numeric(parts.next())
+        && numeric(parts.next())
+        && parts.next().is_none()
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    }
+}
+
+/// The parser's message without its own " at line L column C" suffix.
+fn bare_message(message: &str) -> String {
+    let end = [" at line ", " at position "]
+        .iter()
+        .filter_map(|marker| message.find(marker))
+        .min()
+        .unwrap_or(message.len());
+    shorten(&message[..end], 160)
+}
+
+fn parse_json_or_yaml(text: &str) -> Result<serde_json::Value, String> {
+    let json_error = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value) => return Ok(value),
+        Err(e) => e,
+    };
+    let yaml_error = match serde_norway::from_str::<serde_norway::Value>(text) {
+        Ok(value) => return Ok(yaml_to_json(value)),
+        Err(e) => e,
+    };
+    // Report the error of the format the text looks like.
+    let looks_like_json = text.trim_start().starts_with(['{', '[']);
+    let (line, column, message) = if looks_like_json {
+        (
+            json_error.line(),
+            json_error.column(),
+            bare_message(&json_error.to_string()),
+        )
+    } else {
+        let location = yaml_error.location();
+        (
+            location.as_ref().map_or(0, |l| l.line()),
+            location.as_ref().map_or(0, |l| l.column()),
+            bare_message(&yaml_error.to_string()),
+        )
+    };
+    if line == 0 {
+        Err(format!(
+            "The OpenAPI document is not valid JSON or YAML ({message})."
+        ))
+    } else {
+        Err(format!(
+            "The OpenAPI document is not valid JSON or YAML (line {line}, column {column}: {message})."
+        ))
+    }
+}
+
+/// YAML is richer than JSON: mapping keys may be numbers (`200:` under responses) and values
+/// may be tagged. Keys become their text, tags are dropped, non-finite floats become null.
+fn yaml_to_json(value: serde_norway::Value) -> serde_json::Value {
+    use serde_json::Value as Json;
+    use serde_norway::Value as Yaml;
+    match value {
+        Yaml::Null => Json::Null,
+        Yaml::Bool(b) => Json::Bool(b),
+        Yaml::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Json::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Json::from(u)
+            } else {
+                n.as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or(Json::Null, Json::Number)
+            }
+        }
+        Yaml::String(s) => Json::String(s),
+        Yaml::Sequence(items) => Json::Array(items.into_iter().map(yaml_to_json).collect()),
+        Yaml::Mapping(mapping) => Json::Object(
+            mapping
+                .into_iter()
+                .map(|(key, value)| (yaml_key(key), yaml_to_json(value)))
+                .collect(),
+        ),
+        Yaml::Tagged(tagged) => yaml_to_json(tagged.value),
+    }
+}
+
+fn yaml_key(key: serde_norway::Value) -> String {
+    match key {
+        serde_norway::Value::String(s) => s,
+        other => match yaml_to_json(other) {
+            serde_json::Value::String(s) => s,
+            json => json.to_string(),
+        },
+    }
+}
+
+/// What the API form sends. Tiers repeat (`tiers=Bronze&tiers=Gold`); check boxes send `true`.
+#[derive(Debug, Clone, Default)]
+pub struct ApiForm {
+    pub name: String,
+    pub version: String,
+    pub context: String,
+    pub description: String,
+    pub tiers: Vec<String>,
+    pub status: String,
+    pub openapi_document: String,
+    pub remove_openapi_document: Option<String>,
+}
+
+impl ApiForm {
+    /// The empty form of a new API.
+    pub fn blank() -> Self {
+        Self {
+            status: ApiStatus::Created.as_str().to_string(),
+            ..Self::default()
+        }
+    }
+
+    /// Reads the decoded form pairs; unknown fields are ignored, a repeated single field keeps
+    /// its last value.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut form = Self::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "name" => form.name = value,
+                "version" => form.version = value,
+                "context" => form.context = value,
+                "description" => form.description = value,
+                "tiers" => form.tiers.push(value),
+                "status" => form.status = value,
+                "openapi_document" => form.openapi_document = value,
+                "remove_openapi_document" => form.remove_openapi_document = Some(value),
+                _ => {}
+            }
+        }
+        form
+    }
+
+    pub fn has_tier(&self, name: &str) -> bool {
+        self.tiers.iter().any(|t| t == name)
+    }
+
+    pub fn remove_ticked(&self) -> bool {
+        self.remove_openapi_document.as_deref() == Some("true")
+    }
+}
+
+/// A version: 1–30 of `[A-Za-z0-9._-]`.
+pub fn parse_version(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("Version is required.".into());
+    }
+    if value.chars().count() > 30 {
+        return Err("Version must be at most 30 characters.".into());
+    }
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(
+            "Version may contain only letters, digits, dots, hyphens and underscores.".into(),
+        );
+    }
+    Ok(value.to_string())
+}
+
+/// A context, the base path gateways route on: `/` then 1–199 of `[A-Za-z0-9/_.{}-]`, without
+/// empty, `.` or `..` segments and without a trailing `/`.
+pub fn parse_context(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("Context is required.".into());
+    }
+    if !value.starts_with('/') {
+        return Err("Context must start with /, like /payments.".into());
+    }
+    if !(2..=200).contains(&value.chars().count()) {
+        return Err("Context must be 2 to 200 characters long.".into());
+    }
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '.' | '{' | '}' | '-'))
+    {
+        return Err(
+            "Context may contain only letters, digits and the characters / _ . { } -.".into(),
+        );
+    }
+    if value.contains("//") {
+        return Err("Context must not contain //.".into());
+    }
+    if value.ends_with('/') {
+        return Err("Context must not end with /.".into());
+    }
+    if value
+        .split('/')
+        .any(|segment| segment == "." || segment == "..")
+    {
+        return Err("Context must not contain . or .. segments.".into());
+    }
+    Ok(value.to_string())
+}
+
+/// The tier names chosen, without repeats: at least one, each one of `known` (the names of
+/// the subscription policies).
+fn parse_tiers(values: &[String], known: &[String]) -> Result<Vec<String>, String> {
+    let mut tiers: Vec<String> = Vec::new();
+    for value in values {
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        // Not echoed back: an arbitrary value could carry invisible or direction-changing text.
+        let name = super::policies::parse_name(value)
+            .map_err(|_| "Choose the tiers from the list of subscription policies.".to_string())?;
+        if !tiers.contains(&name) {
+            tiers.push(name);
+        }
+    }
+    if tiers.is_empty() {
+        return Err("Choose at least one subscription tier.".into());
+    }
+    let unknown: Vec<&str> = tiers
+        .iter()
+        .filter(|t| !known.contains(t))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "Not a subscription policy: {}. Choose the tiers from the list.",
+            unknown.join(", ")
+        ));
+    }
+    Ok(tiers)
+}
+
+fn parse_status(value: &str) -> Result<ApiStatus, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| "Choose a status: CREATED, PUBLISHED, DEPRECATED or RETIRED.".to_string())
+}
+
+/// What happens to the stored OpenAPI document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentChange {
+    /// Nothing sent: keep what is stored (none, for a new API).
+    Keep,
+    Remove,
+    Replace(OpenApiDocument),
+}
+
+/// A validated API form (for a new API or changes to one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiInput {
+    pub name: String,
+    pub version: String,
+    pub context: String,
+    pub description: String,
+    pub tiers: Vec<String>,
+    pub status: ApiStatus,
+    pub document: DocumentChange,
+}
+
+impl ApiInput {
+    /// Validates a new API: it starts as CREATED or PUBLISHED; `known_tiers` are the names of
+    /// the subscription policies.
+    pub fn parse_new(form: &ApiForm, known_tiers: &[String]) -> Result<Self, FieldErrors> {
+        let initial = |status: ApiStatus| {
+            if ApiStatus::INITIAL.contains(&status) {
+                Ok(())
+            } else {
+                Err("A new API starts as CREATED or PUBLISHED.".to_string())
+            }
+        };
+        let input = Self::parse(form, known_tiers, initial)?;
+        Ok(Self {
+            // A new API has no document to remove.
+            document: match input.document {
+                DocumentChange::Remove => DocumentChange::Keep,
+                other => other,
+            },
+            ..input
+        })
+    }
+
+    /// Validates changes to an API whose status is `current` (the lifecycle rule applies).
+    pub fn parse_update(
+        form: &ApiForm,
+        current: ApiStatus,
+        known_tiers: &[String],
+    ) -> Result<Self, FieldErrors> {
+        Self::parse(form, known_tiers, |next| current.check_transition(next))
+    }
+
+    /// Checks every field at once, so the administrator sees all problems together.
+    fn parse(
+        form: &ApiForm,
+        known_tiers: &[String],
+        status_rule: impl Fn(ApiStatus) -> Result<(), String>,
+    ) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        match Self::collect(form, known_tiers, status_rule, &mut errors) {
+            Some(input) if errors.is_empty() => Ok(input),
+            _ => Err(errors),
+        }
+    }
+
+    fn collect(
+        form: &ApiForm,
+        known_tiers: &[String],
+        status_rule: impl Fn(ApiStatus) -> Result<(), String>,
+        errors: &mut FieldErrors,
+    ) -> Option<Self> {
+        let name = errors.check("name", text::required_line(&form.name, "Name", 100));
+        let version = errors.check("version", parse_version(&form.version));
+        let context = errors.check("context", parse_context(&form.context));
+        let description = errors.check(
+            "description",
+            text::optional_text(&form.description, "Description", 2000),
+        );
+        let tiers = errors.check("tiers", parse_tiers(&form.tiers, known_tiers));
+        let status = errors.check(
+            "status",
+            parse_status(&form.status).and_then(|status| status_rule(status).map(|()| status)),
+        );
+        let remove = match form.remove_openapi_document.as_deref() {
+            None | Some("") | Some("false") => Some(false),
+            Some("true") => Some(true),
+            Some(_) => {
+                errors.add(
+                    "remove_openapi_document",
+                    "Remove the OpenAPI document is a check box: send true or nothing.",
+                );
+                None
+            }
+        };
+        let document = if form.openapi_document.trim().is_empty() {
+            remove.map(|remove| {
+                if remove {
+                    DocumentChange::Remove
+                } else {
+                    DocumentChange::Keep
+                }
+            })
+        } else if remove == Some(true) {
+            errors.add(
+                "remove_openapi_document",
+                "Either paste a new OpenAPI document or remove the current one, not both.",
+            );
+            None
+        } else {
+            errors
+                .check(
+                    "openapi_document",
+                    OpenApiDocument::parse(&form.openapi_document),
+                )
+                .map(DocumentChange::Replace)
+        };
+        Some(Self {
+            name: name?,
+            version: version?,
+            context: context?,
+            description: description?,
+            tiers: tiers?,
+            status: status?,
+            document: document?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lifecycle_moves_forward_and_back_only_where_allowed() {
+        use ApiStatus::*;
+        assert!(Created.can_become(Published));
+        assert!(Deprecated.can_become(Published));
+        assert!(!Published.can_become(Created));
+        assert!(!Retired.can_become(Published));
+        assert!(Retired.can_become(Retired));
+        assert_eq!(
+            Published.check_transition(Created).unwrap_err(),
+            "An API cannot go from PUBLISHED back to CREATED."
+        );
+        assert_eq!(Created.choices(), vec![Created, Published, Retired]);
+    }
+
+    #[test]
+    fn every_problem_of_an_update_is_reported_at_once() {
+        let known = vec!["Bronze".to_string(), "Gold".to_string()];
+        let form = ApiForm {
+            name: "Pets".into(),
+            version: "1".into(),
+            context: "/pets/".into(),
+            tiers: vec!["Bronze".into(), "Platinum".into()],
+            status: "CREATED".into(),
+            ..ApiForm::default()
+        };
+        let errors = ApiInput::parse_update(&form, ApiStatus::Published, &known).unwrap_err();
+        assert!(errors.get("context").is_some());
+        assert_eq!(
+            errors.get("tiers"),
+            Some("Not a subscription policy: Platinum. Choose the tiers from the list.")
+        );
+        assert_eq!(
+            errors.get("status"),
+            Some("An API cannot go from PUBLISHED back to CREATED.")
+        );
+        let form = ApiForm {
+            context: "/pets".into(),
+            tiers: vec!["Gold".into(), "Gold".into()],
+            status: "DEPRECATED".into(),
+            ..form
+        };
+        let input = ApiInput::parse_update(&form, ApiStatus::Published, &known).unwrap();
+        assert_eq!(input.tiers, vec!["Gold"]);
+        assert!(
+            ApiInput::parse_new(&form, &known).is_err(),
+            "new APIs start CREATED or PUBLISHED"
+        );
+    }
+
+    #[test]
+    fn contexts_follow_the_rules() {
+        assert_eq!(
+            parse_context(" /pets/{v}/x.y_z-1 ").unwrap(),
+            "/pets/{v}/x.y_z-1"
+        );
+        for bad in [
+            "", "pets", "/", "/pets/", "//pets", "/a//b", "/a b", "/a?b", "/../x", "/a/.",
+        ] {
+            assert!(parse_context(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_context(&format!("/{}", "a".repeat(199))).is_ok());
+        assert!(parse_context(&format!("/{}", "a".repeat(200))).is_err());
+    }
+
+    #[test]
+    fn openapi_json_and_yaml_give_their_operations() {
+        let json = r#"{"openapi":"3.0.3","info":{"title":"t","version":"1"},
+            "paths":{"/pets":{"get":{"summary":"List pets"},"post":{}},"x-ext":{}}}"#;
+        let doc = OpenApiDocument::parse(json).unwrap();
+        assert_eq!(
+            doc.operations,
+            vec![
+                Operation {
+                    method: "GET".into(),
+                    path: "/pets".into(),
+                    summary: "List pets".into()
+                },
+                Operation {
+                    method: "POST".into(),
+                    path: "/pets".into(),
+                    summary: String::new()
+                },
+            ]
+        );
+        let yaml = "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /pets/{id}:\n    delete:\n      summary: Remove a pet\n      responses:\n        204:\n          description: gone\n";
+        let doc = OpenApiDocument::parse(yaml).unwrap();
+        assert_eq!(doc.operations[0].method, "DELETE");
+        assert_eq!(doc.operations[0].summary, "Remove a pet");
+    }
+
+    #[test]
+    fn bad_documents_are_explained() {
+        let err = OpenApiDocument::parse("openapi: 3.0.0\npaths:\n  /a: [\n").unwrap_err();
+        assert!(err.contains("not valid JSON or YAML (line"), "{err}");
+        let err = OpenApiDocument::parse("{\"openapi\": \"3.0.0\",\n \"paths\": {").unwrap_err();
+        assert!(
+            err.contains("not valid JSON or YAML (line 2, column 11: EOF"),
+            "{err}"
+        );
+        let err = OpenApiDocument::parse("swagger: '2.0'\npaths: {}\n").unwrap_err();
+        assert!(err.contains("must declare openapi 3.x"), "{err}");
+        let err = OpenApiDocument::parse("openapi: 3.0.0\n").unwrap_err();
+        assert!(err.contains("has no paths"), "{err}");
+        let err = OpenApiDocument::parse("openapi: '3.0'\npaths: {}\n").unwrap_err();
+        assert!(err.contains("must declare openapi 3.x"), "{err}");
+        let big = format!(
+            "openapi: 3.0.0\npaths: {{}}\n#{}",
+            "x".repeat(MAX_OPENAPI_BYTES)
+        );
+        assert!(
+            OpenApiDocument::parse(&big)
+                .unwrap_err()
+                .contains("at most 60 KiB")
+        );
+    }
 }

@@ -3,7 +3,9 @@
 //! errors that the web layer turns into pages.
 
 pub mod accounts;
+pub mod apis;
 pub mod applications;
+pub mod policies;
 pub mod subscriptions;
 
 use crate::db::DbError;

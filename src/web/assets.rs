@@ -24,6 +24,7 @@ macro_rules! asset {
 const ASSETS: &[Asset] = &[
     asset!("css/portico.css", "text/css; charset=utf-8"),
     asset!("js/portico.js", "text/javascript; charset=utf-8"),
+    asset!("js/openapi-upload.js", "text/javascript; charset=utf-8"),
     asset!("img/favicon.svg", "image/svg+xml"),
     asset!("img/logo.svg", "image/svg+xml"),
 ];

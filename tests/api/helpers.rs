@@ -428,3 +428,93 @@ impl TestApp {
         }
     }
 }
+impl TestApp {
+    /// Every text value of a query (`SELECT x AS line ...`), in order.
+    pub fn lines(&self, sql: &str) -> Vec<String> {
+        diesel::sql_query(sql)
+            .load::<Line>(&mut self.db())
+            .expect("the query runs")
+            .into_iter()
+            .map(|l| l.line)
+            .collect()
+    }
+}
+
+fn select_first(html: &str, selector: &str) -> Option<String> {
+    let document = Html::parse_document(html);
+    let selector = Selector::parse(selector).expect("a selector");
+    document
+        .select(&selector)
+        .next()
+        .map(|e| e.text().collect::<String>())
+}
+
+/// The inline error shown on one field (`<p class="field-error" id="FIELD-note">`).
+pub fn error_on(html: &str, field: &str) -> Option<String> {
+    select_first(html, &format!("#{field}-note.field-error"))
+}
+
+/// The text of the first `<textarea name=...>` on a page.
+pub fn textarea_value(html: &str, name: &str) -> Option<String> {
+    select_first(html, &format!("textarea[name=\"{name}\"]"))
+}
+
+/// The value of the selected option of `<select name=...>`.
+pub fn selected_value(html: &str, name: &str) -> Option<String> {
+    let document = Html::parse_document(html);
+    let selector =
+        Selector::parse(&format!("select[name=\"{name}\"] option[selected]")).expect("a selector");
+    document
+        .select(&selector)
+        .next()
+        .and_then(|e| e.value().attr("value").map(str::to_string))
+}
+
+/// The values of the ticked check boxes named `name`.
+pub fn checked_values(html: &str, name: &str) -> Vec<String> {
+    let document = Html::parse_document(html);
+    let selector =
+        Selector::parse(&format!("input[name=\"{name}\"][checked]")).expect("a selector");
+    document
+        .select(&selector)
+        .filter_map(|e| e.value().attr("value").map(str::to_string))
+        .collect()
+}
+
+/// The text of every element matching a CSS selector.
+pub fn texts(html: &str, selector: &str) -> Vec<String> {
+    let document = Html::parse_document(html);
+    let selector = Selector::parse(selector).expect("a selector");
+    document
+        .select(&selector)
+        .map(|e| e.text().collect::<String>())
+        .collect()
+}
+
+/// The ids of form controls (not hidden) that no `<label for>` names.
+pub fn unlabelled_controls(html: &str) -> Vec<String> {
+    let document = Html::parse_document(html);
+    let controls =
+        Selector::parse("input:not([type=hidden]), select, textarea").expect("a selector");
+    let labels = Selector::parse("label[for]").expect("a selector");
+    let labelled: Vec<&str> = document
+        .select(&labels)
+        .filter_map(|l| l.value().attr("for"))
+        .collect();
+    document
+        .select(&controls)
+        .filter(|c| {
+            c.value()
+                .attr("id")
+                .is_none_or(|id| !labelled.contains(&id))
+        })
+        .map(|c| c.html())
+        .collect()
+}
+
+/// True when the text appears on the page only escaped (never as raw markup).
+pub fn shown_escaped(html: &str, markup: &str) -> bool {
+    let escaped_named = markup.replace('<', "&lt;").replace('>', "&gt;");
+    let escaped_numeric = markup.replace('<', "&#60;").replace('>', "&#62;");
+    !html.contains(markup) && (html.contains(&escaped_named) || html.contains(&escaped_numeric))
+}

@@ -2,6 +2,7 @@
 //! with its own SQLite file.
 
 mod accounts;
+mod admin_apis;
 mod applications;
 mod catalog;
 mod database;
@@ -10,6 +11,7 @@ mod logs;
 mod oauth;
 mod ownership;
 mod pages;
+mod policies;
 mod routes;
 mod sessions;
 mod settings;

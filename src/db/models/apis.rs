@@ -2,8 +2,11 @@
 
 use diesel::prelude::*;
 
+use diesel::dsl::count;
+
 use crate::db::models::throttling_policies::ThrottlingPolicy;
-use crate::db::schema::{api_tiers, apis, throttling_policies};
+use crate::db::now;
+use crate::db::schema::{api_tiers, apis, subscriptions, throttling_policies};
 use crate::domain::apis::{ApiStatus, Operation};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -30,6 +33,23 @@ pub struct ApiSummary {
     pub version: String,
     pub context: String,
     pub description: String,
+    pub status: ApiStatus,
+}
+
+/// A row of the admin's API list.
+#[derive(Debug, Clone)]
+pub struct AdminApiRow {
+    pub api: ApiSummary,
+    pub subscriptions: i64,
+}
+
+/// The stored fields of an API, as the admin form sets them.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiFields<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub context: &'a str,
+    pub description: &'a str,
     pub status: ApiStatus,
 }
 
@@ -91,5 +111,148 @@ impl Api {
             .select(ApiSummary::as_select())
             .load(conn)?;
         Ok((page, total))
+    }
+
+    /// Every API, by name and version, with how many subscriptions each has: one grouped query.
+    pub fn admin_list(conn: &mut SqliteConnection) -> QueryResult<Vec<AdminApiRow>> {
+        let rows: Vec<(ApiSummary, i64)> = apis::table
+            .left_join(subscriptions::table)
+            .group_by(apis::id)
+            .order((apis::name.asc(), apis::version.asc(), apis::id.asc()))
+            .select((ApiSummary::as_select(), count(subscriptions::id.nullable())))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(api, subscriptions)| AdminApiRow { api, subscriptions })
+            .collect())
+    }
+
+    /// How many subscriptions an API has, whatever their status.
+    pub fn subscription_count(conn: &mut SqliteConnection, api_id: i64) -> QueryResult<i64> {
+        subscriptions::table
+            .filter(subscriptions::api_id.eq(api_id))
+            .count()
+            .get_result(conn)
+    }
+
+    /// Another API with this name and version, if any.
+    pub fn find_by_name_version(
+        conn: &mut SqliteConnection,
+        name: &str,
+        version: &str,
+        except_id: i64,
+    ) -> QueryResult<Option<ApiSummary>> {
+        apis::table
+            .filter(apis::name.eq(name))
+            .filter(apis::version.eq(version))
+            .filter(apis::id.ne(except_id))
+            .select(ApiSummary::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Another API with this context, if any.
+    pub fn find_by_context(
+        conn: &mut SqliteConnection,
+        context: &str,
+        except_id: i64,
+    ) -> QueryResult<Option<ApiSummary>> {
+        apis::table
+            .filter(apis::context.eq(context))
+            .filter(apis::id.ne(except_id))
+            .select(ApiSummary::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn insert(
+        conn: &mut SqliteConnection,
+        fields: ApiFields,
+        document: Option<(&str, &[Operation])>,
+    ) -> QueryResult<Api> {
+        let now = now();
+        let (text, operations) = document_columns(document);
+        diesel::insert_into(apis::table)
+            .values((
+                apis::name.eq(fields.name),
+                apis::version.eq(fields.version),
+                apis::context.eq(fields.context),
+                apis::description.eq(fields.description),
+                apis::status.eq(fields.status),
+                apis::openapi_document.eq(text),
+                apis::operations.eq(operations),
+                apis::created_at.eq(now),
+                apis::updated_at.eq(now),
+            ))
+            .returning(Api::as_returning())
+            .get_result(conn)
+    }
+
+    /// Sets the form's fields; the OpenAPI document only when `document` is `Some` (`Some(None)`
+    /// removes it).
+    pub fn update(
+        conn: &mut SqliteConnection,
+        id: i64,
+        fields: ApiFields,
+        document: Option<Option<(&str, &[Operation])>>,
+    ) -> QueryResult<Api> {
+        let target = apis::table.find(id);
+        let set = (
+            apis::name.eq(fields.name),
+            apis::version.eq(fields.version),
+            apis::context.eq(fields.context),
+            apis::description.eq(fields.description),
+            apis::status.eq(fields.status),
+            apis::updated_at.eq(now()),
+        );
+        match document {
+            None => diesel::update(target)
+                .set(set)
+                .returning(Api::as_returning())
+                .get_result(conn),
+            Some(document) => {
+                let (text, operations) = document_columns(document);
+                diesel::update(target)
+                    .set((
+                        set,
+                        apis::openapi_document.eq(text),
+                        apis::operations.eq(operations),
+                    ))
+                    .returning(Api::as_returning())
+                    .get_result(conn)
+            }
+        }
+    }
+
+    /// Makes `policy_ids` the API's tiers, replacing the previous ones.
+    pub fn replace_tiers(
+        conn: &mut SqliteConnection,
+        api_id: i64,
+        policy_ids: &[i64],
+    ) -> QueryResult<()> {
+        diesel::delete(api_tiers::table.filter(api_tiers::api_id.eq(api_id))).execute(conn)?;
+        let rows: Vec<_> = policy_ids
+            .iter()
+            .map(|policy_id| {
+                (
+                    api_tiers::api_id.eq(api_id),
+                    api_tiers::policy_id.eq(*policy_id),
+                )
+            })
+            .collect();
+        diesel::insert_into(api_tiers::table)
+            .values(&rows)
+            .execute(conn)?;
+        Ok(())
+    }
+}
+
+fn document_columns<'a>(document: Option<(&'a str, &[Operation])>) -> (Option<&'a str>, String) {
+    match document {
+        Some((text, operations)) => (
+            Some(text),
+            serde_json::to_string(operations).unwrap_or_else(|_| "[]".to_string()),
+        ),
+        None => (None, "[]".to_string()),
     }
 }

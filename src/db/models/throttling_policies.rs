@@ -1,9 +1,13 @@
 //! `throttling_policies`: application-level policies and the subscription tiers APIs allow.
 
+use std::collections::HashMap;
+
+use diesel::dsl::count_star;
 use diesel::prelude::*;
 
-use crate::db::schema::throttling_policies;
-use crate::domain::policies::{PolicyLevel, TimeUnit};
+use crate::db::now;
+use crate::db::schema::{api_tiers, applications, subscriptions, throttling_policies};
+use crate::domain::policies::{NewPolicy, PolicyChanges, PolicyLevel, PolicyUses, TimeUnit};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = throttling_policies)]
@@ -65,5 +69,118 @@ impl ThrottlingPolicy {
             .order(throttling_policies::name.asc())
             .select(Self::as_select())
             .load(conn)
+    }
+
+    /// Every policy, application level first, each level by name.
+    pub fn list_all(conn: &mut SqliteConnection) -> QueryResult<Vec<Self>> {
+        throttling_policies::table
+            .order((
+                throttling_policies::level.asc(),
+                throttling_policies::name.asc(),
+            ))
+            .select(Self::as_select())
+            .load(conn)
+    }
+
+    /// The policy of this level whose name matches `name` ignoring case, if any: names that
+    /// differ only in case would be confused in forms that take a policy name.
+    pub fn find_by_name_ignoring_case(
+        conn: &mut SqliteConnection,
+        level: PolicyLevel,
+        name: &str,
+    ) -> QueryResult<Option<Self>> {
+        let wanted = name.to_ascii_lowercase();
+        Ok(Self::list(conn, level)?
+            .into_iter()
+            .find(|p| p.name.to_ascii_lowercase() == wanted))
+    }
+
+    pub fn insert(conn: &mut SqliteConnection, new: &NewPolicy) -> QueryResult<Self> {
+        let now = now();
+        let changes = &new.changes;
+        diesel::insert_into(throttling_policies::table)
+            .values((
+                throttling_policies::level.eq(new.level),
+                throttling_policies::name.eq(&new.name),
+                throttling_policies::display_name.eq(&changes.display_name),
+                throttling_policies::description.eq(&changes.description),
+                throttling_policies::request_count.eq(changes.request_count),
+                throttling_policies::unit_time.eq(changes.unit_time),
+                throttling_policies::time_unit.eq(changes.time_unit),
+                throttling_policies::requires_approval.eq(changes.requires_approval),
+                throttling_policies::created_at.eq(now),
+                throttling_policies::updated_at.eq(now),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+    }
+
+    /// Applies the changeable fields; the level and the name stay.
+    pub fn update(
+        conn: &mut SqliteConnection,
+        id: i64,
+        changes: &PolicyChanges,
+    ) -> QueryResult<Self> {
+        diesel::update(throttling_policies::table.find(id))
+            .set((
+                throttling_policies::display_name.eq(&changes.display_name),
+                throttling_policies::description.eq(&changes.description),
+                throttling_policies::request_count.eq(changes.request_count),
+                throttling_policies::unit_time.eq(changes.unit_time),
+                throttling_policies::time_unit.eq(changes.time_unit),
+                throttling_policies::requires_approval.eq(changes.requires_approval),
+                throttling_policies::updated_at.eq(now()),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+    }
+
+    pub fn delete(conn: &mut SqliteConnection, id: i64) -> QueryResult<usize> {
+        diesel::delete(throttling_policies::table.find(id)).execute(conn)
+    }
+
+    /// How many applications, subscriptions and APIs use one policy.
+    pub fn uses(conn: &mut SqliteConnection, id: i64) -> QueryResult<PolicyUses> {
+        Ok(PolicyUses {
+            applications: applications::table
+                .filter(applications::policy_id.eq(id))
+                .count()
+                .get_result(conn)?,
+            subscriptions: subscriptions::table
+                .filter(subscriptions::policy_id.eq(id))
+                .count()
+                .get_result(conn)?,
+            apis: api_tiers::table
+                .filter(api_tiers::policy_id.eq(id))
+                .count()
+                .get_result(conn)?,
+        })
+    }
+
+    /// The uses of every policy that has any, by policy id: one grouped query per table.
+    pub fn all_uses(conn: &mut SqliteConnection) -> QueryResult<HashMap<i64, PolicyUses>> {
+        let mut uses: HashMap<i64, PolicyUses> = HashMap::new();
+        let by_application: Vec<(i64, i64)> = applications::table
+            .group_by(applications::policy_id)
+            .select((applications::policy_id, count_star()))
+            .load(conn)?;
+        for (id, n) in by_application {
+            uses.entry(id).or_default().applications = n;
+        }
+        let by_subscription: Vec<(i64, i64)> = subscriptions::table
+            .group_by(subscriptions::policy_id)
+            .select((subscriptions::policy_id, count_star()))
+            .load(conn)?;
+        for (id, n) in by_subscription {
+            uses.entry(id).or_default().subscriptions = n;
+        }
+        let by_api: Vec<(i64, i64)> = api_tiers::table
+            .group_by(api_tiers::policy_id)
+            .select((api_tiers::policy_id, count_star()))
+            .load(conn)?;
+        for (id, n) in by_api {
+            uses.entry(id).or_default().apis = n;
+        }
+        Ok(uses)
     }
 }

@@ -1,6 +1,8 @@
 //! The admin area (`/admin`, administrators only — enforced by `require_admin` on the scope).
 
+pub mod apis;
 pub mod audit;
+pub mod policies;
 pub mod subscriptions;
 pub mod users;
 

@@ -1,0 +1,228 @@
+//! The administrator's side of the API catalog: create and update APIs, their subscription
+//! tiers, their lifecycle status and their OpenAPI document.
+
+use crate::db::models::apis::{AdminApiRow, Api, ApiFields};
+use crate::db::models::audit_events::{Actor, AuditEvent, Subject};
+use crate::db::models::throttling_policies::ThrottlingPolicy;
+use crate::db::{self, DbError, DbPool, is_unique_violation};
+use crate::domain::FieldErrors;
+use crate::domain::apis::{ApiForm, ApiInput, DocumentChange};
+use crate::domain::policies::PolicyLevel;
+
+/// An API as its edit page shows it.
+#[derive(Debug, Clone)]
+pub struct ApiDetail {
+    pub api: Api,
+    pub tiers: Vec<ThrottlingPolicy>,
+    pub subscriptions: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("no such API")]
+    NotFound,
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    #[error("conflict")]
+    Conflict(FieldErrors),
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        ApiError::Database(e.into())
+    }
+}
+
+fn subject(id: i64) -> Subject<'static> {
+    Subject {
+        object_type: "api",
+        object_id: Some(id),
+        application_id: None,
+    }
+}
+
+/// Every API with its subscription count.
+pub async fn list(pool: &DbPool) -> Result<Vec<AdminApiRow>, DbError> {
+    db::run(pool, |conn| Api::admin_list(conn).map_err(DbError::from)).await
+}
+
+/// The subscription policies an API may offer as tiers.
+pub async fn tier_choices(pool: &DbPool) -> Result<Vec<ThrottlingPolicy>, DbError> {
+    db::run(pool, |conn| {
+        ThrottlingPolicy::list(conn, PolicyLevel::Subscription).map_err(DbError::from)
+    })
+    .await
+}
+
+/// One API with its tiers and subscription count, and the tiers it could offer.
+pub async fn detail(
+    pool: &DbPool,
+    id: i64,
+) -> Result<(ApiDetail, Vec<ThrottlingPolicy>), ApiError> {
+    db::run(pool, move |conn| {
+        let api = Api::find(conn, id)?.ok_or(ApiError::NotFound)?;
+        let detail = ApiDetail {
+            tiers: Api::tiers(conn, id)?,
+            subscriptions: Api::subscription_count(conn, id)?,
+            api,
+        };
+        let choices = ThrottlingPolicy::list(conn, PolicyLevel::Subscription)?;
+        Ok((detail, choices))
+    })
+    .await
+}
+
+/// The subscription policies, which an API may offer as tiers.
+fn subscription_policies(
+    conn: &mut diesel::SqliteConnection,
+) -> diesel::QueryResult<(Vec<String>, Vec<ThrottlingPolicy>)> {
+    let policies = ThrottlingPolicy::list(conn, PolicyLevel::Subscription)?;
+    Ok((policies.iter().map(|p| p.name.clone()).collect(), policies))
+}
+
+/// The ids of the chosen tiers (all known: the domain checked them against the same list).
+fn tier_ids(policies: &[ThrottlingPolicy], tiers: &[String]) -> Vec<i64> {
+    policies
+        .iter()
+        .filter(|p| tiers.contains(&p.name))
+        .map(|p| p.id)
+        .collect()
+}
+
+/// Refuses a name + version or a context that another API has.
+fn check_conflicts(
+    conn: &mut diesel::SqliteConnection,
+    input: &ApiInput,
+    except_id: i64,
+) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
+    if Api::find_by_name_version(conn, &input.name, &input.version, except_id)?.is_some() {
+        errors.add(
+            "version",
+            format!(
+                "An API named {} already has version {}.",
+                input.name, input.version
+            ),
+        );
+    }
+    if let Some(other) = Api::find_by_context(conn, &input.context, except_id)? {
+        errors.add(
+            "context",
+            format!(
+                "The context {} is already used by {} {}.",
+                input.context, other.name, other.version
+            ),
+        );
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict(errors))
+    }
+}
+
+fn fields(input: &ApiInput) -> ApiFields<'_> {
+    ApiFields {
+        name: &input.name,
+        version: &input.version,
+        context: &input.context,
+        description: &input.description,
+        status: input.status,
+    }
+}
+
+fn unique_violation(e: diesel::result::Error) -> ApiError {
+    if is_unique_violation(&e) {
+        ApiError::Conflict(FieldErrors::single(
+            "context",
+            "Another API has this context, or this name and version.",
+        ))
+    } else {
+        e.into()
+    }
+}
+
+/// Checks the form (tiers against the subscription policies) and creates the API with its
+/// tiers.
+pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, ApiError> {
+    db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let (names, policies) = subscription_policies(conn)?;
+            let input = ApiInput::parse_new(&form, &names).map_err(ApiError::Invalid)?;
+            check_conflicts(conn, &input, 0)?;
+            let tier_ids = tier_ids(&policies, &input.tiers);
+            let document = match &input.document {
+                DocumentChange::Replace(doc) => {
+                    Some((doc.text.as_str(), doc.operations.as_slice()))
+                }
+                DocumentChange::Keep | DocumentChange::Remove => None,
+            };
+            let api = Api::insert(conn, fields(&input), document).map_err(unique_violation)?;
+            Api::replace_tiers(conn, api.id, &tier_ids)?;
+            AuditEvent::record(
+                conn,
+                &actor,
+                "create",
+                subject(api.id),
+                &format!(
+                    "Created API {} {} at {} ({}, tiers {})",
+                    api.name,
+                    api.version,
+                    api.context,
+                    api.status,
+                    input.tiers.join(", ")
+                ),
+            )?;
+            Ok(api)
+        })
+    })
+    .await
+}
+
+/// Checks the form against the API's current status and the subscription policies, then
+/// updates the API: its fields, its status along the lifecycle, its tiers (replaced) and its
+/// OpenAPI document (kept, replaced or removed).
+pub async fn update(pool: &DbPool, actor: Actor, id: i64, form: ApiForm) -> Result<Api, ApiError> {
+    db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let current = Api::find(conn, id)?.ok_or(ApiError::NotFound)?;
+            let (names, policies) = subscription_policies(conn)?;
+            let input =
+                ApiInput::parse_update(&form, current.status, &names).map_err(ApiError::Invalid)?;
+            check_conflicts(conn, &input, id)?;
+            let tier_ids = tier_ids(&policies, &input.tiers);
+            let (document, document_note) = match &input.document {
+                DocumentChange::Keep => (None, ""),
+                DocumentChange::Remove => (Some(None), "; OpenAPI document removed"),
+                DocumentChange::Replace(doc) => (
+                    Some(Some((doc.text.as_str(), doc.operations.as_slice()))),
+                    "; OpenAPI document replaced",
+                ),
+            };
+            let api = Api::update(conn, id, fields(&input), document).map_err(unique_violation)?;
+            Api::replace_tiers(conn, id, &tier_ids)?;
+            let status_note = if current.status == api.status {
+                String::new()
+            } else {
+                format!("; status {} → {}", current.status, api.status)
+            };
+            AuditEvent::record(
+                conn,
+                &actor,
+                "update",
+                subject(id),
+                &format!(
+                    "Updated API {} {} at {} (tiers {}{status_note}{document_note})",
+                    api.name,
+                    api.version,
+                    api.context,
+                    input.tiers.join(", ")
+                ),
+            )?;
+            Ok(api)
+        })
+    })
+    .await
+}

@@ -1,0 +1,186 @@
+//! Throttling policies: the administrator's list, create, update and delete. A policy that an
+//! application, a subscription or an API's tiers still use cannot be deleted.
+
+use crate::db::models::audit_events::{Actor, AuditEvent, Subject};
+use crate::db::models::throttling_policies::ThrottlingPolicy;
+use crate::db::{self, DbError, DbPool, is_unique_violation};
+use crate::domain::FieldErrors;
+use crate::domain::policies::{NewPolicy, PolicyChanges, PolicyForm, PolicyLevel, PolicyUses};
+
+/// A policy and what uses it.
+#[derive(Debug, Clone)]
+pub struct PolicyRow {
+    pub policy: ThrottlingPolicy,
+    pub uses: PolicyUses,
+}
+
+/// Both levels, each by name.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyOverview {
+    pub application: Vec<PolicyRow>,
+    pub subscription: Vec<PolicyRow>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("no such policy")]
+    NotFound,
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    #[error("the name is taken")]
+    Conflict(FieldErrors),
+    #[error("{0}")]
+    InUse(String),
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for PolicyError {
+    fn from(e: diesel::result::Error) -> Self {
+        PolicyError::Database(e.into())
+    }
+}
+
+const OBJECT_TYPE: &str = "throttling_policy";
+
+fn subject(id: i64) -> Subject<'static> {
+    Subject {
+        object_type: OBJECT_TYPE,
+        object_id: Some(id),
+        application_id: None,
+    }
+}
+
+fn name_taken(level: PolicyLevel, name: &str) -> PolicyError {
+    PolicyError::Conflict(FieldErrors::single(
+        "name",
+        format!("A {level} policy named {name} already exists (names are compared ignoring case)."),
+    ))
+}
+
+/// Every policy with its uses (three grouped queries, whatever the number of policies).
+pub async fn overview(pool: &DbPool) -> Result<PolicyOverview, DbError> {
+    db::run(pool, |conn| {
+        let policies = ThrottlingPolicy::list_all(conn)?;
+        let uses = ThrottlingPolicy::all_uses(conn)?;
+        let mut overview = PolicyOverview::default();
+        for policy in policies {
+            let row = PolicyRow {
+                uses: uses.get(&policy.id).copied().unwrap_or_default(),
+                policy,
+            };
+            match row.policy.level {
+                PolicyLevel::Application => overview.application.push(row),
+                PolicyLevel::Subscription => overview.subscription.push(row),
+            }
+        }
+        Ok::<_, DbError>(overview)
+    })
+    .await
+}
+
+/// One policy and its uses.
+pub async fn find(pool: &DbPool, id: i64) -> Result<PolicyRow, PolicyError> {
+    db::run(pool, move |conn| {
+        let policy = ThrottlingPolicy::find(conn, id)?.ok_or(PolicyError::NotFound)?;
+        let uses = ThrottlingPolicy::uses(conn, id)?;
+        Ok(PolicyRow { policy, uses })
+    })
+    .await
+}
+
+/// Creates a policy; its name must be free at its level.
+pub async fn create(
+    pool: &DbPool,
+    actor: Actor,
+    new: NewPolicy,
+) -> Result<ThrottlingPolicy, PolicyError> {
+    db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            if ThrottlingPolicy::find_by_name_ignoring_case(conn, new.level, &new.name)?.is_some() {
+                return Err(name_taken(new.level, &new.name));
+            }
+            let policy = ThrottlingPolicy::insert(conn, &new).map_err(|e| {
+                if is_unique_violation(&e) {
+                    name_taken(new.level, &new.name)
+                } else {
+                    e.into()
+                }
+            })?;
+            AuditEvent::record(
+                conn,
+                &actor,
+                "create",
+                subject(policy.id),
+                &format!(
+                    "Created {} policy {} ({})",
+                    policy.level,
+                    policy.name,
+                    policy.quota()
+                ),
+            )?;
+            Ok(policy)
+        })
+    })
+    .await
+}
+
+/// Changes a policy's display name, description, quota and approval; level and name stay
+/// (the form's `level` and `name`, if sent, are ignored). The form is checked against the
+/// stored policy's level.
+pub async fn update(
+    pool: &DbPool,
+    actor: Actor,
+    id: i64,
+    form: PolicyForm,
+) -> Result<ThrottlingPolicy, PolicyError> {
+    db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let current = ThrottlingPolicy::find(conn, id)?.ok_or(PolicyError::NotFound)?;
+            let changes =
+                PolicyChanges::parse(&form, current.level).map_err(PolicyError::Invalid)?;
+            let policy = ThrottlingPolicy::update(conn, id, &changes)?;
+            AuditEvent::record(
+                conn,
+                &actor,
+                "update",
+                subject(id),
+                &format!(
+                    "Updated {} policy {} ({})",
+                    policy.level,
+                    policy.name,
+                    policy.quota()
+                ),
+            )?;
+            Ok(policy)
+        })
+    })
+    .await
+}
+
+/// Deletes a policy that nothing uses.
+pub async fn delete(pool: &DbPool, actor: Actor, id: i64) -> Result<ThrottlingPolicy, PolicyError> {
+    db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let policy = ThrottlingPolicy::find(conn, id)?.ok_or(PolicyError::NotFound)?;
+            let uses = ThrottlingPolicy::uses(conn, id)?;
+            if uses.total() > 0 {
+                return Err(PolicyError::InUse(format!(
+                    "{} is used by {}; change those first.",
+                    policy.name,
+                    uses.describe()
+                )));
+            }
+            ThrottlingPolicy::delete(conn, id)?;
+            AuditEvent::record(
+                conn,
+                &actor,
+                "delete",
+                subject(id),
+                &format!("Deleted {} policy {}", policy.level, policy.name),
+            )?;
+            Ok(policy)
+        })
+    })
+    .await
+}

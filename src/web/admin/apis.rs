@@ -1,0 +1,191 @@
+//! `/admin/apis`: the API list with statuses and subscription counts, the form to create an
+//! API, and its edit page with the operations read from its OpenAPI document.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use crate::db::DbPool;
+use crate::db::models::apis::AdminApiRow;
+use crate::db::models::throttling_policies::ThrottlingPolicy;
+use crate::domain::FieldErrors;
+use crate::domain::apis::{ApiForm, ApiStatus, MAX_OPENAPI_BYTES, Operation};
+use crate::error::AppError;
+use crate::services::apis::{self, ApiDetail, ApiError};
+use crate::web::{PageContext, SignedIn, flash, ok, render, see_other};
+
+#[derive(Template)]
+#[template(path = "admin/apis/list.html")]
+struct ApisPage {
+    ctx: PageContext,
+    rows: Vec<AdminApiRow>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/apis/form.html")]
+struct ApiFormPage {
+    ctx: PageContext,
+    form: ApiForm,
+    errors: FieldErrors,
+    /// The subscription policies the API may offer as tiers.
+    choices: Vec<ThrottlingPolicy>,
+    /// The API being edited; `None` on the new-API form.
+    current: Option<ApiDetail>,
+}
+
+impl ApiFormPage {
+    /// The statuses the select offers: a new API starts CREATED or PUBLISHED; an existing one
+    /// may stay or move along its lifecycle.
+    fn statuses(&self) -> Vec<ApiStatus> {
+        match &self.current {
+            Some(detail) => detail.api.status.choices(),
+            None => ApiStatus::INITIAL.to_vec(),
+        }
+    }
+
+    fn operations(&self) -> Vec<Operation> {
+        self.current
+            .as_ref()
+            .map(|d| d.api.operations())
+            .unwrap_or_default()
+    }
+
+    fn max_document_kib(&self) -> usize {
+        MAX_OPENAPI_BYTES / 1024
+    }
+}
+
+/// The form as an existing API fills it; the document field starts empty (empty keeps it).
+fn form_of(detail: &ApiDetail) -> ApiForm {
+    ApiForm {
+        name: detail.api.name.clone(),
+        version: detail.api.version.clone(),
+        context: detail.api.context.clone(),
+        description: detail.api.description.clone(),
+        tiers: detail.tiers.iter().map(|t| t.name.clone()).collect(),
+        status: detail.api.status.as_str().to_string(),
+        openapi_document: String::new(),
+        remove_openapi_document: None,
+    }
+}
+
+fn unexpected(error: ApiError) -> AppError {
+    match error {
+        ApiError::NotFound => AppError::NotFound,
+        ApiError::Database(e) => e.into(),
+        ApiError::Invalid(_) | ApiError::Conflict(_) => {
+            AppError::Internal("a form error reached the error page".into())
+        }
+    }
+}
+
+/// `GET /admin/apis`.
+pub async fn list(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
+    let rows = apis::list(&pool).await?;
+    Ok(ok(&ApisPage { ctx, rows }))
+}
+
+/// `GET /admin/apis/new`.
+pub async fn new_form(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
+    let choices = apis::tier_choices(&pool).await?;
+    Ok(ok(&ApiFormPage {
+        ctx,
+        form: ApiForm::blank(),
+        errors: FieldErrors::new(),
+        choices,
+        current: None,
+    }))
+}
+
+/// `POST /admin/apis`: 303 to the new API's page.
+pub async fn create(
+    ctx: PageContext,
+    SignedIn(admin): SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    pairs: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let form = ApiForm::from_pairs(pairs.into_inner());
+    let (errors, status) = match apis::create(&pool, admin.actor(), form.clone()).await {
+        Ok(api) => {
+            tracing::info!(admin_id = admin.id, api_id = api.id, "API created");
+            flash(
+                &session,
+                "success",
+                format!("The API {} {} was created.", api.name, api.version),
+            );
+            return Ok(see_other(&format!("/admin/apis/{}", api.id)));
+        }
+        Err(ApiError::Invalid(errors)) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(ApiError::Conflict(errors)) => (errors, StatusCode::CONFLICT),
+        Err(e) => return Err(unexpected(e)),
+    };
+    let choices = apis::tier_choices(&pool).await?;
+    Ok(render(
+        status,
+        &ApiFormPage {
+            ctx,
+            form,
+            errors,
+            choices,
+            current: None,
+        },
+    ))
+}
+
+/// `GET /admin/apis/{id}`.
+pub async fn edit(
+    ctx: PageContext,
+    pool: web::Data<DbPool>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (detail, choices) = apis::detail(&pool, path.into_inner())
+        .await
+        .map_err(unexpected)?;
+    Ok(ok(&ApiFormPage {
+        ctx,
+        form: form_of(&detail),
+        errors: FieldErrors::new(),
+        choices,
+        current: Some(detail),
+    }))
+}
+
+/// `POST /admin/apis/{id}`: 303 back to the API's page.
+pub async fn update(
+    ctx: PageContext,
+    SignedIn(admin): SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    path: web::Path<i64>,
+    pairs: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let form = ApiForm::from_pairs(pairs.into_inner());
+    let (errors, status) = match apis::update(&pool, admin.actor(), id, form.clone()).await {
+        Ok(api) => {
+            tracing::info!(admin_id = admin.id, api_id = api.id, "API updated");
+            flash(
+                &session,
+                "success",
+                format!("The API {} {} was saved.", api.name, api.version),
+            );
+            return Ok(see_other(&format!("/admin/apis/{id}")));
+        }
+        Err(ApiError::Invalid(errors)) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(ApiError::Conflict(errors)) => (errors, StatusCode::CONFLICT),
+        Err(e) => return Err(unexpected(e)),
+    };
+    let (detail, choices) = apis::detail(&pool, id).await.map_err(unexpected)?;
+    Ok(render(
+        status,
+        &ApiFormPage {
+            ctx,
+            form,
+            errors,
+            choices,
+            current: Some(detail),
+        },
+    ))
+}
