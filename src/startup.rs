@@ -94,6 +94,9 @@ route_table! {
     Admin    post "/admin/subscriptions/{id}/approve" => admin::subscriptions::approve;
     Admin    post "/admin/subscriptions/{id}/reject"  => admin::subscriptions::reject;
     Admin    get  "/admin/audit"               => admin::audit::list;
+    Admin    get  "/admin/gateways"            => admin::gateways::list;
+    Admin    post "/admin/gateways"            => admin::gateways::create;
+    Admin    post "/admin/gateways/{id}/delete" => admin::gateways::delete;
     Admin    get  "/admin/throttling-policies"             => admin::policies::list;
     Admin    get  "/admin/throttling-policies/new"         => admin::policies::new_form;
     Admin    post "/admin/throttling-policies"             => admin::policies::create;

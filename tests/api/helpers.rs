@@ -518,3 +518,13 @@ pub fn shown_escaped(html: &str, markup: &str) -> bool {
     let escaped_numeric = markup.replace('<', "&#60;").replace('>', "&#62;");
     !html.contains(markup) && (html.contains(&escaped_named) || html.contains(&escaped_numeric))
 }
+
+/// The text of `<... data-field="name">`.
+pub fn data_field(html: &str, name: &str) -> Option<String> {
+    let document = Html::parse_document(html);
+    let selector = Selector::parse(&format!("[data-field=\"{name}\"]")).expect("a selector");
+    document
+        .select(&selector)
+        .next()
+        .map(|e| e.text().collect::<String>())
+}

@@ -1658,3 +1658,70 @@ async fn the_oauth2_crate_runs_the_whole_journey_against_portico() {
         .unwrap();
     assert!(!introspection.active());
 }
+
+#[actix_web::test]
+async fn an_admin_registers_a_gateway_that_introspects_any_token() {
+    let app = spawn_app().await;
+    let client = app.register_client(ClientSpec::default());
+    let token = client_credentials_token(&app, &client, None).await;
+    let admin = app.admin().await;
+
+    let response = admin.post("/admin/gateways", &[("name", "  ")]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        field_errors(&response.text().await.unwrap())
+            .iter()
+            .any(|e| e.contains("Name is required"))
+    );
+
+    let response = admin
+        .post("/admin/gateways", &[("name", "Edge gateway")])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let page = response.text().await.unwrap();
+    let gateway = TestClient {
+        client_id: data_field(&page, "client_id").unwrap(),
+        secret: data_field(&page, "client_secret"),
+    };
+    let secret = gateway.secret.clone().unwrap();
+    let (_, body, _) = post_json(
+        &app,
+        "/oauth2/introspect",
+        Some(&basic(&gateway)),
+        &[("token", &token)],
+    )
+    .await;
+    assert_eq!(body["active"], true);
+    assert_eq!(body["client_id"], client.client_id.as_str());
+
+    let (_, list) = admin.page("/admin/gateways").await;
+    assert!(list.contains("Edge gateway") && list.contains(&gateway.client_id));
+    assert!(!list.contains(&secret), "the secret is shown only once");
+
+    let id = app.count("SELECT id AS n FROM oauth_clients WHERE resource_server = 1");
+    assert_eq!(
+        admin
+            .post(&format!("/admin/gateways/{id}/delete"), &[])
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let (status, _, _) = post_json(
+        &app,
+        "/oauth2/introspect",
+        Some(&basic(&gateway)),
+        &[("token", &token)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let ordinary = app.count("SELECT id AS n FROM oauth_clients");
+    assert_eq!(
+        admin
+            .post(&format!("/admin/gateways/{ordinary}/delete"), &[])
+            .await
+            .status(),
+        StatusCode::NOT_FOUND,
+        "only gateways can be removed here"
+    );
+}

@@ -47,7 +47,13 @@ pub const ACTIONS: &[&str] = &[
     "approve",
     "reject",
 ];
-pub const OBJECT_TYPES: &[&str] = &["application", "subscription", "api", "throttling_policy"];
+pub const OBJECT_TYPES: &[&str] = &[
+    "application",
+    "subscription",
+    "api",
+    "throttling_policy",
+    "gateway",
+];
 
 /// The first second of a `YYYY-MM-DD` day (UTC), or None for an empty field.
 fn day_start(text: &str) -> Result<Option<i64>, String> {
