@@ -101,15 +101,19 @@ impl SigningKeys {
         algorithm: SigningAlgorithm,
         max_token_lifetime: i64,
     ) -> Result<Self, KeyError> {
-        let active_matches = signing_keys::table
-            .filter(signing_keys::active.eq(true))
-            .select(signing_keys::algorithm)
-            .first::<SigningAlgorithm>(conn)
-            .optional()?
-            == Some(algorithm);
-        if !active_matches {
-            rotate(conn, secret_box, algorithm, max_token_lifetime)?;
-        }
+        // Checked and created in one immediate transaction: two processes starting on a new
+        // database must not both make an active key.
+        conn.immediate_transaction(|conn| {
+            let active = signing_keys::table
+                .filter(signing_keys::active.eq(true))
+                .select(signing_keys::algorithm)
+                .first::<SigningAlgorithm>(conn)
+                .optional()?;
+            if active != Some(algorithm) {
+                replace_active_key(conn, secret_box, algorithm, max_token_lifetime)?;
+            }
+            Ok::<_, KeyError>(())
+        })?;
         let set = load_set(conn, secret_box)?;
         Ok(Self {
             current: RwLock::new(Arc::new(set)),
@@ -205,35 +209,43 @@ pub fn rotate(
     algorithm: SigningAlgorithm,
     max_token_lifetime: i64,
 ) -> Result<String, KeyError> {
-    let (pkcs8, jwk) = generate(algorithm)?;
+    conn.immediate_transaction(|conn| {
+        replace_active_key(conn, secret_box, algorithm, max_token_lifetime)
+    })
+}
+
+/// The work of `rotate`, inside the caller's transaction.
+fn replace_active_key(
+    conn: &mut SqliteConnection,
+    secret_box: &SecretBox,
+    algorithm: SigningAlgorithm,
+    max_token_lifetime: i64,
+) -> Result<String, KeyError> {
+    let (pkcs8, mut jwk) = generate(algorithm)?;
     let kid = random::token(12);
-    let mut jwk = jwk;
     jwk["kid"] = json!(kid);
     jwk["alg"] = json!(algorithm.as_str());
     jwk["use"] = json!("sig");
     let now = crate::db::now();
-    conn.immediate_transaction(|conn| {
-        diesel::update(signing_keys::table.filter(signing_keys::active.eq(true)))
-            .set((
-                signing_keys::active.eq(false),
-                signing_keys::publish_until.eq(now + max_token_lifetime),
-            ))
-            .execute(conn)?;
-        diesel::insert_into(signing_keys::table)
-            .values((
-                signing_keys::kid.eq(&kid),
-                signing_keys::algorithm.eq(algorithm),
-                signing_keys::private_key.eq(secret_box.seal(PURPOSE, &pkcs8)),
-                signing_keys::public_jwk.eq(jwk.to_string()),
-                signing_keys::active.eq(true),
-                signing_keys::created_at.eq(now),
-            ))
-            .execute(conn)?;
-        // Keys whose tokens have all expired leave the JWKS for good.
-        diesel::delete(signing_keys::table.filter(signing_keys::publish_until.lt(now)))
-            .execute(conn)?;
-        Ok::<_, diesel::result::Error>(())
-    })?;
+    diesel::update(signing_keys::table.filter(signing_keys::active.eq(true)))
+        .set((
+            signing_keys::active.eq(false),
+            signing_keys::publish_until.eq(now + max_token_lifetime),
+        ))
+        .execute(conn)?;
+    diesel::insert_into(signing_keys::table)
+        .values((
+            signing_keys::kid.eq(&kid),
+            signing_keys::algorithm.eq(algorithm),
+            signing_keys::private_key.eq(secret_box.seal(PURPOSE, &pkcs8)),
+            signing_keys::public_jwk.eq(jwk.to_string()),
+            signing_keys::active.eq(true),
+            signing_keys::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    // Keys whose tokens have all expired leave the JWKS for good.
+    diesel::delete(signing_keys::table.filter(signing_keys::publish_until.lt(now)))
+        .execute(conn)?;
     Ok(kid)
 }
 

@@ -262,6 +262,11 @@ async fn a_tier_that_requires_approval_waits_for_an_admin_who_approves() {
     assert!(page.contains(">Active<"));
     let (_, tasks) = admin.page("/admin/subscriptions").await;
     assert!(tasks.contains("Nothing to decide"));
+    let (_, active) = admin.page("/admin/subscriptions?status=ACTIVE").await;
+    assert!(
+        active.contains("Trader") && active.contains(">Active<"),
+        "the administrator sees the status too"
+    );
     // A decision is made once.
     assert_eq!(
         admin

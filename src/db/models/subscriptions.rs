@@ -140,7 +140,7 @@ impl Subscription {
             .load(conn)
     }
 
-    /// The subscriptions in one status, oldest first, for the administrator's task list.
+    /// The subscriptions in one status (oldest first), for the administrator's task list.
     pub fn approvals(
         conn: &mut SqliteConnection,
         status: SubscriptionStatus,

@@ -18,6 +18,7 @@ use crate::web::{PageContext, SignedIn, flash, render, see_other};
 #[template(path = "admin/subscriptions.html")]
 struct ApprovalsPage {
     ctx: PageContext,
+    status: SubscriptionStatus,
     pending: Vec<ApprovalLine>,
     failed: FailedRejection,
 }
@@ -33,23 +34,39 @@ struct FailedRejection {
 async fn approvals_page(
     ctx: PageContext,
     pool: &DbPool,
+    status: SubscriptionStatus,
     failed: FailedRejection,
 ) -> Result<ApprovalsPage, AppError> {
-    let pending = db::run(pool, |conn| {
-        Subscription::approvals(conn, SubscriptionStatus::OnHold, 200).map_err(AppError::from)
+    let pending = db::run(pool, move |conn| {
+        Subscription::approvals(conn, status, 200).map_err(AppError::from)
     })
     .await?;
     Ok(ApprovalsPage {
         ctx,
+        status,
         pending,
         failed,
     })
 }
 
-pub async fn list(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
-    Ok(crate::web::ok(
-        &approvals_page(ctx, &pool, FailedRejection::default()).await?,
-    ))
+#[derive(Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+}
+
+/// `?status=ACTIVE|REJECTED` lists decided subscriptions; the default is those waiting.
+pub async fn list(
+    ctx: PageContext,
+    pool: web::Data<DbPool>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let status = query
+        .status
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(SubscriptionStatus::OnHold);
+    let page = approvals_page(ctx, &pool, status, FailedRejection::default()).await?;
+    Ok(crate::web::ok(&page))
 }
 
 #[derive(Deserialize)]
@@ -85,6 +102,7 @@ async fn decide(
             let page = approvals_page(
                 ctx,
                 &pool,
+                SubscriptionStatus::OnHold,
                 FailedRejection {
                     id,
                     reason,
