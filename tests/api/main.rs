@@ -6,6 +6,7 @@ mod admin_apis;
 mod applications;
 mod catalog;
 mod database;
+mod external_server;
 mod helpers;
 mod hostile;
 mod logs;
