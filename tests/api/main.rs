@@ -4,6 +4,7 @@
 mod accounts;
 mod admin_apis;
 mod applications;
+mod browser;
 mod catalog;
 mod database;
 mod external_server;

@@ -1,0 +1,408 @@
+//! End-to-end journeys in real headless Chromium (Debian `chromium` + `chromium-driver`, which
+//! `.ci/run` installs), driven through ChromeDriver with fantoccini. Every step asserts what the
+//! page shows; every page is checked for JavaScript console errors; screenshots of the main
+//! pages at 1280×800 and 390×844 go to `target/screenshots/`.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+pub struct Chrome {
+    driver: Child,
+    driver_url: String,
+    pub client: Client,
+    base: String,
+}
+
+impl Chrome {
+    pub async fn start(app: &TestApp) -> Chrome {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts (.ci/run installs Debian's chromium-driver)");
+        let driver_url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..100 {
+            if http
+                .get(format!("{driver_url}/status"))
+                .send()
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        // A profile of its own per session; no background traffic (loopback only).
+        let profile = tempfile::tempdir().unwrap().keep();
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--disable-extensions",
+                    "--disable-default-apps", "--window-size=1280,800",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            }),
+        );
+        capabilities.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&driver_url)
+            .await
+            .expect("a Chromium session");
+        Chrome {
+            driver,
+            driver_url,
+            client,
+            base: app.address.clone(),
+        }
+    }
+
+    pub async fn goto(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{}", self.base, path))
+            .await
+            .unwrap();
+        self.assert_no_console_errors(path).await;
+    }
+
+    pub async fn fill(&self, css: &str, value: &str) {
+        let element = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("no {css}"));
+        element.clear().await.unwrap();
+        element.send_keys(value).await.unwrap();
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("no {css}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Clicks a submit button and waits for the next page.
+    pub async fn submit(&self, css: &str) {
+        let before = self.client.current_url().await.unwrap();
+        self.click(css).await;
+        let _ = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_url(&before)
+            .await;
+        actix_web::rt::time::sleep(Duration::from_millis(150)).await;
+        let path = self.client.current_url().await.unwrap().path().to_string();
+        self.assert_no_console_errors(&path).await;
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("no {css}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    pub async fn page_text(&self) -> String {
+        self.text("body").await
+    }
+
+    pub async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_string()
+    }
+
+    /// Fails on any error the page logged to the JavaScript console.
+    pub async fn assert_no_console_errors(&self, context: &str) {
+        let session = self.client.session_id().await.unwrap().unwrap();
+        let logs: Value = reqwest::Client::new()
+            .post(format!("{}/session/{session}/se/log", self.driver_url))
+            .json(&json!({ "type": "browser" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let entries = logs["value"]
+            .as_array()
+            .unwrap_or_else(|| panic!("ChromeDriver gave no browser log: {logs}"));
+        let errors: Vec<&Value> = entries.iter().filter(|e| e["level"] == "SEVERE").collect();
+        assert!(errors.is_empty(), "{context}: console errors {errors:?}");
+    }
+
+    /// Screenshots of the current page at desktop and phone sizes.
+    pub async fn screenshots(&self, name: &str) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (label, width, height) in [("desktop", 1280, 800), ("phone", 390, 844)] {
+            self.client.set_window_size(width, height).await.unwrap();
+            let png = self.client.screenshot().await.unwrap();
+            std::fs::write(dir.join(format!("{name}-{label}.png")), png).unwrap();
+        }
+        self.client.set_window_size(1280, 800).await.unwrap();
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+#[actix_web::test]
+async fn the_console_check_sees_script_errors() {
+    let app = spawn_app().await;
+    let chrome = Chrome::start(&app).await;
+    chrome.goto("/").await;
+    chrome
+        .client
+        .execute("console.error('a deliberate error')", vec![])
+        .await
+        .unwrap();
+    let caught = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+        chrome.assert_no_console_errors("/"),
+    ))
+    .await;
+    assert!(caught.is_err(), "a console error fails the test");
+    chrome.close().await;
+}
+
+#[actix_web::test]
+async fn a_tpp_signs_up_creates_an_application_and_subscribes_in_the_browser() {
+    let app = spawn_app().await;
+    seed_api(
+        &app,
+        "Payments",
+        "/payments",
+        "PUBLISHED",
+        &["Bronze", "Gold"],
+    );
+    let chrome = Chrome::start(&app).await;
+
+    chrome.goto("/").await;
+    assert!(chrome.page_text().await.contains("Build on our APIs"));
+    chrome.screenshots("home").await;
+    chrome.click("a.btn-primary[href='/signup']").await;
+    assert_eq!(chrome.path().await, "/signup");
+    chrome.screenshots("signup").await;
+    for (field, value) in [
+        ("#username", "browser-tpp"),
+        ("#email", "tpp@example.com"),
+        ("#first_name", "Grace"),
+        ("#last_name", "Hopper"),
+        ("#organization", "Compilers Inc"),
+        ("#password", PASSWORD),
+        ("#password_confirm", PASSWORD),
+    ] {
+        chrome.fill(field, value).await;
+    }
+    chrome.click("#accept_terms").await;
+    chrome
+        .submit("form[action='/signup'] button[type=submit]")
+        .await;
+    assert_eq!(chrome.path().await, "/login");
+    assert!(chrome.page_text().await.contains("Your account is ready"));
+
+    chrome.fill("#username", "browser-tpp").await;
+    chrome.fill("#password", PASSWORD).await;
+    chrome.screenshots("login").await;
+    chrome
+        .submit("form[action='/login'] button[type=submit]")
+        .await;
+    assert_eq!(chrome.path().await, "/applications");
+    assert!(
+        chrome
+            .page_text()
+            .await
+            .contains("You have no applications yet")
+    );
+    chrome.screenshots("applications-empty").await;
+
+    chrome.click(".empty-state a.btn-primary").await;
+    assert_eq!(chrome.path().await, "/applications/new");
+    chrome.fill("#name", "Browser App").await;
+    chrome.fill("#description", "Made in Chromium").await;
+    chrome.screenshots("application-new").await;
+    chrome
+        .submit("form[action='/applications'] button[type=submit]")
+        .await;
+    assert!(chrome.path().await.starts_with("/applications/"));
+    assert_eq!(
+        chrome.text("[data-field=application_name]").await,
+        "Browser App"
+    );
+    assert!(
+        chrome
+            .page_text()
+            .await
+            .contains("Application “Browser App” created")
+    );
+    chrome.screenshots("application-overview").await;
+
+    chrome.goto("/apis").await;
+    assert!(chrome.page_text().await.contains("Payments"));
+    chrome.screenshots("catalog").await;
+    chrome.click("a[href^='/apis/']").await;
+    assert!(chrome.page_text().await.contains("List items"));
+    chrome
+        .client
+        .find(Locator::Css("#throttling_policy"))
+        .await
+        .unwrap()
+        .select_by_value("Gold")
+        .await
+        .unwrap();
+    chrome.screenshots("api").await;
+    chrome
+        .submit("form[action$='/subscribe'] button[type=submit]")
+        .await;
+    assert!(chrome.path().await.ends_with("/subscriptions"));
+    let text = chrome.page_text().await;
+    assert!(
+        text.contains("“Browser App” is subscribed.")
+            && text.contains("Payments 1.0.0")
+            && text.contains("Active")
+    );
+    chrome.screenshots("application-subscriptions").await;
+    chrome.close().await;
+}
+
+#[actix_web::test]
+async fn an_admin_approves_a_pending_subscription_in_the_browser() {
+    let app = spawn_app().await;
+    app.execute("UPDATE throttling_policies SET requires_approval = 1 WHERE level = 'subscription' AND name = 'Gold'");
+    let api = seed_api(&app, "Premium", "/premium", "PUBLISHED", &["Gold"]);
+    let tpp = app.tpp("waiting-tpp").await;
+    let id = tpp.create_application("Trader").await;
+    tpp.post(
+        &format!("/apis/{api}/subscribe"),
+        &[
+            ("application_id", &id.to_string()),
+            ("throttling_policy", "Gold"),
+        ],
+    )
+    .await;
+
+    let chrome = Chrome::start(&app).await;
+    chrome.goto("/admin").await;
+    assert_eq!(chrome.path().await, "/login");
+    chrome.fill("#username", ADMIN).await;
+    chrome.fill("#password", ADMIN_PASSWORD).await;
+    chrome
+        .submit("form[action='/login'] button[type=submit]")
+        .await;
+    assert_eq!(chrome.path().await, "/admin");
+    chrome.screenshots("admin").await;
+    chrome.goto("/admin/subscriptions").await;
+    assert!(chrome.page_text().await.contains("Trader"));
+    chrome.screenshots("admin-subscriptions").await;
+    chrome
+        .submit("form[action$='/approve'] button[type=submit]")
+        .await;
+    assert!(chrome.page_text().await.contains("Subscription approved."));
+    assert_eq!(
+        app.text("SELECT status AS line FROM subscriptions"),
+        "ACTIVE"
+    );
+    for page in [
+        "/admin/users",
+        "/admin/apis",
+        "/admin/throttling-policies",
+        "/admin/audit",
+        "/admin/gateways",
+    ] {
+        chrome.goto(page).await;
+        chrome.screenshots(&page[1..].replace('/', "-")).await;
+    }
+    chrome.close().await;
+}
+
+#[actix_web::test]
+async fn a_person_goes_through_the_consent_page_in_the_browser() {
+    let app = spawn_app().await;
+    let owner = app.tpp("app-owner").await;
+    let application = owner.create_application("Budget Planner").await;
+    // The client's callback is on loopback too: the browser never leaves this machine.
+    let callback = app.url("/client-callback");
+    let callbacks = [callback.as_str()];
+    let client = app.register_client(ClientSpec {
+        application_id: Some(application),
+        pkce_mandatory: false,
+        redirect_uris: &callbacks,
+        ..Default::default()
+    });
+    app.browser().sign_up("end-user").await;
+
+    let chrome = Chrome::start(&app).await;
+    let query = serde_urlencoded::to_string([
+        ("response_type", "code"),
+        ("client_id", client.client_id.as_str()),
+        ("redirect_uri", callback.as_str()),
+        ("scope", "openid profile"),
+        ("state", "browser-state"),
+    ])
+    .unwrap();
+    chrome.goto(&format!("/oauth2/authorize?{query}")).await;
+    assert_eq!(chrome.path().await, "/login");
+    chrome.fill("#username", "end-user").await;
+    chrome.fill("#password", PASSWORD).await;
+    chrome
+        .submit("form[action='/login'] button[type=submit]")
+        .await;
+    assert_eq!(chrome.path().await, "/oauth2/authorize");
+    assert_eq!(
+        chrome.text("[data-field=application_name]").await,
+        "Budget Planner"
+    );
+    assert_eq!(
+        chrome.text("[data-field=owner]").await,
+        "Analytical Engines Ltd"
+    );
+    assert!(chrome.text("[data-field=scopes]").await.contains("profile"));
+    chrome.screenshots("consent").await;
+    // Approving sends the browser to the client's callback with the code and the state.
+    chrome.click("button[value=approve]").await;
+    for _ in 0..50 {
+        if chrome.path().await == "/client-callback" {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    let landed = chrome.client.current_url().await.unwrap();
+    assert_eq!(landed.path(), "/client-callback");
+    let pairs: Vec<(String, String)> = landed
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    assert!(
+        pairs
+            .iter()
+            .any(|(k, v)| k == "state" && v == "browser-state")
+    );
+    assert!(pairs.iter().any(|(k, _)| k == "code"));
+    chrome.close().await;
+}
