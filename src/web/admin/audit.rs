@@ -46,8 +46,19 @@ pub const ACTIONS: &[&str] = &[
     "unsubscribe",
     "approve",
     "reject",
+    "generate",
+    "map",
+    "regenerate_secret",
+    "remove",
+    "generate_token",
 ];
-pub const OBJECT_TYPES: &[&str] = &["application", "subscription", "api", "throttling_policy"];
+pub const OBJECT_TYPES: &[&str] = &[
+    "application",
+    "subscription",
+    "api",
+    "throttling_policy",
+    "keys",
+];
 
 /// The first second of a `YYYY-MM-DD` day (UTC), or None for an empty field.
 fn day_start(text: &str) -> Result<Option<i64>, String> {
