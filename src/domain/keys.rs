@@ -226,7 +226,7 @@ impl ApplicationCertificate {
         for block in certificates {
             let der = block.contents();
             let certificate = match x509_parser::parse_x509_certificate(der) {
-                Ok((rest, certificate)) if rest.is_empty() => certificate,
+                Ok(([], certificate)) => certificate,
                 _ => {
                     return Err(
                         "The application certificate could not be read as an X.509 certificate."

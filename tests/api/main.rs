@@ -7,6 +7,7 @@ mod applications;
 mod catalog;
 mod database;
 mod helpers;
+mod keys;
 mod logs;
 mod oauth;
 mod ownership;

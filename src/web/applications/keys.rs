@@ -230,18 +230,29 @@ pub async fn show(
     Ok(crate::web::ok(&KeysPage::new(ctx, view)))
 }
 
+/// Whose keys tab a request is about.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    user_id: i64,
+    id: i64,
+    key_type: KeyType,
+}
+
 /// The page again after a refusal: 422 for invalid input, 409 for a conflict; every other
 /// error (404, 403, 502, 504) is an error page.
 async fn refused(
     ctx: PageContext,
     keys: &Keys,
-    user_id: i64,
-    id: i64,
-    key_type: KeyType,
+    target: Target,
     action: KeysAction,
     form: KeysForm,
     error: ServiceError,
 ) -> Result<HttpResponse, AppError> {
+    let Target {
+        user_id,
+        id,
+        key_type,
+    } = target;
     let (status, errors) = match error {
         ServiceError::Invalid(errors) => (StatusCode::UNPROCESSABLE_ENTITY, errors),
         ServiceError::Conflict { field, message } => (
@@ -264,13 +275,16 @@ async fn refused(
 async fn with_secret(
     ctx: PageContext,
     keys: &Keys,
-    user_id: i64,
-    id: i64,
-    key_type: KeyType,
+    target: Target,
     issued: Issued,
 ) -> Result<HttpResponse, AppError> {
     let view = keys
-        .view(user_id, id, key_type, Some(issued.key_manager))
+        .view(
+            target.user_id,
+            target.id,
+            target.key_type,
+            Some(issued.key_manager),
+        )
         .await?;
     let mut page = KeysPage::new(ctx, view);
     page.secret = issued.consumer_secret.map(|s| SecretView {
@@ -292,15 +306,20 @@ pub async fn generate(
 ) -> Result<HttpResponse, AppError> {
     let (id, key_type) = path.into_inner();
     let key_type = key_type_of(&key_type)?;
+    let target = Target {
+        user_id: viewer.id,
+        id,
+        key_type,
+    };
     let form = KeysForm::from_pairs(pairs.into_inner());
     match keys
         .generate(viewer.actor(), id, key_type, form.clone())
         .await
     {
-        Ok(issued) => with_secret(ctx, &keys, viewer.id, id, key_type, issued).await,
+        Ok(issued) => with_secret(ctx, &keys, target, issued).await,
         Err(error) => {
             let action = KeysAction::Generate;
-            refused(ctx, &keys, viewer.id, id, key_type, action, form, error).await
+            refused(ctx, &keys, target, action, form, error).await
         }
     }
 }
@@ -315,15 +334,20 @@ pub async fn regenerate_secret(
 ) -> Result<HttpResponse, AppError> {
     let (id, key_type) = path.into_inner();
     let key_type = key_type_of(&key_type)?;
+    let target = Target {
+        user_id: viewer.id,
+        id,
+        key_type,
+    };
     let form = KeysForm::from_pairs(pairs.into_inner());
     match keys
         .regenerate_secret(viewer.actor(), id, key_type, form.clone())
         .await
     {
-        Ok(issued) => with_secret(ctx, &keys, viewer.id, id, key_type, issued).await,
+        Ok(issued) => with_secret(ctx, &keys, target, issued).await,
         Err(error) => {
             let action = KeysAction::Regenerate;
-            refused(ctx, &keys, viewer.id, id, key_type, action, form, error).await
+            refused(ctx, &keys, target, action, form, error).await
         }
     }
 }
@@ -338,6 +362,11 @@ pub async fn token(
 ) -> Result<HttpResponse, AppError> {
     let (id, key_type) = path.into_inner();
     let key_type = key_type_of(&key_type)?;
+    let target = Target {
+        user_id: viewer.id,
+        id,
+        key_type,
+    };
     let form = KeysForm::from_pairs(pairs.into_inner());
     match keys.token(viewer.actor(), id, key_type, form.clone()).await {
         Ok(IssuedToken { key_manager, token }) => {
@@ -357,7 +386,7 @@ pub async fn token(
         }
         Err(error) => {
             let action = KeysAction::Token;
-            refused(ctx, &keys, viewer.id, id, key_type, action, form, error).await
+            refused(ctx, &keys, target, action, form, error).await
         }
     }
 }
@@ -383,6 +412,11 @@ pub async fn map(
 ) -> Result<HttpResponse, AppError> {
     let (id, key_type) = path.into_inner();
     let key_type = key_type_of(&key_type)?;
+    let target = Target {
+        user_id: viewer.id,
+        id,
+        key_type,
+    };
     let form = KeysForm::from_pairs(pairs.into_inner());
     match keys.map(viewer.actor(), id, key_type, form.clone()).await {
         Ok(key_manager) => {
@@ -398,7 +432,7 @@ pub async fn map(
         }
         Err(error) => {
             let action = KeysAction::Map;
-            refused(ctx, &keys, viewer.id, id, key_type, action, form, error).await
+            refused(ctx, &keys, target, action, form, error).await
         }
     }
 }
@@ -414,6 +448,11 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let (id, key_type) = path.into_inner();
     let key_type = key_type_of(&key_type)?;
+    let target = Target {
+        user_id: viewer.id,
+        id,
+        key_type,
+    };
     let form = KeysForm::from_pairs(pairs.into_inner());
     match keys
         .update(viewer.actor(), id, key_type, form.clone())
@@ -425,7 +464,7 @@ pub async fn update(
         }
         Err(error) => {
             let action = KeysAction::Update;
-            refused(ctx, &keys, viewer.id, id, key_type, action, form, error).await
+            refused(ctx, &keys, target, action, form, error).await
         }
     }
 }
@@ -441,6 +480,11 @@ pub async fn remove(
 ) -> Result<HttpResponse, AppError> {
     let (id, key_type) = path.into_inner();
     let key_type = key_type_of(&key_type)?;
+    let target = Target {
+        user_id: viewer.id,
+        id,
+        key_type,
+    };
     let form = KeysForm::from_pairs(pairs.into_inner());
     match keys
         .remove(viewer.actor(), id, key_type, form.clone())
@@ -458,7 +502,7 @@ pub async fn remove(
         }
         Err(error) => {
             let action = KeysAction::Remove;
-            refused(ctx, &keys, viewer.id, id, key_type, action, form, error).await
+            refused(ctx, &keys, target, action, form, error).await
         }
     }
 }
