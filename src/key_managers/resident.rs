@@ -313,3 +313,126 @@ impl KeyManager for ResidentKeyManager {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::SecretKey;
+    use crate::domain::keys::KeyType;
+    use crate::oauth_server::keys::SigningAlgorithm;
+    use crate::security::secret_box::SecretBox;
+
+    async fn resident() -> (tempfile::TempDir, ResidentKeyManager) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = db::connect(&dir.path().join("resident.db")).unwrap();
+        let secret_box = Arc::new(SecretBox::new(&SecretKey::from_bytes([3; 32])));
+        let server = AuthorizationServer::start(
+            pool,
+            "https://portal.example".into(),
+            secret_box,
+            SigningAlgorithm::Es256,
+        )
+        .await
+        .unwrap();
+        (dir, ResidentKeyManager::new(web::Data::new(server)))
+    }
+
+    fn request() -> ClientRequest {
+        ClientRequest {
+            client_name: "Wallet (Production)".into(),
+            // No application row: the registry's link is checked by the integration tests.
+            application_id: 0,
+            key_type: KeyType::Production,
+            settings: KeySettings {
+                grant_types: vec![CLIENT_CREDENTIALS.into()],
+                ..Default::default()
+            },
+        }
+    }
+
+    #[actix_web::test]
+    async fn the_resident_connector_keeps_the_contract() {
+        let (_dir, resident) = resident().await;
+        // Foreign keys are on: an unknown application cannot own a client.
+        assert!(matches!(
+            resident.create_application(&request()).await,
+            Err(KeyManagerError::Internal(_))
+        ));
+        let conn = &mut resident.server.pool.get().unwrap();
+        let (client, secret) = OAuthClient::register(
+            conn,
+            &ClientSettings {
+                application_id: None,
+                key_type: None,
+                ..client_settings(&request(), Lifetimes::default())
+            },
+        )
+        .unwrap();
+        let key = client.client_id;
+        let secret = SecretString::from(secret.unwrap());
+
+        let token = |secret: &SecretString| TokenRequest {
+            consumer_key: key.clone(),
+            consumer_secret: secret.clone(),
+            scopes: vec!["read".into()],
+            validity_period: 120,
+        };
+        assert!(matches!(
+            resident
+                .get_new_application_access_token(&token(&SecretString::from("wrong")))
+                .await,
+            Err(KeyManagerError::InvalidCredentials)
+        ));
+        let issued = resident
+            .get_new_application_access_token(&token(&secret))
+            .await
+            .unwrap();
+        assert_eq!((issued.expires_in, issued.scope.as_str()), (120, "read"));
+        let jwt = issued.access_token.expose_secret().to_string();
+        let metadata = resident.get_token_metadata(&jwt).await.unwrap();
+        assert!(metadata.active);
+        assert_eq!(metadata.client_id.as_deref(), Some(key.as_str()));
+        assert_eq!(
+            resident.get_token_metadata("garbage").await.unwrap(),
+            TokenMetadata::inactive()
+        );
+
+        // Another client's revocation leaves the token alone; its own revokes it.
+        resident.revoke_token("someone-else", &jwt).await.unwrap();
+        assert!(resident.get_token_metadata(&jwt).await.unwrap().active);
+        resident.revoke_token(&key, &jwt).await.unwrap();
+        assert!(!resident.get_token_metadata(&jwt).await.unwrap().active);
+
+        let retrieved = resident.retrieve_application(&key).await.unwrap();
+        assert_eq!(retrieved.settings.grant_types, vec![CLIENT_CREDENTIALS]);
+        let fresh = resident.regenerate_secret(&key).await.unwrap();
+        assert!(matches!(
+            resident
+                .get_new_application_access_token(&token(&secret))
+                .await,
+            Err(KeyManagerError::InvalidCredentials)
+        ));
+        assert!(
+            resident
+                .get_new_application_access_token(&token(&fresh))
+                .await
+                .is_ok()
+        );
+
+        resident.delete_application(&key).await.unwrap();
+        resident
+            .delete_application(&key)
+            .await
+            .expect("deleting a deleted client succeeds");
+        assert!(matches!(
+            resident.retrieve_application(&key).await,
+            Err(KeyManagerError::NotFound)
+        ));
+        assert!(matches!(
+            resident.regenerate_secret(&key).await,
+            Err(KeyManagerError::NotFound)
+        ));
+    }
+}

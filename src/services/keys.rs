@@ -1106,7 +1106,7 @@ mod tests {
         }
     }
 
-    fn keys(fixture: &Fixture, stub: Arc<Stub>) -> Keys {
+    fn service(fixture: &Fixture, stub: Arc<Stub>) -> Keys {
         Keys {
             pool: fixture.pool.clone(),
             connectors: Connectors::new(stub),
@@ -1143,7 +1143,7 @@ mod tests {
             fail_create: true,
             ..Stub::new()
         });
-        let keys = keys(&fixture, stub);
+        let keys = service(&fixture, stub);
         let error = keys
             .generate(
                 fixture.actor.clone(),
@@ -1164,7 +1164,7 @@ mod tests {
             0
         );
         // And the keys can be generated once the key manager is back.
-        let working = keys_with(&fixture, Arc::new(Stub::new()));
+        let working = service(&fixture, Arc::new(Stub::new()));
         let issued = working
             .generate(
                 fixture.actor.clone(),
@@ -1184,10 +1184,6 @@ mod tests {
         );
     }
 
-    fn keys_with(fixture: &Fixture, stub: Arc<Stub>) -> Keys {
-        keys(fixture, stub)
-    }
-
     #[actix_web::test]
     async fn a_client_made_for_a_vanished_reservation_is_deleted_again() {
         let fixture = fixture();
@@ -1195,7 +1191,7 @@ mod tests {
             delete_application_meanwhile: Some(fixture.pool.clone()),
             ..Stub::new()
         });
-        let keys = keys(&fixture, stub.clone());
+        let keys = service(&fixture, stub.clone());
         let error = keys
             .generate(
                 fixture.actor.clone(),
@@ -1221,7 +1217,7 @@ mod tests {
             fail_delete: true,
             ..Stub::new()
         });
-        let keys = keys(&fixture, stub.clone());
+        let keys = service(&fixture, stub.clone());
         keys.generate(
             fixture.actor.clone(),
             fixture.application_id,
@@ -1258,7 +1254,7 @@ mod tests {
             fail_delete: true,
             ..Stub::new()
         });
-        let keys = keys_with(&fixture, stub);
+        let keys = service(&fixture, stub);
         keys.generate(
             fixture.actor.clone(),
             fixture.application_id,
@@ -1284,10 +1280,25 @@ mod tests {
         );
     }
 
+    #[test]
+    fn key_manager_failures_become_502_and_504_pages() {
+        use actix_web::ResponseError;
+        let status = |e: KeyManagerError| {
+            crate::error::AppError::from(ServiceError::from(e))
+                .status_code()
+                .as_u16()
+        };
+        assert_eq!(status(KeyManagerError::Unavailable("HTTP 500".into())), 502);
+        assert_eq!(status(KeyManagerError::Timeout), 504);
+        assert_eq!(status(KeyManagerError::InvalidCredentials), 422);
+        assert_eq!(status(KeyManagerError::Conflict("mapped".into())), 409);
+        assert_eq!(status(KeyManagerError::Unsupported("dcr".into())), 403);
+    }
+
     #[actix_web::test]
     async fn wrong_credentials_at_mapping_store_nothing() {
         let fixture = fixture();
-        let keys = keys(&fixture, Arc::new(Stub::new()));
+        let keys = service(&fixture, Arc::new(Stub::new()));
         let mut form = form();
         form.consumer_key = "someone-elses".into();
         form.consumer_secret = "guess".into();
