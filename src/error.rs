@@ -18,6 +18,12 @@ pub enum AppError {
     Unprocessable(String),
     #[error("too many requests: {0}")]
     TooManyRequests(String),
+    /// A key manager (or another upstream server) failed: 502 with what the user can do.
+    #[error("bad gateway: {0}")]
+    BadGateway(String),
+    /// A key manager did not answer in time: 504.
+    #[error("gateway timeout: {0}")]
+    GatewayTimeout(String),
     #[error(transparent)]
     Database(#[from] DbError),
     #[error("internal error: {0}")]
@@ -38,6 +44,8 @@ impl AppError {
             AppError::Conflict(_) => ErrorKind::Conflict,
             AppError::Unprocessable(_) => ErrorKind::Unprocessable,
             AppError::TooManyRequests(_) => ErrorKind::TooManyRequests,
+            AppError::BadGateway(_) => ErrorKind::BadGateway,
+            AppError::GatewayTimeout(_) => ErrorKind::GatewayTimeout,
             AppError::Database(_) | AppError::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -53,7 +61,9 @@ impl ResponseError for AppError {
             AppError::Forbidden(m)
             | AppError::Conflict(m)
             | AppError::Unprocessable(m)
-            | AppError::TooManyRequests(m) => m.as_str(),
+            | AppError::TooManyRequests(m)
+            | AppError::BadGateway(m)
+            | AppError::GatewayTimeout(m) => m.as_str(),
             AppError::Database(_) | AppError::Internal(_) => {
                 tracing::error!(error = %self, "request failed");
                 ""

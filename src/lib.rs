@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod key_managers;
 pub mod oauth_server;
 pub mod security;
 pub mod services;

@@ -84,6 +84,12 @@ route_table! {
     SignedIn get  "/applications/{id}/subscriptions" => applications::subscriptions_tab;
     SignedIn post "/applications/{id}/subscriptions/{sub_id}/delete" => applications::unsubscribe;
     SignedIn get  "/applications/{id}/keys/{key_type}" => applications::keys::show;
+    SignedIn post "/applications/{id}/keys/{key_type}/generate" => applications::keys::generate;
+    SignedIn post "/applications/{id}/keys/{key_type}/map" => applications::keys::map;
+    SignedIn post "/applications/{id}/keys/{key_type}/update" => applications::keys::update;
+    SignedIn post "/applications/{id}/keys/{key_type}/regenerate-secret" => applications::keys::regenerate_secret;
+    SignedIn post "/applications/{id}/keys/{key_type}/token" => applications::keys::token;
+    SignedIn post "/applications/{id}/keys/{key_type}/remove" => applications::keys::remove;
     Admin    get  "/admin"                     => admin::index;
     Admin    get  "/admin/users"               => admin::users::list;
     Admin    post "/admin/users/{id}/approve"  => admin::users::approve;
@@ -97,6 +103,9 @@ route_table! {
     Admin    get  "/admin/gateways"            => admin::gateways::list;
     Admin    post "/admin/gateways"            => admin::gateways::create;
     Admin    post "/admin/gateways/{id}/delete" => admin::gateways::delete;
+    Admin    get  "/admin/key-manager-tasks"   => admin::key_manager_tasks::list;
+    Admin    post "/admin/key-manager-tasks/{id}/retry"   => admin::key_manager_tasks::retry;
+    Admin    post "/admin/key-manager-tasks/{id}/resolve" => admin::key_manager_tasks::resolve;
     Admin    get  "/admin/throttling-policies"             => admin::policies::list;
     Admin    get  "/admin/throttling-policies/new"         => admin::policies::new_form;
     Admin    post "/admin/throttling-policies"             => admin::policies::create;

@@ -246,6 +246,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    key_mappings (id) {
+        id -> BigInt,
+        application_id -> BigInt,
+        key_type -> Text,
+        key_manager_id -> BigInt,
+        consumer_key -> Nullable<Text>,
+        create_mode -> Text,
+        state -> Text,
+        app_info -> Text,
+        consumer_secret -> Nullable<Binary>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    key_manager_tasks (id) {
+        id -> BigInt,
+        key_manager_id -> Nullable<BigInt>,
+        key_manager_name -> Text,
+        consumer_key -> Text,
+        application_name -> Text,
+        error -> Text,
+        created_at -> BigInt,
+        resolved_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(key_mappings -> applications (application_id));
+diesel::joinable!(key_mappings -> key_managers (key_manager_id));
+diesel::joinable!(key_manager_tasks -> key_managers (key_manager_id));
 diesel::joinable!(oauth_clients -> applications (application_id));
 diesel::joinable!(refresh_tokens -> refresh_token_families (family_id));
 diesel::joinable!(family_access_tokens -> refresh_token_families (family_id));
@@ -272,4 +304,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     family_access_tokens,
     revoked_tokens,
     consents,
+    key_mappings,
+    key_manager_tasks,
 );

@@ -223,6 +223,23 @@ impl OAuthClient {
         Ok((changed == 1).then_some(secret))
     }
 
+    /// Links the client to an application and environment (its tokens then carry them), or
+    /// unlinks it with `None`: out-of-band provisioning maps and unmaps existing clients so.
+    pub fn link(
+        conn: &mut SqliteConnection,
+        client_id: &str,
+        application_id: Option<i64>,
+        key_type: Option<KeyType>,
+    ) -> QueryResult<usize> {
+        diesel::update(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)))
+            .set((
+                oauth_clients::application_id.eq(application_id),
+                oauth_clients::key_type.eq(key_type),
+                oauth_clients::updated_at.eq(now()),
+            ))
+            .execute(conn)
+    }
+
     pub fn delete(conn: &mut SqliteConnection, client_id: &str) -> QueryResult<usize> {
         diesel::delete(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)))
             .execute(conn)

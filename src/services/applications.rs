@@ -2,12 +2,14 @@
 
 use crate::db::models::applications::{Application, ApplicationChanges};
 use crate::db::models::audit_events::{Actor, AuditEvent, Subject};
+use crate::db::models::key_mappings::KeyMapping;
 use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::db::{self, DbPool, is_unique_violation};
 use crate::domain::applications::{ApplicationForm, ApplicationInput};
 use crate::domain::policies::PolicyLevel;
+use crate::key_managers::Connectors;
 
-use super::ServiceError;
+use super::{ServiceError, keys};
 
 fn subject(id: i64) -> Subject<'static> {
     Subject {
@@ -128,29 +130,40 @@ pub async fn update(
     .await
 }
 
-/// Deletes an application and its subscriptions.
+/// Deletes an application, its subscriptions and its keys.
 ///
-/// The application's keys are handed to their key managers here too: that step belongs to the
-/// keys feature (CREATED clients are deleted at their key manager, MAPPED ones only unlinked) and
-/// runs before the rows go, outside this transaction, once key mappings exist.
-pub async fn delete(pool: &DbPool, actor: Actor, id: i64) -> Result<Application, ServiceError> {
-    db::run(pool, move |conn| {
+/// The rows go first, in one transaction (so no new keys can be made for the application
+/// meanwhile); then, outside it, each key manager gets the application's keys back: CREATED
+/// clients are deleted there, MAPPED ones only unlinked. A key manager that fails leaves the
+/// application deleted and a task on the administrator's list, never a silent orphan.
+pub async fn delete(
+    pool: &DbPool,
+    connectors: &Connectors,
+    actor: Actor,
+    id: i64,
+) -> Result<Application, ServiceError> {
+    let (application, mappings) = db::run(pool, move |conn| {
         conn.immediate_transaction(|conn| {
             let application =
                 Application::find_owned(conn, id, actor.id)?.ok_or(ServiceError::NotFound)?;
+            let mappings = KeyMapping::of_application(conn, id)?;
             Application::delete(conn, id)?;
-            AuditEvent::record(
-                conn,
-                &actor,
-                "delete",
-                subject(id),
-                &format!(
+            let summary = if mappings.is_empty() {
+                format!(
                     "Deleted application “{}” and its subscriptions",
                     application.name
-                ),
-            )?;
-            Ok(application)
+                )
+            } else {
+                format!(
+                    "Deleted application “{}”, its subscriptions and its keys",
+                    application.name
+                )
+            };
+            AuditEvent::record(conn, &actor, "delete", subject(id), &summary)?;
+            Ok::<_, ServiceError>((application, mappings))
         })
     })
-    .await
+    .await?;
+    keys::hand_back(pool, connectors, &application.name, mappings).await;
+    Ok(application)
 }

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod apis;
 pub mod applications;
+pub mod keys;
 pub mod policies;
 pub mod subscriptions;
 
@@ -26,8 +27,19 @@ pub enum ServiceError {
         field: Option<&'static str>,
         message: String,
     },
+    /// The user may not do this (a switched-off feature, a key manager they may not use).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// A key manager could not be reached or answered with an error (502).
+    #[error("key manager unavailable: {0}")]
+    Unavailable(String),
+    /// A key manager did not answer in time (504).
+    #[error("key manager timeout: {0}")]
+    Timeout(String),
     #[error(transparent)]
     Database(#[from] DbError),
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl From<diesel::result::Error> for ServiceError {
@@ -62,7 +74,11 @@ impl From<ServiceError> for crate::error::AppError {
                     .join(" "),
             ),
             ServiceError::Conflict { message, .. } => AppError::Conflict(message),
+            ServiceError::Forbidden(message) => AppError::Forbidden(message),
+            ServiceError::Unavailable(message) => AppError::BadGateway(message),
+            ServiceError::Timeout(message) => AppError::GatewayTimeout(message),
             ServiceError::Database(e) => AppError::Database(e),
+            ServiceError::Internal(message) => AppError::Internal(message),
         }
     }
 }

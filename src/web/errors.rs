@@ -16,6 +16,8 @@ pub enum ErrorKind {
     PayloadTooLarge,
     TooManyRequests,
     Internal,
+    BadGateway,
+    GatewayTimeout,
 }
 
 impl ErrorKind {
@@ -29,6 +31,8 @@ impl ErrorKind {
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::BadGateway => StatusCode::BAD_GATEWAY,
+            ErrorKind::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
         }
     }
 
@@ -42,6 +46,8 @@ impl ErrorKind {
             ErrorKind::PayloadTooLarge => "That was too large",
             ErrorKind::TooManyRequests => "Too many attempts",
             ErrorKind::Internal => "Something went wrong on our side",
+            ErrorKind::BadGateway => "The key manager could not do that",
+            ErrorKind::GatewayTimeout => "The key manager did not answer in time",
         }
     }
 
@@ -61,6 +67,12 @@ impl ErrorKind {
             }
             ErrorKind::TooManyRequests => "Wait a few minutes, then try again.",
             ErrorKind::Internal => "The error has been logged. Try again in a moment.",
+            ErrorKind::BadGateway => {
+                "The key manager is unavailable or answered with an error. Nothing was changed; try again in a moment."
+            }
+            ErrorKind::GatewayTimeout => {
+                "The key manager did not answer in time. Nothing was changed; try again in a moment."
+            }
         }
     }
 }

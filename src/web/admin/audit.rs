@@ -46,12 +46,18 @@ pub const ACTIONS: &[&str] = &[
     "unsubscribe",
     "approve",
     "reject",
+    "generate",
+    "map",
+    "regenerate_secret",
+    "remove",
+    "generate_token",
 ];
 pub const OBJECT_TYPES: &[&str] = &[
     "application",
     "subscription",
     "api",
     "throttling_policy",
+    "keys",
     "gateway",
 ];
 

@@ -18,6 +18,7 @@ use crate::domain::FieldErrors;
 use crate::domain::applications::{ApplicationForm, SubscriptionStatus};
 use crate::domain::policies::PolicyLevel;
 use crate::error::AppError;
+use crate::key_managers::Connectors;
 use crate::services::{ServiceError, applications, subscriptions};
 use crate::web::pagination::Pagination;
 use crate::web::{PageContext, SignedIn, flash, render, see_other};
@@ -230,9 +231,11 @@ pub async fn delete(
     SignedIn(viewer): SignedIn,
     session: Session,
     pool: web::Data<DbPool>,
+    connectors: Connectors,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let application = applications::delete(&pool, viewer.actor(), path.into_inner()).await?;
+    let application =
+        applications::delete(&pool, &connectors, viewer.actor(), path.into_inner()).await?;
     flash(
         &session,
         "success",

@@ -1,0 +1,2 @@
+DROP TABLE key_manager_tasks;
+DROP TABLE key_mappings;

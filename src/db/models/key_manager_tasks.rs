@@ -1,0 +1,83 @@
+//! `key_manager_tasks`: clients a key manager failed to delete. Each stays on the administrator's
+//! list until it is resolved, so that no client is ever left behind silently.
+
+use diesel::prelude::*;
+
+use crate::db::now;
+use crate::db::schema::key_manager_tasks;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = key_manager_tasks)]
+pub struct KeyManagerTask {
+    pub id: i64,
+    pub key_manager_id: Option<i64>,
+    pub key_manager_name: String,
+    pub consumer_key: String,
+    pub application_name: String,
+    pub error: String,
+    pub created_at: i64,
+    pub resolved_at: Option<i64>,
+}
+
+/// What a new task records.
+pub struct NewTask<'a> {
+    pub key_manager_id: i64,
+    pub key_manager_name: &'a str,
+    pub consumer_key: &'a str,
+    pub application_name: &'a str,
+    pub error: &'a str,
+}
+
+impl KeyManagerTask {
+    pub fn record(conn: &mut SqliteConnection, task: &NewTask) -> QueryResult<()> {
+        diesel::insert_into(key_manager_tasks::table)
+            .values((
+                key_manager_tasks::key_manager_id.eq(task.key_manager_id),
+                key_manager_tasks::key_manager_name.eq(task.key_manager_name),
+                key_manager_tasks::consumer_key.eq(task.consumer_key),
+                key_manager_tasks::application_name.eq(task.application_name),
+                key_manager_tasks::error.eq(task.error),
+                key_manager_tasks::created_at.eq(now()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    pub fn find(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<KeyManagerTask>> {
+        key_manager_tasks::table
+            .find(id)
+            .select(KeyManagerTask::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Open tasks first (oldest first), then the most recently resolved ones.
+    pub fn list(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<KeyManagerTask>> {
+        let mut open: Vec<KeyManagerTask> = key_manager_tasks::table
+            .filter(key_manager_tasks::resolved_at.is_null())
+            .order(key_manager_tasks::id.asc())
+            .limit(limit)
+            .select(KeyManagerTask::as_select())
+            .load(conn)?;
+        let resolved: Vec<KeyManagerTask> = key_manager_tasks::table
+            .filter(key_manager_tasks::resolved_at.is_not_null())
+            .order(key_manager_tasks::resolved_at.desc())
+            .limit(limit)
+            .select(KeyManagerTask::as_select())
+            .load(conn)?;
+        open.extend(resolved);
+        Ok(open)
+    }
+
+    /// Marks the task resolved; false when it already was.
+    pub fn resolve(conn: &mut SqliteConnection, id: i64) -> QueryResult<bool> {
+        let changed = diesel::update(
+            key_manager_tasks::table
+                .find(id)
+                .filter(key_manager_tasks::resolved_at.is_null()),
+        )
+        .set(key_manager_tasks::resolved_at.eq(now()))
+        .execute(conn)?;
+        Ok(changed == 1)
+    }
+}

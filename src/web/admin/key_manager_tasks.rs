@@ -1,0 +1,59 @@
+//! `GET /admin/key-manager-tasks`: clients a key manager failed to delete (an application was
+//! deleted while its key manager was down). The administrator retries the deletion, or resolves
+//! the task after dealing with the client by hand.
+
+use actix_session::Session;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use crate::db::models::key_manager_tasks::KeyManagerTask;
+use crate::db::{self, DbPool};
+use crate::error::AppError;
+use crate::key_managers::Connectors;
+use crate::services::keys;
+use crate::web::{PageContext, flash, see_other};
+
+#[derive(Template)]
+#[template(path = "admin/key_manager_tasks.html")]
+struct TasksPage {
+    ctx: PageContext,
+    tasks: Vec<KeyManagerTask>,
+}
+
+pub async fn list(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
+    let tasks = db::run(&pool, |conn| {
+        KeyManagerTask::list(conn, 200).map_err(AppError::from)
+    })
+    .await?;
+    Ok(crate::web::ok(&TasksPage { ctx, tasks }))
+}
+
+/// `POST /admin/key-manager-tasks/{id}/retry`.
+pub async fn retry(
+    session: Session,
+    pool: web::Data<DbPool>,
+    connectors: Connectors,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let task = keys::retry_task(&pool, &connectors, path.into_inner()).await?;
+    flash(
+        &session,
+        "success",
+        format!(
+            "The client {} was deleted at {}.",
+            task.consumer_key, task.key_manager_name
+        ),
+    );
+    Ok(see_other("/admin/key-manager-tasks"))
+}
+
+/// `POST /admin/key-manager-tasks/{id}/resolve`.
+pub async fn resolve(
+    session: Session,
+    pool: web::Data<DbPool>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    keys::resolve_task(&pool, path.into_inner()).await?;
+    flash(&session, "success", "The task is marked resolved.");
+    Ok(see_other("/admin/key-manager-tasks"))
+}

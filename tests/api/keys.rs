@@ -1,0 +1,1367 @@
+//! Production and sandbox keys with the resident key manager: generate, provide out-of-band,
+//! update, regenerate, portal tokens, remove, application deletion — and SECURITY.md rows 11,
+//! 14, 16–21 and 34, asserting what the TPP sees and what the registry and database hold.
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+const CREDENTIALS: &str =
+    "The consumer key and consumer secret do not match a client of this key manager.";
+
+/// A refused form: its fields, the field the error names, and words of the message.
+type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+
+fn keys_path(id: i64, key_type: &str) -> String {
+    format!("/applications/{id}/keys/{key_type}")
+}
+
+/// The text of the first `data-field="NAME"` element.
+fn field(html: &str, name: &str) -> Option<String> {
+    texts(html, &format!("[data-field=\"{name}\"]"))
+        .into_iter()
+        .next()
+}
+
+fn client_credentials() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("key_manager", "resident"),
+        ("grant_types", "client_credentials"),
+    ]
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Generates keys through the form; returns (consumer key, consumer secret).
+async fn generate(
+    browser: &Browser,
+    id: i64,
+    key_type: &str,
+    fields: &[(&str, &str)],
+) -> (String, String) {
+    let response = browser
+        .post(&format!("{}/generate", keys_path(id, key_type)), fields)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK, "generate");
+    let body = response.text().await.unwrap();
+    (
+        field(&body, "consumer_key").expect("the consumer key is shown"),
+        field(&body, "consumer_secret").expect("the consumer secret is shown once"),
+    )
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn basic(key: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{key}:{secret}")))
+}
+
+/// POST /oauth2/token with client_credentials: (status, JSON).
+async fn token_for(app: &TestApp, key: &str, secret: &str) -> (StatusCode, Value) {
+    let response = http()
+        .post(app.url("/oauth2/token"))
+        .header("authorization", basic(key, secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data))
+}
+
+/// A self-signed certificate (PEM) valid between the two dates, and its DER.
+fn certificate(not_before: (i32, u8, u8), not_after: (i32, u8, u8)) -> (String, Vec<u8>) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["tpp.example".to_string()]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Wallet TPP");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "Analytical Engines Ltd");
+    params.not_before = rcgen::date_time_ymd(not_before.0, not_before.1, not_before.2);
+    params.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), cert.der().to_vec())
+}
+
+fn valid_certificate() -> (String, Vec<u8>) {
+    certificate((2024, 1, 1), (2090, 1, 1))
+}
+
+/// Counts of what a refused keys request must leave alone.
+fn keys_state(app: &TestApp) -> String {
+    app.lines(
+        "SELECT 'mappings ' || COUNT(*) AS line FROM key_mappings \
+         UNION ALL SELECT 'clients ' || COUNT(*) || ' ' || IFNULL(GROUP_CONCAT(client_id || ':' || IFNULL(application_id, '-') || ':' || IFNULL(key_type, '-') || ':' || grant_types || ':' || IFNULL(secret_hash, '-')), '') FROM oauth_clients \
+         UNION ALL SELECT 'tasks ' || COUNT(*) FROM key_manager_tasks",
+    )
+    .join("\n")
+        + "\n"
+        + &app.snapshot()
+}
+
+#[actix_web::test]
+async fn a_tpp_generates_keys_and_sees_the_secret_only_once() {
+    let app = spawn_app().await;
+    let tpp = app.tpp("alice").await;
+    let id = tpp.create_application("Wallet").await;
+
+    let (status, page) = tpp.page(&keys_path(id, "production")).await;
+    assert_eq!(status, StatusCode::OK);
+    let tabs = texts(&page, "nav.tabs a[data-key-manager]");
+    assert_eq!(tabs, vec!["Resident Key Manager"], "a tab per key manager");
+    assert!(page.contains(&format!(
+        "action=\"{}/generate\"",
+        keys_path(id, "production")
+    )));
+    assert!(page.contains("Provide existing OAuth keys"));
+    assert!(
+        unlabelled_controls(&page).is_empty(),
+        "every control has a label"
+    );
+
+    let response = tpp
+        .post(
+            &format!("{}/generate", keys_path(id, "production")),
+            &client_credentials(),
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "rendered directly, no redirect"
+    );
+    assert_eq!(header(&response, "cache-control"), "no-store");
+    let body = response.text().await.unwrap();
+    let key = field(&body, "consumer_key").unwrap();
+    let secret = field(&body, "consumer_secret").unwrap();
+    assert!(key.len() >= 20 && secret.len() >= 40);
+    assert!(body.contains("shown only once"));
+    assert!(body.contains("data-copy-target=\"#consumer-key\""));
+    assert!(body.contains("data-toggle-secret=\"#consumer-secret\""));
+    assert_eq!(field(&body, "grant_types").unwrap(), "client_credentials");
+    assert_eq!(
+        field(&body, "token_endpoint").unwrap(),
+        format!("{}/oauth2/token", app.address)
+    );
+    let curl = field(&body, "curl").unwrap();
+    assert!(curl.contains(&key) && curl.contains("grant_type=client_credentials"));
+    assert!(
+        !curl.contains(&secret),
+        "the curl command carries no secret"
+    );
+
+    // The registry holds the client, linked to the application, with the secret hashed.
+    assert_eq!(
+        app.text(&format!(
+            "SELECT application_id || ' ' || key_type || ' ' || grant_types || ' ' || secret_hash AS line \
+             FROM oauth_clients WHERE client_id = '{key}'"
+        )),
+        format!(
+            "{id} PRODUCTION client_credentials {}",
+            sha256_hex(secret.as_bytes())
+        )
+    );
+    assert_eq!(
+        app.text(&format!(
+            "SELECT create_mode || ' ' || state || ' ' || key_type || ' ' || IFNULL(consumer_secret, 'none') AS line \
+             FROM key_mappings WHERE consumer_key = '{key}' AND application_id = {id}"
+        )),
+        "CREATED ACTIVE PRODUCTION none"
+    );
+    let (status, token) = token_for(&app, &key, &secret).await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    let claims = claims(token["access_token"].as_str().unwrap());
+    assert_eq!(claims["application"]["id"], id);
+    assert_eq!(claims["key_type"], "PRODUCTION");
+
+    // Later pages show the key, never the secret.
+    for path in [keys_path(id, "production"), format!("/applications/{id}")] {
+        let (_, later) = tpp.page(&path).await;
+        assert!(!later.contains(&secret), "{path} shows the secret again");
+        assert!(field(&later, "consumer_secret").is_none());
+    }
+    let (_, later) = tpp.page(&keys_path(id, "production")).await;
+    assert_eq!(field(&later, "consumer_key").unwrap(), key);
+    assert!(later.contains("Update keys") && later.contains("Remove keys"));
+    assert!(
+        later.contains("data-confirm="),
+        "removal asks for confirmation"
+    );
+    assert!(unlabelled_controls(&later).is_empty());
+    let (_, sandbox) = tpp.page(&keys_path(id, "sandbox")).await;
+    assert!(
+        field(&sandbox, "consumer_key").is_none(),
+        "sandbox has no keys yet"
+    );
+
+    let (_, overview) = tpp.page(&format!("/applications/{id}")).await;
+    assert!(overview.contains(&format!(
+        "Generated production keys of “Wallet” at Resident Key Manager: consumer key {key}"
+    )));
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'generate' AND object_type = 'keys' \
+             AND application_id = {id} AND actor_name = 'alice'"
+        )),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn every_bad_callback_url_is_refused_naming_callback_url() {
+    let app = spawn_app().await;
+    let tpp = app.tpp("bob").await;
+    let id = tpp.create_application("Callbacks").await;
+    let long = format!("https://app.example/{}", "a".repeat(2040));
+    let cases = [
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "file:///etc/passwd",
+        "http://app.example/callback",
+        "http://10.0.0.1/callback",
+        "https://app.example/callback#fragment",
+        "https://*.app.example/callback",
+        "https://app.example/*",
+        long.as_str(),
+        "not a url",
+        "/relative/callback",
+    ];
+    let before = keys_state(&app);
+    let path = format!("{}/generate", keys_path(id, "production"));
+    for bad in cases {
+        let fields = [
+            ("key_manager", "resident"),
+            ("grant_types", "authorization_code"),
+            ("callback_url", bad),
+        ];
+        let response = tpp.post(&path, &fields).await;
+        let shown: String = bad.chars().take(40).collect();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{shown}"
+        );
+        let body = response.text().await.unwrap();
+        assert!(error_on(&body, "callback_url").is_some(), "{shown}: {body}");
+        assert_eq!(
+            textarea_value(&body, "callback_url").as_deref(),
+            Some(bad.trim()),
+            "{shown}: the value is kept"
+        );
+        assert!(
+            !body.contains("<script>alert(1)</script>"),
+            "the value is escaped"
+        );
+    }
+    // Callback URLs go with the authorization_code grant, and only with it.
+    let response = tpp
+        .post(
+            &path,
+            &[
+                ("key_manager", "resident"),
+                ("grant_types", "client_credentials"),
+                ("callback_url", "https://app.example/callback"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_on(&response.text().await.unwrap(), "callback_url").is_some());
+    let response = tpp
+        .post(
+            &path,
+            &[
+                ("key_manager", "resident"),
+                ("grant_types", "authorization_code"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        error_on(&response.text().await.unwrap(), "callback_url")
+            .unwrap()
+            .contains("needs at least one callback URL")
+    );
+    assert_eq!(keys_state(&app), before, "nothing stored");
+
+    // One URL per line, or the field repeated: both are accepted; loopback http is fine.
+    let response = tpp
+        .post(
+            &path,
+            &[
+                ("key_manager", "resident"),
+                ("grant_types", "authorization_code"),
+                ("grant_types", "refresh_token"),
+                ("pkce_mandatory", "true"),
+                (
+                    "callback_url",
+                    "https://app.example/callback\r\nhttp://127.0.0.1:8080/cb",
+                ),
+                ("callback_url", "http://[::1]/cb"),
+                ("callback_url", "http://localhost/cb"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.text().await.unwrap();
+    assert_eq!(
+        texts(&body, "[data-field=\"callback_url\"]"),
+        vec![
+            "https://app.example/callback",
+            "http://127.0.0.1:8080/cb",
+            "http://[::1]/cb",
+            "http://localhost/cb"
+        ]
+    );
+    assert_eq!(field(&body, "pkce_mandatory").unwrap(), "Yes");
+    let key = field(&body, "consumer_key").unwrap();
+    assert_eq!(
+        app.text(&format!(
+            "SELECT redirect_uris || ' ' || grant_types || ' ' || pkce_mandatory AS line FROM oauth_clients WHERE client_id = '{key}'"
+        )),
+        "[\"https://app.example/callback\",\"http://127.0.0.1:8080/cb\",\"http://[::1]/cb\",\"http://localhost/cb\"] authorization_code refresh_token 1"
+    );
+}
+
+#[actix_web::test]
+async fn grant_type_pkce_public_client_and_regulatory_rules_name_their_field() {
+    let app = spawn_app().await;
+    let tpp = app.tpp("carol").await;
+    let id = tpp.create_application("Rules").await;
+    let path = format!("{}/generate", keys_path(id, "sandbox"));
+    let (pem, _) = valid_certificate();
+    let cases: Vec<Case> = vec![
+        (
+            vec![("key_manager", "resident")],
+            "grant_types",
+            "at least one",
+        ),
+        (
+            vec![("key_manager", "resident"), ("grant_types", "password")],
+            "grant_types",
+            "does not offer",
+        ),
+        (
+            vec![
+                ("key_manager", "resident"),
+                ("grant_types", "client_credentials"),
+                ("public_client", "true"),
+            ],
+            "public_client",
+            "PKCE mandatory",
+        ),
+        (
+            vec![
+                ("key_manager", "resident"),
+                ("grant_types", "authorization_code"),
+                ("callback_url", "https://app.example/cb"),
+                ("public_client", "true"),
+            ],
+            "public_client",
+            "PKCE mandatory",
+        ),
+        (
+            vec![
+                ("key_manager", "resident"),
+                ("grant_types", "client_credentials"),
+                ("regulatory", "true"),
+                ("application_certificate", &pem),
+            ],
+            "regulatory",
+            "authorization_code",
+        ),
+        (
+            vec![
+                ("key_manager", "resident"),
+                ("grant_types", "authorization_code"),
+                ("callback_url", "https://app.example/cb"),
+                ("regulatory", "true"),
+            ],
+            "application_certificate",
+            "regulatory application needs",
+        ),
+        (
+            vec![
+                ("key_manager", "nonexistent"),
+                ("grant_types", "client_credentials"),
+            ],
+            "key_manager",
+            "no key manager named",
+        ),
+    ];
+    let before = keys_state(&app);
+    for (fields, name, message) in cases {
+        let response = tpp.post(&path, &fields).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name}: {message}"
+        );
+        let body = response.text().await.unwrap();
+        let error = if name == "key_manager" {
+            texts(&body, ".form-errors li").join(" ")
+        } else {
+            error_on(&body, name).unwrap_or_default()
+        };
+        assert!(
+            error.contains(message),
+            "{name}: expected {message:?}, got {error:?}"
+        );
+    }
+    assert_eq!(keys_state(&app), before, "nothing stored");
+
+    // A public client with PKCE gets no secret; a regulatory application is stored as such.
+    let response = tpp
+        .post(
+            &path,
+            &[
+                ("key_manager", "resident"),
+                ("grant_types", "authorization_code"),
+                ("callback_url", "https://app.example/cb"),
+                ("public_client", "true"),
+                ("pkce_mandatory", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.text().await.unwrap();
+    assert!(field(&body, "consumer_secret").is_none(), "no secret");
+    assert_eq!(field(&body, "public_client").unwrap(), "Yes");
+    let key = field(&body, "consumer_key").unwrap();
+    assert_eq!(
+        app.text(&format!(
+            "SELECT public_client || IFNULL(secret_hash, 'no-secret') AS line FROM oauth_clients WHERE client_id = '{key}'"
+        )),
+        "1no-secret"
+    );
+    let response = tpp
+        .post(
+            &format!("{}/generate", keys_path(id, "production")),
+            &[
+                ("key_manager", "resident"),
+                ("grant_types", "authorization_code"),
+                ("callback_url", "https://app.example/cb"),
+                ("regulatory", "true"),
+                ("application_certificate", &pem),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        field(&response.text().await.unwrap(), "regulatory").unwrap(),
+        "Yes"
+    );
+}
+
+#[actix_web::test]
+async fn application_certificates_must_be_unexpired_x509_certificates() {
+    let app = spawn_app().await;
+    let tpp = app.tpp("dave").await;
+    let id = tpp.create_application("Certificates").await;
+    let path = format!("{}/generate", keys_path(id, "production"));
+    let (valid, der) = valid_certificate();
+    let (expired, _) = certificate((2019, 1, 1), (2020, 1, 1));
+    let private_key = rcgen::KeyPair::generate().unwrap().serialize_pem();
+    let body_of = |pem: &str| {
+        pem.lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let bad_base64 = format!(
+        "-----BEGIN CERTIFICATE-----\n{}!!$$\n-----END CERTIFICATE-----",
+        &body_of(&valid)[..40]
+    );
+    let not_a_certificate = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----",
+        STANDARD.encode("this is not DER at all")
+    );
+    let huge = valid.repeat(40_000 / valid.len() + 1);
+    let cases: Vec<(&str, &str, &str)> = vec![
+        (
+            "empty",
+            "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----",
+            "could not be read",
+        ),
+        ("text", "just some text, not a certificate", "PEM"),
+        ("private key", &private_key, "private key"),
+        ("bad base64", &bad_base64, "not valid PEM"),
+        ("not DER", &not_a_certificate, "could not be read"),
+        ("expired", &expired, "expired on 2020-01-01"),
+        ("huge", &huge, "32 KiB"),
+    ];
+    let before = keys_state(&app);
+    for (case, pem, message) in cases {
+        let mut fields = client_credentials();
+        fields.push(("application_certificate", pem));
+        let response = tpp.post(&path, &fields).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{case}"
+        );
+        let body = response.text().await.unwrap();
+        let error = error_on(&body, "application_certificate").unwrap_or_default();
+        assert!(
+            error.contains(message),
+            "{case}: expected {message:?}, got {error:?}"
+        );
+        if case == "private key" {
+            assert!(
+                body.contains("BEGIN PRIVATE KEY"),
+                "the value is kept as typed"
+            );
+        }
+    }
+    assert_eq!(keys_state(&app), before, "nothing stored");
+
+    let mut fields = client_credentials();
+    fields.push(("application_certificate", &valid));
+    let response = tpp.post(&path, &fields).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.text().await.unwrap();
+    let subject = field(&body, "certificate_subject").unwrap();
+    assert!(subject.contains("CN=Wallet TPP"), "{subject}");
+    assert!(
+        field(&body, "certificate_issuer")
+            .unwrap()
+            .contains("Analytical Engines Ltd")
+    );
+    assert_eq!(
+        field(&body, "certificate_expires").unwrap(),
+        "2090-01-01 00:00 UTC"
+    );
+    assert_eq!(
+        field(&body, "certificate_thumbprint").unwrap(),
+        sha256_hex(&der)
+    );
+}
+
+#[actix_web::test]
+async fn generating_keys_that_exist_is_a_conflict() {
+    let app = spawn_app().await;
+    let tpp = app.tpp("erin").await;
+    let id = tpp.create_application("Twice").await;
+    let (key, _) = generate(&tpp, id, "production", &client_credentials()).await;
+    let before = keys_state(&app);
+    let response = tpp
+        .post(
+            &format!("{}/generate", keys_path(id, "production")),
+            &client_credentials(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("already has production keys"));
+    assert!(field(&body, "consumer_secret").is_none());
+    assert_eq!(field(&body, "consumer_key").unwrap(), key);
+    assert_eq!(keys_state(&app), before, "nothing changed");
+    // The other environment is separate.
+    generate(&tpp, id, "sandbox", &client_credentials()).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM oauth_clients"), 2);
+}
+
+#[actix_web::test]
+async fn ten_simultaneous_generations_make_exactly_one_client() {
+    let app = spawn_app().await;
+    let tpp = app.tpp("frank").await;
+    let id = tpp.create_application("Racer").await;
+    let token = tpp.csrf_token().await;
+    let path = format!("{}/generate", keys_path(id, "production"));
+    let requests = (0..10).map(|_| {
+        let mut fields = client_credentials();
+        fields.push(("csrf_token", &token));
+        let tpp = &tpp;
+        let path = &path;
+        async move { tpp.post_raw(path, &fields).await.status() }
+    });
+    let statuses = futures_util::future::join_all(requests).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT),
+        "{statuses:?}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM oauth_clients"), 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM key_mappings WHERE state = 'ACTIVE'"),
+        1
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 1);
+}
+
+#[actix_web::test]
+async fn out_of_band_keys_are_verified_then_used_like_generated_ones() {
+    let app = spawn_app().await;
+    let tpp = app.tpp("grace").await;
+    let id = tpp.create_application("Provided").await;
+    let existing = app.register_client(ClientSpec::default());
+    let secret = existing.secret.clone().unwrap();
+    let path = format!("{}/map", keys_path(id, "production"));
+    let before = keys_state(&app);
+
+    // Wrong secret and unknown client: one message, nothing stored.
+    let mut messages = Vec::new();
+    for (key, secret) in [
+        (existing.client_id.as_str(), "not-the-secret"),
+        ("no-such-client", secret.as_str()),
+    ] {
+        let response = tpp
+            .post(
+                &path,
+                &[
+                    ("key_manager", "resident"),
+                    ("consumer_key", key),
+                    ("consumer_secret", secret),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = response.text().await.unwrap();
+        assert!(!body.contains(secret), "the secret is not sent back");
+        assert_eq!(input_value(&body, "consumer_key").as_deref(), Some(key));
+        messages.push(error_on(&body, "consumer_secret").unwrap());
+    }
+    assert_eq!(messages[0], CREDENTIALS);
+    assert_eq!(messages[0], messages[1], "one message for both");
+    let response = tpp
+        .post(&path, &[("key_manager", "resident"), ("consumer_key", "")])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.unwrap();
+    assert!(error_on(&body, "consumer_key").is_some());
+    assert!(error_on(&body, "consumer_secret").is_some());
+    assert_eq!(keys_state(&app), before, "nothing stored");
+
+    let response = tpp
+        .post(
+            &path,
+            &[
+                ("key_manager", "resident"),
+                ("consumer_key", &existing.client_id),
+                ("consumer_secret", &secret),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&response),
+        format!("{}?key_manager=resident", keys_path(id, "production"))
+    );
+    let (_, page) = tpp.page(&location(&response)).await;
+    assert!(page.contains("Your existing OAuth keys are now"));
+    assert_eq!(field(&page, "consumer_key").unwrap(), existing.client_id);
+    assert!(field(&page, "create_mode").unwrap().contains("out-of-band"));
+    assert!(!page.contains(&secret));
+    assert_eq!(
+        app.text(&format!(
+            "SELECT application_id || ' ' || key_type AS line FROM oauth_clients WHERE client_id = '{}'",
+            existing.client_id
+        )),
+        format!("{id} PRODUCTION")
+    );
+    assert_eq!(
+        app.text(&format!(
+            "SELECT create_mode || ' ' || IFNULL(consumer_secret, 'none') AS line FROM key_mappings WHERE application_id = {id}"
+        )),
+        "MAPPED none"
+    );
+    // Its tokens now speak for the application.
+    let (status, token) = token_for(&app, &existing.client_id, &secret).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        claims(token["access_token"].as_str().unwrap())["application"]["id"],
+        id
+    );
+
+    // Already mapped: 409 for the owner's other environment and for another TPP, naming no one.
+    let other = app.tpp("intruder").await;
+    let other_id = other.create_application("Other").await;
+    let before = keys_state(&app);
+    for (browser, target, stranger) in [
+        (&tpp, keys_path(id, "sandbox"), false),
+        (&other, keys_path(other_id, "production"), true),
+    ] {
+        let response = browser
+            .post(
+                &format!("{target}/map"),
+                &[
+                    ("key_manager", "resident"),
+                    ("consumer_key", &existing.client_id),
+                    ("consumer_secret", &secret),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CONFLICT, "{target}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains("already mapped to an application"));
+        if stranger {
+            assert!(
+                !body.contains("grace") && !body.contains("Provided"),
+                "no owner named"
+            );
+        }
+    }
+    assert_eq!(keys_state(&app), before, "nothing changed");
+
+    // Removing mapped keys only unlinks: the client stays and can be mapped again elsewhere.
+    let response = tpp
+        .post(
+            &format!("{}/remove", keys_path(id, "production")),
+            &[("key_manager", "resident")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 0);
+    assert_eq!(
+        app.text(&format!(
+            "SELECT IFNULL(application_id, 'none') || ' ' || IFNULL(key_type, 'none') AS line FROM oauth_clients WHERE client_id = '{}'",
+            existing.client_id
+        )),
+        "none none"
+    );
+    let response = other
+        .post(
+            &format!("{}/map", keys_path(other_id, "sandbox")),
+            &[
+                ("key_manager", "resident"),
+                ("consumer_key", &existing.client_id),
+                ("consumer_secret", &secret),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.text(&format!(
+            "SELECT application_id || ' ' || key_type AS line FROM oauth_clients WHERE client_id = '{}'",
+            existing.client_id
+        )),
+        format!("{other_id} SANDBOX")
+    );
+    for action in ["map", "remove"] {
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) FROM audit_events WHERE action = '{action}' AND object_type = 'keys' AND application_id = {id}"
+            )),
+            1,
+            "{action}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn out_of_band_provisioning_is_enforced_on_the_server() {
+    let app = spawn_app_with(&[("PORTICO_KEY_PROVISIONING", "false")]).await;
+    let tpp = app.tpp("heidi").await;
+    let id = tpp.create_application("Before").await;
+    let existing = app.register_client(ClientSpec::default());
+    let secret = existing.secret.clone().unwrap();
+    let map = |browser: &Browser, id: i64| {
+        let path = format!("{}/map", keys_path(id, "production"));
+        let key = existing.client_id.clone();
+        let secret = secret.clone();
+        let browser = Browser {
+            address: browser.address.clone(),
+            client: browser.client.clone(),
+        };
+        async move {
+            browser
+                .post(
+                    &path,
+                    &[
+                        ("key_manager", "resident"),
+                        ("consumer_key", &key),
+                        ("consumer_secret", &secret),
+                    ],
+                )
+                .await
+        }
+    };
+    let (_, page) = tpp.page(&keys_path(id, "production")).await;
+    assert!(!page.contains("Provide existing OAuth keys"));
+    let before = keys_state(&app);
+    let response = map(&tpp, id).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Out-of-band provisioning is switched off")
+    );
+    assert_eq!(keys_state(&app), before);
+
+    // Switched on: it applies to applications made before.
+    let app = restart(app, &[("PORTICO_KEY_PROVISIONING", "true")]).await;
+    let tpp = Browser {
+        address: app.address.clone(),
+        client: tpp.client.clone(),
+    };
+    let tpp = if tpp.is_signed_in().await {
+        tpp
+    } else {
+        let fresh = app.browser();
+        fresh.sign_in("heidi", PASSWORD).await;
+        fresh
+    };
+    let (_, page) = tpp.page(&keys_path(id, "production")).await;
+    assert!(page.contains("Provide existing OAuth keys"));
+
+    // The key manager's own flag is checked too.
+    app.execute(
+        "UPDATE key_managers SET config = json_set(config, '$.enable_oob_provisioning', json('false')) WHERE name = 'resident'",
+    );
+    let (_, page) = tpp.page(&keys_path(id, "production")).await;
+    assert!(!page.contains("Provide existing OAuth keys"));
+    let response = map(&tpp, id).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("does not accept existing OAuth keys")
+    );
+    app.execute(
+        "UPDATE key_managers SET config = json_set(config, '$.enable_oob_provisioning', json('true')) WHERE name = 'resident'",
+    );
+    let response = map(&tpp, id).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM key_mappings WHERE application_id = {id} AND create_mode = 'MAPPED' AND state = 'ACTIVE'"
+        )),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn a_disabled_key_manager_offers_nothing_and_refuses_every_keys_request() {
+    let app = spawn_app().await;
+    let tpp = app.tpp("ivan").await;
+    let id = tpp.create_application("Disabled").await;
+    let (_, secret) = generate(&tpp, id, "production", &client_credentials()).await;
+    app.execute("UPDATE key_managers SET enabled = 0 WHERE name = 'resident'");
+
+    let (status, page) = tpp.page(&keys_path(id, "sandbox")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("No key manager is available to you"));
+    assert!(texts(&page, "nav.tabs a[data-key-manager]").is_empty());
+    assert!(!page.contains("/generate\""));
+
+    let before = keys_state(&app);
+    let attempts: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (
+            format!("{}/generate", keys_path(id, "sandbox")),
+            client_credentials(),
+        ),
+        (
+            format!("{}/map", keys_path(id, "sandbox")),
+            vec![
+                ("key_manager", "resident"),
+                ("consumer_key", "x"),
+                ("consumer_secret", "y"),
+            ],
+        ),
+        (
+            format!("{}/token", keys_path(id, "production")),
+            vec![
+                ("key_manager", "resident"),
+                ("consumer_secret", &secret),
+                ("validity_period", "60"),
+            ],
+        ),
+        (
+            format!("{}/regenerate-secret", keys_path(id, "production")),
+            vec![("key_manager", "resident")],
+        ),
+        (
+            format!("{}/remove", keys_path(id, "production")),
+            vec![("key_manager", "resident")],
+        ),
+        (
+            format!("{}/generate", keys_path(id, "sandbox")),
+            vec![("grant_types", "client_credentials")],
+        ),
+    ];
+    for (path, fields) in attempts {
+        let response = tpp.post(&path, &fields).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(
+            body.contains("is disabled") || body.contains("No key manager is available"),
+            "{path}: {body}"
+        );
+    }
+    assert_eq!(keys_state(&app), before, "nothing changed");
+}
+
+#[actix_web::test]
+async fn keys_are_updated_regenerated_and_removed() {
+    let app = spawn_app().await;
+    let tpp = app.tpp("judy").await;
+    let id = tpp.create_application("Lifecycle").await;
+    let (key, old_secret) = generate(
+        &tpp,
+        id,
+        "production",
+        &[
+            ("key_manager", "resident"),
+            ("grant_types", "client_credentials"),
+            ("grant_types", "refresh_token"),
+        ],
+    )
+    .await;
+
+    // Regenerate: the new secret is shown once, the old one stops working.
+    let response = tpp
+        .post(
+            &format!("{}/regenerate-secret", keys_path(id, "production")),
+            &[("key_manager", "resident")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(header(&response, "cache-control"), "no-store");
+    let body = response.text().await.unwrap();
+    assert_eq!(field(&body, "consumer_key").unwrap(), key);
+    let new_secret = field(&body, "consumer_secret").unwrap();
+    assert_ne!(new_secret, old_secret);
+    assert_eq!(
+        token_for(&app, &key, &old_secret).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(token_for(&app, &key, &new_secret).await.0, StatusCode::OK);
+    let (_, later) = tpp.page(&keys_path(id, "production")).await;
+    assert!(!later.contains(&new_secret));
+
+    // Update: the registry follows; a bad value is refused with the values kept.
+    let update = format!("{}/update", keys_path(id, "production"));
+    let response = tpp
+        .post(
+            &update,
+            &[
+                ("key_manager", "resident"),
+                ("grant_types", "client_credentials"),
+                ("grant_types", "authorization_code"),
+                ("callback_url", "http://evil.example/cb"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.unwrap();
+    assert!(error_on(&body, "callback_url").is_some());
+    assert_eq!(
+        textarea_value(&body, "callback_url").as_deref(),
+        Some("http://evil.example/cb")
+    );
+    assert_eq!(
+        checked_values(&body, "grant_types"),
+        vec!["client_credentials", "authorization_code"]
+    );
+    let response = tpp
+        .post(
+            &update,
+            &[
+                ("key_manager", "resident"),
+                ("grant_types", "client_credentials"),
+                ("grant_types", "authorization_code"),
+                ("callback_url", "https://app.example/cb"),
+                ("pkce_mandatory", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = tpp.page(&location(&response)).await;
+    assert!(page.contains("The keys were updated."));
+    assert_eq!(
+        field(&page, "grant_types").unwrap(),
+        "client_credentials authorization_code"
+    );
+    assert_eq!(
+        checked_values(&page, "grant_types"),
+        vec!["client_credentials", "authorization_code"]
+    );
+    assert_eq!(
+        app.text(&format!(
+            "SELECT grant_types || ' ' || redirect_uris || ' ' || pkce_mandatory || ' ' || application_id AS line FROM oauth_clients WHERE client_id = '{key}'"
+        )),
+        format!("client_credentials authorization_code [\"https://app.example/cb\"] 1 {id}")
+    );
+
+    // Remove: the generated client is deleted at the key manager; new keys can be made.
+    let response = tpp
+        .post(
+            &format!("{}/remove", keys_path(id, "production")),
+            &[("key_manager", "resident")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = tpp.page(&location(&response)).await;
+    assert!(page.contains("OAuth client deleted"));
+    assert!(field(&page, "consumer_key").is_none());
+    assert_eq!(app.count("SELECT COUNT(*) FROM oauth_clients"), 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 0);
+    assert_eq!(
+        token_for(&app, &key, &new_secret).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // Operations on keys that are gone are conflicts, not errors.
+    let response = tpp
+        .post(
+            &format!("{}/regenerate-secret", keys_path(id, "production")),
+            &[("key_manager", "resident")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    generate(&tpp, id, "production", &client_credentials()).await;
+
+    // The history and the admin's audit trail show who did what.
+    let (_, overview) = tpp.page(&format!("/applications/{id}")).await;
+    for text in [
+        "Generated production keys",
+        "Regenerated the consumer secret of production keys",
+        "Updated production keys",
+        "Removed production keys",
+    ] {
+        assert!(overview.contains(text), "history: {text}");
+    }
+    let admin = app.admin().await;
+    let (_, audit) = admin.page("/admin/audit?object_type=keys").await;
+    assert!(audit.contains("<option value=\"keys\" selected>"));
+    for action in ["generate", "update", "regenerate_secret", "remove"] {
+        assert!(
+            audit.contains(&format!("<td>{action}</td>")),
+            "audit: {action}"
+        );
+        assert!(audit.contains(&format!("<option value=\"{action}\"")));
+    }
+}
+
+#[actix_web::test]
+async fn a_portal_token_is_a_jwt_the_server_introspects_as_active() {
+    let app = spawn_app().await;
+    let tpp = app.tpp("karl").await;
+    let id = tpp.create_application("Tokens").await;
+    let (key, secret) = generate(&tpp, id, "sandbox", &client_credentials()).await;
+    let path = format!("{}/token", keys_path(id, "sandbox"));
+
+    let before = keys_state(&app);
+    let cases: Vec<Case> = vec![
+        (
+            vec![("consumer_secret", "wrong"), ("validity_period", "600")],
+            "consumer_secret",
+            CREDENTIALS,
+        ),
+        (
+            vec![("validity_period", "600")],
+            "consumer_secret",
+            "Enter the consumer secret",
+        ),
+        (
+            vec![("consumer_secret", &secret), ("validity_period", "0")],
+            "validity_period",
+            "between 1 and 86400",
+        ),
+        (
+            vec![("consumer_secret", &secret), ("validity_period", "86401")],
+            "validity_period",
+            "between 1 and 86400",
+        ),
+        (
+            vec![("consumer_secret", &secret), ("validity_period", "soon")],
+            "validity_period",
+            "whole number",
+        ),
+        (
+            vec![
+                ("consumer_secret", &secret),
+                ("validity_period", "600"),
+                ("scopes", "read \"write\""),
+            ],
+            "scopes",
+            "separated by spaces",
+        ),
+    ];
+    for (mut fields, name, message) in cases {
+        fields.push(("key_manager", "resident"));
+        let response = tpp.post(&path, &fields).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name}: {message}"
+        );
+        let body = response.text().await.unwrap();
+        assert!(
+            error_on(&body, name).unwrap_or_default().contains(message),
+            "{name}: {message}: {:?}",
+            error_on(&body, name)
+        );
+        assert!(field(&body, "access_token").is_none());
+        assert!(
+            input_value(&body, "consumer_secret")
+                .unwrap_or_default()
+                .is_empty(),
+            "the secret is not sent back"
+        );
+    }
+    assert_eq!(keys_state(&app), before);
+
+    let response = tpp
+        .post(
+            &path,
+            &[
+                ("key_manager", "resident"),
+                ("consumer_secret", &secret),
+                ("scopes", "read write"),
+                ("validity_period", "600"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(header(&response, "cache-control"), "no-store");
+    let body = response.text().await.unwrap();
+    let token = field(&body, "access_token").unwrap();
+    assert_eq!(field(&body, "expires_in").unwrap(), "600");
+    assert!(field(&body, "expires_at").unwrap().ends_with("UTC"));
+    assert!(!body.contains(&secret), "the secret is not shown");
+    let (_, later) = tpp.page(&keys_path(id, "sandbox")).await;
+    assert!(!later.contains(&token), "the token is shown once");
+
+    let claims = claims(&token);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        600
+    );
+    let introspection: Value = http()
+        .post(app.url("/oauth2/introspect"))
+        .header("authorization", basic(&key, &secret))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspection["active"], true, "{introspection}");
+    assert_eq!(introspection["client_id"], key);
+    assert_eq!(introspection["scope"], "read write");
+    assert_eq!(introspection["key_type"], "SANDBOX");
+    assert_eq!(introspection["application"]["id"], id);
+    assert_eq!(introspection["application"]["name"], "Tokens");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'generate_token' AND application_id = {id}"
+        )),
+        1
+    );
+
+    // Keys without client_credentials cannot get portal tokens.
+    let response = tpp
+        .post(
+            &format!("{}/update", keys_path(id, "sandbox")),
+            &[
+                ("key_manager", "resident"),
+                ("grant_types", "authorization_code"),
+                ("callback_url", "https://app.example/cb"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = tpp.page(&keys_path(id, "sandbox")).await;
+    assert!(!page.contains("Generate an access token"));
+    let response = tpp
+        .post(
+            &path,
+            &[
+                ("key_manager", "resident"),
+                ("consumer_secret", &secret),
+                ("validity_period", "600"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+}
+
+#[actix_web::test]
+async fn deleting_an_application_deletes_created_clients_and_keeps_mapped_ones() {
+    let app = spawn_app().await;
+    let tpp = app.tpp("leo").await;
+    let id = tpp.create_application("Doomed").await;
+    let (created, _) = generate(&tpp, id, "production", &client_credentials()).await;
+    let existing = app.register_client(ClientSpec::default());
+    let response = tpp
+        .post(
+            &format!("{}/map", keys_path(id, "sandbox")),
+            &[
+                ("key_manager", "resident"),
+                ("consumer_key", &existing.client_id),
+                ("consumer_secret", existing.secret.as_deref().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+    let response = tpp.post(&format!("/applications/{id}/delete"), &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.count("SELECT COUNT(*) FROM applications"), 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 0);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM oauth_clients WHERE client_id = '{created}'"
+        )),
+        0,
+        "the generated client is deleted"
+    );
+    assert_eq!(
+        app.text(&format!(
+            "SELECT IFNULL(application_id, 'none') || ' ' || IFNULL(key_type, 'none') AS line FROM oauth_clients WHERE client_id = '{}'",
+            existing.client_id
+        )),
+        "none none",
+        "the provided client stays, unlinked"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM key_manager_tasks"), 0);
+    assert!(
+        app.text("SELECT summary AS line FROM audit_events WHERE action = 'delete'")
+            .contains("and its keys")
+    );
+}
+
+#[actix_web::test]
+async fn no_plaintext_consumer_secret_is_stored_anywhere() {
+    let app = spawn_app().await;
+    let tpp = app.tpp("mallory").await;
+    let id = tpp.create_application("Journey").await;
+    let mut secrets = Vec::new();
+    let (key, first) = generate(&tpp, id, "production", &client_credentials()).await;
+    secrets.push(first);
+    let response = tpp
+        .post(
+            &format!("{}/regenerate-secret", keys_path(id, "production")),
+            &[("key_manager", "resident")],
+        )
+        .await;
+    let second = field(&response.text().await.unwrap(), "consumer_secret").unwrap();
+    let response = tpp
+        .post(
+            &format!("{}/token", keys_path(id, "production")),
+            &[
+                ("key_manager", "resident"),
+                ("consumer_secret", &second),
+                ("validity_period", "60"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    secrets.push(second.clone());
+    let existing = app.register_client(ClientSpec::default());
+    let mapped_secret = existing.secret.clone().unwrap();
+    let response = tpp
+        .post(
+            &format!("{}/map", keys_path(id, "sandbox")),
+            &[
+                ("key_manager", "resident"),
+                ("consumer_key", &existing.client_id),
+                ("consumer_secret", &mapped_secret),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    secrets.push(mapped_secret);
+    assert_eq!(
+        app.text(&format!(
+            "SELECT secret_hash AS line FROM oauth_clients WHERE client_id = '{key}'"
+        )),
+        sha256_hex(second.as_bytes()),
+        "stored as its SHA-256"
+    );
+
+    app.execute("PRAGMA wal_checkpoint(FULL)");
+    let mut stored = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", app.db_path.display());
+        if let Ok(bytes) = std::fs::read(&path) {
+            stored.extend(bytes);
+        }
+    }
+    assert!(stored.len() > 4096);
+    for secret in &secrets {
+        assert!(
+            !stored.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "a consumer secret is stored in plain text"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn an_administrator_sees_and_resolves_key_manager_tasks() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_, home) = admin.page("/admin").await;
+    assert!(home.contains("href=\"/admin/key-manager-tasks\""));
+    let (status, empty) = admin.page("/admin/key-manager-tasks").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(empty.contains("Nothing to do"));
+
+    // A client its key manager failed to delete (an external one was down, say).
+    app.execute(
+        "INSERT INTO key_manager_tasks (key_manager_id, key_manager_name, consumer_key, application_name, error, created_at) \
+         SELECT id, display_name, 'orphan-client', 'Gone <App>', 'the key manager is unavailable: HTTP 503', 0 FROM key_managers WHERE name = 'resident'",
+    );
+    let task = app.count("SELECT id AS n FROM key_manager_tasks");
+    let (_, page) = admin.page("/admin/key-manager-tasks").await;
+    assert_eq!(field(&page, "consumer_key").unwrap(), "orphan-client");
+    assert!(field(&page, "error").unwrap().contains("HTTP 503"));
+    assert!(shown_escaped(&page, "Gone <App>"));
+    let tpp = app.tpp("nosy").await;
+    assert_eq!(
+        tpp.get("/admin/key-manager-tasks").await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let response = admin
+        .post(&format!("/admin/key-manager-tasks/{task}/retry"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = admin.page("/admin/key-manager-tasks").await;
+    assert!(page.contains("was deleted at Resident Key Manager"));
+    assert!(page.contains("Resolved"));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM key_manager_tasks WHERE resolved_at IS NOT NULL"),
+        1
+    );
+    let response = admin
+        .post(&format!("/admin/key-manager-tasks/{task}/retry"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND, "already resolved");
+}
