@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::AuthorizationServer;
 use super::client_auth::Credentials;
-use super::clients::ClientWithApplication;
+use super::clients::{ClientWithApplication, OAuthClient};
 use super::error::{OAuthError, no_store_json};
 use super::params::Params;
 use super::token::authenticate;
@@ -85,6 +85,7 @@ fn describe(
         || refresh.used_at.is_some()
         || refresh.expires_at <= now
         || !may_see(&family.client_id)
+        || OAuthClient::find(conn, &family.client_id)?.is_none()
     {
         return Ok(None);
     }
@@ -136,6 +137,10 @@ impl AuthorizationServer {
             return Ok(None);
         };
         if claims.iss != self.issuer || claims.aud != claims.client_id {
+            return Ok(None);
+        }
+        // Keys removed at their key manager take their tokens with them.
+        if OAuthClient::find(conn, &claims.client_id)?.is_none() {
             return Ok(None);
         }
         if self.revocations.is_revoked(conn, &claims.jti)? {

@@ -288,6 +288,73 @@ async fn a_tpp_signs_up_creates_an_application_and_subscribes_in_the_browser() {
             && text.contains("Active")
     );
     chrome.screenshots("application-subscriptions").await;
+
+    // Production keys with the resident key manager.
+    chrome.click("nav.tabs a[href$='/keys/production']").await;
+    assert!(chrome.path().await.ends_with("/keys/production"));
+    assert!(chrome.page_text().await.contains("No production keys"));
+    chrome.screenshots("keys-empty").await;
+    if chrome
+        .client
+        .find(Locator::Css("#grant_types-client_credentials:checked"))
+        .await
+        .is_err()
+    {
+        chrome.click("#grant_types-client_credentials").await;
+    }
+    chrome
+        .submit("form[action$='/generate'] button[type=submit]")
+        .await;
+    let consumer_key = chrome.text("[data-field=consumer_key]").await;
+    assert!(consumer_key.len() >= 22, "{consumer_key}");
+    // The secret is shown this once; the show/hide and copy buttons come with the script.
+    let consumer_secret = chrome.text("[data-field=consumer_secret]").await;
+    assert!(consumer_secret.len() >= 43, "{consumer_secret}");
+    assert_eq!(chrome.text("button.toggle-secret").await, "Hide");
+    chrome.click("button.toggle-secret").await;
+    assert_eq!(
+        chrome.text("[data-field=consumer_secret]").await,
+        "",
+        "hidden"
+    );
+    assert!(chrome.text("#consumer-secret-mask").await.starts_with('•'));
+    chrome.click("button.toggle-secret").await;
+    assert_eq!(
+        chrome.text("[data-field=consumer_secret]").await,
+        consumer_secret,
+        "shown again"
+    );
+    let copy = chrome
+        .client
+        .find(Locator::Css("button[data-copy-target='#consumer-key']"))
+        .await
+        .unwrap();
+    assert!(
+        copy.is_displayed().await.unwrap(),
+        "the copy button is shown when JavaScript runs"
+    );
+    copy.click().await.unwrap();
+    chrome.screenshots("keys-generated").await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM oauth_clients WHERE client_id = '{consumer_key}'"
+        )),
+        1
+    );
+
+    // A token from the portal, with the secret just shown.
+    chrome.click("nav.tabs a[href$='/keys/production']").await;
+    assert!(
+        !chrome.page_text().await.contains(&consumer_secret),
+        "the secret is not shown again"
+    );
+    chrome.fill("#consumer_secret", &consumer_secret).await;
+    chrome
+        .submit("form[action$='/token'] button[type=submit]")
+        .await;
+    let token = chrome.text("[data-field=access_token]").await;
+    assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
+    chrome.screenshots("keys-token").await;
     chrome.close().await;
 }
 

@@ -1725,3 +1725,36 @@ async fn an_admin_registers_a_gateway_that_introspects_any_token() {
         "only gateways can be removed here"
     );
 }
+
+#[actix_web::test]
+async fn tokens_of_a_deleted_client_are_no_longer_active() {
+    let app = spawn_app().await;
+    let client = app.register_client(ClientSpec::default());
+    let gateway = app.register_client(ClientSpec {
+        resource_server: true,
+        grants: &[],
+        ..Default::default()
+    });
+    let token = client_credentials_token(&app, &client, None).await;
+    let (_, body, _) = post_json(
+        &app,
+        "/oauth2/introspect",
+        Some(&basic(&gateway)),
+        &[("token", &token)],
+    )
+    .await;
+    assert_eq!(body["active"], true);
+    portico::oauth_server::clients::OAuthClient::delete(&mut app.db(), &client.client_id).unwrap();
+    let (_, body, _) = post_json(
+        &app,
+        "/oauth2/introspect",
+        Some(&basic(&gateway)),
+        &[("token", &token)],
+    )
+    .await;
+    assert_eq!(
+        body,
+        json!({ "active": false }),
+        "removed keys take their tokens with them"
+    );
+}
