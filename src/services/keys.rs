@@ -928,6 +928,7 @@ pub async fn hand_back(
 pub async fn retry_task(
     pool: &DbPool,
     connectors: &Connectors,
+    actor: Actor,
     task_id: i64,
 ) -> Result<KeyManagerTask, ServiceError> {
     let (task, key_manager) = db::run(pool, move |conn| {
@@ -949,16 +950,42 @@ pub async fn retry_task(
         .connector(&key_manager)?
         .delete_application(&task.consumer_key)
         .await?;
-    resolve_task(pool, task.id).await?;
+    resolve(
+        pool,
+        actor,
+        task.id,
+        "Deleted the client at its key manager",
+    )
+    .await?;
     Ok(task)
 }
 
 /// Marks a task resolved (the administrator dealt with the client by hand).
-pub async fn resolve_task(pool: &DbPool, task_id: i64) -> Result<(), ServiceError> {
+pub async fn resolve_task(pool: &DbPool, actor: Actor, task_id: i64) -> Result<(), ServiceError> {
+    resolve(pool, actor, task_id, "Marked resolved by hand").await
+}
+
+/// Resolves a task and records who did it and how in the audit trail.
+async fn resolve(
+    pool: &DbPool,
+    actor: Actor,
+    task_id: i64,
+    how: &'static str,
+) -> Result<(), ServiceError> {
     db::run(pool, move |conn| {
         conn.immediate_transaction(|conn| {
-            KeyManagerTask::find(conn, task_id)?.ok_or(ServiceError::NotFound)?;
+            let task = KeyManagerTask::find(conn, task_id)?.ok_or(ServiceError::NotFound)?;
             KeyManagerTask::resolve(conn, task_id)?;
+            let subject = Subject {
+                object_type: "key_manager_task",
+                object_id: Some(task_id),
+                application_id: None,
+            };
+            let summary = format!(
+                "{how}: client {} at {}",
+                task.consumer_key, task.key_manager_name
+            );
+            AuditEvent::record(conn, &actor, "resolve", subject, &summary)?;
             Ok(())
         })
     })

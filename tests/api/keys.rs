@@ -1364,4 +1364,11 @@ async fn an_administrator_sees_and_resolves_key_manager_tasks() {
         .post(&format!("/admin/key-manager-tasks/{task}/retry"), &[])
         .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND, "already resolved");
+    let (_, audit) = admin
+        .page("/admin/audit?object_type=key_manager_task")
+        .await;
+    assert!(
+        audit.contains("Deleted the client at its key manager: client orphan-client"),
+        "who resolved it is recorded"
+    );
 }

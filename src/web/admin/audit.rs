@@ -51,6 +51,7 @@ pub const ACTIONS: &[&str] = &[
     "regenerate_secret",
     "remove",
     "generate_token",
+    "resolve",
 ];
 pub const OBJECT_TYPES: &[&str] = &[
     "application",
@@ -59,6 +60,7 @@ pub const OBJECT_TYPES: &[&str] = &[
     "throttling_policy",
     "keys",
     "gateway",
+    "key_manager_task",
 ];
 
 /// The first second of a `YYYY-MM-DD` day (UTC), or None for an empty field.

@@ -11,7 +11,7 @@ use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::key_managers::Connectors;
 use crate::services::keys;
-use crate::web::{PageContext, flash, see_other};
+use crate::web::{PageContext, SignedIn, flash, see_other};
 
 #[derive(Template)]
 #[template(path = "admin/key_manager_tasks.html")]
@@ -30,12 +30,13 @@ pub async fn list(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpRespo
 
 /// `POST /admin/key-manager-tasks/{id}/retry`.
 pub async fn retry(
+    SignedIn(admin): SignedIn,
     session: Session,
     pool: web::Data<DbPool>,
     connectors: Connectors,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let task = keys::retry_task(&pool, &connectors, path.into_inner()).await?;
+    let task = keys::retry_task(&pool, &connectors, admin.actor(), path.into_inner()).await?;
     flash(
         &session,
         "success",
@@ -49,11 +50,12 @@ pub async fn retry(
 
 /// `POST /admin/key-manager-tasks/{id}/resolve`.
 pub async fn resolve(
+    SignedIn(admin): SignedIn,
     session: Session,
     pool: web::Data<DbPool>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    keys::resolve_task(&pool, path.into_inner()).await?;
+    keys::resolve_task(&pool, admin.actor(), path.into_inner()).await?;
     flash(&session, "success", "The task is marked resolved.");
     Ok(see_other("/admin/key-manager-tasks"))
 }
