@@ -212,6 +212,23 @@ impl PageContext {
     }
 }
 
+impl PageContext {
+    /// The frame of a page for this request: the viewer, no flash messages (they wait for the
+    /// next ordinary page), the session for the sign-out form.
+    pub fn of(req: &HttpRequest) -> Self {
+        // One borrow of the request's extensions at a time: the session takes its own.
+        let session = req.get_session();
+        let viewer = req.extensions().get::<Viewer>().cloned();
+        PageContext {
+            viewer,
+            flashes: Vec::new(),
+            path: req.path().to_string(),
+            session: Some(session),
+            csrf: OnceCell::new(),
+        }
+    }
+}
+
 impl FromRequest for PageContext {
     type Error = Error;
     type Future = Ready<Result<Self, Error>>;

@@ -1,7 +1,7 @@
 //! The styled error pages (403, 404, 409, 413, 429, 500, ...).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::context::PageContext;
@@ -93,13 +93,57 @@ pub fn error_page(kind: ErrorKind, message: &str) -> HttpResponse {
     } else {
         message
     };
+    let mut response = render_error(PageContext::blank(), kind, message);
+    // Kept so that `frame_errors` can draw the page again inside the visitor's own frame.
+    response.extensions_mut().insert(ErrorInfo {
+        kind,
+        message: message.to_string(),
+    });
+    response
+}
+
+fn render_error(ctx: PageContext, kind: ErrorKind, message: &str) -> HttpResponse {
     let page = ErrorPage {
-        ctx: PageContext::blank(),
+        ctx,
         code: kind.status().as_u16(),
         title: kind.title(),
         message,
     };
     super::render(kind.status(), &page)
+}
+
+/// What an error page said, for drawing it again with the signed-in person's navigation.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    kind: ErrorKind,
+    message: String,
+}
+
+/// Middleware: error pages are made where no request is at hand (`AppError`, guards); this
+/// draws them again with the visitor's frame (their name, the Admin link, sign-out).
+pub async fn frame_errors(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    let response = next.call(req).await?;
+    let info = response.response().extensions().get::<ErrorInfo>().cloned();
+    let signed_in = response
+        .request()
+        .extensions()
+        .get::<super::context::Viewer>()
+        .is_some();
+    match info {
+        Some(info) if signed_in => {
+            let (request, _) = response.into_parts();
+            let ctx = PageContext::of(&request);
+            let framed = render_error(ctx, info.kind, &info.message);
+            Ok(actix_web::dev::ServiceResponse::new(request, framed).map_into_right_body())
+        }
+        _ => Ok(response.map_into_left_body()),
+    }
 }
 
 /// The answer for every path no route matches.

@@ -176,3 +176,28 @@ async fn forms_have_labels_for_every_input() {
         }
     }
 }
+
+#[actix_web::test]
+async fn error_pages_keep_the_signed_in_frame() {
+    let app = spawn_app().await;
+    let tpp = app.tpp("framed").await;
+    for (path, status) in [
+        ("/no/such/page", StatusCode::NOT_FOUND),
+        ("/admin/users", StatusCode::FORBIDDEN),
+        ("/applications/999", StatusCode::NOT_FOUND),
+    ] {
+        let (got, page) = tpp.page(path).await;
+        assert_eq!(got, status, "{path}");
+        assert!(page.contains("class=\"error-page\""), "{path}");
+        assert!(
+            page.contains("<summary>framed</summary>"),
+            "{path}: the header shows who is signed in"
+        );
+        assert!(
+            page.contains("action=\"/logout\""),
+            "{path}: sign-out stays at hand"
+        );
+    }
+    let (_, page) = app.browser().page("/no/such/page").await;
+    assert!(page.contains("href=\"/login\""), "visitors see sign-in");
+}
