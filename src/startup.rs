@@ -106,6 +106,14 @@ route_table! {
     Admin    get  "/admin/key-manager-tasks"   => admin::key_manager_tasks::list;
     Admin    post "/admin/key-manager-tasks/{id}/retry"   => admin::key_manager_tasks::retry;
     Admin    post "/admin/key-manager-tasks/{id}/resolve" => admin::key_manager_tasks::resolve;
+    Admin    get  "/admin/key-managers"        => admin::key_managers::list;
+    Admin    get  "/admin/key-managers/new"    => admin::key_managers::new_form;
+    Admin    post "/admin/key-managers"        => admin::key_managers::create;
+    Admin    get  "/admin/key-managers/{id}"   => admin::key_managers::edit;
+    Admin    post "/admin/key-managers/{id}"   => admin::key_managers::update;
+    Admin    post "/admin/key-managers/{id}/enable"  => admin::key_managers::enable;
+    Admin    post "/admin/key-managers/{id}/disable" => admin::key_managers::disable;
+    Admin    post "/admin/key-managers/{id}/delete"  => admin::key_managers::delete;
     Admin    get  "/admin/throttling-policies"             => admin::policies::list;
     Admin    get  "/admin/throttling-policies/new"         => admin::policies::new_form;
     Admin    post "/admin/throttling-policies"             => admin::policies::create;

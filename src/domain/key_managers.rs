@@ -112,6 +112,10 @@ impl KeyManagerForm {
         self.fields.insert(name.to_string(), value.to_string());
     }
 
+    pub fn is(&self, name: &str, value: &str) -> bool {
+        self.get(name) == value
+    }
+
     pub fn ticked(&self, name: &str) -> bool {
         self.get(name) == "true"
     }
