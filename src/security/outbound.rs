@@ -187,7 +187,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_name_resolving_to_loopback_is_refused_after_resolution() {
-        let url = parse_url("https://localhost.:443/", true).unwrap();
+        let url = parse_url("https://localhost:443/", true).unwrap();
         assert!(resolve(&url, false).await.is_err());
         assert!(resolve(&url, true).await.is_ok());
         let url = parse_url("https://127.0.0.1/", true).unwrap();
