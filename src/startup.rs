@@ -96,6 +96,7 @@ route_table! {
     Admin    post "/admin/users/{id}/reject"   => admin::users::reject;
     Admin    post "/admin/users/{id}/lock"     => admin::users::lock;
     Admin    post "/admin/users/{id}/unlock"   => admin::users::unlock;
+    Admin    post "/admin/users/{id}/roles"    => admin::users::roles;
     Admin    get  "/admin/subscriptions"       => admin::subscriptions::list;
     Admin    post "/admin/subscriptions/{id}/approve" => admin::subscriptions::approve;
     Admin    post "/admin/subscriptions/{id}/reject"  => admin::subscriptions::reject;

@@ -168,3 +168,193 @@ async fn name_and_issuer_are_unique_and_the_resident_key_manager_is_never_delete
     );
     assert!(input_value(&page, "token_endpoint").is_none());
 }
+
+const KEYS_POSTS: &[&str] = &[
+    "generate",
+    "map",
+    "update",
+    "regenerate-secret",
+    "token",
+    "remove",
+];
+
+/// Every keys POST route of one application answers 403 for the resident key manager.
+async fn every_keys_post_is_forbidden(tpp: &Browser, id: i64) {
+    for action in KEYS_POSTS {
+        let response = tpp
+            .post(
+                &format!("/applications/{id}/keys/production/{action}"),
+                &[
+                    ("key_manager", "resident"),
+                    ("grant_types", "client_credentials"),
+                    ("consumer_key", "k"),
+                    ("consumer_secret", "s"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "POST {action}");
+    }
+}
+
+fn resident_form<'a>(
+    permission: &'a str,
+    roles: &'a str,
+    enabled: bool,
+) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("display_name", "Resident Key Manager"),
+        ("grant_types", "client_credentials"),
+        ("grant_types", "authorization_code"),
+        ("grant_types", "refresh_token"),
+        ("enable_token_generation", "true"),
+        ("enable_oob_provisioning", "true"),
+        ("enable_oauth_app_creation", "true"),
+        ("permission_type", permission),
+        ("permission_roles", roles),
+    ];
+    if enabled {
+        form.push(("enabled", "true"));
+    }
+    form
+}
+
+#[actix_web::test]
+async fn a_disabled_resident_key_manager_offers_no_new_keys_until_enabled_again() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let tpp = app.tpp("tpp-one").await;
+    let id = tpp.create_application("Payments").await;
+    let resident = app.count("SELECT id AS n FROM key_managers WHERE kind = 'resident'");
+
+    let response = admin
+        .post(&format!("/admin/key-managers/{resident}/disable"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = tpp
+        .page(&format!("/applications/{id}/keys/production"))
+        .await;
+    assert!(
+        !page.contains("/keys/production/generate\""),
+        "no generate form"
+    );
+    every_keys_post_is_forbidden(&tpp, id).await;
+
+    let response = admin
+        .post(&format!("/admin/key-managers/{resident}/enable"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = tpp
+        .page(&format!("/applications/{id}/keys/production"))
+        .await;
+    assert!(
+        page.contains("/keys/production/generate\""),
+        "the generate form is back"
+    );
+}
+
+#[actix_web::test]
+async fn a_key_manager_with_keys_cannot_be_deleted_and_the_refusal_lists_them() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let response = admin
+        .post(
+            "/admin/key-managers",
+            &dcr_form("partner-idp", "https://idp.example.com"),
+        )
+        .await;
+    let km = location(&response)
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
+    let tpp = app.tpp("tpp-owner").await;
+    let id = tpp.create_application("Ledger").await;
+    app.execute(&format!(
+        "INSERT INTO key_mappings (application_id, key_type, key_manager_id, consumer_key, create_mode, state, created_at, updated_at) \
+         VALUES ({id}, 'PRODUCTION', {km}, 'ext-client', 'MAPPED', 'ACTIVE', 0, 0)"
+    ));
+    let (_, list) = admin.page("/admin/key-managers").await;
+    assert!(list.contains("data-key-manager=\"partner-idp\""));
+    let response = admin
+        .post(&format!("/admin/key-managers/{km}/delete"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let page = response.text().await.unwrap();
+    assert!(
+        data_field(&page, "problem")
+            .unwrap()
+            .contains("1 application")
+    );
+    let users = data_field(&page, "key_users").unwrap();
+    assert!(users.contains("Ledger") && users.contains("tpp-owner"));
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM key_managers WHERE id = {km}"
+        )),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn allow_and_deny_permissions_follow_the_roles_admins_assign() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let tpp = app.tpp("tpp-role").await;
+    let id = tpp.create_application("Open Banking").await;
+    let user = app.user_id("tpp-role");
+    let resident = app.count("SELECT id AS n FROM key_managers WHERE kind = 'resident'");
+    let keys = format!("/applications/{id}/keys/production");
+
+    // ALLOW regulated-tpp: a TPP without the role may not use it.
+    let response = admin
+        .post(
+            &format!("/admin/key-managers/{resident}"),
+            &resident_form("ALLOW", "regulated-tpp", true),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = tpp.page(&keys).await;
+    assert!(!page.contains("/keys/production/generate\""));
+    every_keys_post_is_forbidden(&tpp, id).await;
+
+    // The admin gives the role on /admin/users: now it may.
+    let response = admin
+        .post(
+            &format!("/admin/users/{user}/roles"),
+            &[("roles", "regulated-tpp"), ("roles", "partner")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, users) = admin.page("/admin/users").await;
+    assert!(users.contains("value=\"partner, regulated-tpp\""));
+    let (_, page) = tpp.page(&keys).await;
+    assert!(page.contains("/keys/production/generate\""));
+
+    // DENY partner: the role now keeps it out.
+    let response = admin
+        .post(
+            &format!("/admin/key-managers/{resident}"),
+            &resident_form("DENY", "partner", true),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = tpp.page(&keys).await;
+    assert!(!page.contains("/keys/production/generate\""));
+    every_keys_post_is_forbidden(&tpp, id).await;
+
+    // Bad roles are refused.
+    let response = admin
+        .post(
+            &format!("/admin/users/{user}/roles"),
+            &[("roles", "Not A Role")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM user_roles WHERE user_id = {user}"
+        )),
+        2
+    );
+}
