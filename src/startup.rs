@@ -110,6 +110,7 @@ route_table! {
     Admin    get  "/admin/key-managers"        => admin::key_managers::list;
     Admin    get  "/admin/key-managers/new"    => admin::key_managers::new_form;
     Admin    post "/admin/key-managers"        => admin::key_managers::create;
+    Admin    post "/admin/key-managers/discover" => admin::key_managers::discover;
     Admin    get  "/admin/key-managers/{id}"   => admin::key_managers::edit;
     Admin    post "/admin/key-managers/{id}"   => admin::key_managers::update;
     Admin    post "/admin/key-managers/{id}/enable"  => admin::key_managers::enable;

@@ -7,6 +7,7 @@
 //! operations it supports and its configuration fields in a static `ConnectorSpec`, from which
 //! the admin form is drawn. Services never hold a database transaction across these calls.
 
+pub mod discovery;
 pub mod resident;
 
 use std::future::Future;

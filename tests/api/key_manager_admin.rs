@@ -358,3 +358,150 @@ async fn allow_and_deny_permissions_follow_the_roles_admins_assign() {
         2
     );
 }
+
+/// A tiny loopback HTTP server that answers every request by `respond` (writing to the socket).
+fn local_server(respond: fn(&mut std::net::TcpStream, u16)) -> String {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer);
+            respond(&mut stream, port);
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+fn discover_form(url: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("type", "dcr"),
+        ("name", "discovered"),
+        ("display_name", "Discovered IdP"),
+        ("well_known_url", url),
+        ("connector_initial_access_token", "iat-never-echoed-0815"),
+    ]
+}
+
+#[actix_web::test]
+async fn discovery_fills_the_form_from_the_real_oidc_provider() {
+    let server = crate::external_server::ExternalServer::start(&[]);
+    let app = spawn_app_with(&[("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")]).await;
+    let admin = app.admin().await;
+    let url = server.url("/.well-known/openid-configuration");
+    let response = admin
+        .post("/admin/key-managers/discover", &discover_form(&url))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert_eq!(
+        input_value(&page, "issuer").as_deref(),
+        Some(server.issuer.as_str())
+    );
+    assert!(
+        input_value(&page, "token_endpoint")
+            .unwrap()
+            .starts_with(&server.issuer)
+    );
+    assert!(
+        input_value(&page, "client_registration_endpoint")
+            .unwrap()
+            .starts_with(&server.issuer)
+    );
+    assert!(
+        textarea_value(&page, "certificate_value")
+            .unwrap()
+            .starts_with(&server.issuer)
+    );
+    assert_eq!(
+        input_value(&page, "display_name").as_deref(),
+        Some("Discovered IdP")
+    );
+    assert!(!page.contains("iat-never-echoed-0815"));
+}
+
+#[actix_web::test]
+async fn discovery_refuses_every_non_public_address_when_private_urls_are_off() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for host in [
+        "127.0.0.1",
+        "0x7f.1",
+        "2130706433",
+        "[::ffff:127.0.0.1]",
+        "169.254.169.254",
+        "10.0.0.8",
+        "localhost",
+    ] {
+        let url = format!("https://{host}/.well-known/openid-configuration");
+        let response = admin
+            .post("/admin/key-managers/discover", &discover_form(&url))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{host}"
+        );
+        let page = response.text().await.unwrap();
+        assert!(error_on(&page, "well_known_url").is_some(), "{host}");
+    }
+    let url = "http://idp.example.com/.well-known/openid-configuration";
+    let response = admin
+        .post("/admin/key-managers/discover", &discover_form(url))
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "plain http"
+    );
+}
+
+#[actix_web::test]
+async fn discovery_refuses_a_redirect_an_issuer_mismatch_and_an_oversized_body() {
+    use std::io::Write;
+    let app = spawn_app_with(&[("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")]).await;
+    let admin = app.admin().await;
+    let redirect = local_server(|stream, _| {
+        let _ = stream.write_all(b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    });
+    let mismatch = local_server(|stream, _| {
+        let body = br#"{"issuer":"https://someone-else.example","jwks_uri":"https://someone-else.example/jwks"}"#;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = stream.write_all(body);
+    });
+    let huge = local_server(|stream, _| {
+        let _ = stream.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[",
+        );
+        let chunk = vec![b' '; 64 * 1024];
+        for _ in 0..800 {
+            if stream.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+    });
+    for (case, base, words) in [
+        ("redirect", redirect, "redirect"),
+        ("issuer mismatch", mismatch, "does not match"),
+        ("50 MB body", huge, "1 MiB"),
+    ] {
+        let url = format!("{base}/.well-known/openid-configuration");
+        let response = admin
+            .post("/admin/key-managers/discover", &discover_form(&url))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{case}"
+        );
+        let page = response.text().await.unwrap();
+        let error = error_on(&page, "well_known_url").unwrap_or_default();
+        assert!(error.contains(words), "{case}: {error}");
+    }
+}

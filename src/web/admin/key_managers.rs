@@ -17,7 +17,7 @@ use crate::domain::FieldErrors;
 use crate::domain::key_managers::{ENDPOINTS, GRANT_TYPES, KeyManagerForm};
 use crate::domain::keys::KeyManagerKind;
 use crate::error::AppError;
-use crate::key_managers::{ConnectorField, connector_fields};
+use crate::key_managers::{ConnectorField, connector_fields, discovery};
 use crate::security::secret_box::SecretBox;
 use crate::services::key_managers::{
     self, KeyManagerAdminError, KeyManagerEntry, connector_config, stored_secret_names,
@@ -377,4 +377,69 @@ pub async fn delete(
             users,
         },
     ))
+}
+
+/// `POST /admin/key-managers/discover`: fills the new-key-manager form from the well-known
+/// document at `well_known_url` (200), or shows why it could not (422 on `well_known_url`). The
+/// other fields are kept, masked ones excepted.
+pub async fn discover(
+    ctx: PageContext,
+    settings: web::Data<Settings>,
+    pairs: Pairs,
+) -> HttpResponse {
+    let mut form = KeyManagerForm::from_pairs(pairs.into_inner());
+    let kind = match form.kind() {
+        KeyManagerKind::Resident => KeyManagerKind::Dcr,
+        kind => kind,
+    };
+    form.set("type", kind.as_str());
+    let url = form.get("well_known_url").to_string();
+    let (status, errors) = match discovery::discover(&url, settings.allow_private_km_urls).await {
+        Ok(found) => {
+            fill(&mut form, found);
+            (StatusCode::OK, FieldErrors::new())
+        }
+        Err(message) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            FieldErrors::single("well_known_url", message),
+        ),
+    };
+    render(
+        status,
+        &FormPage {
+            ctx,
+            form: form.without_secrets(kind),
+            errors,
+            kind,
+            current: None,
+            stored_secrets: Vec::new(),
+            resident_endpoints: Vec::new(),
+        },
+    )
+}
+
+fn fill(form: &mut KeyManagerForm, found: discovery::Discovered) {
+    form.set("issuer", &found.issuer);
+    for (field, value) in [
+        ("token_endpoint", found.token_endpoint),
+        ("authorize_endpoint", found.authorization_endpoint),
+        ("introspection_endpoint", found.introspection_endpoint),
+        ("revoke_endpoint", found.revocation_endpoint),
+        ("userinfo_endpoint", found.userinfo_endpoint),
+        ("client_registration_endpoint", found.registration_endpoint),
+    ] {
+        if let Some(value) = value {
+            form.set(field, &value);
+        }
+    }
+    form.set("certificate_type", "JWKS");
+    form.set("certificate_value", &found.jwks_uri);
+    let known: Vec<String> = found
+        .grant_types
+        .into_iter()
+        .filter(|g| GRANT_TYPES.contains(&g.as_str()))
+        .collect();
+    if !known.is_empty() {
+        form.grant_types = known;
+    }
 }
