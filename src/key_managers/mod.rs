@@ -127,6 +127,8 @@ pub enum FieldKind {
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectorField {
     pub name: &'static str,
+    /// The form field: `connector_<name>` in the admin form (errors are keyed by it).
+    pub input_name: &'static str,
     pub label: &'static str,
     pub kind: FieldKind,
     pub required: bool,
@@ -372,6 +374,7 @@ pub fn connector_fields(kind: KeyManagerKind) -> &'static [ConnectorField] {
 const DCR_FIELDS: &[ConnectorField] = &[
     ConnectorField {
         name: "initial_access_token",
+        input_name: "connector_initial_access_token",
         label: "Initial access token",
         kind: FieldKind::Secret,
         required: false,
@@ -380,6 +383,7 @@ const DCR_FIELDS: &[ConnectorField] = &[
     },
     ConnectorField {
         name: "username",
+        input_name: "connector_username",
         label: "Registration user name",
         kind: FieldKind::Text,
         required: false,
@@ -388,6 +392,7 @@ const DCR_FIELDS: &[ConnectorField] = &[
     },
     ConnectorField {
         name: "password",
+        input_name: "connector_password",
         label: "Registration password",
         kind: FieldKind::Secret,
         required: false,
@@ -399,6 +404,7 @@ const DCR_FIELDS: &[ConnectorField] = &[
 const AUTH0_FIELDS: &[ConnectorField] = &[
     ConnectorField {
         name: "client_id",
+        input_name: "connector_client_id",
         label: "Management API client ID",
         kind: FieldKind::Text,
         required: true,
@@ -407,6 +413,7 @@ const AUTH0_FIELDS: &[ConnectorField] = &[
     },
     ConnectorField {
         name: "client_secret",
+        input_name: "connector_client_secret",
         label: "Management API client secret",
         kind: FieldKind::Secret,
         required: true,
@@ -415,6 +422,7 @@ const AUTH0_FIELDS: &[ConnectorField] = &[
     },
     ConnectorField {
         name: "audience",
+        input_name: "connector_audience",
         label: "Management API audience",
         kind: FieldKind::Url,
         required: true,
@@ -422,3 +430,23 @@ const AUTH0_FIELDS: &[ConnectorField] = &[
         help: "For example https://YOUR_DOMAIN/api/v2/.",
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_connector_field_is_sent_as_connector_name() {
+        for kind in KeyManagerKind::ALL {
+            for field in connector_fields(*kind) {
+                assert_eq!(field.input_name, format!("connector_{}", field.name));
+                assert_eq!(
+                    field.masked,
+                    field.kind == FieldKind::Secret,
+                    "{}",
+                    field.name
+                );
+            }
+        }
+    }
+}
