@@ -98,6 +98,11 @@ fn issuer_taken(issuer: &str) -> KeyManagerAdminError {
     ))
 }
 
+/// True when a UNIQUE violation is the issuer's (two creates racing for one issuer).
+fn violates_issuer(error: &diesel::result::Error) -> bool {
+    matches!(error, diesel::result::Error::DatabaseError(_, info) if info.message().contains("issuer"))
+}
+
 fn check_issuer(
     conn: &mut diesel::SqliteConnection,
     issuer: Option<&str>,
@@ -168,14 +173,13 @@ pub async fn create(
             }
             check_issuer(conn, input.issuer.as_deref(), &own_issuer, None)?;
             let changes = changes(&input, &secret_box, BTreeMap::new());
-            let row =
-                KeyManagerRow::insert(conn, &input.name, input.kind, &changes).map_err(|e| {
-                    if is_unique_violation(&e) {
-                        name_taken()
-                    } else {
-                        e.into()
-                    }
-                })?;
+            let row = KeyManagerRow::insert(conn, &input.name, input.kind, &changes).map_err(
+                |e| match (is_unique_violation(&e), input.issuer.as_deref()) {
+                    (true, Some(issuer)) if violates_issuer(&e) => issuer_taken(issuer),
+                    (true, _) => name_taken(),
+                    _ => e.into(),
+                },
+            )?;
             AuditEvent::record(
                 conn,
                 &actor,
