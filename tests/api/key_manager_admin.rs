@@ -505,3 +505,62 @@ async fn discovery_refuses_a_redirect_an_issuer_mismatch_and_an_oversized_body()
         assert!(error.contains(words), "{case}: {error}");
     }
 }
+
+#[actix_web::test]
+async fn an_edit_with_errors_keeps_values_and_a_new_secret_replaces_the_stored_one() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let response = admin
+        .post(
+            "/admin/key-managers",
+            &dcr_form("edited", "https://idp.example.com"),
+        )
+        .await;
+    let path = location(&response);
+    let sealed = || {
+        app.text("SELECT hex(connector_secrets) AS line FROM key_managers WHERE name = 'edited'")
+    };
+    let before = sealed();
+
+    let form = with_field(
+        dcr_form("edited", "https://idp.example.com"),
+        "issuer",
+        "not a url",
+    );
+    let form = with_field(
+        form,
+        "connector_initial_access_token",
+        "a-new-secret-value-9999",
+    );
+    let form = with_field(form, "display_name", "Kept Name");
+    let response = admin.post(&path, &form).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.unwrap();
+    assert!(error_on(&page, "issuer").is_some());
+    assert_eq!(
+        input_value(&page, "display_name").as_deref(),
+        Some("Kept Name")
+    );
+    assert_eq!(data_field(&page, "name").as_deref(), Some("edited"));
+    assert!(!page.contains("a-new-secret-value-9999"));
+    assert!(page.contains("stored; leave empty to keep"));
+    assert_eq!(sealed(), before, "nothing written");
+
+    let form = with_field(
+        dcr_form("edited", "https://idp.example.com"),
+        "connector_initial_access_token",
+        "a-new-secret-value-9999",
+    );
+    let response = admin.post(&path, &form).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_ne!(
+        sealed(),
+        before,
+        "the new secret is sealed in place of the old"
+    );
+    let bytes = std::fs::read(&app.db_path).unwrap();
+    let wal = std::fs::read(app.db_path.with_extension("db-wal")).unwrap_or_default();
+    for file in [&bytes, &wal] {
+        assert!(!file.windows(23).any(|w| w == b"a-new-secret-value-9999"));
+    }
+}
