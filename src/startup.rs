@@ -96,6 +96,7 @@ route_table! {
     Admin    post "/admin/users/{id}/reject"   => admin::users::reject;
     Admin    post "/admin/users/{id}/lock"     => admin::users::lock;
     Admin    post "/admin/users/{id}/unlock"   => admin::users::unlock;
+    Admin    post "/admin/users/{id}/roles"    => admin::users::roles;
     Admin    get  "/admin/subscriptions"       => admin::subscriptions::list;
     Admin    post "/admin/subscriptions/{id}/approve" => admin::subscriptions::approve;
     Admin    post "/admin/subscriptions/{id}/reject"  => admin::subscriptions::reject;
@@ -106,6 +107,15 @@ route_table! {
     Admin    get  "/admin/key-manager-tasks"   => admin::key_manager_tasks::list;
     Admin    post "/admin/key-manager-tasks/{id}/retry"   => admin::key_manager_tasks::retry;
     Admin    post "/admin/key-manager-tasks/{id}/resolve" => admin::key_manager_tasks::resolve;
+    Admin    get  "/admin/key-managers"        => admin::key_managers::list;
+    Admin    get  "/admin/key-managers/new"    => admin::key_managers::new_form;
+    Admin    post "/admin/key-managers"        => admin::key_managers::create;
+    Admin    post "/admin/key-managers/discover" => admin::key_managers::discover;
+    Admin    get  "/admin/key-managers/{id}"   => admin::key_managers::edit;
+    Admin    post "/admin/key-managers/{id}"   => admin::key_managers::update;
+    Admin    post "/admin/key-managers/{id}/enable"  => admin::key_managers::enable;
+    Admin    post "/admin/key-managers/{id}/disable" => admin::key_managers::disable;
+    Admin    post "/admin/key-managers/{id}/delete"  => admin::key_managers::delete;
     Admin    get  "/admin/throttling-policies"             => admin::policies::list;
     Admin    get  "/admin/throttling-policies/new"         => admin::policies::new_form;
     Admin    post "/admin/throttling-policies"             => admin::policies::create;

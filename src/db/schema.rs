@@ -64,8 +64,20 @@ diesel::table! {
         config -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        issuer -> Nullable<Text>,
+        connector_config -> Text,
+        connector_secrets -> Nullable<Binary>,
     }
 }
+
+diesel::table! {
+    user_roles (user_id, role) {
+        user_id -> BigInt,
+        role -> Text,
+    }
+}
+
+diesel::joinable!(user_roles -> users (user_id));
 
 diesel::joinable!(sessions -> users (user_id));
 
@@ -291,6 +303,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttles,
     throttling_policies,
     key_managers,
+    user_roles,
     apis,
     api_tiers,
     applications,

@@ -7,6 +7,7 @@
 //! operations it supports and its configuration fields in a static `ConnectorSpec`, from which
 //! the admin form is drawn. Services never hold a database transaction across these calls.
 
+pub mod discovery;
 pub mod resident;
 
 use std::future::Future;
@@ -126,6 +127,8 @@ pub enum FieldKind {
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectorField {
     pub name: &'static str,
+    /// The form field: `connector_<name>` in the admin form (errors are keyed by it).
+    pub input_name: &'static str,
     pub label: &'static str,
     pub kind: FieldKind,
     pub required: bool,
@@ -335,9 +338,10 @@ impl actix_web::FromRequest for Connectors {
 }
 
 /// Whether a user may use a key manager: it is enabled, its configuration reads, and its
-/// permissions let the user's role in (PUBLIC: everyone; ALLOW: the listed roles; DENY: all but
-/// them). Every keys route asks this.
-pub fn may_use(user: &User, key_manager: &KeyManagerRow) -> bool {
+/// permissions let the user in through the roles administrators gave them (PUBLIC: everyone;
+/// ALLOW: only users with one of the listed roles; DENY: everyone but them). Administrators
+/// always may use an enabled key manager. Every keys route asks this.
+pub fn may_use(user: &User, roles: &[String], key_manager: &KeyManagerRow) -> bool {
     if !key_manager.enabled {
         return false;
     }
@@ -345,13 +349,104 @@ pub fn may_use(user: &User, key_manager: &KeyManagerRow) -> bool {
         tracing::warn!(key_manager = %key_manager.name, "the key manager's configuration cannot be read");
         return false;
     };
-    let listed = config
-        .permission_roles
-        .iter()
-        .any(|r| r == user.role.as_str());
+    if user.is_admin() {
+        return true;
+    }
+    let listed = config.permission_roles.iter().any(|r| roles.contains(r));
     match config.permission_type {
         PermissionType::Public => true,
         PermissionType::Allow => listed,
         PermissionType::Deny => !listed,
+    }
+}
+
+/// A configuration field of each kind of key manager, as the admin form draws it. The `dcr`,
+/// `fs` and `auth0` connectors are declared here before they are implemented, so that
+/// administrators can configure them.
+pub fn connector_fields(kind: KeyManagerKind) -> &'static [ConnectorField] {
+    match kind {
+        KeyManagerKind::Resident => resident::SPEC.fields,
+        KeyManagerKind::Dcr | KeyManagerKind::Fs => DCR_FIELDS,
+        KeyManagerKind::Auth0 => AUTH0_FIELDS,
+    }
+}
+
+const DCR_FIELDS: &[ConnectorField] = &[
+    ConnectorField {
+        name: "initial_access_token",
+        input_name: "connector_initial_access_token",
+        label: "Initial access token",
+        kind: FieldKind::Secret,
+        required: false,
+        masked: true,
+        help: "Sent as a Bearer token with each registration (RFC 7591 §3). Leave empty to authenticate with a user name and password instead.",
+    },
+    ConnectorField {
+        name: "username",
+        input_name: "connector_username",
+        label: "Registration user name",
+        kind: FieldKind::Text,
+        required: false,
+        masked: false,
+        help: "HTTP Basic user for the registration endpoint, when no initial access token is set.",
+    },
+    ConnectorField {
+        name: "password",
+        input_name: "connector_password",
+        label: "Registration password",
+        kind: FieldKind::Secret,
+        required: false,
+        masked: true,
+        help: "HTTP Basic password for the registration endpoint.",
+    },
+];
+
+const AUTH0_FIELDS: &[ConnectorField] = &[
+    ConnectorField {
+        name: "client_id",
+        input_name: "connector_client_id",
+        label: "Management API client ID",
+        kind: FieldKind::Text,
+        required: true,
+        masked: false,
+        help: "The machine-to-machine application Portico uses to call the Auth0 Management API.",
+    },
+    ConnectorField {
+        name: "client_secret",
+        input_name: "connector_client_secret",
+        label: "Management API client secret",
+        kind: FieldKind::Secret,
+        required: true,
+        masked: true,
+        help: "Stored encrypted; never shown again.",
+    },
+    ConnectorField {
+        name: "audience",
+        input_name: "connector_audience",
+        label: "Management API audience",
+        kind: FieldKind::Url,
+        required: true,
+        masked: false,
+        help: "For example https://YOUR_DOMAIN/api/v2/.",
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_connector_field_is_sent_as_connector_name() {
+        for kind in KeyManagerKind::ALL {
+            for field in connector_fields(*kind) {
+                assert_eq!(field.input_name, format!("connector_{}", field.name));
+                assert_eq!(
+                    field.masked,
+                    field.kind == FieldKind::Secret,
+                    "{}",
+                    field.name
+                );
+            }
+        }
     }
 }

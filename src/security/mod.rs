@@ -3,6 +3,7 @@
 
 pub mod csrf;
 pub mod headers;
+pub mod outbound;
 pub mod password;
 pub mod random;
 pub mod secret_box;

@@ -304,3 +304,55 @@ impl From<diesel::result::Error> for DecisionError {
         DecisionError::Database(e.into())
     }
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum RolesError {
+    #[error("no such user")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for RolesError {
+    fn from(e: diesel::result::Error) -> Self {
+        RolesError::Database(e.into())
+    }
+}
+
+/// Replaces the roles a user carries (what key managers' ALLOW/DENY permissions refer to).
+pub async fn set_roles(
+    pool: &DbPool,
+    actor: crate::db::models::audit_events::Actor,
+    user_id: i64,
+    values: Vec<String>,
+) -> Result<(User, Vec<String>), RolesError> {
+    use crate::db::models::audit_events::{AuditEvent, Subject};
+    use crate::db::models::user_roles::UserRole;
+    let roles = crate::domain::key_managers::parse_roles(&values).map_err(RolesError::Invalid)?;
+    db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let user = User::find(conn, user_id)?.ok_or(RolesError::NotFound)?;
+            UserRole::replace(conn, user.id, &roles)?;
+            let shown = if roles.is_empty() {
+                "none".to_string()
+            } else {
+                roles.join(", ")
+            };
+            AuditEvent::record(
+                conn,
+                &actor,
+                "update",
+                Subject {
+                    object_type: "user_roles",
+                    object_id: Some(user.id),
+                    application_id: None,
+                },
+                &format!("Set the roles of {} to {shown}", user.username),
+            )?;
+            Ok((user, roles))
+        })
+    })
+    .await
+}

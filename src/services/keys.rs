@@ -14,6 +14,7 @@ use crate::db::models::audit_events::{Actor, AuditEvent, Subject};
 use crate::db::models::key_manager_tasks::{KeyManagerTask, NewTask};
 use crate::db::models::key_managers::{KeyManagerConfig, KeyManagerRow};
 use crate::db::models::key_mappings::KeyMapping;
+use crate::db::models::user_roles::UserRole;
 use crate::db::models::users::User;
 use crate::db::{self, DbPool, is_unique_violation};
 use crate::domain::keys::{
@@ -199,13 +200,14 @@ fn in_progress() -> ServiceError {
 fn usable_key_manager(
     conn: &mut diesel::SqliteConnection,
     user: &User,
+    roles: &[String],
     name: &str,
 ) -> Result<(KeyManagerRow, KeyManagerConfig), ServiceError> {
     let name = name.trim();
     let key_manager = if name.is_empty() {
         KeyManagerRow::all(conn)?
             .into_iter()
-            .find(|km| may_use(user, km))
+            .find(|km| may_use(user, roles, km))
             .ok_or_else(|| forbidden("No key manager is available to you. Ask an administrator."))?
     } else {
         let key_manager = KeyManagerRow::find_by_name(conn, name)?.ok_or_else(|| {
@@ -221,7 +223,7 @@ fn usable_key_manager(
                 key_manager.display_name
             )));
         }
-        if !may_use(user, &key_manager) {
+        if !may_use(user, roles, &key_manager) {
             return Err(forbidden(format!(
                 "You may not use the key manager “{}”.",
                 key_manager.display_name
@@ -247,7 +249,8 @@ impl Keys {
         let application = Application::find_owned(conn, application_id, actor.id)?
             .ok_or(ServiceError::NotFound)?;
         let user = User::find(conn, actor.id)?.ok_or(ServiceError::NotFound)?;
-        let (key_manager, config) = usable_key_manager(conn, &user, key_manager)?;
+        let roles = UserRole::of(conn, user.id)?;
+        let (key_manager, config) = usable_key_manager(conn, &user, &roles, key_manager)?;
         let connector = self.connectors.connector(&key_manager)?;
         Ok(Checked {
             application,
@@ -271,9 +274,10 @@ impl Keys {
             let application = Application::find_owned(conn, application_id, user_id)?
                 .ok_or(ServiceError::NotFound)?;
             let user = User::find(conn, user_id)?.ok_or(ServiceError::NotFound)?;
+            let roles = UserRole::of(conn, user.id)?;
             let tabs: Vec<KeyManagerRow> = KeyManagerRow::all(conn)?
                 .into_iter()
-                .filter(|km| may_use(&user, km))
+                .filter(|km| may_use(&user, &roles, km))
                 .collect();
             let chosen = match key_manager.as_deref().map(str::trim) {
                 None | Some("") => tabs.first().cloned(),

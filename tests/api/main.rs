@@ -10,6 +10,7 @@ mod database;
 mod external_server;
 mod helpers;
 mod hostile;
+mod key_manager_admin;
 mod keys;
 mod logs;
 mod oauth;

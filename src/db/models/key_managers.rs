@@ -1,10 +1,14 @@
 //! `key_managers`: the key managers an administrator configured (the resident one is seeded),
 //! with their `config` JSON read through the typed `KeyManagerConfig`.
 
+use std::collections::HashMap;
+
+use diesel::dsl::count_star;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::db::schema::key_managers;
+use crate::db::now;
+use crate::db::schema::{applications, key_managers, key_mappings, users};
 use crate::domain::keys::KeyManagerKind;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -19,7 +23,16 @@ pub struct KeyManagerRow {
     pub config: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// NULL for the resident key manager, whose issuer is Portico's public URL.
+    pub issuer: Option<String>,
+    /// The connector's plain configuration fields, by field name (JSON object).
+    pub connector_config: String,
+    /// The connector's masked fields: a JSON object sealed with `SecretBox` (`SECRETS_PURPOSE`).
+    pub connector_secrets: Option<Vec<u8>>,
 }
+
+/// The `SecretBox` purpose of `connector_secrets`.
+pub const SECRETS_PURPOSE: &str = "connector secret";
 
 /// Who may use a key manager: everyone, only the listed roles, or everyone but them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +73,34 @@ pub struct KeyManagerConfig {
     pub token_endpoint: Option<String>,
     #[serde(default)]
     pub display_token_endpoint: Option<String>,
+    #[serde(default)]
+    pub well_known_url: Option<String>,
+    #[serde(default)]
+    pub client_registration_endpoint: Option<String>,
+    #[serde(default)]
+    pub introspection_endpoint: Option<String>,
+    #[serde(default)]
+    pub revoke_endpoint: Option<String>,
+    #[serde(default)]
+    pub display_revoke_endpoint: Option<String>,
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
+    #[serde(default)]
+    pub authorize_endpoint: Option<String>,
+    #[serde(default)]
+    pub scope_management_endpoint: Option<String>,
+    /// `JWKS` (certificate_value is the JWKS URL) or `PEM` (certificate_value is the certificate).
+    #[serde(default)]
+    pub certificate_type: Option<String>,
+    #[serde(default)]
+    pub certificate_value: Option<String>,
+    #[serde(default)]
+    pub consumer_key_claim: Option<String>,
+    #[serde(default)]
+    pub scopes_claim: Option<String>,
+    /// `self_validate_jwt` or `introspect`.
+    #[serde(default)]
+    pub token_validation: Option<String>,
 }
 
 impl Default for KeyManagerConfig {
@@ -113,6 +154,126 @@ impl KeyManagerRow {
             .load(conn)?;
         rows.sort_by_key(|r| r.kind != KeyManagerKind::Resident);
         Ok(rows)
+    }
+}
+
+/// What the administrator's key-manager form writes.
+#[derive(Debug, Clone)]
+pub struct KeyManagerChanges {
+    pub display_name: String,
+    pub description: String,
+    pub enabled: bool,
+    pub issuer: Option<String>,
+    pub config: String,
+    pub connector_config: String,
+    pub connector_secrets: Option<Vec<u8>>,
+}
+
+/// An application that has keys at a key manager, with its owner.
+#[derive(Debug, Clone)]
+pub struct KeyUser {
+    pub application_id: i64,
+    pub application_name: String,
+    pub owner: String,
+}
+
+impl KeyManagerRow {
+    pub fn find_by_issuer(
+        conn: &mut SqliteConnection,
+        issuer: &str,
+    ) -> QueryResult<Option<KeyManagerRow>> {
+        key_managers::table
+            .filter(key_managers::issuer.eq(issuer))
+            .select(KeyManagerRow::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn insert(
+        conn: &mut SqliteConnection,
+        name: &str,
+        kind: KeyManagerKind,
+        changes: &KeyManagerChanges,
+    ) -> QueryResult<KeyManagerRow> {
+        let now = now();
+        diesel::insert_into(key_managers::table)
+            .values((
+                key_managers::name.eq(name),
+                key_managers::kind.eq(kind),
+                key_managers::display_name.eq(&changes.display_name),
+                key_managers::description.eq(&changes.description),
+                key_managers::enabled.eq(changes.enabled),
+                key_managers::issuer.eq(&changes.issuer),
+                key_managers::config.eq(&changes.config),
+                key_managers::connector_config.eq(&changes.connector_config),
+                key_managers::connector_secrets.eq(&changes.connector_secrets),
+                key_managers::created_at.eq(now),
+                key_managers::updated_at.eq(now),
+            ))
+            .returning(KeyManagerRow::as_returning())
+            .get_result(conn)
+    }
+
+    /// Applies the form; name and type stay.
+    pub fn update(
+        conn: &mut SqliteConnection,
+        id: i64,
+        changes: &KeyManagerChanges,
+    ) -> QueryResult<KeyManagerRow> {
+        diesel::update(key_managers::table.find(id))
+            .set((
+                key_managers::display_name.eq(&changes.display_name),
+                key_managers::description.eq(&changes.description),
+                key_managers::enabled.eq(changes.enabled),
+                key_managers::issuer.eq(&changes.issuer),
+                key_managers::config.eq(&changes.config),
+                key_managers::connector_config.eq(&changes.connector_config),
+                key_managers::connector_secrets.eq(&changes.connector_secrets),
+                key_managers::updated_at.eq(now()),
+            ))
+            .returning(KeyManagerRow::as_returning())
+            .get_result(conn)
+    }
+
+    pub fn set_enabled(conn: &mut SqliteConnection, id: i64, enabled: bool) -> QueryResult<usize> {
+        diesel::update(key_managers::table.find(id))
+            .set((
+                key_managers::enabled.eq(enabled),
+                key_managers::updated_at.eq(now()),
+            ))
+            .execute(conn)
+    }
+
+    pub fn delete(conn: &mut SqliteConnection, id: i64) -> QueryResult<usize> {
+        diesel::delete(key_managers::table.find(id)).execute(conn)
+    }
+
+    /// How many application keys (mappings, in any state) each key manager has: one grouped query.
+    pub fn key_counts(conn: &mut SqliteConnection) -> QueryResult<HashMap<i64, i64>> {
+        let rows: Vec<(i64, i64)> = key_mappings::table
+            .group_by(key_mappings::key_manager_id)
+            .select((key_mappings::key_manager_id, count_star()))
+            .load(conn)?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// The applications with keys at this key manager, with their owners, by name.
+    pub fn key_users(conn: &mut SqliteConnection, id: i64) -> QueryResult<Vec<KeyUser>> {
+        let rows: Vec<(i64, String, String)> = key_mappings::table
+            .inner_join(applications::table.inner_join(users::table))
+            .filter(key_mappings::key_manager_id.eq(id))
+            .select((applications::id, applications::name, users::username))
+            .distinct()
+            .order((applications::name.asc(), applications::id.asc()))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(application_id, application_name, owner)| KeyUser {
+                application_id,
+                application_name,
+                owner,
+            })
+            .collect())
     }
 }
 

@@ -11,4 +11,5 @@ pub mod login_throttles;
 pub mod sessions;
 pub mod subscriptions;
 pub mod throttling_policies;
+pub mod user_roles;
 pub mod users;

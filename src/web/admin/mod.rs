@@ -4,6 +4,7 @@ pub mod apis;
 pub mod audit;
 pub mod gateways;
 pub mod key_manager_tasks;
+pub mod key_managers;
 pub mod policies;
 pub mod subscriptions;
 pub mod users;

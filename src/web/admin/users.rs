@@ -5,11 +5,14 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use std::collections::HashMap;
+
+use crate::db::models::user_roles::UserRole;
 use crate::db::models::users::User;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::accounts::AccountStatus;
 use crate::error::AppError;
-use crate::services::accounts::{self, AccountDecision, DecisionError};
+use crate::services::accounts::{self, AccountDecision, DecisionError, RolesError};
 use crate::web::pagination::Pagination;
 use crate::web::{PageContext, SignedIn, flash, see_other};
 
@@ -28,6 +31,17 @@ struct UsersPage {
     users: Vec<User>,
     status: String,
     pagination: Pagination,
+    roles: HashMap<i64, Vec<String>>,
+}
+
+impl UsersPage {
+    /// A user's roles, comma-separated.
+    fn roles_of(&self, user_id: &i64) -> String {
+        self.roles
+            .get(user_id)
+            .map(|r| r.join(", "))
+            .unwrap_or_default()
+    }
 }
 
 pub async fn list(
@@ -40,8 +54,11 @@ pub async fn list(
         .as_deref()
         .and_then(|s| s.parse::<AccountStatus>().ok());
     let page = query.page.unwrap_or(1).max(1);
-    let result = db::run(&pool, move |conn| {
-        User::page(conn, status, (page - 1) * PER_PAGE, PER_PAGE).map_err(DbError::from)
+    let (result, roles) = db::run(&pool, move |conn| {
+        let result = User::page(conn, status, (page - 1) * PER_PAGE, PER_PAGE)?;
+        let ids: Vec<i64> = result.users.iter().map(|u| u.id).collect();
+        let roles = UserRole::of_users(conn, &ids)?;
+        Ok::<_, DbError>((result, roles))
     })
     .await?;
     let status_text = status.map(|s| s.as_str().to_string()).unwrap_or_default();
@@ -55,6 +72,7 @@ pub async fn list(
         users: result.users,
         status: status_text,
         pagination: Pagination::new(page, PER_PAGE, result.total, base),
+        roles,
     }))
 }
 
@@ -120,4 +138,45 @@ pub async fn unlock(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     decide(a, s, p, id, AccountDecision::Unlock).await
+}
+
+/// `POST /admin/users/{id}/roles`: repeated `roles` (a value may also list several,
+/// comma-separated); each 1–64 of `[a-z0-9._-]`, at most 20. An empty list removes them all.
+pub async fn roles(
+    SignedIn(admin): SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    path: web::Path<i64>,
+    pairs: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let values: Vec<String> = pairs
+        .into_inner()
+        .into_iter()
+        .filter(|(k, _)| k == "roles")
+        .flat_map(|(_, v)| {
+            v.split([',', ' '])
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    match accounts::set_roles(&pool, admin.actor(), path.into_inner(), values).await {
+        Ok((user, roles)) => {
+            let shown = if roles.is_empty() {
+                "no roles".to_string()
+            } else {
+                roles.join(", ")
+            };
+            flash(
+                &session,
+                "success",
+                format!("{} now has {shown}.", user.username),
+            );
+            Ok(see_other("/admin/users"))
+        }
+        Err(RolesError::NotFound) => Err(AppError::NotFound),
+        Err(RolesError::Invalid(message)) => Err(AppError::Unprocessable(message)),
+        Err(RolesError::Database(e)) => Err(e.into()),
+    }
 }

@@ -1,0 +1,211 @@
+//! Discovery of an external key manager: fetch its OpenID Connect / RFC 8414 metadata document
+//! and its JWKS, with the outbound protections of SECURITY.md row 13 — the URL and every address
+//! its host resolves to are checked (`security::outbound`) and the connection goes to exactly
+//! those addresses; no redirects; 5 s to connect, 10 s in all; at most 1 MiB read, chunk by
+//! chunk; JSON only. The document's `issuer` must be the one its URL belongs to.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::security::outbound;
+
+/// The most bytes read from a discovery or JWKS answer.
+pub const MAX_BODY: usize = 1024 * 1024;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
+
+const SUFFIXES: &[&str] = &[
+    "/.well-known/openid-configuration",
+    "/.well-known/oauth-authorization-server",
+];
+
+/// What discovery fills in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovered {
+    pub issuer: String,
+    pub token_endpoint: Option<String>,
+    pub authorization_endpoint: Option<String>,
+    pub introspection_endpoint: Option<String>,
+    pub revocation_endpoint: Option<String>,
+    pub userinfo_endpoint: Option<String>,
+    pub registration_endpoint: Option<String>,
+    pub jwks_uri: String,
+    pub grant_types: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    issuer: Option<String>,
+    token_endpoint: Option<String>,
+    authorization_endpoint: Option<String>,
+    introspection_endpoint: Option<String>,
+    revocation_endpoint: Option<String>,
+    userinfo_endpoint: Option<String>,
+    registration_endpoint: Option<String>,
+    jwks_uri: Option<String>,
+    grant_types_supported: Option<Vec<String>>,
+}
+
+/// The issuer a well-known URL belongs to: the URL without its well-known suffix.
+pub fn expected_issuer(url: &Url) -> Result<String, String> {
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("The well-known URL must not have a query or a fragment.".into());
+    }
+    let text = url.as_str();
+    SUFFIXES
+        .iter()
+        .find_map(|suffix| text.strip_suffix(suffix))
+        .map(|issuer| issuer.trim_end_matches('/').to_string())
+        .ok_or_else(|| {
+            "The well-known URL must end with /.well-known/openid-configuration or /.well-known/oauth-authorization-server.".into()
+        })
+}
+
+/// Fetches and checks the metadata document and its JWKS. Errors are sentences for the
+/// `well_known_url` field.
+pub async fn discover(well_known_url: &str, allow_private: bool) -> Result<Discovered, String> {
+    let url = outbound::parse_url(well_known_url, allow_private)?;
+    let issuer = expected_issuer(&url)?;
+    let body = fetch_json(&url, allow_private).await?;
+    let metadata: Metadata = serde_json::from_slice(&body).map_err(|_| {
+        "The discovery document is not the JSON of OAuth2 server metadata.".to_string()
+    })?;
+    let found = metadata
+        .issuer
+        .ok_or("The discovery document has no issuer.")?;
+    if found.trim_end_matches('/') != issuer {
+        let shown: String = found.chars().take(100).collect();
+        return Err(format!(
+            "The discovery document's issuer “{shown}” does not match the URL's issuer {issuer}."
+        ));
+    }
+    let jwks_uri = metadata
+        .jwks_uri
+        .ok_or("The discovery document has no jwks_uri.")?;
+    let jwks_url = outbound::parse_url(&jwks_uri, allow_private)
+        .map_err(|e| format!("The JWKS URL is refused: {e}"))?;
+    let jwks: serde_json::Value =
+        serde_json::from_slice(&fetch_json(&jwks_url, allow_private).await?)
+            .map_err(|_| "The JWKS is not JSON.".to_string())?;
+    let keys = jwks
+        .get("keys")
+        .and_then(|k| k.as_array())
+        .map_or(0, Vec::len);
+    if keys == 0 {
+        return Err("The JWKS has no keys.".into());
+    }
+    Ok(Discovered {
+        issuer: found,
+        token_endpoint: metadata.token_endpoint,
+        authorization_endpoint: metadata.authorization_endpoint,
+        introspection_endpoint: metadata.introspection_endpoint,
+        revocation_endpoint: metadata.revocation_endpoint,
+        userinfo_endpoint: metadata.userinfo_endpoint,
+        registration_endpoint: metadata.registration_endpoint,
+        jwks_uri,
+        grant_types: metadata.grant_types_supported.unwrap_or_default(),
+    })
+}
+
+/// GETs a JSON document from a checked URL, connecting only to the checked addresses.
+async fn fetch_json(url: &Url, allow_private: bool) -> Result<Vec<u8>, String> {
+    let addrs = outbound::resolve(url, allow_private).await?;
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(TOTAL_TIMEOUT)
+        .no_proxy();
+    if let Some(url::Host::Domain(host)) = url.host() {
+        builder = builder.resolve_to_addrs(host, &addrs);
+    }
+    let client = builder
+        .build()
+        .map_err(|e| format!("Portico could not prepare the request: {e}"))?;
+    let shown = url.as_str();
+    let mut response = client
+        .get(url.clone())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                format!("{shown} did not answer in time.")
+            } else {
+                format!("{shown} could not be reached.")
+            }
+        })?;
+    let status = response.status();
+    if status.is_redirection() {
+        return Err(format!(
+            "{shown} answered with a redirect; redirects are not followed."
+        ));
+    }
+    if !status.is_success() {
+        return Err(format!("{shown} answered {status}."));
+    }
+    let json = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let v = v.to_ascii_lowercase();
+            v.starts_with("application/json")
+                || (v.starts_with("application/") && v.contains("+json"))
+        });
+    if !json {
+        return Err(format!("{shown} did not answer with JSON."));
+    }
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY as u64)
+    {
+        return Err(format!("{shown} answered with more than 1 MiB."));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        if e.is_timeout() {
+            format!("{shown} did not answer in time.")
+        } else {
+            format!("{shown} broke off its answer.")
+        }
+    })? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(format!("{shown} answered with more than 1 MiB."));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_expected_issuer_is_the_url_without_its_well_known_suffix() {
+        let url = |s| Url::parse(s).unwrap();
+        assert_eq!(
+            expected_issuer(&url(
+                "https://idp.example.com/.well-known/openid-configuration"
+            ))
+            .unwrap(),
+            "https://idp.example.com"
+        );
+        assert_eq!(
+            expected_issuer(&url(
+                "https://idp.example.com/t/1/.well-known/oauth-authorization-server"
+            ))
+            .unwrap(),
+            "https://idp.example.com/t/1"
+        );
+        assert!(expected_issuer(&url("https://idp.example.com/metadata")).is_err());
+        assert!(
+            expected_issuer(&url(
+                "https://idp.example.com/.well-known/openid-configuration?x=1"
+            ))
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,309 @@
+//! Key managers, as administrators configure them: the list with how many application keys use
+//! each, create, update, enable, disable and delete. The resident key manager's endpoints are
+//! Portico's own and are not stored; it can be disabled but never deleted. A key manager that
+//! application keys use cannot be deleted. Masked connector fields are sealed with `SecretBox`.
+
+use std::collections::BTreeMap;
+
+use crate::db::models::audit_events::{Actor, AuditEvent, Subject};
+use crate::db::models::key_managers::{KeyManagerChanges, KeyManagerRow, KeyUser, SECRETS_PURPOSE};
+use crate::db::{self, DbError, DbPool, is_unique_violation};
+use crate::domain::FieldErrors;
+use crate::domain::key_managers::{KeyManagerForm, KeyManagerInput};
+use crate::domain::keys::KeyManagerKind;
+use crate::security::secret_box::SecretBox;
+
+/// A key manager and how many application keys it holds.
+#[derive(Debug, Clone)]
+pub struct KeyManagerEntry {
+    pub key_manager: KeyManagerRow,
+    pub keys: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyManagerAdminError {
+    #[error("no such key manager")]
+    NotFound,
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    #[error("conflict")]
+    Conflict(FieldErrors),
+    #[error("{0}")]
+    Refused(String),
+    #[error("in use")]
+    InUse { name: String, users: Vec<KeyUser> },
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for KeyManagerAdminError {
+    fn from(e: diesel::result::Error) -> Self {
+        KeyManagerAdminError::Database(e.into())
+    }
+}
+
+fn subject(id: i64) -> Subject<'static> {
+    Subject {
+        object_type: "key_manager",
+        object_id: Some(id),
+        application_id: None,
+    }
+}
+
+/// The plain connector fields of a row.
+pub fn connector_config(row: &KeyManagerRow) -> BTreeMap<String, String> {
+    serde_json::from_str(&row.connector_config).unwrap_or_default()
+}
+
+/// The names of the masked connector fields that have a stored value.
+pub fn stored_secret_names(secret_box: &SecretBox, row: &KeyManagerRow) -> Vec<String> {
+    open_secrets(secret_box, row).into_keys().collect()
+}
+
+fn open_secrets(secret_box: &SecretBox, row: &KeyManagerRow) -> BTreeMap<String, String> {
+    row.connector_secrets
+        .as_deref()
+        .and_then(|sealed| secret_box.open(SECRETS_PURPOSE, sealed).ok())
+        .and_then(|plain| serde_json::from_slice(&plain).ok())
+        .unwrap_or_default()
+}
+
+fn changes(
+    input: &KeyManagerInput,
+    secret_box: &SecretBox,
+    mut secrets: BTreeMap<String, String>,
+) -> KeyManagerChanges {
+    secrets.extend(input.connector_secrets.clone());
+    KeyManagerChanges {
+        display_name: input.display_name.clone(),
+        description: input.description.clone(),
+        enabled: input.enabled,
+        issuer: input.issuer.clone(),
+        config: serde_json::to_string(&input.config).expect("the configuration serializes"),
+        connector_config: serde_json::to_string(&input.connector_plain)
+            .expect("the connector configuration serializes"),
+        connector_secrets: (!secrets.is_empty()).then(|| {
+            secret_box.seal(
+                SECRETS_PURPOSE,
+                &serde_json::to_vec(&secrets).expect("secrets serialize"),
+            )
+        }),
+    }
+}
+
+fn issuer_taken(issuer: &str) -> KeyManagerAdminError {
+    KeyManagerAdminError::Conflict(FieldErrors::single(
+        "issuer",
+        format!("Another key manager already has the issuer {issuer}."),
+    ))
+}
+
+/// True when a UNIQUE violation is the issuer's (two creates racing for one issuer).
+fn violates_issuer(error: &diesel::result::Error) -> bool {
+    matches!(error, diesel::result::Error::DatabaseError(_, info) if info.message().contains("issuer"))
+}
+
+fn check_issuer(
+    conn: &mut diesel::SqliteConnection,
+    issuer: Option<&str>,
+    own_issuer: &str,
+    id: Option<i64>,
+) -> Result<(), KeyManagerAdminError> {
+    let Some(issuer) = issuer else { return Ok(()) };
+    if issuer.trim_end_matches('/') == own_issuer.trim_end_matches('/') {
+        return Err(KeyManagerAdminError::Conflict(FieldErrors::single(
+            "issuer",
+            "This is the issuer of the resident key manager.",
+        )));
+    }
+    match KeyManagerRow::find_by_issuer(conn, issuer)? {
+        Some(other) if Some(other.id) != id => Err(issuer_taken(issuer)),
+        _ => Ok(()),
+    }
+}
+
+/// Every key manager (the resident one first) with its key count: one grouped query.
+pub async fn overview(pool: &DbPool) -> Result<Vec<KeyManagerEntry>, DbError> {
+    db::run(pool, |conn| {
+        let counts = KeyManagerRow::key_counts(conn)?;
+        Ok(KeyManagerRow::all(conn)?
+            .into_iter()
+            .map(|key_manager| KeyManagerEntry {
+                keys: counts.get(&key_manager.id).copied().unwrap_or(0),
+                key_manager,
+            })
+            .collect())
+    })
+    .await
+}
+
+pub async fn find(pool: &DbPool, id: i64) -> Result<KeyManagerEntry, KeyManagerAdminError> {
+    db::run(pool, move |conn| {
+        let key_manager = KeyManagerRow::find(conn, id)?.ok_or(KeyManagerAdminError::NotFound)?;
+        let keys = KeyManagerRow::key_counts(conn)?
+            .get(&id)
+            .copied()
+            .unwrap_or(0);
+        Ok(KeyManagerEntry { key_manager, keys })
+    })
+    .await
+}
+
+/// Creates a key manager: its name and issuer must be free.
+pub async fn create(
+    pool: &DbPool,
+    secret_box: std::sync::Arc<SecretBox>,
+    actor: Actor,
+    form: KeyManagerForm,
+    own_issuer: String,
+    allow_private: bool,
+) -> Result<KeyManagerRow, KeyManagerAdminError> {
+    let input = KeyManagerInput::parse(&form, None, &[], allow_private)
+        .map_err(KeyManagerAdminError::Invalid)?;
+    db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let name_taken = || {
+                KeyManagerAdminError::Conflict(FieldErrors::single(
+                    "name",
+                    format!("A key manager named {} already exists.", input.name),
+                ))
+            };
+            if KeyManagerRow::find_by_name(conn, &input.name)?.is_some() {
+                return Err(name_taken());
+            }
+            check_issuer(conn, input.issuer.as_deref(), &own_issuer, None)?;
+            let changes = changes(&input, &secret_box, BTreeMap::new());
+            let row = KeyManagerRow::insert(conn, &input.name, input.kind, &changes).map_err(
+                |e| match (is_unique_violation(&e), input.issuer.as_deref()) {
+                    (true, Some(issuer)) if violates_issuer(&e) => issuer_taken(issuer),
+                    (true, _) => name_taken(),
+                    _ => e.into(),
+                },
+            )?;
+            AuditEvent::record(
+                conn,
+                &actor,
+                "create",
+                subject(row.id),
+                &format!("Created {} key manager {}", row.kind, row.name),
+            )?;
+            Ok(row)
+        })
+    })
+    .await
+}
+
+/// Changes a key manager; its name and type stay. An empty masked field keeps its stored value.
+/// The resident key manager's endpoints and issuer are Portico's own and are not stored.
+pub async fn update(
+    pool: &DbPool,
+    secret_box: std::sync::Arc<SecretBox>,
+    actor: Actor,
+    id: i64,
+    form: KeyManagerForm,
+    own_issuer: String,
+    allow_private: bool,
+) -> Result<KeyManagerRow, KeyManagerAdminError> {
+    db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let current = KeyManagerRow::find(conn, id)?.ok_or(KeyManagerAdminError::NotFound)?;
+            let stored = open_secrets(&secret_box, &current);
+            let names: Vec<String> = stored.keys().cloned().collect();
+            let input = KeyManagerInput::parse(
+                &form,
+                Some((&current.name, current.kind)),
+                &names,
+                allow_private,
+            )
+            .map_err(KeyManagerAdminError::Invalid)?;
+            check_issuer(conn, input.issuer.as_deref(), &own_issuer, Some(id))?;
+            let changes = changes(&input, &secret_box, stored);
+            let row = KeyManagerRow::update(conn, id, &changes).map_err(|e| {
+                if is_unique_violation(&e) {
+                    issuer_taken(input.issuer.as_deref().unwrap_or(""))
+                } else {
+                    e.into()
+                }
+            })?;
+            AuditEvent::record(
+                conn,
+                &actor,
+                "update",
+                subject(id),
+                &format!("Updated {} key manager {}", row.kind, row.name),
+            )?;
+            Ok(row)
+        })
+    })
+    .await
+}
+
+/// Enables or disables a key manager. Disabled, TPPs cannot get new keys from it; keys it
+/// issued keep working.
+pub async fn set_enabled(
+    pool: &DbPool,
+    actor: Actor,
+    id: i64,
+    enabled: bool,
+) -> Result<KeyManagerRow, KeyManagerAdminError> {
+    db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let row = KeyManagerRow::find(conn, id)?.ok_or(KeyManagerAdminError::NotFound)?;
+            KeyManagerRow::set_enabled(conn, id, enabled)?;
+            let action = if enabled { "enable" } else { "disable" };
+            AuditEvent::record(
+                conn,
+                &actor,
+                action,
+                subject(id),
+                &format!("{}d key manager {}", capitalised(action), row.name),
+            )?;
+            Ok(row)
+        })
+    })
+    .await
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// Deletes a key manager no application keys use; never the resident one.
+pub async fn delete(
+    pool: &DbPool,
+    actor: Actor,
+    id: i64,
+) -> Result<KeyManagerRow, KeyManagerAdminError> {
+    db::run(pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let row = KeyManagerRow::find(conn, id)?.ok_or(KeyManagerAdminError::NotFound)?;
+            if row.kind == KeyManagerKind::Resident {
+                return Err(KeyManagerAdminError::Refused(
+                    "The resident key manager is built in and cannot be deleted; disable it instead."
+                        .into(),
+                ));
+            }
+            let users = KeyManagerRow::key_users(conn, id)?;
+            if !users.is_empty() {
+                return Err(KeyManagerAdminError::InUse {
+                    name: row.display_name.clone(),
+                    users,
+                });
+            }
+            KeyManagerRow::delete(conn, id)?;
+            AuditEvent::record(
+                conn,
+                &actor,
+                "delete",
+                subject(id),
+                &format!("Deleted {} key manager {}", row.kind, row.name),
+            )?;
+            Ok(row)
+        })
+    })
+    .await
+}

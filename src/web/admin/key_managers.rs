@@ -1,0 +1,445 @@
+//! `/admin/key-managers`: the list (resident first, with how many application keys each
+//! holds), the form drawn from the type's connector fields, create, edit, enable, disable and
+//! delete (refused for the resident key manager and while application keys use one).
+
+use std::sync::Arc;
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::db::models::key_managers::KeyUser;
+use crate::domain::FieldErrors;
+use crate::domain::key_managers::{ENDPOINTS, GRANT_TYPES, KeyManagerForm};
+use crate::domain::keys::KeyManagerKind;
+use crate::error::AppError;
+use crate::key_managers::{ConnectorField, connector_fields, discovery};
+use crate::security::secret_box::SecretBox;
+use crate::services::key_managers::{
+    self, KeyManagerAdminError, KeyManagerEntry, connector_config, stored_secret_names,
+};
+use crate::web::{PageContext, SignedIn, flash, ok, render, see_other};
+
+const LIST: &str = "/admin/key-managers";
+
+#[derive(Template)]
+#[template(path = "admin/key_managers/list.html")]
+struct ListPage {
+    ctx: PageContext,
+    entries: Vec<KeyManagerEntry>,
+    problem: String,
+    /// The applications (and owners) that keep a key manager from being deleted.
+    users: Vec<KeyUser>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/key_managers/form.html")]
+struct FormPage {
+    ctx: PageContext,
+    form: KeyManagerForm,
+    errors: FieldErrors,
+    kind: KeyManagerKind,
+    /// The key manager being edited; `None` on the new form.
+    current: Option<KeyManagerEntry>,
+    /// Masked connector fields that have a stored value (shown as a placeholder).
+    stored_secrets: Vec<String>,
+    /// The resident key manager's endpoints (read-only), derived from the public URL.
+    resident_endpoints: Vec<(&'static str, String)>,
+}
+
+impl FormPage {
+    fn fields(&self) -> &'static [ConnectorField] {
+        connector_fields(self.kind)
+    }
+    fn endpoints(&self) -> &'static [(&'static str, &'static str)] {
+        ENDPOINTS
+    }
+    fn grant_types(&self) -> &'static [&'static str] {
+        GRANT_TYPES
+    }
+    fn is_resident(&self) -> bool {
+        self.kind == KeyManagerKind::Resident
+    }
+    fn has_stored(&self, name: &str) -> bool {
+        self.stored_secrets.iter().any(|s| s == name)
+    }
+    fn action(&self) -> String {
+        match &self.current {
+            Some(entry) => format!("{LIST}/{}", entry.key_manager.id),
+            None => LIST.to_string(),
+        }
+    }
+}
+
+fn resident_endpoints(settings: &Settings) -> Vec<(&'static str, String)> {
+    let base = settings.base_url();
+    vec![
+        ("Issuer", base.clone()),
+        (
+            "Discovery",
+            format!("{base}/.well-known/openid-configuration"),
+        ),
+        ("Token endpoint", format!("{base}/oauth2/token")),
+        ("Authorize endpoint", format!("{base}/oauth2/authorize")),
+        (
+            "Introspection endpoint",
+            format!("{base}/oauth2/introspect"),
+        ),
+        ("Revoke endpoint", format!("{base}/oauth2/revoke")),
+        ("UserInfo endpoint", format!("{base}/oauth2/userinfo")),
+        ("JWKS", format!("{base}/oauth2/jwks")),
+    ]
+}
+
+fn secret_box(settings: &Settings) -> Arc<SecretBox> {
+    Arc::new(SecretBox::new(&settings.secret_key))
+}
+
+fn unexpected(error: KeyManagerAdminError) -> AppError {
+    match error {
+        KeyManagerAdminError::NotFound => AppError::NotFound,
+        KeyManagerAdminError::Refused(message) => AppError::Conflict(message),
+        KeyManagerAdminError::Database(e) => e.into(),
+        other => AppError::Internal(format!("unexpected: {other}")),
+    }
+}
+
+/// `GET /admin/key-managers`.
+pub async fn list(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
+    let entries = key_managers::overview(&pool).await?;
+    Ok(ok(&ListPage {
+        ctx,
+        entries,
+        problem: String::new(),
+        users: Vec::new(),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct NewQuery {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// `GET /admin/key-managers/new?type=dcr|fs|auth0`.
+pub async fn new_form(ctx: PageContext, query: web::Query<NewQuery>) -> HttpResponse {
+    let kind = query
+        .kind
+        .as_deref()
+        .and_then(|k| k.parse().ok())
+        .filter(|k| *k != KeyManagerKind::Resident)
+        .unwrap_or(KeyManagerKind::Dcr);
+    ok(&FormPage {
+        ctx,
+        form: KeyManagerForm::blank(kind),
+        errors: FieldErrors::new(),
+        kind,
+        current: None,
+        stored_secrets: Vec::new(),
+        resident_endpoints: Vec::new(),
+    })
+}
+
+type Pairs = web::Form<Vec<(String, String)>>;
+
+/// `POST /admin/key-managers`.
+pub async fn create(
+    ctx: PageContext,
+    SignedIn(admin): SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    settings: web::Data<Settings>,
+    pairs: Pairs,
+) -> Result<HttpResponse, AppError> {
+    let form = KeyManagerForm::from_pairs(pairs.into_inner());
+    let result = key_managers::create(
+        &pool,
+        secret_box(&settings),
+        admin.actor(),
+        form.clone(),
+        settings.base_url(),
+        settings.allow_private_km_urls,
+    )
+    .await;
+    let status = match result {
+        Ok(row) => {
+            flash(
+                &session,
+                "success",
+                format!("The key manager {} was created.", row.name),
+            );
+            return Ok(see_other(&format!("{LIST}/{}", row.id)));
+        }
+        Err(KeyManagerAdminError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors),
+        Err(KeyManagerAdminError::Conflict(errors)) => (StatusCode::CONFLICT, errors),
+        Err(e) => return Err(unexpected(e)),
+    };
+    let kind = form.kind();
+    let kind = if kind == KeyManagerKind::Resident {
+        KeyManagerKind::Dcr
+    } else {
+        kind
+    };
+    Ok(render(
+        status.0,
+        &FormPage {
+            ctx,
+            form: form.without_secrets(kind),
+            errors: status.1,
+            kind,
+            current: None,
+            stored_secrets: Vec::new(),
+            resident_endpoints: Vec::new(),
+        },
+    ))
+}
+
+fn edit_page(
+    ctx: PageContext,
+    settings: &Settings,
+    entry: KeyManagerEntry,
+    form: Option<KeyManagerForm>,
+    errors: FieldErrors,
+) -> FormPage {
+    let row = &entry.key_manager;
+    let kind = row.kind;
+    let form = form.unwrap_or_else(|| {
+        KeyManagerForm::of_config(
+            kind,
+            &row.display_name,
+            &row.description,
+            row.enabled,
+            row.issuer.as_deref(),
+            &row.config().unwrap_or_default(),
+            &connector_config(row),
+        )
+    });
+    let mut form = form.without_secrets(kind);
+    form.set("name", &row.name);
+    form.set("type", kind.as_str());
+    FormPage {
+        ctx,
+        form,
+        errors,
+        kind,
+        stored_secrets: stored_secret_names(&secret_box(settings), row),
+        resident_endpoints: if kind == KeyManagerKind::Resident {
+            resident_endpoints(settings)
+        } else {
+            Vec::new()
+        },
+        current: Some(entry),
+    }
+}
+
+/// `GET /admin/key-managers/{id}`.
+pub async fn edit(
+    ctx: PageContext,
+    pool: web::Data<DbPool>,
+    settings: web::Data<Settings>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let entry = key_managers::find(&pool, path.into_inner())
+        .await
+        .map_err(unexpected)?;
+    Ok(ok(&edit_page(
+        ctx,
+        &settings,
+        entry,
+        None,
+        FieldErrors::new(),
+    )))
+}
+
+/// `POST /admin/key-managers/{id}`: name and type are fixed.
+pub async fn update(
+    ctx: PageContext,
+    SignedIn(admin): SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    settings: web::Data<Settings>,
+    path: web::Path<i64>,
+    pairs: Pairs,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let form = KeyManagerForm::from_pairs(pairs.into_inner());
+    let result = key_managers::update(
+        &pool,
+        secret_box(&settings),
+        admin.actor(),
+        id,
+        form.clone(),
+        settings.base_url(),
+        settings.allow_private_km_urls,
+    )
+    .await;
+    let (status, errors) = match result {
+        Ok(row) => {
+            flash(
+                &session,
+                "success",
+                format!("The key manager {} was saved.", row.name),
+            );
+            return Ok(see_other(&format!("{LIST}/{id}")));
+        }
+        Err(KeyManagerAdminError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors),
+        Err(KeyManagerAdminError::Conflict(errors)) => (StatusCode::CONFLICT, errors),
+        Err(e) => return Err(unexpected(e)),
+    };
+    let entry = key_managers::find(&pool, id).await.map_err(unexpected)?;
+    Ok(render(
+        status,
+        &edit_page(ctx, &settings, entry, Some(form), errors),
+    ))
+}
+
+async fn switch(
+    admin: crate::web::context::Viewer,
+    session: Session,
+    pool: web::Data<DbPool>,
+    id: i64,
+    enabled: bool,
+) -> Result<HttpResponse, AppError> {
+    let row = key_managers::set_enabled(&pool, admin.actor(), id, enabled)
+        .await
+        .map_err(unexpected)?;
+    let state = if enabled { "enabled" } else { "disabled" };
+    flash(
+        &session,
+        "success",
+        format!("The key manager {} is {state}.", row.name),
+    );
+    Ok(see_other(LIST))
+}
+
+/// `POST /admin/key-managers/{id}/enable`.
+pub async fn enable(
+    SignedIn(admin): SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    switch(admin, session, pool, path.into_inner(), true).await
+}
+
+/// `POST /admin/key-managers/{id}/disable`.
+pub async fn disable(
+    SignedIn(admin): SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    switch(admin, session, pool, path.into_inner(), false).await
+}
+
+/// `POST /admin/key-managers/{id}/delete`: 409 for the resident key manager, and while
+/// application keys use it (with those applications and their owners).
+pub async fn delete(
+    ctx: PageContext,
+    SignedIn(admin): SignedIn,
+    session: Session,
+    pool: web::Data<DbPool>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (problem, users) = match key_managers::delete(&pool, admin.actor(), path.into_inner()).await
+    {
+        Ok(row) => {
+            flash(
+                &session,
+                "success",
+                format!("The key manager {} was deleted.", row.name),
+            );
+            return Ok(see_other(LIST));
+        }
+        Err(KeyManagerAdminError::Refused(problem)) => (problem, Vec::new()),
+        Err(KeyManagerAdminError::InUse { name, users }) => (
+            format!(
+                "{name} cannot be deleted: {} application{} use{} its keys. Remove those keys first.",
+                users.len(),
+                if users.len() == 1 { "" } else { "s" },
+                if users.len() == 1 { "s" } else { "" },
+            ),
+            users,
+        ),
+        Err(e) => return Err(unexpected(e)),
+    };
+    let entries = key_managers::overview(&pool).await?;
+    Ok(render(
+        StatusCode::CONFLICT,
+        &ListPage {
+            ctx,
+            entries,
+            problem,
+            users,
+        },
+    ))
+}
+
+/// `POST /admin/key-managers/discover`: fills the new-key-manager form from the well-known
+/// document at `well_known_url` (200), or shows why it could not (422 on `well_known_url`). The
+/// other fields are kept, masked ones excepted.
+pub async fn discover(
+    ctx: PageContext,
+    settings: web::Data<Settings>,
+    pairs: Pairs,
+) -> HttpResponse {
+    let mut form = KeyManagerForm::from_pairs(pairs.into_inner());
+    let kind = match form.kind() {
+        KeyManagerKind::Resident => KeyManagerKind::Dcr,
+        kind => kind,
+    };
+    form.set("type", kind.as_str());
+    let url = form.get("well_known_url").to_string();
+    let (status, errors) = match discovery::discover(&url, settings.allow_private_km_urls).await {
+        Ok(found) => {
+            fill(&mut form, found);
+            (StatusCode::OK, FieldErrors::new())
+        }
+        Err(message) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            FieldErrors::single("well_known_url", message),
+        ),
+    };
+    render(
+        status,
+        &FormPage {
+            ctx,
+            form: form.without_secrets(kind),
+            errors,
+            kind,
+            current: None,
+            stored_secrets: Vec::new(),
+            resident_endpoints: Vec::new(),
+        },
+    )
+}
+
+fn fill(form: &mut KeyManagerForm, found: discovery::Discovered) {
+    form.set("issuer", &found.issuer);
+    for (field, value) in [
+        ("token_endpoint", found.token_endpoint),
+        ("authorize_endpoint", found.authorization_endpoint),
+        ("introspection_endpoint", found.introspection_endpoint),
+        ("revoke_endpoint", found.revocation_endpoint),
+        ("userinfo_endpoint", found.userinfo_endpoint),
+        ("client_registration_endpoint", found.registration_endpoint),
+    ] {
+        if let Some(value) = value {
+            form.set(field, &value);
+        }
+    }
+    form.set("certificate_type", "JWKS");
+    form.set("certificate_value", &found.jwks_uri);
+    let known: Vec<String> = found
+        .grant_types
+        .into_iter()
+        .filter(|g| GRANT_TYPES.contains(&g.as_str()))
+        .collect();
+    if !known.is_empty() {
+        form.grant_types = known;
+    }
+}

@@ -1,0 +1,566 @@
+//! The administrator's key managers: create, edit, enable, disable and delete, with their
+//! rules, the audit trail and secrets kept encrypted.
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+fn dcr_form<'a>(name: &'a str, issuer: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("type", "dcr"),
+        ("name", name),
+        ("display_name", "Partner IdP"),
+        ("issuer", issuer),
+        ("token_endpoint", "https://idp.example.com/token"),
+        (
+            "client_registration_endpoint",
+            "https://idp.example.com/register",
+        ),
+        ("grant_types", "client_credentials"),
+        ("certificate_type", "JWKS"),
+        ("certificate_value", "https://idp.example.com/jwks"),
+        ("token_validation", "self_validate_jwt"),
+        ("permission_type", "PUBLIC"),
+        ("enabled", "true"),
+        (
+            "connector_initial_access_token",
+            "iat-very-secret-value-4711",
+        ),
+    ]
+}
+
+#[actix_web::test]
+async fn an_admin_creates_edits_disables_and_deletes_a_key_manager_with_audit() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (status, page) = admin.page("/admin/key-managers/new?type=dcr").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("name=\"connector_initial_access_token\""));
+
+    let response = admin
+        .post(
+            "/admin/key-managers",
+            &dcr_form("partner-idp", "https://idp.example.com"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let path = location(&response);
+    let (_, list) = admin.page("/admin/key-managers").await;
+    let resident = list.find("data-key-manager=\"resident\"").unwrap();
+    let partner = list.find("data-key-manager=\"partner-idp\"").unwrap();
+    assert!(resident < partner, "the resident key manager comes first");
+
+    // The masked secret is encrypted at rest and never shown; an empty field keeps it.
+    let bytes = std::fs::read(&app.db_path).unwrap();
+    let wal = std::fs::read(app.db_path.with_extension("db-wal")).unwrap_or_default();
+    for file in [&bytes, &wal] {
+        assert!(!file.windows(26).any(|w| w == b"iat-very-secret-value-4711"));
+    }
+    let (_, edit) = admin.page(&path).await;
+    assert!(!edit.contains("iat-very-secret-value-4711"));
+    let form = without_field(
+        dcr_form("renamed", "https://idp.example.com"),
+        "connector_initial_access_token",
+    );
+    let form = with_field(form, "display_name", "Partner IdP (EU)");
+    let response = admin.post(&path, &form).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.text("SELECT name AS line FROM key_managers WHERE display_name = 'Partner IdP (EU)'"),
+        "partner-idp",
+        "the name is fixed once created"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM key_managers WHERE name = 'partner-idp' AND connector_secrets IS NOT NULL"),
+        1
+    );
+
+    let id = path.rsplit('/').next().unwrap();
+    for action in ["disable", "enable", "delete"] {
+        let response = admin
+            .post(&format!("/admin/key-managers/{id}/{action}"), &[])
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{action}");
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM key_managers WHERE name = 'partner-idp'"),
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE object_type = 'key_manager'"),
+        5,
+        "create, update, disable, enable, delete"
+    );
+}
+
+#[actix_web::test]
+async fn rules_name_their_field_keep_values_and_never_echo_secrets() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let form = with_field(
+        dcr_form("bad name!", "https://idp.example.com"),
+        "token_endpoint",
+        "http://169.254.169.254/token",
+    );
+    let response = admin.post("/admin/key-managers", &form).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.unwrap();
+    assert!(error_on(&page, "name").is_some());
+    assert!(error_on(&page, "token_endpoint").is_some());
+    assert_eq!(
+        input_value(&page, "display_name").as_deref(),
+        Some("Partner IdP")
+    );
+    assert!(!page.contains("iat-very-secret-value-4711"));
+
+    let auth0 = vec![
+        ("type", "auth0"),
+        ("name", "auth0"),
+        ("display_name", "Auth0"),
+        ("issuer", "https://t.eu.auth0.com"),
+        ("token_endpoint", "https://t.eu.auth0.com/oauth/token"),
+        ("grant_types", "client_credentials"),
+    ];
+    let response = admin.post("/admin/key-managers", &auth0).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.unwrap();
+    assert!(error_on(&page, "connector_client_secret").is_some());
+    assert!(error_on(&page, "connector_client_id").is_some());
+}
+
+#[actix_web::test]
+async fn name_and_issuer_are_unique_and_the_resident_key_manager_is_never_deleted() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let response = admin
+        .post(
+            "/admin/key-managers",
+            &dcr_form("one", "https://idp.example.com"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = admin
+        .post(
+            "/admin/key-managers",
+            &dcr_form("one", "https://other.example.com"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(error_on(&response.text().await.unwrap(), "name").is_some());
+    let response = admin
+        .post(
+            "/admin/key-managers",
+            &dcr_form("two", "https://idp.example.com"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(error_on(&response.text().await.unwrap(), "issuer").is_some());
+
+    let resident = app.count("SELECT id AS n FROM key_managers WHERE kind = 'resident'");
+    let response = admin
+        .post(&format!("/admin/key-managers/{resident}/delete"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let (_, page) = admin.page(&format!("/admin/key-managers/{resident}")).await;
+    assert!(
+        page.contains("/oauth2/token"),
+        "the resident endpoints are shown, read-only"
+    );
+    assert!(input_value(&page, "token_endpoint").is_none());
+}
+
+const KEYS_POSTS: &[&str] = &[
+    "generate",
+    "map",
+    "update",
+    "regenerate-secret",
+    "token",
+    "remove",
+];
+
+/// Every keys POST route of one application answers 403 for the resident key manager.
+async fn every_keys_post_is_forbidden(tpp: &Browser, id: i64) {
+    for action in KEYS_POSTS {
+        let response = tpp
+            .post(
+                &format!("/applications/{id}/keys/production/{action}"),
+                &[
+                    ("key_manager", "resident"),
+                    ("grant_types", "client_credentials"),
+                    ("consumer_key", "k"),
+                    ("consumer_secret", "s"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "POST {action}");
+    }
+}
+
+fn resident_form<'a>(
+    permission: &'a str,
+    roles: &'a str,
+    enabled: bool,
+) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("display_name", "Resident Key Manager"),
+        ("grant_types", "client_credentials"),
+        ("grant_types", "authorization_code"),
+        ("grant_types", "refresh_token"),
+        ("enable_token_generation", "true"),
+        ("enable_oob_provisioning", "true"),
+        ("enable_oauth_app_creation", "true"),
+        ("permission_type", permission),
+        ("permission_roles", roles),
+    ];
+    if enabled {
+        form.push(("enabled", "true"));
+    }
+    form
+}
+
+#[actix_web::test]
+async fn a_disabled_resident_key_manager_offers_no_new_keys_until_enabled_again() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let tpp = app.tpp("tpp-one").await;
+    let id = tpp.create_application("Payments").await;
+    let resident = app.count("SELECT id AS n FROM key_managers WHERE kind = 'resident'");
+
+    let response = admin
+        .post(&format!("/admin/key-managers/{resident}/disable"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = tpp
+        .page(&format!("/applications/{id}/keys/production"))
+        .await;
+    assert!(
+        !page.contains("/keys/production/generate\""),
+        "no generate form"
+    );
+    every_keys_post_is_forbidden(&tpp, id).await;
+
+    let response = admin
+        .post(&format!("/admin/key-managers/{resident}/enable"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = tpp
+        .page(&format!("/applications/{id}/keys/production"))
+        .await;
+    assert!(
+        page.contains("/keys/production/generate\""),
+        "the generate form is back"
+    );
+}
+
+#[actix_web::test]
+async fn a_key_manager_with_keys_cannot_be_deleted_and_the_refusal_lists_them() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let response = admin
+        .post(
+            "/admin/key-managers",
+            &dcr_form("partner-idp", "https://idp.example.com"),
+        )
+        .await;
+    let km = location(&response)
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
+    let tpp = app.tpp("tpp-owner").await;
+    let id = tpp.create_application("Ledger").await;
+    app.execute(&format!(
+        "INSERT INTO key_mappings (application_id, key_type, key_manager_id, consumer_key, create_mode, state, created_at, updated_at) \
+         VALUES ({id}, 'PRODUCTION', {km}, 'ext-client', 'MAPPED', 'ACTIVE', 0, 0)"
+    ));
+    let (_, list) = admin.page("/admin/key-managers").await;
+    assert!(list.contains("data-key-manager=\"partner-idp\""));
+    let response = admin
+        .post(&format!("/admin/key-managers/{km}/delete"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let page = response.text().await.unwrap();
+    assert!(
+        data_field(&page, "problem")
+            .unwrap()
+            .contains("1 application")
+    );
+    let users = data_field(&page, "key_users").unwrap();
+    assert!(users.contains("Ledger") && users.contains("tpp-owner"));
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM key_managers WHERE id = {km}"
+        )),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn allow_and_deny_permissions_follow_the_roles_admins_assign() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let tpp = app.tpp("tpp-role").await;
+    let id = tpp.create_application("Open Banking").await;
+    let user = app.user_id("tpp-role");
+    let resident = app.count("SELECT id AS n FROM key_managers WHERE kind = 'resident'");
+    let keys = format!("/applications/{id}/keys/production");
+
+    // ALLOW regulated-tpp: a TPP without the role may not use it.
+    let response = admin
+        .post(
+            &format!("/admin/key-managers/{resident}"),
+            &resident_form("ALLOW", "regulated-tpp", true),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = tpp.page(&keys).await;
+    assert!(!page.contains("/keys/production/generate\""));
+    every_keys_post_is_forbidden(&tpp, id).await;
+
+    // The admin gives the role on /admin/users: now it may.
+    let response = admin
+        .post(
+            &format!("/admin/users/{user}/roles"),
+            &[("roles", "regulated-tpp"), ("roles", "partner")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, users) = admin.page("/admin/users").await;
+    assert!(users.contains("value=\"partner, regulated-tpp\""));
+    let (_, page) = tpp.page(&keys).await;
+    assert!(page.contains("/keys/production/generate\""));
+
+    // DENY partner: the role now keeps it out.
+    let response = admin
+        .post(
+            &format!("/admin/key-managers/{resident}"),
+            &resident_form("DENY", "partner", true),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = tpp.page(&keys).await;
+    assert!(!page.contains("/keys/production/generate\""));
+    every_keys_post_is_forbidden(&tpp, id).await;
+
+    // Bad roles are refused.
+    let response = admin
+        .post(
+            &format!("/admin/users/{user}/roles"),
+            &[("roles", "Not A Role")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM user_roles WHERE user_id = {user}"
+        )),
+        2
+    );
+}
+
+/// A tiny loopback HTTP server that answers every request by `respond` (writing to the socket).
+fn local_server(respond: fn(&mut std::net::TcpStream, u16)) -> String {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer);
+            respond(&mut stream, port);
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+fn discover_form(url: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("type", "dcr"),
+        ("name", "discovered"),
+        ("display_name", "Discovered IdP"),
+        ("well_known_url", url),
+        ("connector_initial_access_token", "iat-never-echoed-0815"),
+    ]
+}
+
+#[actix_web::test]
+async fn discovery_fills_the_form_from_the_real_oidc_provider() {
+    let server = crate::external_server::ExternalServer::start(&[]);
+    let app = spawn_app_with(&[("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")]).await;
+    let admin = app.admin().await;
+    let url = server.url("/.well-known/openid-configuration");
+    let response = admin
+        .post("/admin/key-managers/discover", &discover_form(&url))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert_eq!(
+        input_value(&page, "issuer").as_deref(),
+        Some(server.issuer.as_str())
+    );
+    assert!(
+        input_value(&page, "token_endpoint")
+            .unwrap()
+            .starts_with(&server.issuer)
+    );
+    assert!(
+        input_value(&page, "client_registration_endpoint")
+            .unwrap()
+            .starts_with(&server.issuer)
+    );
+    assert!(
+        textarea_value(&page, "certificate_value")
+            .unwrap()
+            .starts_with(&server.issuer)
+    );
+    assert_eq!(
+        input_value(&page, "display_name").as_deref(),
+        Some("Discovered IdP")
+    );
+    assert!(!page.contains("iat-never-echoed-0815"));
+}
+
+#[actix_web::test]
+async fn discovery_refuses_every_non_public_address_when_private_urls_are_off() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for host in [
+        "127.0.0.1",
+        "0x7f.1",
+        "2130706433",
+        "[::ffff:127.0.0.1]",
+        "169.254.169.254",
+        "10.0.0.8",
+        "localhost",
+    ] {
+        let url = format!("https://{host}/.well-known/openid-configuration");
+        let response = admin
+            .post("/admin/key-managers/discover", &discover_form(&url))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{host}"
+        );
+        let page = response.text().await.unwrap();
+        assert!(error_on(&page, "well_known_url").is_some(), "{host}");
+    }
+    let url = "http://idp.example.com/.well-known/openid-configuration";
+    let response = admin
+        .post("/admin/key-managers/discover", &discover_form(url))
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "plain http"
+    );
+}
+
+#[actix_web::test]
+async fn discovery_refuses_a_redirect_an_issuer_mismatch_and_an_oversized_body() {
+    use std::io::Write;
+    let app = spawn_app_with(&[("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")]).await;
+    let admin = app.admin().await;
+    let redirect = local_server(|stream, _| {
+        let _ = stream.write_all(b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    });
+    let mismatch = local_server(|stream, _| {
+        let body = br#"{"issuer":"https://someone-else.example","jwks_uri":"https://someone-else.example/jwks"}"#;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = stream.write_all(body);
+    });
+    let huge = local_server(|stream, _| {
+        let _ = stream.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[",
+        );
+        let chunk = vec![b' '; 64 * 1024];
+        for _ in 0..800 {
+            if stream.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+    });
+    for (case, base, words) in [
+        ("redirect", redirect, "redirect"),
+        ("issuer mismatch", mismatch, "does not match"),
+        ("50 MB body", huge, "1 MiB"),
+    ] {
+        let url = format!("{base}/.well-known/openid-configuration");
+        let response = admin
+            .post("/admin/key-managers/discover", &discover_form(&url))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{case}"
+        );
+        let page = response.text().await.unwrap();
+        let error = error_on(&page, "well_known_url").unwrap_or_default();
+        assert!(error.contains(words), "{case}: {error}");
+    }
+}
+
+#[actix_web::test]
+async fn an_edit_with_errors_keeps_values_and_a_new_secret_replaces_the_stored_one() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let response = admin
+        .post(
+            "/admin/key-managers",
+            &dcr_form("edited", "https://idp.example.com"),
+        )
+        .await;
+    let path = location(&response);
+    let sealed = || {
+        app.text("SELECT hex(connector_secrets) AS line FROM key_managers WHERE name = 'edited'")
+    };
+    let before = sealed();
+
+    let form = with_field(
+        dcr_form("edited", "https://idp.example.com"),
+        "issuer",
+        "not a url",
+    );
+    let form = with_field(
+        form,
+        "connector_initial_access_token",
+        "a-new-secret-value-9999",
+    );
+    let form = with_field(form, "display_name", "Kept Name");
+    let response = admin.post(&path, &form).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.unwrap();
+    assert!(error_on(&page, "issuer").is_some());
+    assert_eq!(
+        input_value(&page, "display_name").as_deref(),
+        Some("Kept Name")
+    );
+    assert_eq!(data_field(&page, "name").as_deref(), Some("edited"));
+    assert!(!page.contains("a-new-secret-value-9999"));
+    assert!(page.contains("stored; leave empty to keep"));
+    assert_eq!(sealed(), before, "nothing written");
+
+    let form = with_field(
+        dcr_form("edited", "https://idp.example.com"),
+        "connector_initial_access_token",
+        "a-new-secret-value-9999",
+    );
+    let response = admin.post(&path, &form).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_ne!(
+        sealed(),
+        before,
+        "the new secret is sealed in place of the old"
+    );
+    let bytes = std::fs::read(&app.db_path).unwrap();
+    let wal = std::fs::read(app.db_path.with_extension("db-wal")).unwrap_or_default();
+    for file in [&bytes, &wal] {
+        assert!(!file.windows(23).any(|w| w == b"a-new-secret-value-9999"));
+    }
+}
