@@ -23,6 +23,7 @@ use crate::error::AppError;
 use crate::key_managers::Connectors;
 use crate::services::ServiceError;
 use crate::services::keys::{Issued, IssuedToken, Keys, KeysView, SelectedKeyManager};
+use crate::web::context::Viewer;
 use crate::web::{PageContext, SignedIn, flash, render, see_other};
 
 impl FromRequest for Keys {
@@ -296,6 +297,21 @@ async fn with_secret(
 type KeysPath = web::Path<(i64, String)>;
 type Pairs = web::Form<Vec<(String, String)>>;
 
+/// What every keys POST starts from: whose application, which environment, the form.
+fn keys_request(
+    viewer: &Viewer,
+    path: KeysPath,
+    pairs: Pairs,
+) -> Result<(Target, KeysForm), AppError> {
+    let (id, key_type) = path.into_inner();
+    let target = Target {
+        user_id: viewer.id,
+        id,
+        key_type: key_type_of(&key_type)?,
+    };
+    Ok((target, KeysForm::from_pairs(pairs.into_inner())))
+}
+
 /// `POST …/keys/{key_type}/generate`.
 pub async fn generate(
     ctx: PageContext,
@@ -304,14 +320,8 @@ pub async fn generate(
     path: KeysPath,
     pairs: Pairs,
 ) -> Result<HttpResponse, AppError> {
-    let (id, key_type) = path.into_inner();
-    let key_type = key_type_of(&key_type)?;
-    let target = Target {
-        user_id: viewer.id,
-        id,
-        key_type,
-    };
-    let form = KeysForm::from_pairs(pairs.into_inner());
+    let (target, form) = keys_request(&viewer, path, pairs)?;
+    let (id, key_type) = (target.id, target.key_type);
     match keys
         .generate(viewer.actor(), id, key_type, form.clone())
         .await
@@ -332,14 +342,8 @@ pub async fn regenerate_secret(
     path: KeysPath,
     pairs: Pairs,
 ) -> Result<HttpResponse, AppError> {
-    let (id, key_type) = path.into_inner();
-    let key_type = key_type_of(&key_type)?;
-    let target = Target {
-        user_id: viewer.id,
-        id,
-        key_type,
-    };
-    let form = KeysForm::from_pairs(pairs.into_inner());
+    let (target, form) = keys_request(&viewer, path, pairs)?;
+    let (id, key_type) = (target.id, target.key_type);
     match keys
         .regenerate_secret(viewer.actor(), id, key_type, form.clone())
         .await
@@ -360,14 +364,8 @@ pub async fn token(
     path: KeysPath,
     pairs: Pairs,
 ) -> Result<HttpResponse, AppError> {
-    let (id, key_type) = path.into_inner();
-    let key_type = key_type_of(&key_type)?;
-    let target = Target {
-        user_id: viewer.id,
-        id,
-        key_type,
-    };
-    let form = KeysForm::from_pairs(pairs.into_inner());
+    let (target, form) = keys_request(&viewer, path, pairs)?;
+    let (id, key_type) = (target.id, target.key_type);
     match keys.token(viewer.actor(), id, key_type, form.clone()).await {
         Ok(IssuedToken { key_manager, token }) => {
             let view = keys
@@ -410,14 +408,8 @@ pub async fn map(
     path: KeysPath,
     pairs: Pairs,
 ) -> Result<HttpResponse, AppError> {
-    let (id, key_type) = path.into_inner();
-    let key_type = key_type_of(&key_type)?;
-    let target = Target {
-        user_id: viewer.id,
-        id,
-        key_type,
-    };
-    let form = KeysForm::from_pairs(pairs.into_inner());
+    let (target, form) = keys_request(&viewer, path, pairs)?;
+    let (id, key_type) = (target.id, target.key_type);
     match keys.map(viewer.actor(), id, key_type, form.clone()).await {
         Ok(key_manager) => {
             flash(
@@ -446,14 +438,8 @@ pub async fn update(
     path: KeysPath,
     pairs: Pairs,
 ) -> Result<HttpResponse, AppError> {
-    let (id, key_type) = path.into_inner();
-    let key_type = key_type_of(&key_type)?;
-    let target = Target {
-        user_id: viewer.id,
-        id,
-        key_type,
-    };
-    let form = KeysForm::from_pairs(pairs.into_inner());
+    let (target, form) = keys_request(&viewer, path, pairs)?;
+    let (id, key_type) = (target.id, target.key_type);
     match keys
         .update(viewer.actor(), id, key_type, form.clone())
         .await
@@ -478,14 +464,8 @@ pub async fn remove(
     path: KeysPath,
     pairs: Pairs,
 ) -> Result<HttpResponse, AppError> {
-    let (id, key_type) = path.into_inner();
-    let key_type = key_type_of(&key_type)?;
-    let target = Target {
-        user_id: viewer.id,
-        id,
-        key_type,
-    };
-    let form = KeysForm::from_pairs(pairs.into_inner());
+    let (target, form) = keys_request(&viewer, path, pairs)?;
+    let (id, key_type) = (target.id, target.key_type);
     match keys
         .remove(viewer.actor(), id, key_type, form.clone())
         .await
