@@ -20,3 +20,4 @@ mod policies;
 mod routes;
 mod sessions;
 mod settings;
+mod usability;
