@@ -473,3 +473,94 @@ async fn a_person_goes_through_the_consent_page_in_the_browser() {
     assert!(pairs.iter().any(|(k, _)| k == "code"));
     chrome.close().await;
 }
+
+#[actix_web::test]
+async fn an_admin_imports_a_key_manager_from_its_well_known_url_and_disables_the_resident_one() {
+    // Journey (c) of the browser tests; the approval of a pending subscription is the journey
+    // above.
+    let server = crate::external_server::ExternalServer::start(&[]);
+    let app = spawn_app_with(&[("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")]).await;
+    let tpp = app.tpp("watching-tpp").await;
+    let application = tpp.create_application("Watcher").await;
+
+    let chrome = Chrome::start(&app).await;
+    chrome.goto("/login").await;
+    chrome.fill("#username", ADMIN).await;
+    chrome.fill("#password", ADMIN_PASSWORD).await;
+    chrome
+        .submit("form[action='/login'] button[type=submit]")
+        .await;
+    chrome.goto("/admin/key-managers").await;
+    chrome.screenshots("admin-key-managers").await;
+    chrome
+        .click("a[href='/admin/key-managers/new?type=dcr']")
+        .await;
+    assert!(chrome.page_text().await.contains("New dcr key manager"));
+    chrome
+        .fill(
+            "#well_known_url",
+            &server.url("/.well-known/openid-configuration"),
+        )
+        .await;
+    chrome
+        .submit("button[formaction='/admin/key-managers/discover']")
+        .await;
+    let value = |css: &'static str| {
+        let client = chrome.client.clone();
+        async move {
+            client
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|_| panic!("no {css}"))
+                .prop("value")
+                .await
+                .unwrap()
+                .unwrap_or_default()
+        }
+    };
+    assert_eq!(value("#issuer").await, server.issuer);
+    assert_eq!(value("#token_endpoint").await, server.url("/token"));
+    assert!(
+        value("#client_registration_endpoint")
+            .await
+            .starts_with(&server.issuer)
+    );
+    chrome.screenshots("admin-key-manager-discovered").await;
+    chrome.fill("#name", "partner-idp").await;
+    chrome.fill("#display_name", "Partner IdP").await;
+    chrome
+        .submit("form[action='/admin/key-managers'] button.btn-primary")
+        .await;
+    assert!(chrome.path().await.starts_with("/admin/key-managers/"));
+    assert!(
+        chrome
+            .page_text()
+            .await
+            .contains("The key manager partner-idp was created.")
+    );
+    chrome.goto("/admin/key-managers").await;
+    assert_eq!(
+        chrome
+            .text("tr[data-key-manager=partner-idp] [data-field=display_name]")
+            .await,
+        "Partner IdP"
+    );
+
+    chrome
+        .submit("tr[data-key-manager=resident] form[action$='/disable'] button")
+        .await;
+    assert_eq!(
+        chrome
+            .text("tr[data-key-manager=resident] [data-field=enabled]")
+            .await,
+        "Disabled"
+    );
+    chrome.close().await;
+
+    // TPPs are offered the imported key manager, no longer the resident one.
+    let (_, page) = tpp
+        .page(&format!("/applications/{application}/keys/production"))
+        .await;
+    assert!(page.contains("Partner IdP"), "{page}");
+    assert!(!page.contains("Resident Key Manager"), "{page}");
+}
