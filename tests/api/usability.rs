@@ -1,7 +1,8 @@
 //! Usability as a newcomer judges it, checked in real Chromium on every page a TPP and an
 //! administrator can reach: a crawl follows every internal link and fails on a broken link, a
 //! JavaScript console error, a page without a title or heading, more than one primary action, a
-//! form control without a label, or text below WCAG AA contrast. Keyboard use is checked by
+//! form control without a label, a destructive action that does not ask first, or text below
+//! WCAG AA contrast. Keyboard use is checked by
 //! tabbing through pages: every control is reached, and focus is always visible.
 
 use std::collections::{BTreeSet, VecDeque};
@@ -57,6 +58,11 @@ for (const control of document.querySelectorAll('input, select, textarea')) {
   if (['hidden', 'submit', 'button', 'reset', 'image'].includes(control.type)) continue;
   const named = control.labels.length > 0 || control.getAttribute('aria-label') || control.getAttribute('aria-labelledby');
   if (!named) problems.push(`control without a label: ${control.outerHTML.slice(0, 120)}`);
+}
+
+for (const button of document.querySelectorAll('form .btn-danger')) {
+  const form = button.closest('form');
+  if (!form.dataset.confirm) problems.push(`a destructive action without confirmation: ${form.getAttribute('action')}`);
 }
 
 const low = new Set();
@@ -404,4 +410,40 @@ async fn everything_is_reachable_by_keyboard_with_visible_focus() {
         "{}",
         problems.into_iter().collect::<Vec<_>>().join("\n")
     );
+}
+
+#[actix_web::test]
+async fn a_destructive_action_asks_first_and_a_no_changes_nothing() {
+    let app = spawn_app().await;
+    let tpp = app.tpp("careful").await;
+    let id = tpp.create_application("Careful App").await;
+    tpp.post(
+        &format!("/applications/{id}/keys/production/generate"),
+        &[
+            ("key_manager", "resident"),
+            ("grant_types", "client_credentials"),
+        ],
+    )
+    .await;
+    let chrome = Chrome::start(&app).await;
+    sign_in(&chrome, "careful", PASSWORD).await;
+    chrome
+        .goto(&format!("/applications/{id}/keys/production"))
+        .await;
+    let remove = "form[action$='/remove'] button[type=submit]";
+    chrome.click(remove).await;
+    let question = chrome.client.get_alert_text().await.unwrap();
+    assert_eq!(question, "Remove the production keys of Careful App?");
+    chrome.client.dismiss_alert().await.unwrap();
+    assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 1);
+    chrome.click(remove).await;
+    chrome.client.accept_alert().await.unwrap();
+    for _ in 0..50 {
+        if app.count("SELECT COUNT(*) FROM key_mappings") == 0 {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 0);
+    chrome.close().await;
 }
