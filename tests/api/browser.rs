@@ -117,6 +117,20 @@ impl Chrome {
         self.assert_no_console_errors(&path).await;
     }
 
+    /// Signs in through the sign-in page (which stays the current page on a refusal).
+    pub async fn sign_in(&self, username: &str, password: &str) {
+        self.goto("/login").await;
+        self.sign_in_here(username, password).await;
+    }
+
+    /// Fills and sends the sign-in form of the current page.
+    pub async fn sign_in_here(&self, username: &str, password: &str) {
+        self.fill("#username", username).await;
+        self.fill("#password", password).await;
+        self.submit("form[action='/login'] button[type=submit]")
+            .await;
+    }
+
     pub async fn text(&self, css: &str) -> String {
         self.client
             .find(Locator::Css(css))
@@ -377,11 +391,7 @@ async fn an_admin_approves_a_pending_subscription_in_the_browser() {
     let chrome = Chrome::start(&app).await;
     chrome.goto("/admin").await;
     assert_eq!(chrome.path().await, "/login");
-    chrome.fill("#username", ADMIN).await;
-    chrome.fill("#password", ADMIN_PASSWORD).await;
-    chrome
-        .submit("form[action='/login'] button[type=submit]")
-        .await;
+    chrome.sign_in_here(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(chrome.path().await, "/admin");
     chrome.screenshots("admin").await;
     chrome.goto("/admin/subscriptions").await;
@@ -435,11 +445,7 @@ async fn a_person_goes_through_the_consent_page_in_the_browser() {
     .unwrap();
     chrome.goto(&format!("/oauth2/authorize?{query}")).await;
     assert_eq!(chrome.path().await, "/login");
-    chrome.fill("#username", "end-user").await;
-    chrome.fill("#password", PASSWORD).await;
-    chrome
-        .submit("form[action='/login'] button[type=submit]")
-        .await;
+    chrome.sign_in_here("end-user", PASSWORD).await;
     assert_eq!(chrome.path().await, "/oauth2/authorize");
     assert_eq!(
         chrome.text("[data-field=application_name]").await,
@@ -484,12 +490,7 @@ async fn an_admin_imports_a_key_manager_from_its_well_known_url_and_disables_the
     let application = tpp.create_application("Watcher").await;
 
     let chrome = Chrome::start(&app).await;
-    chrome.goto("/login").await;
-    chrome.fill("#username", ADMIN).await;
-    chrome.fill("#password", ADMIN_PASSWORD).await;
-    chrome
-        .submit("form[action='/login'] button[type=submit]")
-        .await;
+    chrome.sign_in(ADMIN, ADMIN_PASSWORD).await;
     chrome.goto("/admin/key-managers").await;
     chrome.screenshots("admin-key-managers").await;
     chrome

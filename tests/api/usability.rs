@@ -236,15 +236,6 @@ async fn furnished() -> (TestApp, Browser, Browser) {
     (app, tpp, admin)
 }
 
-async fn sign_in(chrome: &Chrome, username: &str, password: &str) {
-    chrome.goto("/login").await;
-    chrome.fill("#username", username).await;
-    chrome.fill("#password", password).await;
-    chrome
-        .submit("form[action='/login'] button[type=submit]")
-        .await;
-}
-
 #[actix_web::test]
 async fn every_page_a_tpp_or_an_admin_reaches_is_whole_labelled_and_readable() {
     let (app, _tpp, _admin) = furnished().await;
@@ -255,12 +246,12 @@ async fn every_page_a_tpp_or_an_admin_reaches_is_whole_labelled_and_readable() {
     visitor.close().await;
 
     let chrome = Chrome::start(&app).await;
-    sign_in(&chrome, "crawler", PASSWORD).await;
+    chrome.sign_in("crawler", PASSWORD).await;
     let tpp = crawl(&chrome, &base, &["/applications", "/"], "tpp").await;
     chrome.close().await;
 
     let chrome = Chrome::start(&app).await;
-    sign_in(&chrome, ADMIN, ADMIN_PASSWORD).await;
+    chrome.sign_in(ADMIN, ADMIN_PASSWORD).await;
     let admin = crawl(&chrome, &base, &["/admin", "/"], "admin").await;
     chrome.close().await;
 
@@ -394,7 +385,7 @@ async fn everything_is_reachable_by_keyboard_with_visible_focus() {
     let chrome = Chrome::start(&app).await;
     let mut problems = Vec::new();
     problems.extend(tab_through(&chrome, "/signup").await);
-    sign_in(&chrome, "crawler", PASSWORD).await;
+    chrome.sign_in("crawler", PASSWORD).await;
     for path in [
         "/applications".to_string(),
         format!("/applications/{id}"),
@@ -426,7 +417,7 @@ async fn a_destructive_action_asks_first_and_a_no_changes_nothing() {
     )
     .await;
     let chrome = Chrome::start(&app).await;
-    sign_in(&chrome, "careful", PASSWORD).await;
+    chrome.sign_in("careful", PASSWORD).await;
     chrome
         .goto(&format!("/applications/{id}/keys/production"))
         .await;
