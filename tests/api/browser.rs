@@ -565,3 +565,118 @@ async fn an_admin_imports_a_key_manager_from_its_well_known_url_and_disables_the
     assert!(page.contains("Partner IdP"), "{page}");
     assert!(!page.contains("Resident Key Manager"), "{page}");
 }
+
+#[actix_web::test]
+async fn a_tpp_provides_existing_sandbox_keys_of_the_external_key_manager_in_the_browser() {
+    // Journey (b): an OAuth client made at the real oidc-provider, outside Portico, mapped onto
+    // the application's sandbox keys, and a token for it from the portal.
+    let server = crate::external_server::ExternalServer::start(&[]);
+    let http = reqwest::Client::new();
+    let client: Value = http
+        .post(server.url("/reg"))
+        .json(&json!({
+            "client_name": "made elsewhere",
+            "grant_types": ["client_credentials"],
+            "response_types": [],
+            "token_endpoint_auth_method": "client_secret_basic",
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (client_id, client_secret) = (
+        client["client_id"].as_str().unwrap().to_string(),
+        client["client_secret"].as_str().unwrap().to_string(),
+    );
+    let app = spawn_app_with(&[("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")]).await;
+    let admin = app.admin().await;
+    let (registration, token, introspection, revocation, jwks) = (
+        server.url("/reg"),
+        server.url("/token"),
+        server.url("/token/introspection"),
+        server.url("/token/revocation"),
+        server.url("/jwks"),
+    );
+    let created = admin
+        .post(
+            "/admin/key-managers",
+            &[
+                ("type", "dcr"),
+                ("name", "partner-idp"),
+                ("display_name", "Partner IdP"),
+                ("issuer", server.issuer.as_str()),
+                ("client_registration_endpoint", registration.as_str()),
+                ("token_endpoint", token.as_str()),
+                ("introspection_endpoint", introspection.as_str()),
+                ("revoke_endpoint", revocation.as_str()),
+                ("grant_types", "client_credentials"),
+                ("certificate_type", "JWKS"),
+                ("certificate_value", jwks.as_str()),
+                ("token_validation", "introspect"),
+                ("permission_type", "PUBLIC"),
+                ("enable_token_generation", "true"),
+                ("enable_oob_provisioning", "true"),
+                ("enable_oauth_app_creation", "true"),
+                ("enabled", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), reqwest::StatusCode::SEE_OTHER);
+    let tpp = app.tpp("provider-tpp").await;
+    let application = tpp.create_application("Provided App").await;
+
+    let chrome = Chrome::start(&app).await;
+    chrome.sign_in("provider-tpp", PASSWORD).await;
+    chrome
+        .goto(&format!("/applications/{application}/keys/sandbox"))
+        .await;
+    chrome
+        .click("nav.tabs a[data-key-manager=partner-idp]")
+        .await;
+    assert!(
+        chrome
+            .page_text()
+            .await
+            .contains("Provide existing OAuth keys")
+    );
+    chrome.fill("#consumer_key", &client_id).await;
+    chrome.fill("#consumer_secret", "not the secret").await;
+    chrome
+        .submit("form[action$='/map'] button[type=submit]")
+        .await;
+    assert!(
+        chrome
+            .text("#consumer_key-error, .field-error")
+            .await
+            .contains("do not match"),
+        "a wrong secret is refused on the field"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 0);
+    chrome.fill("#consumer_secret", &client_secret).await;
+    chrome
+        .submit("form[action$='/map'] button[type=submit]")
+        .await;
+    assert_eq!(chrome.text("[data-field=consumer_key]").await, client_id);
+    chrome.screenshots("keys-provided").await;
+
+    chrome.fill("#consumer_secret", &client_secret).await;
+    chrome
+        .submit("form[action$='/token'] button[type=submit]")
+        .await;
+    let access_token = chrome.text("[data-field=access_token]").await;
+    let answer: Value = http
+        .post(server.url("/token/introspection"))
+        .basic_auth(&client_id, Some(&client_secret))
+        .form(&[("token", access_token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["active"], true, "{answer}");
+    assert_eq!(answer["client_id"], client_id.as_str());
+    chrome.close().await;
+}
