@@ -7,6 +7,7 @@ mod applications;
 mod browser;
 mod catalog;
 mod concurrency;
+mod crash;
 mod database;
 mod external_server;
 mod helpers;
