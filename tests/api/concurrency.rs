@@ -140,7 +140,11 @@ async fn sixteen_concurrent_writers_never_see_a_locked_database() {
     );
     assert!(unexpected.is_empty(), "{unexpected:#?}");
     let logs = portico.logs();
-    for needle in ["database is locked", "database table is locked", "SQLITE_BUSY"] {
+    for needle in [
+        "database is locked",
+        "database table is locked",
+        "SQLITE_BUSY",
+    ] {
         assert!(
             !logs.to_lowercase().contains(&needle.to_lowercase()),
             "the log reports {needle:?}:\n{logs}"
@@ -155,7 +159,9 @@ async fn sixteen_concurrent_writers_never_see_a_locked_database() {
     let writers = WRITERS as i64;
     let applications = writers * APPLICATIONS_EACH as i64;
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM users WHERE username_key LIKE 'writer-%' AND status = 'active'"),
+        app.count(
+            "SELECT COUNT(*) FROM users WHERE username_key LIKE 'writer-%' AND status = 'active'"
+        ),
         writers
     );
     assert_eq!(
@@ -172,7 +178,10 @@ async fn sixteen_concurrent_writers_never_see_a_locked_database() {
         app.count("SELECT COUNT(*) FROM key_mappings WHERE state = 'ACTIVE'"),
         applications * 2
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), applications * 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM key_mappings"),
+        applications * 2
+    );
     assert_eq!(
         app.count(
             "SELECT COUNT(*) FROM key_mappings m JOIN oauth_clients c \

@@ -21,5 +21,6 @@ mod pages;
 mod policies;
 mod process;
 mod routes;
+mod secrets;
 mod sessions;
 mod settings;
