@@ -257,4 +257,26 @@ impl OAuthClient {
     pub fn delete_by_id(conn: &mut SqliteConnection, id: i64) -> QueryResult<usize> {
         diesel::delete(oauth_clients::table.find(id)).execute(conn)
     }
+
+    /// Clients linked to an application and environment since `since` that no key mapping
+    /// names: what a process stopped between making (or linking) a client and activating the
+    /// keys left behind. Answers (client id, created at).
+    pub fn unmapped_since(
+        conn: &mut SqliteConnection,
+        application_id: i64,
+        key_type: KeyType,
+        since: i64,
+    ) -> QueryResult<Vec<(String, i64)>> {
+        use crate::db::schema::key_mappings;
+        oauth_clients::table
+            .filter(oauth_clients::application_id.eq(application_id))
+            .filter(oauth_clients::key_type.eq(Some(key_type)))
+            .filter(oauth_clients::updated_at.ge(since))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                key_mappings::table
+                    .filter(key_mappings::consumer_key.eq(oauth_clients::client_id.nullable())),
+            )))
+            .select((oauth_clients::client_id, oauth_clients::created_at))
+            .load(conn)
+    }
 }

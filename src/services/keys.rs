@@ -18,13 +18,14 @@ use crate::db::models::user_roles::UserRole;
 use crate::db::models::users::User;
 use crate::db::{self, DbPool, is_unique_violation};
 use crate::domain::keys::{
-    CLIENT_CREDENTIALS, CREDENTIALS_MESSAGE, CreateMode, KeySettings, KeyType, KeysForm, MapInput,
-    MappingState, TokenInput,
+    CLIENT_CREDENTIALS, CREDENTIALS_MESSAGE, CreateMode, KeyManagerKind, KeySettings, KeyType,
+    KeysForm, MapInput, MappingState, TokenInput,
 };
 use crate::key_managers::{
     AccessToken, ClientRequest, ConnectorSpec, Connectors, KeyManager, KeyManagerError, MapRequest,
     Operation, TokenRequest, may_use, spec,
 };
+use crate::oauth_server::clients::OAuthClient;
 
 use super::ServiceError;
 
@@ -817,6 +818,9 @@ fn reserve(
                 "a stale key reservation was taken over"
             );
             KeyMapping::release(conn, existing.id)?;
+            if checked.key_manager.kind == KeyManagerKind::Resident {
+                tidy_interrupted(conn, &existing)?;
+            }
         } else if existing.is_active() {
             return Err(keys_exist(key_type, &checked.key_manager));
         } else {
@@ -830,6 +834,34 @@ fn reserve(
             e.into()
         }
     })
+}
+
+/// A process stopped between making (or linking) a resident client and activating the keys
+/// left the client behind: one made for the reservation, whose secret nobody ever saw, is
+/// deleted; one that was provided out-of-band is unlinked, so that it can be provided again.
+fn tidy_interrupted(
+    conn: &mut diesel::SqliteConnection,
+    reservation: &KeyMapping,
+) -> Result<(), ServiceError> {
+    let since = reservation.created_at;
+    let left = OAuthClient::unmapped_since(
+        conn,
+        reservation.application_id,
+        reservation.key_type,
+        since,
+    )?;
+    for (client_id, created_at) in left {
+        if created_at >= since && reservation.create_mode == CreateMode::Created {
+            OAuthClient::delete(conn, &client_id)?;
+        } else {
+            OAuthClient::link(conn, &client_id, None, None)?;
+        }
+        tracing::warn!(
+            client_id,
+            "a client left by an interrupted key generation was tidied"
+        );
+    }
+    Ok(())
 }
 
 fn describe_changes(before: &KeySettings, after: &KeySettings) -> String {

@@ -40,8 +40,11 @@ async fn another_tpp_gets_404_on_every_object_route_and_changes_nothing() {
         ("throttling_policy", "10PerMin"),
         ("description", "x"),
     ];
+    let mut cases = 0;
+    let routes = object_routes.len();
     for route in object_routes {
         for key_type in ["production", "sandbox"] {
+            cases += 1;
             let path = fill_route_with(route.path, id, sub, key_type);
             let response = if route.method == "GET" {
                 intruder.get(&path).await
@@ -83,7 +86,11 @@ async fn another_tpp_gets_404_on_every_object_route_and_changes_nothing() {
         .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
+    cases += 2;
     assert_eq!(app.snapshot(), before, "nothing changed");
+    println!(
+        "ownership: {routes} application routes × 2 key types + 2 subscription cases = {cases} cases answered 404, nothing changed"
+    );
     let (_, list) = intruder.page("/applications").await;
     assert!(!list.contains("Private App"));
 }
