@@ -358,6 +358,8 @@ impl Keys {
                         key_type.label()
                     ),
                     application_id,
+                    application_name: checked.application.name.clone(),
+                    owner: author.name.clone(),
                     key_type,
                     settings,
                 };
@@ -590,6 +592,8 @@ impl Keys {
             let request = ClientRequest {
                 client_name: format!("{} ({})", checked.application.name, key_type.label()),
                 application_id,
+                application_name: checked.application.name.clone(),
+                owner: author.name.clone(),
                 key_type,
                 settings,
             };
