@@ -229,12 +229,11 @@ fn token_error(status: u16, error: &str, description: &str) -> HttpResponse {
 }
 
 fn invalid_body(message: &str) -> HttpResponse {
-    management_error(
-        400,
-        "Bad Request",
-        &format!("Payload validation error: {message}"),
-        "invalid_body",
-    )
+    management_error(400, "Bad Request", message, "invalid_body")
+}
+
+fn payload(message: &str) -> String {
+    format!("Payload validation error: {message}")
 }
 
 /// `application/json` or `application/x-www-form-urlencoded` parameters, as Auth0 takes both.
@@ -438,10 +437,10 @@ const GRANT_TYPES: &[&str] = &[
     "urn:ietf:params:oauth:grant-type:device_code",
 ];
 
-/// Checks a create or update body as Auth0's payload validation does.
-fn validate(body: &Value, creating: bool, fault: Option<Fault>) -> Result<(), HttpResponse> {
+/// Checks a create or update body as Auth0's payload validation does; the refusal's message.
+fn validate(body: &Value, creating: bool, fault: Option<Fault>) -> Result<(), String> {
     let Some(fields) = body.as_object() else {
-        return Err(invalid_body("Expected type object but found type null"));
+        return Err(payload("Expected type object but found type null"));
     };
     for key in fields.keys() {
         if ![
@@ -454,17 +453,17 @@ fn validate(body: &Value, creating: bool, fault: Option<Fault>) -> Result<(), Ht
         ]
         .contains(&key.as_str())
         {
-            return Err(invalid_body(&format!(
+            return Err(payload(&format!(
                 "Additional properties not allowed: {key}"
             )));
         }
     }
     match fields.get("name") {
-        None if creating => return Err(invalid_body("Missing required property: name")),
+        None if creating => return Err(payload("Missing required property: name")),
         Some(name) => {
             let name = name.as_str().unwrap_or_default();
             if name.is_empty() || name.contains(['<', '>']) {
-                return Err(invalid_body(&format!(
+                return Err(payload(&format!(
                     "'String does not match pattern ^[^<>]+$: {name}' on property name (The name of the client)."
                 )));
             }
@@ -475,7 +474,7 @@ fn validate(body: &Value, creating: bool, fault: Option<Fault>) -> Result<(), Ht
         && !["native", "spa", "regular_web", "non_interactive"]
             .contains(&app_type.as_str().unwrap_or_default())
     {
-        return Err(invalid_body(&format!(
+        return Err(payload(&format!(
             "'No enum match for: {app_type}' on property app_type"
         )));
     }
@@ -487,7 +486,7 @@ fn validate(body: &Value, creating: bool, fault: Option<Fault>) -> Result<(), Ht
         .enumerate()
     {
         if !GRANT_TYPES.contains(&grant.as_str().unwrap_or_default()) {
-            return Err(invalid_body(&format!(
+            return Err(payload(&format!(
                 "'No enum match for: {grant}' on property grant_types[{i}] (A set of grant types that the client is authorized to use.)."
             )));
         }
@@ -501,7 +500,7 @@ fn validate(body: &Value, creating: bool, fault: Option<Fault>) -> Result<(), Ht
     {
         let text = callback.as_str().unwrap_or_default();
         if fault == Some(Fault::RejectCallbacks) || url::Url::parse(text).is_err() {
-            return Err(invalid_body(&format!(
+            return Err(payload(&format!(
                 "'Object didn't pass validation for format absolute-uri-or-empty: {text}' on property callbacks[{i}] (A set of URLs that are valid to call back from Auth0 when authenticating users.)."
             )));
         }
@@ -510,7 +509,7 @@ fn validate(body: &Value, creating: bool, fault: Option<Fault>) -> Result<(), Ht
         && !["none", "client_secret_post", "client_secret_basic"]
             .contains(&method.as_str().unwrap_or_default())
     {
-        return Err(invalid_body(&format!(
+        return Err(payload(&format!(
             "'No enum match for: {method}' on property token_endpoint_auth_method"
         )));
     }
@@ -541,8 +540,8 @@ async fn create_client(req: HttpRequest, body: web::Json<Value>, tenant: Shared)
     }
     let mut tenant = tenant.lock().unwrap();
     tenant.client_bodies.push(body.0.clone());
-    if let Err(answer) = validate(&body, true, tenant.fault) {
-        return answer;
+    if let Err(message) = validate(&body, true, tenant.fault) {
+        return invalid_body(&message);
     }
     let client = StubClient {
         client_id: random(16),
@@ -582,8 +581,8 @@ async fn update_client(
     }
     let mut tenant = tenant.lock().unwrap();
     tenant.client_bodies.push(body.0.clone());
-    if let Err(answer) = validate(&body, false, tenant.fault) {
-        return answer;
+    if let Err(message) = validate(&body, false, tenant.fault) {
+        return invalid_body(&message);
     }
     let Some(client) = tenant.clients.get_mut(id.as_str()) else {
         return no_client();
@@ -646,7 +645,9 @@ async fn create_grant(req: HttpRequest, body: web::Json<Value>, tenant: Shared) 
         body["audience"].as_str(),
         strings(body.get("scope")),
     ) else {
-        return invalid_body("Missing required property: client_id, audience or scope");
+        return invalid_body(&payload(
+            "Missing required property: client_id, audience or scope",
+        ));
     };
     if !tenant.clients.contains_key(client_id) {
         return management_error(404, "Not Found", "Client not found", "inexistent_client");
