@@ -967,6 +967,34 @@ mod tests {
         assert_eq!(fresh_for(0), Duration::ZERO);
     }
 
+    #[tokio::test]
+    async fn loopback_is_refused_unless_private_key_manager_urls_are_allowed() {
+        for url in [
+            "http://127.0.0.1:9/api/v2/clients",
+            "https://[::1]/api/v2/clients",
+        ] {
+            let sent = send(
+                Method::GET,
+                url,
+                Credentials::Bearer("t"),
+                Body::Empty,
+                false,
+            )
+            .await;
+            assert!(matches!(sent, Err(Failure::Refused(_))), "{url}");
+        }
+        // Allowed, the request is made (and here finds nobody listening).
+        let sent = send(
+            Method::GET,
+            "http://127.0.0.1:9/",
+            Credentials::Bearer("t"),
+            Body::Empty,
+            true,
+        )
+        .await;
+        assert!(matches!(sent, Err(Failure::Unreachable(_))));
+    }
+
     #[test]
     fn settings_are_read_from_an_auth0_client() {
         let client = json!({

@@ -22,7 +22,12 @@ fn keys_path(id: i64, key_type: &str) -> String {
 /// stub tenant as the key manager `auth0` through the admin form.
 async fn portico_with_auth0(stub: &Auth0Stub) -> TestApp {
     let app = spawn_app_with(&[("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")]).await;
-    let admin = app.admin().await;
+    configure_auth0(&app.admin().await, stub).await;
+    app
+}
+
+/// The administrator's form for the stub tenant, posted.
+async fn configure_auth0(admin: &Browser, stub: &Auth0Stub) {
     let (issuer, token_endpoint, audience) =
         (stub.issuer(), stub.token_endpoint(), stub.audience());
     let response = admin
@@ -49,18 +54,18 @@ async fn portico_with_auth0(stub: &Auth0Stub) -> TestApp {
         )
         .await;
     let status = response.status();
+    let path = location(&response);
     assert_eq!(
         status,
         StatusCode::SEE_OTHER,
         "{}",
         response.text().await.unwrap()
     );
-    let (_, edit) = admin.page(&location(&response)).await;
+    let (_, edit) = admin.page(&path).await;
     assert!(
         !edit.contains(M2M_CLIENT_SECRET),
         "the Management API secret is never shown"
     );
-    app
 }
 
 /// POSTs a keys form of the `auth0` key manager.
@@ -204,6 +209,14 @@ async fn an_auth0_key_manager_generates_uses_updates_regenerates_and_removes_key
     assert!(stub.tenant().clients.is_empty());
     assert!(stub.tenant().grants.is_empty());
     assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 0);
+
+    // Deleting the application deletes a generated client at Auth0 too.
+    let (again, _) = generate(&tpp, id).await;
+    assert!(stub.tenant().clients.contains_key(&again));
+    let response = tpp.post(&format!("/applications/{id}/delete"), &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(stub.tenant().clients.is_empty());
+    assert!(stub.tenant().grants.is_empty());
 
     // One management token served every call.
     assert_eq!(stub.tenant().management_token_fetches, 1);
@@ -491,4 +504,94 @@ async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
     .await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     nothing_made("down");
+}
+
+#[actix_web::test]
+async fn a_real_portico_logs_no_auth0_secret_or_token() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let stub = Auth0Stub::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .env("PORTICO_LISTEN", "127.0.0.1:0")
+        .env("PORTICO_DATABASE_URL", dir.path().join("auth0-logs.db"))
+        .env("PORTICO_ADMIN_USERNAME", ADMIN)
+        .env("PORTICO_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut logs = Vec::new();
+    let address = loop {
+        let line = lines_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("Portico starts");
+        logs.push(line.clone());
+        if let Some(rest) = line.split("address=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let browser = || Browser {
+        address: format!("http://{address}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .unwrap(),
+    };
+    let admin = browser();
+    assert_eq!(
+        admin.sign_in(ADMIN, ADMIN_PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    configure_auth0(&admin, &stub).await;
+    let tpp = browser();
+    assert_eq!(tpp.sign_up("ivan").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        tpp.sign_in("ivan", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let id = tpp.create_application("Logged").await;
+    let (_, secret) = generate(&tpp, id).await;
+    let (status, access_token) = portal_token(&tpp, id, &secret).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, refused) = portal_token(&tpp, id, "a-wrong-secret-typed-in").await;
+    assert_eq!(refused, CREDENTIALS);
+    let response = keys_post(&tpp, id, "regenerate-secret", &[]).await;
+    let new_secret = data_field(&response.text().await.unwrap(), "consumer_secret").unwrap();
+    stub.set_fault(Some(Fault::ServerError));
+    let response = keys_post(&tpp, id, "remove", &[]).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    logs.extend(lines_rx.try_iter());
+    let all = logs.join("\n");
+    assert!(
+        all.contains("a key manager is unavailable"),
+        "the 502's cause is logged"
+    );
+    let management_token = stub.tenant().management_tokens[0].0.clone();
+    for secret in [
+        M2M_CLIENT_SECRET,
+        secret.as_str(),
+        new_secret.as_str(),
+        "a-wrong-secret-typed-in",
+        access_token.as_str(),
+        management_token.as_str(),
+    ] {
+        assert!(!all.contains(secret), "the logs contain {secret:?}");
+    }
 }
