@@ -425,6 +425,25 @@ async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
         assert!(stub.tenant().grants.is_empty(), "{what}: no orphan grant");
     };
 
+    // Tampered connector secrets: refused (502), not a 500, and Auth0 is not called.
+    let sealed =
+        app.text("SELECT hex(connector_secrets) AS line FROM key_managers WHERE name = 'auth0'");
+    app.execute("UPDATE key_managers SET connector_secrets = X'00112233445566778899AABBCCDDEEFF00112233445566778899' WHERE name = 'auth0'");
+    let response = keys_post(
+        &tpp,
+        id,
+        "generate",
+        &[("grant_types", "client_credentials")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(stub.tenant().requests.is_empty());
+    assert_eq!(stub.tenant().management_token_fetches, 0);
+    nothing_made("tampered secrets");
+    app.execute(&format!(
+        "UPDATE key_managers SET connector_secrets = X'{sealed}' WHERE name = 'auth0'"
+    ));
+
     for fault in [Fault::ServerError, Fault::Garbage, Fault::GrantFails] {
         stub.set_fault(Some(fault));
         let response = keys_post(
