@@ -82,15 +82,31 @@ async fn keys_post(
         .await
 }
 
-/// Generates production keys: (consumer key, consumer secret) as the page shows them.
-async fn generate(browser: &Browser, id: i64) -> (String, String) {
-    let response = keys_post(
+/// Provides existing Auth0 keys (out-of-band) as the production keys of an application.
+async fn map_keys(browser: &Browser, id: i64, key: &str, secret: &str) -> reqwest::Response {
+    keys_post(
+        browser,
+        id,
+        "map",
+        &[("consumer_key", key), ("consumer_secret", secret)],
+    )
+    .await
+}
+
+/// Asks for client_credentials production keys; the answer, whatever it is.
+async fn try_generate(browser: &Browser, id: i64) -> reqwest::Response {
+    keys_post(
         browser,
         id,
         "generate",
         &[("grant_types", "client_credentials")],
     )
-    .await;
+    .await
+}
+
+/// Generates production keys: (consumer key, consumer secret) as the page shows them.
+async fn generate(browser: &Browser, id: i64) -> (String, String) {
+    let response = try_generate(browser, id).await;
     assert_eq!(response.status(), StatusCode::OK, "generate");
     let body = response.text().await.unwrap();
     (
@@ -280,13 +296,7 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
         ("NoSuchClient00000000000000000000", client_secret.as_str()),
         ("../users", client_secret.as_str()),
     ] {
-        let response = keys_post(
-            &tpp,
-            id,
-            "map",
-            &[("consumer_key", key), ("consumer_secret", secret)],
-        )
-        .await;
+        let response = map_keys(&tpp, id, key, secret).await;
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{key}");
         let body = response.text().await.unwrap();
         assert!(!body.contains(secret), "the secret is not sent back");
@@ -301,16 +311,7 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
     );
 
     // The right secret maps the client; Portico stores no secret of it.
-    let response = keys_post(
-        &tpp,
-        id,
-        "map",
-        &[
-            ("consumer_key", &client_id),
-            ("consumer_secret", &client_secret),
-        ],
-    )
-    .await;
+    let response = map_keys(&tpp, id, &client_id, &client_secret).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         app.text(&format!(
@@ -339,16 +340,7 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
     // Already mapped: 409 for another TPP, naming no one.
     let other = app.tpp("intruder").await;
     let other_id = other.create_application("Other").await;
-    let response = keys_post(
-        &other,
-        other_id,
-        "map",
-        &[
-            ("consumer_key", &client_id),
-            ("consumer_secret", &client_secret),
-        ],
-    )
-    .await;
+    let response = map_keys(&other, other_id, &client_id, &client_secret).await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     let body = response.text().await.unwrap();
     assert!(body.contains("already mapped to an application"));
@@ -359,16 +351,7 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(stub.tenant().clients.contains_key(&client_id));
     assert_eq!(stub.tenant().grants_of(&client_id).len(), 1);
-    let response = keys_post(
-        &other,
-        other_id,
-        "map",
-        &[
-            ("consumer_key", &client_id),
-            ("consumer_secret", &client_secret),
-        ],
-    )
-    .await;
+    let response = map_keys(&other, other_id, &client_id, &client_secret).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
     // A client without a grant toward the API is refused, naming the consumer key.
@@ -376,16 +359,7 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
         stub.add_client("No grant", "client_secret_post", &["client_credentials"]);
     stub.tenant().grants.retain(|g| g.client_id != lonely);
     let third = other.create_application("Third").await;
-    let response = keys_post(
-        &other,
-        third,
-        "map",
-        &[
-            ("consumer_key", &lonely),
-            ("consumer_secret", &lonely_secret),
-        ],
-    )
-    .await;
+    let response = map_keys(&other, third, &lonely, &lonely_secret).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = response.text().await.unwrap();
     assert!(
@@ -429,13 +403,7 @@ async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
     let sealed =
         app.text("SELECT hex(connector_secrets) AS line FROM key_managers WHERE name = 'auth0'");
     app.execute("UPDATE key_managers SET connector_secrets = X'00112233445566778899AABBCCDDEEFF00112233445566778899' WHERE name = 'auth0'");
-    let response = keys_post(
-        &tpp,
-        id,
-        "generate",
-        &[("grant_types", "client_credentials")],
-    )
-    .await;
+    let response = try_generate(&tpp, id).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert!(stub.tenant().requests.is_empty());
     assert_eq!(stub.tenant().management_token_fetches, 0);
@@ -446,13 +414,7 @@ async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
 
     for fault in [Fault::ServerError, Fault::Garbage, Fault::GrantFails] {
         stub.set_fault(Some(fault));
-        let response = keys_post(
-            &tpp,
-            id,
-            "generate",
-            &[("grant_types", "client_credentials")],
-        )
-        .await;
+        let response = try_generate(&tpp, id).await;
         assert_eq!(response.status(), StatusCode::BAD_GATEWAY, "{fault:?}");
         let body = response.text().await.unwrap();
         assert!(body.contains("The key manager is unavailable"), "{fault:?}");
@@ -494,13 +456,7 @@ async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
 
     // Slow: 504 once the connector stops waiting.
     stub.set_fault(Some(Fault::Slow));
-    let response = keys_post(
-        &tpp,
-        id,
-        "generate",
-        &[("grant_types", "client_credentials")],
-    )
-    .await;
+    let response = try_generate(&tpp, id).await;
     assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
     assert!(
         response
@@ -514,13 +470,7 @@ async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
     // Down: 502, then keys work again once the tenant is back (another tenant here).
     stub.set_fault(None);
     stub.stop().await;
-    let response = keys_post(
-        &tpp,
-        id,
-        "generate",
-        &[("grant_types", "client_credentials")],
-    )
-    .await;
+    let response = try_generate(&tpp, id).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     nothing_made("down");
 }
