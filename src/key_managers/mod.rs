@@ -7,6 +7,7 @@
 //! operations it supports and its configuration fields in a static `ConnectorSpec`, from which
 //! the admin form is drawn. Services never hold a database transaction across these calls.
 
+pub mod auth0;
 pub mod discovery;
 pub mod resident;
 
@@ -20,6 +21,7 @@ use crate::db::DbError;
 use crate::db::models::key_managers::{KeyManagerRow, PermissionType};
 use crate::db::models::users::User;
 use crate::domain::keys::{KeyManagerKind, KeySettings, KeyType};
+use crate::security::secret_box::SecretBox;
 
 /// Why a key manager did not do what was asked. The web layer turns each into a page: field
 /// errors and credentials into 422, conflicts into 409, an unreachable key manager into 502, a
@@ -160,7 +162,8 @@ impl ConnectorSpec {
 pub fn spec(kind: KeyManagerKind) -> Option<&'static ConnectorSpec> {
     match kind {
         KeyManagerKind::Resident => Some(&resident::SPEC),
-        KeyManagerKind::Dcr | KeyManagerKind::Fs | KeyManagerKind::Auth0 => None,
+        KeyManagerKind::Auth0 => Some(&auth0::SPEC),
+        KeyManagerKind::Dcr | KeyManagerKind::Fs => None,
     }
 }
 
@@ -169,6 +172,10 @@ pub fn spec(kind: KeyManagerKind) -> Option<&'static ConnectorSpec> {
 pub struct ClientRequest {
     pub client_name: String,
     pub application_id: i64,
+    /// The application's name and its owner's user name (external connectors name their
+    /// clients `<owner>_<application>_<KEYTYPE>`, as the reference product does).
+    pub application_name: String,
+    pub owner: String,
     pub key_type: KeyType,
     pub settings: KeySettings,
 }
@@ -294,18 +301,40 @@ pub trait KeyManager: Send + Sync {
 #[derive(Clone)]
 pub struct Connectors {
     resident: Arc<dyn KeyManager>,
+    /// What external connectors are built with; absent, only the resident one is offered.
+    external: Option<External>,
+}
+
+/// What an external connector needs besides its row: the box its connector secrets are
+/// sealed in, and whether key-manager URLs may be loopback/private (`allow_private_km_urls`).
+#[derive(Clone)]
+pub struct External {
+    pub secret_box: Arc<SecretBox>,
+    pub allow_private: bool,
 }
 
 impl Connectors {
     /// Connectors whose resident key manager is `resident` (tests hand in a stub).
     pub fn new(resident: Arc<dyn KeyManager>) -> Self {
-        Self { resident }
+        Self {
+            resident,
+            external: None,
+        }
+    }
+
+    /// These connectors, able to build external ones too.
+    pub fn with_external(mut self, external: External) -> Self {
+        self.external = Some(external);
+        self
     }
 
     pub fn connector(&self, key_manager: &KeyManagerRow) -> KmResult<Arc<dyn KeyManager>> {
-        match key_manager.kind {
-            KeyManagerKind::Resident => Ok(self.resident.clone()),
-            other => Err(KeyManagerError::Unsupported(format!(
+        match (key_manager.kind, &self.external) {
+            (KeyManagerKind::Resident, _) => Ok(self.resident.clone()),
+            (KeyManagerKind::Auth0, Some(external)) => Ok(Arc::new(
+                auth0::Auth0KeyManager::from_row(key_manager, external)?,
+            )),
+            (other, _) => Err(KeyManagerError::Unsupported(format!(
                 "this version of Portico has no {other} connector"
             ))),
         }
@@ -324,10 +353,20 @@ impl actix_web::FromRequest for Connectors {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let external = req
+            .app_data::<actix_web::web::Data<crate::config::Settings>>()
+            .map(|settings| External {
+                secret_box: Arc::new(SecretBox::new(&settings.secret_key)),
+                allow_private: settings.allow_private_km_urls,
+            });
         std::future::ready(
             req.app_data::<actix_web::web::Data<crate::oauth_server::AuthorizationServer>>()
                 .cloned()
                 .map(Connectors::of)
+                .map(|connectors| match external {
+                    Some(external) => connectors.with_external(external),
+                    None => connectors,
+                })
                 .ok_or_else(|| {
                     actix_web::error::ErrorInternalServerError(
                         "the authorization server is app data",

@@ -359,6 +359,8 @@ impl Keys {
                         key_type.label()
                     ),
                     application_id,
+                    application_name: checked.application.name.clone(),
+                    owner: author.name.clone(),
                     key_type,
                     settings,
                 };
@@ -591,6 +593,8 @@ impl Keys {
             let request = ClientRequest {
                 client_name: format!("{} ({})", checked.application.name, key_type.label()),
                 application_id,
+                application_name: checked.application.name.clone(),
+                owner: author.name.clone(),
                 key_type,
                 settings,
             };

@@ -4,6 +4,8 @@
 mod accounts;
 mod admin_apis;
 mod applications;
+mod auth0_connector;
+mod auth0_stub;
 mod browser;
 mod catalog;
 mod concurrency;

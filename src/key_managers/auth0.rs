@@ -1,0 +1,1016 @@
+//! The `auth0` connector: the KeyManager contract over the Auth0 Management API. Portico holds a
+//! machine-to-machine client of the tenant (connector fields `client_id`, `client_secret`,
+//! `audience` = the Management API, `https://TENANT.auth0.com/api/v2/`) and gets a management
+//! token for it by client_credentials at the key manager's token endpoint; that token is cached
+//! process-wide per key manager and configuration until shortly before it expires, so requests
+//! share it. Applications' clients are created as `non_interactive` clients named
+//! `<owner>_<application>_<KEYTYPE>`, each with a client grant toward the audience (a client
+//! whose grant cannot be made is deleted again); out-of-band clients are proven by reading them
+//! through the Management API and by a real client_credentials authentication with their own
+//! credentials. Tokens come from the token endpoint through the `oauth2` crate, whose HTTP goes
+//! through this module's pinned, capped client. Every outbound request follows SECURITY.md
+//! row 13 (`security::outbound`): checked URL and addresses, no redirects, timeouts, 1 MiB cap.
+//! Auth0 offers the portal no introspection or access-token revocation: those operations are
+//! not declared.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use oauth2::basic::BasicClient;
+use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+use super::{
+    AUTH0_FIELDS, AccessToken, ClientRequest, ConnectorSpec, External, KeyManager, KeyManagerError,
+    KmFuture, KmResult, MapRequest, OAuthApplicationInfo, Operation, TokenMetadata, TokenRequest,
+};
+use crate::db::models::key_managers::{KeyManagerRow, SECRETS_PURPOSE};
+use crate::domain::keys::{KeyManagerKind, KeySettings, KeyType};
+use crate::security::outbound;
+
+pub static SPEC: ConnectorSpec = ConnectorSpec {
+    kind: KeyManagerKind::Auth0,
+    label: "Auth0 (Management API)",
+    operations: &[
+        Operation::CreateApplication,
+        Operation::UpdateApplication,
+        Operation::RetrieveApplication,
+        Operation::DeleteApplication,
+        Operation::MapOAuthApplication,
+        Operation::DeleteMappedApplication,
+        Operation::RegenerateSecret,
+        Operation::GetNewApplicationAccessToken,
+    ],
+    fields: AUTH0_FIELDS,
+    application_fields: &[],
+    // Auth0 sets the lifetime on its API; the portal cannot ask for more than a day.
+    max_token_validity: 86_400,
+};
+
+/// The most bytes read from an answer.
+const MAX_BODY: usize = 1024 * 1024;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// A management token is renewed this long before it expires (at most a tenth of its life).
+const RENEW_BEFORE: Duration = Duration::from_secs(60);
+
+/// One Auth0 tenant, as a key manager row configures it.
+pub struct Auth0KeyManager {
+    key_manager_id: i64,
+    token_endpoint: String,
+    /// The Management API audience, which is also its base URL.
+    audience: String,
+    client_id: String,
+    client_secret: SecretString,
+    allow_private: bool,
+}
+
+impl Auth0KeyManager {
+    /// The connector of a row: its token endpoint, connector fields and sealed client secret.
+    /// A row that cannot be read makes the key manager unavailable, not a 500.
+    pub fn from_row(row: &KeyManagerRow, external: &External) -> KmResult<Self> {
+        let unreadable = |what: &str| {
+            KeyManagerError::Unavailable(format!("the auth0 key manager {}: {what}", row.name))
+        };
+        let config = row
+            .config()
+            .map_err(|_| unreadable("its configuration cannot be read"))?;
+        let plain: BTreeMap<String, String> =
+            serde_json::from_str(&row.connector_config).unwrap_or_default();
+        let secrets: BTreeMap<String, String> = match row.connector_secrets.as_deref() {
+            Some(sealed) => external
+                .secret_box
+                .open(SECRETS_PURPOSE, sealed)
+                .ok()
+                .and_then(|plain| serde_json::from_slice(&plain).ok())
+                .ok_or_else(|| unreadable("its connector secrets cannot be decrypted"))?,
+            None => BTreeMap::new(),
+        };
+        let set = |value: Option<&String>| {
+            value
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        Ok(Self {
+            key_manager_id: row.id,
+            token_endpoint: set(config.token_endpoint.as_ref())
+                .ok_or_else(|| unreadable("no token endpoint"))?,
+            audience: set(plain.get("audience"))
+                .ok_or_else(|| unreadable("no Management API audience"))?,
+            client_id: set(plain.get("client_id"))
+                .ok_or_else(|| unreadable("no Management API client ID"))?,
+            client_secret: set(secrets.get("client_secret"))
+                .map(SecretString::from)
+                .ok_or_else(|| unreadable("no Management API client secret"))?,
+            allow_private: external.allow_private,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbound HTTP: one request to a checked URL, connecting only to its checked addresses.
+
+/// Why a request got no answer to judge.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    /// The URL or an address it resolves to is refused (row 13), or the host is unknown.
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("{0} did not answer in time")]
+    Timeout(String),
+}
+
+impl From<Failure> for KeyManagerError {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Timeout(_) => KeyManagerError::Timeout,
+            other => KeyManagerError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// How a request authenticates. Basic and form bodies are not used by Auth0's Management API;
+/// they are here for the general shape these helpers take in the shared `remote.rs`.
+#[allow(dead_code)]
+enum Credentials<'a> {
+    Bearer(&'a str),
+    /// RFC 6749 §2.3.1: both parts form-encoded, then Basic.
+    Basic(&'a str, &'a str),
+}
+
+/// What a request carries.
+#[allow(dead_code)]
+enum Body<'a> {
+    Empty,
+    Json(&'a Value),
+    Form(&'a [(&'a str, &'a str)]),
+}
+
+/// An answer, read whole (at most `MAX_BODY`).
+struct Reply {
+    status: StatusCode,
+    content_type: Option<HeaderValue>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+/// Sends a request with its credentials and body; answers whatever status came back.
+async fn send(
+    method: Method,
+    url: &str,
+    credentials: Credentials<'_>,
+    body: Body<'_>,
+    allow_private: bool,
+) -> Result<Reply, Failure> {
+    let mut headers = HeaderMap::new();
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    let authorization = match credentials {
+        Credentials::Bearer(token) => format!("Bearer {token}"),
+        Credentials::Basic(user, password) => {
+            let encode =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            format!(
+                "Basic {}",
+                STANDARD.encode(format!("{}:{}", encode(user), encode(password)))
+            )
+        }
+    };
+    headers.insert(
+        AUTHORIZATION,
+        HeaderValue::from_str(&authorization)
+            .map_err(|_| Failure::Refused("the credentials cannot be sent in a header".into()))?,
+    );
+    let bytes = match body {
+        Body::Empty => Vec::new(),
+        Body::Json(value) => {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            serde_json::to_vec(value).expect("JSON serializes")
+        }
+        Body::Form(pairs) => {
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            );
+            serde_urlencoded::to_string(pairs)
+                .expect("pairs of strings encode")
+                .into_bytes()
+        }
+    };
+    exchange(method, url, headers, bytes, allow_private).await
+}
+
+/// The one place a request leaves Portico: the URL and every address its host resolves to are
+/// checked, the connection goes to exactly those, redirects are not followed, and at most
+/// `MAX_BODY` bytes are read within the timeouts.
+async fn exchange(
+    method: Method,
+    url: &str,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    allow_private: bool,
+) -> Result<Reply, Failure> {
+    let url = outbound::parse_url(url, allow_private).map_err(Failure::Refused)?;
+    let addrs = outbound::resolve(&url, allow_private)
+        .await
+        .map_err(Failure::Refused)?;
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(TOTAL_TIMEOUT)
+        .no_proxy();
+    if let Some(url::Host::Domain(host)) = url.host() {
+        builder = builder.resolve_to_addrs(host, &addrs);
+    }
+    let client = builder
+        .build()
+        .map_err(|e| Failure::Unreachable(format!("the HTTP client cannot be built: {e}")))?;
+    // Paths carry client IDs, never secrets; the query is left out all the same.
+    let shown = format!("{}{}", url.origin().ascii_serialization(), url.path());
+    let broken = |e: reqwest::Error, what: &str| {
+        if e.is_timeout() {
+            Failure::Timeout(shown.clone())
+        } else {
+            Failure::Unreachable(format!("{shown} {what}"))
+        }
+    };
+    let mut response = client
+        .request(method, url.clone())
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| broken(e, "could not be reached"))?;
+    let status = response.status();
+    if status.is_redirection() {
+        return Err(Failure::Unreachable(format!(
+            "{shown} answered with a redirect; redirects are not followed"
+        )));
+    }
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY as u64)
+    {
+        return Err(Failure::Unreachable(format!(
+            "{shown} answered with more than 1 MiB"
+        )));
+    }
+    let content_type = response.headers().get(CONTENT_TYPE).cloned();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| broken(e, "broke off its answer"))?
+    {
+        if bytes.len() + chunk.len() > MAX_BODY {
+            return Err(Failure::Unreachable(format!(
+                "{shown} answered with more than 1 MiB"
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Reply {
+        status,
+        content_type,
+        body: bytes,
+    })
+}
+
+type OAuthFuture = Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, Failure>> + Send>>;
+
+/// The `oauth2` crate's HTTP client: `exchange`, with the key manager's 5xx and 429 answers
+/// turned into failures (the crate would read their JSON as an OAuth2 error of the client's).
+fn oauth_http(allow_private: bool) -> impl Fn(oauth2::HttpRequest) -> OAuthFuture {
+    move |request: oauth2::HttpRequest| {
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let reply = exchange(
+                parts.method,
+                &parts.uri.to_string(),
+                parts.headers,
+                body,
+                allow_private,
+            )
+            .await?;
+            if reply.status.is_server_error() || reply.status == StatusCode::TOO_MANY_REQUESTS {
+                return Err(Failure::Unreachable(format!(
+                    "the token endpoint answered {}",
+                    reply.status
+                )));
+            }
+            let mut response = oauth2::http::Response::builder().status(reply.status);
+            if let Some(content_type) = reply.content_type {
+                response = response.header(CONTENT_TYPE, content_type);
+            }
+            response
+                .body(reply.body)
+                .map_err(|e| Failure::Unreachable(format!("the token endpoint's answer: {e}")))
+        })
+    }
+}
+
+/// How a client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientAuth {
+    Post,
+    Basic,
+}
+
+/// A token the token endpoint issued.
+struct Granted {
+    access_token: SecretString,
+    token_type: String,
+    scope: String,
+    expires_in: Option<u64>,
+}
+
+/// Why the token endpoint issued no token.
+enum TokenFailure {
+    /// An OAuth2 error answer (`error`, `error_description`).
+    Refused {
+        error: String,
+        description: String,
+    },
+    Transport(Failure),
+    /// Not an OAuth2 answer at all.
+    Garbage(String),
+}
+
+/// client_credentials at `token_endpoint` for `audience`.
+async fn client_credentials(
+    token_endpoint: &str,
+    client_id: &str,
+    secret: &SecretString,
+    auth: ClientAuth,
+    audience: &str,
+    scopes: &[String],
+    allow_private: bool,
+) -> Result<Granted, TokenFailure> {
+    let token_url = TokenUrl::new(token_endpoint.to_string())
+        .map_err(|_| TokenFailure::Garbage("the token endpoint is not a URL".into()))?;
+    let client = BasicClient::new(ClientId::new(client_id.to_string()))
+        .set_client_secret(ClientSecret::new(secret.expose_secret().to_string()))
+        .set_token_uri(token_url)
+        .set_auth_type(match auth {
+            ClientAuth::Post => AuthType::RequestBody,
+            ClientAuth::Basic => AuthType::BasicAuth,
+        });
+    let http = oauth_http(allow_private);
+    let request = client
+        .exchange_client_credentials()
+        .add_extra_param("audience", audience.to_string())
+        .add_scopes(scopes.iter().cloned().map(Scope::new));
+    match request.request_async(&http).await {
+        Ok(token) => Ok(Granted {
+            access_token: SecretString::from(token.access_token().secret().clone()),
+            token_type: "Bearer".to_string(),
+            scope: token
+                .scopes()
+                .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default(),
+            expires_in: token.expires_in().map(|d| d.as_secs()),
+        }),
+        Err(RequestTokenError::ServerResponse(answer)) => Err(TokenFailure::Refused {
+            error: answer.error().to_string(),
+            description: answer.error_description().cloned().unwrap_or_default(),
+        }),
+        Err(RequestTokenError::Request(failure)) => Err(TokenFailure::Transport(failure)),
+        Err(RequestTokenError::Parse(..)) => Err(TokenFailure::Garbage(
+            "the token endpoint answered with something that is not an OAuth2 answer".into(),
+        )),
+        Err(RequestTokenError::Other(message)) => Err(TokenFailure::Garbage(format!(
+            "the token endpoint's answer: {message}"
+        ))),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The management token, shared by every request to one key manager.
+
+struct CachedToken {
+    token: SecretString,
+    fresh_until: Instant,
+}
+
+/// Management tokens by key manager and configuration fingerprint (a changed secret, audience
+/// or endpoint is a new entry; the secret appears only hashed in the key).
+static MANAGEMENT_TOKENS: LazyLock<Mutex<HashMap<String, CachedToken>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn tokens() -> std::sync::MutexGuard<'static, HashMap<String, CachedToken>> {
+    // A panic while holding the lock leaves a map that is still valid.
+    MANAGEMENT_TOKENS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// How long a management token is used: its life less a margin (a tenth, at most a minute).
+fn fresh_for(expires_in: u64) -> Duration {
+    let life = Duration::from_secs(expires_in);
+    life - (life / 10).min(RENEW_BEFORE)
+}
+
+impl Auth0KeyManager {
+    fn cache_key(&self) -> String {
+        let fingerprint = [
+            self.key_manager_id.to_string().as_str(),
+            &self.token_endpoint,
+            &self.audience,
+            &self.client_id,
+            self.client_secret.expose_secret(),
+        ]
+        .join("\n");
+        hex::encode(aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            fingerprint.as_bytes(),
+        ))
+    }
+
+    /// The cached management token, or a new one.
+    async fn management_token(&self) -> KmResult<SecretString> {
+        let key = self.cache_key();
+        if let Some(cached) = tokens().get(&key)
+            && cached.fresh_until > Instant::now()
+        {
+            return Ok(cached.token.clone());
+        }
+        let granted = client_credentials(
+            &self.token_endpoint,
+            &self.client_id,
+            &self.client_secret,
+            ClientAuth::Post,
+            &self.audience,
+            &[],
+            self.allow_private,
+        )
+        .await
+        .map_err(|failure| match failure {
+            TokenFailure::Refused { error, description } => KeyManagerError::Unavailable(format!(
+                "Auth0 refused Portico's Management API client: {error} {}",
+                shown(&description)
+            )),
+            TokenFailure::Transport(failure) => failure.into(),
+            TokenFailure::Garbage(message) => KeyManagerError::Unavailable(message),
+        })?;
+        // Auth0 always says; a day is its default.
+        let fresh_until = Instant::now() + fresh_for(granted.expires_in.unwrap_or(86_400));
+        let mut cache = tokens();
+        let now = Instant::now();
+        cache.retain(|_, cached| cached.fresh_until > now);
+        cache.insert(
+            key,
+            CachedToken {
+                token: granted.access_token.clone(),
+                fresh_until,
+            },
+        );
+        Ok(granted.access_token)
+    }
+
+    fn forget_management_token(&self) {
+        tokens().remove(&self.cache_key());
+    }
+
+    /// A Management API call (`path` below the audience) with the management token; a token
+    /// Auth0 no longer accepts is replaced once. 2xx answers their JSON (`Null` when empty).
+    async fn management(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> KmResult<Value> {
+        let url = format!("{}/{path}", self.audience.trim_end_matches('/'));
+        let mut retried = false;
+        loop {
+            let token = self.management_token().await?;
+            let reply = send(
+                method.clone(),
+                &url,
+                Credentials::Bearer(token.expose_secret()),
+                body.map_or(Body::Empty, Body::Json),
+                self.allow_private,
+            )
+            .await?;
+            if reply.status == StatusCode::UNAUTHORIZED && !retried {
+                self.forget_management_token();
+                retried = true;
+                continue;
+            }
+            return judge(&reply);
+        }
+    }
+}
+
+/// The Management API's answer as a result: its error shape is
+/// `{statusCode, error, message, errorCode}`.
+fn judge(reply: &Reply) -> KmResult<Value> {
+    let status = reply.status;
+    if status.is_success() {
+        if reply.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Null);
+        }
+        return reply.json().ok_or_else(|| {
+            KeyManagerError::Unavailable(format!(
+                "Auth0 answered {status} with something that is not JSON"
+            ))
+        });
+    }
+    let message = reply
+        .json()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(shown))
+        .unwrap_or_default();
+    Err(match status {
+        StatusCode::NOT_FOUND => KeyManagerError::NotFound,
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY if !message.is_empty() => {
+            KeyManagerError::Invalid {
+                field: field_of(&message),
+                message: format!("Auth0 refused this: {message}"),
+            }
+        }
+        StatusCode::CONFLICT => KeyManagerError::Conflict(format!("Auth0 refused this: {message}")),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => KeyManagerError::Unavailable(format!(
+            "Auth0 refused Portico's management token ({status}): {message}"
+        )),
+        _ => KeyManagerError::Unavailable(format!("Auth0 answered {status}: {message}")),
+    })
+}
+
+/// At most 200 characters of a message from the key manager.
+fn shown(message: &str) -> String {
+    message.chars().take(200).collect()
+}
+
+/// The keys form field an Auth0 validation message is about (`keys` when none fits).
+fn field_of(message: &str) -> &'static str {
+    let message = message.to_ascii_lowercase();
+    if message.contains("callbacks") {
+        "callback_url"
+    } else if message.contains("grant_types") {
+        "grant_types"
+    } else if message.contains("token_endpoint_auth_method") {
+        "public_client"
+    } else {
+        "keys"
+    }
+}
+
+/// The Auth0 client name of an application's keys, as the reference product names them.
+/// Auth0 refuses `<` and `>` in names.
+pub fn client_name(owner: &str, application: &str, key_type: KeyType) -> String {
+    format!("{owner}_{application}_{}", key_type.as_str())
+        .chars()
+        .map(|c| if matches!(c, '<' | '>') { '_' } else { c })
+        .collect()
+}
+
+/// A client ID as a path segment: Auth0's are letters, digits, `-` and `_`; anything else is
+/// not a client of this tenant (and never reaches a URL).
+fn client_path(consumer_key: &str, suffix: &str) -> Option<String> {
+    let valid = !consumer_key.is_empty()
+        && consumer_key.len() <= 128
+        && consumer_key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'));
+    valid.then(|| format!("clients/{consumer_key}{suffix}"))
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The settings an Auth0 client has, as the keys page shows them.
+fn settings_of(client: &Value) -> KeySettings {
+    KeySettings {
+        grant_types: strings(&client["grant_types"]),
+        callback_urls: strings(&client["callbacks"]),
+        public_client: client["token_endpoint_auth_method"] == "none",
+        ..KeySettings::default()
+    }
+}
+
+/// How a client authenticates at the token endpoint; `None` for a public client.
+fn auth_of(client: &Value) -> Option<ClientAuth> {
+    match client["token_endpoint_auth_method"].as_str() {
+        Some("none") => None,
+        Some("client_secret_basic") => Some(ClientAuth::Basic),
+        _ => Some(ClientAuth::Post),
+    }
+}
+
+fn not_found_as(error: KeyManagerError, instead: KeyManagerError) -> KeyManagerError {
+    match error {
+        KeyManagerError::NotFound => instead,
+        other => other,
+    }
+}
+
+impl Auth0KeyManager {
+    /// Reads a client; `NotFound` when Auth0 does not know it.
+    async fn client(&self, consumer_key: &str) -> KmResult<Value> {
+        let path = client_path(consumer_key, "").ok_or(KeyManagerError::NotFound)?;
+        self.management(Method::GET, &path, None).await
+    }
+
+    /// Deletes a client this request made, before answering `error`.
+    async fn undo(&self, consumer_key: &str, error: KeyManagerError) -> KeyManagerError {
+        if let Err(cause) = self.delete_client(consumer_key).await {
+            tracing::error!(consumer_key, %cause, "an Auth0 client made for keys that could not be finished could not be deleted: delete it in Auth0");
+        }
+        error
+    }
+
+    async fn delete_client(&self, consumer_key: &str) -> KmResult<()> {
+        let Some(path) = client_path(consumer_key, "") else {
+            return Ok(());
+        };
+        match self.management(Method::DELETE, &path, None).await {
+            Ok(_) | Err(KeyManagerError::NotFound) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// A token for a client with its own credentials, mapped onto the contract's errors:
+    /// a wrong secret and an unknown client are both `InvalidCredentials`.
+    async fn client_token(
+        &self,
+        consumer_key: &str,
+        secret: &SecretString,
+        auth: ClientAuth,
+        scopes: &[String],
+    ) -> KmResult<Granted> {
+        client_credentials(
+            &self.token_endpoint,
+            consumer_key,
+            secret,
+            auth,
+            &self.audience,
+            scopes,
+            self.allow_private,
+        )
+        .await
+        .map_err(|failure| match failure {
+            TokenFailure::Refused { error, description } => {
+                let description = description.to_ascii_lowercase();
+                match error.as_str() {
+                    // Said only once the client has authenticated: it has no grant here.
+                    "access_denied"
+                        if description.contains("client-grant")
+                            || description.contains("not authorized to access") =>
+                    {
+                        KeyManagerError::Invalid {
+                            field: "consumer_key",
+                            message: format!(
+                                "This Auth0 client has no client grant for {}: ask the Auth0 administrator to grant it.",
+                                self.audience
+                            ),
+                        }
+                    }
+                    "unauthorized_client" => KeyManagerError::Invalid {
+                        field: "consumer_key",
+                        message: "This Auth0 client does not allow the client_credentials grant."
+                            .into(),
+                    },
+                    "access_denied" | "invalid_client" => KeyManagerError::InvalidCredentials,
+                    other => KeyManagerError::Unavailable(format!(
+                        "the token endpoint refused a client: {other} {}",
+                        shown(&description)
+                    )),
+                }
+            }
+            TokenFailure::Transport(failure) => failure.into(),
+            TokenFailure::Garbage(message) => KeyManagerError::Unavailable(message),
+        })
+    }
+
+    /// The body of a create or update: what the portal's key settings say.
+    fn client_fields(settings: &KeySettings, auth_method: &str) -> serde_json::Map<String, Value> {
+        let mut fields = serde_json::Map::new();
+        fields.insert("grant_types".into(), json!(settings.grant_types));
+        fields.insert("callbacks".into(), json!(settings.callback_urls));
+        fields.insert("token_endpoint_auth_method".into(), json!(auth_method));
+        fields
+    }
+}
+
+impl KeyManager for Auth0KeyManager {
+    fn spec(&self) -> &'static ConnectorSpec {
+        &SPEC
+    }
+
+    fn create_application<'a>(
+        &'a self,
+        request: &'a ClientRequest,
+    ) -> KmFuture<'a, OAuthApplicationInfo> {
+        Box::pin(async move {
+            let public = request.settings.public_client;
+            let mut body = Self::client_fields(
+                &request.settings,
+                if public { "none" } else { "client_secret_post" },
+            );
+            body.insert(
+                "name".into(),
+                json!(client_name(
+                    &request.owner,
+                    &request.application_name,
+                    request.key_type
+                )),
+            );
+            body.insert("app_type".into(), json!("non_interactive"));
+            let created = self
+                .management(Method::POST, "clients", Some(&Value::Object(body)))
+                .await
+                .map_err(|e| {
+                    not_found_as(
+                        e,
+                        KeyManagerError::Unavailable("Auth0 answered 404 to a new client".into()),
+                    )
+                })?;
+            let consumer_key = created["client_id"]
+                .as_str()
+                .filter(|id| client_path(id, "").is_some())
+                .ok_or_else(|| {
+                    KeyManagerError::Unavailable(
+                        "Auth0 made a client without a usable client_id".into(),
+                    )
+                })?
+                .to_string();
+            let secret = created["client_secret"].as_str().map(SecretString::from);
+            if secret.is_none() && !public {
+                let error =
+                    KeyManagerError::Unavailable("Auth0 made a client without a secret".into());
+                return Err(self.undo(&consumer_key, error).await);
+            }
+            let grant = json!({
+                "client_id": consumer_key,
+                "audience": self.audience,
+                "scope": [],
+            });
+            if let Err(error) = self
+                .management(Method::POST, "client-grants", Some(&grant))
+                .await
+            {
+                let error = not_found_as(
+                    error,
+                    KeyManagerError::Unavailable("Auth0 answered 404 to the client grant".into()),
+                );
+                return Err(self.undo(&consumer_key, error).await);
+            }
+            Ok(OAuthApplicationInfo {
+                consumer_key,
+                consumer_secret: secret,
+                settings: request.settings.clone(),
+            })
+        })
+    }
+
+    fn update_application<'a>(
+        &'a self,
+        consumer_key: &'a str,
+        request: &'a ClientRequest,
+    ) -> KmFuture<'a, OAuthApplicationInfo> {
+        Box::pin(async move {
+            let current = self.client(consumer_key).await?;
+            // A confidential client keeps its method (a mapped one may use Basic).
+            let method = match (request.settings.public_client, auth_of(&current)) {
+                (true, _) => "none",
+                (false, None | Some(ClientAuth::Post)) => "client_secret_post",
+                (false, Some(ClientAuth::Basic)) => "client_secret_basic",
+            };
+            let body = Value::Object(Self::client_fields(&request.settings, method));
+            let path = client_path(consumer_key, "").ok_or(KeyManagerError::NotFound)?;
+            let updated = self.management(Method::PATCH, &path, Some(&body)).await?;
+            Ok(OAuthApplicationInfo {
+                consumer_key: consumer_key.to_string(),
+                consumer_secret: None,
+                settings: KeySettings {
+                    grant_types: strings(&updated["grant_types"]),
+                    callback_urls: strings(&updated["callbacks"]),
+                    ..request.settings.clone()
+                },
+            })
+        })
+    }
+
+    fn retrieve_application<'a>(
+        &'a self,
+        consumer_key: &'a str,
+    ) -> KmFuture<'a, OAuthApplicationInfo> {
+        Box::pin(async move {
+            let client = self.client(consumer_key).await?;
+            Ok(OAuthApplicationInfo {
+                consumer_key: consumer_key.to_string(),
+                consumer_secret: None,
+                settings: settings_of(&client),
+            })
+        })
+    }
+
+    fn delete_application<'a>(&'a self, consumer_key: &'a str) -> KmFuture<'a, ()> {
+        Box::pin(self.delete_client(consumer_key))
+    }
+
+    fn map_oauth_application<'a>(
+        &'a self,
+        request: &'a MapRequest,
+    ) -> KmFuture<'a, OAuthApplicationInfo> {
+        Box::pin(async move {
+            let consumer_key = request.consumer_key.trim();
+            let client = self
+                .client(consumer_key)
+                .await
+                .map_err(|e| not_found_as(e, KeyManagerError::InvalidCredentials))?;
+            let auth = auth_of(&client).ok_or(KeyManagerError::InvalidCredentials)?;
+            // The proof: the client authenticates with this secret, as it would itself.
+            self.client_token(consumer_key, &request.consumer_secret, auth, &[])
+                .await?;
+            Ok(OAuthApplicationInfo {
+                consumer_key: consumer_key.to_string(),
+                consumer_secret: None,
+                settings: settings_of(&client),
+            })
+        })
+    }
+
+    fn delete_mapped_application<'a>(&'a self, _consumer_key: &'a str) -> KmFuture<'a, ()> {
+        // The link is Portico's alone: the client stays in Auth0 as it was.
+        Box::pin(async { Ok(()) })
+    }
+
+    fn regenerate_secret<'a>(&'a self, consumer_key: &'a str) -> KmFuture<'a, SecretString> {
+        Box::pin(async move {
+            let path =
+                client_path(consumer_key, "/rotate-secret").ok_or(KeyManagerError::NotFound)?;
+            let rotated = self.management(Method::POST, &path, None).await?;
+            rotated["client_secret"]
+                .as_str()
+                .map(SecretString::from)
+                .ok_or_else(|| {
+                    KeyManagerError::Unavailable(
+                        "Auth0 rotated a secret without returning it".into(),
+                    )
+                })
+        })
+    }
+
+    fn get_new_application_access_token<'a>(
+        &'a self,
+        request: &'a TokenRequest,
+    ) -> KmFuture<'a, AccessToken> {
+        Box::pin(async move {
+            let client = self
+                .client(&request.consumer_key)
+                .await
+                .map_err(|e| not_found_as(e, KeyManagerError::InvalidCredentials))?;
+            let auth = auth_of(&client).ok_or(KeyManagerError::InvalidCredentials)?;
+            let granted = self
+                .client_token(
+                    &request.consumer_key,
+                    &request.consumer_secret,
+                    auth,
+                    &request.scopes,
+                )
+                .await?;
+            // Auth0 sets the lifetime on its API; the answer says what it is.
+            let expires_in = granted.expires_in.unwrap_or(0).min(i64::MAX as u64) as i64;
+            Ok(AccessToken {
+                access_token: granted.access_token,
+                token_type: granted.token_type,
+                scope: granted.scope,
+                expires_in,
+                expires_at: crate::db::now() + expires_in,
+            })
+        })
+    }
+
+    fn get_token_metadata<'a>(&'a self, _token: &'a str) -> KmFuture<'a, TokenMetadata> {
+        Box::pin(async {
+            Err(KeyManagerError::Unsupported(
+                "Auth0 offers no token introspection".into(),
+            ))
+        })
+    }
+
+    fn revoke_token<'a>(&'a self, _consumer_key: &'a str, _token: &'a str) -> KmFuture<'a, ()> {
+        Box::pin(async {
+            Err(KeyManagerError::Unsupported(
+                "Auth0 revokes refresh tokens only, not access tokens".into(),
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_named_owner_application_key_type_without_angle_brackets() {
+        assert_eq!(
+            client_name("alice", "Wallet", KeyType::Production),
+            "alice_Wallet_PRODUCTION"
+        );
+        assert_eq!(
+            client_name("bob", "<b>Pay</b>", KeyType::Sandbox),
+            "bob__b_Pay_/b__SANDBOX"
+        );
+    }
+
+    #[test]
+    fn only_plain_client_ids_become_paths() {
+        assert_eq!(
+            client_path("AbC-12_x", "/rotate-secret").as_deref(),
+            Some("clients/AbC-12_x/rotate-secret")
+        );
+        for bad in ["", "../users", "a/b", "a?b", "a b", "a%2F"] {
+            assert!(client_path(bad, "").is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn auth0_messages_name_the_keys_field_they_are_about() {
+        assert_eq!(
+            field_of(
+                "Payload validation error: 'Object didn't pass validation for format absolute-uri-or-empty: x' on property callbacks[0]"
+            ),
+            "callback_url"
+        );
+        assert_eq!(field_of("... on property grant_types[1]"), "grant_types");
+        assert_eq!(field_of("Something else"), "keys");
+    }
+
+    #[test]
+    fn a_management_token_is_renewed_before_it_expires() {
+        assert_eq!(fresh_for(86_400), Duration::from_secs(86_340));
+        assert_eq!(fresh_for(10), Duration::from_secs(9));
+        assert_eq!(fresh_for(0), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn loopback_is_refused_unless_private_key_manager_urls_are_allowed() {
+        for url in [
+            "http://127.0.0.1:9/api/v2/clients",
+            "https://[::1]/api/v2/clients",
+        ] {
+            let sent = send(
+                Method::GET,
+                url,
+                Credentials::Bearer("t"),
+                Body::Empty,
+                false,
+            )
+            .await;
+            assert!(matches!(sent, Err(Failure::Refused(_))), "{url}");
+        }
+        // Allowed, the request is made (and here finds nobody listening).
+        let sent = send(
+            Method::GET,
+            "http://127.0.0.1:9/",
+            Credentials::Bearer("t"),
+            Body::Empty,
+            true,
+        )
+        .await;
+        assert!(matches!(sent, Err(Failure::Unreachable(_))));
+    }
+
+    #[test]
+    fn settings_are_read_from_an_auth0_client() {
+        let client = json!({
+            "client_id": "abc",
+            "grant_types": ["client_credentials", "authorization_code"],
+            "callbacks": ["https://app.example/cb"],
+            "token_endpoint_auth_method": "client_secret_basic",
+        });
+        let settings = settings_of(&client);
+        assert_eq!(settings.grant_types.len(), 2);
+        assert_eq!(settings.callback_urls, vec!["https://app.example/cb"]);
+        assert!(!settings.public_client);
+        assert_eq!(auth_of(&client), Some(ClientAuth::Basic));
+        assert_eq!(
+            auth_of(&json!({"token_endpoint_auth_method": "none"})),
+            None
+        );
+    }
+}

@@ -1,0 +1,566 @@
+//! The `auth0` key manager against a stand-in Auth0 tenant (`auth0_stub`): an administrator
+//! configures it through the admin forms, TPPs generate, use, update, regenerate and remove
+//! keys, provide existing Auth0 clients out-of-band — and what the tenant received is checked:
+//! the clients and grants it holds, how many management tokens it issued (the connector caches
+//! them), and that faults leave nothing half-made on either side (SECURITY.md rows 16, 17, 34).
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::auth0_stub::{Auth0Stub, Fault, M2M_CLIENT_ID, M2M_CLIENT_SECRET};
+use crate::helpers::*;
+
+const CREDENTIALS: &str =
+    "The consumer key and consumer secret do not match a client of this key manager.";
+
+fn keys_path(id: i64, key_type: &str) -> String {
+    format!("/applications/{id}/keys/{key_type}")
+}
+
+/// Portico with loopback key-manager URLs allowed, and an administrator who configured the
+/// stub tenant as the key manager `auth0` through the admin form.
+async fn portico_with_auth0(stub: &Auth0Stub) -> TestApp {
+    let app = spawn_app_with(&[("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")]).await;
+    configure_auth0(&app.admin().await, stub).await;
+    app
+}
+
+/// The administrator's form for the stub tenant, posted.
+async fn configure_auth0(admin: &Browser, stub: &Auth0Stub) {
+    let (issuer, token_endpoint, audience) =
+        (stub.issuer(), stub.token_endpoint(), stub.audience());
+    let response = admin
+        .post(
+            "/admin/key-managers",
+            &[
+                ("type", "auth0"),
+                ("name", "auth0"),
+                ("display_name", "Auth0 tenant"),
+                ("issuer", &issuer),
+                ("token_endpoint", &token_endpoint),
+                ("grant_types", "client_credentials"),
+                ("grant_types", "authorization_code"),
+                ("token_validation", "self_validate_jwt"),
+                ("permission_type", "PUBLIC"),
+                ("enable_token_generation", "true"),
+                ("enable_oob_provisioning", "true"),
+                ("enable_oauth_app_creation", "true"),
+                ("enabled", "true"),
+                ("connector_client_id", M2M_CLIENT_ID),
+                ("connector_client_secret", M2M_CLIENT_SECRET),
+                ("connector_audience", &audience),
+            ],
+        )
+        .await;
+    let status = response.status();
+    let path = location(&response);
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text().await.unwrap()
+    );
+    let (_, edit) = admin.page(&path).await;
+    assert!(
+        !edit.contains(M2M_CLIENT_SECRET),
+        "the Management API secret is never shown"
+    );
+}
+
+/// POSTs a keys form of the `auth0` key manager.
+async fn keys_post(
+    browser: &Browser,
+    id: i64,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut all = vec![("key_manager", "auth0")];
+    all.extend_from_slice(fields);
+    browser
+        .post(&format!("{}/{action}", keys_path(id, "production")), &all)
+        .await
+}
+
+/// Provides existing Auth0 keys (out-of-band) as the production keys of an application.
+async fn map_keys(browser: &Browser, id: i64, key: &str, secret: &str) -> reqwest::Response {
+    keys_post(
+        browser,
+        id,
+        "map",
+        &[("consumer_key", key), ("consumer_secret", secret)],
+    )
+    .await
+}
+
+/// Asks for client_credentials production keys; the answer, whatever it is.
+async fn try_generate(browser: &Browser, id: i64) -> reqwest::Response {
+    keys_post(
+        browser,
+        id,
+        "generate",
+        &[("grant_types", "client_credentials")],
+    )
+    .await
+}
+
+/// Generates production keys: (consumer key, consumer secret) as the page shows them.
+async fn generate(browser: &Browser, id: i64) -> (String, String) {
+    let response = try_generate(browser, id).await;
+    assert_eq!(response.status(), StatusCode::OK, "generate");
+    let body = response.text().await.unwrap();
+    (
+        data_field(&body, "consumer_key").expect("the consumer key is shown"),
+        data_field(&body, "consumer_secret").expect("the secret is shown once"),
+    )
+}
+
+/// A portal token for the production keys: the status and, on success, the token shown.
+async fn portal_token(browser: &Browser, id: i64, secret: &str) -> (StatusCode, String) {
+    let response = keys_post(
+        browser,
+        id,
+        "token",
+        &[("consumer_secret", secret), ("validity_period", "3600")],
+    )
+    .await;
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    let shown = match status {
+        StatusCode::OK => data_field(&body, "access_token").expect("the token is shown"),
+        _ => error_on(&body, "consumer_secret").unwrap_or_default(),
+    };
+    (status, shown)
+}
+
+#[actix_web::test]
+async fn an_auth0_key_manager_generates_uses_updates_regenerates_and_removes_keys() {
+    let stub = Auth0Stub::start().await;
+    let app = portico_with_auth0(&stub).await;
+    let tpp = app.tpp("alice").await;
+    let id = tpp.create_application("Wallet").await;
+
+    let (key, secret) = generate(&tpp, id).await;
+    {
+        let tenant = stub.tenant();
+        let client = tenant
+            .client_named("alice_Wallet_PRODUCTION")
+            .expect("the client is named <owner>_<application>_<KEYTYPE>");
+        assert_eq!(
+            (client.client_id.as_str(), client.client_secret.as_str()),
+            (key.as_str(), secret.as_str())
+        );
+        assert_eq!(client.app_type, "non_interactive");
+        assert_eq!(client.grant_types, vec!["client_credentials"]);
+        assert_eq!(client.token_endpoint_auth_method, "client_secret_post");
+        let grants = tenant.grants_of(&key);
+        assert_eq!(grants.len(), 1, "one client grant");
+        assert_eq!(grants[0].audience, stub.audience());
+        assert!(grants[0].scope.is_empty());
+    }
+    assert_eq!(
+        app.text(&format!(
+            "SELECT create_mode || ' ' || state || ' ' || IFNULL(consumer_secret, 'none') AS line \
+             FROM key_mappings WHERE consumer_key = '{key}' AND application_id = {id}"
+        )),
+        "CREATED ACTIVE none"
+    );
+    let (_, page) = tpp
+        .page(&format!(
+            "{}?key_manager=auth0",
+            keys_path(id, "production")
+        ))
+        .await;
+    assert_eq!(
+        data_field(&page, "token_endpoint").unwrap(),
+        stub.token_endpoint()
+    );
+    assert!(!page.contains(&secret), "the secret is shown only once");
+
+    // A portal token comes from Auth0's token endpoint with the keys' own credentials.
+    let (status, token) = portal_token(&tpp, id, &secret).await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    assert!(token.starts_with("app."));
+    assert_eq!(stub.tenant().app_tokens, vec![key.clone()]);
+
+    // Update: Auth0 holds what the form says.
+    let response = keys_post(
+        &tpp,
+        id,
+        "update",
+        &[
+            ("grant_types", "client_credentials"),
+            ("grant_types", "authorization_code"),
+            ("callback_url", "https://wallet.example/callback"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    {
+        let tenant = stub.tenant();
+        let client = &tenant.clients[&key];
+        assert_eq!(
+            client.grant_types,
+            vec!["client_credentials", "authorization_code"]
+        );
+        assert_eq!(client.callbacks, vec!["https://wallet.example/callback"]);
+        assert_eq!(client.name, "alice_Wallet_PRODUCTION");
+    }
+
+    // Regenerate: Auth0 rotated the secret; the old one is refused, the new one works.
+    let response = keys_post(&tpp, id, "regenerate-secret", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.text().await.unwrap();
+    let new_secret = data_field(&body, "consumer_secret").unwrap();
+    assert_ne!(new_secret, secret);
+    assert_eq!(stub.tenant().clients[&key].client_secret, new_secret);
+    let (status, message) = portal_token(&tpp, id, &secret).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(message, CREDENTIALS);
+    assert_eq!(portal_token(&tpp, id, &new_secret).await.0, StatusCode::OK);
+
+    // Remove: the client and its grant are gone at Auth0.
+    let response = keys_post(&tpp, id, "remove", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(stub.tenant().clients.is_empty());
+    assert!(stub.tenant().grants.is_empty());
+    assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 0);
+
+    // Deleting the application deletes a generated client at Auth0 too.
+    let (again, _) = generate(&tpp, id).await;
+    assert!(stub.tenant().clients.contains_key(&again));
+    let response = tpp.post(&format!("/applications/{id}/delete"), &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(stub.tenant().clients.is_empty());
+    assert!(stub.tenant().grants.is_empty());
+
+    // One management token served every call.
+    assert_eq!(stub.tenant().management_token_fetches, 1);
+    let logs = std::fs::read_dir(app.dir.path())
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.unwrap().path()).ok())
+        .any(|bytes| {
+            bytes
+                .windows(M2M_CLIENT_SECRET.len())
+                .any(|w| w == M2M_CLIENT_SECRET.as_bytes())
+        });
+    assert!(!logs, "the Management API secret is stored encrypted only");
+}
+
+#[actix_web::test]
+async fn the_management_token_is_cached_until_shortly_before_it_expires() {
+    let stub = Auth0Stub::start().await;
+    stub.tenant().management_token_lifetime = 5;
+    let app = portico_with_auth0(&stub).await;
+    let tpp = app.tpp("bob").await;
+    let id = tpp.create_application("Cached").await;
+
+    let (_, secret) = generate(&tpp, id).await;
+    assert_eq!(portal_token(&tpp, id, &secret).await.0, StatusCode::OK);
+    assert_eq!(
+        stub.tenant().management_token_fetches,
+        1,
+        "one token for create, grant and read"
+    );
+
+    // Past its life (less the margin), the next call fetches a new one.
+    actix_web::rt::time::sleep(Duration::from_millis(5_100)).await;
+    let response = keys_post(&tpp, id, "regenerate-secret", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(stub.tenant().management_token_fetches, 2);
+
+    // A token Auth0 stops accepting early is replaced once, and the call goes through.
+    stub.tenant().management_tokens.clear();
+    let response = keys_post(&tpp, id, "remove", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(stub.tenant().management_token_fetches, 3);
+    assert!(stub.tenant().clients.is_empty());
+}
+
+#[actix_web::test]
+async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again() {
+    let stub = Auth0Stub::start().await;
+    let app = portico_with_auth0(&stub).await;
+    let (client_id, client_secret) = stub.add_client(
+        "Partner CLI",
+        "client_secret_basic",
+        &["client_credentials"],
+    );
+    let tpp = app.tpp("grace").await;
+    let id = tpp.create_application("Provided").await;
+
+    // Wrong secret, unknown client, a key that is no client ID: one message, nothing stored.
+    let mut messages = Vec::new();
+    for (key, secret) in [
+        (client_id.as_str(), "not-the-secret"),
+        ("NoSuchClient00000000000000000000", client_secret.as_str()),
+        ("../users", client_secret.as_str()),
+    ] {
+        let response = map_keys(&tpp, id, key, secret).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{key}");
+        let body = response.text().await.unwrap();
+        assert!(!body.contains(secret), "the secret is not sent back");
+        assert_eq!(input_value(&body, "consumer_key").as_deref(), Some(key));
+        messages.push(error_on(&body, "consumer_secret").unwrap());
+    }
+    assert!(messages.iter().all(|m| m == CREDENTIALS), "{messages:?}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 0);
+    assert!(
+        !stub.tenant().requests.iter().any(|r| r.contains("users")),
+        "no path built from input"
+    );
+
+    // The right secret maps the client; Portico stores no secret of it.
+    let response = map_keys(&tpp, id, &client_id, &client_secret).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.text(&format!(
+            "SELECT create_mode || ' ' || IFNULL(consumer_secret, 'none') AS line FROM key_mappings \
+             WHERE application_id = {id} AND consumer_key = '{client_id}'"
+        )),
+        "MAPPED none"
+    );
+    let (_, page) = tpp
+        .page(&format!(
+            "{}?key_manager=auth0",
+            keys_path(id, "production")
+        ))
+        .await;
+    assert_eq!(data_field(&page, "consumer_key").unwrap(), client_id);
+    assert_eq!(
+        data_field(&page, "grant_types").unwrap(),
+        "client_credentials"
+    );
+    // Its portal tokens authenticate as the client does (HTTP Basic).
+    assert_eq!(
+        portal_token(&tpp, id, &client_secret).await.0,
+        StatusCode::OK
+    );
+
+    // Already mapped: 409 for another TPP, naming no one.
+    let other = app.tpp("intruder").await;
+    let other_id = other.create_application("Other").await;
+    let response = map_keys(&other, other_id, &client_id, &client_secret).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("already mapped to an application"));
+    assert!(!body.contains("grace") && !body.contains("Provided"));
+
+    // Deleting the application unlinks the client; it survives at Auth0 and maps again.
+    let response = tpp.post(&format!("/applications/{id}/delete"), &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(stub.tenant().clients.contains_key(&client_id));
+    assert_eq!(stub.tenant().grants_of(&client_id).len(), 1);
+    let response = map_keys(&other, other_id, &client_id, &client_secret).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+    // A client without a grant toward the API is refused, naming the consumer key.
+    let (lonely, lonely_secret) =
+        stub.add_client("No grant", "client_secret_post", &["client_credentials"]);
+    stub.tenant().grants.retain(|g| g.client_id != lonely);
+    let third = other.create_application("Third").await;
+    let response = map_keys(&other, third, &lonely, &lonely_secret).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.unwrap();
+    assert!(
+        error_on(&body, "consumer_key")
+            .unwrap()
+            .contains("no client grant")
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM key_mappings WHERE application_id = {third}"
+        )),
+        0
+    );
+}
+
+#[actix_web::test]
+async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
+    let stub = Auth0Stub::start().await;
+    let app = portico_with_auth0(&stub).await;
+    let tpp = app.tpp("heidi").await;
+    let id = tpp.create_application("Faulty").await;
+    let nothing_made = |what: &str| {
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM key_mappings"),
+            0,
+            "{what}: no keys in Portico"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'generate'"),
+            0,
+            "{what}: no audit of keys that were not made"
+        );
+        assert!(
+            stub.tenant().clients.is_empty(),
+            "{what}: no orphan client at Auth0"
+        );
+        assert!(stub.tenant().grants.is_empty(), "{what}: no orphan grant");
+    };
+
+    // Tampered connector secrets: refused (502), not a 500, and Auth0 is not called.
+    let sealed =
+        app.text("SELECT hex(connector_secrets) AS line FROM key_managers WHERE name = 'auth0'");
+    app.execute("UPDATE key_managers SET connector_secrets = X'00112233445566778899AABBCCDDEEFF00112233445566778899' WHERE name = 'auth0'");
+    let response = try_generate(&tpp, id).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(stub.tenant().requests.is_empty());
+    assert_eq!(stub.tenant().management_token_fetches, 0);
+    nothing_made("tampered secrets");
+    app.execute(&format!(
+        "UPDATE key_managers SET connector_secrets = X'{sealed}' WHERE name = 'auth0'"
+    ));
+
+    for fault in [Fault::ServerError, Fault::Garbage, Fault::GrantFails] {
+        stub.set_fault(Some(fault));
+        let response = try_generate(&tpp, id).await;
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY, "{fault:?}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains("The key manager is unavailable"), "{fault:?}");
+        assert!(!body.contains(M2M_CLIENT_SECRET));
+        nothing_made(&format!("{fault:?}"));
+    }
+    // The grant failed after the client was made: the connector deleted it again.
+    assert!(
+        stub.tenant()
+            .requests
+            .iter()
+            .any(|r| r.starts_with("DELETE /api/v2/clients/"))
+    );
+
+    // A value Auth0 refuses names its field, and the form keeps the values.
+    stub.set_fault(Some(Fault::RejectCallbacks));
+    let response = keys_post(
+        &tpp,
+        id,
+        "generate",
+        &[
+            ("grant_types", "authorization_code"),
+            ("callback_url", "https://faulty.example/cb"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.unwrap();
+    assert!(
+        error_on(&body, "callback_url")
+            .unwrap()
+            .contains("Auth0 refused")
+    );
+    assert_eq!(
+        textarea_value(&body, "callback_url").as_deref(),
+        Some("https://faulty.example/cb")
+    );
+    nothing_made("refused callback");
+
+    // Slow: 504 once the connector stops waiting.
+    stub.set_fault(Some(Fault::Slow));
+    let response = try_generate(&tpp, id).await;
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("did not answer in time")
+    );
+    nothing_made("slow");
+
+    // Down: 502, then keys work again once the tenant is back (another tenant here).
+    stub.set_fault(None);
+    stub.stop().await;
+    let response = try_generate(&tpp, id).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    nothing_made("down");
+}
+
+#[actix_web::test]
+async fn a_real_portico_logs_no_auth0_secret_or_token() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let stub = Auth0Stub::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .env("PORTICO_LISTEN", "127.0.0.1:0")
+        .env("PORTICO_DATABASE_URL", dir.path().join("auth0-logs.db"))
+        .env("PORTICO_ADMIN_USERNAME", ADMIN)
+        .env("PORTICO_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut logs = Vec::new();
+    let address = loop {
+        let line = lines_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("Portico starts");
+        logs.push(line.clone());
+        if let Some(rest) = line.split("address=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let browser = || Browser {
+        address: format!("http://{address}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .unwrap(),
+    };
+    let admin = browser();
+    assert_eq!(
+        admin.sign_in(ADMIN, ADMIN_PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    configure_auth0(&admin, &stub).await;
+    let tpp = browser();
+    assert_eq!(tpp.sign_up("ivan").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        tpp.sign_in("ivan", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let id = tpp.create_application("Logged").await;
+    let (_, secret) = generate(&tpp, id).await;
+    let (status, access_token) = portal_token(&tpp, id, &secret).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, refused) = portal_token(&tpp, id, "a-wrong-secret-typed-in").await;
+    assert_eq!(refused, CREDENTIALS);
+    let response = keys_post(&tpp, id, "regenerate-secret", &[]).await;
+    let new_secret = data_field(&response.text().await.unwrap(), "consumer_secret").unwrap();
+    stub.set_fault(Some(Fault::ServerError));
+    let response = keys_post(&tpp, id, "remove", &[]).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    logs.extend(lines_rx.try_iter());
+    let all = logs.join("\n");
+    assert!(
+        all.contains("a key manager is unavailable"),
+        "the 502's cause is logged"
+    );
+    let management_token = stub.tenant().management_tokens[0].0.clone();
+    for secret in [
+        M2M_CLIENT_SECRET,
+        secret.as_str(),
+        new_secret.as_str(),
+        "a-wrong-secret-typed-in",
+        access_token.as_str(),
+        management_token.as_str(),
+    ] {
+        assert!(!all.contains(secret), "the logs contain {secret:?}");
+    }
+}
