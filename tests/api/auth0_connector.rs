@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 
 use crate::auth0_stub::{Auth0Stub, Fault, M2M_CLIENT_ID, M2M_CLIENT_SECRET};
 use crate::helpers::*;
+use crate::process::Portico;
 
 const CREDENTIALS: &str =
     "The consumer key and consumer secret do not match a client of this key manager.";
@@ -477,49 +478,12 @@ async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
 
 #[actix_web::test]
 async fn a_real_portico_logs_no_auth0_secret_or_token() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
     let stub = Auth0Stub::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portico"))
-        .env("PORTICO_LISTEN", "127.0.0.1:0")
-        .env("PORTICO_DATABASE_URL", dir.path().join("auth0-logs.db"))
-        .env("PORTICO_ADMIN_USERNAME", ADMIN)
-        .env("PORTICO_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut logs = Vec::new();
-    let address = loop {
-        let line = lines_rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("Portico starts");
-        logs.push(line.clone());
-        if let Some(rest) = line.split("address=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    let browser = || Browser {
-        address: format!("http://{address}"),
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
-            .build()
-            .unwrap(),
-    };
+    let mut portico = Portico::start(&[
+        ("RUST_LOG", "debug"),
+        ("PORTICO_ALLOW_PRIVATE_KM_URLS", "true"),
+    ]);
+    let browser = || portico.browser();
     let admin = browser();
     assert_eq!(
         admin.sign_in(ADMIN, ADMIN_PASSWORD).await.status(),
@@ -544,10 +508,8 @@ async fn a_real_portico_logs_no_auth0_secret_or_token() {
     let response = keys_post(&tpp, id, "remove", &[]).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     std::thread::sleep(Duration::from_millis(300));
-    child.kill().unwrap();
-    child.wait().unwrap();
-    logs.extend(lines_rx.try_iter());
-    let all = logs.join("\n");
+    portico.kill();
+    let all = portico.logs();
     assert!(
         all.contains("a key manager is unavailable"),
         "the 502's cause is logged"
