@@ -342,6 +342,8 @@ mod tests {
     fn request() -> ClientRequest {
         ClientRequest {
             client_name: "Wallet (Production)".into(),
+            owner: "tpp".into(),
+            application_name: "Wallet".into(),
             // No application row: the registry's link is checked by the integration tests.
             application_id: 0,
             key_type: KeyType::Production,

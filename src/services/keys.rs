@@ -357,6 +357,8 @@ impl Keys {
                         checked.application.name,
                         key_type.label()
                     ),
+                    owner: author.name.clone(),
+                    application_name: checked.application.name.clone(),
                     application_id,
                     key_type,
                     settings,
@@ -589,6 +591,8 @@ impl Keys {
                 .map_err(ServiceError::Invalid)?;
             let request = ClientRequest {
                 client_name: format!("{} ({})", checked.application.name, key_type.label()),
+                owner: author.name.clone(),
+                application_name: checked.application.name.clone(),
                 application_id,
                 key_type,
                 settings,

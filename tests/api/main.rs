@@ -7,6 +7,7 @@ mod applications;
 mod browser;
 mod catalog;
 mod database;
+mod dcr_connector;
 mod external_server;
 mod helpers;
 mod hostile;
