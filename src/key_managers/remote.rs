@@ -266,6 +266,8 @@ impl Remote {
         request: reqwest::RequestBuilder,
     ) -> Result<Reply, RemoteError> {
         let mut response = request.send().await.map_err(|e| {
+            // reqwest's errors name the URL, never the credentials sent.
+            tracing::warn!(url = shown, error = ?e, "a key manager request failed");
             if e.is_timeout() {
                 RemoteError::Timeout(shown.to_string())
             } else if e.is_builder() {

@@ -218,7 +218,7 @@ async fn generate(tpp: &Browser, id: i64, fields: &[(&str, &str)]) -> (String, S
 }
 
 fn rows(app: &TestApp, table: &str) -> i64 {
-    app.count(&format!("SELECT COUNT(*) AS n FROM {table}"))
+    app.count(&format!("SELECT COUNT(*) FROM {table}"))
 }
 
 /// The whole life of generated keys, for one key manager: generate, token, update, regenerate,
@@ -490,29 +490,28 @@ async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked
     )
     .await;
     let (key, secret) = outside_client(&server, Some(IAT)).await;
-    let tpp = app.tpp("ada").await;
-    let id = tpp.create_application("Wallet").await;
-    let map = |id: i64, key: String, secret: String| {
-        let tpp = &tpp;
-        async move {
-            tpp.post(
-                &format!("{}/map", keys_path(id, "production")),
-                &[
-                    ("key_manager", "partner"),
-                    ("consumer_key", &key),
-                    ("consumer_secret", &secret),
-                ],
-            )
-            .await
-        }
-    };
+    let ada = app.tpp("ada").await;
+    let id = ada.create_application("Wallet").await;
+    let bob = app.tpp("bob").await;
+    let other = bob.create_application("Other").await;
+    async fn map(tpp: &Browser, id: i64, key: &str, secret: &str) -> reqwest::Response {
+        tpp.post(
+            &format!("{}/map", keys_path(id, "production")),
+            &[
+                ("key_manager", "partner"),
+                ("consumer_key", key),
+                ("consumer_secret", secret),
+            ],
+        )
+        .await
+    }
 
     // A wrong secret and an unknown client: the same 422 on the secret, nothing stored.
-    for (key, secret) in [
-        (key.clone(), "not-the-secret".to_string()),
-        ("no-such-client".to_string(), secret.clone()),
+    for (wrong_key, wrong_secret) in [
+        (key.as_str(), "not-the-secret"),
+        ("no-such-client", secret.as_str()),
     ] {
-        let response = map(id, key.clone(), secret).await;
+        let response = map(&ada, id, wrong_key, wrong_secret).await;
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let body = response.text().await.unwrap();
         assert_eq!(
@@ -521,29 +520,33 @@ async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked
         );
         assert_eq!(
             input_value(&body, "consumer_key").as_deref(),
-            Some(key.as_str())
+            Some(wrong_key)
         );
+        assert!(!body.contains(wrong_secret), "the secret is not echoed");
         assert_eq!(rows(&app, "key_mappings"), 0);
     }
 
-    // The right secret maps it; it cannot be mapped a second time.
-    let response = map(id, key.clone(), secret.clone()).await;
+    // The right secret maps it; another TPP cannot map it too, nor learn whose it is.
+    let response = map(&ada, id, &key, &secret).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let (_, page) = tpp
+    let (_, page) = ada
         .page(&format!(
             "{}?key_manager=partner",
             keys_path(id, "production")
         ))
         .await;
     assert_eq!(field(&page, "consumer_key").as_deref(), Some(key.as_str()));
-    let other = tpp.create_application("Other").await;
-    let response = map(other, key.clone(), secret.clone()).await;
+    let response = map(&bob, other, &key, &secret).await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     let body = response.text().await.unwrap();
-    assert!(!body.contains("ada"), "the other owner is not named");
+    assert!(
+        !body.contains("ada") && !body.contains("Wallet"),
+        "the other owner is not named"
+    );
+    assert_eq!(rows(&app, "key_mappings"), 1);
 
-    // Portico holds no registration access token for it: no update, no new secret.
-    let response = tpp
+    // Portico holds no registration access token for it: no new secret, no update.
+    let response = ada
         .post(
             &format!("{}/regenerate-secret", keys_path(id, "production")),
             &[("key_manager", "partner")],
@@ -551,15 +554,26 @@ async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked
         .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response.text().await.unwrap().contains("out-of-band"));
+    let response = ada
+        .post(
+            &format!("{}/update", keys_path(id, "production")),
+            &[
+                ("key_manager", "partner"),
+                ("grant_types", "client_credentials"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.text().await.unwrap().contains("out-of-band"));
 
     // Deleting the application leaves the client at the server; it can be mapped again.
-    let response = tpp.post(&format!("/applications/{id}/delete"), &[]).await;
+    let response = ada.post(&format!("/applications/{id}/delete"), &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(server_token(&server, &key, &secret).await.0, StatusCode::OK);
     assert_eq!(rows(&app, "key_manager_tasks"), 0);
-    let response = map(other, key.clone(), secret.clone()).await;
+    let response = map(&bob, other, &key, &secret).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let response = tpp
+    let response = bob
         .post(
             &format!("{}/remove", keys_path(other, "production")),
             &[("key_manager", "partner")],
