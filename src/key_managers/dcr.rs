@@ -900,15 +900,15 @@ impl KeyManager for DcrKeyManager {
                     "this key manager has no introspection endpoint".into(),
                 )
             })?;
-            // RFC 7662 protects the endpoint as the server sees fit: Portico presents the
-            // registration user (HTTP Basic) when it has one.
+            // RFC 7662 protects the endpoint as the server sees fit, and the contract names no
+            // client here: Portico presents its registration user (HTTP Basic) when it has one.
+            // An initial access token is for registrations only and is not sent elsewhere.
             let auth = match &self.registration {
                 RegistrationAuth::Basic { username, password } => Auth::Basic {
                     username,
                     password: password.expose_secret(),
                 },
-                RegistrationAuth::Bearer(token) => Auth::Bearer(token.expose_secret()),
-                RegistrationAuth::Open => Auth::None,
+                RegistrationAuth::Bearer(_) | RegistrationAuth::Open => Auth::None,
             };
             let reply = self
                 .remote

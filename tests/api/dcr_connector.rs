@@ -474,6 +474,44 @@ async fn registration_with_wrong_credentials_is_a_502_and_makes_nothing() {
 }
 
 #[actix_web::test]
+async fn a_registration_the_server_refuses_is_shown_on_its_field_with_the_values_kept() {
+    let server = ExternalServer::start(&["--initial-access-token", IAT]);
+    let app = portico().await;
+    let urls = endpoints(&server.issuer);
+    let mut form = key_manager_form(
+        "dcr",
+        "partner",
+        &server.issuer,
+        &urls,
+        &Registration::Bearer(IAT),
+    );
+    form.push(("grant_types", "password"));
+    create_key_manager(&app, &form).await;
+    let tpp = app.tpp("ada").await;
+    let id = tpp.create_application("Wallet").await;
+    let response = tpp
+        .post(
+            &format!("{}/generate", keys_path(id, "production")),
+            &[
+                ("key_manager", "partner"),
+                ("grant_types", "client_credentials"),
+                ("grant_types", "password"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.unwrap();
+    let error = error_on(&body, "grant_types").expect("the error is on the grant types");
+    assert!(error.contains("key manager refused"), "{error}");
+    assert!(
+        checked_values(&body, "grant_types").contains(&"password".to_string()),
+        "the choice is kept"
+    );
+    assert_eq!(rows(&app, "key_mappings"), 0);
+    assert_eq!(rows(&app, "client_registrations"), 0);
+}
+
+#[actix_web::test]
 async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked() {
     let server = ExternalServer::start(&["--initial-access-token", IAT]);
     let app = portico().await;
