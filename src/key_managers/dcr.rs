@@ -539,8 +539,8 @@ struct Managed {
     secret: Option<SecretString>,
 }
 
-/// The parts of an RFC 7591 / 7592 answer Portico reads.
-#[derive(Debug, Deserialize)]
+/// The parts of an RFC 7591 / 7592 answer Portico reads (no `Debug`: it holds secrets).
+#[derive(Deserialize)]
 struct Registered {
     client_id: String,
     #[serde(default)]
