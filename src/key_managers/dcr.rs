@@ -22,7 +22,6 @@
 //! `tls_client_auth_subject_dn` when the server's discovery document offers `tls_client_auth`),
 //! the PKCE flags and four token lifetimes configured on the key manager.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -43,7 +42,7 @@ use super::{
     TokenMetadata, TokenRequest,
 };
 use crate::db::models::client_registrations::ClientRegistration;
-use crate::db::models::key_managers::{KeyManagerRow, SECRETS_PURPOSE};
+use crate::db::models::key_managers::KeyManagerRow;
 use crate::db::{self, DbPool};
 use crate::domain::keys::{
     AUTHORIZATION_CODE, ApplicationCertificate, CLIENT_CREDENTIALS, KeyManagerKind, KeySettings,
@@ -233,17 +232,10 @@ impl DcrKeyManager {
             other => return Err(unusable(&format!("{other} is not a dcr key manager"))),
         };
         let config = row.config().map_err(|_| unusable("unreadable JSON"))?;
-        let plain: BTreeMap<String, String> =
-            serde_json::from_str(&row.connector_config).unwrap_or_default();
-        let secrets: BTreeMap<String, String> = match &row.connector_secrets {
-            None => BTreeMap::new(),
-            Some(sealed) => context
-                .secret_box
-                .open(SECRETS_PURPOSE, sealed)
-                .ok()
-                .and_then(|plain| serde_json::from_slice(&plain).ok())
-                .ok_or_else(|| unusable("its stored credentials cannot be decrypted"))?,
-        };
+        let plain = row.connector_plain();
+        let secrets = row
+            .connector_secrets(&context.secret_box)
+            .ok_or_else(|| unusable("its stored credentials cannot be decrypted"))?;
         let secret = |name: &str| {
             secrets
                 .get(name)
@@ -427,6 +419,18 @@ impl DcrKeyManager {
         })
         .await?;
         Ok(())
+    }
+
+    /// RFC 7592 GET of the client.
+    async fn read<T: serde::de::DeserializeOwned>(&self, managed: &Managed) -> KmResult<T> {
+        self.remote
+            .json(
+                Method::GET,
+                &managed.uri,
+                Auth::Bearer(managed.token.expose_secret()),
+                Body::Empty,
+            )
+            .await
     }
 
     /// RFC 7592 DELETE; a client the server no longer knows counts as deleted.
@@ -746,15 +750,7 @@ impl KeyManager for DcrKeyManager {
     ) -> KmFuture<'a, OAuthApplicationInfo> {
         Box::pin(async move {
             let managed = self.managed(consumer_key, "read").await?;
-            let registered: Registered = self
-                .remote
-                .json(
-                    Method::GET,
-                    &managed.uri,
-                    Auth::Bearer(managed.token.expose_secret()),
-                    Body::Empty,
-                )
-                .await?;
+            let registered: Registered = self.read(&managed).await?;
             Ok(OAuthApplicationInfo {
                 settings: registered.settings(None),
                 consumer_key: registered.client_id,
@@ -811,15 +807,7 @@ impl KeyManager for DcrKeyManager {
             let managed = self
                 .managed(consumer_key, "regenerate the secret of")
                 .await?;
-            let current: serde_json::Map<String, Value> = self
-                .remote
-                .json(
-                    Method::GET,
-                    &managed.uri,
-                    Auth::Bearer(managed.token.expose_secret()),
-                    Body::Empty,
-                )
-                .await?;
+            let current: serde_json::Map<String, Value> = self.read(&managed).await?;
             let metadata = current
                 .into_iter()
                 .filter(|(name, _)| !SERVER_MANAGED.contains(&name.as_str()))

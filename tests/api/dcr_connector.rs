@@ -113,6 +113,21 @@ async fn create_key_manager(app: &TestApp, form: &[(&str, &str)]) {
     assert_eq!(status, StatusCode::SEE_OTHER, "{:?}", field_errors(&body));
 }
 
+/// The `dcr` key manager `partner` at the real server, registering with the initial access
+/// token, plus `extra` fields.
+async fn partner(app: &TestApp, server: &ExternalServer, extra: &[(&str, &str)]) {
+    let urls = endpoints(&server.issuer);
+    let mut form = key_manager_form(
+        "dcr",
+        "partner",
+        &server.issuer,
+        &urls,
+        &Registration::Bearer(IAT),
+    );
+    form.extend_from_slice(extra);
+    create_key_manager(app, &form).await;
+}
+
 /// The registration access token and configuration URI Portico keeps for a client, unsealed.
 fn registration(app: &TestApp, consumer_key: &str) -> Option<(String, String)> {
     use diesel::prelude::*;
@@ -352,18 +367,7 @@ async fn dcr_keys_are_made_used_changed_resecreted_and_deleted_at_the_real_serve
     let server =
         ExternalServer::start(&["--initial-access-token", IAT, "--rotate-secret-on-update"]);
     let app = portico().await;
-    let urls = endpoints(&server.issuer);
-    create_key_manager(
-        &app,
-        &key_manager_form(
-            "dcr",
-            "partner",
-            &server.issuer,
-            &urls,
-            &Registration::Bearer(IAT),
-        ),
-    )
-    .await;
+    partner(&app, &server, &[]).await;
     let client = keys_live_and_die_at_the_server(
         &app,
         &server,
@@ -477,16 +481,7 @@ async fn registration_with_wrong_credentials_is_a_502_and_makes_nothing() {
 async fn a_registration_the_server_refuses_is_shown_on_its_field_with_the_values_kept() {
     let server = ExternalServer::start(&["--initial-access-token", IAT]);
     let app = portico().await;
-    let urls = endpoints(&server.issuer);
-    let mut form = key_manager_form(
-        "dcr",
-        "partner",
-        &server.issuer,
-        &urls,
-        &Registration::Bearer(IAT),
-    );
-    form.push(("grant_types", "password"));
-    create_key_manager(&app, &form).await;
+    partner(&app, &server, &[("grant_types", "password")]).await;
     let tpp = app.tpp("ada").await;
     let id = tpp.create_application("Wallet").await;
     let response = tpp
@@ -515,18 +510,7 @@ async fn a_registration_the_server_refuses_is_shown_on_its_field_with_the_values
 async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked() {
     let server = ExternalServer::start(&["--initial-access-token", IAT]);
     let app = portico().await;
-    let urls = endpoints(&server.issuer);
-    create_key_manager(
-        &app,
-        &key_manager_form(
-            "dcr",
-            "partner",
-            &server.issuer,
-            &urls,
-            &Registration::Bearer(IAT),
-        ),
-    )
-    .await;
+    partner(&app, &server, &[]).await;
     let (key, secret) = outside_client(&server, Some(IAT)).await;
     let ada = app.tpp("ada").await;
     let id = ada.create_application("Wallet").await;
@@ -770,18 +754,7 @@ async fn a_failing_key_manager_answers_502_or_504_and_leaves_nothing_behind() {
 async fn connector_urls_on_loopback_are_refused_once_private_urls_are_switched_off() {
     let server = ExternalServer::start(&["--initial-access-token", IAT]);
     let app = portico().await;
-    let urls = endpoints(&server.issuer);
-    create_key_manager(
-        &app,
-        &key_manager_form(
-            "dcr",
-            "partner",
-            &server.issuer,
-            &urls,
-            &Registration::Bearer(IAT),
-        ),
-    )
-    .await;
+    partner(&app, &server, &[]).await;
     let tpp_name = "ada";
     app.tpp(tpp_name).await;
     let app = restart(app, &[("PORTICO_SECRET_KEY", SECRET_KEY_HEX)]).await;
