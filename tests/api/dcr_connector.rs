@@ -779,3 +779,64 @@ async fn connector_urls_on_loopback_are_refused_once_private_urls_are_switched_o
     assert_eq!(rows(&app, "key_mappings"), 0);
     assert_eq!(rows(&app, "client_registrations"), 0);
 }
+
+#[actix_web::test]
+async fn a_server_that_keeps_secrets_is_told_apart_and_the_secret_keeps_working() {
+    // oidc-provider as shipped keeps the secret on RFC 7592 updates.
+    let server = ExternalServer::start(&["--initial-access-token", IAT]);
+    let app = portico().await;
+    partner(&app, &server, &[]).await;
+    let tpp = app.tpp("ada").await;
+    let id = tpp.create_application("Wallet").await;
+    let (key, secret) = generate(
+        &tpp,
+        id,
+        &[
+            ("key_manager", "partner"),
+            ("grant_types", "client_credentials"),
+        ],
+    )
+    .await;
+    let response = tpp
+        .post(
+            &format!("{}/regenerate-secret", keys_path(id, "production")),
+            &[("key_manager", "partner")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("cannot be regenerated"), "{body}");
+    assert!(!body.contains(&secret), "the secret is not shown again");
+    assert_eq!(server_token(&server, &key, &secret).await.0, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn an_fs_token_lifetime_must_be_whole_seconds() {
+    let app = portico().await;
+    let urls = endpoints("http://127.0.0.1:9");
+    let mut form = key_manager_form(
+        "fs",
+        "openbank",
+        "http://127.0.0.1:9",
+        &urls,
+        &Registration::Bearer(IAT),
+    );
+    form.push(("connector_id_token_expiry_time", "ten minutes"));
+    let response = app.admin().await.post("/admin/key-managers", &form).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.unwrap();
+    let error = error_on(&body, "connector_id_token_expiry_time").expect("the field's error");
+    assert!(error.contains("whole number of seconds"), "{error}");
+    assert_eq!(
+        input_value(&body, "connector_id_token_expiry_time").as_deref(),
+        Some("ten minutes")
+    );
+    assert!(
+        !body.contains(IAT),
+        "the initial access token is not echoed"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM key_managers WHERE name = 'openbank'"),
+        0
+    );
+}
