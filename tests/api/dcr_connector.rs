@@ -2,7 +2,7 @@
 //! configures the key manager through the forms, a TPP generates, uses, updates, re-secrets and
 //! removes keys, and provides existing clients out-of-band — asserting what the TPP sees and what
 //! the server holds (read back through RFC 7592 with the registration access token Portico
-//! keeps). Then the failures of SECURITY.md row 34 (down, slow, 500, malformed JSON, a
+//! keeps). Then the failures of SECURITY.md row 34 (down, slow, 500, malformed JSON, a redirect, a
 //! registration whose answer is unusable) and row 13 for connector URLs: a 502/504 page,
 //! nothing half-made in Portico, no orphan client at the server.
 
@@ -612,6 +612,8 @@ enum Fault {
     Slow,
     Error500,
     Malformed,
+    /// Redirects to the real server (row 13: redirects are not followed).
+    Redirect,
     /// Forwards to the real server, but strips the secret from the registration answer.
     LoseSecret,
 }
@@ -634,6 +636,9 @@ async fn fault(
             HttpResponse::Ok().json(json!({}))
         }
         Fault::Error500 => HttpResponse::InternalServerError().body("boom"),
+        Fault::Redirect => HttpResponse::TemporaryRedirect()
+            .insert_header(("location", format!("{upstream}{}", request.uri())))
+            .finish(),
         Fault::Malformed => HttpResponse::Created()
             .content_type("application/json")
             .body("{\"client_id\": \"half"),
@@ -695,6 +700,7 @@ async fn a_failing_key_manager_answers_502_or_504_and_leaves_nothing_behind() {
     for (name, kind, status) in [
         ("error500", Fault::Error500, StatusCode::BAD_GATEWAY),
         ("malformed", Fault::Malformed, StatusCode::BAD_GATEWAY),
+        ("redirect", Fault::Redirect, StatusCode::BAD_GATEWAY),
         ("losesecret", Fault::LoseSecret, StatusCode::BAD_GATEWAY),
         ("slow", Fault::Slow, StatusCode::GATEWAY_TIMEOUT),
     ] {
