@@ -287,6 +287,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    client_registrations (key_manager_id, consumer_key) {
+        key_manager_id -> BigInt,
+        consumer_key -> Text,
+        registration_client_uri -> Text,
+        registration_access_token -> Binary,
+        client_secret -> Nullable<Binary>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::joinable!(client_registrations -> key_managers (key_manager_id));
 diesel::joinable!(key_mappings -> applications (application_id));
 diesel::joinable!(key_mappings -> key_managers (key_manager_id));
 diesel::joinable!(key_manager_tasks -> key_managers (key_manager_id));
@@ -319,4 +332,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     consents,
     key_mappings,
     key_manager_tasks,
+    client_registrations,
 );

@@ -590,6 +590,13 @@ fn check_connector_field(
         crate::key_managers::FieldKind::Url => {
             outbound::parse_url(value, allow_private).map(|u| u.to_string())
         }
+        crate::key_managers::FieldKind::Seconds => match value.parse::<i64>() {
+            Ok(seconds) if (1..=315_360_000).contains(&seconds) => Ok(seconds.to_string()),
+            _ => Err(format!(
+                "{} must be a whole number of seconds, at least 1.",
+                field.label
+            )),
+        },
         _ => text::optional_line(value, field.label, 4096),
     };
     if let Some(value) = errors.check(key, checked) {

@@ -1,20 +1,13 @@
 //! Discovery of an external key manager: fetch its OpenID Connect / RFC 8414 metadata document
-//! and its JWKS, with the outbound protections of SECURITY.md row 13 — the URL and every address
-//! its host resolves to are checked (`security::outbound`) and the connection goes to exactly
-//! those addresses; no redirects; 5 s to connect, 10 s in all; at most 1 MiB read, chunk by
-//! chunk; JSON only. The document's `issuer` must be the one its URL belongs to.
-
-use std::time::Duration;
+//! and its JWKS through `remote`, which applies the outbound protections of SECURITY.md row 13
+//! (checked and pinned addresses, no redirects, timeouts, 1 MiB cap); JSON only. The
+//! document's `issuer` must be the one its URL belongs to.
 
 use serde::Deserialize;
 use url::Url;
 
+use super::remote::Remote;
 use crate::security::outbound;
-
-/// The most bytes read from a discovery or JWKS answer.
-pub const MAX_BODY: usize = 1024 * 1024;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 
 const SUFFIXES: &[&str] = &[
     "/.well-known/openid-configuration",
@@ -109,74 +102,11 @@ pub async fn discover(well_known_url: &str, allow_private: bool) -> Result<Disco
     })
 }
 
-/// GETs a JSON document from a checked URL, connecting only to the checked addresses.
+/// GETs a JSON document through the shared outbound client (`remote`).
 async fn fetch_json(url: &Url, allow_private: bool) -> Result<Vec<u8>, String> {
-    let addrs = outbound::resolve(url, allow_private).await?;
-    let mut builder = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(TOTAL_TIMEOUT)
-        .no_proxy();
-    if let Some(url::Host::Domain(host)) = url.host() {
-        builder = builder.resolve_to_addrs(host, &addrs);
-    }
-    let client = builder
-        .build()
-        .map_err(|e| format!("Portico could not prepare the request: {e}"))?;
-    let shown = url.as_str();
-    let mut response = client
-        .get(url.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
+    Remote::new(allow_private)
+        .get_json_bytes(url.as_str())
         .await
-        .map_err(|e| {
-            if e.is_timeout() {
-                format!("{shown} did not answer in time.")
-            } else {
-                format!("{shown} could not be reached.")
-            }
-        })?;
-    let status = response.status();
-    if status.is_redirection() {
-        return Err(format!(
-            "{shown} answered with a redirect; redirects are not followed."
-        ));
-    }
-    if !status.is_success() {
-        return Err(format!("{shown} answered {status}."));
-    }
-    let json = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            let v = v.to_ascii_lowercase();
-            v.starts_with("application/json")
-                || (v.starts_with("application/") && v.contains("+json"))
-        });
-    if !json {
-        return Err(format!("{shown} did not answer with JSON."));
-    }
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_BODY as u64)
-    {
-        return Err(format!("{shown} answered with more than 1 MiB."));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| {
-        if e.is_timeout() {
-            format!("{shown} did not answer in time.")
-        } else {
-            format!("{shown} broke off its answer.")
-        }
-    })? {
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(format!("{shown} answered with more than 1 MiB."));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 #[cfg(test)]

@@ -2,13 +2,16 @@
 //! applications' OAuth2 clients — create, update, retrieve and delete a client, map an existing
 //! client (out-of-band provisioning) and unmap it, regenerate its secret, get an access token
 //! for it, introspect and revoke tokens. One connector per kind of key manager implements it:
-//! `resident` (Portico's own authorization server, in-process) now; `dcr`, `fs` and `auth0` are
-//! external connectors that slot into `Connectors::connector` later. Each connector declares the
+//! `resident` (Portico's own authorization server, in-process), `dcr` and `fs` (any RFC
+//! 7591/7592 server, and its open-banking profile, over `remote`); `auth0` slots into
+//! `Connectors::connector` later. Each connector declares the
 //! operations it supports and its configuration fields in a static `ConnectorSpec`, from which
 //! the admin form is drawn. Services never hold a database transaction across these calls.
 
 pub mod auth0;
+pub mod dcr;
 pub mod discovery;
+pub mod remote;
 pub mod resident;
 
 use std::future::Future;
@@ -17,9 +20,9 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use crate::db::DbError;
 use crate::db::models::key_managers::{KeyManagerRow, PermissionType};
 use crate::db::models::users::User;
+use crate::db::{DbError, DbPool};
 use crate::domain::keys::{KeyManagerKind, KeySettings, KeyType};
 use crate::security::secret_box::SecretBox;
 
@@ -122,6 +125,8 @@ pub enum FieldKind {
     /// Stored encrypted, never rendered back.
     Secret,
     Boolean,
+    /// A whole number of seconds.
+    Seconds,
 }
 
 /// One field of a connector's configuration (`connector_<name>` in the admin form), or of the
@@ -162,8 +167,9 @@ impl ConnectorSpec {
 pub fn spec(kind: KeyManagerKind) -> Option<&'static ConnectorSpec> {
     match kind {
         KeyManagerKind::Resident => Some(&resident::SPEC),
+        KeyManagerKind::Dcr => Some(&dcr::DCR_SPEC),
+        KeyManagerKind::Fs => Some(&dcr::FS_SPEC),
         KeyManagerKind::Auth0 => Some(&auth0::SPEC),
-        KeyManagerKind::Dcr | KeyManagerKind::Fs => None,
     }
 }
 
@@ -178,6 +184,18 @@ pub struct ClientRequest {
     pub owner: String,
     pub key_type: KeyType,
     pub settings: KeySettings,
+}
+
+impl ClientRequest {
+    /// `<owner>_<application>_<KEYTYPE>`: the client name external key managers register.
+    pub fn registration_name(&self) -> String {
+        format!(
+            "{}_{}_{}",
+            self.owner,
+            self.application_name,
+            self.key_type.as_str()
+        )
+    }
 }
 
 /// A client as the key manager holds it. The secret is there only in the answer that made it.
@@ -301,14 +319,16 @@ pub trait KeyManager: Send + Sync {
 #[derive(Clone)]
 pub struct Connectors {
     resident: Arc<dyn KeyManager>,
-    /// What external connectors are built with; absent, only the resident one is offered.
+    /// What external connectors are built with; `None` leaves only the resident one.
     external: Option<External>,
 }
 
-/// What an external connector needs besides its row: the box its connector secrets are
-/// sealed in, and whether key-manager URLs may be loopback/private (`allow_private_km_urls`).
+/// What an external connector needs besides its row: Portico's database (registrations), the
+/// box its connector secrets are sealed in, and whether key-manager URLs may be loopback or
+/// private (`allow_private_km_urls`).
 #[derive(Clone)]
 pub struct External {
+    pub pool: DbPool,
     pub secret_box: Arc<SecretBox>,
     pub allow_private: bool,
 }
@@ -322,17 +342,23 @@ impl Connectors {
         }
     }
 
-    /// These connectors, able to build external ones too.
-    pub fn with_external(mut self, external: External) -> Self {
-        self.external = Some(external);
+    /// Lets the connectors build external key managers with Portico's database, secret box and
+    /// outbound setting.
+    pub fn with_external(mut self, context: External) -> Self {
+        self.external = Some(context);
         self
     }
 
+    /// The connector of a row. The resident one is shared; an external one is built from the
+    /// row's configuration (cheap: no I/O) for the request at hand.
     pub fn connector(&self, key_manager: &KeyManagerRow) -> KmResult<Arc<dyn KeyManager>> {
         match (key_manager.kind, &self.external) {
             (KeyManagerKind::Resident, _) => Ok(self.resident.clone()),
             (KeyManagerKind::Auth0, Some(external)) => Ok(Arc::new(
                 auth0::Auth0KeyManager::from_row(key_manager, external)?,
+            )),
+            (KeyManagerKind::Dcr | KeyManagerKind::Fs, Some(external)) => Ok(Arc::new(
+                dcr::DcrKeyManager::from_row(key_manager, external)?,
             )),
             (other, _) => Err(KeyManagerError::Unsupported(format!(
                 "this version of Portico has no {other} connector"
@@ -353,26 +379,22 @@ impl actix_web::FromRequest for Connectors {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let external = req
-            .app_data::<actix_web::web::Data<crate::config::Settings>>()
-            .map(|settings| External {
-                secret_box: Arc::new(SecretBox::new(&settings.secret_key)),
-                allow_private: settings.allow_private_km_urls,
-            });
-        std::future::ready(
-            req.app_data::<actix_web::web::Data<crate::oauth_server::AuthorizationServer>>()
-                .cloned()
-                .map(Connectors::of)
-                .map(|connectors| match external {
-                    Some(external) => connectors.with_external(external),
-                    None => connectors,
-                })
-                .ok_or_else(|| {
-                    actix_web::error::ErrorInternalServerError(
-                        "the authorization server is app data",
-                    )
-                }),
-        )
+        use actix_web::web::Data;
+        let server = req.app_data::<Data<crate::oauth_server::AuthorizationServer>>();
+        let settings = req.app_data::<Data<crate::config::Settings>>();
+        std::future::ready(match (server, settings) {
+            (Some(server), Some(settings)) => {
+                let context = External {
+                    pool: server.pool.clone(),
+                    secret_box: server.secret_box(),
+                    allow_private: settings.allow_private_km_urls,
+                };
+                Ok(Connectors::of(server.clone()).with_external(context))
+            }
+            _ => Err(actix_web::error::ErrorInternalServerError(
+                "the authorization server and settings are app data",
+            )),
+        })
     }
 }
 
@@ -399,46 +421,16 @@ pub fn may_use(user: &User, roles: &[String], key_manager: &KeyManagerRow) -> bo
     }
 }
 
-/// A configuration field of each kind of key manager, as the admin form draws it. The `dcr`,
-/// `fs` and `auth0` connectors are declared here before they are implemented, so that
-/// administrators can configure them.
+/// A configuration field of each kind of key manager, as the admin form draws it. The `auth0`
+/// connector is declared here before it is implemented, so that administrators can configure it.
 pub fn connector_fields(kind: KeyManagerKind) -> &'static [ConnectorField] {
     match kind {
         KeyManagerKind::Resident => resident::SPEC.fields,
-        KeyManagerKind::Dcr | KeyManagerKind::Fs => DCR_FIELDS,
+        KeyManagerKind::Dcr => dcr::DCR_FIELDS,
+        KeyManagerKind::Fs => dcr::FS_FIELDS,
         KeyManagerKind::Auth0 => AUTH0_FIELDS,
     }
 }
-
-const DCR_FIELDS: &[ConnectorField] = &[
-    ConnectorField {
-        name: "initial_access_token",
-        input_name: "connector_initial_access_token",
-        label: "Initial access token",
-        kind: FieldKind::Secret,
-        required: false,
-        masked: true,
-        help: "Sent as a Bearer token with each registration (RFC 7591 §3). Leave empty to authenticate with a user name and password instead.",
-    },
-    ConnectorField {
-        name: "username",
-        input_name: "connector_username",
-        label: "Registration user name",
-        kind: FieldKind::Text,
-        required: false,
-        masked: false,
-        help: "HTTP Basic user for the registration endpoint, when no initial access token is set.",
-    },
-    ConnectorField {
-        name: "password",
-        input_name: "connector_password",
-        label: "Registration password",
-        kind: FieldKind::Secret,
-        required: false,
-        masked: true,
-        help: "HTTP Basic password for the registration endpoint.",
-    },
-];
 
 const AUTH0_FIELDS: &[ConnectorField] = &[
     ConnectorField {

@@ -342,10 +342,10 @@ mod tests {
     fn request() -> ClientRequest {
         ClientRequest {
             client_name: "Wallet (Production)".into(),
+            owner: "tpp".into(),
+            application_name: "Wallet".into(),
             // No application row: the registry's link is checked by the integration tests.
             application_id: 0,
-            application_name: "Wallet".into(),
-            owner: "tpp".into(),
             key_type: KeyType::Production,
             settings: KeySettings {
                 grant_types: vec![CLIENT_CREDENTIALS.into()],

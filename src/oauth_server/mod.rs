@@ -61,6 +61,11 @@ impl AuthorizationServer {
         })
     }
 
+    /// The box secrets at rest are sealed with (external connectors seal what they keep).
+    pub fn secret_box(&self) -> Arc<SecretBox> {
+        self.secret_box.clone()
+    }
+
     /// Reloads the signing keys from the database every minute (a rotation by the CLI).
     pub fn spawn_key_reload(server: web::Data<AuthorizationServer>) {
         actix_web::rt::spawn(async move {

@@ -52,7 +52,7 @@ fn subject(id: i64) -> Subject<'static> {
 
 /// The plain connector fields of a row.
 pub fn connector_config(row: &KeyManagerRow) -> BTreeMap<String, String> {
-    serde_json::from_str(&row.connector_config).unwrap_or_default()
+    row.connector_plain()
 }
 
 /// The names of the masked connector fields that have a stored value.
@@ -61,11 +61,7 @@ pub fn stored_secret_names(secret_box: &SecretBox, row: &KeyManagerRow) -> Vec<S
 }
 
 fn open_secrets(secret_box: &SecretBox, row: &KeyManagerRow) -> BTreeMap<String, String> {
-    row.connector_secrets
-        .as_deref()
-        .and_then(|sealed| secret_box.open(SECRETS_PURPOSE, sealed).ok())
-        .and_then(|plain| serde_json::from_slice(&plain).ok())
-        .unwrap_or_default()
+    row.connector_secrets(secret_box).unwrap_or_default()
 }
 
 fn changes(

@@ -358,9 +358,9 @@ impl Keys {
                         checked.application.name,
                         key_type.label()
                     ),
-                    application_id,
-                    application_name: checked.application.name.clone(),
                     owner: author.name.clone(),
+                    application_name: checked.application.name.clone(),
+                    application_id,
                     key_type,
                     settings,
                 };
@@ -592,9 +592,9 @@ impl Keys {
                 .map_err(ServiceError::Invalid)?;
             let request = ClientRequest {
                 client_name: format!("{} ({})", checked.application.name, key_type.label()),
-                application_id,
-                application_name: checked.application.name.clone(),
                 owner: author.name.clone(),
+                application_name: checked.application.name.clone(),
+                application_id,
                 key_type,
                 settings,
             };

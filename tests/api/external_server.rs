@@ -29,9 +29,13 @@ impl ExternalServer {
             .expect("node starts");
         let stdout = child.stdout.take().expect("a stdout");
         let mut line = String::new();
-        BufReader::new(stdout)
+        let mut reader = BufReader::new(stdout);
+        reader
             .read_line(&mut line)
             .expect("the server reports its address");
+        // oidc-provider prints notices later (the first RFC 7592 update): a closed pipe would
+        // kill it with EPIPE, so the rest of its output is drained.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         let issuer = line
             .trim()
             .strip_prefix("listening ")

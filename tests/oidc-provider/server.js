@@ -3,8 +3,17 @@
 // client_credentials, introspection, revocation and JWT access tokens.
 //
 // Usage: node server.js [--port N] [--initial-access-token T] [--jwt]
+//                       [--registration-basic USER:PASSWORD] [--rotate-secret-on-update] [--fs]
 // Prints one line `listening <issuer>` once it accepts connections.
+//
+// --registration-basic: registrations must carry these HTTP Basic credentials (the header is
+//   checked, then removed before oidc-provider sees the request).
+// --rotate-secret-on-update: an RFC 7592 update without `client_secret` is answered with a new
+//   secret, the old one stops working (RFC 7592 §2.2 lets servers rotate; oidc-provider keeps it).
+// --fs: the open-banking profile: RFC 8705 tls_client_auth is offered, and the metadata an
+//   open-banking key manager takes (regulatory flag, PKCE flags, token lifetimes) is kept.
 
+import crypto from 'node:crypto';
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
@@ -16,6 +25,9 @@ const option = (name, fallback) => {
 const port = Number(option('--port', '0'));
 const initialAccessToken = option('--initial-access-token', null);
 const jwtAccessTokens = args.includes('--jwt');
+const registrationBasic = option('--registration-basic', null);
+const rotateSecretOnUpdate = args.includes('--rotate-secret-on-update');
+const fs = args.includes('--fs');
 
 // The stock memory adapter evicts after about 1000 items; tests and benchmarks need every client.
 const stores = new Map();
@@ -87,6 +99,17 @@ server.listen(port, '127.0.0.1', () => {
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
+      // RFC 8705 tls_client_auth, offered in discovery. The tests do not terminate TLS, so no
+      // certificate is ever presented and none is authorized.
+      ...(fs ? {
+        mTLS: {
+          enabled: true,
+          tlsClientAuth: true,
+          getCertificate: () => undefined,
+          certificateAuthorized: () => false,
+          certificateSubjectMatches: () => false,
+        },
+      } : {}),
       resourceIndicators: {
         enabled: true,
         defaultResource: () => 'https://api.portico.test',
@@ -100,6 +123,38 @@ server.listen(port, '127.0.0.1', () => {
     },
     scopes: ['openid', 'offline_access', 'read', 'write', 'default'],
     pkce: { required: () => false },
+    ...(fs ? {
+      clientAuthMethods: ['client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt', 'none', 'tls_client_auth'],
+      extraClientMetadata: {
+        properties: [
+          'regulatory', 'ext_pkce_mandatory', 'ext_pkce_support_plain',
+          'ext_application_token_lifetime', 'ext_user_token_lifetime',
+          'ext_refresh_token_lifetime', 'ext_id_token_lifetime',
+        ],
+      },
+    } : {}),
+  });
+  provider.use(async (ctx, next) => {
+    if (registrationBasic && ctx.method === 'POST' && ctx.path === '/reg') {
+      const expected = `Basic ${Buffer.from(registrationBasic).toString('base64')}`;
+      if (ctx.get('authorization') !== expected) {
+        ctx.status = 401;
+        ctx.set('WWW-Authenticate', 'Basic realm="registration"');
+        ctx.body = { error: 'invalid_client', error_description: 'registration needs the registration credentials' };
+        return;
+      }
+      delete ctx.req.headers.authorization;
+    }
+    await next();
+    if (rotateSecretOnUpdate && ctx.method === 'PUT' && ctx.path.startsWith('/reg/')
+        && ctx.status === 200 && ctx.body?.client_secret && !('client_secret' in (ctx.oidc?.body ?? {}))) {
+      const secret = crypto.randomBytes(32).toString('base64url');
+      const entry = stores.get('Client')?.get(ctx.body.client_id);
+      if (entry) {
+        entry.payload.client_secret = secret;
+        ctx.body.client_secret = secret;
+      }
+    }
   });
   server.on('request', provider.callback());
   process.stdout.write(`listening ${issuer}\n`);

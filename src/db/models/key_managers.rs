@@ -1,7 +1,7 @@
 //! `key_managers`: the key managers an administrator configured (the resident one is seeded),
 //! with their `config` JSON read through the typed `KeyManagerConfig`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use diesel::dsl::count_star;
 use diesel::prelude::*;
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::now;
 use crate::db::schema::{applications, key_managers, key_mappings, users};
 use crate::domain::keys::KeyManagerKind;
+use crate::security::secret_box::SecretBox;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = key_managers)]
@@ -113,6 +114,23 @@ impl KeyManagerRow {
     /// The typed configuration; a row whose JSON cannot be read is not used.
     pub fn config(&self) -> Result<KeyManagerConfig, serde_json::Error> {
         serde_json::from_str(&self.config)
+    }
+
+    /// The connector's plain fields, by name (empty when the JSON cannot be read).
+    pub fn connector_plain(&self) -> BTreeMap<String, String> {
+        serde_json::from_str(&self.connector_config).unwrap_or_default()
+    }
+
+    /// The connector's masked fields, unsealed; `None` when they cannot be (wrong secret key,
+    /// tampered data).
+    pub fn connector_secrets(&self, secret_box: &SecretBox) -> Option<BTreeMap<String, String>> {
+        match &self.connector_secrets {
+            None => Some(BTreeMap::new()),
+            Some(sealed) => secret_box
+                .open(SECRETS_PURPOSE, sealed)
+                .ok()
+                .and_then(|plain| serde_json::from_slice(&plain).ok()),
+        }
     }
 
     /// The token endpoint TPPs are shown: the display endpoint when set, else the token

@@ -3,6 +3,7 @@
 pub mod apis;
 pub mod applications;
 pub mod audit_events;
+pub mod client_registrations;
 pub mod consents;
 pub mod key_manager_tasks;
 pub mod key_managers;
