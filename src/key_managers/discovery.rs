@@ -41,19 +41,28 @@ struct Metadata {
     grant_types_supported: Option<Vec<String>>,
 }
 
-/// The issuer a well-known URL belongs to: the URL without its well-known suffix.
+/// The issuer a well-known URL belongs to: the URL without its well-known suffix (OpenID
+/// Connect Discovery appends it to the issuer), or with the well-known segment taken out of the
+/// path (RFC 8414 §3 inserts it between the host and the issuer's path:
+/// `https://idp/.well-known/oauth-authorization-server/tenant` is the issuer `https://idp/tenant`).
 pub fn expected_issuer(url: &Url) -> Result<String, String> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err("The well-known URL must not have a query or a fragment.".into());
     }
     let text = url.as_str();
-    SUFFIXES
+    let appended = SUFFIXES
         .iter()
         .find_map(|suffix| text.strip_suffix(suffix))
-        .map(|issuer| issuer.trim_end_matches('/').to_string())
-        .ok_or_else(|| {
-            "The well-known URL must end with /.well-known/openid-configuration or /.well-known/oauth-authorization-server.".into()
+        .map(|issuer| issuer.trim_end_matches('/').to_string());
+    let inserted = || {
+        SUFFIXES.iter().find_map(|suffix| {
+            let path = url.path().strip_prefix(suffix)?.strip_prefix('/')?;
+            (!path.is_empty()).then(|| format!("{}/{path}", url.origin().ascii_serialization()))
         })
+    };
+    appended.or_else(inserted).ok_or_else(|| {
+        "The well-known URL must end with /.well-known/openid-configuration or /.well-known/oauth-authorization-server, or insert it before the issuer's path (RFC 8414).".into()
+    })
 }
 
 /// Fetches and checks the metadata document and its JWKS. Errors are sentences for the
@@ -129,6 +138,20 @@ mod tests {
             ))
             .unwrap(),
             "https://idp.example.com/t/1"
+        );
+        assert_eq!(
+            expected_issuer(&url(
+                "https://idp.example.com/.well-known/oauth-authorization-server/t/1"
+            ))
+            .unwrap(),
+            "https://idp.example.com/t/1"
+        );
+        assert_eq!(
+            expected_issuer(&url(
+                "https://idp.example.com:8443/.well-known/openid-configuration/tenant"
+            ))
+            .unwrap(),
+            "https://idp.example.com:8443/tenant"
         );
         assert!(expected_issuer(&url("https://idp.example.com/metadata")).is_err());
         assert!(
