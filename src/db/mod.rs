@@ -77,7 +77,28 @@ fn migrate(path: &Path) -> Result<(), DbSetupError> {
     set_pragmas(&mut conn).map_err(|e| DbSetupError::Migrate(e.to_string()))?;
     conn.run_pending_migrations(MIGRATIONS)
         .map_err(|e| DbSetupError::Migrate(e.to_string()))?;
+    if !plans_are_stable(&mut conn).unwrap_or(false) {
+        tracing::warn!(
+            "SQLite was built without SQLITE_ENABLE_QPSG (see .cargo/config.toml): statements \
+             with LIMIT ? are re-prepared at every use, which slows every request"
+        );
+    }
     Ok(())
+}
+
+/// True when the bundled SQLite keeps a prepared statement's plan whatever values are bound
+/// (SQLITE_ENABLE_QPSG, set in `.cargo/config.toml`). Without it SQLite expires a cached
+/// statement each time a value its plan looked at (a `LIMIT ?`) is rebound, and re-parses it.
+pub fn plans_are_stable(conn: &mut SqliteConnection) -> diesel::QueryResult<bool> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Used {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        used: bool,
+    }
+    diesel::sql_query("SELECT sqlite_compileoption_used('ENABLE_QPSG') AS used")
+        .get_result::<Used>(conn)
+        .map(|u| u.used)
 }
 
 /// Why a database call failed, as the web layer needs to know it.
@@ -121,4 +142,18 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::Connection;
+
+    #[test]
+    fn the_bundled_sqlite_keeps_plans_stable_across_rebinds() {
+        let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
+        assert!(
+            super::plans_are_stable(&mut conn).unwrap(),
+            "build with LIBSQLITE3_FLAGS=-DSQLITE_ENABLE_QPSG (.cargo/config.toml)"
+        );
+    }
 }

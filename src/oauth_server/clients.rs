@@ -112,15 +112,17 @@ impl OAuthClient {
     }
 
     /// The client and its application (name, owner, application-level tier) in one query.
+    /// Flat left joins: a left join onto a parenthesised inner join makes SQLite materialise
+    /// that whole join (every application) on each call — seconds with 200,000 applications.
     pub fn find_with_application(
         conn: &mut SqliteConnection,
         client_id: &str,
     ) -> QueryResult<Option<ClientWithApplication>> {
         let row = oauth_clients::table
+            .left_join(applications::table)
+            .left_join(users::table.on(users::id.eq(applications::owner_id)))
             .left_join(
-                applications::table
-                    .inner_join(users::table)
-                    .inner_join(throttling_policies::table),
+                throttling_policies::table.on(throttling_policies::id.eq(applications::policy_id)),
             )
             .filter(oauth_clients::client_id.eq(client_id))
             .select((
