@@ -55,7 +55,7 @@ pub fn connect(path: &Path) -> Result<DbPool, DbSetupError> {
     migrate(path)?;
     let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
     let pool = Pool::builder()
-        .max_size(16)
+        .max_size(POOL_SIZE)
         .min_idle(Some(2))
         // A local SQLite file does not drop connections: no `SELECT 1` before every checkout.
         .test_on_check_out(false)
@@ -111,6 +111,9 @@ pub enum DbError {
     #[error("the blocking task failed")]
     Blocking,
 }
+
+/// How many connections the pool holds (and how many blocking threads serve them).
+pub const POOL_SIZE: u32 = 16;
 
 /// Runs `work` with a pooled connection on the blocking thread pool.
 pub async fn run<T, E, F>(pool: &DbPool, work: F) -> Result<T, E>
