@@ -717,6 +717,54 @@ mod tests {
     }
 
     #[test]
+    fn management_answers_are_judged_by_auth0s_error_shape_then_the_generic_rules() {
+        let reply = |status: u16, body: &str| Reply {
+            url: "https://tenant.example/api/v2/clients".into(),
+            status,
+            content_type: "application/json".into(),
+            body: body.as_bytes().to_vec(),
+        };
+        let auth0 = |status: u16, message: &str| {
+            reply(
+                status,
+                &json!({"statusCode": status, "error": "Bad Request", "message": message})
+                    .to_string(),
+            )
+        };
+        assert_eq!(judge(&reply(204, " ")).unwrap(), Value::Null);
+        assert!(matches!(
+            judge(&auth0(400, "... on property callbacks[0]")),
+            Err(KeyManagerError::Invalid {
+                field: "callback_url",
+                ..
+            })
+        ));
+        assert!(matches!(
+            judge(&auth0(409, "exists")),
+            Err(KeyManagerError::Conflict(_))
+        ));
+        // Auth0's `error` is a status text, not an RFC 7591 code: never a field error.
+        for status in [400, 429] {
+            assert!(matches!(
+                judge(&auth0(status, "")),
+                Err(KeyManagerError::Unavailable(_))
+            ));
+        }
+        assert!(matches!(
+            judge(&auth0(404, "Not found")),
+            Err(KeyManagerError::NotFound)
+        ));
+        assert!(matches!(
+            judge(&auth0(403, "Insufficient scope")),
+            Err(KeyManagerError::Unavailable(_))
+        ));
+        assert!(matches!(
+            judge(&reply(200, "<html>")),
+            Err(KeyManagerError::Unavailable(_))
+        ));
+    }
+
+    #[test]
     fn settings_are_read_from_an_auth0_client() {
         let client = json!({
             "client_id": "abc",
