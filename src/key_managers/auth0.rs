@@ -7,58 +7,41 @@
 //! `<owner>_<application>_<KEYTYPE>`, each with a client grant toward the audience (a client
 //! whose grant cannot be made is deleted again); out-of-band clients are proven by reading them
 //! through the Management API and by a real client_credentials authentication with their own
-//! credentials. Tokens come from the token endpoint through the `oauth2` crate, whose HTTP goes
-//! through this module's pinned, capped client. Every outbound request follows SECURITY.md
-//! row 13 (`security::outbound`): checked URL and addresses, no redirects, timeouts, 1 MiB cap.
+//! credentials. Every request goes through `remote` (SECURITY.md row 13: checked URL and
+//! addresses, no redirects, timeouts, 1 MiB cap), tokens through the `oauth2` crate over
+//! `remote::OAuthHttp`; what stays here is Auth0's own error shape.
 //! Auth0 offers the portal no introspection or access-token revocation: those operations are
 //! not declared.
 
-use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
-use std::pin::Pin;
+use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use oauth2::basic::BasicClient;
-use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
-use reqwest::{Method, StatusCode};
+use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
+use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
+use super::remote::{Auth, Body, Remote, Reply, oauth_failure};
 use super::{
     AUTH0_FIELDS, AccessToken, ClientRequest, ConnectorSpec, External, KeyManager, KeyManagerError,
     KmFuture, KmResult, MapRequest, OAuthApplicationInfo, Operation, TokenMetadata, TokenRequest,
 };
-use crate::db::models::key_managers::{KeyManagerRow, SECRETS_PURPOSE};
-use crate::domain::keys::{KeyManagerKind, KeySettings, KeyType};
-use crate::security::outbound;
+use crate::db::models::key_managers::KeyManagerRow;
+use crate::domain::keys::{KeyManagerKind, KeySettings};
 
 pub static SPEC: ConnectorSpec = ConnectorSpec {
     kind: KeyManagerKind::Auth0,
     label: "Auth0 (Management API)",
-    operations: &[
-        Operation::CreateApplication,
-        Operation::UpdateApplication,
-        Operation::RetrieveApplication,
-        Operation::DeleteApplication,
-        Operation::MapOAuthApplication,
-        Operation::DeleteMappedApplication,
-        Operation::RegenerateSecret,
-        Operation::GetNewApplicationAccessToken,
-    ],
+    // Auth0 offers the portal no introspection or access-token revocation.
+    operations: Operation::WITHOUT_TOKEN_INSPECTION,
     fields: AUTH0_FIELDS,
     application_fields: &[],
     // Auth0 sets the lifetime on its API; the portal cannot ask for more than a day.
     max_token_validity: 86_400,
 };
 
-/// The most bytes read from an answer.
-const MAX_BODY: usize = 1024 * 1024;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// A management token is renewed this long before it expires (at most a tenth of its life).
 const RENEW_BEFORE: Duration = Duration::from_secs(60);
 
@@ -70,7 +53,7 @@ pub struct Auth0KeyManager {
     audience: String,
     client_id: String,
     client_secret: SecretString,
-    allow_private: bool,
+    remote: Remote,
 }
 
 impl Auth0KeyManager {
@@ -83,17 +66,10 @@ impl Auth0KeyManager {
         let config = row
             .config()
             .map_err(|_| unreadable("its configuration cannot be read"))?;
-        let plain: BTreeMap<String, String> =
-            serde_json::from_str(&row.connector_config).unwrap_or_default();
-        let secrets: BTreeMap<String, String> = match row.connector_secrets.as_deref() {
-            Some(sealed) => external
-                .secret_box
-                .open(SECRETS_PURPOSE, sealed)
-                .ok()
-                .and_then(|plain| serde_json::from_slice(&plain).ok())
-                .ok_or_else(|| unreadable("its connector secrets cannot be decrypted"))?,
-            None => BTreeMap::new(),
-        };
+        let plain = row.connector_plain();
+        let secrets = row
+            .connector_secrets(&external.secret_box)
+            .ok_or_else(|| unreadable("its connector secrets cannot be decrypted"))?;
         let set = |value: Option<&String>| {
             value
                 .map(|v| v.trim().to_string())
@@ -110,215 +86,7 @@ impl Auth0KeyManager {
             client_secret: set(secrets.get("client_secret"))
                 .map(SecretString::from)
                 .ok_or_else(|| unreadable("no Management API client secret"))?,
-            allow_private: external.allow_private,
-        })
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Outbound HTTP: one request to a checked URL, connecting only to its checked addresses.
-
-/// Why a request got no answer to judge.
-#[derive(Debug, thiserror::Error)]
-enum Failure {
-    /// The URL or an address it resolves to is refused (row 13), or the host is unknown.
-    #[error("{0}")]
-    Refused(String),
-    #[error("{0}")]
-    Unreachable(String),
-    #[error("{0} did not answer in time")]
-    Timeout(String),
-}
-
-impl From<Failure> for KeyManagerError {
-    fn from(failure: Failure) -> Self {
-        match failure {
-            Failure::Timeout(_) => KeyManagerError::Timeout,
-            other => KeyManagerError::Unavailable(other.to_string()),
-        }
-    }
-}
-
-/// How a request authenticates. Basic and form bodies are not used by Auth0's Management API;
-/// they are here for the general shape these helpers take in the shared `remote.rs`.
-#[allow(dead_code)]
-enum Credentials<'a> {
-    Bearer(&'a str),
-    /// RFC 6749 §2.3.1: both parts form-encoded, then Basic.
-    Basic(&'a str, &'a str),
-}
-
-/// What a request carries.
-#[allow(dead_code)]
-enum Body<'a> {
-    Empty,
-    Json(&'a Value),
-    Form(&'a [(&'a str, &'a str)]),
-}
-
-/// An answer, read whole (at most `MAX_BODY`).
-struct Reply {
-    status: StatusCode,
-    content_type: Option<HeaderValue>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Option<Value> {
-        serde_json::from_slice(&self.body).ok()
-    }
-}
-
-/// Sends a request with its credentials and body; answers whatever status came back.
-async fn send(
-    method: Method,
-    url: &str,
-    credentials: Credentials<'_>,
-    body: Body<'_>,
-    allow_private: bool,
-) -> Result<Reply, Failure> {
-    let mut headers = HeaderMap::new();
-    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-    let authorization = match credentials {
-        Credentials::Bearer(token) => format!("Bearer {token}"),
-        Credentials::Basic(user, password) => {
-            let encode =
-                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            format!(
-                "Basic {}",
-                STANDARD.encode(format!("{}:{}", encode(user), encode(password)))
-            )
-        }
-    };
-    headers.insert(
-        AUTHORIZATION,
-        HeaderValue::from_str(&authorization)
-            .map_err(|_| Failure::Refused("the credentials cannot be sent in a header".into()))?,
-    );
-    let bytes = match body {
-        Body::Empty => Vec::new(),
-        Body::Json(value) => {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            serde_json::to_vec(value).expect("JSON serializes")
-        }
-        Body::Form(pairs) => {
-            headers.insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/x-www-form-urlencoded"),
-            );
-            serde_urlencoded::to_string(pairs)
-                .expect("pairs of strings encode")
-                .into_bytes()
-        }
-    };
-    exchange(method, url, headers, bytes, allow_private).await
-}
-
-/// The one place a request leaves Portico: the URL and every address its host resolves to are
-/// checked, the connection goes to exactly those, redirects are not followed, and at most
-/// `MAX_BODY` bytes are read within the timeouts.
-async fn exchange(
-    method: Method,
-    url: &str,
-    headers: HeaderMap,
-    body: Vec<u8>,
-    allow_private: bool,
-) -> Result<Reply, Failure> {
-    let url = outbound::parse_url(url, allow_private).map_err(Failure::Refused)?;
-    let addrs = outbound::resolve(&url, allow_private)
-        .await
-        .map_err(Failure::Refused)?;
-    let mut builder = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(TOTAL_TIMEOUT)
-        .no_proxy();
-    if let Some(url::Host::Domain(host)) = url.host() {
-        builder = builder.resolve_to_addrs(host, &addrs);
-    }
-    let client = builder
-        .build()
-        .map_err(|e| Failure::Unreachable(format!("the HTTP client cannot be built: {e}")))?;
-    // Paths carry client IDs, never secrets; the query is left out all the same.
-    let shown = format!("{}{}", url.origin().ascii_serialization(), url.path());
-    let broken = |e: reqwest::Error, what: &str| {
-        if e.is_timeout() {
-            Failure::Timeout(shown.clone())
-        } else {
-            Failure::Unreachable(format!("{shown} {what}"))
-        }
-    };
-    let mut response = client
-        .request(method, url.clone())
-        .headers(headers)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| broken(e, "could not be reached"))?;
-    let status = response.status();
-    if status.is_redirection() {
-        return Err(Failure::Unreachable(format!(
-            "{shown} answered with a redirect; redirects are not followed"
-        )));
-    }
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_BODY as u64)
-    {
-        return Err(Failure::Unreachable(format!(
-            "{shown} answered with more than 1 MiB"
-        )));
-    }
-    let content_type = response.headers().get(CONTENT_TYPE).cloned();
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| broken(e, "broke off its answer"))?
-    {
-        if bytes.len() + chunk.len() > MAX_BODY {
-            return Err(Failure::Unreachable(format!(
-                "{shown} answered with more than 1 MiB"
-            )));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(Reply {
-        status,
-        content_type,
-        body: bytes,
-    })
-}
-
-type OAuthFuture = Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, Failure>> + Send>>;
-
-/// The `oauth2` crate's HTTP client: `exchange`, with the key manager's 5xx and 429 answers
-/// turned into failures (the crate would read their JSON as an OAuth2 error of the client's).
-fn oauth_http(allow_private: bool) -> impl Fn(oauth2::HttpRequest) -> OAuthFuture {
-    move |request: oauth2::HttpRequest| {
-        Box::pin(async move {
-            let (parts, body) = request.into_parts();
-            let reply = exchange(
-                parts.method,
-                &parts.uri.to_string(),
-                parts.headers,
-                body,
-                allow_private,
-            )
-            .await?;
-            if reply.status.is_server_error() || reply.status == StatusCode::TOO_MANY_REQUESTS {
-                return Err(Failure::Unreachable(format!(
-                    "the token endpoint answered {}",
-                    reply.status
-                )));
-            }
-            let mut response = oauth2::http::Response::builder().status(reply.status);
-            if let Some(content_type) = reply.content_type {
-                response = response.header(CONTENT_TYPE, content_type);
-            }
-            response
-                .body(reply.body)
-                .map_err(|e| Failure::Unreachable(format!("the token endpoint's answer: {e}")))
+            remote: Remote::new(external.allow_private),
         })
     }
 }
@@ -338,30 +106,26 @@ struct Granted {
     expires_in: Option<u64>,
 }
 
-/// Why the token endpoint issued no token.
-enum TokenFailure {
-    /// An OAuth2 error answer (`error`, `error_description`).
-    Refused {
-        error: String,
-        description: String,
-    },
-    Transport(Failure),
-    /// Not an OAuth2 answer at all.
-    Garbage(String),
+/// The OAuth2 error (`error`, `error_description`) the token endpoint answered instead of a
+/// token. Failures to answer (transport, 5xx, 429, nonsense) are the `KeyManagerError`s of
+/// `remote`.
+struct Refused {
+    error: String,
+    description: String,
 }
 
 /// client_credentials at `token_endpoint` for `audience`.
 async fn client_credentials(
+    remote: Remote,
     token_endpoint: &str,
     client_id: &str,
     secret: &SecretString,
     auth: ClientAuth,
     audience: &str,
     scopes: &[String],
-    allow_private: bool,
-) -> Result<Granted, TokenFailure> {
+) -> KmResult<Result<Granted, Refused>> {
     let token_url = TokenUrl::new(token_endpoint.to_string())
-        .map_err(|_| TokenFailure::Garbage("the token endpoint is not a URL".into()))?;
+        .map_err(|_| KeyManagerError::Unavailable("the token endpoint is not a URL".into()))?;
     let client = BasicClient::new(ClientId::new(client_id.to_string()))
         .set_client_secret(ClientSecret::new(secret.expose_secret().to_string()))
         .set_token_uri(token_url)
@@ -369,13 +133,13 @@ async fn client_credentials(
             ClientAuth::Post => AuthType::RequestBody,
             ClientAuth::Basic => AuthType::BasicAuth,
         });
-    let http = oauth_http(allow_private);
+    let http = remote.oauth();
     let request = client
         .exchange_client_credentials()
         .add_extra_param("audience", audience.to_string())
         .add_scopes(scopes.iter().cloned().map(Scope::new));
     match request.request_async(&http).await {
-        Ok(token) => Ok(Granted {
+        Ok(token) => Ok(Ok(Granted {
             access_token: SecretString::from(token.access_token().secret().clone()),
             token_type: "Bearer".to_string(),
             scope: token
@@ -383,18 +147,14 @@ async fn client_credentials(
                 .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "))
                 .unwrap_or_default(),
             expires_in: token.expires_in().map(|d| d.as_secs()),
-        }),
-        Err(RequestTokenError::ServerResponse(answer)) => Err(TokenFailure::Refused {
-            error: answer.error().to_string(),
-            description: answer.error_description().cloned().unwrap_or_default(),
-        }),
-        Err(RequestTokenError::Request(failure)) => Err(TokenFailure::Transport(failure)),
-        Err(RequestTokenError::Parse(..)) => Err(TokenFailure::Garbage(
-            "the token endpoint answered with something that is not an OAuth2 answer".into(),
-        )),
-        Err(RequestTokenError::Other(message)) => Err(TokenFailure::Garbage(format!(
-            "the token endpoint's answer: {message}"
-        ))),
+        })),
+        Err(error) => {
+            let answer = oauth_failure(error)?;
+            Ok(Err(Refused {
+                error: answer.error().to_string(),
+                description: answer.error_description().cloned().unwrap_or_default(),
+            }))
+        }
     }
 }
 
@@ -449,22 +209,20 @@ impl Auth0KeyManager {
             return Ok(cached.token.clone());
         }
         let granted = client_credentials(
+            self.remote,
             &self.token_endpoint,
             &self.client_id,
             &self.client_secret,
             ClientAuth::Post,
             &self.audience,
             &[],
-            self.allow_private,
         )
-        .await
-        .map_err(|failure| match failure {
-            TokenFailure::Refused { error, description } => KeyManagerError::Unavailable(format!(
+        .await?
+        .map_err(|Refused { error, description }| {
+            KeyManagerError::Unavailable(format!(
                 "Auth0 refused Portico's Management API client: {error} {}",
                 shown(&description)
-            )),
-            TokenFailure::Transport(failure) => failure.into(),
-            TokenFailure::Garbage(message) => KeyManagerError::Unavailable(message),
+            ))
         })?;
         // Auth0 always says; a day is its default.
         let fresh_until = Instant::now() + fresh_for(granted.expires_in.unwrap_or(86_400));
@@ -497,15 +255,16 @@ impl Auth0KeyManager {
         let mut retried = false;
         loop {
             let token = self.management_token().await?;
-            let reply = send(
-                method.clone(),
-                &url,
-                Credentials::Bearer(token.expose_secret()),
-                body.map_or(Body::Empty, Body::Json),
-                self.allow_private,
-            )
-            .await?;
-            if reply.status == StatusCode::UNAUTHORIZED && !retried {
+            let reply = self
+                .remote
+                .send(
+                    method.clone(),
+                    &url,
+                    Auth::Bearer(token.expose_secret()),
+                    body.map_or(Body::Empty, Body::Json),
+                )
+                .await?;
+            if reply.status == 401 && !retried {
                 self.forget_management_token();
                 retried = true;
                 continue;
@@ -515,38 +274,33 @@ impl Auth0KeyManager {
     }
 }
 
-/// The Management API's answer as a result: its error shape is
-/// `{statusCode, error, message, errorCode}`.
+/// The Management API's answer as a result. Auth0's error shape is
+/// `{statusCode, error, message, errorCode}`: its `message` names the field of a refused value
+/// (400, 422) and says what a conflict is (409); every other answer means what it means from any
+/// key manager (`Reply::error_with`).
 fn judge(reply: &Reply) -> KmResult<Value> {
-    let status = reply.status;
-    if status.is_success() {
+    if reply.is_success() {
         if reply.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
         }
-        return reply.json().ok_or_else(|| {
-            KeyManagerError::Unavailable(format!(
-                "Auth0 answered {status} with something that is not JSON"
-            ))
-        });
+        return reply.json();
     }
-    let message = reply
-        .json()
-        .and_then(|v| v.get("message").and_then(Value::as_str).map(shown))
-        .unwrap_or_default();
-    Err(match status {
-        StatusCode::NOT_FOUND => KeyManagerError::NotFound,
-        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY if !message.is_empty() => {
-            KeyManagerError::Invalid {
+    Err(reply.error_with(|reply| {
+        let message = serde_json::from_slice::<Value>(&reply.body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(Value::as_str).map(shown))
+            .unwrap_or_default();
+        match reply.status {
+            400 | 422 if !message.is_empty() => Some(KeyManagerError::Invalid {
                 field: field_of(&message),
                 message: format!("Auth0 refused this: {message}"),
-            }
+            }),
+            409 => Some(KeyManagerError::Conflict(format!(
+                "Auth0 refused this: {message}"
+            ))),
+            _ => None,
         }
-        StatusCode::CONFLICT => KeyManagerError::Conflict(format!("Auth0 refused this: {message}")),
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => KeyManagerError::Unavailable(format!(
-            "Auth0 refused Portico's management token ({status}): {message}"
-        )),
-        _ => KeyManagerError::Unavailable(format!("Auth0 answered {status}: {message}")),
-    })
+    }))
 }
 
 /// At most 200 characters of a message from the key manager.
@@ -568,13 +322,11 @@ fn field_of(message: &str) -> &'static str {
     }
 }
 
-/// The Auth0 client name of an application's keys, as the reference product names them.
-/// Auth0 refuses `<` and `>` in names.
-pub fn client_name(owner: &str, application: &str, key_type: KeyType) -> String {
-    format!("{owner}_{application}_{}", key_type.as_str())
-        .chars()
-        .map(|c| if matches!(c, '<' | '>') { '_' } else { c })
-        .collect()
+/// The Auth0 client name of an application's keys: the name every external key manager
+/// registers (`ClientRequest::registration_name`), except that Auth0 refuses `<` and `>` in
+/// names, so they become `_`.
+fn client_name(request: &ClientRequest) -> String {
+    request.registration_name().replace(['<', '>'], "_")
 }
 
 /// A client ID as a path segment: Auth0's are letters, digits, `-` and `_`; anything else is
@@ -661,17 +413,16 @@ impl Auth0KeyManager {
         scopes: &[String],
     ) -> KmResult<Granted> {
         client_credentials(
+            self.remote,
             &self.token_endpoint,
             consumer_key,
             secret,
             auth,
             &self.audience,
             scopes,
-            self.allow_private,
         )
-        .await
-        .map_err(|failure| match failure {
-            TokenFailure::Refused { error, description } => {
+        .await?
+        .map_err(|Refused { error, description }| {
                 let description = description.to_ascii_lowercase();
                 match error.as_str() {
                     // Said only once the client has authenticated: it has no grant here.
@@ -698,9 +449,6 @@ impl Auth0KeyManager {
                         shown(&description)
                     )),
                 }
-            }
-            TokenFailure::Transport(failure) => failure.into(),
-            TokenFailure::Garbage(message) => KeyManagerError::Unavailable(message),
         })
     }
 
@@ -729,14 +477,7 @@ impl KeyManager for Auth0KeyManager {
                 &request.settings,
                 if public { "none" } else { "client_secret_post" },
             );
-            body.insert(
-                "name".into(),
-                json!(client_name(
-                    &request.owner,
-                    &request.application_name,
-                    request.key_type
-                )),
-            );
+            body.insert("name".into(), json!(client_name(request)));
             body.insert("app_type".into(), json!("non_interactive"));
             let created = self
                 .management(Method::POST, "clients", Some(&Value::Object(body)))
@@ -924,17 +665,25 @@ impl KeyManager for Auth0KeyManager {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::keys::KeyType;
 
     #[test]
     fn clients_are_named_owner_application_key_type_without_angle_brackets() {
+        let request = |owner: &str, application: &str, key_type| ClientRequest {
+            client_name: String::new(),
+            application_id: 1,
+            application_name: application.into(),
+            owner: owner.into(),
+            key_type,
+            settings: KeySettings::default(),
+        };
         assert_eq!(
-            client_name("alice", "Wallet", KeyType::Production),
+            client_name(&request("alice", "Wallet", KeyType::Production)),
             "alice_Wallet_PRODUCTION"
         );
-        assert_eq!(
-            client_name("bob", "<b>Pay</b>", KeyType::Sandbox),
-            "bob__b_Pay_/b__SANDBOX"
-        );
+        let angled = request("bob", "<b>Pay</b>", KeyType::Sandbox);
+        assert_eq!(angled.registration_name(), "bob_<b>Pay</b>_SANDBOX");
+        assert_eq!(client_name(&angled), "bob__b_Pay_/b__SANDBOX");
     }
 
     #[test]
@@ -967,32 +716,52 @@ mod tests {
         assert_eq!(fresh_for(0), Duration::ZERO);
     }
 
-    #[tokio::test]
-    async fn loopback_is_refused_unless_private_key_manager_urls_are_allowed() {
-        for url in [
-            "http://127.0.0.1:9/api/v2/clients",
-            "https://[::1]/api/v2/clients",
-        ] {
-            let sent = send(
-                Method::GET,
-                url,
-                Credentials::Bearer("t"),
-                Body::Empty,
-                false,
+    #[test]
+    fn management_answers_are_judged_by_auth0s_error_shape_then_the_generic_rules() {
+        let reply = |status: u16, body: &str| Reply {
+            url: "https://tenant.example/api/v2/clients".into(),
+            status,
+            content_type: "application/json".into(),
+            body: body.as_bytes().to_vec(),
+        };
+        let auth0 = |status: u16, message: &str| {
+            reply(
+                status,
+                &json!({"statusCode": status, "error": "Bad Request", "message": message})
+                    .to_string(),
             )
-            .await;
-            assert!(matches!(sent, Err(Failure::Refused(_))), "{url}");
+        };
+        assert_eq!(judge(&reply(204, " ")).unwrap(), Value::Null);
+        assert!(matches!(
+            judge(&auth0(400, "... on property callbacks[0]")),
+            Err(KeyManagerError::Invalid {
+                field: "callback_url",
+                ..
+            })
+        ));
+        assert!(matches!(
+            judge(&auth0(409, "exists")),
+            Err(KeyManagerError::Conflict(_))
+        ));
+        // Auth0's `error` is a status text, not an RFC 7591 code: never a field error.
+        for status in [400, 429] {
+            assert!(matches!(
+                judge(&auth0(status, "")),
+                Err(KeyManagerError::Unavailable(_))
+            ));
         }
-        // Allowed, the request is made (and here finds nobody listening).
-        let sent = send(
-            Method::GET,
-            "http://127.0.0.1:9/",
-            Credentials::Bearer("t"),
-            Body::Empty,
-            true,
-        )
-        .await;
-        assert!(matches!(sent, Err(Failure::Unreachable(_))));
+        assert!(matches!(
+            judge(&auth0(404, "Not found")),
+            Err(KeyManagerError::NotFound)
+        ));
+        assert!(matches!(
+            judge(&auth0(403, "Insufficient scope")),
+            Err(KeyManagerError::Unavailable(_))
+        ));
+        assert!(matches!(
+            judge(&reply(200, "<html>")),
+            Err(KeyManagerError::Unavailable(_))
+        ));
     }
 
     #[test]

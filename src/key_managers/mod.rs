@@ -3,8 +3,8 @@
 //! client (out-of-band provisioning) and unmap it, regenerate its secret, get an access token
 //! for it, introspect and revoke tokens. One connector per kind of key manager implements it:
 //! `resident` (Portico's own authorization server, in-process), `dcr` and `fs` (any RFC
-//! 7591/7592 server, and its open-banking profile, over `remote`); `auth0` slots into
-//! `Connectors::connector` later. Each connector declares the
+//! 7591/7592 server, and its open-banking profile) and `auth0` (the Auth0 Management API); the
+//! external ones reach their servers through `remote` only. Each connector declares the
 //! operations it supports and its configuration fields in a static `ConnectorSpec`, from which
 //! the admin form is drawn. Services never hold a database transaction across these calls.
 
@@ -100,6 +100,14 @@ impl Operation {
         Operation::GetTokenMetadata,
         Operation::RevokeToken,
     ];
+
+    /// Every operation but introspection and revocation, the two a key manager may offer the
+    /// portal no endpoint for.
+    pub const WITHOUT_TOKEN_INSPECTION: &'static [Operation] =
+        match Operation::ALL.split_last_chunk::<2>() {
+            Some((rest, [Operation::GetTokenMetadata, Operation::RevokeToken])) => rest,
+            _ => panic!("introspection and revocation are the last operations of ALL"),
+        };
 
     pub fn label(self) -> &'static str {
         match self {
@@ -421,8 +429,8 @@ pub fn may_use(user: &User, roles: &[String], key_manager: &KeyManagerRow) -> bo
     }
 }
 
-/// A configuration field of each kind of key manager, as the admin form draws it. The `auth0`
-/// connector is declared here before it is implemented, so that administrators can configure it.
+/// The configuration fields of each kind of key manager, as the admin form draws them (the
+/// `auth0` ones are kept here, beside the form, and `auth0::SPEC` declares them).
 pub fn connector_fields(kind: KeyManagerKind) -> &'static [ConnectorField] {
     match kind {
         KeyManagerKind::Resident => resident::SPEC.fields,

@@ -4,8 +4,11 @@
 //! in all; at most 1 MiB read, chunk by chunk. Connectors send JSON or form requests with an
 //! optional Bearer or Basic credential, and turn the answers into `KeyManagerError`s the same
 //! way: unreachable, 5xx or nonsense → `Unavailable` (502 page), too slow → `Timeout` (504 page),
-//! an RFC 7591 error → `Invalid` naming the form field. `OAuthHttp` lends the same client to the
-//! `oauth2` crate for the token, introspection and revocation endpoints.
+//! an RFC 7591 error → `Invalid` naming the form field (a connector whose key manager has its own
+//! error shape reads it with `Reply::error_with` and keeps the rest). `OAuthHttp` lends the same
+//! client to the `oauth2` crate for the token, introspection and revocation endpoints, and is the
+//! one place where a 5xx or 429 answer there counts as the key manager's failure, not as an
+//! OAuth2 error of the client's.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -40,6 +43,9 @@ pub enum RemoteError {
     TooLarge(String),
     #[error("{0} broke off its answer.")]
     BrokenOff(String),
+    /// An OAuth2 endpoint answered a server error or 429: no verdict on the client.
+    #[error("{url} answered {status}.")]
+    Failed { url: String, status: u16 },
     #[error("Portico could not prepare the request: {0}")]
     Client(String),
 }
@@ -117,6 +123,20 @@ impl Reply {
 
     /// What an unsuccessful answer means for the portal.
     pub fn error(&self) -> KeyManagerError {
+        self.error_with(|reply| {
+            reply
+                .oauth_error()
+                .map(|(code, description)| registration_error(&code, &description))
+        })
+    }
+
+    /// What an unsuccessful answer means, `read` reading the key manager's own error shape: 5xx,
+    /// 404 and 401/403 mean the same from every key manager; any other answer is what `read`
+    /// makes of it, or `Unavailable` when it makes nothing.
+    pub fn error_with(
+        &self,
+        read: impl FnOnce(&Reply) -> Option<KeyManagerError>,
+    ) -> KeyManagerError {
         let status = self.status;
         if status >= 500 {
             return KeyManagerError::Unavailable(format!("{} answered {status}.", self.url));
@@ -130,13 +150,12 @@ impl Reply {
                 self.url
             ));
         }
-        match self.oauth_error() {
-            Some((code, description)) => registration_error(&code, &description),
-            None => KeyManagerError::Unavailable(format!(
+        read(self).unwrap_or_else(|| {
+            KeyManagerError::Unavailable(format!(
                 "{} answered {status} without an error Portico can read.",
                 self.url
-            )),
-        }
+            ))
+        })
     }
 }
 
@@ -326,7 +345,9 @@ fn status_text(status: u16) -> String {
 }
 
 /// `oauth2::AsyncHttpClient` over `Remote`: the crate's requests (token, introspection,
-/// revocation) go through the same checks, pinning, timeouts and size cap.
+/// revocation) go through the same checks, pinning, timeouts and size cap. A 5xx or 429 answer
+/// is a `RemoteError::Failed`: the crate would read its JSON as an OAuth2 error of the client's
+/// (RFC 6749 §5.2 errors are 400 and 401), and a busy key manager would then seem to judge it.
 pub struct OAuthHttp {
     remote: Remote,
 }
@@ -348,6 +369,12 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
                 builder = builder.header(name, value);
             }
             let reply = self.remote.read(checked.as_str(), builder).await?;
+            if reply.status >= 500 || reply.status == 429 {
+                return Err(RemoteError::Failed {
+                    url: reply.url,
+                    status: reply.status,
+                });
+            }
             let mut response = oauth2::http::Response::builder().status(reply.status);
             if !reply.content_type.is_empty() {
                 response = response.header(oauth2::http::header::CONTENT_TYPE, reply.content_type);
@@ -450,5 +477,17 @@ mod tests {
                 "{url}"
             );
         }
+        // Allowed, the request is made (and here finds nobody listening).
+        assert!(matches!(
+            Remote::new(true)
+                .send(
+                    Method::GET,
+                    "http://127.0.0.1:9/",
+                    Auth::Bearer("t"),
+                    Body::Empty
+                )
+                .await,
+            Err(RemoteError::Unreachable(_))
+        ));
     }
 }
