@@ -583,25 +583,7 @@ async fn a_tpp_provides_existing_sandbox_keys_of_the_external_key_manager_in_the
     // Journey (b): an OAuth client made at the real oidc-provider, outside Portico, mapped onto
     // the application's sandbox keys, and a token for it from the portal.
     let server = crate::external_server::ExternalServer::start(&[]);
-    let http = reqwest::Client::new();
-    let client: Value = http
-        .post(server.url("/reg"))
-        .json(&json!({
-            "client_name": "made elsewhere",
-            "grant_types": ["client_credentials"],
-            "response_types": [],
-            "token_endpoint_auth_method": "client_secret_basic",
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let (client_id, client_secret) = (
-        client["client_id"].as_str().unwrap().to_string(),
-        client["client_secret"].as_str().unwrap().to_string(),
-    );
+    let (client_id, client_secret) = server.register_client(None).await;
     let app = spawn_app_with(&[("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")]).await;
     let admin = app.admin().await;
     let (registration, token, introspection, revocation, jwks) = (
@@ -678,16 +660,9 @@ async fn a_tpp_provides_existing_sandbox_keys_of_the_external_key_manager_in_the
         .submit("form[action$='/token'] button[type=submit]")
         .await;
     let access_token = chrome.text("[data-field=access_token]").await;
-    let answer: Value = http
-        .post(server.url("/token/introspection"))
-        .basic_auth(&client_id, Some(&client_secret))
-        .form(&[("token", access_token.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = server
+        .introspect(&client_id, &client_secret, &access_token)
+        .await;
     assert_eq!(answer["active"], true, "{answer}");
     assert_eq!(answer["client_id"], client_id.as_str());
     chrome.close().await;

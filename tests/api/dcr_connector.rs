@@ -167,53 +167,6 @@ async fn read_client(uri: &str, token: &str) -> (StatusCode, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// client_credentials at the server's token endpoint: (status, JSON).
-async fn server_token(server: &ExternalServer, key: &str, secret: &str) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
-        .post(server.url("/token"))
-        .basic_auth(key, Some(secret))
-        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-/// RFC 7662 at the server, as the client.
-async fn introspect(server: &ExternalServer, key: &str, secret: &str, token: &str) -> Value {
-    reqwest::Client::new()
-        .post(server.url("/token/introspection"))
-        .basic_auth(key, Some(secret))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// Registers a client at the server directly, as its owner would outside Portico.
-async fn outside_client(server: &ExternalServer, token: Option<&str>) -> (String, String) {
-    let mut request = reqwest::Client::new()
-        .post(server.url("/reg"))
-        .json(&json!({
-            "client_name": "made elsewhere",
-            "grant_types": ["client_credentials"],
-            "response_types": [],
-            "token_endpoint_auth_method": "client_secret_basic",
-        }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let client: Value = request.send().await.unwrap().json().await.unwrap();
-    (
-        client["client_id"].as_str().unwrap().to_string(),
-        client["client_secret"].as_str().unwrap().to_string(),
-    )
-}
-
 async fn generate(tpp: &Browser, id: i64, fields: &[(&str, &str)]) -> (String, String) {
     let response = tpp
         .post(&format!("{}/generate", keys_path(id, "production")), fields)
@@ -283,7 +236,7 @@ async fn keys_live_and_die_at_the_server(
     assert_eq!(response.status(), StatusCode::OK);
     let body = response.text().await.unwrap();
     let access_token = field(&body, "access_token").expect("the token is shown");
-    let introspection = introspect(server, &key, &secret, &access_token).await;
+    let introspection = server.introspect(&key, &secret, &access_token).await;
     assert_eq!(introspection["active"], true, "{introspection}");
     assert_eq!(introspection["client_id"], key.as_str());
 
@@ -321,7 +274,7 @@ async fn keys_live_and_die_at_the_server(
         json!(["https://wallet.example/callback"])
     );
     // The update kept the secret.
-    assert_eq!(server_token(server, &key, &secret).await.0, StatusCode::OK);
+    assert_eq!(server.token(&key, &secret).await.0, StatusCode::OK);
 
     // Regenerate: the old secret is refused at the server, the new one works.
     let response = tpp
@@ -334,13 +287,10 @@ async fn keys_live_and_die_at_the_server(
     let body = response.text().await.unwrap();
     let new_secret = field(&body, "consumer_secret").expect("the new secret is shown once");
     assert_ne!(new_secret, secret);
-    let (status, answer) = server_token(server, &key, &secret).await;
+    let (status, answer) = server.token(&key, &secret).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer["error"], "invalid_client");
-    assert_eq!(
-        server_token(server, &key, &new_secret).await.0,
-        StatusCode::OK
-    );
+    assert_eq!(server.token(&key, &new_secret).await.0, StatusCode::OK);
 
     // Remove: the client is gone at the server, and from Portico.
     let (_, last) = registration(app, &key).unwrap();
@@ -352,7 +302,7 @@ async fn keys_live_and_die_at_the_server(
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_ne!(read_client(&uri, &last).await.0, StatusCode::OK);
-    let (status, answer) = server_token(server, &key, &new_secret).await;
+    let (status, answer) = server.token(&key, &new_secret).await;
     assert_eq!(
         (status, answer["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("invalid_client"))
@@ -511,7 +461,7 @@ async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked
     let server = ExternalServer::start(&["--initial-access-token", IAT]);
     let app = portico().await;
     partner(&app, &server, &[]).await;
-    let (key, secret) = outside_client(&server, Some(IAT)).await;
+    let (key, secret) = server.register_client(Some(IAT)).await;
     let ada = app.tpp("ada").await;
     let id = ada.create_application("Wallet").await;
     let bob = app.tpp("bob").await;
@@ -591,7 +541,7 @@ async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked
     // Deleting the application leaves the client at the server; it can be mapped again.
     let response = ada.post(&format!("/applications/{id}/delete"), &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(server_token(&server, &key, &secret).await.0, StatusCode::OK);
+    assert_eq!(server.token(&key, &secret).await.0, StatusCode::OK);
     assert_eq!(rows(&app, "key_manager_tasks"), 0);
     let response = map(&bob, other, &key, &secret).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -602,7 +552,7 @@ async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(server_token(&server, &key, &secret).await.0, StatusCode::OK);
+    assert_eq!(server.token(&key, &secret).await.0, StatusCode::OK);
     assert_eq!(rows(&app, "key_mappings"), 0);
 }
 
@@ -743,10 +693,7 @@ async fn a_failing_key_manager_answers_502_or_504_and_leaves_nothing_behind() {
                 registered["client_id"].as_str().unwrap(),
                 registered["client_secret"].as_str().unwrap(),
             );
-            assert_eq!(
-                server_token(&server, key, secret).await.0,
-                StatusCode::UNAUTHORIZED
-            );
+            assert_eq!(server.token(key, secret).await.0, StatusCode::UNAUTHORIZED);
         } else {
             assert_ne!(
                 name, "losesecret",
@@ -813,7 +760,7 @@ async fn a_server_that_keeps_secrets_is_told_apart_and_the_secret_keeps_working(
     let body = response.text().await.unwrap();
     assert!(body.contains("cannot be regenerated"), "{body}");
     assert!(!body.contains(&secret), "the secret is not shown again");
-    assert_eq!(server_token(&server, &key, &secret).await.0, StatusCode::OK);
+    assert_eq!(server.token(&key, &secret).await.0, StatusCode::OK);
 }
 
 #[actix_web::test]

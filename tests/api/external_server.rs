@@ -4,6 +4,9 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
 pub struct ExternalServer {
     pub issuer: String,
     child: Child,
@@ -51,6 +54,52 @@ impl ExternalServer {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.issuer, path)
     }
+
+    /// Registers a client_credentials client directly (RFC 7591), as its owner would outside
+    /// Portico, with the initial access token when the server wants one: (id, secret).
+    pub async fn register_client(&self, initial_access_token: Option<&str>) -> (String, String) {
+        let mut request = reqwest::Client::new().post(self.url("/reg")).json(&json!({
+            "client_name": "made elsewhere",
+            "grant_types": ["client_credentials"],
+            "response_types": [],
+            "token_endpoint_auth_method": "client_secret_basic",
+        }));
+        if let Some(token) = initial_access_token {
+            request = request.bearer_auth(token);
+        }
+        let client: Value = request.send().await.unwrap().json().await.unwrap();
+        (
+            client["client_id"].as_str().unwrap().to_string(),
+            client["client_secret"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// client_credentials at the server's token endpoint: (status, JSON).
+    pub async fn token(&self, key: &str, secret: &str) -> (StatusCode, Value) {
+        let response = reqwest::Client::new()
+            .post(self.url("/token"))
+            .basic_auth(key, Some(secret))
+            .form(&[("grant_type", "client_credentials"), ("scope", "read")])
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// RFC 7662 at the server, as the client.
+    pub async fn introspect(&self, key: &str, secret: &str, token: &str) -> Value {
+        reqwest::Client::new()
+            .post(self.url("/token/introspection"))
+            .basic_auth(key, Some(secret))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
 }
 
 impl Drop for ExternalServer {
@@ -60,66 +109,27 @@ impl Drop for ExternalServer {
     }
 }
 
-/// Registers a client_credentials client by RFC 7591 and gets a token; returns the token and
-/// the client's credentials.
-async fn client_credentials(server: &ExternalServer) -> (String, String, String) {
-    use serde_json::{Value, json};
-    let http = reqwest::Client::new();
-    let discovery: Value = http
-        .get(server.url("/.well-known/openid-configuration"))
-        .send()
+#[actix_web::test]
+async fn the_external_server_registers_clients_and_issues_tokens() {
+    let server = ExternalServer::start(&[]);
+    let discovery: Value = reqwest::get(server.url("/.well-known/openid-configuration"))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(discovery["issuer"], server.issuer.as_str());
-    let client: Value = http
-        .post(server.url("/reg"))
-        .json(&json!({ "client_name": "smoke", "grant_types": ["client_credentials"], "response_types": [], "token_endpoint_auth_method": "client_secret_basic" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let (id, secret) = (
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str().unwrap(),
-    );
-    let token: Value = http
-        .post(server.url("/token"))
-        .basic_auth(id, Some(secret))
-        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (id, secret) = server.register_client(None).await;
+    let (_, token) = server.token(&id, &secret).await;
     let access_token = token["access_token"].as_str().expect("an access token");
-    (access_token.to_string(), id.to_string(), secret.to_string())
-}
-
-#[actix_web::test]
-async fn the_external_server_registers_clients_and_issues_tokens() {
-    let server = ExternalServer::start(&[]);
-    let (access_token, id, secret) = client_credentials(&server).await;
-    let introspection: serde_json::Value = reqwest::Client::new()
-        .post(server.url("/token/introspection"))
-        .basic_auth(&id, Some(&secret))
-        .form(&[("token", access_token.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let introspection = server.introspect(&id, &secret, access_token).await;
     assert_eq!(introspection["active"], true, "{introspection}");
     assert_eq!(introspection["client_id"], id.as_str());
 
     // With --jwt the access tokens are JWTs (what the benchmarks compare against).
     let server = ExternalServer::start(&["--jwt"]);
-    let (access_token, _, _) = client_credentials(&server).await;
+    let (id, secret) = server.register_client(None).await;
+    let (_, token) = server.token(&id, &secret).await;
+    let access_token = token["access_token"].as_str().expect("an access token");
     assert_eq!(access_token.split('.').count(), 3, "a JWT access token");
 }
