@@ -369,13 +369,12 @@ impl Keys {
         })
         .await?;
 
-        let made = match checked.connector.create_application(&request).await {
-            Ok(made) => made,
-            Err(error) => {
-                self.release(reservation.id).await;
-                return Err(error.into());
-            }
-        };
+        let made = self
+            .or_release(
+                reservation.id,
+                checked.connector.create_application(&request).await,
+            )
+            .await?;
         let consumer_key = made.consumer_key.clone();
         let settings = request.settings.clone();
         let names = (
@@ -435,6 +434,21 @@ impl Keys {
         }
     }
 
+    /// What the key manager answered for a reservation; on a refusal the reservation is dropped.
+    async fn or_release<T>(
+        &self,
+        reservation_id: i64,
+        answer: Result<T, KeyManagerError>,
+    ) -> Result<T, ServiceError> {
+        match answer {
+            Ok(value) => Ok(value),
+            Err(error) => {
+                self.release(reservation_id).await;
+                Err(error.into())
+            }
+        }
+    }
+
     /// Drops a reservation; a failure is logged (a stale reservation is taken over later).
     async fn release(&self, reservation_id: i64) {
         let released = db::run(&self.pool, move |conn| {
@@ -487,13 +501,12 @@ impl Keys {
             application_id,
             key_type,
         };
-        let mapped = match checked.connector.map_oauth_application(&request).await {
-            Ok(mapped) => mapped,
-            Err(error) => {
-                self.release(reservation.id).await;
-                return Err(error.into());
-            }
-        };
+        let mapped = self
+            .or_release(
+                reservation.id,
+                checked.connector.map_oauth_application(&request).await,
+            )
+            .await?;
         let consumer_key = mapped.consumer_key.clone();
         let settings = mapped.settings.clone();
         let names = (
