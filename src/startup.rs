@@ -189,6 +189,7 @@ pub fn configure(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
             .service(
                 web::scope("")
                     .wrap(from_fn(csrf::guard))
+                    .wrap(from_fn(oauth_server::client_cache::forget_after_changes))
                     .wrap(from_fn(errors::frame_errors))
                     .wrap(from_fn(identify))
                     .wrap(session)

@@ -101,8 +101,19 @@ struct Load {
     /// `None`: GET.
     body: Option<String>,
     headers: Vec<(String, String)>,
+    /// What changes from one request to the next.
+    varying: Varying,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Varying {
+    /// The same request every time.
+    Nothing,
     /// Refresh rotation: every request presents a fresh seeded refresh token.
-    rotating_tokens: bool,
+    RefreshTokens,
+    /// client_credentials from seeded clients `client-<n>` / `secret-<n>`, `first..first+count`,
+    /// in turn (client_secret_post): each client asks once, so none is in the client cache.
+    Clients { first: i64, count: i64 },
 }
 
 struct Scenario {
@@ -118,11 +129,15 @@ async fn run(config: &Config) -> Vec<Row> {
     let rotation_tokens =
         1 + tokens_per_thread(config) * WRK_THREADS as u64 * (config.connections.len() as u64 + 1);
 
-    eprintln!("== starting the oidc-provider peers (JWT and opaque access tokens)");
-    let peer_jwt = Peer::start(&config.root, true);
-    let peer_opaque = Peer::start(&config.root, false);
-    let peer_jwt_load = peer_jwt.client_credentials_load().await;
-    let peer_introspect_load = peer_opaque.introspection_load().await;
+    eprintln!("== starting the oidc-provider peers (ES256 and RS256 JWT, opaque access tokens)");
+    let peers: HashMap<&str, Peer> = [
+        ("ES256", Peer::start(&config.root, Some("ES256"))),
+        ("RS256", Peer::start(&config.root, Some("RS256"))),
+        ("opaque", Peer::start(&config.root, None)),
+    ]
+    .into_iter()
+    .collect();
+    let peer_introspect_load = peers["opaque"].introspection_load().await;
 
     let mut rows = Vec::new();
     let mut databases = vec![("small", false)];
@@ -135,7 +150,7 @@ async fn run(config: &Config) -> Vec<Row> {
             let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
         }
         let started = Instant::now();
-        let counts = seed(&db, large, rotation_tokens);
+        let (counts, clients) = seed(&db, large, rotation_tokens);
         eprintln!(
             "== seeded the {label} database in {:.1} s: {counts}",
             started.elapsed().as_secs_f64()
@@ -144,8 +159,9 @@ async fn run(config: &Config) -> Vec<Row> {
         let mut rotation_offset = 1u64;
         for algorithm in ["ES256", "RS256"] {
             let portico = Portico::start(config, &db, algorithm);
+            let peer_jwt_load = peers[algorithm].client_credentials_load().await;
             let scenarios = portico
-                .scenarios(algorithm, &peer_jwt_load, &peer_introspect_load)
+                .scenarios(algorithm, clients, &peer_jwt_load, &peer_introspect_load)
                 .await;
             for scenario in scenarios {
                 if let Some(only) = &config.only
@@ -175,11 +191,7 @@ async fn run(config: &Config) -> Vec<Row> {
                         &mut rotation_offset,
                     );
                     let peer = scenario.peer.as_ref().map(|(load, which)| {
-                        let peer = if *which == "jwt" {
-                            &peer_jwt
-                        } else {
-                            &peer_opaque
-                        };
+                        let peer = &peers[if *which == "jwt" { algorithm } else { which }];
                         wrk(
                             config,
                             peer.pid(),
@@ -206,7 +218,8 @@ async fn run(config: &Config) -> Vec<Row> {
 }
 
 /// Seeds the database: migrations by Portico's own code, then every row in one transaction.
-fn seed(db: &Path, large: bool, rotation_tokens: u64) -> String {
+/// Seeds the database; answers what it holds and the seeded clients `client-<n>` (first, count).
+fn seed(db: &Path, large: bool, rotation_tokens: u64) -> (String, Varying) {
     drop(portico::db::connect(db).expect("migrate the benchmark database"));
     let mut conn =
         SqliteConnection::establish(&db.to_string_lossy()).expect("open the benchmark database");
@@ -305,25 +318,32 @@ fn seed(db: &Path, large: bool, rotation_tokens: u64) -> String {
     sql.push_str("DROP TABLE seq; COMMIT; PRAGMA wal_checkpoint(TRUNCATE);");
     conn.batch_execute(&sql)
         .expect("seed the benchmark database");
-    let mut count = |table: &str| -> i64 {
+    let mut number = |sql: &str| -> i64 {
         #[derive(QueryableByName)]
-        struct Count {
+        struct Number {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             n: i64,
         }
-        diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
-            .get_result::<Count>(&mut conn)
+        diesel::sql_query(sql)
+            .get_result::<Number>(&mut conn)
             .map(|c| c.n)
             .unwrap_or(-1)
     };
-    format!(
+    let mut count = |table: &str| number(&format!("SELECT count(*) AS n FROM {table}"));
+    let counts = format!(
         "{} users, {} applications, {} subscriptions, {} OAuth clients, {} refresh tokens",
         count("users"),
         count("applications"),
         count("subscriptions"),
         count("oauth_clients"),
         count("refresh_tokens")
-    )
+    );
+    let seeded = "FROM oauth_clients WHERE client_id LIKE 'client-%'";
+    let clients = Varying::Clients {
+        first: number(&format!("SELECT coalesce(min(application_id), 0) AS n {seeded}")),
+        count: number(&format!("SELECT count(*) AS n {seeded}")),
+    };
+    (counts, clients)
 }
 
 fn free_port() -> u16 {
@@ -399,6 +419,7 @@ impl Portico {
     async fn scenarios(
         &self,
         algorithm: &str,
+        clients: Varying,
         peer_jwt: &Load,
         peer_introspect: &Load,
     ) -> Vec<Scenario> {
@@ -406,7 +427,7 @@ impl Portico {
             path: "/oauth2/token".into(),
             body: Some("grant_type=client_credentials&scope=read".into()),
             headers: form_headers(CLIENT_ID, CLIENT_SECRET),
-            rotating_tokens: false,
+            varying: Varying::Nothing,
         };
         let cc_name = if algorithm == "ES256" {
             "client_credentials JWT ES256"
@@ -418,6 +439,20 @@ impl Portico {
             portico: client_credentials.clone(),
             peer: Some((peer_jwt.clone(), "jwt")),
         }];
+        if algorithm == "ES256" && matches!(clients, Varying::Clients { count, .. } if count > 0) {
+            scenarios.push(Scenario {
+                name: "client_credentials JWT ES256, every request another client",
+                portico: Load {
+                    headers: vec![(
+                        "Content-Type".into(),
+                        "application/x-www-form-urlencoded".into(),
+                    )],
+                    varying: clients,
+                    ..client_credentials.clone()
+                },
+                peer: Some((peer_jwt.clone(), "jwt")),
+            });
+        }
         if algorithm != "ES256" {
             return scenarios;
         }
@@ -428,7 +463,7 @@ impl Portico {
                 path: "/oauth2/introspect".into(),
                 body: Some(format!("token={token}")),
                 headers: form_headers(CLIENT_ID, CLIENT_SECRET),
-                rotating_tokens: false,
+                varying: Varying::Nothing,
             },
             peer: None,
         });
@@ -438,7 +473,7 @@ impl Portico {
                 path: "/oauth2/introspect".into(),
                 body: Some("token=bench-rt-1".into()),
                 headers: form_headers(CLIENT_ID, CLIENT_SECRET),
-                rotating_tokens: false,
+                varying: Varying::Nothing,
             },
             peer: Some((peer_introspect.clone(), "opaque")),
         });
@@ -448,7 +483,7 @@ impl Portico {
                 path: "/oauth2/token".into(),
                 body: Some(String::new()),
                 headers: form_headers(CLIENT_ID, CLIENT_SECRET),
-                rotating_tokens: true,
+                varying: Varying::RefreshTokens,
             },
             peer: None,
         });
@@ -471,7 +506,7 @@ impl Portico {
                     path,
                     body: None,
                     headers: vec![("Cookie".into(), cookie.clone())],
-                    rotating_tokens: false,
+                    varying: Varying::Nothing,
                 },
                 peer: None,
             });
@@ -609,7 +644,8 @@ struct Peer {
 }
 
 impl Peer {
-    fn start(root: &Path, jwt: bool) -> Peer {
+    /// `jwt`: JWT access tokens signed with a key of this algorithm; `None`: opaque tokens.
+    fn start(root: &Path, jwt: Option<&str>) -> Peer {
         let mut command = Command::new("node");
         command
             .arg(root.join("tests/oidc-provider/server.js"))
@@ -617,8 +653,8 @@ impl Peer {
             .env("NODE_ENV", "production")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        if jwt {
-            command.arg("--jwt");
+        if let Some(algorithm) = jwt {
+            command.args(["--jwt", "--signing-alg", algorithm]);
         }
         let mut child = command
             .spawn()
@@ -679,7 +715,7 @@ impl Peer {
             path: "/token".into(),
             body: Some("grant_type=client_credentials&scope=read".into()),
             headers: form_headers(&id, &secret),
-            rotating_tokens: false,
+            varying: Varying::Nothing,
         }
     }
 
@@ -717,7 +753,7 @@ impl Peer {
             path: "/token/introspection".into(),
             body: Some(format!("token={token}")),
             headers: form_headers(&id, &secret),
-            rotating_tokens: false,
+            varying: Varying::Nothing,
         }
     }
 }
@@ -787,7 +823,7 @@ fn wrk(
     let script = config.work.join("scenario.lua");
     let per_thread = tokens_per_thread(config);
     std::fs::write(&script, lua(load, *rotation_offset, per_thread)).expect("write the wrk script");
-    if load.rotating_tokens {
+    if load.varying == Varying::RefreshTokens {
         *rotation_offset += per_thread * WRK_THREADS as u64;
     }
     // Resets VmHWM, so the peak is this run's (Linux ≥ 4.0).
@@ -855,7 +891,29 @@ fn lua(load: &Load, rotation_offset: u64, per_thread: u64) -> String {
         )
         .unwrap();
     }
-    if load.rotating_tokens {
+    if let Varying::Clients { first, count } = load.varying {
+        // Each thread walks its own half of the clients.
+        write!(
+            script,
+            r#"
+local threads = 0
+function setup(thread)
+  thread:set("offset", threads * {half})
+  threads = threads + 1
+end
+local n = 0
+function request()
+  local id = {first} + (offset + n) % {count}
+  n = n + 1
+  return wrk.format(nil, nil, nil,
+    "grant_type=client_credentials&scope=read&client_id=client-" .. id .. "&client_secret=secret-" .. id)
+end
+"#,
+            half = count / 2,
+        )
+        .unwrap();
+    }
+    if load.varying == Varying::RefreshTokens {
         // Each thread walks its own range of seeded refresh tokens, each presented once.
         write!(
             script,

@@ -6,7 +6,9 @@ use actix_web::HttpRequest;
 use actix_web::http::header;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use std::sync::Arc;
 
+use super::clients::ClientWithApplication;
 use super::error::OAuthError;
 use super::params::Params;
 
@@ -25,6 +27,25 @@ impl Credentials {
     pub fn client_id(&self) -> &str {
         match self {
             Credentials::Secret { client_id, .. } | Credentials::Public { client_id } => client_id,
+        }
+    }
+
+    /// The client, when these credentials prove to be it: its secret for a confidential client,
+    /// its id alone for a public one. Wrong secret and wrong kind of client look alike.
+    pub fn confirm(
+        &self,
+        client: Arc<ClientWithApplication>,
+    ) -> Result<Arc<ClientWithApplication>, OAuthError> {
+        let valid = match self {
+            Credentials::Secret { client_secret, .. } => {
+                !client.client.public_client && client.client.secret_matches(client_secret)
+            }
+            Credentials::Public { .. } => client.client.public_client,
+        };
+        if valid {
+            Ok(client)
+        } else {
+            Err(OAuthError::invalid_client())
         }
     }
 

@@ -12,7 +12,6 @@ use super::client_auth::Credentials;
 use super::clients::{ClientWithApplication, OAuthClient};
 use super::error::{OAuthError, no_store_json};
 use super::params::Params;
-use super::token::authenticate;
 use super::tokens::{AccessClaims, RefreshToken};
 use crate::db::{self, schema};
 
@@ -29,7 +28,7 @@ pub async fn introspect(
     let token = params.get("token").unwrap_or_default().to_string();
     let server = server.into_inner();
     let answer = db::run(&server.pool.clone(), move |conn| {
-        let caller = authenticate(conn, &credentials)?;
+        let caller = server.authenticate(conn, &credentials)?;
         Ok::<_, OAuthError>(
             describe(conn, &server, &caller, &token)?.unwrap_or_else(|| json!({ "active": false })),
         )

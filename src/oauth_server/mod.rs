@@ -5,6 +5,7 @@
 
 pub mod authorize;
 pub mod client_auth;
+pub mod client_cache;
 pub mod clients;
 pub mod codes;
 pub mod error;
@@ -22,20 +23,28 @@ use std::time::Duration;
 
 use actix_web::web;
 
+use diesel::SqliteConnection;
+
 use crate::db::{self, DbError, DbPool};
 use crate::security::secret_box::SecretBox;
+use client_auth::Credentials;
+use client_cache::ClientCache;
+use clients::{ClientWithApplication, OAuthClient};
+use error::OAuthError;
 use keys::{KeyError, SigningAlgorithm, SigningKeys};
 use tokens::RevocationList;
 
 /// No JWT Portico signs lives longer than this; a rotated key stays published this long.
 pub const MAX_TOKEN_LIFETIME: i64 = 86_400;
 
-/// The authorization server's state: keys in memory, the deny-list, the issuer.
+/// The authorization server's state: keys in memory, the deny-list, the client cache, the
+/// issuer.
 pub struct AuthorizationServer {
     pub pool: DbPool,
     pub issuer: String,
     pub keys: SigningKeys,
     pub revocations: RevocationList,
+    pub clients: ClientCache,
     secret_box: Arc<SecretBox>,
 }
 
@@ -57,8 +66,30 @@ impl AuthorizationServer {
             issuer,
             keys,
             revocations: RevocationList::default(),
+            clients: ClientCache::default(),
             secret_box,
         })
+    }
+
+    /// Confirms the credentials against the client cache, else the registry (keeping what it
+    /// read). Unknown client and wrong secret look alike.
+    pub fn authenticate(
+        &self,
+        conn: &mut SqliteConnection,
+        credentials: &Credentials,
+    ) -> Result<Arc<ClientWithApplication>, OAuthError> {
+        let client = match self.clients.get(credentials.client_id()) {
+            Some(client) => client,
+            None => {
+                let generation = self.clients.generation();
+                let client = OAuthClient::find_with_application(conn, credentials.client_id())?
+                    .map(Arc::new)
+                    .ok_or_else(OAuthError::invalid_client)?;
+                self.clients.keep(generation, client.clone());
+                client
+            }
+        };
+        credentials.confirm(client)
     }
 
     /// The box secrets at rest are sealed with (external connectors seal what they keep).

@@ -8,7 +8,6 @@ use super::AuthorizationServer;
 use super::client_auth::Credentials;
 use super::error::OAuthError;
 use super::params::Params;
-use super::token::authenticate;
 use super::tokens::{Family, RefreshToken, deny};
 use crate::db;
 
@@ -22,7 +21,7 @@ pub async fn revoke(
     let token = params.require("token")?.to_string();
     let server = server.into_inner();
     db::run(&server.pool.clone(), move |conn| {
-        let caller = authenticate(conn, &credentials)?;
+        let caller = server.authenticate(conn, &credentials)?;
         conn.immediate_transaction(|conn| {
             if token.matches('.').count() == 2 {
                 if let Some(claims) = server.verify_access_token(conn, &token)?

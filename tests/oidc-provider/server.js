@@ -2,10 +2,12 @@
 // oidc-provider, on loopback only, with dynamic client registration (RFC 7591/7592),
 // client_credentials, introspection, revocation and JWT access tokens.
 //
-// Usage: node server.js [--port N] [--initial-access-token T] [--jwt]
+// Usage: node server.js [--port N] [--initial-access-token T] [--jwt [--signing-alg ES256|RS256]]
 //                       [--registration-basic USER:PASSWORD] [--rotate-secret-on-update] [--fs]
 // Prints one line `listening <issuer>` once it accepts connections.
 //
+// --signing-alg: JWT access tokens are signed with a key of this algorithm made at start (the
+//   benchmark compares like with like); without it, oidc-provider's development keys (RS256).
 // --registration-basic: registrations must carry these HTTP Basic credentials (the header is
 //   checked, then removed before oidc-provider sees the request).
 // --rotate-secret-on-update: an RFC 7592 update without `client_secret` is answered with a new
@@ -28,6 +30,21 @@ const jwtAccessTokens = args.includes('--jwt');
 const registrationBasic = option('--registration-basic', null);
 const rotateSecretOnUpdate = args.includes('--rotate-secret-on-update');
 const fs = args.includes('--fs');
+const signingAlg = option('--signing-alg', null);
+
+// A signing key of `alg` as a private JWK, and an RS256 one beside it (ID tokens default to it).
+const signingKeys = (alg) => {
+  const jwk = (kind, options, name) => ({
+    ...crypto.generateKeyPairSync(kind, options).privateKey.export({ format: 'jwk' }),
+    alg: name,
+    use: 'sig',
+    kid: `${name.toLowerCase()}-${crypto.randomUUID()}`,
+  });
+  const keys = [jwk('rsa', { modulusLength: 2048 }, 'RS256')];
+  if (alg === 'ES256') keys.unshift(jwk('ec', { namedCurve: 'P-256' }, 'ES256'));
+  else if (alg !== 'RS256') throw new Error(`--signing-alg ${alg}: ES256 or RS256`);
+  return { keys };
+};
 
 // The stock memory adapter evicts after about 1000 items; tests and benchmarks need every client.
 const stores = new Map();
@@ -90,6 +107,7 @@ server.listen(port, '127.0.0.1', () => {
   const issuer = `http://127.0.0.1:${server.address().port}`;
   const provider = new Provider(issuer, {
     adapter: UnboundedAdapter,
+    ...(signingAlg ? { jwks: signingKeys(signingAlg) } : {}),
     clients: [],
     clientDefaults: { grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' },
     features: {
@@ -117,6 +135,7 @@ server.listen(port, '127.0.0.1', () => {
         getResourceServerInfo: () => ({
           scope: 'read write default',
           accessTokenFormat: jwtAccessTokens ? 'jwt' : 'opaque',
+          ...(jwtAccessTokens && signingAlg ? { jwt: { sign: { alg: signingAlg } } } : {}),
           accessTokenTTL: 3600,
         }),
       },
