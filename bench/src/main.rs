@@ -1,6 +1,7 @@
 //! The benchmark driver behind `bash bench/run`: seeds a small and a large SQLite database
 //! with the real schema, starts Portico (release build) and the oidc-provider peer on loopback,
-//! prepares clients on both, drives each scenario with wrk at 16 and 64 connections, alternating
+//! prepares clients on both (the peer signs its JWTs with a key of the algorithm Portico uses),
+//! drives each scenario with wrk at 16 and 64 connections, alternating
 //! the two servers, and prints one table: requests/s, p50/p99, server CPU (from
 //! `/proc/<pid>/stat`), peak RSS (VmHWM, reset per run through `/proc/<pid>/clear_refs`) and
 //! the Portico/peer ratio.
@@ -340,7 +341,9 @@ fn seed(db: &Path, large: bool, rotation_tokens: u64) -> (String, Varying) {
     );
     let seeded = "FROM oauth_clients WHERE client_id LIKE 'client-%'";
     let clients = Varying::Clients {
-        first: number(&format!("SELECT coalesce(min(application_id), 0) AS n {seeded}")),
+        first: number(&format!(
+            "SELECT coalesce(min(application_id), 0) AS n {seeded}"
+        )),
         count: number(&format!("SELECT count(*) AS n {seeded}")),
     };
     (counts, clients)

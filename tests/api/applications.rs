@@ -257,13 +257,27 @@ async fn deleting_an_application_removes_its_subscriptions() {
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 1);
+    // The list counts each application's subscriptions.
+    tpp.create_application("Unsubscribed").await;
+    let (_, list) = tpp.page("/applications").await;
+    let row = |name: &str| {
+        let start = list
+            .find(&format!(">{name}</a>"))
+            .expect("the application's row");
+        let row = &list[start..start + list[start..].find("</tr>").unwrap()];
+        row.split("<td>")
+            .map(|c| c.split("</td>").next().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(row("Doomed")[2], "1");
+    assert_eq!(row("Unsubscribed")[2], "0");
 
     let response = tpp.post(&format!("/applications/{id}/delete"), &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/applications");
     let (_, list) = tpp.page("/applications").await;
     assert!(list.contains("Application “Doomed” deleted"));
-    assert_eq!(app.count("SELECT COUNT(*) FROM applications"), 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM applications"), 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 0);
     assert_eq!(
         tpp.get(&format!("/applications/{id}")).await.status(),

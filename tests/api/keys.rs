@@ -7,6 +7,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use diesel::RunQueryDsl;
+
 use crate::helpers::*;
 
 const CREDENTIALS: &str =
@@ -1065,6 +1067,83 @@ async fn keys_are_updated_regenerated_and_removed() {
         );
         assert!(audit.contains(&format!("<option value=\"{action}\"")));
     }
+}
+
+/// The token endpoint keeps clients it has just authenticated in memory for a second. A change
+/// made through the portal is seen by the very next token request; one made behind this
+/// process's back (another process on the same database) within that second.
+#[actix_web::test]
+async fn the_token_endpoint_follows_every_change_to_a_client_it_has_just_used() {
+    let app = spawn_app().await;
+    let tpp = app.tpp("kim").await;
+    let id = tpp.create_application("Cached").await;
+    let (key, secret) = generate(&tpp, id, "production", &client_credentials()).await;
+    let application_name = |answer: &Value| {
+        claims(answer["access_token"].as_str().expect("an access token"))["application"]["name"]
+            .clone()
+    };
+    let (status, answer) = token_for(&app, &key, &secret).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(application_name(&answer), "Cached");
+
+    // Renamed through the portal: the next token speaks for the new name.
+    let response = tpp
+        .post(
+            &format!("/applications/{id}"),
+            &[
+                ("name", "Renamed"),
+                ("throttling_policy", "20PerMin"),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (status, answer) = token_for(&app, &key, &secret).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(application_name(&answer), "Renamed");
+
+    // Regenerated: the old secret is refused at once.
+    let response = tpp
+        .post(
+            &format!("{}/regenerate-secret", keys_path(id, "production")),
+            &[("key_manager", "resident")],
+        )
+        .await;
+    let new_secret = field(&response.text().await.unwrap(), "consumer_secret").unwrap();
+    assert_eq!(
+        token_for(&app, &key, &secret).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(token_for(&app, &key, &new_secret).await.0, StatusCode::OK);
+
+    // Changed in the database by someone else: seen within the cache's second.
+    diesel::sql_query("UPDATE oauth_clients SET secret_hash = ? WHERE client_id = ?")
+        .bind::<diesel::sql_types::Text, _>(sha256_hex(b"set-elsewhere"))
+        .bind::<diesel::sql_types::Text, _>(&key)
+        .execute(&mut app.db())
+        .unwrap();
+    tokio::time::sleep(portico::oauth_server::client_cache::TTL).await;
+    assert_eq!(
+        token_for(&app, &key, &new_secret).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        token_for(&app, &key, "set-elsewhere").await.0,
+        StatusCode::OK
+    );
+
+    // Removed through the portal: refused at once.
+    let response = tpp
+        .post(
+            &format!("{}/remove", keys_path(id, "production")),
+            &[("key_manager", "resident")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        token_for(&app, &key, "set-elsewhere").await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[actix_web::test]
