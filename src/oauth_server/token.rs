@@ -1,7 +1,7 @@
 //! `POST /oauth2/token` (RFC 6749): client_credentials, authorization_code with PKCE
 //! (RFC 7636), and refresh_token with rotation — a rotated token presented again revokes its
-//! whole family. client_credentials is the hot path: one indexed lookup, one constant-time
-//! SHA-256 comparison, one signature, no write.
+//! whole family. client_credentials is the hot path: the client from the client cache (or one
+//! indexed lookup), one constant-time SHA-256 comparison, one signature, no write.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
@@ -25,24 +25,15 @@ pub async fn token(
     let credentials = Credentials::from_request(&req, &params)?;
     let grant_type = params.require("grant_type")?.to_string();
     let server = server.into_inner();
-    // The hot path: a client_credentials grant is one signature once the client is in the
-    // client cache, or one indexed read more. With the client cached, or an idle pooled
-    // connection at hand, it is answered right here: the hop to the blocking pool and back
-    // would cost more than the work. Everything else, and a client_credentials request finding
-    // the pool busy, goes to the blocking pool.
-    if grant_type == "client_credentials" {
-        let client = match server.clients.get(credentials.client_id()) {
-            Some(client) => Some(credentials.confirm(client)?),
-            None => match server.pool.try_get() {
-                Some(mut conn) => Some(server.authenticate(&mut conn, &credentials)?),
-                None => None,
-            },
-        };
-        if let Some(client) = client {
-            return Ok(no_store_json(&client_credentials(
-                &server, &client, &params,
-            )?));
-        }
+    // The hot path: with the client at hand (cached, or one read on an idle pooled connection)
+    // a client_credentials grant is answered right here; the hop to the blocking pool and back
+    // would cost more than the work. Everything else goes to the blocking pool.
+    if grant_type == "client_credentials"
+        && let Some(client) = server.client_at_hand(&credentials)?
+    {
+        return Ok(no_store_json(&client_credentials(
+            &server, &client, &params,
+        )?));
     }
     let body = db::run(&server.pool.clone(), move |conn| {
         let client = server.authenticate(conn, &credentials)?;
