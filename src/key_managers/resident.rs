@@ -92,7 +92,7 @@ impl KeyManager for ResidentKeyManager {
         let wanted = request.settings.clone();
         Box::pin(async move {
             let (client, secret) = db::run(&self.server.pool, move |conn| {
-                conn.immediate_transaction(|conn| OAuthClient::register(conn, &settings))
+                db::write(conn, |conn| OAuthClient::register(conn, &settings))
                     .map_err(KeyManagerError::from)
             })
             .await?;
@@ -113,7 +113,7 @@ impl KeyManager for ResidentKeyManager {
         let request = request.clone();
         Box::pin(async move {
             db::run(&self.server.pool, move |conn| {
-                conn.immediate_transaction(|conn| {
+                db::write(conn, |conn| {
                     let client =
                         OAuthClient::find(conn, &consumer_key)?.ok_or(KeyManagerError::NotFound)?;
                     let mut settings = client_settings(&request, lifetimes_of(&client));
@@ -171,7 +171,7 @@ impl KeyManager for ResidentKeyManager {
         let (application_id, key_type) = (request.application_id, request.key_type);
         Box::pin(async move {
             db::run(&self.server.pool, move |conn| {
-                conn.immediate_transaction(|conn| {
+                db::write(conn, |conn| {
                     let client = OAuthClient::find(conn, &consumer_key)?
                         .ok_or(KeyManagerError::InvalidCredentials)?;
                     if client.public_client || !client.secret_matches(secret.expose_secret()) {

@@ -246,7 +246,7 @@ fn approve(
     request: &AuthorizeRequest,
     user_id: i64,
 ) -> QueryResult<Outcome> {
-    conn.immediate_transaction(|conn| {
+    db::write(conn, |conn| {
         Consent::remember(conn, user_id, &valid.client.client.client_id, &valid.scopes)?;
         let scope = super::tokens::granted(&valid.scopes);
         let code = AuthorizationCode::issue(

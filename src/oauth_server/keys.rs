@@ -103,7 +103,7 @@ impl SigningKeys {
     ) -> Result<Self, KeyError> {
         // Checked and created in one immediate transaction: two processes starting on a new
         // database must not both make an active key.
-        conn.immediate_transaction(|conn| {
+        crate::db::write(conn, |conn| {
             let active = signing_keys::table
                 .filter(signing_keys::active.eq(true))
                 .select(signing_keys::algorithm)
@@ -209,7 +209,7 @@ pub fn rotate(
     algorithm: SigningAlgorithm,
     max_token_lifetime: i64,
 ) -> Result<String, KeyError> {
-    conn.immediate_transaction(|conn| {
+    crate::db::write(conn, |conn| {
         replace_active_key(conn, secret_box, algorithm, max_token_lifetime)
     })
 }

@@ -22,7 +22,7 @@ pub async fn revoke(
     let server = server.into_inner();
     db::run(&server.pool.clone(), move |conn| {
         let caller = server.authenticate(conn, &credentials)?;
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             if token.matches('.').count() == 2 {
                 if let Some(claims) = server.verify_access_token(conn, &token)?
                     && claims.client_id == caller.client.client_id

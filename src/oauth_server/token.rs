@@ -99,7 +99,7 @@ fn authorization_code(
     let code_text = params.require("code")?.to_string();
     let redirect_uri = params.get("redirect_uri").map(str::to_string);
     let verifier = params.get("code_verifier").map(str::to_string);
-    conn.immediate_transaction::<_, OAuthError, _>(|conn| {
+    db::write::<_, OAuthError, _>(conn, |conn| {
         let code = AuthorizationCode::find(conn, &code_text)?
             .ok_or_else(|| OAuthError::invalid_grant("The code is not valid."))?;
         if code.client_id != client.client.client_id {
@@ -185,7 +185,7 @@ fn refresh_token(
     require_grant(&client.client, "refresh_token")?;
     let presented = params.require("refresh_token")?.to_string();
     let requested = parse_scope(params.get("scope"))?;
-    conn.immediate_transaction::<_, OAuthError, _>(|conn| {
+    db::write::<_, OAuthError, _>(conn, |conn| {
         let (token, family) = RefreshToken::find(conn, &presented)?
             .ok_or_else(|| OAuthError::invalid_grant("The refresh token is not valid."))?;
         if family.client_id != client.client.client_id {

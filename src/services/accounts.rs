@@ -129,7 +129,7 @@ pub async fn sign_in(
 
     if !verified {
         db::run(pool, move |conn| {
-            conn.immediate_transaction(|conn| {
+            db::write(conn, |conn| {
                 let now = db::now();
                 LoginThrottle::record_failure(conn, &account_key, ACCOUNT_RULE, now)?;
                 LoginThrottle::record_failure(conn, &address_key, ADDRESS_RULE, now)
@@ -279,7 +279,7 @@ pub async fn decide(
     decision: AccountDecision,
 ) -> Result<User, DecisionError> {
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let user = User::find(conn, user_id)?.ok_or(DecisionError::NotFound)?;
             if user.id == admin_id {
                 return Err(DecisionError::NotApplicable(
@@ -332,7 +332,7 @@ pub async fn set_roles(
     use crate::db::models::user_roles::UserRole;
     let roles = crate::domain::key_managers::parse_roles(&values).map_err(RolesError::Invalid)?;
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let user = User::find(conn, user_id)?.ok_or(RolesError::NotFound)?;
             UserRole::replace(conn, user.id, &roles)?;
             let shown = if roles.is_empty() {

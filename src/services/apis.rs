@@ -148,7 +148,7 @@ fn unique_violation(e: diesel::result::Error) -> ApiError {
 /// tiers.
 pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, ApiError> {
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let (names, policies) = subscription_policies(conn)?;
             let input = ApiInput::parse_new(&form, &names).map_err(ApiError::Invalid)?;
             check_conflicts(conn, &input, 0)?;
@@ -186,7 +186,7 @@ pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, A
 /// OpenAPI document (kept, replaced or removed).
 pub async fn update(pool: &DbPool, actor: Actor, id: i64, form: ApiForm) -> Result<Api, ApiError> {
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let current = Api::find(conn, id)?.ok_or(ApiError::NotFound)?;
             let (names, policies) = subscription_policies(conn)?;
             let input =

@@ -46,7 +46,7 @@ pub async fn create(
 ) -> Result<Application, ServiceError> {
     let input = ApplicationInput::parse(&form).map_err(ServiceError::Invalid)?;
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let policy = application_policy(conn, &input.policy_name)?;
             let changes = ApplicationChanges {
                 name: input.name.as_str(),
@@ -86,7 +86,7 @@ pub async fn update(
 ) -> Result<Application, ServiceError> {
     let input = ApplicationInput::parse(&form).map_err(ServiceError::Invalid)?;
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let current =
                 Application::find_owned(conn, id, actor.id)?.ok_or(ServiceError::NotFound)?;
             let policy = application_policy(conn, &input.policy_name)?;
@@ -143,7 +143,7 @@ pub async fn delete(
     id: i64,
 ) -> Result<Application, ServiceError> {
     let (application, mappings) = db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let application =
                 Application::find_owned(conn, id, actor.id)?.ok_or(ServiceError::NotFound)?;
             let mappings = KeyMapping::of_application(conn, id)?;

@@ -157,7 +157,7 @@ pub async fn create(
     let input = KeyManagerInput::parse(&form, None, &[], allow_private)
         .map_err(KeyManagerAdminError::Invalid)?;
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let name_taken = || {
                 KeyManagerAdminError::Conflict(FieldErrors::single(
                     "name",
@@ -201,7 +201,7 @@ pub async fn update(
     allow_private: bool,
 ) -> Result<KeyManagerRow, KeyManagerAdminError> {
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let current = KeyManagerRow::find(conn, id)?.ok_or(KeyManagerAdminError::NotFound)?;
             let stored = open_secrets(&secret_box, &current);
             let names: Vec<String> = stored.keys().cloned().collect();
@@ -243,7 +243,7 @@ pub async fn set_enabled(
     enabled: bool,
 ) -> Result<KeyManagerRow, KeyManagerAdminError> {
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let row = KeyManagerRow::find(conn, id)?.ok_or(KeyManagerAdminError::NotFound)?;
             KeyManagerRow::set_enabled(conn, id, enabled)?;
             let action = if enabled { "enable" } else { "disable" };
@@ -275,7 +275,7 @@ pub async fn delete(
     id: i64,
 ) -> Result<KeyManagerRow, KeyManagerAdminError> {
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let row = KeyManagerRow::find(conn, id)?.ok_or(KeyManagerAdminError::NotFound)?;
             if row.kind == KeyManagerKind::Resident {
                 return Err(KeyManagerAdminError::Refused(

@@ -333,7 +333,7 @@ impl Keys {
         let this = self.clone();
         let author = actor.clone();
         let (checked, reservation, request) = db::run(&self.pool, move |conn| {
-            conn.immediate_transaction(|conn| {
+            db::write(conn, |conn| {
                 let checked = this.check(conn, &author, application_id, &form.key_manager)?;
                 if !checked.config.enable_oauth_app_creation
                     || !checked.connector.supports(Operation::CreateApplication)
@@ -382,7 +382,7 @@ impl Keys {
             checked.key_manager.display_name.clone(),
         );
         let activated = db::run(&self.pool, move |conn| {
-            conn.immediate_transaction(|conn| {
+            db::write(conn, |conn| {
                 if KeyMapping::activate(conn, reservation.id, &consumer_key, &settings)? == 0 {
                     return Ok(false);
                 }
@@ -472,7 +472,7 @@ impl Keys {
         let this = self.clone();
         let author = actor.clone();
         let (checked, reservation, input) = db::run(&self.pool, move |conn| {
-            conn.immediate_transaction(|conn| {
+            db::write(conn, |conn| {
                 let checked = this.check(conn, &author, application_id, &form.key_manager)?;
                 if !this.provisioning {
                     return Err(forbidden(
@@ -514,7 +514,7 @@ impl Keys {
             checked.key_manager.display_name.clone(),
         );
         let activated = db::run(&self.pool, move |conn| {
-            conn.immediate_transaction(|conn| {
+            db::write(conn, |conn| {
                 let changed = KeyMapping::activate(conn, reservation.id, &consumer_key, &settings)
                     .map_err(|e| {
                         if is_unique_violation(&e) {
@@ -622,7 +622,7 @@ impl Keys {
         let settings = request.settings;
         let before = mapping.settings();
         db::run(&self.pool, move |conn| {
-            conn.immediate_transaction(|conn| {
+            db::write(conn, |conn| {
                 KeyMapping::update_settings(conn, mapping.id, &settings)?;
                 AuditEvent::record(
                     conn,
@@ -674,7 +674,7 @@ impl Keys {
         let secret = checked.connector.regenerate_secret(&consumer_key).await?;
         let key = consumer_key.clone();
         db::run(&self.pool, move |conn| {
-            conn.immediate_transaction(|conn| {
+            db::write(conn, |conn| {
                 KeyMapping::touch(conn, mapping.id)?;
                 AuditEvent::record(
                     conn,
@@ -792,7 +792,7 @@ impl Keys {
         }
         let mode = mapping.create_mode;
         db::run(&self.pool, move |conn| {
-            conn.immediate_transaction(|conn| {
+            db::write(conn, |conn| {
                 if KeyMapping::delete(conn, mapping.id)? == 1 {
                     let what = match mode {
                         CreateMode::Created => "deleted its client at the key manager",
@@ -1026,7 +1026,7 @@ async fn resolve(
     how: &'static str,
 ) -> Result<(), ServiceError> {
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let task = KeyManagerTask::find(conn, task_id)?.ok_or(ServiceError::NotFound)?;
             KeyManagerTask::resolve(conn, task_id)?;
             let subject = Subject {

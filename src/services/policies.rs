@@ -96,7 +96,7 @@ pub async fn create(
     new: NewPolicy,
 ) -> Result<ThrottlingPolicy, PolicyError> {
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             if ThrottlingPolicy::find_by_name_ignoring_case(conn, new.level, &new.name)?.is_some() {
                 return Err(name_taken(new.level, &new.name));
             }
@@ -135,7 +135,7 @@ pub async fn update(
     form: PolicyForm,
 ) -> Result<ThrottlingPolicy, PolicyError> {
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let current = ThrottlingPolicy::find(conn, id)?.ok_or(PolicyError::NotFound)?;
             let changes =
                 PolicyChanges::parse(&form, current.level).map_err(PolicyError::Invalid)?;
@@ -161,7 +161,7 @@ pub async fn update(
 /// Deletes a policy that nothing uses.
 pub async fn delete(pool: &DbPool, actor: Actor, id: i64) -> Result<ThrottlingPolicy, PolicyError> {
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let policy = ThrottlingPolicy::find(conn, id)?.ok_or(PolicyError::NotFound)?;
             let uses = ThrottlingPolicy::uses(conn, id)?;
             if uses.total() > 0 {

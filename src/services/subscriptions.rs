@@ -45,7 +45,7 @@ pub async fn subscribe(
         }
     })?;
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let api = Api::find(conn, api_id)?
                 .filter(|a| a.status.is_listed())
                 .ok_or(ServiceError::NotFound)?;
@@ -123,7 +123,7 @@ pub async fn unsubscribe(
     subscription_id: i64,
 ) -> Result<(), ServiceError> {
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let application = Application::find_owned(conn, application_id, actor.id)?
                 .ok_or(ServiceError::NotFound)?;
             let subscription = Subscription::find(conn, subscription_id)?
@@ -168,7 +168,7 @@ pub async fn decide(
         }
     };
     db::run(pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let subscription =
                 Subscription::find(conn, subscription_id)?.ok_or(ServiceError::NotFound)?;
             if subscription.status != SubscriptionStatus::OnHold {

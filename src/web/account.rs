@@ -39,7 +39,7 @@ pub async fn revoke(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     db::run(&pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let consent = Consent::withdraw(conn, id, viewer.id)?.ok_or(AppError::NotFound)?;
             Family::revoke_for(conn, viewer.id, &consent.client_id)?;
             Ok::<_, AppError>(())

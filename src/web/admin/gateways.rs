@@ -99,7 +99,7 @@ pub async fn create(
     let actor = admin.actor();
     let gateway_name = name.clone();
     let (client, secret) = db::run(&pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let settings = ClientSettings {
                 client_name: gateway_name,
                 application_id: None,
@@ -158,7 +158,7 @@ pub async fn delete(
     let id = path.into_inner();
     let actor = admin.actor();
     let name = db::run(&pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write(conn, |conn| {
             let gateway = OAuthClient::resource_servers(conn)?
                 .into_iter()
                 .find(|c| c.id == id)
