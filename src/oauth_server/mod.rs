@@ -78,18 +78,10 @@ impl AuthorizationServer {
         conn: &mut SqliteConnection,
         credentials: &Credentials,
     ) -> Result<Arc<ClientWithApplication>, OAuthError> {
-        let client = match self.clients.get(credentials.client_id()) {
-            Some(client) => client,
-            None => {
-                let generation = self.clients.generation();
-                let client = OAuthClient::find_with_application(conn, credentials.client_id())?
-                    .map(Arc::new)
-                    .ok_or_else(OAuthError::invalid_client)?;
-                self.clients.keep(generation, client.clone());
-                client
-            }
-        };
-        credentials.confirm(client)
+        match self.clients.get(credentials.client_id()) {
+            Some(client) => credentials.confirm(client),
+            None => self.read_client(conn, credentials),
+        }
     }
 
     /// The authenticated client when that takes no wait: from the client cache, or read on an
@@ -103,9 +95,23 @@ impl AuthorizationServer {
             return credentials.confirm(client).map(Some);
         }
         match self.pool.try_get() {
-            Some(mut conn) => self.authenticate(&mut conn, credentials).map(Some),
+            Some(mut conn) => self.read_client(&mut conn, credentials).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Reads the client from the registry, keeps it in the client cache, confirms it.
+    fn read_client(
+        &self,
+        conn: &mut SqliteConnection,
+        credentials: &Credentials,
+    ) -> Result<Arc<ClientWithApplication>, OAuthError> {
+        let generation = self.clients.generation();
+        let client = OAuthClient::find_with_application(conn, credentials.client_id())?
+            .map(Arc::new)
+            .ok_or_else(OAuthError::invalid_client)?;
+        self.clients.keep(generation, client.clone());
+        credentials.confirm(client)
     }
 
     /// The box secrets at rest are sealed with (external connectors seal what they keep).

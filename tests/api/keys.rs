@@ -62,6 +62,16 @@ async fn generate(
     )
 }
 
+/// POSTs an action (`regenerate-secret`, `remove`) on the resident production keys.
+async fn resident_keys_action(browser: &Browser, id: i64, action: &str) -> reqwest::Response {
+    browser
+        .post(
+            &format!("{}/{action}", keys_path(id, "production")),
+            &[("key_manager", "resident")],
+        )
+        .await
+}
+
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -737,12 +747,7 @@ async fn out_of_band_keys_are_verified_then_used_like_generated_ones() {
     assert_eq!(keys_state(&app), before, "nothing changed");
 
     // Removing mapped keys only unlinks: the client stays and can be mapped again elsewhere.
-    let response = tpp
-        .post(
-            &format!("{}/remove", keys_path(id, "production")),
-            &[("key_manager", "resident")],
-        )
-        .await;
+    let response = resident_keys_action(&tpp, id, "remove").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 0);
     assert_eq!(
@@ -946,12 +951,7 @@ async fn keys_are_updated_regenerated_and_removed() {
     .await;
 
     // Regenerate: the new secret is shown once, the old one stops working.
-    let response = tpp
-        .post(
-            &format!("{}/regenerate-secret", keys_path(id, "production")),
-            &[("key_manager", "resident")],
-        )
-        .await;
+    let response = resident_keys_action(&tpp, id, "regenerate-secret").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(header(&response, "cache-control"), "no-store");
     let body = response.text().await.unwrap();
@@ -1021,12 +1021,7 @@ async fn keys_are_updated_regenerated_and_removed() {
     );
 
     // Remove: the generated client is deleted at the key manager; new keys can be made.
-    let response = tpp
-        .post(
-            &format!("{}/remove", keys_path(id, "production")),
-            &[("key_manager", "resident")],
-        )
-        .await;
+    let response = resident_keys_action(&tpp, id, "remove").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, page) = tpp.page(&location(&response)).await;
     assert!(page.contains("OAuth client deleted"));
@@ -1038,12 +1033,7 @@ async fn keys_are_updated_regenerated_and_removed() {
         StatusCode::UNAUTHORIZED
     );
     // Operations on keys that are gone are conflicts, not errors.
-    let response = tpp
-        .post(
-            &format!("{}/regenerate-secret", keys_path(id, "production")),
-            &[("key_manager", "resident")],
-        )
-        .await;
+    let response = resident_keys_action(&tpp, id, "regenerate-secret").await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     generate(&tpp, id, "production", &client_credentials()).await;
 
@@ -1103,12 +1093,7 @@ async fn the_token_endpoint_follows_every_change_to_a_client_it_has_just_used() 
     assert_eq!(application_name(&answer), "Renamed");
 
     // Regenerated: the old secret is refused at once.
-    let response = tpp
-        .post(
-            &format!("{}/regenerate-secret", keys_path(id, "production")),
-            &[("key_manager", "resident")],
-        )
-        .await;
+    let response = resident_keys_action(&tpp, id, "regenerate-secret").await;
     let new_secret = field(&response.text().await.unwrap(), "consumer_secret").unwrap();
     assert_eq!(
         token_for(&app, &key, &secret).await.0,
@@ -1133,12 +1118,7 @@ async fn the_token_endpoint_follows_every_change_to_a_client_it_has_just_used() 
     );
 
     // Removed through the portal: refused at once.
-    let response = tpp
-        .post(
-            &format!("{}/remove", keys_path(id, "production")),
-            &[("key_manager", "resident")],
-        )
-        .await;
+    let response = resident_keys_action(&tpp, id, "remove").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         token_for(&app, &key, "set-elsewhere").await.0,
@@ -1344,12 +1324,7 @@ async fn no_plaintext_consumer_secret_is_stored_anywhere() {
     let mut secrets = Vec::new();
     let (key, first) = generate(&tpp, id, "production", &client_credentials()).await;
     secrets.push(first);
-    let response = tpp
-        .post(
-            &format!("{}/regenerate-secret", keys_path(id, "production")),
-            &[("key_manager", "resident")],
-        )
-        .await;
+    let response = resident_keys_action(&tpp, id, "regenerate-secret").await;
     let second = field(&response.text().await.unwrap(), "consumer_secret").unwrap();
     let response = tpp
         .post(
