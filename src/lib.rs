@@ -87,8 +87,12 @@ impl Application {
         // Database work runs on the blocking pool: as many threads as pooled connections, so a
         // burst queues on the pool's channel instead of parking dozens of threads on its lock.
         let blocking_threads = (db::POOL_SIZE as usize / workers).max(2);
+        let max_connections = security::request_limits::connection_limit(workers);
         let server = HttpServer::new(move || startup::app(state.clone()))
             .workers(workers)
+            .max_connections(max_connections)
+            .client_request_timeout(security::request_limits::HEAD_TIMEOUT)
+            .keep_alive(security::request_limits::KEEP_ALIVE)
             .worker_max_blocking_threads(blocking_threads)
             .listen(listener)
             .map_err(|source| StartError::Listen {

@@ -215,6 +215,7 @@ pub fn app(
         .wrap(from_fn(crate::telemetry::log_request))
         .wrap(headers::middleware())
         .wrap(Compress::default())
+        .wrap(from_fn(crate::security::request_limits::body_deadline))
         .configure(configure(state))
 }
 

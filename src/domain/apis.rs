@@ -1,5 +1,6 @@
 //! APIs in the catalog and their lifecycle.
 
+use super::structured_text::{ReadError, read_json_or_yaml};
 use super::{FieldErrors, text};
 use crate::text_enum;
 
@@ -183,79 +184,27 @@ fn bare_message(message: &str) -> String {
 }
 
 fn parse_json_or_yaml(text: &str) -> Result<serde_json::Value, String> {
-    let json_error = match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(value) => return Ok(value),
-        Err(e) => e,
-    };
-    let yaml_error = match serde_norway::from_str::<serde_norway::Value>(text) {
-        Ok(value) => return Ok(yaml_to_json(value)),
-        Err(e) => e,
-    };
-    // Report the error of the format the text looks like.
-    let looks_like_json = text.trim_start().starts_with(['{', '[']);
-    let (line, column, message) = if looks_like_json {
-        (
-            json_error.line(),
-            json_error.column(),
-            bare_message(&json_error.to_string()),
-        )
-    } else {
-        let location = yaml_error.location();
-        (
-            location.as_ref().map_or(0, |l| l.line()),
-            location.as_ref().map_or(0, |l| l.column()),
-            bare_message(&yaml_error.to_string()),
-        )
-    };
-    if line == 0 {
-        Err(format!(
-            "The OpenAPI document is not valid JSON or YAML ({message})."
-        ))
-    } else {
-        Err(format!(
-            "The OpenAPI document is not valid JSON or YAML (line {line}, column {column}: {message})."
-        ))
-    }
-}
-
-/// YAML is richer than JSON: mapping keys may be numbers (`200:` under responses) and values
-/// may be tagged. Keys become their text, tags are dropped, non-finite floats become null.
-fn yaml_to_json(value: serde_norway::Value) -> serde_json::Value {
-    use serde_json::Value as Json;
-    use serde_norway::Value as Yaml;
-    match value {
-        Yaml::Null => Json::Null,
-        Yaml::Bool(b) => Json::Bool(b),
-        Yaml::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Json::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Json::from(u)
+    match read_json_or_yaml(text) {
+        Ok(value) => Ok(value),
+        Err(ReadError::TooLarge(why)) => {
+            Err(format!("The OpenAPI document is too large to read: {why}."))
+        }
+        Err(ReadError::Syntax {
+            line,
+            column,
+            message,
+        }) => {
+            let message = bare_message(&message);
+            if line == 0 {
+                Err(format!(
+                    "The OpenAPI document is not valid JSON or YAML ({message})."
+                ))
             } else {
-                n.as_f64()
-                    .and_then(serde_json::Number::from_f64)
-                    .map_or(Json::Null, Json::Number)
+                Err(format!(
+                    "The OpenAPI document is not valid JSON or YAML (line {line}, column {column}: {message})."
+                ))
             }
         }
-        Yaml::String(s) => Json::String(s),
-        Yaml::Sequence(items) => Json::Array(items.into_iter().map(yaml_to_json).collect()),
-        Yaml::Mapping(mapping) => Json::Object(
-            mapping
-                .into_iter()
-                .map(|(key, value)| (yaml_key(key), yaml_to_json(value)))
-                .collect(),
-        ),
-        Yaml::Tagged(tagged) => yaml_to_json(tagged.value),
-    }
-}
-
-fn yaml_key(key: serde_norway::Value) -> String {
-    match key {
-        serde_norway::Value::String(s) => s,
-        other => match yaml_to_json(other) {
-            serde_json::Value::String(s) => s,
-            json => json.to_string(),
-        },
     }
 }
 
@@ -270,6 +219,8 @@ pub struct ApiForm {
     pub status: String,
     pub openapi_document: String,
     pub remove_openapi_document: Option<String>,
+    /// `openapi_document` read by `read_document`, before any database work.
+    pub read_document: Option<Result<OpenApiDocument, String>>,
 }
 
 impl ApiForm {
@@ -299,6 +250,14 @@ impl ApiForm {
             }
         }
         form
+    }
+
+    /// Reads the OpenAPI document (CPU work within the limits of `structured_text`), so that
+    /// validation inside a write transaction does not parse it again.
+    pub fn read_document(&mut self) {
+        if !self.openapi_document.trim().is_empty() {
+            self.read_document = Some(OpenApiDocument::parse(&self.openapi_document));
+        }
     }
 
     pub fn has_tier(&self, name: &str) -> bool {
@@ -518,7 +477,9 @@ impl ApiInput {
             errors
                 .check(
                     "openapi_document",
-                    OpenApiDocument::parse(&form.openapi_document),
+                    form.read_document
+                        .clone()
+                        .unwrap_or_else(|| OpenApiDocument::parse(&form.openapi_document)),
                 )
                 .map(DocumentChange::Replace)
         };

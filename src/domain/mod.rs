@@ -8,6 +8,7 @@ pub mod key_managers;
 pub mod keys;
 pub mod local_path;
 pub mod policies;
+pub mod structured_text;
 pub mod text;
 mod text_enum;
 

@@ -6,6 +6,7 @@ pub mod headers;
 pub mod outbound;
 pub mod password;
 pub mod random;
+pub mod request_limits;
 pub mod secret_box;
 pub mod session_store;
 

@@ -144,9 +144,21 @@ fn unique_violation(e: diesel::result::Error) -> ApiError {
     }
 }
 
+/// Parses the form's OpenAPI document on the blocking pool, outside the database's write lane:
+/// a large document must not hold up every other write.
+async fn read_document(mut form: ApiForm) -> Result<ApiForm, ApiError> {
+    actix_web::web::block(move || {
+        form.read_document();
+        form
+    })
+    .await
+    .map_err(|_| ApiError::Database(DbError::Blocking))
+}
+
 /// Checks the form (tiers against the subscription policies) and creates the API with its
 /// tiers.
 pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, ApiError> {
+    let form = read_document(form).await?;
     db::run(pool, move |conn| {
         db::write(conn, |conn| {
             let (names, policies) = subscription_policies(conn)?;
@@ -185,6 +197,7 @@ pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, A
 /// updates the API: its fields, its status along the lifecycle, its tiers (replaced) and its
 /// OpenAPI document (kept, replaced or removed).
 pub async fn update(pool: &DbPool, actor: Actor, id: i64, form: ApiForm) -> Result<Api, ApiError> {
+    let form = read_document(form).await?;
     db::run(pool, move |conn| {
         db::write(conn, |conn| {
             let current = Api::find(conn, id)?.ok_or(ApiError::NotFound)?;

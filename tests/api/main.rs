@@ -17,6 +17,7 @@ mod helpers;
 mod hostile;
 mod key_manager_admin;
 mod keys;
+mod limits;
 mod logs;
 mod oauth;
 mod ownership;

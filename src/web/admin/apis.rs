@@ -67,6 +67,7 @@ fn form_of(detail: &ApiDetail) -> ApiForm {
         status: detail.api.status.as_str().to_string(),
         openapi_document: String::new(),
         remove_openapi_document: None,
+        read_document: None,
     }
 }
 
