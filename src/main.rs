@@ -1,4 +1,5 @@
-//! The `portico` command: serve (the default), or create an administrator from a shell.
+//! The `portico` command: serve (the default), create an administrator from a shell, rotate
+//! the signing key, or publish demo APIs.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -32,6 +33,9 @@ enum Command {
     /// Make a new active signing key; the old public key stays in the JWKS until the tokens it
     /// signed have expired. A running Portico picks the new key up within a minute.
     RotateSigningKey,
+    /// Publish three demo APIs (Payments, Accounts, FX Rates) with their OpenAPI documents and
+    /// tiers, recorded as the first administrator's doing; APIs already there are left alone.
+    SeedDemo,
 }
 
 #[actix_web::main]
@@ -49,6 +53,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(settings).await,
         Command::CreateAdmin { username } => create_admin(settings, &username).await,
         Command::RotateSigningKey => rotate_signing_key(settings),
+        Command::SeedDemo => seed_demo(settings).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -78,6 +83,22 @@ async fn create_admin(settings: Settings, username: &str) -> Result<(), String> 
         .await
         .map_err(|e| e.to_string())?;
     println!("Created administrator {}.", user.username);
+    Ok(())
+}
+
+async fn seed_demo(settings: Settings) -> Result<(), String> {
+    use portico::services::demo::{self, Seeded};
+    let pool = portico::db::connect(&settings.database_path).map_err(|e| e.to_string())?;
+    portico::services::accounts::ensure_first_admin(&pool, settings.first_admin.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
+    for outcome in demo::seed(&pool).await.map_err(|e| e.to_string())? {
+        match outcome {
+            Seeded::Created(api) => println!("Published {api}."),
+            Seeded::AlreadyThere(api) => println!("Left {api} as it was (its context is taken)."),
+        }
+    }
+    println!("Open {}/apis to see the catalog.", settings.base_url());
     Ok(())
 }
 

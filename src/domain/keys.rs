@@ -58,6 +58,18 @@ text_enum! {
     pub enum KeyManagerKind { Resident = "resident", Dcr = "dcr", Fs = "fs", Auth0 = "auth0" }
 }
 
+impl KeyManagerKind {
+    /// How the type reads in titles and buttons ("New DCR key manager").
+    pub fn label(&self) -> &'static str {
+        match self {
+            KeyManagerKind::Resident => "resident",
+            KeyManagerKind::Dcr => "DCR",
+            KeyManagerKind::Fs => "financial-services",
+            KeyManagerKind::Auth0 => "Auth0",
+        }
+    }
+}
+
 pub const AUTHORIZATION_CODE: &str = "authorization_code";
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
 

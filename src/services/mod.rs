@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod apis;
 pub mod applications;
+pub mod demo;
 pub mod key_managers;
 pub mod keys;
 pub mod policies;

@@ -30,12 +30,22 @@ fn subject(subscription_id: i64, application_id: i64) -> Subject<'static> {
 
 /// Subscribes one of the actor's applications to a published API under one of its tiers.
 /// A tier that requires approval makes the subscription wait (ON_HOLD) for an administrator.
+/// A new subscription, with what its confirmation names.
+pub struct Subscribed {
+    pub application: Application,
+    pub subscription: Subscription,
+    /// The API's name and version.
+    pub api: String,
+    /// The tier's display name.
+    pub tier: String,
+}
+
 pub async fn subscribe(
     pool: &DbPool,
     actor: Actor,
     api_id: i64,
     form: SubscribeForm,
-) -> Result<(Application, Subscription), ServiceError> {
+) -> Result<Subscribed, ServiceError> {
     // An id that is not a number cannot be one of the actor's applications.
     let application_id: i64 = form.application_id.trim().parse().map_err(|_| {
         if form.application_id.trim().is_empty() {
@@ -109,7 +119,12 @@ pub async fn subscribe(
                     }
                 ),
             )?;
-            Ok((application, subscription))
+            Ok(Subscribed {
+                api: format!("{} {}", api.name, api.version),
+                tier: tier.display_name.clone(),
+                application,
+                subscription,
+            })
         })
     })
     .await

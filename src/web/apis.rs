@@ -138,13 +138,17 @@ pub async fn subscribe(
     let api_id = path.into_inner();
     let form = form.into_inner();
     match subscriptions::subscribe(&pool, viewer.actor(), api_id, form.clone()).await {
-        Ok((application, subscription)) => {
-            let message = match subscription.status {
+        Ok(subscribed) => {
+            let application = subscribed.application;
+            let message = match subscribed.subscription.status {
                 crate::domain::applications::SubscriptionStatus::OnHold => format!(
-                    "“{}” is subscribed, waiting for an administrator's approval.",
-                    application.name
+                    "“{}” is subscribed to {} under {}, waiting for an administrator's approval.",
+                    application.name, subscribed.api, subscribed.tier
                 ),
-                _ => format!("“{}” is subscribed.", application.name),
+                _ => format!(
+                    "“{}” is subscribed to {} under {}.",
+                    application.name, subscribed.api, subscribed.tier
+                ),
             };
             flash(&session, "success", message);
             Ok(see_other(&format!(

@@ -309,7 +309,7 @@ async fn a_tpp_signs_up_creates_an_application_and_subscribes_in_the_browser() {
     assert!(chrome.path().await.ends_with("/subscriptions"));
     let text = chrome.page_text().await;
     assert!(
-        text.contains("“Browser App” is subscribed.")
+        text.contains("“Browser App” is subscribed to Payments 1.0.0 under Gold.")
             && text.contains("Payments 1.0.0")
             && text.contains("Active")
     );

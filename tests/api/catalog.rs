@@ -136,7 +136,7 @@ async fn a_tpp_subscribes_and_unsubscribes() {
         format!("/applications/{id}/subscriptions")
     );
     let (_, page) = tpp.page(&location(&response)).await;
-    assert!(page.contains("“Shop” is subscribed."));
+    assert!(page.contains("“Shop” is subscribed to Payments 1.0.0 under Bronze."));
     assert!(page.contains("Payments 1.0.0") && page.contains(">Active<"));
 
     let again = tpp.post(&format!("/apis/{api}/subscribe"), &fields).await;

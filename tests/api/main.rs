@@ -11,6 +11,7 @@ mod catalog;
 mod concurrency;
 mod crash;
 mod database;
+mod demo;
 mod dcr_connector;
 mod external_server;
 mod helpers;

@@ -92,11 +92,11 @@ async fn the_list_shows_both_levels_with_their_quotas_and_uses() {
         ("application", "10PerMin", "10 requests per minute"),
         ("application", "20PerMin", "20 requests per minute"),
         ("application", "50PerMin", "50 requests per minute"),
-        ("application", "Unlimited", "Unlimited"),
+        ("application", "Unlimited", "No request limit"),
         ("subscription", "Bronze", "1000 requests per minute"),
         ("subscription", "Silver", "2000 requests per minute"),
         ("subscription", "Gold", "5000 requests per minute"),
-        ("subscription", "Unlimited", "Unlimited"),
+        ("subscription", "Unlimited", "No request limit"),
     ] {
         assert_eq!(
             cell(&list, level, name, "quota").as_deref(),
@@ -195,7 +195,7 @@ async fn an_empty_request_count_is_unlimited_and_the_limits_are_inclusive() {
     let (_, list) = admin.page(LIST).await;
     assert_eq!(
         cell(&list, "subscription", "Platinum", "quota").as_deref(),
-        Some("Unlimited")
+        Some("No request limit")
     );
     assert_eq!(
         cell(&list, "application", "Max_rate-1", "quota").as_deref(),

@@ -83,6 +83,15 @@ for (const el of document.querySelectorAll('body *')) {
 }
 for (const l of low) problems.push(`low contrast ${l}`);
 
+// Wording a newcomer stumbles on: plural hedges, a word twice in a row, "X — X".
+const words = document.body.innerText;
+for (const m of words.matchAll(/\w\(s\)/g)) problems.push(`a plural hedge "${words.slice(m.index - 20, m.index + 3)}"`);
+for (const m of words.matchAll(/\b([A-Za-z][\w:-]{2,})(?: +| +— +)\1\b/g)) problems.push(`a repeated word "${m[0]}"`);
+for (const m of words.matchAll(/: *\n/g)) {
+  const line = words.slice(words.lastIndexOf('\n', m.index - 1) + 1, m.index + 1).trim();
+  if (line.length > 1 && line.length < 40) problems.push(`a label without a value "${line}"`);
+}
+
 const nav = performance.getEntriesByType('navigation')[0];
 const links = [...document.querySelectorAll('a[href]')].map((a) => a.href);
 return { status: nav ? nav.responseStatus : 0, problems, links };
@@ -119,6 +128,28 @@ fn page_kind(path: &str) -> String {
     }
 }
 
+/// What the current page does wrong on a 390-px phone: scrolling sideways.
+async fn phone_problems(chrome: &Chrome) -> Vec<String> {
+    chrome.client.set_window_size(390, 844).await.unwrap();
+    let widths = chrome
+        .client
+        .execute(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    chrome.client.set_window_size(1280, 800).await.unwrap();
+    let (scroll, client) = (widths[0].as_i64().unwrap(), widths[1].as_i64().unwrap());
+    if scroll > client {
+        vec![format!(
+            "scrolls sideways on a 390-px phone ({scroll} px wide in {client} px)"
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
 struct Crawl {
     pages: usize,
     problems: Vec<String>,
@@ -149,6 +180,9 @@ async fn crawl(chrome: &Chrome, base: &str, start: &[&str], prefix: &str) -> Cra
             crawl
                 .problems
                 .push(format!("{path}: {}", problem.as_str().unwrap()));
+        }
+        for problem in phone_problems(chrome).await {
+            crawl.problems.push(format!("{path}: {problem}"));
         }
         let kind = page_kind(&landed);
         if kinds.insert(kind.clone()) {

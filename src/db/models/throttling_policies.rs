@@ -29,7 +29,7 @@ impl ThrottlingPolicy {
     /// "10 requests per 1 minute", or "Unlimited".
     pub fn quota(&self) -> String {
         match self.request_count {
-            None => "Unlimited".to_string(),
+            None => "No request limit".to_string(),
             Some(count) if self.unit_time == 1 => {
                 format!("{count} requests per {}", self.time_unit.label(1))
             }

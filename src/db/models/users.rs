@@ -86,6 +86,16 @@ impl User {
         .get_result(conn)
     }
 
+    /// The administrator created first, when there is one.
+    pub fn first_admin(conn: &mut SqliteConnection) -> QueryResult<Option<User>> {
+        users::table
+            .filter(users::role.eq(Role::Admin))
+            .order(users::id)
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+    }
+
     /// Users newest first, optionally only those of one status.
     pub fn page(
         conn: &mut SqliteConnection,

@@ -64,6 +64,14 @@ impl FormPage {
     fn is_resident(&self) -> bool {
         self.kind == KeyManagerKind::Resident
     }
+    /// How many applications' keys come from this key manager, in words.
+    fn usage(&self) -> String {
+        match self.current.as_ref().map_or(0, |entry| entry.keys) {
+            0 => "not used by any application keys yet".to_string(),
+            1 => "used by 1 set of application keys".to_string(),
+            n => format!("used by {n} sets of application keys"),
+        }
+    }
     fn has_stored(&self, name: &str) -> bool {
         self.stored_secrets.iter().any(|s| s == name)
     }
