@@ -349,3 +349,49 @@ fn no_table_ever_hands_out_an_id_twice() {
     );
     println!("ids: {checked} tables × 2 databases never hand out an id twice");
 }
+
+#[test]
+fn an_application_that_got_a_deleted_applications_id_before_the_upgrade_has_only_its_own_history()
+{
+    use portico::db::models::applications::Application;
+    use portico::db::models::audit_events::AuditEvent;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("older.db");
+    database_before_ids_never_reused(&path);
+    // What the older schema did: the deleted application's id 4 goes to the next application,
+    // made in the very second the other was deleted.
+    let mut conn = SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+    let id = diesel::sql_query(
+        "INSERT INTO applications (owner_id, name, name_key, policy_id, created_at, updated_at) \
+         VALUES (2, 'Fresh Start', 'fresh start', 1, 200, 200) RETURNING id AS n",
+    )
+    .get_result::<Number>(&mut conn)
+    .unwrap()
+    .n;
+    assert_eq!(id, 4, "the older schema reuses the id");
+    conn.batch_execute(
+        "INSERT INTO audit_events (actor_id, actor_name, action, object_type, object_id, \
+         application_id, summary, created_at) VALUES \
+         (2, 'First', 'create', 'application', 4, 4, 'Created application “Fresh Start”', 200), \
+         (2, 'First', 'update', 'application', 4, 4, 'Updated description', 201);",
+    )
+    .unwrap();
+    drop(conn);
+
+    let pool = portico::db::connect(&path).unwrap();
+    let mut conn = pool.get().unwrap();
+    let application = Application::find_owned(&mut conn, 4, 2).unwrap().unwrap();
+    let history: Vec<_> = AuditEvent::for_application(&mut conn, &application, 50)
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{} {}", e.actor_name, e.summary))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "First Updated description",
+            "First Created application “Fresh Start”"
+        ],
+        "nothing of “Departed”, its owner or its consumer key"
+    );
+}
