@@ -351,8 +351,7 @@ fn no_table_ever_hands_out_an_id_twice() {
 }
 
 #[test]
-fn an_application_that_got_a_deleted_applications_id_before_the_upgrade_has_only_its_own_history()
-{
+fn an_application_that_got_a_deleted_applications_id_before_the_upgrade_has_only_its_own_history() {
     use portico::db::models::applications::Application;
     use portico::db::models::audit_events::AuditEvent;
     let dir = tempfile::tempdir().unwrap();
@@ -394,4 +393,53 @@ fn an_application_that_got_a_deleted_applications_id_before_the_upgrade_has_only
         ],
         "nothing of “Departed”, its owner or its consumer key"
     );
+}
+
+/// The files that hold password hashes, e-mail addresses and the secret key, with their modes.
+#[cfg(unix)]
+fn modes(db_path: &std::path::Path) -> Vec<(String, String)> {
+    use std::os::unix::fs::PermissionsExt;
+    ["", "-wal", "-shm", ".key"]
+        .iter()
+        .map(|suffix| {
+            let mut name = db_path.as_os_str().to_owned();
+            name.push(suffix);
+            let mode = std::fs::metadata(&name)
+                .unwrap_or_else(|e| panic!("{}: {e}", name.to_string_lossy()))
+                .permissions()
+                .mode();
+            (format!("portico.db{suffix}"), format!("{:o}", mode & 0o777))
+        })
+        .collect()
+}
+
+/// SECURITY.md row 42: with the usual umask 022 the database, its WAL, its shared-memory file
+/// and the secret key file are made 0600, and files a looser umask left behind are tightened
+/// at the next start.
+#[cfg(unix)]
+#[actix_web::test]
+async fn the_database_its_wal_and_the_key_file_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: umask(2) only sets the process's file-creation mask; 022 is the usual default.
+    unsafe { libc::umask(0o022) };
+    let app = crate::helpers::spawn_app().await;
+    let tpp = app.tpp("private").await;
+    tpp.create_application("Written to the WAL").await;
+    let private: Vec<_> = [
+        "portico.db",
+        "portico.db-wal",
+        "portico.db-shm",
+        "portico.db.key",
+    ]
+    .iter()
+    .map(|f| (f.to_string(), "600".to_string()))
+    .collect();
+    assert_eq!(modes(&app.db_path), private, "made private");
+
+    for (file, _) in &private {
+        let path = app.dir.path().join(file);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let app = crate::helpers::restart(app, &[]).await;
+    assert_eq!(modes(&app.db_path), private, "tightened at start");
 }
