@@ -255,9 +255,154 @@ async fn a_new_tpps_application_inherits_nothing_from_another_tpps_deleted_one()
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "subscribe {old}");
         cases += 1;
     }
+    // The administrator's subscription routes do not know the deleted subscription either.
+    let admin = app.admin().await;
+    for route in ROUTES
+        .iter()
+        .filter(|r| r.access == Access::Admin && r.path.starts_with("/admin/subscriptions/{id}"))
+    {
+        let path = fill_route(route.path, old_sub);
+        let response = admin.post(&path, &[("reason", "Not now")]).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "POST {path}");
+        cases += 1;
+    }
     assert_eq!(app.snapshot(), before, "nothing changed");
     println!(
         "ownership: {} application routes, {cases} cases: nothing of a deleted application reaches the next one",
         routes.len()
     );
+}
+
+/// One kind of administrator's object: its route prefix, the form that makes one, and the
+/// query that finds the one just made by its name.
+struct AdminObject {
+    prefix: &'static str,
+    create: &'static str,
+    form: fn(&'static str) -> Vec<(&'static str, &'static str)>,
+    id_of: fn(&'static str) -> String,
+}
+
+fn key_manager_form(name: &'static str) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("type", "dcr"),
+        ("name", name),
+        ("display_name", name),
+        (
+            "issuer",
+            if name.starts_with("departed") {
+                "https://departed.example.com"
+            } else {
+                "https://fresh.example.com"
+            },
+        ),
+        ("token_endpoint", "https://idp.example.com/token"),
+        (
+            "client_registration_endpoint",
+            "https://idp.example.com/register",
+        ),
+        ("grant_types", "client_credentials"),
+        ("certificate_type", "JWKS"),
+        ("certificate_value", "https://idp.example.com/jwks"),
+        ("token_validation", "self_validate_jwt"),
+        ("permission_type", "PUBLIC"),
+        ("enabled", "true"),
+        ("connector_initial_access_token", "initial-access-token"),
+    ]
+}
+
+fn policy_form(name: &'static str) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("level", "subscription"),
+        ("name", name),
+        ("display_name", name),
+        ("description", ""),
+        ("request_count", "100"),
+        ("unit_time", "1"),
+        ("time_unit", "min"),
+    ]
+}
+
+/// Makes one object through the administrator's form; returns its id.
+async fn make(app: &TestApp, admin: &Browser, kind: &AdminObject, name: &'static str) -> i64 {
+    let response = admin.post(kind.create, &(kind.form)(name)).await;
+    let status = response.status();
+    assert!(
+        status.is_success() || status.is_redirection(),
+        "{} {name}: {status}",
+        kind.create
+    );
+    app.count(&(kind.id_of)(name))
+}
+
+/// SECURITY.md row 35 for the administrator's objects, on every id route of theirs in the
+/// route table: a key manager, a throttling policy or a gateway made after another one was
+/// deleted gets a new id, shows nothing of the deleted one, and the deleted id answers 404.
+#[actix_web::test]
+async fn an_administrators_new_objects_never_take_a_deleted_objects_id() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let kinds = [
+        AdminObject {
+            prefix: "/admin/key-managers/{id}",
+            create: "/admin/key-managers",
+            form: key_manager_form,
+            id_of: |name| format!("SELECT id AS n FROM key_managers WHERE name = '{name}'"),
+        },
+        AdminObject {
+            prefix: "/admin/throttling-policies/{id}",
+            create: "/admin/throttling-policies",
+            form: policy_form,
+            id_of: |name| format!("SELECT id AS n FROM throttling_policies WHERE name = '{name}'"),
+        },
+        AdminObject {
+            prefix: "/admin/gateways/{id}",
+            create: "/admin/gateways",
+            form: |name| vec![("name", name)],
+            id_of: |name| format!("SELECT id AS n FROM oauth_clients WHERE client_name = '{name}'"),
+        },
+    ];
+    let mut cases = 0;
+    for kind in &kinds {
+        let old = make(&app, &admin, kind, "departed-one").await;
+        let response = admin
+            .post(&format!("{}/delete", fill_route(kind.prefix, old)), &[])
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "{} deleted",
+            kind.prefix
+        );
+        let new = make(&app, &admin, kind, "fresh-one").await;
+        assert!(new > old, "{}: {new} took the deleted {old}", kind.prefix);
+
+        let before = app.snapshot();
+        let routes = ROUTES
+            .iter()
+            .filter(|r| r.access == Access::Admin && r.path.starts_with(kind.prefix));
+        for route in routes {
+            let path = fill_route(route.path, old);
+            let response = if route.method == "GET" {
+                admin.get(&path).await
+            } else {
+                admin.post(&path, &(kind.form)("departed-one")).await
+            };
+            assert_eq!(
+                response.status(),
+                StatusCode::NOT_FOUND,
+                "{} {path}",
+                route.method
+            );
+            cases += 1;
+            if route.method == "GET" {
+                let (_, page) = admin.page(&fill_route(route.path, new)).await;
+                assert!(
+                    !page.contains("departed-one"),
+                    "GET {path} shows the deleted one"
+                );
+            }
+        }
+        assert_eq!(app.snapshot(), before, "{}: nothing changed", kind.prefix);
+    }
+    println!("ownership: {cases} administrator id routes answer 404 for a deleted object's id");
 }
