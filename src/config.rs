@@ -70,6 +70,7 @@ impl SecretKey {
             SettingsError::new(format!("secret key file {}: {e}", path.display()))
         };
         if path.exists() {
+            crate::security::files::restrict_to_owner(path).map_err(io)?;
             let text = std::fs::read_to_string(path).map_err(io)?;
             return Self::parse_hex(&text).map_err(|e| {
                 SettingsError::new(format!("secret key file {}: {e}", path.display()))

@@ -47,11 +47,21 @@ pub enum DbSetupError {
     },
     #[error("cannot migrate the database: {0}")]
     Migrate(String),
+    #[error("cannot make the database files {path} private: {source}")]
+    Files {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// Opens (creating when needed) the database file, applies pending migrations, and returns a
 /// pool whose every connection has WAL, busy_timeout, foreign keys and synchronous=NORMAL.
+/// The database and the files SQLite keeps beside it are readable by their owner only.
 pub fn connect(path: &Path) -> Result<DbPool, DbSetupError> {
+    crate::security::files::protect_database(path).map_err(|source| DbSetupError::Files {
+        path: path.display().to_string(),
+        source,
+    })?;
     migrate(path)?;
     let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
     let pool = Pool::builder()

@@ -1,7 +1,8 @@
 //! Security mechanisms shared by every HTML route: server-side sessions, the CSRF guard, the
-//! response headers, password hashing, and randomness.
+//! response headers, password hashing, randomness, and the files only their owner may read.
 
 pub mod csrf;
+pub mod files;
 pub mod headers;
 pub mod outbound;
 pub mod password;

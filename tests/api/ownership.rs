@@ -121,3 +121,288 @@ async fn object_routes_with_ids_that_are_not_numbers_are_404() {
         );
     }
 }
+
+/// Subscribes an application to an API through the catalog; returns the subscription's id.
+async fn subscribe(app: &TestApp, tpp: &Browser, api: i64, application: i64) -> i64 {
+    let response = tpp
+        .post(
+            &format!("/apis/{api}/subscribe"),
+            &[
+                ("application_id", &application.to_string()),
+                ("throttling_policy", "Bronze"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "subscribe");
+    app.count(&format!(
+        "SELECT id AS n FROM subscriptions WHERE application_id = {application}"
+    ))
+}
+
+/// SECURITY.md row 35, on every application route of the route table: a TPP whose application
+/// comes after another TPP's deleted one gets new ids, sees nothing of the deleted one (name,
+/// owner, consumer key, history), and every id of the deleted objects answers 404 to both TPPs.
+#[actix_web::test]
+async fn a_new_tpps_application_inherits_nothing_from_another_tpps_deleted_one() {
+    let app = spawn_app().await;
+    let api = seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
+    let departed = app.tpp("departed-owner").await;
+    let old = departed.create_application("Departed Ledger").await;
+    let old_sub = subscribe(&app, &departed, api, old).await;
+    let response = departed
+        .post(
+            &format!("/applications/{old}/keys/sandbox/generate"),
+            &[
+                ("key_manager", "resident"),
+                ("grant_types", "client_credentials"),
+            ],
+        )
+        .await;
+    assert!(response.status().is_success() || response.status().is_redirection());
+    let consumer_key = app.text(&format!(
+        "SELECT consumer_key AS line FROM key_mappings WHERE application_id = {old}"
+    ));
+    let response = departed
+        .post(&format!("/applications/{old}/delete"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "deleted");
+
+    let newcomer = app.tpp("newcomer").await;
+    let new = newcomer.create_application("Fresh Start").await;
+    assert!(
+        new > old,
+        "application {new} took the deleted application's id {old}"
+    );
+    let new_sub = subscribe(&app, &newcomer, api, new).await;
+    assert!(new_sub > old_sub, "subscription {new_sub} reuses {old_sub}");
+    // The former owner's own pages name the former owner, as every page names its viewer.
+    let traces = ["Departed Ledger", consumer_key.as_str(), "departed-owner"];
+    let viewers = [(&newcomer, &traces[..]), (&departed, &traces[..2])];
+
+    let routes: Vec<_> = ROUTES
+        .iter()
+        .filter(|r| r.access == Access::SignedIn && r.path.starts_with("/applications/{id}"))
+        .collect();
+    let mut cases = 0;
+    // The newcomer's own pages, the Overview's history included, show nothing of the deleted one.
+    for route in routes.iter().filter(|r| r.method == "GET") {
+        for key_type in ["production", "sandbox"] {
+            let path = fill_route_with(route.path, new, new_sub, key_type);
+            let (status, body) = newcomer.page(&path).await;
+            assert_eq!(status, StatusCode::OK, "GET {path}");
+            for trace in traces {
+                assert!(!body.contains(trace), "GET {path} shows {trace:?}");
+            }
+            cases += 1;
+        }
+    }
+    let (_, overview) = newcomer.page(&format!("/applications/{new}")).await;
+    assert!(overview.contains("Created application “Fresh Start”"));
+
+    // Every id the deleted objects had answers 404, under every verb, to both TPPs.
+    let before = app.snapshot();
+    let fields = [
+        ("name", "Hijacked"),
+        ("throttling_policy", "10PerMin"),
+        ("description", "x"),
+        ("key_manager", "resident"),
+        ("grant_types", "client_credentials"),
+    ];
+    for route in &routes {
+        // The deleted subscription's id, also under the newcomer's own application.
+        let ids: &[i64] = if route.path.contains("{sub_id}") {
+            &[old, new]
+        } else {
+            &[old]
+        };
+        for (browser, &id, key_type, traces) in viewers.into_iter().flat_map(|(b, t)| {
+            ids.iter()
+                .flat_map(move |id| ["production", "sandbox"].map(move |k| (b, id, k, t)))
+        }) {
+            let path = fill_route_with(route.path, id, old_sub, key_type);
+            let response = if route.method == "GET" {
+                browser.get(&path).await
+            } else {
+                browser.post(&path, &fields).await
+            };
+            assert_eq!(
+                response.status(),
+                StatusCode::NOT_FOUND,
+                "{} {path}",
+                route.method
+            );
+            let body = response.text().await.unwrap();
+            for trace in traces {
+                assert!(
+                    !body.contains(trace),
+                    "{} {path} shows {trace:?}",
+                    route.method
+                );
+            }
+            cases += 1;
+        }
+    }
+    for (browser, _) in viewers {
+        let response = browser
+            .post(
+                &format!("/apis/{api}/subscribe"),
+                &[
+                    ("application_id", &old.to_string()),
+                    ("throttling_policy", "Bronze"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "subscribe {old}");
+        cases += 1;
+    }
+    // The administrator's subscription routes do not know the deleted subscription either.
+    let admin = app.admin().await;
+    for route in ROUTES
+        .iter()
+        .filter(|r| r.access == Access::Admin && r.path.starts_with("/admin/subscriptions/{id}"))
+    {
+        let path = fill_route(route.path, old_sub);
+        let response = admin.post(&path, &[("reason", "Not now")]).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "POST {path}");
+        cases += 1;
+    }
+    assert_eq!(app.snapshot(), before, "nothing changed");
+    println!(
+        "ownership: {} application routes, {cases} cases: nothing of a deleted application reaches the next one",
+        routes.len()
+    );
+}
+
+/// One kind of administrator's object: its route prefix, the form that makes one, and the
+/// query that finds the one just made by its name.
+struct AdminObject {
+    prefix: &'static str,
+    create: &'static str,
+    form: fn(&'static str) -> Vec<(&'static str, &'static str)>,
+    id_of: fn(&'static str) -> String,
+}
+
+fn key_manager_form(name: &'static str) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("type", "dcr"),
+        ("name", name),
+        ("display_name", name),
+        (
+            "issuer",
+            if name.starts_with("departed") {
+                "https://departed.example.com"
+            } else {
+                "https://fresh.example.com"
+            },
+        ),
+        ("token_endpoint", "https://idp.example.com/token"),
+        (
+            "client_registration_endpoint",
+            "https://idp.example.com/register",
+        ),
+        ("grant_types", "client_credentials"),
+        ("certificate_type", "JWKS"),
+        ("certificate_value", "https://idp.example.com/jwks"),
+        ("token_validation", "self_validate_jwt"),
+        ("permission_type", "PUBLIC"),
+        ("enabled", "true"),
+        ("connector_initial_access_token", "initial-access-token"),
+    ]
+}
+
+fn policy_form(name: &'static str) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("level", "subscription"),
+        ("name", name),
+        ("display_name", name),
+        ("description", ""),
+        ("request_count", "100"),
+        ("unit_time", "1"),
+        ("time_unit", "min"),
+    ]
+}
+
+/// Makes one object through the administrator's form; returns its id.
+async fn make(app: &TestApp, admin: &Browser, kind: &AdminObject, name: &'static str) -> i64 {
+    let response = admin.post(kind.create, &(kind.form)(name)).await;
+    let status = response.status();
+    assert!(
+        status.is_success() || status.is_redirection(),
+        "{} {name}: {status}",
+        kind.create
+    );
+    app.count(&(kind.id_of)(name))
+}
+
+/// SECURITY.md row 35 for the administrator's objects, on every id route of theirs in the
+/// route table: a key manager, a throttling policy or a gateway made after another one was
+/// deleted gets a new id, shows nothing of the deleted one, and the deleted id answers 404.
+#[actix_web::test]
+async fn an_administrators_new_objects_never_take_a_deleted_objects_id() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let kinds = [
+        AdminObject {
+            prefix: "/admin/key-managers/{id}",
+            create: "/admin/key-managers",
+            form: key_manager_form,
+            id_of: |name| format!("SELECT id AS n FROM key_managers WHERE name = '{name}'"),
+        },
+        AdminObject {
+            prefix: "/admin/throttling-policies/{id}",
+            create: "/admin/throttling-policies",
+            form: policy_form,
+            id_of: |name| format!("SELECT id AS n FROM throttling_policies WHERE name = '{name}'"),
+        },
+        AdminObject {
+            prefix: "/admin/gateways/{id}",
+            create: "/admin/gateways",
+            form: |name| vec![("name", name)],
+            id_of: |name| format!("SELECT id AS n FROM oauth_clients WHERE client_name = '{name}'"),
+        },
+    ];
+    let mut cases = 0;
+    for kind in &kinds {
+        let old = make(&app, &admin, kind, "departed-one").await;
+        let response = admin
+            .post(&format!("{}/delete", fill_route(kind.prefix, old)), &[])
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "{} deleted",
+            kind.prefix
+        );
+        let new = make(&app, &admin, kind, "fresh-one").await;
+        assert!(new > old, "{}: {new} took the deleted {old}", kind.prefix);
+
+        let before = app.snapshot();
+        let routes = ROUTES
+            .iter()
+            .filter(|r| r.access == Access::Admin && r.path.starts_with(kind.prefix));
+        for route in routes {
+            let path = fill_route(route.path, old);
+            let response = if route.method == "GET" {
+                admin.get(&path).await
+            } else {
+                admin.post(&path, &(kind.form)("departed-one")).await
+            };
+            assert_eq!(
+                response.status(),
+                StatusCode::NOT_FOUND,
+                "{} {path}",
+                route.method
+            );
+            cases += 1;
+            if route.method == "GET" {
+                let (_, page) = admin.page(&fill_route(route.path, new)).await;
+                assert!(
+                    !page.contains("departed-one"),
+                    "GET {path} shows the deleted one"
+                );
+            }
+        }
+        assert_eq!(app.snapshot(), before, "{}: nothing changed", kind.prefix);
+    }
+    println!("ownership: {cases} administrator id routes answer 404 for a deleted object's id");
+}

@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use crate::db::models::applications::Application;
 use crate::db::now;
 use crate::db::schema::audit_events;
 
@@ -72,14 +73,27 @@ impl AuditEvent {
         Ok(())
     }
 
-    /// The newest events of one application.
+    /// The newest events of one application, from its creation on.
+    ///
+    /// Ids are never handed out twice (AUTOINCREMENT), but a database from before that may
+    /// hold a deleted application's events under the id a later application got. Its history
+    /// starts at its own "create" event, written in the transaction that made the row, and
+    /// never before the row was made: nothing recorded earlier under its id is its own.
     pub fn for_application(
         conn: &mut SqliteConnection,
-        application_id: i64,
+        application: &Application,
         limit: i64,
     ) -> QueryResult<Vec<AuditEvent>> {
+        let created = audit_events::table
+            .filter(audit_events::application_id.eq(application.id))
+            .filter(audit_events::object_type.eq("application"))
+            .filter(audit_events::action.eq("create"))
+            .select(diesel::dsl::max(audit_events::id))
+            .first::<Option<i64>>(conn)?;
         audit_events::table
-            .filter(audit_events::application_id.eq(application_id))
+            .filter(audit_events::application_id.eq(application.id))
+            .filter(audit_events::id.ge(created.unwrap_or(0)))
+            .filter(audit_events::created_at.ge(application.created_at))
             .order(audit_events::id.desc())
             .limit(limit)
             .select(AuditEvent::as_select())

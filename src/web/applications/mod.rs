@@ -161,7 +161,7 @@ async fn overview_page(
         let application = Application::find_owned(conn, id, owner_id)?.ok_or(AppError::NotFound)?;
         let policies = ThrottlingPolicy::list(conn, PolicyLevel::Application)?;
         let policy = ThrottlingPolicy::find(conn, application.policy_id)?;
-        let history = AuditEvent::for_application(conn, id, 50)?;
+        let history = AuditEvent::for_application(conn, &application, 50)?;
         Ok::<_, AppError>((application, policy, policies, history))
     })
     .await?;
