@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
+use actix_web::dev::{Service, ServerHandle};
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::Engine;
@@ -90,6 +90,8 @@ pub struct Tenant {
     pub management_token_fetches: usize,
     /// Access tokens issued to application clients, by client id.
     pub app_tokens: Vec<String>,
+    /// How many requests of any kind (token endpoint included) reached the tenant.
+    pub received: usize,
     /// `METHOD path` of every Management API call, in order.
     pub requests: Vec<String>,
     /// The bodies of client creations and updates, in order.
@@ -126,8 +128,13 @@ impl Auth0Stub {
         }));
         let shared = tenant.clone();
         let server = HttpServer::new(move || {
+            let counted = shared.clone();
             App::new()
                 .app_data(shared.clone())
+                .wrap_fn(move |request, service| {
+                    counted.lock().unwrap().received += 1;
+                    service.call(request)
+                })
                 .route("/oauth/token", web::post().to(token))
                 .route("/api/v2/clients", web::post().to(create_client))
                 .route("/api/v2/clients/{id}", web::get().to(get_client))

@@ -19,6 +19,7 @@ mod key_manager_admin;
 mod keys;
 mod logs;
 mod oauth;
+mod oob_proof;
 mod ownership;
 mod pages;
 mod policies;
