@@ -171,12 +171,16 @@ impl Auth0KeyManager {
         );
         let granted = client_auth::client_credentials(&self.remote, &request)
             .await?
-            .map_err(|Refused { error, description, .. }| {
-                KeyManagerError::Unavailable(format!(
-                    "Auth0 refused Portico's Management API client: {error} {}",
-                    shown(&description)
-                ))
-            })?;
+            .map_err(
+                |Refused {
+                     error, description, ..
+                 }| {
+                    KeyManagerError::Unavailable(format!(
+                        "Auth0 refused Portico's Management API client: {error} {}",
+                        shown(&description)
+                    ))
+                },
+            )?;
         // Auth0 always says; a day is its default.
         let fresh_until = Instant::now() + fresh_for(granted.expires_in.unwrap_or(86_400));
         let mut cache = tokens();
@@ -395,7 +399,12 @@ impl Auth0KeyManager {
 
     /// Proves an out-of-band client by its own authentication (`client_auth::prove`); a client
     /// Auth0 authenticated but gives no token toward the audience is refused with the reason.
-    async fn prove(&self, consumer_key: &str, secret: &SecretString, auth: ClientAuth) -> KmResult<()> {
+    async fn prove(
+        &self,
+        consumer_key: &str,
+        secret: &SecretString,
+        auth: ClientAuth,
+    ) -> KmResult<()> {
         let audience = [("audience", self.audience.as_str())];
         let request = self.credentials(consumer_key, secret, auth, &[], &audience);
         match client_auth::prove(&self.remote, &request).await? {
@@ -680,8 +689,21 @@ mod tests {
             Some("clients/AbC-12_x/rotate-secret")
         );
         for bad in [
-            "", ".", "..", "../users", "a/b", "a\\b", "a?b", "a#b", "a b", "a%2F", "a.b", "a~b",
-            "a\u{0}", "é", &"a".repeat(65),
+            "",
+            ".",
+            "..",
+            "../users",
+            "a/b",
+            "a\\b",
+            "a?b",
+            "a#b",
+            "a b",
+            "a%2F",
+            "a.b",
+            "a~b",
+            "a\u{0}",
+            "é",
+            &"a".repeat(65),
         ] {
             assert!(client_path(bad, "").is_none(), "{bad}");
             assert!(

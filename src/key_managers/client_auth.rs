@@ -219,24 +219,51 @@ mod tests {
     fn every_dialect_of_a_failed_client_authentication_is_one() {
         for (status, body) in [
             // oidc-provider, WSO2 IS
-            (401, r#"{"error":"invalid_client","error_description":"client authentication failed"}"#),
+            (
+                401,
+                r#"{"error":"invalid_client","error_description":"client authentication failed"}"#,
+            ),
             // Keycloak, wrong secret
-            (401, r#"{"error":"unauthorized_client","error_description":"Invalid client or Invalid client credentials"}"#),
+            (
+                401,
+                r#"{"error":"unauthorized_client","error_description":"Invalid client or Invalid client credentials"}"#,
+            ),
             // Keycloak, a right secret without service accounts: not provable
-            (401, r#"{"error":"unauthorized_client","error_description":"Client not enabled to retrieve service account"}"#),
+            (
+                401,
+                r#"{"error":"unauthorized_client","error_description":"Client not enabled to retrieve service account"}"#,
+            ),
             // Auth0
-            (401, r#"{"error":"access_denied","error_description":"Unauthorized"}"#),
+            (
+                401,
+                r#"{"error":"access_denied","error_description":"Unauthorized"}"#,
+            ),
             (400, r#"{"error":"invalid_client"}"#),
             (401, ""),
         ] {
-            assert!(refused(status, body).is_authentication_failure(), "{status} {body}");
+            assert!(
+                refused(status, body).is_authentication_failure(),
+                "{status} {body}"
+            );
         }
         for (status, body) in [
-            (400, r#"{"error":"unauthorized_client","error_description":"The authenticated client is not authorized to use this authorization grant type"}"#),
-            (400, r#"{"error":"invalid_request","error_description":"requested grant type is not allowed for this client"}"#),
-            (403, r#"{"error":"access_denied","error_description":"Client is not authorized to access \"x\""}"#),
+            (
+                400,
+                r#"{"error":"unauthorized_client","error_description":"The authenticated client is not authorized to use this authorization grant type"}"#,
+            ),
+            (
+                400,
+                r#"{"error":"invalid_request","error_description":"requested grant type is not allowed for this client"}"#,
+            ),
+            (
+                403,
+                r#"{"error":"access_denied","error_description":"Client is not authorized to access \"x\""}"#,
+            ),
         ] {
-            assert!(!refused(status, body).is_authentication_failure(), "{status} {body}");
+            assert!(
+                !refused(status, body).is_authentication_failure(),
+                "{status} {body}"
+            );
         }
     }
 
@@ -258,7 +285,10 @@ mod tests {
                 "{status} {body}"
             );
         }
-        match read_answer(&reply(200, r#"{"access_token":"t","expires_in":60,"scope":"a b"}"#)) {
+        match read_answer(&reply(
+            200,
+            r#"{"access_token":"t","expires_in":60,"scope":"a b"}"#,
+        )) {
             Ok(Ok(granted)) => {
                 assert_eq!(granted.expires_in, Some(60));
                 assert_eq!(granted.scope.as_deref(), Some("a b"));

@@ -847,7 +847,9 @@ impl KeyManager for DcrKeyManager {
                 Ok(token) => token,
                 Err(refused) => return Err(token_refusal(refused)),
             };
-            let expires_in = token.expires_in.map_or(0, |s| s.min(i64::MAX as u64) as i64);
+            let expires_in = token
+                .expires_in
+                .map_or(0, |s| s.min(i64::MAX as u64) as i64);
             let scope = token.scope.unwrap_or_else(|| request.scopes.join(" "));
             Ok(AccessToken {
                 access_token: token.access_token,
@@ -987,11 +989,28 @@ mod tests {
 
     #[test]
     fn client_ids_follow_rfc_6749_and_never_look_like_paths() {
-        for good in ["s6BhdRkqt3", "a.b-c_d~e", "urn:client:42", "x%2Fy", &"a".repeat(255)] {
+        for good in [
+            "s6BhdRkqt3",
+            "a.b-c_d~e",
+            "urn:client:42",
+            "x%2Fy",
+            &"a".repeat(255),
+        ] {
             assert!(check_client_id(good).is_ok(), "{good}");
         }
         for bad in [
-            "", ".", "..", "...", "a/b", "/", "a\\b", "a b", "a\u{0}", "a\u{7f}", "a\tb", "é",
+            "",
+            ".",
+            "..",
+            "...",
+            "a/b",
+            "/",
+            "a\\b",
+            "a b",
+            "a\u{0}",
+            "a\u{7f}",
+            "a\tb",
+            "é",
             &"a".repeat(256),
         ] {
             assert!(

@@ -231,39 +231,39 @@ mod tests {
     /// SECURITY.md row 13: IPv6 transition addresses reach the IPv4 address they carry.
     const TRANSITION: &[(&str, bool)] = &[
         // (address, refused)
-        ("::ffff:0:127.0.0.1", true),                // SIIT
-        ("::ffff:0:7f00:1", true),                   // SIIT, hex spelling
-        ("::ffff:0:10.0.0.1", true),                 // SIIT, private
-        ("::ffff:0:169.254.169.254", true),          // SIIT, metadata
-        ("::ffff:0:8.8.8.8", false),                 // SIIT, public
-        ("64:ff9b::10.0.0.1", true),                 // well-known NAT64, private
-        ("64:ff9b::169.254.169.254", true),          // well-known NAT64, metadata
-        ("64:ff9b::8.8.8.8", false),                 // well-known NAT64, public
-        ("64:ff9b:1::7f00:1", true),                 // local-use NAT64 (/96 layout)
-        ("64:ff9b:1:7f00:1::", true),                // local-use NAT64 (/48 layout)
-        ("64:ff9b:1:ffff::808:808", true),           // local-use NAT64: never public
-        ("64:ff9b:2::808:808", true),                // unassigned 64:ff9b::/32
-        ("2002:7f00:1::1", true),                    // 6to4, loopback
-        ("2002:a00:1::1", true),                     // 6to4, 10.0.0.1
-        ("2002:c0a8:101::1", true),                  // 6to4, 192.168.1.1
-        ("2002:a9fe:a9fe::1", true),                 // 6to4, metadata
-        ("2002:808:808::1", false),                  // 6to4, public
-        ("2001:0:808:808:0:0:80ff:fffe", true),      // Teredo client 127.0.0.1 (obfuscated)
-        ("2001:0:808:808:0:0:f5ff:fffe", true),      // Teredo client 10.0.0.1
-        ("2001:0:a00:1:0:0:f7f7:f7f7", true),        // Teredo server 10.0.0.1
-        ("2001:0:808:808:0:0:f7f7:f7f7", true),      // Teredo, both public: 2001::/23 anyway
-        ("2a00:1450:4001:81c::5efe:a00:1", true),    // ISATAP 10.0.0.1
-        ("2a00:1450:4001:81c:200:5efe:7f00:1", true), // ISATAP 127.0.0.1
+        ("::ffff:0:127.0.0.1", true),                   // SIIT
+        ("::ffff:0:7f00:1", true),                      // SIIT, hex spelling
+        ("::ffff:0:10.0.0.1", true),                    // SIIT, private
+        ("::ffff:0:169.254.169.254", true),             // SIIT, metadata
+        ("::ffff:0:8.8.8.8", false),                    // SIIT, public
+        ("64:ff9b::10.0.0.1", true),                    // well-known NAT64, private
+        ("64:ff9b::169.254.169.254", true),             // well-known NAT64, metadata
+        ("64:ff9b::8.8.8.8", false),                    // well-known NAT64, public
+        ("64:ff9b:1::7f00:1", true),                    // local-use NAT64 (/96 layout)
+        ("64:ff9b:1:7f00:1::", true),                   // local-use NAT64 (/48 layout)
+        ("64:ff9b:1:ffff::808:808", true),              // local-use NAT64: never public
+        ("64:ff9b:2::808:808", true),                   // unassigned 64:ff9b::/32
+        ("2002:7f00:1::1", true),                       // 6to4, loopback
+        ("2002:a00:1::1", true),                        // 6to4, 10.0.0.1
+        ("2002:c0a8:101::1", true),                     // 6to4, 192.168.1.1
+        ("2002:a9fe:a9fe::1", true),                    // 6to4, metadata
+        ("2002:808:808::1", false),                     // 6to4, public
+        ("2001:0:808:808:0:0:80ff:fffe", true),         // Teredo client 127.0.0.1 (obfuscated)
+        ("2001:0:808:808:0:0:f5ff:fffe", true),         // Teredo client 10.0.0.1
+        ("2001:0:a00:1:0:0:f7f7:f7f7", true),           // Teredo server 10.0.0.1
+        ("2001:0:808:808:0:0:f7f7:f7f7", true),         // Teredo, both public: 2001::/23 anyway
+        ("2a00:1450:4001:81c::5efe:a00:1", true),       // ISATAP 10.0.0.1
+        ("2a00:1450:4001:81c:200:5efe:7f00:1", true),   // ISATAP 127.0.0.1
         ("2a00:1450:4001:81c:200:5efe:808:808", false), // ISATAP, public
-        ("::127.0.0.1", true),                       // IPv4-compatible (deprecated)
-        ("::8.8.8.8", true),                         // IPv4-compatible, even public
-        ("::ffff:127.0.0.1", true),                  // IPv4-mapped
-        ("::ffff:8.8.8.8", false),                   // IPv4-mapped, public
-        ("100::1", true),                            // discard-only
-        ("3fff::1", true),                           // documentation (RFC 9637)
-        ("fec0::1", true),                           // site-local
-        ("ff02::1", true),                           // multicast
-        ("2001:2::1", true),                         // benchmarking
+        ("::127.0.0.1", true),                          // IPv4-compatible (deprecated)
+        ("::8.8.8.8", true),                            // IPv4-compatible, even public
+        ("::ffff:127.0.0.1", true),                     // IPv4-mapped
+        ("::ffff:8.8.8.8", false),                      // IPv4-mapped, public
+        ("100::1", true),                               // discard-only
+        ("3fff::1", true),                              // documentation (RFC 9637)
+        ("fec0::1", true),                              // site-local
+        ("ff02::1", true),                              // multicast
+        ("2001:2::1", true),                            // benchmarking
         ("2606:4700::1111", false),
         ("2a00:1450:4001:81c::200e", false),
     ];
@@ -275,7 +275,10 @@ mod tests {
             assert_eq!(is_non_public(IpAddr::V6(ip)), *refused, "{address}");
             let url = format!("https://[{address}]/token");
             assert_eq!(parse_url(&url, false).is_err(), *refused, "{url}");
-            assert!(parse_url(&url, true).is_ok(), "{url} allowed with private URLs");
+            assert!(
+                parse_url(&url, true).is_ok(),
+                "{url} allowed with private URLs"
+            );
         }
     }
 

@@ -371,6 +371,44 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
     );
 }
 
+#[actix_web::test]
+async fn an_auth0_refusal_that_does_not_tell_the_secret_apart_proves_nothing() {
+    let stub = Auth0Stub::start().await;
+    let app = portico_with_auth0(&stub).await;
+    let (web, web_secret) = stub.add_client("Web", "client_secret_post", &["authorization_code"]);
+    let tpp = app.tpp("grace").await;
+    let id = tpp.create_application("Provided").await;
+    let refusal = |body: &str, field: &str| error_on(body, field).unwrap_or_default();
+
+    // Auth0 authenticates first: a made-up secret is a failed login; the right one is told
+    // apart from a made-up one, so the page may say why the client cannot be used.
+    let response = map_keys(&tpp, id, &web, "made-up-secret").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        refusal(&response.text().await.unwrap(), "consumer_secret"),
+        CREDENTIALS
+    );
+    let response = map_keys(&tpp, id, &web, &web_secret).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refusal(&response.text().await.unwrap(), "consumer_key")
+            .contains("does not allow the client_credentials grant")
+    );
+
+    // A tenant that refused the grant before the secret would answer a made-up secret as the
+    // right one: nothing is proven, and the page tells no more than for a wrong secret.
+    stub.tenant().grant_checked_first = true;
+    for secret in ["made-up-secret", web_secret.as_str()] {
+        let response = map_keys(&tpp, id, &web, secret).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            refusal(&response.text().await.unwrap(), "consumer_secret"),
+            CREDENTIALS
+        );
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 0);
+}
+
 /// Consumer keys no Auth0 client ID can be: each would otherwise become a Management API path
 /// (`clients/.` lists the tenant's clients).
 const NOT_AUTH0_CLIENT_IDS: &[&str] = &[
@@ -404,12 +442,23 @@ async fn consumer_keys_no_auth0_client_id_can_be_are_refused_before_any_request(
     let before = stub.tenant().received;
     for key in &keys {
         let response = map_keys(&tpp, id, key, &client_secret).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{key:?}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{key:?}"
+        );
         let body = response.text().await.unwrap();
         assert!(error_on(&body, "consumer_key").is_some(), "{key:?}: {body}");
-        assert!(!body.contains(&client_secret), "the secret is not sent back");
+        assert!(
+            !body.contains(&client_secret),
+            "the secret is not sent back"
+        );
     }
-    assert_eq!(stub.tenant().received, before, "the tenant received nothing");
+    assert_eq!(
+        stub.tenant().received,
+        before,
+        "the tenant received nothing"
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 0);
     // A client ID of Auth0's form still reaches the tenant, and maps.
     let response = map_keys(&tpp, id, &client_id, &client_secret).await;

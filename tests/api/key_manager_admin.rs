@@ -432,17 +432,17 @@ const NON_PUBLIC_HOSTS: &[&str] = &[
     "169.254.169.254",
     "10.0.0.8",
     "localhost",
-    "[::ffff:0:127.0.0.1]",            // SIIT
-    "[::ffff:0:a9fe:a9fe]",            // SIIT, cloud metadata
-    "[64:ff9b::10.0.0.1]",             // well-known NAT64
-    "[64:ff9b:1::7f00:1]",             // local-use NAT64
-    "[64:ff9b:1:a00:1::]",             // local-use NAT64, /48 layout
-    "[2002:7f00:1::1]",                // 6to4, loopback
-    "[2002:a9fe:a9fe::]",              // 6to4, cloud metadata
-    "[2001:0:808:808::80ff:fffe]",     // Teredo, client 127.0.0.1 (obfuscated)
-    "[2001:0:a00:1::f7f7:f7f7]",       // Teredo, server 10.0.0.1
-    "[::127.0.0.1]",                   // IPv4-compatible
-    "[2a00:1450:4001::5efe:a00:1]",    // ISATAP, 10.0.0.1
+    "[::ffff:0:127.0.0.1]",         // SIIT
+    "[::ffff:0:a9fe:a9fe]",         // SIIT, cloud metadata
+    "[64:ff9b::10.0.0.1]",          // well-known NAT64
+    "[64:ff9b:1::7f00:1]",          // local-use NAT64
+    "[64:ff9b:1:a00:1::]",          // local-use NAT64, /48 layout
+    "[2002:7f00:1::1]",             // 6to4, loopback
+    "[2002:a9fe:a9fe::]",           // 6to4, cloud metadata
+    "[2001:0:808:808::80ff:fffe]",  // Teredo, client 127.0.0.1 (obfuscated)
+    "[2001:0:a00:1::f7f7:f7f7]",    // Teredo, server 10.0.0.1
+    "[::127.0.0.1]",                // IPv4-compatible
+    "[2a00:1450:4001::5efe:a00:1]", // ISATAP, 10.0.0.1
 ];
 
 #[actix_web::test]

@@ -55,7 +55,11 @@ fn answer(dialect: Dialect, client_id: &str, secret: &str) -> (u16, Value) {
         || (client_id == NO_SERVICE.0 && secret == NO_SERVICE.1);
     match dialect {
         Keycloak | KeycloakOlder if !known => match dialect {
-            Keycloak => oauth_error(401, "invalid_client", "Invalid client or Invalid client credentials"),
+            Keycloak => oauth_error(
+                401,
+                "invalid_client",
+                "Invalid client or Invalid client credentials",
+            ),
             _ => oauth_error(400, "unauthorized_client", "Invalid client credentials"),
         },
         // Keycloak skips the secret of a public client, then refuses the grant.
@@ -64,7 +68,11 @@ fn answer(dialect: Dialect, client_id: &str, secret: &str) -> (u16, Value) {
             "unauthorized_client",
             "Public client not allowed to retrieve service account",
         ),
-        Keycloak if !right => oauth_error(401, "unauthorized_client", "Invalid client or Invalid client credentials"),
+        Keycloak if !right => oauth_error(
+            401,
+            "unauthorized_client",
+            "Invalid client or Invalid client credentials",
+        ),
         KeycloakOlder if !right => oauth_error(401, "unauthorized_client", "Invalid client secret"),
         Keycloak | KeycloakOlder if client_id == NO_SERVICE.0 => oauth_error(
             if dialect == Keycloak { 401 } else { 400 },
@@ -126,7 +134,9 @@ async fn token(
 ) -> HttpResponse {
     let (dialect, seen) = state.get_ref();
     let (client_id, secret) = credentials(&request, &form);
-    seen.lock().unwrap().push((client_id.clone(), secret.clone()));
+    seen.lock()
+        .unwrap()
+        .push((client_id.clone(), secret.clone()));
     let grant = form.iter().find(|(k, _)| k == "grant_type");
     let (status, body) = match grant.map(|(_, v)| v.as_str()) {
         Some("client_credentials") => answer(*dialect, &client_id, &secret),
@@ -177,7 +187,13 @@ async fn key_manager(app: &TestApp, kind: &str, name: &str, base: &str) {
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "{name}");
 }
 
-async fn map(tpp: &Browser, id: i64, key_manager: &str, key: &str, secret: &str) -> reqwest::Response {
+async fn map(
+    tpp: &Browser,
+    id: i64,
+    key_manager: &str,
+    key: &str,
+    secret: &str,
+) -> reqwest::Response {
     tpp.post(
         &format!("/applications/{id}/keys/production/map"),
         &[
@@ -195,11 +211,29 @@ fn mappings(app: &TestApp) -> i64 {
 
 /// Asserts the refusal every unproven client gets: 422, the one message on the secret, the
 /// consumer key kept, the secret not echoed, nothing stored.
-async fn assert_refused(app: &TestApp, response: reqwest::Response, key: &str, secret: &str, case: &str) {
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{case}");
+async fn assert_refused(
+    app: &TestApp,
+    response: reqwest::Response,
+    key: &str,
+    secret: &str,
+    case: &str,
+) {
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{case}"
+    );
     let body = response.text().await.unwrap();
-    assert_eq!(error_on(&body, "consumer_secret").as_deref(), Some(CREDENTIALS), "{case}");
-    assert_eq!(input_value(&body, "consumer_key").as_deref(), Some(key), "{case}");
+    assert_eq!(
+        error_on(&body, "consumer_secret").as_deref(),
+        Some(CREDENTIALS),
+        "{case}"
+    );
+    assert_eq!(
+        input_value(&body, "consumer_key").as_deref(),
+        Some(key),
+        "{case}"
+    );
     assert!(!body.contains(secret), "{case}: the secret is not echoed");
     assert_eq!(mappings(app), 0, "{case}: nothing stored");
 }
@@ -219,7 +253,11 @@ async fn out_of_band_proof_in(dialect: Dialect, no_service_provable: bool) {
         let mut cases = vec![
             ("a made-up secret", SERVICE.0, "made-up-secret"),
             ("an unknown client", "no-such-client", SERVICE.1),
-            ("a client without service accounts, made-up secret", NO_SERVICE.0, "made-up-secret"),
+            (
+                "a client without service accounts, made-up secret",
+                NO_SERVICE.0,
+                "made-up-secret",
+            ),
         ];
         if dialect != Dialect::Wso2 {
             cases.push(("a public client, made-up secret", PUBLIC, "made-up-secret"));
@@ -233,7 +271,11 @@ async fn out_of_band_proof_in(dialect: Dialect, no_service_provable: bool) {
         // The owner maps their client with its secret: no 409, the attacker never got it.
         let own = owner.create_application(&format!("Billing {kind}")).await;
         let response = map(&owner, own, &name, SERVICE.0, SERVICE.1).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{dialect:?} {kind}");
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "{dialect:?} {kind}"
+        );
         let granted = app.text(&format!(
             "SELECT create_mode || ' ' || consumer_key AS line FROM key_mappings WHERE application_id = {own}"
         ));
@@ -250,14 +292,24 @@ async fn out_of_band_proof_in(dialect: Dialect, no_service_provable: bool) {
             // The stand-in got the secret, then a control secret nobody has.
             let seen = seen.lock().unwrap().clone();
             assert_eq!(seen.len(), 2, "{case}: {seen:?}");
-            assert_eq!(seen[0], (NO_SERVICE.0.to_string(), NO_SERVICE.1.to_string()));
+            assert_eq!(
+                seen[0],
+                (NO_SERVICE.0.to_string(), NO_SERVICE.1.to_string())
+            );
             assert_eq!(seen[1].0, NO_SERVICE.0);
             assert_ne!(seen[1].1, NO_SERVICE.1);
         } else {
             let before = mappings(&app);
-            assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{case}");
+            assert_eq!(
+                response.status(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{case}"
+            );
             let body = response.text().await.unwrap();
-            assert_eq!(error_on(&body, "consumer_secret").as_deref(), Some(CREDENTIALS));
+            assert_eq!(
+                error_on(&body, "consumer_secret").as_deref(),
+                Some(CREDENTIALS)
+            );
             assert_eq!(mappings(&app), before);
         }
         // Clean up for the next kind: the tables hold only this kind's rows.
@@ -297,7 +349,10 @@ async fn register(server: &ExternalServer, metadata: Value) -> (String, Option<S
         .await
         .unwrap();
     (
-        client["client_id"].as_str().expect("registered").to_string(),
+        client["client_id"]
+            .as_str()
+            .expect("registered")
+            .to_string(),
         client["client_secret"].as_str().map(str::to_string),
     )
 }
@@ -385,10 +440,16 @@ async fn consumer_keys_no_client_id_can_be_are_refused_before_any_request() {
                 "{kind} {key:?}"
             );
             let body = response.text().await.unwrap();
-            assert!(error_on(&body, "consumer_key").is_some(), "{kind} {key:?}: {body}");
+            assert!(
+                error_on(&body, "consumer_key").is_some(),
+                "{kind} {key:?}: {body}"
+            );
             assert_eq!(mappings(&app), 0, "{kind} {key:?}");
         }
-        assert!(seen.lock().unwrap().is_empty(), "{kind}: the key manager received nothing");
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "{kind}: the key manager received nothing"
+        );
         // A client ID of the rules still reaches the server.
         let response = map(&tpp, id, &name, SERVICE.0, SERVICE.1).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{kind}");
