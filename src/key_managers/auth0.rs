@@ -17,13 +17,12 @@ use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-use oauth2::basic::BasicClient;
-use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-use super::remote::{Auth, Body, Remote, Reply, oauth_failure};
+use super::client_auth::{self, ClientAuth, Credentials, Granted, Proof, Refused};
+use super::remote::{Auth, Body, Remote, Reply};
 use super::{
     AUTH0_FIELDS, AccessToken, ClientRequest, ConnectorSpec, External, KeyManager, KeyManagerError,
     KmFuture, KmResult, MapRequest, OAuthApplicationInfo, Operation, TokenMetadata, TokenRequest,
@@ -91,69 +90,23 @@ impl Auth0KeyManager {
     }
 }
 
-/// How a client authenticates at the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ClientAuth {
-    Post,
-    Basic,
-}
-
-/// A token the token endpoint issued.
-struct Granted {
-    access_token: SecretString,
-    token_type: String,
-    scope: String,
-    expires_in: Option<u64>,
-}
-
-/// The OAuth2 error (`error`, `error_description`) the token endpoint answered instead of a
-/// token. Failures to answer (transport, 5xx, 429, nonsense) are the `KeyManagerError`s of
-/// `remote`.
-struct Refused {
-    error: String,
-    description: String,
-}
-
-/// client_credentials at `token_endpoint` for `audience`.
-async fn client_credentials(
-    remote: Remote,
-    token_endpoint: &str,
-    client_id: &str,
-    secret: &SecretString,
-    auth: ClientAuth,
-    audience: &str,
-    scopes: &[String],
-) -> KmResult<Result<Granted, Refused>> {
-    let token_url = TokenUrl::new(token_endpoint.to_string())
-        .map_err(|_| KeyManagerError::Unavailable("the token endpoint is not a URL".into()))?;
-    let client = BasicClient::new(ClientId::new(client_id.to_string()))
-        .set_client_secret(ClientSecret::new(secret.expose_secret().to_string()))
-        .set_token_uri(token_url)
-        .set_auth_type(match auth {
-            ClientAuth::Post => AuthType::RequestBody,
-            ClientAuth::Basic => AuthType::BasicAuth,
-        });
-    let http = remote.oauth();
-    let request = client
-        .exchange_client_credentials()
-        .add_extra_param("audience", audience.to_string())
-        .add_scopes(scopes.iter().cloned().map(Scope::new));
-    match request.request_async(&http).await {
-        Ok(token) => Ok(Ok(Granted {
-            access_token: SecretString::from(token.access_token().secret().clone()),
-            token_type: "Bearer".to_string(),
-            scope: token
-                .scopes()
-                .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "))
-                .unwrap_or_default(),
-            expires_in: token.expires_in().map(|d| d.as_secs()),
-        })),
-        Err(error) => {
-            let answer = oauth_failure(error)?;
-            Ok(Err(Refused {
-                error: answer.error().to_string(),
-                description: answer.error_description().cloned().unwrap_or_default(),
-            }))
+impl Auth0KeyManager {
+    /// A client_credentials request toward the Management API audience.
+    fn credentials<'a>(
+        &'a self,
+        client_id: &'a str,
+        secret: &'a SecretString,
+        auth: ClientAuth,
+        scopes: &'a [String],
+        audience: &'a [(&'a str, &'a str); 1],
+    ) -> Credentials<'a> {
+        Credentials {
+            token_endpoint: &self.token_endpoint,
+            client_id,
+            secret,
+            auth,
+            scopes,
+            extra: audience,
         }
     }
 }
@@ -208,22 +161,26 @@ impl Auth0KeyManager {
         {
             return Ok(cached.token.clone());
         }
-        let granted = client_credentials(
-            self.remote,
-            &self.token_endpoint,
+        let audience = [("audience", self.audience.as_str())];
+        let request = self.credentials(
             &self.client_id,
             &self.client_secret,
             ClientAuth::Post,
-            &self.audience,
             &[],
-        )
-        .await?
-        .map_err(|Refused { error, description }| {
-            KeyManagerError::Unavailable(format!(
-                "Auth0 refused Portico's Management API client: {error} {}",
-                shown(&description)
-            ))
-        })?;
+            &audience,
+        );
+        let granted = client_auth::client_credentials(&self.remote, &request)
+            .await?
+            .map_err(
+                |Refused {
+                     error, description, ..
+                 }| {
+                    KeyManagerError::Unavailable(format!(
+                        "Auth0 refused Portico's Management API client: {error} {}",
+                        shown(&description)
+                    ))
+                },
+            )?;
         // Auth0 always says; a day is its default.
         let fresh_until = Instant::now() + fresh_for(granted.expires_in.unwrap_or(86_400));
         let mut cache = tokens();
@@ -329,15 +286,36 @@ fn client_name(request: &ClientRequest) -> String {
     request.registration_name().replace(['<', '>'], "_")
 }
 
-/// A client ID as a path segment: Auth0's are letters, digits, `-` and `_`; anything else is
-/// not a client of this tenant (and never reaches a URL).
-fn client_path(consumer_key: &str, suffix: &str) -> Option<String> {
+/// The longest Auth0 client ID accepted (Auth0 makes them 32 characters long).
+const CLIENT_ID_MAX: usize = 64;
+
+/// Whether a consumer key can be an Auth0 client ID: Auth0 makes them of letters and digits
+/// (`-` and `_` are let through as URL-safe); anything else (`.`, `..`, a path) is refused
+/// before any request carries it.
+pub fn check_client_id(consumer_key: &str) -> KmResult<()> {
     let valid = !consumer_key.is_empty()
-        && consumer_key.len() <= 128
+        && consumer_key.len() <= CLIENT_ID_MAX
         && consumer_key
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'));
-    valid.then(|| format!("clients/{consumer_key}{suffix}"))
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+    if valid {
+        Ok(())
+    } else {
+        Err(KeyManagerError::Invalid {
+            field: "consumer_key",
+            message: format!(
+                "An Auth0 client ID is made of letters and digits (and “-” or “_”), at most {CLIENT_ID_MAX} of them."
+            ),
+        })
+    }
+}
+
+/// A client's Management API path: its ID checked, and percent-encoded as a path segment all
+/// the same.
+fn client_path(consumer_key: &str, suffix: &str) -> Option<String> {
+    check_client_id(consumer_key).ok()?;
+    let segment: String = url::form_urlencoded::byte_serialize(consumer_key.as_bytes()).collect();
+    Some(format!("clients/{segment}{suffix}"))
 }
 
 fn strings(value: &Value) -> Vec<String> {
@@ -412,44 +390,60 @@ impl Auth0KeyManager {
         auth: ClientAuth,
         scopes: &[String],
     ) -> KmResult<Granted> {
-        client_credentials(
-            self.remote,
-            &self.token_endpoint,
-            consumer_key,
-            secret,
-            auth,
-            &self.audience,
-            scopes,
-        )
-        .await?
-        .map_err(|Refused { error, description }| {
-                let description = description.to_ascii_lowercase();
-                match error.as_str() {
-                    // Said only once the client has authenticated: it has no grant here.
-                    "access_denied"
-                        if description.contains("client-grant")
-                            || description.contains("not authorized to access") =>
-                    {
-                        KeyManagerError::Invalid {
-                            field: "consumer_key",
-                            message: format!(
-                                "This Auth0 client has no client grant for {}: ask the Auth0 administrator to grant it.",
-                                self.audience
-                            ),
-                        }
-                    }
-                    "unauthorized_client" => KeyManagerError::Invalid {
-                        field: "consumer_key",
-                        message: "This Auth0 client does not allow the client_credentials grant."
-                            .into(),
-                    },
-                    "access_denied" | "invalid_client" => KeyManagerError::InvalidCredentials,
-                    other => KeyManagerError::Unavailable(format!(
-                        "the token endpoint refused a client: {other} {}",
-                        shown(&description)
-                    )),
+        let audience = [("audience", self.audience.as_str())];
+        let request = self.credentials(consumer_key, secret, auth, scopes, &audience);
+        client_auth::client_credentials(&self.remote, &request)
+            .await?
+            .map_err(|refused| self.refusal(refused))
+    }
+
+    /// Proves an out-of-band client by its own authentication (`client_auth::prove`); a client
+    /// Auth0 authenticated but gives no token toward the audience is refused with the reason.
+    async fn prove(
+        &self,
+        consumer_key: &str,
+        secret: &SecretString,
+        auth: ClientAuth,
+    ) -> KmResult<()> {
+        let audience = [("audience", self.audience.as_str())];
+        let request = self.credentials(consumer_key, secret, auth, &[], &audience);
+        match client_auth::prove(&self.remote, &request).await? {
+            Proof::Granted(_) => Ok(()),
+            Proof::Authenticated(refused) => Err(self.refusal(refused)),
+        }
+    }
+
+    /// What Auth0's refusal of a client's token means for the portal. A failed authentication
+    /// comes first: only after one succeeded may the answer say more about the client.
+    fn refusal(&self, refused: Refused) -> KeyManagerError {
+        if refused.is_authentication_failure() {
+            return KeyManagerError::InvalidCredentials;
+        }
+        let description = refused.description.to_ascii_lowercase();
+        match refused.error.as_str() {
+            // Said only once the client has authenticated: it has no grant here.
+            "access_denied"
+                if description.contains("client-grant")
+                    || description.contains("not authorized to access") =>
+            {
+                KeyManagerError::Invalid {
+                    field: "consumer_key",
+                    message: format!(
+                        "This Auth0 client has no client grant for {}: ask the Auth0 administrator to grant it.",
+                        self.audience
+                    ),
                 }
-        })
+            }
+            "unauthorized_client" => KeyManagerError::Invalid {
+                field: "consumer_key",
+                message: "This Auth0 client does not allow the client_credentials grant.".into(),
+            },
+            "access_denied" => KeyManagerError::InvalidCredentials,
+            other => KeyManagerError::Unavailable(format!(
+                "the token endpoint refused a client: {other} {}",
+                shown(&description)
+            )),
+        }
     }
 
     /// The body of a create or update: what the portal's key settings say.
@@ -578,13 +572,15 @@ impl KeyManager for Auth0KeyManager {
     ) -> KmFuture<'a, OAuthApplicationInfo> {
         Box::pin(async move {
             let consumer_key = request.consumer_key.trim();
+            check_client_id(consumer_key)?;
             let client = self
                 .client(consumer_key)
                 .await
                 .map_err(|e| not_found_as(e, KeyManagerError::InvalidCredentials))?;
+            // A public client has no secret to prove.
             let auth = auth_of(&client).ok_or(KeyManagerError::InvalidCredentials)?;
             // The proof: the client authenticates with this secret, as it would itself.
-            self.client_token(consumer_key, &request.consumer_secret, auth, &[])
+            self.prove(consumer_key, &request.consumer_secret, auth)
                 .await?;
             Ok(OAuthApplicationInfo {
                 consumer_key: consumer_key.to_string(),
@@ -637,8 +633,8 @@ impl KeyManager for Auth0KeyManager {
             let expires_in = granted.expires_in.unwrap_or(0).min(i64::MAX as u64) as i64;
             Ok(AccessToken {
                 access_token: granted.access_token,
-                token_type: granted.token_type,
-                scope: granted.scope,
+                token_type: "Bearer".into(),
+                scope: granted.scope.unwrap_or_default(),
                 expires_in,
                 expires_at: crate::db::now() + expires_in,
             })
@@ -692,8 +688,34 @@ mod tests {
             client_path("AbC-12_x", "/rotate-secret").as_deref(),
             Some("clients/AbC-12_x/rotate-secret")
         );
-        for bad in ["", "../users", "a/b", "a?b", "a b", "a%2F"] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../users",
+            "a/b",
+            "a\\b",
+            "a?b",
+            "a#b",
+            "a b",
+            "a%2F",
+            "a.b",
+            "a~b",
+            "a\u{0}",
+            "é",
+            &"a".repeat(65),
+        ] {
             assert!(client_path(bad, "").is_none(), "{bad}");
+            assert!(
+                matches!(
+                    check_client_id(bad),
+                    Err(KeyManagerError::Invalid {
+                        field: "consumer_key",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
         }
     }
 

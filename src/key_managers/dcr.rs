@@ -12,8 +12,9 @@
 //! revocation go through the `oauth2` crate over `remote::OAuthHttp`.
 //!
 //! Out-of-band clients are proven by a real client authentication at the token endpoint
-//! (client_credentials): `invalid_client` means a wrong secret or an unknown client, never told
-//! apart; any other answer proves the client. Portico holds no registration access token for
+//! (client_credentials, by the rules of `client_auth`: a token, or an error that only a
+//! successful authentication can lead to), after their client ID passed the RFC 7591 rules
+//! (`check_client_id`) so that a malformed one reaches no server. Portico holds no registration access token for
 //! them, so it cannot change them: update and regenerate are refused with a message saying so,
 //! and removal only unlinks.
 //!
@@ -23,16 +24,17 @@
 //! the PKCE flags and four token lifetimes configured on the key manager.
 
 use base64::Engine;
-use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::basic::BasicClient;
 use oauth2::{
-    AccessToken as OAuthToken, ClientId, ClientSecret, RevocationUrl, Scope,
-    StandardRevocableToken, TokenResponse, TokenUrl,
+    AccessToken as OAuthToken, ClientId, ClientSecret, RevocationUrl, StandardRevocableToken,
+    TokenUrl,
 };
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::client_auth::{self, ClientAuth, Credentials, Proof};
 use super::remote::{Auth, Body, Remote, oauth_failure};
 use super::{
     AccessToken, ClientRequest, ConnectorField, ConnectorSpec, External, FieldKind, KeyManager,
@@ -489,24 +491,46 @@ impl DcrKeyManager {
             .set_token_uri(token_url))
     }
 
-    /// A client_credentials token, or what the token endpoint said instead.
-    async fn client_credentials(
-        &self,
-        consumer_key: &str,
-        secret: &SecretString,
-        scopes: &[String],
-    ) -> KmResult<Result<oauth2::basic::BasicTokenResponse, BasicErrorResponseType>> {
-        let client = self.oauth_client(consumer_key, secret)?;
-        let http = self.remote.oauth();
-        let outcome = client
-            .exchange_client_credentials()
-            .add_scopes(scopes.iter().cloned().map(Scope::new))
-            .request_async(&http)
-            .await;
-        match outcome {
-            Ok(token) => Ok(Ok(token)),
-            Err(error) => Ok(Err(oauth_failure(error)?.error().clone())),
+    /// The client_credentials request of a client with its secret (HTTP Basic).
+    fn credentials<'a>(
+        &'a self,
+        consumer_key: &'a str,
+        secret: &'a SecretString,
+        scopes: &'a [String],
+    ) -> Credentials<'a> {
+        Credentials {
+            token_endpoint: &self.token_endpoint,
+            client_id: consumer_key,
+            secret,
+            auth: ClientAuth::Basic,
+            scopes,
+            extra: &[],
         }
+    }
+}
+
+/// The longest client ID accepted for out-of-band provisioning.
+const CLIENT_ID_MAX: usize = 255;
+
+/// A client ID as RFC 6749 (Appendix A.1: visible ASCII) and RFC 7591 servers make them, with
+/// no path separators and not only dots — nothing that could steer a request elsewhere —
+/// checked before any request carries it.
+pub fn check_client_id(consumer_key: &str) -> KmResult<()> {
+    let valid = !consumer_key.is_empty()
+        && consumer_key.len() <= CLIENT_ID_MAX
+        && consumer_key
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '/' | '\\'))
+        && !consumer_key.chars().all(|c| c == '.');
+    if valid {
+        Ok(())
+    } else {
+        Err(KeyManagerError::Invalid {
+            field: "consumer_key",
+            message: format!(
+                "A client ID of this key manager is 1 to {CLIENT_ID_MAX} visible ASCII characters, without “/” or “\\” and not only dots."
+            ),
+        })
     }
 }
 
@@ -763,16 +787,13 @@ impl KeyManager for DcrKeyManager {
         request: &'a MapRequest,
     ) -> KmFuture<'a, OAuthApplicationInfo> {
         Box::pin(async move {
-            let outcome = self
-                .client_credentials(&request.consumer_key, &request.consumer_secret, &[])
-                .await?;
-            let grant_types = match outcome {
-                Ok(_) => vec![CLIENT_CREDENTIALS.to_string()],
-                Err(BasicErrorResponseType::InvalidClient) => {
-                    return Err(KeyManagerError::InvalidCredentials);
-                }
+            check_client_id(&request.consumer_key)?;
+            let credentials =
+                self.credentials(&request.consumer_key, &request.consumer_secret, &[]);
+            let grant_types = match client_auth::prove(&self.remote, &credentials).await? {
+                Proof::Granted(_) => vec![CLIENT_CREDENTIALS.to_string()],
                 // The client authenticated; it is only not allowed this grant (or scope).
-                Err(_) => Vec::new(),
+                Proof::Authenticated(_) => Vec::new(),
             };
             Ok(OAuthApplicationInfo {
                 consumer_key: request.consumer_key.clone(),
@@ -817,50 +838,21 @@ impl KeyManager for DcrKeyManager {
         request: &'a TokenRequest,
     ) -> KmFuture<'a, AccessToken> {
         Box::pin(async move {
-            let outcome = self
-                .client_credentials(
-                    &request.consumer_key,
-                    &request.consumer_secret,
-                    &request.scopes,
-                )
-                .await?;
-            let token = match outcome {
+            let credentials = self.credentials(
+                &request.consumer_key,
+                &request.consumer_secret,
+                &request.scopes,
+            );
+            let token = match client_auth::client_credentials(&self.remote, &credentials).await? {
                 Ok(token) => token,
-                Err(BasicErrorResponseType::InvalidClient) => {
-                    return Err(KeyManagerError::InvalidCredentials);
-                }
-                Err(BasicErrorResponseType::InvalidScope) => {
-                    return Err(KeyManagerError::Invalid {
-                        field: "scopes",
-                        message: "The key manager does not grant these scopes to these keys."
-                            .into(),
-                    });
-                }
-                Err(BasicErrorResponseType::UnauthorizedClient) => {
-                    return Err(KeyManagerError::Conflict(
-                        "The key manager does not allow these keys the client_credentials grant."
-                            .into(),
-                    ));
-                }
-                Err(other) => {
-                    return Err(KeyManagerError::Unavailable(format!(
-                        "the token endpoint answered {}",
-                        other.as_ref()
-                    )));
-                }
+                Err(refused) => return Err(token_refusal(refused)),
             };
-            let expires_in = token.expires_in().map_or(0, |d| d.as_secs() as i64);
-            let scope = token
-                .scopes()
-                .map(|s| {
-                    s.iter()
-                        .map(|s| s.to_string())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_else(|| request.scopes.join(" "));
+            let expires_in = token
+                .expires_in
+                .map_or(0, |s| s.min(i64::MAX as u64) as i64);
+            let scope = token.scope.unwrap_or_else(|| request.scopes.join(" "));
             Ok(AccessToken {
-                access_token: SecretString::from(token.access_token().secret().clone()),
+                access_token: token.access_token,
                 token_type: "Bearer".into(),
                 scope,
                 expires_in,
@@ -934,6 +926,23 @@ impl KeyManager for DcrKeyManager {
     }
 }
 
+/// What a refused client_credentials request of the portal means.
+fn token_refusal(refused: client_auth::Refused) -> KeyManagerError {
+    if refused.is_authentication_failure() {
+        return KeyManagerError::InvalidCredentials;
+    }
+    match refused.error.as_str() {
+        "invalid_scope" => KeyManagerError::Invalid {
+            field: "scopes",
+            message: "The key manager does not grant these scopes to these keys.".into(),
+        },
+        "unauthorized_client" => KeyManagerError::Conflict(
+            "The key manager does not allow these keys the client_credentials grant.".into(),
+        ),
+        other => KeyManagerError::Unavailable(format!("the token endpoint answered {other}")),
+    }
+}
+
 /// Reads an RFC 7662 answer.
 fn introspection(answer: Value) -> KmResult<TokenMetadata> {
     let active = answer
@@ -976,6 +985,45 @@ mod tests {
             ),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn client_ids_follow_rfc_6749_and_never_look_like_paths() {
+        for good in [
+            "s6BhdRkqt3",
+            "a.b-c_d~e",
+            "urn:client:42",
+            "x%2Fy",
+            &"a".repeat(255),
+        ] {
+            assert!(check_client_id(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "...",
+            "a/b",
+            "/",
+            "a\\b",
+            "a b",
+            "a\u{0}",
+            "a\u{7f}",
+            "a\tb",
+            "é",
+            &"a".repeat(256),
+        ] {
+            assert!(
+                matches!(
+                    check_client_id(bad),
+                    Err(KeyManagerError::Invalid {
+                        field: "consumer_key",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! the admin form is drawn. Services never hold a database transaction across these calls.
 
 pub mod auth0;
+pub mod client_auth;
 pub mod dcr;
 pub mod discovery;
 pub mod remote;

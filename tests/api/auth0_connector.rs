@@ -290,12 +290,11 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
     let tpp = app.tpp("grace").await;
     let id = tpp.create_application("Provided").await;
 
-    // Wrong secret, unknown client, a key that is no client ID: one message, nothing stored.
+    // Wrong secret, unknown client: one message, nothing stored.
     let mut messages = Vec::new();
     for (key, secret) in [
         (client_id.as_str(), "not-the-secret"),
         ("NoSuchClient00000000000000000000", client_secret.as_str()),
-        ("../users", client_secret.as_str()),
     ] {
         let response = map_keys(&tpp, id, key, secret).await;
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{key}");
@@ -306,10 +305,6 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
     }
     assert!(messages.iter().all(|m| m == CREDENTIALS), "{messages:?}");
     assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 0);
-    assert!(
-        !stub.tenant().requests.iter().any(|r| r.contains("users")),
-        "no path built from input"
-    );
 
     // The right secret maps the client; Portico stores no secret of it.
     let response = map_keys(&tpp, id, &client_id, &client_secret).await;
@@ -374,6 +369,101 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
         )),
         0
     );
+}
+
+#[actix_web::test]
+async fn an_auth0_refusal_that_does_not_tell_the_secret_apart_proves_nothing() {
+    let stub = Auth0Stub::start().await;
+    let app = portico_with_auth0(&stub).await;
+    let (web, web_secret) = stub.add_client("Web", "client_secret_post", &["authorization_code"]);
+    let tpp = app.tpp("grace").await;
+    let id = tpp.create_application("Provided").await;
+    let refusal = |body: &str, field: &str| error_on(body, field).unwrap_or_default();
+
+    // Auth0 authenticates first: a made-up secret is a failed login; the right one is told
+    // apart from a made-up one, so the page may say why the client cannot be used.
+    let response = map_keys(&tpp, id, &web, "made-up-secret").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        refusal(&response.text().await.unwrap(), "consumer_secret"),
+        CREDENTIALS
+    );
+    let response = map_keys(&tpp, id, &web, &web_secret).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refusal(&response.text().await.unwrap(), "consumer_key")
+            .contains("does not allow the client_credentials grant")
+    );
+
+    // A tenant that refused the grant before the secret would answer a made-up secret as the
+    // right one: nothing is proven, and the page tells no more than for a wrong secret.
+    stub.tenant().grant_checked_first = true;
+    for secret in ["made-up-secret", web_secret.as_str()] {
+        let response = map_keys(&tpp, id, &web, secret).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            refusal(&response.text().await.unwrap(), "consumer_secret"),
+            CREDENTIALS
+        );
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 0);
+}
+
+/// Consumer keys no Auth0 client ID can be: each would otherwise become a Management API path
+/// (`clients/.` lists the tenant's clients).
+const NOT_AUTH0_CLIENT_IDS: &[&str] = &[
+    ".",
+    "..",
+    "../users",
+    "a/b",
+    "a\\b",
+    "a.b",
+    "%2e",
+    "%2e%2e",
+    "a?b",
+    "a#b",
+    "a~b",
+    "caf\u{e9}",
+    "clients/x",
+    "",
+];
+
+#[actix_web::test]
+async fn consumer_keys_no_auth0_client_id_can_be_are_refused_before_any_request() {
+    let stub = Auth0Stub::start().await;
+    let app = portico_with_auth0(&stub).await;
+    let (client_id, client_secret) =
+        stub.add_client("Partner CLI", "client_secret_post", &["client_credentials"]);
+    let tpp = app.tpp("grace").await;
+    let id = tpp.create_application("Provided").await;
+    let too_long = "A".repeat(65);
+    let mut keys = NOT_AUTH0_CLIENT_IDS.to_vec();
+    keys.push(&too_long);
+    let before = stub.tenant().received;
+    for key in &keys {
+        let response = map_keys(&tpp, id, key, &client_secret).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{key:?}"
+        );
+        let body = response.text().await.unwrap();
+        assert!(error_on(&body, "consumer_key").is_some(), "{key:?}: {body}");
+        assert!(
+            !body.contains(&client_secret),
+            "the secret is not sent back"
+        );
+    }
+    assert_eq!(
+        stub.tenant().received,
+        before,
+        "the tenant received nothing"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 0);
+    // A client ID of Auth0's form still reaches the tenant, and maps.
+    let response = map_keys(&tpp, id, &client_id, &client_secret).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(stub.tenant().received > before);
 }
 
 #[actix_web::test]

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
+use actix_web::dev::{ServerHandle, Service};
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::Engine;
@@ -90,11 +90,16 @@ pub struct Tenant {
     pub management_token_fetches: usize,
     /// Access tokens issued to application clients, by client id.
     pub app_tokens: Vec<String>,
+    /// How many requests of any kind (token endpoint included) reached the tenant.
+    pub received: usize,
     /// `METHOD path` of every Management API call, in order.
     pub requests: Vec<String>,
     /// The bodies of client creations and updates, in order.
     pub client_bodies: Vec<Value>,
     pub fault: Option<Fault>,
+    /// Refuse a client's grant type before checking its secret (a server that answers before it
+    /// authenticates; Auth0 checks the secret first).
+    pub grant_checked_first: bool,
 }
 
 impl Tenant {
@@ -126,8 +131,13 @@ impl Auth0Stub {
         }));
         let shared = tenant.clone();
         let server = HttpServer::new(move || {
+            let counted = shared.clone();
             App::new()
                 .app_data(shared.clone())
+                .wrap_fn(move |request, service| {
+                    counted.lock().unwrap().received += 1;
+                    service.call(request)
+                })
                 .route("/oauth/token", web::post().to(token))
                 .route("/api/v2/clients", web::post().to(create_client))
                 .route("/api/v2/clients/{id}", web::get().to(get_client))
@@ -331,10 +341,18 @@ async fn token(req: HttpRequest, body: web::Bytes, tenant: Shared) -> HttpRespon
     let Some(client) = tenant.clients.get(&client_id).cloned() else {
         return token_error(401, "access_denied", "Unauthorized");
     };
+    let allowed = client.grant_types.iter().any(|g| g == "client_credentials");
+    if tenant.grant_checked_first && !allowed {
+        return token_error(
+            403,
+            "unauthorized_client",
+            "Grant type 'client_credentials' not allowed for the client.",
+        );
+    }
     if client.client_secret != secret || client.token_endpoint_auth_method != method {
         return token_error(401, "access_denied", "Unauthorized");
     }
-    if !client.grant_types.iter().any(|g| g == "client_credentials") {
+    if !allowed {
         return token_error(
             403,
             "unauthorized_client",

@@ -422,19 +422,34 @@ async fn discovery_fills_the_form_from_the_real_oidc_provider() {
     assert!(!page.contains("iat-never-echoed-0815"));
 }
 
+/// Hosts of SECURITY.md row 13 that are not on the public Internet, IPv6 transition addresses
+/// carrying a non-public IPv4 address among them.
+const NON_PUBLIC_HOSTS: &[&str] = &[
+    "127.0.0.1",
+    "0x7f.1",
+    "2130706433",
+    "[::ffff:127.0.0.1]",
+    "169.254.169.254",
+    "10.0.0.8",
+    "localhost",
+    "[::ffff:0:127.0.0.1]",         // SIIT
+    "[::ffff:0:a9fe:a9fe]",         // SIIT, cloud metadata
+    "[64:ff9b::10.0.0.1]",          // well-known NAT64
+    "[64:ff9b:1::7f00:1]",          // local-use NAT64
+    "[64:ff9b:1:a00:1::]",          // local-use NAT64, /48 layout
+    "[2002:7f00:1::1]",             // 6to4, loopback
+    "[2002:a9fe:a9fe::]",           // 6to4, cloud metadata
+    "[2001:0:808:808::80ff:fffe]",  // Teredo, client 127.0.0.1 (obfuscated)
+    "[2001:0:a00:1::f7f7:f7f7]",    // Teredo, server 10.0.0.1
+    "[::127.0.0.1]",                // IPv4-compatible
+    "[2a00:1450:4001::5efe:a00:1]", // ISATAP, 10.0.0.1
+];
+
 #[actix_web::test]
 async fn discovery_refuses_every_non_public_address_when_private_urls_are_off() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    for host in [
-        "127.0.0.1",
-        "0x7f.1",
-        "2130706433",
-        "[::ffff:127.0.0.1]",
-        "169.254.169.254",
-        "10.0.0.8",
-        "localhost",
-    ] {
+    for host in NON_PUBLIC_HOSTS {
         let url = format!("https://{host}/.well-known/openid-configuration");
         let response = admin
             .post("/admin/key-managers/discover", &discover_form(&url))
@@ -445,7 +460,9 @@ async fn discovery_refuses_every_non_public_address_when_private_urls_are_off() 
             "{host}"
         );
         let page = response.text().await.unwrap();
-        assert!(error_on(&page, "well_known_url").is_some(), "{host}");
+        // Refused for its address, not attempted (an attempt would say it was unreachable).
+        let error = error_on(&page, "well_known_url").unwrap_or_default();
+        assert!(error.contains("public host"), "{host}: {error}");
     }
     let url = "http://idp.example.com/.well-known/openid-configuration";
     let response = admin
@@ -456,6 +473,36 @@ async fn discovery_refuses_every_non_public_address_when_private_urls_are_off() 
         StatusCode::UNPROCESSABLE_ENTITY,
         "plain http"
     );
+}
+
+#[actix_web::test]
+async fn the_admin_form_refuses_every_non_public_endpoint_and_stores_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let before = app.count("SELECT COUNT(*) FROM key_managers");
+    for host in NON_PUBLIC_HOSTS {
+        let endpoint = format!("https://{host}/token");
+        let form = with_field(
+            dcr_form("partner", "https://idp.example.com"),
+            "token_endpoint",
+            &endpoint,
+        );
+        let response = admin.post("/admin/key-managers", &form).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{host}"
+        );
+        let page = response.text().await.unwrap();
+        let error = error_on(&page, "token_endpoint").unwrap_or_default();
+        assert!(error.contains("public host"), "{host}: {error}");
+        assert_eq!(
+            input_value(&page, "token_endpoint").as_deref(),
+            Some(endpoint.as_str()),
+            "{host}: the value is kept"
+        );
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM key_managers"), before);
 }
 
 #[actix_web::test]

@@ -21,6 +21,7 @@ mod keys;
 mod limits;
 mod logs;
 mod oauth;
+mod oob_proof;
 mod ownership;
 mod pages;
 mod policies;
