@@ -18,8 +18,8 @@ use crate::db::models::user_roles::UserRole;
 use crate::db::models::users::User;
 use crate::db::{self, DbPool, is_unique_violation};
 use crate::domain::keys::{
-    CREDENTIALS_MESSAGE, CreateMode, KeyManagerKind, KeySettings, KeyType,
-    KeysForm, MapInput, MappingState, TokenInput,
+    CREDENTIALS_MESSAGE, CreateMode, KeyManagerKind, KeySettings, KeyType, KeysForm, MapInput,
+    MappingState, TokenInput,
 };
 use crate::key_managers::{
     AccessToken, ClientRequest, ConnectorSpec, Connectors, KeyManager, KeyManagerError, MapRequest,
@@ -379,11 +379,7 @@ impl Keys {
                     CreateMode::Created,
                 )?;
                 let request = ClientRequest {
-                    client_name: format!(
-                        "{} ({})",
-                        checked.application.name,
-                        key_type.label()
-                    ),
+                    client_name: format!("{} ({})", checked.application.name, key_type.label()),
                     owner: author.name.clone(),
                     application_name: checked.application.name.clone(),
                     application_id,

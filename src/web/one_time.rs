@@ -50,17 +50,15 @@ impl FromRequest for OneTime {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            match req.app_data::<web::Data<AuthorizationServer>>() {
-                Some(server) => Ok(OneTime {
-                    session: req.get_session(),
-                    secret_box: server.secret_box(),
-                }),
-                None => Err(actix_web::error::ErrorInternalServerError(
-                    "the authorization server is app data",
-                )),
-            },
-        )
+        ready(match req.app_data::<web::Data<AuthorizationServer>>() {
+            Some(server) => Ok(OneTime {
+                session: req.get_session(),
+                secret_box: server.secret_box(),
+            }),
+            None => Err(actix_web::error::ErrorInternalServerError(
+                "the authorization server is app data",
+            )),
+        })
     }
 }
 

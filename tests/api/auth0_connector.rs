@@ -10,8 +10,8 @@ use reqwest::StatusCode;
 
 use crate::auth0_stub::{Auth0Stub, Fault, M2M_CLIENT_ID, M2M_CLIENT_SECRET};
 use crate::helpers::*;
-use crate::results::shown_after;
 use crate::process::Portico;
+use crate::results::shown_after;
 
 const CREDENTIALS: &str =
     "The consumer key and consumer secret do not match a client of this key manager.";
@@ -132,7 +132,10 @@ async fn portal_token(browser: &Browser, id: i64, secret: &str) -> (StatusCode, 
         return (StatusCode::OK, token);
     }
     let body = response.text().await.unwrap();
-    (status, error_on(&body, "consumer_secret").unwrap_or_default())
+    (
+        status,
+        error_on(&body, "consumer_secret").unwrap_or_default(),
+    )
 }
 
 #[actix_web::test]

@@ -153,7 +153,12 @@ async fn worker(browser: Browser, signup: Option<String>, prefix: String, api: i
                 return acks;
             }
             // The keys exist once the POST answered; the page it leads to shows their key.
-            let Ok(page) = browser.client.get(format!("{}{}", browser.address, location(&r))).send().await else {
+            let Ok(page) = browser
+                .client
+                .get(format!("{}{}", browser.address, location(&r)))
+                .send()
+                .await
+            else {
                 return acks;
             };
             let Ok(body) = page.text().await else {
@@ -335,7 +340,11 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments() {
                 ],
             )
             .await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{line}: taken over");
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "{line}: taken over"
+        );
         let body = crate::results::shown_after(&browser, response).await;
         assert!(data_field(&body, "consumer_secret").is_some());
     }
@@ -397,7 +406,11 @@ async fn a_generation_killed_after_its_client_was_made_is_tidied_when_taken_over
             ],
         )
         .await;
-    let key = data_field(&crate::results::shown_after(&tpp, response).await, "consumer_key").unwrap();
+    let key = data_field(
+        &crate::results::shown_after(&tpp, response).await,
+        "consumer_key",
+    )
+    .unwrap();
     assert_eq!(
         app.lines("SELECT client_id AS line FROM oauth_clients"),
         vec![key.clone()],

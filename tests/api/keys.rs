@@ -1424,7 +1424,9 @@ enum Manager {
 impl Manager {
     /// Starts the key manager `name` of `kind` and configures it through the admin form.
     async fn start(app: &TestApp, kind: &str, name: &str) -> Manager {
-        use crate::dcr_connector::{IAT, Registration, create_key_manager, endpoints, key_manager_form};
+        use crate::dcr_connector::{
+            IAT, Registration, create_key_manager, endpoints, key_manager_form,
+        };
         match kind {
             "resident" => Manager::Resident,
             "auth0" => {
@@ -1459,9 +1461,11 @@ impl Manager {
                     .register_client(Some(crate::dcr_connector::IAT))
                     .await
             }
-            Manager::Auth0(stub) => {
-                stub.add_client("Made elsewhere", "client_secret_post", &["client_credentials"])
-            }
+            Manager::Auth0(stub) => stub.add_client(
+                "Made elsewhere",
+                "client_secret_post",
+                &["client_credentials"],
+            ),
         }
     }
 }
@@ -1482,6 +1486,161 @@ const MATRIX: &[(&str, &str, [bool; 4])] = &[
 ];
 const ACTIONS: [&str; 4] = ["token", "update", "regenerate-secret", "remove"];
 
+/// One application's production keys tab at one key manager, in the matrix below.
+struct MatrixTab<'a> {
+    tpp: &'a Browser,
+    key_manager: &'static str,
+    base: String,
+    case: String,
+}
+
+impl MatrixTab<'_> {
+    fn tab(&self) -> String {
+        format!("{}?key_manager={}", self.base, self.key_manager)
+    }
+
+    async fn send(&self, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut all = vec![("key_manager", self.key_manager)];
+        all.extend_from_slice(fields);
+        self.tpp
+            .post(&format!("{}/{action}", self.base), &all)
+            .await
+    }
+
+    /// Gets keys as `mode` says; returns their consumer secret.
+    async fn get_keys(&self, app: &TestApp, manager: &Manager, mode: &str) -> String {
+        if mode == "CREATED" {
+            let response = self
+                .send("generate", &[("grant_types", "client_credentials")])
+                .await;
+            let page = shown_after(self.tpp, response).await;
+            return field(&page, "consumer_secret").expect(&self.case);
+        }
+        let (key, secret) = manager.existing_client(app).await;
+        let fields = [
+            ("consumer_key", key.as_str()),
+            ("consumer_secret", secret.as_str()),
+        ];
+        let response = self.send("map", &fields).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "{}: map",
+            self.case
+        );
+        secret
+    }
+
+    /// The tab offers a form for each action that works and a sentence for each that does not;
+    /// returns the page and the number of cases checked.
+    async fn offers(&self, mode: &str, offers: &[bool; 4]) -> (String, usize) {
+        let case = &self.case;
+        let (_, page) = self.tpp.page(&self.tab()).await;
+        for (action, offered) in ACTIONS.iter().zip(offers) {
+            let form = page.contains(&format!("action=\"{}/{action}\"", self.base));
+            let why = texts(&page, &format!("[data-unavailable=\"{action}\"]"));
+            assert_eq!(form, *offered, "{case}: the {action} form");
+            assert_eq!(
+                why.len(),
+                usize::from(!offered),
+                "{case}: no {action}: {why:?}"
+            );
+        }
+        let note = field(&page, "secret_note").unwrap();
+        assert_eq!(note.contains("Regenerate it"), offers[2], "{case}: {note}");
+        assert_eq!(
+            note.contains("You provided it"),
+            mode == "MAPPED",
+            "{case}: {note}"
+        );
+        (page, ACTIONS.len())
+    }
+
+    /// A refused token form: the tab again (422), its values kept, the secret not sent back.
+    async fn refused_form(&self, secret: &str) {
+        let case = &self.case;
+        let fields = [
+            ("consumer_secret", secret),
+            ("scopes", "read"),
+            ("validity_period", "soon"),
+        ];
+        let response = self.send("token", &fields).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{case}"
+        );
+        let body = response.text().await.unwrap();
+        assert!(error_on(&body, "validity_period").is_some(), "{case}");
+        assert_eq!(
+            input_value(&body, "scopes").as_deref(),
+            Some("read"),
+            "{case}"
+        );
+        assert!(
+            !body.contains(secret),
+            "{case}: the secret is not sent back"
+        );
+    }
+
+    /// A POST of each action: an offered one is a 303 whose result shows once; one not offered
+    /// is a 403 on the tab with the sentence the tab gave.
+    async fn posts(&self, page: &str, offers: &[bool; 4], mut secret: String) -> usize {
+        let case = &self.case;
+        for (action, offered) in ACTIONS.iter().zip(offers) {
+            let response = match *action {
+                "token" => {
+                    let fields = [
+                        ("consumer_secret", secret.as_str()),
+                        ("validity_period", "300"),
+                    ];
+                    self.send(action, &fields).await
+                }
+                "update" => {
+                    self.send(action, &[("grant_types", "client_credentials")])
+                        .await
+                }
+                _ => self.send(action, &[]).await,
+            };
+            if !offered {
+                let why = texts(page, &format!("[data-unavailable=\"{action}\"]")).remove(0);
+                assert_eq!(response.status(), StatusCode::FORBIDDEN, "{case}: {action}");
+                let body = response.text().await.unwrap();
+                assert_eq!(field(&body, "keys_refusal"), Some(why), "{case}: {action}");
+                let tabs = texts(&body, "nav.tabs a[data-key-manager]");
+                assert!(!tabs.is_empty(), "{case}: {action} on the tab");
+                assert!(
+                    field(&body, "consumer_key").is_some(),
+                    "{case}: keys still shown"
+                );
+                continue;
+            }
+            assert_eq!(location(&response), self.tab(), "{case}: {action}");
+            let shown = shown_after(self.tpp, response).await;
+            match *action {
+                "token" => assert!(field(&shown, "access_token").is_some(), "{case}"),
+                "update" => assert!(shown.contains("The keys were updated."), "{case}"),
+                "regenerate-secret" => {
+                    let new = field(&shown, "consumer_secret").expect(case);
+                    assert_ne!(new, secret, "{case}: a new secret");
+                    secret = new;
+                }
+                _ => assert!(field(&shown, "consumer_key").is_none(), "{case}: removed"),
+            }
+            let (_, reload) = self.tpp.page(&self.tab()).await;
+            assert!(
+                field(&reload, "access_token").is_none(),
+                "{case}: {action} once"
+            );
+            assert!(
+                field(&reload, "consumer_secret").is_none(),
+                "{case}: {action} once"
+            );
+        }
+        ACTIONS.len()
+    }
+}
+
 /// Every key manager type × way of getting keys × action: the tab offers exactly the actions
 /// that work, says why for each it does not, and a POST of each answers as the tab promised —
 /// 303 and the result shown once, or the tab again with the refusal by its form.
@@ -1492,139 +1651,67 @@ async fn the_keys_tab_offers_exactly_what_each_key_manager_can_do_for_each_kind_
     let mut managers = std::collections::BTreeMap::new();
     let mut cases = 0;
     for (kind, mode, offers) in MATRIX {
-        let name = if *kind == "resident" { "resident" } else { kind };
         if !managers.contains_key(kind) {
-            managers.insert(*kind, Manager::start(&app, kind, name).await);
+            managers.insert(*kind, Manager::start(&app, kind, kind).await);
         }
-        let manager = &managers[kind];
-        let case = format!("{kind} {mode}");
-        let id = tpp.create_application(&format!("Matrix {kind} {mode}")).await;
-        let base = keys_path(id, "production");
-        let tab = format!("{base}?key_manager={name}");
-        let with_km = |fields: &[(&'static str, &str)]| {
-            let mut all: Vec<(&str, String)> = vec![("key_manager", name.to_string())];
-            all.extend(fields.iter().map(|(k, v)| (*k, v.to_string())));
-            all
+        let id = tpp
+            .create_application(&format!("Matrix {kind} {mode}"))
+            .await;
+        let tab = MatrixTab {
+            tpp: &tpp,
+            key_manager: *kind,
+            base: keys_path(id, "production"),
+            case: format!("{kind} {mode}"),
         };
-        let send = |action: &str, fields: Vec<(&'static str, String)>| {
-            let path = format!("{base}/{action}");
-            let tpp = &tpp;
-            async move {
-                let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                tpp.post(&path, &fields).await
-            }
-        };
-        let secret = if *mode == "CREATED" {
-            let response = send("generate", with_km(&[("grant_types", "client_credentials")])).await;
-            field(&shown_after(&tpp, response).await, "consumer_secret").expect(&case)
-        } else {
-            let (key, secret) = manager.existing_client(&app).await;
-            let fields = with_km(&[("consumer_key", key.as_str()), ("consumer_secret", secret.as_str())]);
-            let response = send("map", fields).await;
-            assert_eq!(response.status(), StatusCode::SEE_OTHER, "{case}: map");
-            secret
-        };
-
-        // What the tab offers, and why not.
-        let (_, page) = tpp.page(&tab).await;
-        for (action, offered) in ACTIONS.iter().zip(offers) {
-            let form = page.contains(&format!("action=\"{base}/{action}\""));
-            let why = texts(&page, &format!("[data-unavailable=\"{action}\"]"));
-            assert_eq!(form, *offered, "{case}: the {action} form");
-            assert_eq!(why.len(), usize::from(!offered), "{case}: why no {action}: {why:?}");
-            cases += 1;
-        }
-        let note = field(&page, "secret_note").unwrap();
-        assert_eq!(note.contains("Regenerate it"), offers[2], "{case}: {note}");
-        assert_eq!(note.contains("You provided it"), *mode == "MAPPED", "{case}: {note}");
-
-        // A refused token form: the tab again, its values kept, the secret not sent back.
-        let response = send(
-            "token",
-            with_km(&[
-                ("consumer_secret", secret.as_str()),
-                ("scopes", "read"),
-                ("validity_period", "soon"),
-            ]),
-        )
-        .await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{case}");
-        let body = response.text().await.unwrap();
-        assert!(error_on(&body, "validity_period").is_some(), "{case}");
-        assert_eq!(input_value(&body, "scopes").as_deref(), Some("read"), "{case}");
-        assert!(!body.contains(&secret), "{case}: the secret is not sent back");
-        cases += 1;
-
-        // Each action, posted: what the tab offers works; what it does not is refused on the tab.
-        let mut secret = secret;
-        for (action, offered) in ACTIONS.iter().zip(offers) {
-            let fields = match *action {
-                "token" => with_km(&[
-                    ("consumer_secret", secret.as_str()),
-                    ("validity_period", "300"),
-                ]),
-                "update" => with_km(&[("grant_types", "client_credentials")]),
-                _ => with_km(&[]),
-            };
-            let response = send(action, fields).await;
-            if !offered {
-                let why = texts(&page, &format!("[data-unavailable=\"{action}\"]")).remove(0);
-                assert_eq!(response.status(), StatusCode::FORBIDDEN, "{case}: {action}");
-                let body = response.text().await.unwrap();
-                assert_eq!(field(&body, "keys_refusal").as_deref(), Some(why.as_str()), "{case}: {action}");
-                assert!(!texts(&body, "nav.tabs a[data-key-manager]").is_empty(), "{case}: on the tab");
-                assert!(field(&body, "consumer_key").is_some(), "{case}: the keys are still shown");
-                cases += 1;
-                continue;
-            }
-            assert_eq!(location(&response), tab, "{case}: {action}");
-            let shown = shown_after(&tpp, response).await;
-            match *action {
-                "token" => assert!(field(&shown, "access_token").is_some(), "{case}: token"),
-                "update" => assert!(shown.contains("The keys were updated."), "{case}"),
-                "regenerate-secret" => {
-                    let new = field(&shown, "consumer_secret").expect(&case);
-                    assert_ne!(new, secret, "{case}: a new secret");
-                    secret = new;
-                }
-                _ => assert!(field(&shown, "consumer_key").is_none(), "{case}: removed"),
-            }
-            let (_, reload) = tpp.page(&tab).await;
-            assert!(field(&reload, "access_token").is_none(), "{case}: {action} once");
-            assert!(field(&reload, "consumer_secret").is_none(), "{case}: {action} once");
-            cases += 1;
-        }
+        let secret = tab.get_keys(&app, &managers[kind], mode).await;
+        let (page, offered) = tab.offers(mode, offers).await;
+        tab.refused_form(&secret).await;
+        cases += offered + 1 + tab.posts(&page, offers, secret).await;
     }
-
-    // A key manager failing: the tab again (502), the message by the form, the values kept.
     let Manager::Auth0(stub) = &managers["auth0"] else {
-        unreachable!()
+        unreachable!("the matrix has an auth0 row")
     };
+    a_failing_key_manager_is_shown_on_the_tab(&tpp, stub).await;
+    cases += 1;
+    println!(
+        "keys matrix: {} kinds × ways of getting keys, {cases} cases",
+        MATRIX.len()
+    );
+}
+
+/// A key manager failing: the tab again (502), the message by the form, the values kept.
+async fn a_failing_key_manager_is_shown_on_the_tab(
+    tpp: &Browser,
+    stub: &crate::auth0_stub::Auth0Stub,
+) {
     let id = tpp.create_application("Matrix fault").await;
     let base = keys_path(id, "production");
-    let response = tpp
-        .post(&format!("{base}/generate"), &[("key_manager", "auth0"), ("grant_types", "client_credentials")])
-        .await;
-    shown_after(&tpp, response).await;
+    let generate = [
+        ("key_manager", "auth0"),
+        ("grant_types", "client_credentials"),
+    ];
+    let response = tpp.post(&format!("{base}/generate"), &generate).await;
+    shown_after(tpp, response).await;
     stub.set_fault(Some(crate::auth0_stub::Fault::ServerError));
-    let response = tpp
-        .post(
-            &format!("{base}/update"),
-            &[
-                ("key_manager", "auth0"),
-                ("grant_types", "client_credentials"),
-                ("grant_types", "authorization_code"),
-                ("callback_url", "https://kept.example/cb"),
-            ],
-        )
-        .await;
+    let update = [
+        ("key_manager", "auth0"),
+        ("grant_types", "client_credentials"),
+        ("grant_types", "authorization_code"),
+        ("callback_url", "https://kept.example/cb"),
+    ];
+    let response = tpp.post(&format!("{base}/update"), &update).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let body = response.text().await.unwrap();
-    assert!(field(&body, "keys_refusal").unwrap().contains("unavailable"));
-    assert_eq!(textarea_value(&body, "callback_url").as_deref(), Some("https://kept.example/cb"));
-    assert_eq!(checked_values(&body, "grant_types"), vec!["client_credentials", "authorization_code"]);
-    assert!(texts(&body, "#update-title ~ [data-field=keys_refusal]").len() == 1, "by the update form");
+    assert!(
+        field(&body, "keys_refusal")
+            .unwrap()
+            .contains("unavailable")
+    );
+    let by_the_form = texts(&body, "#update-title ~ [data-field=keys_refusal]");
+    assert_eq!(by_the_form.len(), 1, "the message is by the update form");
+    let callbacks = textarea_value(&body, "callback_url");
+    assert_eq!(callbacks.as_deref(), Some("https://kept.example/cb"));
+    let grants = checked_values(&body, "grant_types");
+    assert_eq!(grants, vec!["client_credentials", "authorization_code"]);
     stub.set_fault(None);
-    cases += 1;
-    println!("keys matrix: {} kinds × ways of getting keys, {cases} cases", MATRIX.len());
 }

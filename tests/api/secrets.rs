@@ -12,8 +12,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::results::shown_after;
 use crate::process::Portico;
+use crate::results::shown_after;
 
 const TPP_PASSWORD: &str = "tpp-passphrase-never-stored-5521";
 const CALLBACK: &str = "https://client.example/callback";

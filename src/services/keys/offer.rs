@@ -142,7 +142,9 @@ impl Offer<'_> {
                 if !self.config.enable_token_generation
                     || !self.supports(Operation::GetNewApplicationAccessToken) =>
             {
-                forbidden(format!("{name} does not issue access tokens from the portal."))
+                forbidden(format!(
+                    "{name} does not issue access tokens from the portal."
+                ))
             }
             _ => None,
         }
@@ -154,7 +156,8 @@ impl Offer<'_> {
             return Some(refusal);
         }
         let name = self.name();
-        let provided = keys.mode == CreateMode::Mapped && !manages_provided_clients(self.key_manager.kind);
+        let provided =
+            keys.mode == CreateMode::Mapped && !manages_provided_clients(self.key_manager.kind);
         match action {
             KeysAction::Update if provided => forbidden(format!(
                 "These keys were provided out-of-band: Portico holds no registration access token for their client at {name}, so change the client there."
