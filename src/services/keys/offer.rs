@@ -88,7 +88,7 @@ impl Offer<'_> {
         self.spec.is_some_and(|s| s.supports(operation))
     }
 
-    fn name(&self) -> &str {
+    fn display_name(&self) -> &str {
         &self.key_manager.display_name
     }
 
@@ -104,7 +104,7 @@ impl Offer<'_> {
 
     /// Why the key manager does not do `action` at all, whatever the keys; `None` when it does.
     pub fn refuses(&self, action: KeysAction) -> Option<ServiceError> {
-        let name = self.name();
+        let name = self.display_name();
         match action {
             KeysAction::Generate if !self.may_generate() => {
                 let instead = if self.may_map() {
@@ -155,7 +155,7 @@ impl Offer<'_> {
         if let Some(refusal) = self.refuses(action) {
             return Some(refusal);
         }
-        let name = self.name();
+        let name = self.display_name();
         let provided =
             keys.mode == CreateMode::Mapped && !manages_provided_clients(self.key_manager.kind);
         match action {
