@@ -18,16 +18,20 @@ use crate::db::models::user_roles::UserRole;
 use crate::db::models::users::User;
 use crate::db::{self, DbPool, is_unique_violation};
 use crate::domain::keys::{
-    CLIENT_CREDENTIALS, CREDENTIALS_MESSAGE, CreateMode, KeyManagerKind, KeySettings, KeyType,
-    KeysForm, MapInput, MappingState, TokenInput,
+    CREDENTIALS_MESSAGE, CreateMode, KeyManagerKind, KeySettings, KeyType, KeysForm, MapInput,
+    MappingState, TokenInput,
 };
 use crate::key_managers::{
     AccessToken, ClientRequest, ConnectorSpec, Connectors, KeyManager, KeyManagerError, MapRequest,
-    Operation, TokenRequest, may_use, spec,
+    TokenRequest, may_use, spec,
 };
 use crate::oauth_server::clients::OAuthClient;
 
 use super::ServiceError;
+
+mod offer;
+
+pub use offer::{ExistingKeys, KeysAction, Offer, message};
 
 impl From<KeyManagerError> for ServiceError {
     fn from(error: KeyManagerError) -> Self {
@@ -89,33 +93,34 @@ pub struct SelectedKeyManager {
     pub mapping: Option<KeyMapping>,
     pub settings: KeySettings,
     pub token_endpoint: String,
-    /// Out-of-band provisioning is on, globally and for this key manager.
-    pub provisioning: bool,
+    /// Out-of-band provisioning is on for the whole portal.
+    pub portal_provisioning: bool,
 }
 
 impl SelectedKeyManager {
-    pub fn may_generate(&self) -> bool {
-        self.config.enable_oauth_app_creation
-            && self
-                .spec
-                .is_some_and(|s| s.supports(Operation::CreateApplication))
+    pub fn offer(&self) -> Offer<'_> {
+        Offer {
+            key_manager: &self.key_manager,
+            config: &self.config,
+            spec: self.spec,
+            portal_provisioning: self.portal_provisioning,
+        }
     }
 
-    pub fn may_map(&self) -> bool {
-        self.provisioning
-            && self
-                .spec
-                .is_some_and(|s| s.supports(Operation::MapOAuthApplication))
-    }
-
-    /// Tokens can be generated from the portal for these keys.
-    pub fn may_get_tokens(&self) -> bool {
-        self.config.enable_token_generation
-            && self.settings.allows(CLIENT_CREDENTIALS)
-            && !self.settings.public_client
-            && self
-                .spec
-                .is_some_and(|s| s.supports(Operation::GetNewApplicationAccessToken))
+    /// Why the tab does not offer `action` here (the message its POST would answer with);
+    /// `None` when it does. Actions on keys are judged on the keys shown.
+    pub fn why_not(&self, action: KeysAction) -> Option<String> {
+        let refusal = match &self.mapping {
+            Some(mapping) => self.offer().refuses_for(
+                action,
+                ExistingKeys {
+                    mode: mapping.create_mode,
+                    settings: &self.settings,
+                },
+            ),
+            None => self.offer().refuses(action),
+        };
+        refusal.as_ref().map(message)
     }
 
     pub fn max_token_validity(&self) -> i64 {
@@ -154,6 +159,33 @@ struct Checked {
     key_manager: KeyManagerRow,
     config: KeyManagerConfig,
     connector: std::sync::Arc<dyn KeyManager>,
+    portal_provisioning: bool,
+}
+
+impl Checked {
+    fn offer(&self) -> Offer<'_> {
+        Offer {
+            key_manager: &self.key_manager,
+            config: &self.config,
+            spec: Some(self.connector.spec()),
+            portal_provisioning: self.portal_provisioning,
+        }
+    }
+
+    /// Refuses `action` when the key manager cannot do it at all.
+    fn allow(&self, action: KeysAction) -> Result<(), ServiceError> {
+        self.offer().refuses(action).map_or(Ok(()), Err)
+    }
+
+    /// Refuses `action` when it cannot work on these keys.
+    fn allow_on(&self, action: KeysAction, mapping: &KeyMapping) -> Result<(), ServiceError> {
+        let settings = mapping.settings();
+        let keys = ExistingKeys {
+            mode: mapping.create_mode,
+            settings: &settings,
+        };
+        self.offer().refuses_for(action, keys).map_or(Ok(()), Err)
+    }
 }
 
 fn subject(mapping_id: i64, application_id: i64) -> Subject<'static> {
@@ -258,6 +290,7 @@ impl Keys {
             key_manager,
             config,
             connector,
+            portal_provisioning: self.provisioning,
         })
     }
 
@@ -303,7 +336,7 @@ impl Keys {
                         .unwrap_or_default();
                     Some(SelectedKeyManager {
                         token_endpoint: key_manager.token_endpoint(&config, &issuer),
-                        provisioning: provisioning && config.enable_oob_provisioning,
+                        portal_provisioning: provisioning,
                         spec: spec(key_manager.kind),
                         key_manager,
                         config,
@@ -335,14 +368,7 @@ impl Keys {
         let (checked, reservation, request) = db::run(&self.pool, move |conn| {
             db::write(conn, |conn| {
                 let checked = this.check(conn, &author, application_id, &form.key_manager)?;
-                if !checked.config.enable_oauth_app_creation
-                    || !checked.connector.supports(Operation::CreateApplication)
-                {
-                    return Err(forbidden(format!(
-                        "{} does not create OAuth clients from the portal. Provide existing OAuth keys instead.",
-                        checked.key_manager.display_name
-                    )));
-                }
+                checked.allow(KeysAction::Generate)?;
                 let settings = KeySettings::parse(&form, &checked.config.grant_types, db::now())
                     .map_err(ServiceError::Invalid)?;
                 let reservation = reserve(
@@ -353,18 +379,14 @@ impl Keys {
                     CreateMode::Created,
                 )?;
                 let request = ClientRequest {
-                    client_name: format!(
-                        "{} ({})",
-                        checked.application.name,
-                        key_type.label()
-                    ),
+                    client_name: format!("{} ({})", checked.application.name, key_type.label()),
                     owner: author.name.clone(),
                     application_name: checked.application.name.clone(),
                     application_id,
                     key_type,
                     settings,
                 };
-                Ok((checked, reservation, request))
+                Ok::<_, ServiceError>((checked, reservation, request))
             })
         })
         .await?;
@@ -474,23 +496,11 @@ impl Keys {
         let (checked, reservation, input) = db::run(&self.pool, move |conn| {
             db::write(conn, |conn| {
                 let checked = this.check(conn, &author, application_id, &form.key_manager)?;
-                if !this.provisioning {
-                    return Err(forbidden(
-                        "Out-of-band provisioning is switched off on this portal: generate keys instead.",
-                    ));
-                }
-                if !checked.config.enable_oob_provisioning
-                    || !checked.connector.supports(Operation::MapOAuthApplication)
-                {
-                    return Err(forbidden(format!(
-                        "{} does not accept existing OAuth keys: generate keys instead.",
-                        checked.key_manager.display_name
-                    )));
-                }
+                checked.allow(KeysAction::Map)?;
                 let input = MapInput::parse(&form).map_err(ServiceError::Invalid)?;
                 let reservation =
                     reserve(conn, &checked, application_id, key_type, CreateMode::Mapped)?;
-                Ok((checked, reservation, input))
+                Ok::<_, ServiceError>((checked, reservation, input))
             })
         })
         .await?;
@@ -594,13 +604,9 @@ impl Keys {
         let author = actor.clone();
         let (checked, mapping, consumer_key, request) = db::run(&self.pool, move |conn| {
             let checked = this.check(conn, &author, application_id, &form.key_manager)?;
-            if !checked.connector.supports(Operation::UpdateApplication) {
-                return Err(forbidden(format!(
-                    "{} does not let the portal change its clients.",
-                    checked.key_manager.display_name
-                )));
-            }
+            checked.allow(KeysAction::Update)?;
             let (mapping, consumer_key) = Self::active_mapping(conn, &checked, key_type)?;
+            checked.allow_on(KeysAction::Update, &mapping)?;
             let settings = KeySettings::parse(&form, &checked.config.grant_types, db::now())
                 .map_err(ServiceError::Invalid)?;
             let request = ClientRequest {
@@ -611,7 +617,7 @@ impl Keys {
                 key_type,
                 settings,
             };
-            Ok((checked, mapping, consumer_key, request))
+            Ok::<_, ServiceError>((checked, mapping, consumer_key, request))
         })
         .await?;
 
@@ -654,20 +660,10 @@ impl Keys {
         let author = actor.clone();
         let (checked, mapping, consumer_key) = db::run(&self.pool, move |conn| {
             let checked = this.check(conn, &author, application_id, &form.key_manager)?;
+            checked.allow(KeysAction::Regenerate)?;
             let (mapping, consumer_key) = Self::active_mapping(conn, &checked, key_type)?;
-            if mapping.settings().public_client {
-                return Err(ServiceError::Conflict {
-                    field: None,
-                    message: "These keys belong to a public client, which has no secret.".into(),
-                });
-            }
-            if !checked.connector.supports(Operation::RegenerateSecret) {
-                return Err(forbidden(format!(
-                    "{} does not let the portal regenerate secrets.",
-                    checked.key_manager.display_name
-                )));
-            }
-            Ok((checked, mapping, consumer_key))
+            checked.allow_on(KeysAction::Regenerate, &mapping)?;
+            Ok::<_, ServiceError>((checked, mapping, consumer_key))
         })
         .await?;
 
@@ -709,26 +705,12 @@ impl Keys {
         let author = actor.clone();
         let (checked, mapping, consumer_key, input) = db::run(&self.pool, move |conn| {
             let checked = this.check(conn, &author, application_id, &form.key_manager)?;
-            if !checked.config.enable_token_generation
-                || !checked
-                    .connector
-                    .supports(Operation::GetNewApplicationAccessToken)
-            {
-                return Err(forbidden(format!(
-                    "{} does not issue access tokens from the portal.",
-                    checked.key_manager.display_name
-                )));
-            }
+            checked.allow(KeysAction::Token)?;
             let (mapping, consumer_key) = Self::active_mapping(conn, &checked, key_type)?;
-            if !mapping.settings().allows(CLIENT_CREDENTIALS) {
-                return Err(ServiceError::Conflict {
-                    field: None,
-                    message: "The portal generates tokens with the client_credentials grant, which these keys do not allow. Update the keys first.".into(),
-                });
-            }
+            checked.allow_on(KeysAction::Token, &mapping)?;
             let max = spec(checked.key_manager.kind).map_or(3600, |s| s.max_token_validity);
             let input = TokenInput::parse(&form, max).map_err(ServiceError::Invalid)?;
-            Ok((checked, mapping, consumer_key, input))
+            Ok::<_, ServiceError>((checked, mapping, consumer_key, input))
         })
         .await?;
 
@@ -777,6 +759,7 @@ impl Keys {
         let (checked, mapping, consumer_key) = db::run(&self.pool, move |conn| {
             let checked = this.check(conn, &author, application_id, &form.key_manager)?;
             let (mapping, consumer_key) = Self::active_mapping(conn, &checked, key_type)?;
+            checked.allow_on(KeysAction::Remove, &mapping)?;
             Ok::<_, ServiceError>((checked, mapping, consumer_key))
         })
         .await?;

@@ -10,6 +10,7 @@ pub mod assets;
 pub mod context;
 pub mod errors;
 pub mod home;
+pub mod one_time;
 pub mod pagination;
 
 use actix_web::http::{StatusCode, header};

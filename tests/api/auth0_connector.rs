@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 use crate::auth0_stub::{Auth0Stub, Fault, M2M_CLIENT_ID, M2M_CLIENT_SECRET};
 use crate::helpers::*;
 use crate::process::Portico;
+use crate::results::shown_after;
 
 const CREDENTIALS: &str =
     "The consumer key and consumer secret do not match a client of this key manager.";
@@ -28,7 +29,7 @@ async fn portico_with_auth0(stub: &Auth0Stub) -> TestApp {
 }
 
 /// The administrator's form for the stub tenant, posted.
-async fn configure_auth0(admin: &Browser, stub: &Auth0Stub) {
+pub(crate) async fn configure_auth0(admin: &Browser, stub: &Auth0Stub) {
     let (issuer, token_endpoint, audience) =
         (stub.issuer(), stub.token_endpoint(), stub.audience());
     let response = admin
@@ -108,8 +109,7 @@ async fn try_generate(browser: &Browser, id: i64) -> reqwest::Response {
 /// Generates production keys: (consumer key, consumer secret) as the page shows them.
 async fn generate(browser: &Browser, id: i64) -> (String, String) {
     let response = try_generate(browser, id).await;
-    assert_eq!(response.status(), StatusCode::OK, "generate");
-    let body = response.text().await.unwrap();
+    let body = shown_after(browser, response).await;
     (
         data_field(&body, "consumer_key").expect("the consumer key is shown"),
         data_field(&body, "consumer_secret").expect("the secret is shown once"),
@@ -126,12 +126,16 @@ async fn portal_token(browser: &Browser, id: i64, secret: &str) -> (StatusCode, 
     )
     .await;
     let status = response.status();
+    if status == StatusCode::SEE_OTHER {
+        let body = shown_after(browser, response).await;
+        let token = data_field(&body, "access_token").expect("the token is shown");
+        return (StatusCode::OK, token);
+    }
     let body = response.text().await.unwrap();
-    let shown = match status {
-        StatusCode::OK => data_field(&body, "access_token").expect("the token is shown"),
-        _ => error_on(&body, "consumer_secret").unwrap_or_default(),
-    };
-    (status, shown)
+    (
+        status,
+        error_on(&body, "consumer_secret").unwrap_or_default(),
+    )
 }
 
 #[actix_web::test]
@@ -210,8 +214,7 @@ async fn an_auth0_key_manager_generates_uses_updates_regenerates_and_removes_key
 
     // Regenerate: Auth0 rotated the secret; the old one is refused, the new one works.
     let response = keys_post(&tpp, id, "regenerate-secret", &[]).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = response.text().await.unwrap();
+    let body = shown_after(&tpp, response).await;
     let new_secret = data_field(&body, "consumer_secret").unwrap();
     assert_ne!(new_secret, secret);
     assert_eq!(stub.tenant().clients[&key].client_secret, new_secret);
@@ -267,7 +270,7 @@ async fn the_management_token_is_cached_until_shortly_before_it_expires() {
     // Past its life (less the margin), the next call fetches a new one.
     actix_web::rt::time::sleep(Duration::from_millis(5_100)).await;
     let response = keys_post(&tpp, id, "regenerate-secret", &[]).await;
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(stub.tenant().management_token_fetches, 2);
 
     // A token Auth0 stops accepting early is replaced once, and the call goes through.
@@ -593,7 +596,7 @@ async fn a_real_portico_logs_no_auth0_secret_or_token() {
     let (_, refused) = portal_token(&tpp, id, "a-wrong-secret-typed-in").await;
     assert_eq!(refused, CREDENTIALS);
     let response = keys_post(&tpp, id, "regenerate-secret", &[]).await;
-    let new_secret = data_field(&response.text().await.unwrap(), "consumer_secret").unwrap();
+    let new_secret = data_field(&shown_after(&tpp, response).await, "consumer_secret").unwrap();
     stub.set_fault(Some(Fault::ServerError));
     let response = keys_post(&tpp, id, "remove", &[]).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);

@@ -108,7 +108,7 @@ async fn writer(address: String, n: usize, api: i64) -> Outcome {
             outcome.expect(
                 format!("{name} {key_type} keys"),
                 status,
-                StatusCode::OK,
+                StatusCode::SEE_OTHER,
                 response.text().await.unwrap_or_default(),
             );
         }

@@ -18,10 +18,11 @@ use serde_json::{Value, json};
 
 use crate::external_server::ExternalServer;
 use crate::helpers::*;
+use crate::results::shown_after;
 
 /// Portico's secret key in these tests, so that the test can read what Portico sealed.
 const SECRET_KEY_HEX: &str = "0707070707070707070707070707070707070707070707070707070707070707";
-const IAT: &str = "initial-access-token-for-portico";
+pub(crate) const IAT: &str = "initial-access-token-for-portico";
 const CREDENTIALS: &str =
     "The consumer key and consumer secret do not match a client of this key manager.";
 
@@ -48,13 +49,13 @@ fn field(html: &str, name: &str) -> Option<String> {
 }
 
 /// How Portico authenticates its registrations.
-enum Registration<'a> {
+pub(crate) enum Registration<'a> {
     Bearer(&'a str),
     Basic(&'a str, &'a str),
 }
 
 /// The admin form of a key manager at `issuer` (an oidc-provider or a fault server).
-fn key_manager_form<'a>(
+pub(crate) fn key_manager_form<'a>(
     kind: &'a str,
     name: &'a str,
     issuer: &'a str,
@@ -89,7 +90,7 @@ fn key_manager_form<'a>(
     form
 }
 
-fn endpoints(base: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn endpoints(base: &str) -> Vec<(&'static str, String)> {
     vec![
         ("client_registration_endpoint", format!("{base}/reg")),
         ("token_endpoint", format!("{base}/token")),
@@ -106,7 +107,7 @@ fn endpoints(base: &str) -> Vec<(&'static str, String)> {
 }
 
 /// Creates a key manager through the admin form.
-async fn create_key_manager(app: &TestApp, form: &[(&str, &str)]) {
+pub(crate) async fn create_key_manager(app: &TestApp, form: &[(&str, &str)]) {
     let response = app.admin().await.post("/admin/key-managers", form).await;
     let status = response.status();
     let body = response.text().await.unwrap();
@@ -171,14 +172,7 @@ async fn generate(tpp: &Browser, id: i64, fields: &[(&str, &str)]) -> (String, S
     let response = tpp
         .post(&format!("{}/generate", keys_path(id, "production")), fields)
         .await;
-    let status = response.status();
-    let body = response.text().await.unwrap();
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "generate: {:?}",
-        field_errors(&body)
-    );
+    let body = shown_after(tpp, response).await;
     (
         field(&body, "consumer_key").expect("the consumer key is shown"),
         field(&body, "consumer_secret").expect("the consumer secret is shown once"),
@@ -233,8 +227,7 @@ async fn keys_live_and_die_at_the_server(
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = response.text().await.unwrap();
+    let body = shown_after(&tpp, response).await;
     let access_token = field(&body, "access_token").expect("the token is shown");
     let introspection = server.introspect(&key, &secret, &access_token).await;
     assert_eq!(introspection["active"], true, "{introspection}");
@@ -283,8 +276,7 @@ async fn keys_live_and_die_at_the_server(
             &[("key_manager", key_manager)],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = response.text().await.unwrap();
+    let body = shown_after(&tpp, response).await;
     let new_secret = field(&body, "consumer_secret").expect("the new secret is shown once");
     assert_ne!(new_secret, secret);
     let (status, answer) = server.token(&key, &secret).await;

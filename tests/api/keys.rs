@@ -10,6 +10,7 @@ use serde_json::Value;
 use diesel::RunQueryDsl;
 
 use crate::helpers::*;
+use crate::results::shown_after;
 
 const CREDENTIALS: &str =
     "The consumer key and consumer secret do not match a client of this key manager.";
@@ -35,15 +36,6 @@ fn client_credentials() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
-}
-
 /// Generates keys through the form; returns (consumer key, consumer secret).
 async fn generate(
     browser: &Browser,
@@ -54,8 +46,7 @@ async fn generate(
     let response = browser
         .post(&format!("{}/generate", keys_path(id, key_type)), fields)
         .await;
-    assert_eq!(response.status(), StatusCode::OK, "generate");
-    let body = response.text().await.unwrap();
+    let body = shown_after(browser, response).await;
     (
         field(&body, "consumer_key").expect("the consumer key is shown"),
         field(&body, "consumer_secret").expect("the consumer secret is shown once"),
@@ -165,11 +156,10 @@ async fn a_tpp_generates_keys_and_sees_the_secret_only_once() {
         .await;
     assert_eq!(
         response.status(),
-        StatusCode::OK,
-        "rendered directly, no redirect"
+        StatusCode::SEE_OTHER,
+        "Post/Redirect/Get: a reload does not post again"
     );
-    assert_eq!(header(&response, "cache-control"), "no-store");
-    let body = response.text().await.unwrap();
+    let body = shown_after(&tpp, response).await;
     let key = field(&body, "consumer_key").unwrap();
     let secret = field(&body, "consumer_secret").unwrap();
     assert!(key.len() >= 20 && secret.len() >= 40);
@@ -339,8 +329,7 @@ async fn every_bad_callback_url_is_refused_naming_callback_url() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = response.text().await.unwrap();
+    let body = shown_after(&tpp, response).await;
     assert_eq!(
         texts(&body, "[data-field=\"callback_url\"]"),
         vec![
@@ -460,8 +449,7 @@ async fn grant_type_pkce_public_client_and_regulatory_rules_name_their_field() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = response.text().await.unwrap();
+    let body = shown_after(&tpp, response).await;
     assert!(field(&body, "consumer_secret").is_none(), "no secret");
     assert_eq!(field(&body, "public_client").unwrap(), "Yes");
     let key = field(&body, "consumer_key").unwrap();
@@ -483,9 +471,8 @@ async fn grant_type_pkce_public_client_and_regulatory_rules_name_their_field() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
-        field(&response.text().await.unwrap(), "regulatory").unwrap(),
+        field(&shown_after(&tpp, response).await, "regulatory").unwrap(),
         "Yes"
     );
 }
@@ -555,8 +542,7 @@ async fn application_certificates_must_be_unexpired_x509_certificates() {
     let mut fields = client_credentials();
     fields.push(("application_certificate", &valid));
     let response = tpp.post(&path, &fields).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = response.text().await.unwrap();
+    let body = shown_after(&tpp, response).await;
     let subject = field(&body, "certificate_subject").unwrap();
     assert!(subject.contains("CN=Wallet TPP"), "{subject}");
     assert!(
@@ -614,14 +600,17 @@ async fn ten_simultaneous_generations_make_exactly_one_client() {
     });
     let statuses = futures_util::future::join_all(requests).await;
     assert_eq!(
-        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::SEE_OTHER)
+            .count(),
         1,
         "{statuses:?}"
     );
     assert!(
         statuses
             .iter()
-            .all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT),
+            .all(|s| *s == StatusCode::SEE_OTHER || *s == StatusCode::CONFLICT),
         "{statuses:?}"
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM oauth_clients"), 1);
@@ -952,9 +941,7 @@ async fn keys_are_updated_regenerated_and_removed() {
 
     // Regenerate: the new secret is shown once, the old one stops working.
     let response = resident_keys_action(&tpp, id, "regenerate-secret").await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(header(&response, "cache-control"), "no-store");
-    let body = response.text().await.unwrap();
+    let body = shown_after(&tpp, response).await;
     assert_eq!(field(&body, "consumer_key").unwrap(), key);
     let new_secret = field(&body, "consumer_secret").unwrap();
     assert_ne!(new_secret, old_secret);
@@ -1094,7 +1081,7 @@ async fn the_token_endpoint_follows_every_change_to_a_client_it_has_just_used() 
 
     // Regenerated: the old secret is refused at once.
     let response = resident_keys_action(&tpp, id, "regenerate-secret").await;
-    let new_secret = field(&response.text().await.unwrap(), "consumer_secret").unwrap();
+    let new_secret = field(&shown_after(&tpp, response).await, "consumer_secret").unwrap();
     assert_eq!(
         token_for(&app, &key, &secret).await.0,
         StatusCode::UNAUTHORIZED
@@ -1206,9 +1193,7 @@ async fn a_portal_token_is_a_jwt_the_server_introspects_as_active() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(header(&response, "cache-control"), "no-store");
-    let body = response.text().await.unwrap();
+    let body = shown_after(&tpp, response).await;
     let token = field(&body, "access_token").unwrap();
     assert_eq!(field(&body, "expires_in").unwrap(), "600");
     assert!(field(&body, "expires_at").unwrap().ends_with("UTC"));
@@ -1325,7 +1310,7 @@ async fn no_plaintext_consumer_secret_is_stored_anywhere() {
     let (key, first) = generate(&tpp, id, "production", &client_credentials()).await;
     secrets.push(first);
     let response = resident_keys_action(&tpp, id, "regenerate-secret").await;
-    let second = field(&response.text().await.unwrap(), "consumer_secret").unwrap();
+    let second = field(&shown_after(&tpp, response).await, "consumer_secret").unwrap();
     let response = tpp
         .post(
             &format!("{}/token", keys_path(id, "production")),
@@ -1336,8 +1321,9 @@ async fn no_plaintext_consumer_secret_is_stored_anywhere() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::OK);
+    let token = field(&shown_after(&tpp, response).await, "access_token").unwrap();
     secrets.push(second.clone());
+    secrets.push(token);
     let existing = app.register_client(ClientSpec::default());
     let mapped_secret = existing.secret.clone().unwrap();
     let response = tpp
@@ -1425,4 +1411,307 @@ async fn an_administrator_sees_and_resolves_key_manager_tasks() {
         audit.contains("Deleted the client at its key manager: client orphan-client"),
         "who resolved it is recorded"
     );
+}
+
+/// A kind of key manager in the matrix below, running for the test (an external one at its
+/// real server or stand-in), and where its out-of-band clients come from.
+enum Manager {
+    Resident,
+    Dcr(crate::external_server::ExternalServer),
+    Auth0(crate::auth0_stub::Auth0Stub),
+}
+
+impl Manager {
+    /// Starts the key manager `name` of `kind` and configures it through the admin form.
+    async fn start(app: &TestApp, kind: &str, name: &str) -> Manager {
+        use crate::dcr_connector::{
+            IAT, Registration, create_key_manager, endpoints, key_manager_form,
+        };
+        match kind {
+            "resident" => Manager::Resident,
+            "auth0" => {
+                let stub = crate::auth0_stub::Auth0Stub::start().await;
+                crate::auth0_connector::configure_auth0(&app.admin().await, &stub).await;
+                Manager::Auth0(stub)
+            }
+            _ => {
+                let mut args = vec!["--initial-access-token", IAT, "--rotate-secret-on-update"];
+                if kind == "fs" {
+                    args.push("--fs");
+                }
+                let server = crate::external_server::ExternalServer::start(&args);
+                let urls = endpoints(&server.issuer);
+                let registration = Registration::Bearer(IAT);
+                let form = key_manager_form(kind, name, &server.issuer, &urls, &registration);
+                create_key_manager(app, &form).await;
+                Manager::Dcr(server)
+            }
+        }
+    }
+
+    /// A client made outside Portico, as its owner would: (consumer key, consumer secret).
+    async fn existing_client(&self, app: &TestApp) -> (String, String) {
+        match self {
+            Manager::Resident => {
+                let client = app.register_client(ClientSpec::default());
+                (client.client_id, client.secret.unwrap())
+            }
+            Manager::Dcr(server) => {
+                server
+                    .register_client(Some(crate::dcr_connector::IAT))
+                    .await
+            }
+            Manager::Auth0(stub) => stub.add_client(
+                "Made elsewhere",
+                "client_secret_post",
+                &["client_credentials"],
+            ),
+        }
+    }
+}
+
+/// The actions on existing keys, and whether each kind × way of getting keys offers them
+/// (token, update, regenerate-secret, remove). Keys provided out-of-band at an RFC 7592 server
+/// cannot be changed or re-secreted from the portal: Portico holds no registration access
+/// token for a client it did not register.
+const MATRIX: &[(&str, &str, [bool; 4])] = &[
+    ("resident", "CREATED", [true, true, true, true]),
+    ("resident", "MAPPED", [true, true, true, true]),
+    ("dcr", "CREATED", [true, true, true, true]),
+    ("dcr", "MAPPED", [true, false, false, true]),
+    ("fs", "CREATED", [true, true, true, true]),
+    ("fs", "MAPPED", [true, false, false, true]),
+    ("auth0", "CREATED", [true, true, true, true]),
+    ("auth0", "MAPPED", [true, true, true, true]),
+];
+const ACTIONS: [&str; 4] = ["token", "update", "regenerate-secret", "remove"];
+
+/// One application's production keys tab at one key manager, in the matrix below.
+struct MatrixTab<'a> {
+    tpp: &'a Browser,
+    key_manager: &'static str,
+    base: String,
+    case: String,
+}
+
+impl MatrixTab<'_> {
+    fn tab(&self) -> String {
+        format!("{}?key_manager={}", self.base, self.key_manager)
+    }
+
+    async fn send(&self, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut all = vec![("key_manager", self.key_manager)];
+        all.extend_from_slice(fields);
+        self.tpp
+            .post(&format!("{}/{action}", self.base), &all)
+            .await
+    }
+
+    /// Gets keys as `mode` says; returns their consumer secret.
+    async fn get_keys(&self, app: &TestApp, manager: &Manager, mode: &str) -> String {
+        if mode == "CREATED" {
+            let response = self
+                .send("generate", &[("grant_types", "client_credentials")])
+                .await;
+            let page = shown_after(self.tpp, response).await;
+            return field(&page, "consumer_secret").expect(&self.case);
+        }
+        let (key, secret) = manager.existing_client(app).await;
+        let fields = [
+            ("consumer_key", key.as_str()),
+            ("consumer_secret", secret.as_str()),
+        ];
+        let response = self.send("map", &fields).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "{}: map",
+            self.case
+        );
+        secret
+    }
+
+    /// The tab offers a form for each action that works and a sentence for each that does not;
+    /// returns the page and the number of cases checked.
+    async fn offers(&self, mode: &str, offers: &[bool; 4]) -> (String, usize) {
+        let case = &self.case;
+        let (_, page) = self.tpp.page(&self.tab()).await;
+        for (action, offered) in ACTIONS.iter().zip(offers) {
+            let form = page.contains(&format!("action=\"{}/{action}\"", self.base));
+            let why = texts(&page, &format!("[data-unavailable=\"{action}\"]"));
+            assert_eq!(form, *offered, "{case}: the {action} form");
+            assert_eq!(
+                why.len(),
+                usize::from(!offered),
+                "{case}: no {action}: {why:?}"
+            );
+        }
+        let note = field(&page, "secret_note").unwrap();
+        assert_eq!(note.contains("Regenerate it"), offers[2], "{case}: {note}");
+        assert_eq!(
+            note.contains("You provided it"),
+            mode == "MAPPED",
+            "{case}: {note}"
+        );
+        (page, ACTIONS.len())
+    }
+
+    /// A refused token form: the tab again (422), its values kept, the secret not sent back.
+    async fn refused_form(&self, secret: &str) {
+        let case = &self.case;
+        let fields = [
+            ("consumer_secret", secret),
+            ("scopes", "read"),
+            ("validity_period", "soon"),
+        ];
+        let response = self.send("token", &fields).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{case}"
+        );
+        let body = response.text().await.unwrap();
+        assert!(error_on(&body, "validity_period").is_some(), "{case}");
+        assert_eq!(
+            input_value(&body, "scopes").as_deref(),
+            Some("read"),
+            "{case}"
+        );
+        assert!(
+            !body.contains(secret),
+            "{case}: the secret is not sent back"
+        );
+    }
+
+    /// A POST of each action: an offered one is a 303 whose result shows once; one not offered
+    /// is a 403 on the tab with the sentence the tab gave.
+    async fn posts(&self, page: &str, offers: &[bool; 4], mut secret: String) -> usize {
+        let case = &self.case;
+        for (action, offered) in ACTIONS.iter().zip(offers) {
+            let response = match *action {
+                "token" => {
+                    let fields = [
+                        ("consumer_secret", secret.as_str()),
+                        ("validity_period", "300"),
+                    ];
+                    self.send(action, &fields).await
+                }
+                "update" => {
+                    self.send(action, &[("grant_types", "client_credentials")])
+                        .await
+                }
+                _ => self.send(action, &[]).await,
+            };
+            if !offered {
+                let why = texts(page, &format!("[data-unavailable=\"{action}\"]")).remove(0);
+                assert_eq!(response.status(), StatusCode::FORBIDDEN, "{case}: {action}");
+                let body = response.text().await.unwrap();
+                assert_eq!(field(&body, "keys_refusal"), Some(why), "{case}: {action}");
+                let tabs = texts(&body, "nav.tabs a[data-key-manager]");
+                assert!(!tabs.is_empty(), "{case}: {action} on the tab");
+                assert!(
+                    field(&body, "consumer_key").is_some(),
+                    "{case}: keys still shown"
+                );
+                continue;
+            }
+            assert_eq!(location(&response), self.tab(), "{case}: {action}");
+            let shown = shown_after(self.tpp, response).await;
+            match *action {
+                "token" => assert!(field(&shown, "access_token").is_some(), "{case}"),
+                "update" => assert!(shown.contains("The keys were updated."), "{case}"),
+                "regenerate-secret" => {
+                    let new = field(&shown, "consumer_secret").expect(case);
+                    assert_ne!(new, secret, "{case}: a new secret");
+                    secret = new;
+                }
+                _ => assert!(field(&shown, "consumer_key").is_none(), "{case}: removed"),
+            }
+            let (_, reload) = self.tpp.page(&self.tab()).await;
+            assert!(
+                field(&reload, "access_token").is_none(),
+                "{case}: {action} once"
+            );
+            assert!(
+                field(&reload, "consumer_secret").is_none(),
+                "{case}: {action} once"
+            );
+        }
+        ACTIONS.len()
+    }
+}
+
+/// Every key manager type × way of getting keys × action: the tab offers exactly the actions
+/// that work, says why for each it does not, and a POST of each answers as the tab promised —
+/// 303 and the result shown once, or the tab again with the refusal by its form.
+#[actix_web::test]
+async fn the_keys_tab_offers_exactly_what_each_key_manager_can_do_for_each_kind_of_keys() {
+    let app = spawn_app_with(&[("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")]).await;
+    let tpp = app.tpp("matrix").await;
+    let mut managers = std::collections::BTreeMap::new();
+    let mut cases = 0;
+    for (kind, mode, offers) in MATRIX {
+        if !managers.contains_key(kind) {
+            managers.insert(*kind, Manager::start(&app, kind, kind).await);
+        }
+        let id = tpp
+            .create_application(&format!("Matrix {kind} {mode}"))
+            .await;
+        let tab = MatrixTab {
+            tpp: &tpp,
+            key_manager: *kind,
+            base: keys_path(id, "production"),
+            case: format!("{kind} {mode}"),
+        };
+        let secret = tab.get_keys(&app, &managers[kind], mode).await;
+        let (page, offered) = tab.offers(mode, offers).await;
+        tab.refused_form(&secret).await;
+        cases += offered + 1 + tab.posts(&page, offers, secret).await;
+    }
+    let Manager::Auth0(stub) = &managers["auth0"] else {
+        unreachable!("the matrix has an auth0 row")
+    };
+    a_failing_key_manager_is_shown_on_the_tab(&tpp, stub).await;
+    cases += 1;
+    println!(
+        "keys matrix: {} kinds × ways of getting keys, {cases} cases",
+        MATRIX.len()
+    );
+}
+
+/// A key manager failing: the tab again (502), the message by the form, the values kept.
+async fn a_failing_key_manager_is_shown_on_the_tab(
+    tpp: &Browser,
+    stub: &crate::auth0_stub::Auth0Stub,
+) {
+    let id = tpp.create_application("Matrix fault").await;
+    let base = keys_path(id, "production");
+    let generate = [
+        ("key_manager", "auth0"),
+        ("grant_types", "client_credentials"),
+    ];
+    let response = tpp.post(&format!("{base}/generate"), &generate).await;
+    shown_after(tpp, response).await;
+    stub.set_fault(Some(crate::auth0_stub::Fault::ServerError));
+    let update = [
+        ("key_manager", "auth0"),
+        ("grant_types", "client_credentials"),
+        ("grant_types", "authorization_code"),
+        ("callback_url", "https://kept.example/cb"),
+    ];
+    let response = tpp.post(&format!("{base}/update"), &update).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let body = response.text().await.unwrap();
+    assert!(
+        field(&body, "keys_refusal")
+            .unwrap()
+            .contains("unavailable")
+    );
+    let by_the_form = texts(&body, "#update-title ~ [data-field=keys_refusal]");
+    assert_eq!(by_the_form.len(), 1, "the message is by the update form");
+    let callbacks = textarea_value(&body, "callback_url");
+    assert_eq!(callbacks.as_deref(), Some("https://kept.example/cb"));
+    let grants = checked_values(&body, "grant_types");
+    assert_eq!(grants, vec!["client_credentials", "authorization_code"]);
+    stub.set_fault(None);
 }

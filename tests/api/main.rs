@@ -26,6 +26,7 @@ mod ownership;
 mod pages;
 mod policies;
 mod process;
+mod results;
 mod routes;
 mod secrets;
 mod sessions;

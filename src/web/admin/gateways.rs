@@ -1,9 +1,10 @@
 //! `/admin/gateways`: the API gateways (resource servers) that may introspect any token at the
 //! resident authorization server. A gateway is a confidential client marked as a resource
-//! server; its secret is shown once, when it is made.
+//! server; registering one answers 303 to the list, which shows its secret once (a one-time
+//! result, see `web::one_time`).
 
 use actix_session::Session;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -13,7 +14,17 @@ use crate::db::{self, DbPool};
 use crate::domain::{FieldErrors, text};
 use crate::error::AppError;
 use crate::oauth_server::clients::{ClientSettings, Lifetimes, OAuthClient};
+use crate::web::one_time::OneTime;
 use crate::web::{PageContext, SignedIn, flash, render, see_other};
+
+const GATEWAYS: &str = "/admin/gateways";
+
+/// A gateway just registered: its client id and secret, shown once.
+#[derive(serde::Serialize, Deserialize)]
+struct Registered {
+    client_id: String,
+    client_secret: String,
+}
 
 #[derive(Template)]
 #[template(path = "admin/gateways.html")]
@@ -56,11 +67,16 @@ async fn page(
     })
 }
 
+/// `GET /admin/gateways`: with, this once, the secret of the gateway just registered.
 pub async fn list(
     ctx: PageContext,
+    one_time: OneTime,
     pool: web::Data<DbPool>,
     settings: web::Data<crate::config::Settings>,
 ) -> Result<HttpResponse, AppError> {
+    let created = one_time
+        .take::<Registered>(GATEWAYS)
+        .map(|r| (r.client_id, r.client_secret));
     Ok(crate::web::ok(
         &page(
             ctx,
@@ -68,15 +84,17 @@ pub async fn list(
             &settings,
             String::new(),
             FieldErrors::new(),
-            None,
+            created,
         )
         .await?,
     ))
 }
 
+/// `POST /admin/gateways`: 303 to the list, which shows the secret once.
 pub async fn create(
     ctx: PageContext,
     SignedIn(admin): SignedIn,
+    one_time: OneTime,
     pool: web::Data<DbPool>,
     settings: web::Data<crate::config::Settings>,
     form: web::Form<GatewayForm>,
@@ -132,21 +150,12 @@ pub async fn create(
         })
     })
     .await?;
-    let page = page(
-        ctx,
-        &pool,
-        &settings,
-        String::new(),
-        FieldErrors::new(),
-        Some((client.client_id, secret)),
-    )
-    .await?;
-    let mut response = render(StatusCode::OK, &page);
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    Ok(response)
+    let registered = Registered {
+        client_id: client.client_id,
+        client_secret: secret,
+    };
+    one_time.keep(GATEWAYS, &registered);
+    Ok(see_other(GATEWAYS))
 }
 
 pub async fn delete(
@@ -188,5 +197,5 @@ pub async fn delete(
         "success",
         format!("Gateway “{name}” removed: its credentials stop working at once."),
     );
-    Ok(see_other("/admin/gateways"))
+    Ok(see_other(GATEWAYS))
 }

@@ -1,7 +1,10 @@
 //! The Production Keys and Sandbox Keys tabs of an application: a tab per key manager the user
 //! may use; the keys and their forms (update, regenerate the secret, generate a token, remove),
-//! or the forms to get them (generate, provide existing OAuth keys). The consumer secret and
-//! access tokens appear only in the response that made them, rendered directly (no redirect).
+//! or the forms to get them (generate, provide existing OAuth keys) — only the actions the key
+//! manager can do for these keys, with a sentence for each it cannot. Every successful POST
+//! answers 303 to the tab; a consumer secret or access token it made is a one-time result the
+//! next GET of the tab shows once. A refused POST draws the tab again with the message by its
+//! form and the values typed (never secrets).
 
 use std::future::{Ready, ready};
 
@@ -11,7 +14,7 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
 use secrecy::ExposeSecret;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::db::DbPool;
@@ -22,8 +25,11 @@ use crate::domain::keys::{CLIENT_CREDENTIALS, CreateMode, KeyType, KeysForm};
 use crate::error::AppError;
 use crate::key_managers::Connectors;
 use crate::services::ServiceError;
-use crate::services::keys::{Issued, IssuedToken, Keys, KeysView, SelectedKeyManager};
+use crate::services::keys::{
+    Issued, IssuedToken, Keys, KeysAction, KeysView, SelectedKeyManager, message,
+};
 use crate::web::context::Viewer;
+use crate::web::one_time::OneTime;
 use crate::web::{PageContext, SignedIn, flash, render, see_other};
 
 impl FromRequest for Keys {
@@ -48,6 +54,22 @@ impl FromRequest for Keys {
     }
 }
 
+/// What a keys POST made and the keys tab shows once after the redirect (see `one_time`).
+#[derive(Serialize, Deserialize)]
+pub enum KeysResult {
+    /// The consumer secret of keys just generated or re-secreted.
+    Secret { consumer_secret: String },
+    /// An access token just issued, with the form values that asked for it (not secrets).
+    Token {
+        access_token: String,
+        scope: String,
+        expires_in: i64,
+        expires_at: i64,
+        scopes: String,
+        validity_period: String,
+    },
+}
+
 /// The consumer secret just issued, shown this once.
 pub struct SecretView {
     pub consumer_secret: String,
@@ -59,17 +81,6 @@ pub struct TokenView {
     pub scope: String,
     pub expires_in: i64,
     pub expires_at: i64,
-}
-
-/// Which form of the page a refusal belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeysAction {
-    Generate,
-    Map,
-    Update,
-    Regenerate,
-    Token,
-    Remove,
 }
 
 #[derive(Template)]
@@ -87,6 +98,9 @@ struct KeysPage {
     /// The map and token forms' values (never the secret).
     other: KeysForm,
     errors: FieldErrors,
+    /// A refusal that names no field, shown by the form of its action (or atop the tab when
+    /// that form is not on the page).
+    notice: Option<(KeysAction, String)>,
     secret: Option<SecretView>,
     token: Option<TokenView>,
 }
@@ -128,13 +142,47 @@ impl KeysPage {
             form,
             other,
             errors: FieldErrors::new(),
+            notice: None,
             secret: None,
             token: None,
         }
     }
 
+    /// The page with the one-time result of the POST that led here.
+    fn with_result(mut self, result: KeysResult) -> Self {
+        match result {
+            KeysResult::Secret { consumer_secret } => {
+                self.secret = Some(SecretView { consumer_secret })
+            }
+            KeysResult::Token {
+                access_token,
+                scope,
+                expires_in,
+                expires_at,
+                scopes,
+                validity_period,
+            } => {
+                self.other.scopes = scopes;
+                self.other.validity_period = validity_period;
+                self.token = Some(TokenView {
+                    access_token,
+                    scope,
+                    expires_in,
+                    expires_at,
+                });
+            }
+        }
+        self
+    }
+
     /// The page again after a refused form, with its values (never secrets) and errors.
-    fn refused(mut self, action: KeysAction, form: KeysForm, errors: FieldErrors) -> Self {
+    fn refused(
+        mut self,
+        action: KeysAction,
+        form: KeysForm,
+        errors: FieldErrors,
+        notice: Option<String>,
+    ) -> Self {
         let form = form.without_secret();
         match action {
             KeysAction::Generate | KeysAction::Update => self.form = form,
@@ -147,7 +195,82 @@ impl KeysPage {
             _ => {}
         }
         self.errors = errors;
+        self.notice = notice.map(|message| (action, message));
         self
+    }
+
+    /// Whether the tab shows the form of `action`.
+    fn shows_form(&self, action: KeysAction) -> bool {
+        let Some(selected) = &self.selected else {
+            return false;
+        };
+        let on_keys = KeysAction::ON_KEYS.contains(&action);
+        match &selected.mapping {
+            Some(mapping) if !mapping.is_active() => false,
+            Some(_) if !on_keys => false,
+            None if on_keys => false,
+            _ => selected.why_not(action).is_none(),
+        }
+    }
+
+    /// The refusal to show by the form of `action`.
+    fn notice_at(&self, action: KeysAction) -> Option<&str> {
+        self.notice
+            .as_ref()
+            .filter(|(a, _)| *a == action)
+            .map(|(_, message)| message.as_str())
+    }
+
+    /// The refusal to show atop the tab, its form not being on the page.
+    fn notice_on_top(&self) -> Option<&str> {
+        self.notice
+            .as_ref()
+            .filter(|(action, _)| !self.shows_form(*action))
+            .map(|(_, message)| message.as_str())
+    }
+
+    /// The actions the tab does not offer here, each with why (for the keys shown, or for
+    /// getting keys when there are none).
+    fn unavailable(&self) -> Vec<(&'static str, String)> {
+        let Some(selected) = &self.selected else {
+            return Vec::new();
+        };
+        let actions: &[KeysAction] = match &selected.mapping {
+            Some(mapping) if mapping.is_active() => &KeysAction::ON_KEYS,
+            Some(_) => &[],
+            None => &KeysAction::TO_GET_KEYS,
+        };
+        actions
+            .iter()
+            .filter_map(|a| selected.why_not(*a).map(|why| (a.path(), why)))
+            .collect()
+    }
+
+    /// What the keys card says about the consumer secret.
+    fn secret_note(&self) -> String {
+        let Some(selected) = &self.selected else {
+            return String::new();
+        };
+        if selected.settings.public_client {
+            return "None: a public client has no secret.".into();
+        }
+        let provided = selected
+            .mapping
+            .as_ref()
+            .is_some_and(|m| m.create_mode == CreateMode::Mapped);
+        let renewable = selected.why_not(KeysAction::Regenerate).is_none();
+        match (provided, renewable) {
+            (false, true) => "Shown only once, when it was made. Regenerate it if it is lost.".into(),
+            (false, false) => format!(
+                "Shown only once, when it was made; Portico does not keep it. If it is lost, get a new one at {}.",
+                selected.key_manager.display_name
+            ),
+            (true, true) => "You provided it with the keys; Portico does not keep it. Regenerate it here if it is lost.".into(),
+            (true, false) => format!(
+                "You provided it with the keys; Portico does not keep it. If it is lost, get a new one at {}.",
+                selected.key_manager.display_name
+            ),
+        }
     }
 
     fn tab_href(&self, key_manager: &KeyManagerRow) -> String {
@@ -215,11 +338,13 @@ pub struct KeysQuery {
     key_manager: Option<String>,
 }
 
-/// `GET /applications/{id}/keys/{key_type}` (`?key_manager=NAME`).
+/// `GET /applications/{id}/keys/{key_type}` (`?key_manager=NAME`): with, this once, the
+/// secret or token the POST that redirected here made.
 pub async fn show(
     ctx: PageContext,
     SignedIn(viewer): SignedIn,
     keys: Keys,
+    one_time: OneTime,
     path: web::Path<(i64, String)>,
     query: web::Query<KeysQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -228,7 +353,14 @@ pub async fn show(
     let view = keys
         .view(viewer.id, id, key_type, query.into_inner().key_manager)
         .await?;
-    Ok(crate::web::ok(&KeysPage::new(ctx, view)))
+    let result = view.selected.as_ref().and_then(|selected| {
+        one_time.take::<KeysResult>(&keys_page(id, key_type, &selected.key_manager.name))
+    });
+    let page = KeysPage::new(ctx, view);
+    Ok(crate::web::ok(&match result {
+        Some(result) => page.with_result(result),
+        None => page,
+    }))
 }
 
 /// Whose keys tab a request is about.
@@ -239,8 +371,10 @@ struct Target {
     key_type: KeyType,
 }
 
-/// The page again after a refusal: 422 for invalid input, 409 for a conflict; every other
-/// error (404, 403, 502, 504) is an error page.
+/// The tab again after a refusal, the form's values kept (never secrets): 422 for invalid
+/// input, 409 for a conflict, 403 for what the key manager does not do or the user may not,
+/// 502/504 for a key manager that failed. Only a missing application (404) or a failure on
+/// Portico's side is an error page.
 async fn refused(
     ctx: PageContext,
     keys: &Keys,
@@ -254,12 +388,21 @@ async fn refused(
         id,
         key_type,
     } = target;
-    let (status, errors) = match error {
-        ServiceError::Invalid(errors) => (StatusCode::UNPROCESSABLE_ENTITY, errors),
-        ServiceError::Conflict { field, message } => (
+    let notice = |status, error: &ServiceError| (status, FieldErrors::new(), Some(message(error)));
+    let (status, errors, notice) = match error {
+        ServiceError::Invalid(errors) => (StatusCode::UNPROCESSABLE_ENTITY, errors, None),
+        ServiceError::Conflict {
+            field: Some(field),
+            message,
+        } => (
             StatusCode::CONFLICT,
-            FieldErrors::single(field.unwrap_or("keys"), message),
+            FieldErrors::single(field, message),
+            None,
         ),
+        ref e @ ServiceError::Conflict { .. } => notice(StatusCode::CONFLICT, e),
+        ref e @ ServiceError::Forbidden(_) => notice(StatusCode::FORBIDDEN, e),
+        ref e @ ServiceError::Unavailable(_) => notice(StatusCode::BAD_GATEWAY, e),
+        ref e @ ServiceError::Timeout(_) => notice(StatusCode::GATEWAY_TIMEOUT, e),
         other => return Err(other.into()),
     };
     let named = Some(form.key_manager.clone()).filter(|_| errors.get("key_manager").is_none());
@@ -268,30 +411,8 @@ async fn refused(
         Err(ServiceError::NotFound) => keys.view(user_id, id, key_type, None).await?,
         Err(other) => return Err(other.into()),
     };
-    let page = KeysPage::new(ctx, view).refused(action, form, errors);
+    let page = KeysPage::new(ctx, view).refused(action, form, errors, notice);
     Ok(render(status, &page))
-}
-
-/// The keys page right after the keys' secret was made: status 200, `no-store`, shown once.
-async fn with_secret(
-    ctx: PageContext,
-    keys: &Keys,
-    target: Target,
-    issued: Issued,
-) -> Result<HttpResponse, AppError> {
-    let view = keys
-        .view(
-            target.user_id,
-            target.id,
-            target.key_type,
-            Some(issued.key_manager),
-        )
-        .await?;
-    let mut page = KeysPage::new(ctx, view);
-    page.secret = issued.consumer_secret.map(|s| SecretView {
-        consumer_secret: s.expose_secret().to_string(),
-    });
-    Ok(crate::web::ok(&page))
 }
 
 type KeysPath = web::Path<(i64, String)>;
@@ -312,11 +433,22 @@ fn keys_request(
     Ok((target, KeysForm::from_pairs(pairs.into_inner())))
 }
 
-/// `POST …/keys/{key_type}/generate`.
+/// 303 to the keys tab, which shows the new consumer secret once.
+fn secret_shown_once(one_time: &OneTime, target: Target, issued: Issued) -> HttpResponse {
+    let page = keys_page(target.id, target.key_type, &issued.key_manager);
+    if let Some(secret) = issued.consumer_secret {
+        let consumer_secret = secret.expose_secret().to_string();
+        one_time.keep(&page, &KeysResult::Secret { consumer_secret });
+    }
+    see_other(&page)
+}
+
+/// `POST …/keys/{key_type}/generate`: 303 to the keys, which show the secret once.
 pub async fn generate(
     ctx: PageContext,
     SignedIn(viewer): SignedIn,
     keys: Keys,
+    one_time: OneTime,
     path: KeysPath,
     pairs: Pairs,
 ) -> Result<HttpResponse, AppError> {
@@ -326,7 +458,7 @@ pub async fn generate(
         .generate(viewer.actor(), id, key_type, form.clone())
         .await
     {
-        Ok(issued) => with_secret(ctx, &keys, target, issued).await,
+        Ok(issued) => Ok(secret_shown_once(&one_time, target, issued)),
         Err(error) => {
             let action = KeysAction::Generate;
             refused(ctx, &keys, target, action, form, error).await
@@ -334,11 +466,12 @@ pub async fn generate(
     }
 }
 
-/// `POST …/keys/{key_type}/regenerate-secret`.
+/// `POST …/keys/{key_type}/regenerate-secret`: 303 to the keys, which show the secret once.
 pub async fn regenerate_secret(
     ctx: PageContext,
     SignedIn(viewer): SignedIn,
     keys: Keys,
+    one_time: OneTime,
     path: KeysPath,
     pairs: Pairs,
 ) -> Result<HttpResponse, AppError> {
@@ -348,7 +481,7 @@ pub async fn regenerate_secret(
         .regenerate_secret(viewer.actor(), id, key_type, form.clone())
         .await
     {
-        Ok(issued) => with_secret(ctx, &keys, target, issued).await,
+        Ok(issued) => Ok(secret_shown_once(&one_time, target, issued)),
         Err(error) => {
             let action = KeysAction::Regenerate;
             refused(ctx, &keys, target, action, form, error).await
@@ -356,11 +489,12 @@ pub async fn regenerate_secret(
     }
 }
 
-/// `POST …/keys/{key_type}/token`: the access token is shown this once, with its expiry.
+/// `POST …/keys/{key_type}/token`: 303 to the keys, which show the access token once.
 pub async fn token(
     ctx: PageContext,
     SignedIn(viewer): SignedIn,
     keys: Keys,
+    one_time: OneTime,
     path: KeysPath,
     pairs: Pairs,
 ) -> Result<HttpResponse, AppError> {
@@ -368,19 +502,17 @@ pub async fn token(
     let (id, key_type) = (target.id, target.key_type);
     match keys.token(viewer.actor(), id, key_type, form.clone()).await {
         Ok(IssuedToken { key_manager, token }) => {
-            let view = keys
-                .view(viewer.id, id, key_type, Some(key_manager))
-                .await?;
-            let mut page = KeysPage::new(ctx, view);
-            page.other.scopes = form.scopes;
-            page.other.validity_period = form.validity_period;
-            page.token = Some(TokenView {
+            let page = keys_page(id, key_type, &key_manager);
+            let result = KeysResult::Token {
                 access_token: token.access_token.expose_secret().to_string(),
                 scope: token.scope,
                 expires_in: token.expires_in,
                 expires_at: token.expires_at,
-            });
-            Ok(crate::web::ok(&page))
+                scopes: form.scopes,
+                validity_period: form.validity_period,
+            };
+            one_time.keep(&page, &result);
+            Ok(see_other(&page))
         }
         Err(error) => {
             let action = KeysAction::Token;
@@ -398,7 +530,6 @@ fn keys_page(id: i64, key_type: KeyType, key_manager: &str) -> String {
             .finish()
     )
 }
-
 /// `POST …/keys/{key_type}/map`: out-of-band provisioning; 303 back to the keys.
 pub async fn map(
     ctx: PageContext,
