@@ -1,7 +1,10 @@
-//! Security mechanisms shared by every HTML route: server-side sessions, the CSRF guard, the
-//! response headers, password hashing, and randomness.
+//! Security mechanisms shared by every HTML route: server-side sessions, the CSRF guard (with
+//! the form checks it makes for every POST), the response headers, password hashing, and
+//! randomness.
 
 pub mod csrf;
+pub mod expired_form;
+pub mod form_text;
 pub mod headers;
 pub mod outbound;
 pub mod password;

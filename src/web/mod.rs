@@ -11,6 +11,7 @@ pub mod context;
 pub mod errors;
 pub mod home;
 pub mod pagination;
+pub mod unsent_form;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
