@@ -15,9 +15,7 @@ use crate::oauth_server;
 use crate::security::session_store::DbSessionStore;
 use crate::security::{csrf, headers};
 use crate::web::context::{identify, require_admin, require_signed_in};
-use crate::web::{
-    account, accounts, admin, apis, applications, assets, errors, home, unsent_form,
-};
+use crate::web::{account, accounts, admin, apis, applications, assets, errors, home, unsent_form};
 
 /// Who may use a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -270,8 +270,15 @@ pub async fn guard(
 }
 
 /// Sets the anonymous cookie when the page issued a new nonce.
-fn set_issued_cookie<B>(mut response: ServiceResponse<B>, config: &CsrfConfig) -> ServiceResponse<B> {
-    let issued = response.request().extensions().get::<IssuedNonce>().cloned();
+fn set_issued_cookie<B>(
+    mut response: ServiceResponse<B>,
+    config: &CsrfConfig,
+) -> ServiceResponse<B> {
+    let issued = response
+        .request()
+        .extensions()
+        .get::<IssuedNonce>()
+        .cloned();
     if let Some(IssuedNonce(nonce)) = issued {
         let value = format!("{nonce}.{}", config.mac("cookie", &nonce));
         let cookie = config.cookie(config.anonymous_cookie, value);

@@ -92,11 +92,17 @@ pub fn sign_in_again(
     sent_token: &str,
 ) -> HttpResponse {
     let back = form_page(req);
+    // A form with nothing worth keeping (sign-out, a delete button) only needs its page.
     let draft = config
         .session_token_user(sent_token)
-        .map(|user_id| FormDraft::of(user_id, req.path(), &back, body));
+        .map(|user_id| FormDraft::of(user_id, req.path(), &back, body))
+        .filter(|draft| !draft.fields.is_empty());
     let next = if draft.is_some() { RESUME_PATH } else { &back };
-    tracing::info!(path = req.path(), kept = draft.is_some(), "a form arrived after its session expired");
+    tracing::info!(
+        path = req.path(),
+        kept = draft.is_some(),
+        "a form arrived after its session expired"
+    );
     let mut response = HttpResponse::SeeOther()
         .insert_header((header::LOCATION, login_location(next)))
         .finish();
@@ -120,7 +126,10 @@ pub fn login_location(next: &str) -> String {
 
 /// The page the form was on: the same-site `Referer`, else the path it was sent to.
 fn form_page(req: &ServiceRequest) -> String {
-    let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok());
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
     req.headers()
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())

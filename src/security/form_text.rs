@@ -64,15 +64,24 @@ mod tests {
 
     #[test]
     fn names_the_field_whose_value_is_not_utf8() {
-        assert_eq!(invalid_utf8_field(b"name=ok&description=a%FFb"), Some("description".into()));
+        assert_eq!(
+            invalid_utf8_field(b"name=ok&description=a%FFb"),
+            Some("description".into())
+        );
         assert_eq!(invalid_utf8_field(b"name=%C3%28"), Some("name".into()));
         assert_eq!(invalid_utf8_field(b"name=caf\xe9"), Some("name".into()));
-        assert!(invalid_utf8_field(b"n%FF=x").is_some(), "a broken field name");
+        assert!(
+            invalid_utf8_field(b"n%FF=x").is_some(),
+            "a broken field name"
+        );
     }
 
     #[test]
     fn accepts_utf8_and_stray_percent_signs() {
-        assert_eq!(invalid_utf8_field("name=caf%C3%A9+%E2%80%AE&x=100%&y=%".as_bytes()), None);
+        assert_eq!(
+            invalid_utf8_field("name=caf%C3%A9+%E2%80%AE&x=100%&y=%".as_bytes()),
+            None
+        );
         assert_eq!(invalid_utf8_field("name=café".as_bytes()), None);
         assert_eq!(invalid_utf8_field(b""), None);
         assert_eq!(invalid_utf8_field(b"a=%2&b=%zz"), None);

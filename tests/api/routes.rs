@@ -264,9 +264,16 @@ async fn every_post_route_refuses_a_forged_anonymous_token() {
         async move { request.send().await.unwrap() }
     };
     // The genuine pair is accepted: the sign-in form answers on the password, not with 403.
-    let genuine = send("/login".into(), Some(cookie_a.clone()), Some(&token_a), false).await;
+    let genuine = send(
+        "/login".into(),
+        Some(cookie_a.clone()),
+        Some(&token_a),
+        false,
+    )
+    .await;
     assert_eq!(genuine.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let before = app.snapshot();
+    let sessions = app.count("SELECT COUNT(*) FROM sessions");
 
     let posts: Vec<_> = ROUTES.iter().filter(|r| r.method == "POST").collect();
     let mut cases = 0;
@@ -274,13 +281,43 @@ async fn every_post_route_refuses_a_forged_anonymous_token() {
         let path = fill_route(route.path, id);
         for (case, cookie, token, origin) in [
             ("no cookie", None, Some(token_a.as_str()), false),
-            ("token of another cookie", Some(cookie_a.clone()), Some(token_b.as_str()), false),
-            ("unsigned cookie", Some(unsigned.clone()), Some(token_a.as_str()), false),
-            ("forged cookie signature", Some(forged.clone()), Some(token_a.as_str()), false),
-            ("made-up cookie", Some("bm9uY2U.c2ln".to_string()), Some("c2ln"), false),
-            ("wrong token", Some(cookie_a.clone()), Some("not-the-token"), false),
+            (
+                "token of another cookie",
+                Some(cookie_a.clone()),
+                Some(token_b.as_str()),
+                false,
+            ),
+            (
+                "unsigned cookie",
+                Some(unsigned.clone()),
+                Some(token_a.as_str()),
+                false,
+            ),
+            (
+                "forged cookie signature",
+                Some(forged.clone()),
+                Some(token_a.as_str()),
+                false,
+            ),
+            (
+                "made-up cookie",
+                Some("bm9uY2U.c2ln".to_string()),
+                Some("c2ln"),
+                false,
+            ),
+            (
+                "wrong token",
+                Some(cookie_a.clone()),
+                Some("not-the-token"),
+                false,
+            ),
             ("missing token", Some(cookie_a.clone()), None, false),
-            ("cross-site Origin", Some(cookie_a.clone()), Some(token_a.as_str()), true),
+            (
+                "cross-site Origin",
+                Some(cookie_a.clone()),
+                Some(token_a.as_str()),
+                true,
+            ),
         ] {
             let response = send(path.clone(), cookie, token, origin).await;
             assert_eq!(
@@ -292,7 +329,7 @@ async fn every_post_route_refuses_a_forged_anonymous_token() {
         }
         assert_eq!(app.snapshot(), before, "POST {path}: nothing written");
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), sessions);
     println!(
         "anonymous csrf: {} POST routes × 8 forged requests = {cases} cases refused with 403",
         posts.len()
@@ -311,7 +348,10 @@ async fn every_post_route_refuses_invalid_utf8_naming_the_field() {
     for route in &posts {
         let path = fill_route(route.path, id);
         for (field, body) in [
-            ("description", format!("csrf_token={token}&name=ok&description=caf%E9")),
+            (
+                "description",
+                format!("csrf_token={token}&name=ok&description=caf%E9"),
+            ),
             ("name", format!("name=%C3%28&csrf_token={token}")),
         ] {
             let response = admin
@@ -337,5 +377,8 @@ async fn every_post_route_refuses_invalid_utf8_naming_the_field() {
         assert_eq!(app.snapshot(), before, "POST {path}: nothing written");
     }
     assert!(admin.is_signed_in().await);
-    println!("utf-8: {} POST routes × 2 fields = {cases} cases refused with 400", posts.len());
+    println!(
+        "utf-8: {} POST routes × 2 fields = {cases} cases refused with 400",
+        posts.len()
+    );
 }

@@ -42,7 +42,10 @@ async fn signed_in_as(app: &TestApp, cookie: &str) -> bool {
 /// The anonymous CSRF cookie a form page sets, and the token its form carries.
 async fn anonymous_form(app: &TestApp, path: &str) -> (String, String) {
     let page = raw_client().get(app.url(path)).send().await.unwrap();
-    assert!(session_cookie(&page).is_none(), "GET {path} starts no session");
+    assert!(
+        session_cookie(&page).is_none(),
+        "GET {path} starts no session"
+    );
     let cookie = set_cookie(&page, "portico_csrf=").expect("the form page sets the CSRF cookie");
     let token = input_value(&page.text().await.unwrap(), "csrf_token").unwrap();
     (cookie_pair(&cookie), token)
@@ -59,15 +62,11 @@ fn set_cookie(response: &reqwest::Response, prefix: &str) -> Option<String> {
 }
 
 /// Signs in with a raw client; the response of the sign-in POST.
-async fn raw_sign_in(app: &TestApp, username: &str, extra_cookie: Option<&str>) -> reqwest::Response {
+async fn raw_sign_in(app: &TestApp, username: &str) -> reqwest::Response {
     let (csrf_cookie, token) = anonymous_form(app, "/login").await;
-    let cookie = match extra_cookie {
-        Some(extra) => format!("{csrf_cookie}; {extra}"),
-        None => csrf_cookie,
-    };
     raw_client()
         .post(app.url("/login"))
-        .header("cookie", cookie)
+        .header("cookie", csrf_cookie)
         .form(&[
             ("username", username),
             ("password", PASSWORD),
@@ -84,7 +83,7 @@ async fn the_cookies_are_http_only_and_same_site_lax() {
     app.browser().sign_up("kim").await;
     let page = raw_client().get(app.url("/login")).send().await.unwrap();
     let csrf = set_cookie(&page, "portico_csrf=").expect("the sign-in form sets a CSRF cookie");
-    let response = raw_sign_in(&app, "kim", None).await;
+    let response = raw_sign_in(&app, "kim").await;
     let session = session_cookie(&response).expect("signing in starts a session");
     assert!(session.starts_with("portico_session="));
     assert!(csrf.starts_with("portico_csrf="));
@@ -109,7 +108,11 @@ async fn over_https_the_cookies_are_secure_with_the_host_prefix() {
     let response = raw_client()
         .post(app.url("/login"))
         .header("cookie", cookie_pair(&csrf))
-        .form(&[("username", "kai"), ("password", PASSWORD), ("csrf_token", &token)])
+        .form(&[
+            ("username", "kai"),
+            ("password", PASSWORD),
+            ("csrf_token", &token),
+        ])
         .send()
         .await
         .unwrap();
@@ -157,7 +160,10 @@ async fn a_flood_of_anonymous_visits_stores_no_session_and_health_still_answers(
         .collect()
         .await;
     assert_eq!(statuses.len(), paths.len() * per_path);
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 303), "every page answered");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 303),
+        "every page answered"
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM sessions"),
         0,
@@ -181,13 +187,33 @@ async fn signing_in_gives_a_new_session_id_and_a_planted_one_stays_anonymous() {
     app.browser().sign_up("lena").await;
     app.browser().sign_up("mallory").await;
     // The attacker's own session, ended, then planted in the victim's browser.
-    let mallory = raw_sign_in(&app, "mallory", None).await;
+    let mallory = raw_sign_in(&app, "mallory").await;
     let planted = cookie_pair(&session_cookie(&mallory).unwrap());
     app.execute("DELETE FROM sessions");
 
-    let response = raw_sign_in(&app, "lena", Some(&planted)).await;
+    let (csrf_cookie, anonymous_token) = anonymous_form(&app, "/login").await;
+    let response = raw_client()
+        .post(app.url("/login"))
+        .header("cookie", format!("{csrf_cookie}; {planted}"))
+        .form(&[
+            ("username", "lena"),
+            ("password", PASSWORD),
+            ("csrf_token", &anonymous_token),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let fresh = cookie_pair(&session_cookie(&response).expect("a new session cookie at sign-in"));
+    // The signed-in session has its own token: the anonymous one no longer does.
+    let refused = raw_client()
+        .post(app.url("/logout"))
+        .header("cookie", format!("{csrf_cookie}; {fresh}"))
+        .form(&[("csrf_token", &anonymous_token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_ne!(fresh, planted);
     assert!(signed_in_as(&app, &fresh).await);
     assert!(
@@ -203,7 +229,7 @@ async fn a_cookie_replayed_after_sign_out_is_anonymous() {
     let browser = app.tpp("mike").await;
     let id = app.user_id("mike");
     // Capture the signed-in cookie by signing in again with a raw client.
-    let response = raw_sign_in(&app, "mike", None).await;
+    let response = raw_sign_in(&app, "mike").await;
     let cookie = cookie_pair(&session_cookie(&response).unwrap());
     assert!(signed_in_as(&app, &cookie).await);
 
@@ -325,28 +351,6 @@ fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// POSTs a form as the browser does from `page`, with the token that page carried.
-async fn send_from(
-    app: &TestApp,
-    browser: &Browser,
-    page: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let (_, html) = browser.page(page).await;
-    let token = input_value(&html, "csrf_token").unwrap();
-    let mut all = fields.to_vec();
-    all.push(("csrf_token", &token));
-    browser
-        .client
-        .post(app.url(action))
-        .header("referer", app.url(page))
-        .form(&all)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[actix_web::test]
 async fn a_form_sent_after_the_session_expired_is_kept_for_after_sign_in() {
     let app = spawn_app().await;
@@ -369,7 +373,11 @@ async fn a_form_sent_after_the_session_expired_is_kept_for_after_sign_in() {
         .send()
         .await
         .unwrap();
-    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN, "cross-site stays 403");
+    assert_eq!(
+        cross_site.status(),
+        StatusCode::FORBIDDEN,
+        "cross-site stays 403"
+    );
 
     let response = browser
         .client
@@ -391,19 +399,29 @@ async fn a_form_sent_after_the_session_expired_is_kept_for_after_sign_in() {
     let response = browser
         .post(
             "/login",
-            &[("username", "rosa"), ("password", PASSWORD), ("next", &next)],
+            &[
+                ("username", "rosa"),
+                ("password", PASSWORD),
+                ("next", &next),
+            ],
         )
         .await;
     assert_eq!(location(&response), "/account/unsent-form");
 
     let (status, page) = browser.page("/account/unsent-form").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(data_field(&page, "unsent_name").as_deref(), Some("Budgetly Web"));
+    assert_eq!(
+        data_field(&page, "unsent_name").as_deref(),
+        Some("Budgetly Web")
+    );
     assert_eq!(
         data_field(&page, "unsent_description").as_deref(),
         Some("Budgets for small teams")
     );
-    assert!(page.contains("href=\"/applications/new\""), "a way back to the form");
+    assert!(
+        page.contains("href=\"/applications/new\""),
+        "a way back to the form"
+    );
     let kept = hidden_fields(&page, "/applications");
     let kept: Vec<(&str, &str)> = kept.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     let response = browser.post_raw("/applications", &kept).await;
@@ -417,7 +435,11 @@ async fn a_form_sent_after_the_session_expired_is_kept_for_after_sign_in() {
         1
     );
     let again = browser.get("/account/unsent-form").await;
-    assert_eq!(location(&again), "/applications", "a kept form is offered once");
+    assert_eq!(
+        location(&again),
+        "/applications",
+        "a kept form is offered once"
+    );
 }
 
 #[actix_web::test]
@@ -442,13 +464,20 @@ async fn a_kept_form_leaves_out_secrets_and_is_never_shown_to_another_person() {
     assert!(location(&response).starts_with("/login?next=%2Faccount%2Funsent-form"));
     browser.sign_in("sam", PASSWORD).await;
     let (_, page) = browser.page("/account/unsent-form").await;
-    assert_eq!(data_field(&page, "unsent_consumer_key").as_deref(), Some("ck-kept-123"));
+    assert_eq!(
+        data_field(&page, "unsent_consumer_key").as_deref(),
+        Some("ck-kept-123")
+    );
     assert!(!page.contains("TopSecret-987"), "a secret is never kept");
     assert!(page.contains("Passwords, secrets and very long values are never kept"));
 
     // The same browser, the session expired again; someone else signs in there.
+    let (_, html) = browser.page(&keys).await;
+    let token = input_value(&html, "csrf_token").unwrap();
     expire_sessions(&app, "sam");
-    let response = send_from(&app, &browser, &keys, &map, &fields).await;
+    let mut all = fields.to_vec();
+    all.push(("csrf_token", &token));
+    let response = browser.post_raw(&map, &all).await;
     assert!(location(&response).contains("expired=true"));
     let response = browser.sign_in("tess", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
