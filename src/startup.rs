@@ -15,7 +15,7 @@ use crate::oauth_server;
 use crate::security::session_store::DbSessionStore;
 use crate::security::{csrf, headers};
 use crate::web::context::{identify, require_admin, require_signed_in};
-use crate::web::{account, accounts, admin, apis, applications, assets, errors, home};
+use crate::web::{account, accounts, admin, apis, applications, assets, errors, home, unsent_form};
 
 /// Who may use a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +69,7 @@ route_table! {
     Public   post "/login"                     => accounts::login::submit;
     SignedIn post "/logout"                    => accounts::login::logout;
     SignedIn get  "/account/consents"          => account::consents;
+    SignedIn get  "/account/unsent-form"       => unsent_form::show;
     SignedIn post "/account/consents/{id}/revoke" => account::revoke;
     Public   get  "/oauth2/authorize"          => oauth_server::authorize::start;
     Public   post "/oauth2/authorize"          => oauth_server::authorize::decide;
@@ -145,11 +146,7 @@ pub struct AppState {
 pub fn configure(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
     move |cfg: &mut web::ServiceConfig| {
         let settings = state.settings.clone();
-        let cookie_name = if settings.is_https() {
-            "__Host-portico_session"
-        } else {
-            "portico_session"
-        };
+        let cookie_name = crate::security::session_store::cookie_name(settings.is_https());
         let session = SessionMiddleware::builder(
             DbSessionStore::new(state.pool.get_ref().clone()),
             Key::derive_from(settings.secret_key.bytes()),
@@ -168,6 +165,7 @@ pub fn configure(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
 
         cfg.app_data(state.pool.clone())
             .app_data(state.settings.clone())
+            .app_data(web::Data::new(csrf::CsrfConfig::new(&settings)))
             .app_data(web::PayloadConfig::new(MAX_FORM_BYTES))
             .app_data(
                 web::FormConfig::default()

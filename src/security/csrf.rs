@@ -1,17 +1,30 @@
-//! The one CSRF guard: every POST under the HTML routes must carry the session's synchronizer
-//! token in the `csrf_token` form field, and must not come from another site (`Origin`,
-//! `Sec-Fetch-Site`). It wraps the whole HTML scope, so no handler can forget it; the OAuth2
-//! endpoints that authenticate clients rather than cookies are outside that scope.
+//! The one CSRF guard: every POST under the HTML routes must carry a valid token in the
+//! `csrf_token` form field, and must not come from another site (`Origin`, `Sec-Fetch-Site`).
+//! It wraps the whole HTML scope, so no handler can forget it; the OAuth2 endpoints that
+//! authenticate clients rather than cookies are outside that scope.
+//!
+//! Two kinds of token, so that a visitor who has not signed in costs no session row:
+//! a signed-in session keeps a synchronizer token in its server-side state (made again at
+//! sign-in); an anonymous visitor gets a signed double-submit cookie (`portico_csrf`, a random
+//! nonce and its HMAC under a key derived from the secret key) and forms carry a second HMAC of
+//! that nonce. Both are compared in constant time. A POST whose session cookie no longer
+//! resolves is not a forgery but an expired session: see `expired_form`.
 
 use actix_session::{Session, SessionExt};
 use actix_web::body::{EitherBody, MessageBody};
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::web::Bytes;
-use actix_web::{Error, HttpResponse};
+use actix_web::web::{self, Bytes};
+use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse};
+use aws_lc_rs::{hkdf, hmac};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::{constant_time_eq, random};
+use super::session_store::USER_ID;
+use super::{constant_time_eq, expired_form, form_text, random};
+use crate::config::{SecretKey, Settings};
 use crate::web::errors::{ErrorKind, error_page};
 
 /// The session state key of the synchronizer token.
@@ -19,27 +32,196 @@ const SESSION_KEY: &str = "csrf";
 /// The form field that carries it.
 pub const FIELD: &str = "csrf_token";
 
-/// The session's token, made on first use.
-pub fn token(session: &Session) -> String {
+/// The keys and cookie names of the guard, built once from the settings (app data).
+pub struct CsrfConfig {
+    key: hmac::Key,
+    pub(super) drafts: super::secret_box::SecretBox,
+    pub(super) secure: bool,
+    anonymous_cookie: &'static str,
+    session_cookie: &'static str,
+    pub(super) draft_cookie: &'static str,
+}
+
+impl CsrfConfig {
+    pub fn new(settings: &Settings) -> Self {
+        let secure = settings.is_https();
+        Self {
+            key: derive_key(&settings.secret_key),
+            drafts: super::secret_box::SecretBox::new(&settings.secret_key),
+            secure,
+            anonymous_cookie: if secure {
+                "__Host-portico_csrf"
+            } else {
+                "portico_csrf"
+            },
+            session_cookie: super::session_store::cookie_name(secure),
+            draft_cookie: if secure {
+                "__Host-portico_draft"
+            } else {
+                "portico_draft"
+            },
+        }
+    }
+
+    fn mac(&self, purpose: &str, value: &str) -> String {
+        let tag = hmac::sign(&self.key, format!("{purpose}|{value}").as_bytes());
+        URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+
+    fn verify(&self, purpose: &str, value: &str, mac: &str) -> bool {
+        let Ok(tag) = URL_SAFE_NO_PAD.decode(mac) else {
+            return false;
+        };
+        hmac::verify(&self.key, format!("{purpose}|{value}").as_bytes(), &tag).is_ok()
+    }
+
+    /// The nonce of a cookie value `nonce.mac`, when the mac is ours.
+    fn anonymous_nonce(&self, cookie: &str) -> Option<String> {
+        let (nonce, mac) = cookie.split_once('.')?;
+        (!nonce.is_empty() && self.verify("cookie", nonce, mac)).then(|| nonce.to_string())
+    }
+
+    fn anonymous_token(&self, nonce: &str) -> String {
+        self.mac("form", nonce)
+    }
+
+    /// True when `sent` is the form token of the request's own, validly signed cookie.
+    fn anonymous_valid(&self, req: &ServiceRequest, sent: &str) -> bool {
+        let Some(nonce) = req
+            .cookie(self.anonymous_cookie)
+            .and_then(|c| self.anonymous_nonce(c.value()))
+        else {
+            return false;
+        };
+        constant_time_eq(self.anonymous_token(&nonce).as_bytes(), sent.as_bytes())
+    }
+
+    /// The signed-in user a session token was made for, when the token is ours. Only used to
+    /// bind the draft of an expired session's form to its author; never to authorise.
+    pub(super) fn session_token_user(&self, token: &str) -> Option<i64> {
+        let mut parts = token.splitn(3, '.');
+        let (random, user, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        let user_id = user.parse().ok()?;
+        self.verify("session", &format!("{random}.{user}"), mac)
+            .then_some(user_id)
+    }
+
+    fn cookie(&self, name: &'static str, value: String) -> Cookie<'static> {
+        Cookie::build(name, value)
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .finish()
+    }
+
+    /// True when the request carries a session cookie (live or not).
+    pub fn had_session(&self, req: &ServiceRequest) -> bool {
+        req.cookie(self.session_cookie).is_some()
+    }
+
+    /// A `Set-Cookie` that removes a session cookie that no longer resolves.
+    pub fn session_removal(&self) -> Cookie<'static> {
+        self.removal(self.session_cookie)
+    }
+
+    /// A `Set-Cookie` that removes `name`.
+    pub(super) fn removal(&self, name: &'static str) -> Cookie<'static> {
+        let mut cookie = self.cookie(name, String::new());
+        cookie.make_removal();
+        cookie
+    }
+
+    pub(super) fn draft_cookie(&self, value: String) -> Cookie<'static> {
+        let mut cookie = self.cookie(self.draft_cookie, value);
+        cookie.set_max_age(actix_web::cookie::time::Duration::seconds(
+            expired_form::DRAFT_SECS,
+        ));
+        cookie
+    }
+}
+
+fn derive_key(secret: &SecretKey) -> hmac::Key {
+    let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"portico");
+    let info = [b"csrf tokens v1".as_slice()];
+    let prk = salt.extract(secret.bytes());
+    let okm = prk
+        .expand(&info, hmac::HMAC_SHA256)
+        .expect("HKDF yields an HMAC key");
+    hmac::Key::from(okm)
+}
+
+/// The nonce a page issued to an anonymous visitor without a valid cookie; the guard sets the
+/// cookie on the way out.
+#[derive(Clone)]
+struct IssuedNonce(String);
+
+fn config_of(req: &HttpRequest) -> web::Data<CsrfConfig> {
+    req.app_data::<web::Data<CsrfConfig>>()
+        .expect("the CSRF configuration is app data")
+        .clone()
+}
+
+/// The token for the forms of the page answering `req`: the session's own for a signed-in
+/// person, the anonymous double-submit token otherwise (which starts no session).
+pub fn token_for(req: &HttpRequest, signed_in: bool) -> String {
+    if signed_in {
+        return session_token(req);
+    }
+    let config = config_of(req);
+    let issued = req.extensions().get::<IssuedNonce>().cloned();
+    let nonce = match issued {
+        Some(IssuedNonce(nonce)) => nonce,
+        None => match req
+            .cookie(config.anonymous_cookie)
+            .and_then(|c| config.anonymous_nonce(c.value()))
+        {
+            Some(nonce) => nonce,
+            None => {
+                let nonce = random::token(32);
+                req.extensions_mut().insert(IssuedNonce(nonce.clone()));
+                nonce
+            }
+        },
+    };
+    config.anonymous_token(&nonce)
+}
+
+/// The signed-in session's token, made on first use. It names the signed-in user under our
+/// MAC, so that a form sent after the session expired can be kept for that person only.
+fn session_token(req: &HttpRequest) -> String {
+    let session = req.get_session();
     if let Ok(Some(token)) = session.get::<String>(SESSION_KEY) {
         return token;
     }
-    rotate(session)
-}
-
-/// Gives the session a new token (at sign-in).
-pub fn rotate(session: &Session) -> String {
-    let token = random::token(32);
+    let user = session
+        .get::<i64>(USER_ID)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let body = format!("{}.{user}", random::token(24));
+    let token = format!("{body}.{}", config_of(req).mac("session", &body));
     let _ = session.insert(SESSION_KEY, &token);
     token
+}
+
+/// Forgets the session's token (at sign-in): the next page makes a new one.
+pub fn rotate(session: &Session) {
+    session.remove(SESSION_KEY);
+}
+
+fn signed_in(session: &Session) -> bool {
+    session.get::<i64>(USER_ID).ok().flatten().is_some()
 }
 
 pub async fn guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let config = config_of(req.request());
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return Ok(next.call(req).await?.map_into_left_body());
+        let response = next.call(req).await?;
+        return Ok(set_issued_cookie(response, &config).map_into_left_body());
     }
     if is_cross_site(&req) {
         return Ok(reject(req));
@@ -51,17 +233,58 @@ pub async fn guard(
             return Ok(req.into_response(response).map_into_right_body());
         }
     };
-    let expected = req.get_session().get::<String>(SESSION_KEY).ok().flatten();
-    let sent = form_field(&body, FIELD);
-    let valid = match (expected, sent) {
-        (Some(expected), Some(sent)) => constant_time_eq(expected.as_bytes(), sent.as_bytes()),
-        _ => false,
+    let session = req.get_session();
+    let sent = form_field(&body, FIELD).unwrap_or_default();
+    let signed_in = signed_in(&session);
+    let valid = if signed_in {
+        match session.get::<String>(SESSION_KEY).ok().flatten() {
+            Some(expected) => constant_time_eq(expected.as_bytes(), sent.as_bytes()),
+            None => false,
+        }
+    } else {
+        config.anonymous_valid(&req, &sent)
     };
     if !valid {
+        // A real form always carries a token; with one, and a session cookie that no longer
+        // resolves, the person's session ended while they were typing.
+        if !signed_in && !sent.is_empty() && config.had_session(&req) {
+            let response = expired_form::sign_in_again(&req, &config, &body, &sent);
+            return Ok(req.into_response(response).map_into_right_body());
+        }
         return Ok(reject(req));
     }
+    if let Some(field) = form_text::invalid_utf8_field(&body) {
+        let response = error_page(ErrorKind::BadRequest, &form_text::message(&field));
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    let had_draft = signed_in && req.cookie(config.draft_cookie).is_some();
     req.set_payload(body.into());
-    Ok(next.call(req).await?.map_into_left_body())
+    let mut response = set_issued_cookie(next.call(req).await?, &config);
+    if had_draft {
+        // The kept form was sent again (or another one was): it is not offered twice.
+        let _ = response
+            .response_mut()
+            .add_cookie(&config.removal(config.draft_cookie));
+    }
+    Ok(response.map_into_left_body())
+}
+
+/// Sets the anonymous cookie when the page issued a new nonce.
+fn set_issued_cookie<B>(
+    mut response: ServiceResponse<B>,
+    config: &CsrfConfig,
+) -> ServiceResponse<B> {
+    let issued = response
+        .request()
+        .extensions()
+        .get::<IssuedNonce>()
+        .cloned();
+    if let Some(IssuedNonce(nonce)) = issued {
+        let value = format!("{nonce}.{}", config.mac("cookie", &nonce));
+        let cookie = config.cookie(config.anonymous_cookie, value);
+        let _ = response.response_mut().add_cookie(&cookie);
+    }
+    response
 }
 
 fn reject<B>(req: ServiceRequest) -> ServiceResponse<EitherBody<B>> {

@@ -1,8 +1,11 @@
-//! Security mechanisms shared by every HTML route: server-side sessions, the CSRF guard, the
-//! response headers, password hashing, randomness, and the files only their owner may read.
+//! Security mechanisms shared by every HTML route: server-side sessions, the CSRF guard (with
+//! the form checks it makes for every POST), the response headers, password hashing,
+//! randomness, request limits, and the files only their owner may read.
 
 pub mod csrf;
+pub mod expired_form;
 pub mod files;
+pub mod form_text;
 pub mod headers;
 pub mod outbound;
 pub mod password;

@@ -21,6 +21,15 @@ const EXTEND_EVERY_SECS: i64 = 60;
 /// The session state key holding the signed-in user's id.
 pub const USER_ID: &str = "user_id";
 
+/// The session cookie's name: `__Host-` prefixed when served over https.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-portico_session"
+    } else {
+        "portico_session"
+    }
+}
+
 #[derive(Clone)]
 pub struct DbSessionStore {
     pool: DbPool,

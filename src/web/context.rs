@@ -1,5 +1,6 @@
 //! Who is asking, and what every page needs to draw its frame: the signed-in viewer, the flash
-//! messages, the CSRF token for its forms, and the current path for the navigation.
+//! messages, the CSRF token for its forms, and the current path for the navigation. Visitors
+//! who are not signed in are sent to sign in — told so when their session has expired.
 
 use std::cell::OnceCell;
 use std::future::{Ready, ready};
@@ -16,7 +17,7 @@ use crate::db::models::users::User;
 use crate::db::{self, DbPool};
 use crate::domain::accounts::AccountStatus;
 use crate::error::AppError;
-use crate::security::{csrf, session_store::USER_ID};
+use crate::security::{csrf, expired_form, session_store::USER_ID};
 use crate::web::errors::{ErrorKind, error_page};
 
 /// The signed-in person, as the pages need them.
@@ -119,13 +120,23 @@ fn redirect_to_login(req: &ServiceRequest) -> HttpResponse {
     } else {
         req.path().to_string()
     };
-    let location = format!(
-        "/login?{}",
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("next", &next)
-            .finish()
-    );
-    super::see_other(&location)
+    let config = req.app_data::<web::Data<csrf::CsrfConfig>>();
+    let expired = config.is_some_and(|c| c.had_session(req));
+    if !expired {
+        let location = format!(
+            "/login?{}",
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("next", &next)
+                .finish()
+        );
+        return super::see_other(&location);
+    }
+    // The session cookie no longer resolves: say why, once (the dead cookie goes).
+    let mut response = super::see_other(&expired_form::login_location(&next));
+    if let Some(config) = config {
+        let _ = response.add_cookie(&config.session_removal());
+    }
+    response
 }
 
 /// The signed-in viewer; handlers under `require_signed_in` can rely on it.
@@ -170,7 +181,7 @@ pub struct PageContext {
     pub viewer: Option<Viewer>,
     pub flashes: Vec<Flash>,
     pub path: String,
-    session: Option<Session>,
+    request: Option<HttpRequest>,
     csrf: OnceCell<String>,
 }
 
@@ -181,15 +192,16 @@ impl PageContext {
             viewer: None,
             flashes: Vec::new(),
             path: String::new(),
-            session: None,
+            request: None,
             csrf: OnceCell::new(),
         }
     }
 
-    /// The CSRF token for this page's forms (made, and the session started, on first use).
+    /// The CSRF token for this page's forms, made on first use: the session's for a signed-in
+    /// person, a stateless one for anyone else (no session row for a visitor).
     pub fn csrf_token(&self) -> &str {
-        self.csrf.get_or_init(|| match &self.session {
-            Some(session) => csrf::token(session),
+        self.csrf.get_or_init(|| match &self.request {
+            Some(req) => csrf::token_for(req, self.viewer.is_some()),
             None => String::new(),
         })
     }
@@ -216,14 +228,12 @@ impl PageContext {
     /// The frame of a page for this request: the viewer, no flash messages (they wait for the
     /// next ordinary page), the session for the sign-out form.
     pub fn of(req: &HttpRequest) -> Self {
-        // One borrow of the request's extensions at a time: the session takes its own.
-        let session = req.get_session();
         let viewer = req.extensions().get::<Viewer>().cloned();
         PageContext {
             viewer,
             flashes: Vec::new(),
             path: req.path().to_string(),
-            session: Some(session),
+            request: Some(req.clone()),
             csrf: OnceCell::new(),
         }
     }
@@ -247,7 +257,7 @@ impl FromRequest for PageContext {
             viewer: req.extensions().get::<Viewer>().cloned(),
             flashes,
             path: req.path().to_string(),
-            session: Some(session),
+            request: Some(req.clone()),
             csrf: OnceCell::new(),
         }))
     }

@@ -12,6 +12,7 @@ pub mod errors;
 pub mod home;
 pub mod one_time;
 pub mod pagination;
+pub mod unsent_form;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};

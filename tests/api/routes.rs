@@ -212,3 +212,173 @@ async fn a_visitor_sent_to_sign_in_comes_back_after() {
         .await;
     assert_eq!(location(&response), "/admin/users?status=pending");
 }
+
+/// A raw client that sends exactly the cookies it is given.
+fn raw_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// An anonymous visitor's CSRF cookie value (`nonce.mac`) and its form token, from the
+/// sign-in page.
+async fn anonymous_pair(app: &TestApp) -> (String, String) {
+    let page = raw_client().get(app.url("/login")).send().await.unwrap();
+    let cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("portico_csrf="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .expect("the sign-in page sets the anonymous CSRF cookie");
+    let token = input_value(&page.text().await.unwrap(), "csrf_token").unwrap();
+    (cookie, token)
+}
+
+#[actix_web::test]
+async fn every_post_route_refuses_a_forged_anonymous_token() {
+    let app = spawn_app().await;
+    let id = target_id(&app).await;
+    let (cookie_a, token_a) = anonymous_pair(&app).await;
+    let (cookie_b, token_b) = anonymous_pair(&app).await;
+    assert_ne!(token_a, token_b);
+    let (nonce_a, _) = cookie_a.split_once('.').unwrap();
+    let (_, mac_b) = cookie_b.split_once('.').unwrap();
+    let unsigned = nonce_a.to_string();
+    let forged = format!("{nonce_a}.{mac_b}");
+    let send = |path: String, cookie: Option<String>, token: Option<&str>, origin: bool| {
+        let mut request = raw_client().post(app.url(&path));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", format!("portico_csrf={cookie}"));
+        }
+        if origin {
+            request = request.header("origin", "https://evil.example");
+        }
+        let mut form = vec![("username", "target-user"), ("password", "wrong password")];
+        if let Some(token) = token {
+            form.push(("csrf_token", token));
+        }
+        let request = request.form(&form);
+        async move { request.send().await.unwrap() }
+    };
+    // The genuine pair is accepted: the sign-in form answers on the password, not with 403.
+    let genuine = send(
+        "/login".into(),
+        Some(cookie_a.clone()),
+        Some(&token_a),
+        false,
+    )
+    .await;
+    assert_eq!(genuine.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let before = app.snapshot();
+    let sessions = app.count("SELECT COUNT(*) FROM sessions");
+
+    let posts: Vec<_> = ROUTES.iter().filter(|r| r.method == "POST").collect();
+    let mut cases = 0;
+    for route in &posts {
+        let path = fill_route(route.path, id);
+        for (case, cookie, token, origin) in [
+            ("no cookie", None, Some(token_a.as_str()), false),
+            (
+                "token of another cookie",
+                Some(cookie_a.clone()),
+                Some(token_b.as_str()),
+                false,
+            ),
+            (
+                "unsigned cookie",
+                Some(unsigned.clone()),
+                Some(token_a.as_str()),
+                false,
+            ),
+            (
+                "forged cookie signature",
+                Some(forged.clone()),
+                Some(token_a.as_str()),
+                false,
+            ),
+            (
+                "made-up cookie",
+                Some("bm9uY2U.c2ln".to_string()),
+                Some("c2ln"),
+                false,
+            ),
+            (
+                "wrong token",
+                Some(cookie_a.clone()),
+                Some("not-the-token"),
+                false,
+            ),
+            ("missing token", Some(cookie_a.clone()), None, false),
+            (
+                "cross-site Origin",
+                Some(cookie_a.clone()),
+                Some(token_a.as_str()),
+                true,
+            ),
+        ] {
+            let response = send(path.clone(), cookie, token, origin).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "anonymous POST {path} with a {case}"
+            );
+            cases += 1;
+        }
+        assert_eq!(app.snapshot(), before, "POST {path}: nothing written");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), sessions);
+    println!(
+        "anonymous csrf: {} POST routes × 8 forged requests = {cases} cases refused with 403",
+        posts.len()
+    );
+}
+
+#[actix_web::test]
+async fn every_post_route_refuses_invalid_utf8_naming_the_field() {
+    let app = spawn_app().await;
+    let id = target_id(&app).await;
+    let admin = app.admin().await;
+    let token = admin.csrf_token().await;
+    let before = app.snapshot();
+    let posts: Vec<_> = ROUTES.iter().filter(|r| r.method == "POST").collect();
+    let mut cases = 0;
+    for route in &posts {
+        let path = fill_route(route.path, id);
+        for (field, body) in [
+            (
+                "description",
+                format!("csrf_token={token}&name=ok&description=caf%E9"),
+            ),
+            ("name", format!("name=%C3%28&csrf_token={token}")),
+        ] {
+            let response = admin
+                .client
+                .post(app.url(&path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::BAD_REQUEST,
+                "POST {path}: invalid UTF-8 in {field}"
+            );
+            let page = response.text().await.unwrap();
+            assert!(
+                page.contains(&format!("The form field “{field}” could not be read")),
+                "POST {path}: the message names {field}"
+            );
+            cases += 1;
+        }
+        assert_eq!(app.snapshot(), before, "POST {path}: nothing written");
+    }
+    assert!(admin.is_signed_in().await);
+    println!(
+        "utf-8: {} POST routes × 2 fields = {cases} cases refused with 400",
+        posts.len()
+    );
+}

@@ -31,6 +31,7 @@ pub struct LoginForm {
 pub struct LoginQuery {
     next: Option<String>,
     signed_out: Option<bool>,
+    expired: Option<bool>,
 }
 
 #[derive(Template)]
@@ -41,6 +42,7 @@ struct LoginPage {
     next: String,
     error: Option<String>,
     signed_out: bool,
+    expired: bool,
 }
 
 fn safe_next(next: &str) -> Option<String> {
@@ -67,6 +69,7 @@ pub async fn form(ctx: PageContext, query: web::Query<LoginQuery>) -> HttpRespon
         next,
         error: None,
         signed_out,
+        expired: query.expired == Some(true),
     })
 }
 
@@ -94,6 +97,7 @@ pub async fn submit(
             next: next.clone(),
             error: Some(message.to_string()),
             signed_out: false,
+            expired: false,
         };
         Ok(render(status, &page))
     };
