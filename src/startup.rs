@@ -213,7 +213,7 @@ pub fn app(
 > {
     App::new()
         .wrap(from_fn(crate::telemetry::log_request))
-        .wrap(headers::middleware())
+        .wrap(headers::middleware(&state.settings))
         .wrap(Compress::default())
         .configure(configure(state))
 }

@@ -1,6 +1,7 @@
 //! Security mechanisms shared by every HTML route: server-side sessions, the CSRF guard, the
 //! response headers, password hashing, and randomness.
 
+pub mod client_address;
 pub mod csrf;
 pub mod headers;
 pub mod outbound;

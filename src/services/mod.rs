@@ -8,6 +8,7 @@ pub mod applications;
 pub mod key_managers;
 pub mod keys;
 pub mod policies;
+pub mod sign_in;
 pub mod subscriptions;
 
 use crate::db::DbError;

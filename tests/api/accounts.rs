@@ -243,7 +243,7 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password() {
     let app = restart(app, &[]).await;
     let response = app.browser().sign_in("frank", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(app.count("SELECT COUNT(*) FROM login_throttles WHERE throttle_key = 'account:frank' AND locked_until IS NOT NULL"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM login_throttles WHERE throttle_key = 'account-address:127.0.0.1 frank' AND locked_until IS NOT NULL"), 1);
     // An unknown account locks the same way: no difference to learn from.
     for _ in 0..5 {
         app.browser()
