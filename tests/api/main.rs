@@ -27,4 +27,5 @@ mod routes;
 mod secrets;
 mod sessions;
 mod settings;
+mod throttling;
 mod usability;
