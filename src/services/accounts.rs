@@ -7,9 +7,7 @@ use crate::db::models::sessions::SessionRow;
 use crate::db::models::users::{NewUser, User};
 use crate::db::{self, DbError, DbPool, is_unique_violation};
 use crate::domain::FieldErrors;
-use crate::domain::accounts::{
-    AccountStatus, NewAccount, NewPassword, Role, Username,
-};
+use crate::domain::accounts::{AccountStatus, NewAccount, NewPassword, Role, Username};
 use crate::security::password;
 
 #[derive(Debug, thiserror::Error)]

@@ -64,7 +64,10 @@ struct Keys {
 
 impl Keys {
     fn new(typed_username: &str, client: IpAddr) -> Self {
-        let name: String = username_key(typed_username).chars().take(KEY_CHARS).collect();
+        let name: String = username_key(typed_username)
+            .chars()
+            .take(KEY_CHARS)
+            .collect();
         Keys {
             account_from_address: format!("account-address:{client} {name}"),
             address: address_key(client),
@@ -135,7 +138,14 @@ pub async fn sign_in(
             if active {
                 LoginThrottle::remember(conn, &keys.known, db::now())?;
                 let summary = format!("Signed in from {client}");
-                AuditEvent::record_as(conn, Some(id), &username, "sign_in", account_subject(id), &summary)?;
+                AuditEvent::record_as(
+                    conn,
+                    Some(id),
+                    &username,
+                    "sign_in",
+                    account_subject(id),
+                    &summary,
+                )?;
             }
             Ok::<_, SignInError>(())
         })
@@ -210,10 +220,24 @@ async fn record_failure(
     db::run(pool, move |conn| {
         db::write(conn, |conn| {
             let summary = format!("Failed sign-in for {who} from {client}");
-            AuditEvent::record_as(conn, None, "anonymous", "sign_in_failed", subject(), &summary)?;
+            AuditEvent::record_as(
+                conn,
+                None,
+                "anonymous",
+                "sign_in_failed",
+                subject(),
+                &summary,
+            )?;
             for key in &locked {
                 let summary = throttle_summary(&keys, key, &who, client);
-                AuditEvent::record_as(conn, None, "anonymous", "sign_in_throttled", subject(), &summary)?;
+                AuditEvent::record_as(
+                    conn,
+                    None,
+                    "anonymous",
+                    "sign_in_throttled",
+                    subject(),
+                    &summary,
+                )?;
             }
             Ok::<_, SignInError>(())
         })
@@ -270,9 +294,20 @@ pub async fn sign_up(
     let created = db::run(pool, move |conn| {
         db::write(conn, |conn| {
             let user = insert_user_in(conn, &account, &hash, Role::Tpp, status)?;
-            let waiting = if needs_approval { " (waiting for approval)" } else { "" };
+            let waiting = if needs_approval {
+                " (waiting for approval)"
+            } else {
+                ""
+            };
             let summary = format!("Signed up from {client}{waiting}");
-            AuditEvent::record_as(conn, Some(user.id), &user.username, "sign_up", account_subject(user.id), &summary)?;
+            AuditEvent::record_as(
+                conn,
+                Some(user.id),
+                &user.username,
+                "sign_up",
+                account_subject(user.id),
+                &summary,
+            )?;
             Ok(user)
         })
     })

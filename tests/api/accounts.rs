@@ -16,9 +16,11 @@ async fn a_tpp_signs_up_accepting_the_terms_and_signs_in() {
     let response = browser.sign_up("Alice").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/login");
-    let (_, login) = browser.page("/login").await;
+    // Signed in straight away: `/login` sends the new account on to its applications.
+    assert_eq!(location(&browser.get("/login").await), "/applications");
+    let (_, applications) = browser.page("/applications").await;
     assert!(
-        login.contains("Your account is ready"),
+        applications.contains("Your account is ready"),
         "a flash message confirms the sign-up"
     );
 

@@ -69,8 +69,14 @@ async fn simultaneous_sign_in_attempts_check_at_most_five_passwords() {
     assert_eq!(checked + refused, 60, "{statuses:?}");
     assert_eq!(checked, 5, "the rule is 5 password checks per 15 minutes");
     // The audit trail agrees: five failed password checks, one throttle started.
-    assert_eq!(audit_count(&app, "sign_in_failed", "%racer from 127.0.0.1"), 5);
-    assert_eq!(audit_count(&app, "sign_in_throttled", "%racer from 127.0.0.1%"), 1);
+    assert_eq!(
+        audit_count(&app, "sign_in_failed", "%racer from 127.0.0.1"),
+        5
+    );
+    assert_eq!(
+        audit_count(&app, "sign_in_throttled", "%racer from 127.0.0.1%"),
+        1
+    );
     assert_eq!(
         app.browser().sign_in("racer", PASSWORD).await.status(),
         StatusCode::TOO_MANY_REQUESTS,
@@ -165,7 +171,10 @@ async fn behind_a_trusted_proxy_one_clients_failures_do_not_lock_another() {
         StatusCode::SEE_OTHER
     );
     assert_eq!(audit_count(&app, "sign_in_failed", "%from 203.0.113.5"), 20);
-    assert_eq!(audit_count(&app, "sign_in", "Signed in from 203.0.113.6"), 1);
+    assert_eq!(
+        audit_count(&app, "sign_in", "Signed in from 203.0.113.6"),
+        1
+    );
     assert_eq!(
         app.count(
             "SELECT COUNT(*) FROM login_throttles WHERE throttle_key = 'address:203.0.113.5' AND locked_until IS NOT NULL"
@@ -176,7 +185,12 @@ async fn behind_a_trusted_proxy_one_clients_failures_do_not_lock_another() {
 
 #[actix_web::test]
 async fn a_bad_trusted_proxies_value_stops_the_start_naming_the_setting() {
-    for bad in ["10.0.0.0/33", "proxy.internal", "10.0.0.1/8", "10.0.0.0/8;192.0.2.1"] {
+    for bad in [
+        "10.0.0.0/33",
+        "proxy.internal",
+        "10.0.0.1/8",
+        "10.0.0.0/8;192.0.2.1",
+    ] {
         let error = Settings::resolve(FileSettings::default(), |name| match name {
             "PORTICO_TRUSTED_PROXIES" => Some(bad.to_string()),
             "PORTICO_SECRET_KEY" => Some("ab".repeat(32)),
@@ -185,14 +199,21 @@ async fn a_bad_trusted_proxies_value_stops_the_start_naming_the_setting() {
         .err()
         .unwrap_or_else(|| panic!("{bad} was accepted"))
         .to_string();
-        assert!(error.contains("PORTICO_TRUSTED_PROXIES (trusted_proxies)"), "{error}");
+        assert!(
+            error.contains("PORTICO_TRUSTED_PROXIES (trusted_proxies)"),
+            "{error}"
+        );
     }
     let file = Settings::parse_file("trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
     let settings = Settings::resolve(file, |name| {
         (name == "PORTICO_SECRET_KEY").then(|| "ab".repeat(32))
     })
     .expect("a list in the file is accepted");
-    assert!(settings.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+    assert!(
+        settings
+            .trusted_proxies
+            .contains("10.1.2.3".parse().unwrap())
+    );
 }
 
 #[actix_web::test]
@@ -216,16 +237,29 @@ async fn a_sign_up_flood_from_one_address_is_cut_off() {
         let client = behind_proxy(&app, "203.0.113.20");
         statuses.push(client.sign_up(&format!("flood{i:02}")).await.status());
     }
-    let created = statuses.iter().filter(|s| **s == StatusCode::SEE_OTHER).count();
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::SEE_OTHER)
+        .count();
     assert_eq!(created, 30, "{statuses:?}");
-    assert!(statuses[30..].iter().all(|s| *s == StatusCode::TOO_MANY_REQUESTS));
-    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE username LIKE 'flood%'"), 30);
+    assert!(
+        statuses[30..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS)
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE username LIKE 'flood%'"),
+        30
+    );
     // The server still answers at once, and another address can still sign up.
     let started = Instant::now();
     assert_eq!(app.browser().get("/healthz").await.status(), StatusCode::OK);
     assert!(started.elapsed() < Duration::from_secs(1));
     let other = behind_proxy(&app, "203.0.113.21");
-    assert_eq!(other.sign_up("neighbour").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        other.sign_up("neighbour").await.status(),
+        StatusCode::SEE_OTHER
+    );
     let refused = behind_proxy(&app, "203.0.113.20");
     let response = refused.sign_up("one-more").await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -264,7 +298,10 @@ async fn sign_up_signs_in_and_carries_next_through() {
     let app = spawn_app().await;
     let browser = app.browser();
     let (_, login) = browser.page("/login?next=/apis%3Fq%3Dpay").await;
-    assert!(login.contains("href=\"/signup?next=%2Fapis%3Fq%3Dpay\""), "{login}");
+    assert!(
+        login.contains("href=\"/signup?next=%2Fapis%3Fq%3Dpay\""),
+        "{login}"
+    );
     let (_, signup) = browser.page("/signup?next=/apis%3Fq%3Dpay").await;
     assert_eq!(input_value(&signup, "next").as_deref(), Some("/apis?q=pay"));
     assert!(signup.contains("href=\"/login?next=%2Fapis%3Fq%3Dpay\""));
@@ -277,8 +314,17 @@ async fn sign_up_signs_in_and_carries_next_through() {
     assert_eq!(to_login, "/login?next=%2Fapis%3Fq%3Dpay");
     let response = browser.get(&to_login).await;
     assert_eq!(location(&response), "/apis?q=pay");
+    let (_, landing) = browser.page("/apis?q=pay").await;
+    assert!(
+        landing.contains("Your account is ready"),
+        "the flash waits for it"
+    );
     assert!(browser.is_signed_in().await, "signed in straight away");
-    assert_ne!(browser.csrf_token().await, before, "a new session at sign-up");
+    assert_ne!(
+        browser.csrf_token().await,
+        before,
+        "a new session at sign-up"
+    );
     assert_eq!(audit_count(&app, "sign_up", "Signed up from 127.0.0.1"), 1);
 
     // Only local paths are carried: anything else is dropped.
@@ -297,7 +343,11 @@ async fn with_approval_sign_up_waits_and_does_not_sign_in() {
     assert_eq!(location(&response), "/signup/pending");
     assert!(!browser.is_signed_in().await);
     assert_eq!(
-        audit_count(&app, "sign_up", "Signed up from 127.0.0.1 (waiting for approval)"),
+        audit_count(
+            &app,
+            "sign_up",
+            "Signed up from 127.0.0.1 (waiting for approval)"
+        ),
         1
     );
 }
@@ -314,13 +364,25 @@ async fn sign_ups_and_sign_ins_appear_in_the_admin_audit_trail() {
     }
     let admin = app.admin().await;
     let (_, page) = admin.page("/admin/audit").await;
-    assert!(page.contains("<option value=\"account\""), "account is an object type");
+    assert!(
+        page.contains("<option value=\"account\""),
+        "account is an object type"
+    );
     for (action, text) in [
         ("sign_up", "Signed up from 127.0.0.1"),
         ("sign_in", "Signed in from 127.0.0.1"),
-        ("sign_in_failed", "Failed sign-in for audited from 127.0.0.1"),
-        ("sign_in_failed", "Failed sign-in for an unknown username from 127.0.0.1"),
-        ("sign_in_throttled", "refused for 15 minutes after 5 failures"),
+        (
+            "sign_in_failed",
+            "Failed sign-in for audited from 127.0.0.1",
+        ),
+        (
+            "sign_in_failed",
+            "Failed sign-in for an unknown username from 127.0.0.1",
+        ),
+        (
+            "sign_in_throttled",
+            "refused for 15 minutes after 5 failures",
+        ),
     ] {
         let (status, page) = admin
             .page(&format!("/admin/audit?object_type=account&action={action}"))
@@ -342,12 +404,20 @@ async fn hsts_is_sent_when_the_public_url_is_https_and_only_then() {
     for path in ["/healthz", "/login"] {
         let response = https.browser().get(path).await;
         assert_eq!(
-            response.headers().get("strict-transport-security").map(|v| v.to_str().unwrap()),
+            response
+                .headers()
+                .get("strict-transport-security")
+                .map(|v| v.to_str().unwrap()),
             Some("max-age=31536000"),
             "{path}"
         );
     }
     let http = spawn_app().await;
     let response = http.browser().get("/login").await;
-    assert!(response.headers().get("strict-transport-security").is_none());
+    assert!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .is_none()
+    );
 }

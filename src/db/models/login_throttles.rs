@@ -132,8 +132,7 @@ impl LoginThrottle {
         max_age_secs: i64,
         now: i64,
     ) -> QueryResult<bool> {
-        Ok(Self::find(conn, key)?
-            .is_some_and(|row| row.window_started_at + max_age_secs > now))
+        Ok(Self::find(conn, key)?.is_some_and(|row| row.window_started_at + max_age_secs > now))
     }
 
     fn find(conn: &mut SqliteConnection, key: &str) -> QueryResult<Option<LoginThrottle>> {

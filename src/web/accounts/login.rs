@@ -14,7 +14,7 @@ use crate::services::sign_in::{self, SignInError};
 use crate::web::accounts::{
     AFTER_SIGN_IN, PendingPage, safe_next, start_session, wait_text, with_next,
 };
-use crate::web::{PageContext, render, see_other};
+use crate::web::{PageContext, flash, render, see_other};
 
 #[derive(Deserialize, Default)]
 pub struct LoginForm {
@@ -49,9 +49,17 @@ impl LoginPage {
     }
 }
 
-pub async fn form(ctx: PageContext, query: web::Query<LoginQuery>) -> HttpResponse {
+pub async fn form(
+    ctx: PageContext,
+    session: Session,
+    query: web::Query<LoginQuery>,
+) -> HttpResponse {
     let next = safe_next(query.next.as_deref().unwrap_or_default());
     if ctx.viewer.is_some() {
+        // Passing through (right after sign-up): the messages wait for the page it goes on to.
+        for message in &ctx.flashes {
+            flash(&session, &message.level, message.message.clone());
+        }
         return see_other(if next.is_empty() {
             AFTER_SIGN_IN
         } else {

@@ -48,7 +48,11 @@ pub async fn form(
 ) -> HttpResponse {
     let next = safe_next(&query.next);
     if ctx.viewer.is_some() {
-        return see_other(if next.is_empty() { "/applications" } else { &next });
+        return see_other(if next.is_empty() {
+            "/applications"
+        } else {
+            &next
+        });
     }
     let page = SignupPage {
         ctx,
@@ -81,7 +85,13 @@ pub async fn submit(
             ..form
         };
         let approval = settings.signup_approval;
-        let page = SignupPage { ctx, form, errors, notice, approval };
+        let page = SignupPage {
+            ctx,
+            form,
+            errors,
+            notice,
+            approval,
+        };
         render(status, &page)
     };
     let account = match NewAccount::parse(&form) {
@@ -99,7 +109,11 @@ pub async fn submit(
         Ok(user) => {
             tracing::info!(user_id = user.id, %client, "a TPP signed up");
             start_session(&session, user.id)?;
-            flash(&session, "success", "Your account is ready, and you are signed in.");
+            flash(
+                &session,
+                "success",
+                "Your account is ready, and you are signed in.",
+            );
             // `/login` sends a signed-in person on to `next` (or their applications).
             Ok(see_other(&with_next("/login", &form.next)))
         }
@@ -115,7 +129,13 @@ pub async fn submit(
                 wait_text(until)
             );
             let status = StatusCode::TOO_MANY_REQUESTS;
-            Ok(rerender(ctx, form, FieldErrors::new(), Some(notice), status))
+            Ok(rerender(
+                ctx,
+                form,
+                FieldErrors::new(),
+                Some(notice),
+                status,
+            ))
         }
         Err(SignUpError::Database(e)) => Err(e.into()),
     }
