@@ -401,23 +401,37 @@ async fn sign_ups_and_sign_ins_appear_in_the_admin_audit_trail() {
 #[actix_web::test]
 async fn hsts_is_sent_when_the_public_url_is_https_and_only_then() {
     let https = spawn_app_with(&[("PORTICO_PUBLIC_URL", "https://portal.example")]).await;
-    for path in ["/healthz", "/login"] {
+    // Every kind of response: pages, errors, health, static files, the authorization server.
+    let paths = [
+        "/",
+        "/login",
+        "/signup",
+        "/healthz",
+        "/static/css/portico.css",
+        "/no-such-page",
+        "/applications",
+        "/oauth2/jwks",
+        "/.well-known/openid-configuration",
+    ];
+    let hsts = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    for path in paths {
         let response = https.browser().get(path).await;
         assert_eq!(
-            response
-                .headers()
-                .get("strict-transport-security")
-                .map(|v| v.to_str().unwrap()),
+            hsts(&response).as_deref(),
             Some("max-age=31536000"),
             "{path}"
         );
     }
+    let refused = https.browser().post_raw("/login", &[]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(hsts(&refused).is_some(), "a refused POST");
     let http = spawn_app().await;
-    let response = http.browser().get("/login").await;
-    assert!(
-        response
-            .headers()
-            .get("strict-transport-security")
-            .is_none()
-    );
+    for path in paths {
+        assert_eq!(hsts(&http.browser().get(path).await), None, "{path}");
+    }
 }
