@@ -11,6 +11,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::oauth_server::keys::SigningAlgorithm;
+use crate::security::client_address::TrustedProxies;
 
 /// What a `portico.toml` may contain. Every field is optional; unknown keys are refused.
 #[derive(Debug, Default, Deserialize)]
@@ -26,6 +27,25 @@ pub struct FileSettings {
     pub key_provisioning: Option<bool>,
     pub allow_private_km_urls: Option<bool>,
     pub signing_algorithm: Option<String>,
+    /// `"10.0.0.0/8, 192.0.2.7"` or `["10.0.0.0/8", "192.0.2.7"]`.
+    pub trusted_proxies: Option<TextList>,
+}
+
+/// A setting given as one comma-separated string or as a TOML array of strings.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum TextList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl TextList {
+    fn joined(self) -> String {
+        match self {
+            TextList::One(text) => text,
+            TextList::Many(items) => items.join(","),
+        }
+    }
 }
 
 /// The resolved settings Portico runs with.
@@ -42,6 +62,8 @@ pub struct Settings {
     pub allow_private_km_urls: bool,
     /// The algorithm the resident authorization server signs with (ES256 by default).
     pub signing_algorithm: SigningAlgorithm,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// The 256-bit key that encrypts secrets at rest and protects session cookies.
@@ -199,7 +221,18 @@ impl Settings {
             }
         };
 
+        let trusted_proxies = match pick(
+            "PORTICO_TRUSTED_PROXIES",
+            file.trusted_proxies.map(TextList::joined),
+        ) {
+            None => TrustedProxies::default(),
+            Some(text) => TrustedProxies::parse(&text).map_err(|e| {
+                SettingsError::new(format!("PORTICO_TRUSTED_PROXIES (trusted_proxies): {e}"))
+            })?,
+        };
+
         Ok(Settings {
+            trusted_proxies,
             listen,
             database_path,
             public_url,

@@ -211,7 +211,7 @@ pub fn app(
 > {
     App::new()
         .wrap(from_fn(crate::telemetry::log_request))
-        .wrap(headers::middleware())
+        .wrap(headers::middleware(&state.settings))
         .wrap(Compress::default())
         .wrap(from_fn(crate::security::request_limits::body_deadline))
         .configure(configure(state))

@@ -10,6 +10,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use tracing_subscriber::EnvFilter;
 
+use crate::security::client_address::ClientAddress;
+
 /// Installs the global subscriber (`RUST_LOG` filters; `info` by default). Safe to call twice.
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -28,13 +30,14 @@ pub async fn log_request(
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_string();
+    let client = ClientAddress::of(req.request());
     let response = next.call(req).await?;
     let status = response.status().as_u16();
     let micros = started.elapsed().as_micros() as u64;
     if status >= 500 {
-        tracing::error!(%method, %path, status, micros, "request");
+        tracing::error!(%client, %method, %path, status, micros, "request");
     } else {
-        tracing::info!(%method, %path, status, micros, "request");
+        tracing::info!(%client, %method, %path, status, micros, "request");
     }
     Ok(response)
 }

@@ -150,6 +150,9 @@ pub struct SignupForm {
     pub password_confirm: String,
     #[serde(default)]
     pub accept_terms: Option<String>,
+    /// Where to go once signed in (a local path; anything else is dropped).
+    #[serde(default)]
+    pub next: String,
 }
 
 impl std::fmt::Debug for SignupForm {

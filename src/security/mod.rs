@@ -2,6 +2,7 @@
 //! the form checks it makes for every POST), the response headers, password hashing,
 //! randomness, request limits, and the files only their owner may read.
 
+pub mod client_address;
 pub mod csrf;
 pub mod expired_form;
 pub mod files;

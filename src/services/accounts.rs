@@ -1,52 +1,29 @@
-//! Accounts: sign-up, sign-in with throttling, the first administrator, and the admin's
-//! approve / reject / lock / unlock decisions.
+//! Accounts: inserting them, the first administrator, and the admin's approve / reject / lock /
+//! unlock decisions. Signing up and signing in, with their throttles, are in `sign_in`.
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::db::models::login_throttles::{LoginThrottle, ThrottleRule};
 use crate::db::models::sessions::SessionRow;
 use crate::db::models::users::{NewUser, User};
 use crate::db::{self, DbError, DbPool, is_unique_violation};
 use crate::domain::FieldErrors;
-use crate::domain::accounts::{
-    AccountStatus, NewAccount, NewPassword, Role, Username, username_key,
-};
+use crate::domain::accounts::{AccountStatus, NewAccount, NewPassword, Role, Username};
 use crate::security::password;
-
-/// Five wrong passwords for one account within 15 minutes lock it for 15 minutes.
-pub const ACCOUNT_RULE: ThrottleRule = ThrottleRule {
-    max_failures: 5,
-    window_secs: 900,
-    lock_secs: 900,
-};
-/// Twenty failures from one address within 15 minutes lock the address for 15 minutes.
-pub const ADDRESS_RULE: ThrottleRule = ThrottleRule {
-    max_failures: 20,
-    window_secs: 900,
-    lock_secs: 900,
-};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignUpError {
     #[error("the username is taken")]
     UsernameTaken,
+    #[error("too many sign-ups or failures from this address")]
+    Throttled { until: i64 },
     #[error(transparent)]
     Database(#[from] DbError),
 }
 
-/// Creates a TPP account: active, or pending an admin's approval in approval mode.
-pub async fn sign_up(
-    pool: &DbPool,
-    account: NewAccount,
-    needs_approval: bool,
-) -> Result<User, SignUpError> {
-    let hash = password::hash(account.password.expose().to_string()).await;
-    let status = if needs_approval {
-        AccountStatus::Pending
-    } else {
-        AccountStatus::Active
-    };
-    insert_user(pool, account, hash, Role::Tpp, status).await
+impl From<diesel::result::Error> for SignUpError {
+    fn from(e: diesel::result::Error) -> Self {
+        SignUpError::Database(e.into())
+    }
 }
 
 async fn insert_user(
@@ -57,98 +34,42 @@ async fn insert_user(
     status: AccountStatus,
 ) -> Result<User, SignUpError> {
     db::run(pool, move |conn| {
-        let now = db::now();
-        let key = account.username.key();
-        let new = NewUser {
-            username: account.username.as_str(),
-            username_key: &key,
-            email: account.email.as_str(),
-            first_name: &account.first_name,
-            last_name: &account.last_name,
-            organization: &account.organization,
-            password_hash: &password_hash,
-            role,
-            status,
-            terms_accepted_at: (role == Role::Tpp).then_some(now),
-            created_at: now,
-            updated_at: now,
-        };
-        User::insert(conn, &new).map_err(|e| {
-            if is_unique_violation(&e) {
-                SignUpError::UsernameTaken
-            } else {
-                DbError::from(e).into()
-            }
-        })
+        insert_user_in(conn, &account, &password_hash, role, status)
     })
     .await
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SignInError {
-    #[error("wrong username or password")]
-    InvalidCredentials,
-    #[error("too many failed attempts")]
-    Throttled,
-    #[error("the account is {0}")]
-    NotActive(AccountStatus),
-    #[error(transparent)]
-    Database(#[from] DbError),
-}
-
-/// Checks a username and password. Unknown users cost the same time as wrong passwords, and
-/// failures count per account and per client address.
-pub async fn sign_in(
-    pool: &DbPool,
-    typed_username: &str,
-    typed_password: String,
-    client_address: &str,
-) -> Result<User, SignInError> {
-    let key = username_key(typed_username);
-    let account_key = format!("account:{key}");
-    let address_key = format!("address:{client_address}");
-
-    let (throttled_until, user) = {
-        let (account_key, address_key, key) =
-            (account_key.clone(), address_key.clone(), key.clone());
-        db::run(pool, move |conn| {
-            let until =
-                LoginThrottle::locked_until(conn, &[&account_key, &address_key], db::now())?;
-            let user = User::find_by_key(conn, &key)?;
-            Ok::<_, DbError>((until, user))
-        })
-        .await?
+/// Inserts an account on `conn` (inside the caller's transaction, when it has one).
+pub(crate) fn insert_user_in(
+    conn: &mut diesel::SqliteConnection,
+    account: &NewAccount,
+    password_hash: &str,
+    role: Role,
+    status: AccountStatus,
+) -> Result<User, SignUpError> {
+    let now = db::now();
+    let key = account.username.key();
+    let new = NewUser {
+        username: account.username.as_str(),
+        username_key: &key,
+        email: account.email.as_str(),
+        first_name: &account.first_name,
+        last_name: &account.last_name,
+        organization: &account.organization,
+        password_hash,
+        role,
+        status,
+        terms_accepted_at: (role == Role::Tpp).then_some(now),
+        created_at: now,
+        updated_at: now,
     };
-    if throttled_until.is_some() {
-        return Err(SignInError::Throttled);
-    }
-
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let verified = typed_password.len() <= 4 * crate::domain::accounts::PASSWORD_MAX
-        && password::verify(typed_password, stored).await;
-
-    if !verified {
-        db::run(pool, move |conn| {
-            db::write(conn, |conn| {
-                let now = db::now();
-                LoginThrottle::record_failure(conn, &account_key, ACCOUNT_RULE, now)?;
-                LoginThrottle::record_failure(conn, &address_key, ADDRESS_RULE, now)
-            })
-            .map_err(DbError::from)
-        })
-        .await?;
-        return Err(SignInError::InvalidCredentials);
-    }
-
-    let user = user.expect("a verified password belongs to a user");
-    db::run(pool, move |conn| {
-        LoginThrottle::clear(conn, &account_key).map_err(DbError::from)
+    User::insert(conn, &new).map_err(|e| {
+        if is_unique_violation(&e) {
+            SignUpError::UsernameTaken
+        } else {
+            DbError::from(e).into()
+        }
     })
-    .await?;
-    if user.status != AccountStatus::Active {
-        return Err(SignInError::NotActive(user.status));
-    }
-    Ok(user)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +116,8 @@ pub async fn create_admin(
                 AdminSetupError::UsernameTaken(username.as_str().to_string())
             }
             SignUpError::Database(e) => AdminSetupError::Database(e),
+            // Creating an administrator never goes through the sign-up throttle.
+            other @ SignUpError::Throttled { .. } => AdminSetupError::Invalid(other.to_string()),
         })
 }
 

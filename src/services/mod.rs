@@ -9,6 +9,7 @@ pub mod demo;
 pub mod key_managers;
 pub mod keys;
 pub mod policies;
+pub mod sign_in;
 pub mod subscriptions;
 
 use crate::db::DbError;

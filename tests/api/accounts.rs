@@ -16,9 +16,11 @@ async fn a_tpp_signs_up_accepting_the_terms_and_signs_in() {
     let response = browser.sign_up("Alice").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/login");
-    let (_, login) = browser.page("/login").await;
+    // Signed in straight away: `/login` sends the new account on to its applications.
+    assert_eq!(location(&browser.get("/login").await), "/applications");
+    let (_, applications) = browser.page("/applications").await;
     assert!(
-        login.contains("Your account is ready"),
+        applications.contains("Your account is ready"),
         "a flash message confirms the sign-up"
     );
 
@@ -243,7 +245,7 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password() {
     let app = restart(app, &[]).await;
     let response = app.browser().sign_in("frank", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(app.count("SELECT COUNT(*) FROM login_throttles WHERE throttle_key = 'account:frank' AND locked_until IS NOT NULL"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM login_throttles WHERE throttle_key = 'account-address:127.0.0.1 frank' AND locked_until IS NOT NULL"), 1);
     // An unknown account locks the same way: no difference to learn from.
     for _ in 0..5 {
         app.browser()

@@ -31,4 +31,5 @@ mod routes;
 mod secrets;
 mod sessions;
 mod settings;
+mod throttling;
 mod usability;

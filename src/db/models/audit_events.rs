@@ -58,10 +58,23 @@ impl AuditEvent {
         subject: Subject,
         summary: &str,
     ) -> QueryResult<()> {
+        Self::record_as(conn, Some(actor.id), &actor.name, action, subject, summary)
+    }
+
+    /// Writes one event whose actor may be nobody signed in (`actor_id` None): a failed or
+    /// throttled sign-in.
+    pub fn record_as(
+        conn: &mut SqliteConnection,
+        actor_id: Option<i64>,
+        actor_name: &str,
+        action: &str,
+        subject: Subject,
+        summary: &str,
+    ) -> QueryResult<()> {
         diesel::insert_into(audit_events::table)
             .values((
-                audit_events::actor_id.eq(actor.id),
-                audit_events::actor_name.eq(&actor.name),
+                audit_events::actor_id.eq(actor_id),
+                audit_events::actor_name.eq(actor_name),
                 audit_events::action.eq(action),
                 audit_events::object_type.eq(subject.object_type),
                 audit_events::object_id.eq(subject.object_id),

@@ -2,20 +2,19 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::db::DbPool;
 use crate::domain::accounts::AccountStatus;
-use crate::domain::local_path::LocalPath;
 use crate::error::AppError;
-use crate::security::{csrf, session_store::USER_ID};
-use crate::services::accounts::{self, SignInError};
-use crate::web::accounts::PendingPage;
-use crate::web::{PageContext, render, see_other};
-
-const AFTER_SIGN_IN: &str = "/applications";
+use crate::security::client_address::ClientAddress;
+use crate::services::sign_in::{self, SignInError};
+use crate::web::accounts::{
+    AFTER_SIGN_IN, PendingPage, safe_next, start_session, wait_text, with_next,
+};
+use crate::web::{PageContext, flash, render, see_other};
 
 #[derive(Deserialize, Default)]
 pub struct LoginForm {
@@ -45,17 +44,24 @@ struct LoginPage {
     expired: bool,
 }
 
-fn safe_next(next: &str) -> Option<String> {
-    LocalPath::parse(next).map(|p| p.as_str().to_string())
+impl LoginPage {
+    /// The "create an account" link, carrying `next` along.
+    fn signup_link(&self) -> String {
+        with_next("/signup", &self.next)
+    }
 }
 
-pub async fn form(ctx: PageContext, query: web::Query<LoginQuery>) -> HttpResponse {
-    let next = query
-        .next
-        .as_deref()
-        .and_then(safe_next)
-        .unwrap_or_default();
+pub async fn form(
+    ctx: PageContext,
+    session: Session,
+    query: web::Query<LoginQuery>,
+) -> HttpResponse {
+    let next = safe_next(query.next.as_deref().unwrap_or_default());
     if ctx.viewer.is_some() {
+        // Passing through (right after sign-up): the messages wait for the page it goes on to.
+        for message in &ctx.flashes {
+            flash(&session, &message.level, message.message.clone());
+        }
         return see_other(if next.is_empty() {
             AFTER_SIGN_IN
         } else {
@@ -74,7 +80,7 @@ pub async fn form(ctx: PageContext, query: web::Query<LoginQuery>) -> HttpRespon
 }
 
 pub async fn submit(
-    req: HttpRequest,
+    client: ClientAddress,
     ctx: PageContext,
     session: Session,
     pool: web::Data<DbPool>,
@@ -85,11 +91,7 @@ pub async fn submit(
         password,
         next,
     } = form.into_inner();
-    let next = safe_next(&next).unwrap_or_default();
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let next = safe_next(&next);
     let failed = |ctx, message: &str, status| {
         let page = LoginPage {
             ctx,
@@ -101,15 +103,10 @@ pub async fn submit(
         };
         Ok(render(status, &page))
     };
-    match accounts::sign_in(&pool, &username, password, &address).await {
+    match sign_in::sign_in(&pool, &username, password, client).await {
         Ok(user) => {
-            // A new session id at sign-in: whatever an attacker planted before is anonymous.
-            session.renew();
-            session
-                .insert(USER_ID, user.id)
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-            csrf::rotate(&session);
-            tracing::info!(user_id = user.id, "signed in");
+            start_session(&session, user.id)?;
+            tracing::info!(user_id = user.id, %client, "signed in");
             Ok(see_other(if next.is_empty() {
                 AFTER_SIGN_IN
             } else {
@@ -121,11 +118,11 @@ pub async fn submit(
             "The username or password is not right. Check them and try again.",
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        Err(SignInError::Throttled) => failed(
-            ctx,
-            "Too many failed sign-in attempts. Wait 15 minutes, then try again.",
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
+        Err(SignInError::Throttled { until }) => {
+            tracing::warn!(%client, "sign-in refused: too many failed attempts");
+            let message = format!("Too many failed sign-in attempts. {}", wait_text(until));
+            failed(ctx, &message, StatusCode::TOO_MANY_REQUESTS)
+        }
         Err(SignInError::NotActive(AccountStatus::Pending)) => Ok(render(
             StatusCode::FORBIDDEN,
             &PendingPage {

@@ -3,10 +3,56 @@
 pub mod login;
 pub mod signup;
 
+use actix_session::Session;
 use actix_web::HttpResponse;
 use askama::Template;
 
 use super::PageContext;
+use crate::domain::local_path::LocalPath;
+use crate::error::AppError;
+use crate::security::{csrf, session_store::USER_ID};
+
+/// Where a signed-in person goes when no `next` was given.
+pub const AFTER_SIGN_IN: &str = "/applications";
+
+/// `next` when it is a local path, else empty.
+pub fn safe_next(next: &str) -> String {
+    LocalPath::parse(next)
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default()
+}
+
+/// `path`, carrying `next` along as a query parameter when there is one.
+pub fn with_next(path: &str, next: &str) -> String {
+    if next.is_empty() {
+        return path.to_string();
+    }
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", next)
+        .finish();
+    format!("{path}?{query}")
+}
+
+/// Signs `user_id` in on this browser. A new session id: whatever an attacker planted before is
+/// anonymous afterwards.
+pub fn start_session(session: &Session, user_id: i64) -> Result<(), AppError> {
+    session.renew();
+    session
+        .insert(USER_ID, user_id)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    csrf::rotate(session);
+    Ok(())
+}
+
+/// "Try again in 15 minutes" for a lock that ends at `until`.
+pub fn wait_text(until: i64) -> String {
+    let minutes = ((until - crate::db::now()).max(1) + 59) / 60;
+    if minutes <= 1 {
+        "Wait a minute, then try again.".to_string()
+    } else {
+        format!("Wait {minutes} minutes, then try again.")
+    }
+}
 
 #[derive(Template)]
 #[template(path = "accounts/terms.html")]

@@ -1,15 +1,20 @@
-//! `GET/POST /signup`: TPP self sign-up.
+//! `GET/POST /signup`: TPP self sign-up. Without approval the new account is signed in at once
+//! and sent on to `next`; with approval it waits on `/signup/pending`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use serde::Deserialize;
 
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::domain::FieldErrors;
 use crate::domain::accounts::{NewAccount, SignupForm};
 use crate::error::AppError;
-use crate::services::accounts::{self, SignUpError};
+use crate::security::client_address::ClientAddress;
+use crate::services::accounts::SignUpError;
+use crate::services::sign_in;
+use crate::web::accounts::{safe_next, start_session, wait_text, with_next};
 use crate::web::{PageContext, flash, render, see_other};
 
 #[derive(Template)]
@@ -18,76 +23,119 @@ struct SignupPage {
     ctx: PageContext,
     form: SignupForm,
     errors: FieldErrors,
+    /// A message about the whole form (too many sign-ups from this address).
+    notice: Option<String>,
     approval: bool,
 }
 
-pub async fn form(ctx: PageContext, settings: web::Data<Settings>) -> HttpResponse {
+impl SignupPage {
+    /// The "I already have an account" link, carrying `next` along.
+    fn login_link(&self) -> String {
+        with_next("/login", &self.form.next)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SignupQuery {
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn form(
+    ctx: PageContext,
+    settings: web::Data<Settings>,
+    query: web::Query<SignupQuery>,
+) -> HttpResponse {
+    let next = safe_next(&query.next);
     if ctx.viewer.is_some() {
-        return see_other("/applications");
+        return see_other(if next.is_empty() {
+            "/applications"
+        } else {
+            &next
+        });
     }
     let page = SignupPage {
         ctx,
-        form: SignupForm::default(),
+        form: SignupForm {
+            next,
+            ..SignupForm::default()
+        },
         errors: FieldErrors::new(),
+        notice: None,
         approval: settings.signup_approval,
     };
     super::super::ok(&page)
 }
 
 pub async fn submit(
+    client: ClientAddress,
     ctx: PageContext,
     session: actix_session::Session,
     pool: web::Data<DbPool>,
     settings: web::Data<Settings>,
     form: web::Form<SignupForm>,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    let rerender = |ctx, form: SignupForm, errors, status| {
+    let mut form = form.into_inner();
+    form.next = safe_next(&form.next);
+    let rerender = |ctx, form: SignupForm, errors, notice, status| {
         // Passwords are never sent back.
         let form = SignupForm {
             password: String::new(),
             password_confirm: String::new(),
             ..form
         };
-        render(
-            status,
-            &SignupPage {
-                ctx,
-                form,
-                errors,
-                approval: settings.signup_approval,
-            },
-        )
+        let approval = settings.signup_approval;
+        let page = SignupPage {
+            ctx,
+            form,
+            errors,
+            notice,
+            approval,
+        };
+        render(status, &page)
     };
     let account = match NewAccount::parse(&form) {
         Ok(account) => account,
         Err(errors) => {
-            return Ok(rerender(
-                ctx,
-                form,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ));
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(rerender(ctx, form, errors, None, status));
         }
     };
-    match accounts::sign_up(&pool, account, settings.signup_approval).await {
+    match sign_in::sign_up(&pool, account, settings.signup_approval, client).await {
+        Ok(user) if settings.signup_approval => {
+            tracing::info!(user_id = user.id, %client, "a TPP signed up, waiting for approval");
+            Ok(see_other("/signup/pending"))
+        }
         Ok(user) => {
-            tracing::info!(user_id = user.id, "a TPP signed up");
-            if settings.signup_approval {
-                Ok(see_other("/signup/pending"))
-            } else {
-                flash(
-                    &session,
-                    "success",
-                    "Your account is ready. Sign in to start.",
-                );
-                Ok(see_other("/login"))
-            }
+            tracing::info!(user_id = user.id, %client, "a TPP signed up");
+            start_session(&session, user.id)?;
+            flash(
+                &session,
+                "success",
+                "Your account is ready, and you are signed in.",
+            );
+            // `/login` sends a signed-in person on to `next` (or their applications).
+            Ok(see_other(&with_next("/login", &form.next)))
         }
         Err(SignUpError::UsernameTaken) => {
             let errors =
                 FieldErrors::single("username", "This username is taken. Choose another one.");
-            Ok(rerender(ctx, form, errors, StatusCode::CONFLICT))
+            Ok(rerender(ctx, form, errors, None, StatusCode::CONFLICT))
+        }
+        Err(SignUpError::Throttled { until }) => {
+            tracing::warn!(%client, "sign-up refused: too many from this address");
+            let notice = format!(
+                "Too many sign-ups or failed sign-ins from your network. {}",
+                wait_text(until)
+            );
+            let status = StatusCode::TOO_MANY_REQUESTS;
+            Ok(rerender(
+                ctx,
+                form,
+                FieldErrors::new(),
+                Some(notice),
+                status,
+            ))
         }
         Err(SignUpError::Database(e)) => Err(e.into()),
     }

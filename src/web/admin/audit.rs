@@ -52,6 +52,10 @@ pub const ACTIONS: &[&str] = &[
     "remove",
     "generate_token",
     "resolve",
+    "sign_up",
+    "sign_in",
+    "sign_in_failed",
+    "sign_in_throttled",
 ];
 pub const OBJECT_TYPES: &[&str] = &[
     "application",
@@ -61,6 +65,7 @@ pub const OBJECT_TYPES: &[&str] = &[
     "keys",
     "gateway",
     "key_manager_task",
+    "account",
 ];
 
 /// The first second of a `YYYY-MM-DD` day (UTC), or None for an empty field.
