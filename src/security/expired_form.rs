@@ -56,7 +56,10 @@ impl FormDraft {
         };
         let mut size = action.len() + back.len();
         for (name, value) in url::form_urlencoded::parse(body) {
-            let cost = name.len() + value.len() + 8;
+            // Measured as JSON: escaped control characters take six bytes each.
+            let json_len =
+                |text: &str| serde_json::to_string(text).map_or(usize::MAX / 4, |j| j.len());
+            let cost = json_len(&name) + json_len(&value) + 4;
             if is_secret(&name) || size + cost > MAX_DRAFT_BYTES {
                 draft.left_out |= name != super::csrf::FIELD;
                 continue;
@@ -148,4 +151,24 @@ fn form_page(req: &ServiceRequest) -> String {
         .and_then(|path| LocalPath::parse(&path))
         .map(|path| path.as_str().to_string())
         .unwrap_or_else(|| req.path().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FormDraft;
+
+    #[test]
+    fn secrets_and_what_does_not_fit_are_left_out() {
+        let body = format!(
+            "csrf_token=t&name=App&password=p&consumer_secret=s&connector_initial_access_token=x\
+             &long={}&grant_types=a&grant_types=b",
+            "%00".repeat(1000)
+        );
+        let draft = FormDraft::of(1, "/x", "/y", body.as_bytes());
+        let names: Vec<_> = draft.fields.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["name", "grant_types", "grant_types"]);
+        assert!(draft.left_out);
+        let plain = FormDraft::of(1, "/x", "/y", b"csrf_token=t&name=App");
+        assert!(!plain.left_out, "the CSRF token is not news to anyone");
+    }
 }
