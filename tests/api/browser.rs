@@ -250,22 +250,11 @@ async fn a_tpp_signs_up_creates_an_application_and_subscribes_in_the_browser() {
     chrome
         .submit("form[action='/signup'] button[type=submit]")
         .await;
-    assert_eq!(chrome.path().await, "/login");
-    assert!(chrome.page_text().await.contains("Your account is ready"));
-
-    chrome.fill("#username", "browser-tpp").await;
-    chrome.fill("#password", PASSWORD).await;
-    chrome.screenshots("login").await;
-    chrome
-        .submit("form[action='/login'] button[type=submit]")
-        .await;
+    // Signed in straight away, on to the applications.
     assert_eq!(chrome.path().await, "/applications");
-    assert!(
-        chrome
-            .page_text()
-            .await
-            .contains("You have no applications yet")
-    );
+    let text = chrome.page_text().await;
+    assert!(text.contains("Your account is ready"), "{text}");
+    assert!(text.contains("You have no applications yet"));
     chrome.screenshots("applications-empty").await;
 
     chrome.click(".empty-state a.btn-primary").await;
