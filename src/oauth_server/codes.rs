@@ -3,7 +3,8 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::authorization_codes;
+use crate::db::schema::{authorization_codes, users};
+use crate::domain::accounts::AccountStatus;
 use crate::security::{random, sha256_hex};
 
 pub const CODE_TTL: i64 = 600;
@@ -65,10 +66,16 @@ impl AuthorizationCode {
         Ok(code)
     }
 
-    pub fn find(conn: &mut SqliteConnection, code: &str) -> QueryResult<Option<AuthorizationCode>> {
+    /// The code with the status of the account that approved it (one read: a code of an
+    /// account locked since is refused at the exchange).
+    pub fn find(
+        conn: &mut SqliteConnection,
+        code: &str,
+    ) -> QueryResult<Option<(AuthorizationCode, AccountStatus)>> {
         authorization_codes::table
-            .find(sha256_hex(code.as_bytes()))
-            .select(AuthorizationCode::as_select())
+            .inner_join(users::table.on(users::id.eq(authorization_codes::user_id)))
+            .filter(authorization_codes::code_hash.eq(sha256_hex(code.as_bytes())))
+            .select((AuthorizationCode::as_select(), users::status))
             .first(conn)
             .optional()
     }
