@@ -80,6 +80,20 @@ impl AuthorizationCode {
             .optional()
     }
 
+    /// Ends every code a person approved that has not been exchanged yet (their account was
+    /// locked): such a code must not work again after an unlock.
+    pub fn expire_all_of_user(conn: &mut SqliteConnection, user_id: i64) -> QueryResult<usize> {
+        let now = crate::db::now();
+        diesel::update(
+            authorization_codes::table
+                .filter(authorization_codes::user_id.eq(user_id))
+                .filter(authorization_codes::used_at.is_null())
+                .filter(authorization_codes::expires_at.gt(now)),
+        )
+        .set(authorization_codes::expires_at.eq(now))
+        .execute(conn)
+    }
+
     /// Marks the code used and remembers the family it was exchanged for.
     pub fn consume(
         conn: &mut SqliteConnection,

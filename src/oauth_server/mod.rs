@@ -171,6 +171,16 @@ impl AuthorizationServer {
     }
 }
 
+/// Ends every grant of a person whose account is locked or rejected, for good: their refresh
+/// tokens, the access tokens issued to them and their codes not yet exchanged. (The tokens of
+/// the applications they own are refused while the account is not active, and come back with
+/// an unlock: see `ClientWithApplication::owner_active`.)
+pub fn end_grants_of_user(conn: &mut SqliteConnection, user_id: i64) -> QueryResult<()> {
+    tokens::Family::revoke_all_of_user(conn, user_id)?;
+    codes::AuthorizationCode::expire_all_of_user(conn, user_id)?;
+    Ok(())
+}
+
 impl From<DbError> for KeyError {
     fn from(error: DbError) -> Self {
         match error {

@@ -294,7 +294,7 @@ pub async fn decide(
             User::set_status(conn, user.id, status)?;
             if status != AccountStatus::Active {
                 SessionRow::delete_for_user(conn, user.id)?;
-                crate::oauth_server::tokens::Family::revoke_all_of_user(conn, user.id)?;
+                crate::oauth_server::end_grants_of_user(conn, user.id)?;
             }
             Ok(User { status, ..user })
         })
