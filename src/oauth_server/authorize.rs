@@ -177,9 +177,7 @@ fn check_parameters(
         ));
     }
     if request.state.len() > MAX_STATE {
-        return invalid(&format!(
-            "The state is longer than {MAX_STATE} characters."
-        ));
+        return invalid(&format!("The state is longer than {MAX_STATE} characters."));
     }
     if !matches!(request.prompt.as_str(), "" | "none" | "consent") {
         return invalid("prompt may only be none or consent.");

@@ -270,7 +270,11 @@ impl RefreshToken {
             .inner_join(refresh_token_families::table)
             .inner_join(users::table.on(users::id.eq(refresh_token_families::user_id)))
             .filter(refresh_tokens::token_hash.eq(sha256_hex(token.as_bytes())))
-            .select((RefreshToken::as_select(), Family::as_select(), users::status))
+            .select((
+                RefreshToken::as_select(),
+                Family::as_select(),
+                users::status,
+            ))
             .first(conn)
             .optional()
     }

@@ -498,7 +498,12 @@ pub(crate) fn pair<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a 
         .map(|(_, v)| v.as_str())
 }
 
-pub(crate) async fn code_for(app: &TestApp, browser: &Browser, client: &TestClient, scope: &str) -> String {
+pub(crate) async fn code_for(
+    app: &TestApp,
+    browser: &Browser,
+    client: &TestClient,
+    scope: &str,
+) -> String {
     let challenge = challenge(VERIFIER);
     let pairs = authorize(
         app,

@@ -49,7 +49,8 @@ fn set<'a>(
     name: &'a str,
     value: Option<&str>,
 ) -> Vec<(&'a str, String)> {
-    let mut query: Vec<(&str, String)> = query.iter().filter(|(k, _)| *k != name).cloned().collect();
+    let mut query: Vec<(&str, String)> =
+        query.iter().filter(|(k, _)| *k != name).cloned().collect();
     if let Some(value) = value {
         query.push((name, value.to_string()));
     }
@@ -93,7 +94,11 @@ async fn no_bad_authorization_request_sends_anyone_to_a_callback_on_its_own() {
         "redirect_uri",
         Some("https://evil.example/"),
     );
-    let no_pkce = set(&set(&good, "code_challenge", None), "code_challenge_method", None);
+    let no_pkce = set(
+        &set(&good, "code_challenge", None),
+        "code_challenge_method",
+        None,
+    );
     let bad_chars = format!("{}+", "a".repeat(42));
     let (long_challenge, short_challenge) = ("a".repeat(129), "a".repeat(42));
     let (long_scope, long_state) = ("s".repeat(1001), "s".repeat(1025));
@@ -139,11 +144,31 @@ async fn no_bad_authorization_request_sends_anyone_to_a_callback_on_its_own() {
     let silent = set(&good, "prompt", Some("none"));
     let mut runs: Vec<(String, &Browser, Vec<(&str, String)>, Expect)> = Vec::new();
     for (case, query, expect) in &cases {
-        runs.push((format!("{case}, anonymous"), &anonymous, query.clone(), *expect));
-        runs.push((format!("{case}, signed in"), &signed_in, query.clone(), *expect));
+        runs.push((
+            format!("{case}, anonymous"),
+            &anonymous,
+            query.clone(),
+            *expect,
+        ));
+        runs.push((
+            format!("{case}, signed in"),
+            &signed_in,
+            query.clone(),
+            *expect,
+        ));
     }
-    runs.push(("prompt=none, anonymous".into(), &anonymous, silent.clone(), back("login_required")));
-    runs.push(("prompt=none, signed in".into(), &signed_in, silent.clone(), back("consent_required")));
+    runs.push((
+        "prompt=none, anonymous".into(),
+        &anonymous,
+        silent.clone(),
+        back("login_required"),
+    ));
+    runs.push((
+        "prompt=none, signed in".into(),
+        &signed_in,
+        silent.clone(),
+        back("consent_required"),
+    ));
 
     for (case, browser, query, expect) in &runs {
         let url = format!(
@@ -166,7 +191,10 @@ async fn no_bad_authorization_request_sends_anyone_to_a_callback_on_its_own() {
                 let target = url::Url::parse(&link).unwrap();
                 let pairs: Vec<(String, String)> = target.query_pairs().into_owned().collect();
                 assert!(link.starts_with(callback), "{case}: {link}");
-                assert!(pairs.contains(&("error".into(), error.to_string())), "{case}: {link}");
+                assert!(
+                    pairs.contains(&("error".into(), error.to_string())),
+                    "{case}: {link}"
+                );
                 assert_eq!(
                     pairs.iter().any(|(k, v)| k == "state" && v == "keep"),
                     *state,

@@ -95,7 +95,11 @@ async fn locking_a_person_ends_their_grants_for_good() {
     let admin = app.admin().await;
     decide(&app, &admin, "person", "lock").await;
     for unlocked in [false, true] {
-        let when = if unlocked { "after the unlock" } else { "locked" };
+        let when = if unlocked {
+            "after the unlock"
+        } else {
+            "locked"
+        };
         let (status, body) = refresh(&app, &client, &refresh_token).await;
         assert_eq!(
             (status, body["error"].as_str()),
@@ -115,7 +119,11 @@ async fn locking_a_person_ends_their_grants_for_good() {
                 "introspection, {when}"
             );
         }
-        assert_eq!(userinfo(&app, &access).await, StatusCode::UNAUTHORIZED, "{when}");
+        assert_eq!(
+            userinfo(&app, &access).await,
+            StatusCode::UNAUTHORIZED,
+            "{when}"
+        );
         assert_eq!(
             introspect(&app, &gateway, &application_token).await["active"],
             true,

@@ -8,9 +8,7 @@
 use reqwest::StatusCode;
 
 use crate::helpers::*;
-use crate::oauth::{
-    CALLBACK, VERIFIER, application, basic, code_for, exchange, post_token,
-};
+use crate::oauth::{CALLBACK, VERIFIER, application, basic, code_for, exchange, post_token};
 
 /// Every row of the authorization server's tables, as text.
 pub(crate) fn server_tables(app: &TestApp) -> Vec<String> {
