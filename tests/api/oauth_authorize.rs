@@ -21,6 +21,9 @@ pub(crate) fn return_link(html: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// An authorization request's query.
+type Query<'a> = Vec<(&'a str, String)>;
+
 /// What a bad request must show.
 #[derive(Clone, Copy)]
 enum Expect {
@@ -103,7 +106,7 @@ async fn no_bad_authorization_request_sends_anyone_to_a_callback_on_its_own() {
     let (long_challenge, short_challenge) = ("a".repeat(129), "a".repeat(42));
     let (long_scope, long_state) = ("s".repeat(1001), "s".repeat(1025));
     #[rustfmt::skip]
-    let cases: Vec<(&str, Vec<(&str, String)>, Expect)> = vec![
+    let cases: Vec<(&str, Query, Expect)> = vec![
         // The client or its callback is not proven: a page, whoever asks.
         ("unknown client", set(&good, "client_id", Some("nobody")), Expect::Page),
         ("no client_id", set(&good, "client_id", None), Expect::Page),
@@ -142,7 +145,7 @@ async fn no_bad_authorization_request_sends_anyone_to_a_callback_on_its_own() {
     let signed_in = app.tpp("person").await;
     // prompt=none cannot be answered silently: asked to sign in, or not yet consented.
     let silent = set(&good, "prompt", Some("none"));
-    let mut runs: Vec<(String, &Browser, Vec<(&str, String)>, Expect)> = Vec::new();
+    let mut runs: Vec<(String, &Browser, Query, Expect)> = Vec::new();
     for (case, query, expect) in &cases {
         runs.push((
             format!("{case}, anonymous"),

@@ -27,6 +27,15 @@ pub(crate) fn server_tables(app: &TestApp) -> Vec<String> {
     lines
 }
 
+/// A refused request: its name, its client authentication, its form, and the answer it gets.
+type Refusal<'a> = (
+    &'a str,
+    Option<&'a str>,
+    Vec<(&'a str, &'a str)>,
+    StatusCode,
+    &'a str,
+);
+
 fn basic_raw(id: &str, secret: &str) -> String {
     use base64::Engine;
     format!(
@@ -93,7 +102,7 @@ async fn every_refused_token_request_leaves_the_database_as_it_was() {
     let cb = ("redirect_uri", CALLBACK);
     let v = ("code_verifier", VERIFIER);
     #[rustfmt::skip]
-    let cases: Vec<(&str, Option<&str>, Vec<(&str, &str)>, StatusCode, &str)> = vec![
+    let cases: Vec<Refusal> = vec![
         // Any grant: the request itself or the client's authentication.
         ("no grant_type", Some(auth), vec![], StatusCode::BAD_REQUEST, "invalid_request"),
         ("unknown grant_type", Some(auth), vec![("grant_type", "password")], StatusCode::BAD_REQUEST, "unsupported_grant_type"),
