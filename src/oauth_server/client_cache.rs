@@ -139,6 +139,7 @@ mod tests {
                 updated_at: 0,
             },
             application: None,
+            owner_active: true,
         })
     }
 

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::now;
 use crate::db::schema::{applications, oauth_clients, throttling_policies, users};
+use crate::domain::accounts::AccountStatus;
 use crate::domain::keys::KeyType;
 use crate::security::{constant_time_eq, random, sha256_hex};
 
@@ -82,6 +83,10 @@ pub struct ApplicationClaim {
 pub struct ClientWithApplication {
     pub client: OAuthClient,
     pub application: Option<ApplicationClaim>,
+    /// False while the application's owner is locked, rejected or pending: the client gets
+    /// no tokens and the tokens it holds are inactive (they come back if the owner is
+    /// unlocked). Clients of no application (gateways, test clients) are always usable.
+    pub owner_active: bool,
 }
 
 impl OAuthClient {
@@ -111,7 +116,8 @@ impl OAuthClient {
             .optional()
     }
 
-    /// The client and its application (name, owner, application-level tier) in one query.
+    /// The client and its application (name, owner and the owner's status, application-level
+    /// tier) in one query.
     /// Flat left joins: a left join onto a parenthesised inner join makes SQLite materialise
     /// that whole join (every application) on each call — seconds with 200,000 applications.
     pub fn find_with_application(
@@ -131,6 +137,7 @@ impl OAuthClient {
                 applications::name.nullable(),
                 users::username.nullable(),
                 throttling_policies::name.nullable(),
+                users::status.nullable(),
             ))
             .first::<(
                 OAuthClient,
@@ -138,9 +145,10 @@ impl OAuthClient {
                 Option<String>,
                 Option<String>,
                 Option<String>,
+                Option<AccountStatus>,
             )>(conn)
             .optional()?;
-        Ok(row.map(|(client, id, name, owner, tier)| {
+        Ok(row.map(|(client, id, name, owner, tier, status)| {
             let application = match (id, name, owner, tier) {
                 (Some(id), Some(name), Some(owner), Some(tier)) => Some(ApplicationClaim {
                     id,
@@ -153,6 +161,7 @@ impl OAuthClient {
             ClientWithApplication {
                 client,
                 application,
+                owner_active: status.is_none_or(|s| s == AccountStatus::Active),
             }
         }))
     }

@@ -3,7 +3,8 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::authorization_codes;
+use crate::db::schema::{authorization_codes, users};
+use crate::domain::accounts::AccountStatus;
 use crate::security::{random, sha256_hex};
 
 pub const CODE_TTL: i64 = 600;
@@ -65,12 +66,32 @@ impl AuthorizationCode {
         Ok(code)
     }
 
-    pub fn find(conn: &mut SqliteConnection, code: &str) -> QueryResult<Option<AuthorizationCode>> {
+    /// The code with the status of the account that approved it (one read: a code of an
+    /// account locked since is refused at the exchange).
+    pub fn find(
+        conn: &mut SqliteConnection,
+        code: &str,
+    ) -> QueryResult<Option<(AuthorizationCode, AccountStatus)>> {
         authorization_codes::table
-            .find(sha256_hex(code.as_bytes()))
-            .select(AuthorizationCode::as_select())
+            .inner_join(users::table.on(users::id.eq(authorization_codes::user_id)))
+            .filter(authorization_codes::code_hash.eq(sha256_hex(code.as_bytes())))
+            .select((AuthorizationCode::as_select(), users::status))
             .first(conn)
             .optional()
+    }
+
+    /// Ends every code a person approved that has not been exchanged yet (their account was
+    /// locked): such a code must not work again after an unlock.
+    pub fn expire_all_of_user(conn: &mut SqliteConnection, user_id: i64) -> QueryResult<usize> {
+        let now = crate::db::now();
+        diesel::update(
+            authorization_codes::table
+                .filter(authorization_codes::user_id.eq(user_id))
+                .filter(authorization_codes::used_at.is_null())
+                .filter(authorization_codes::expires_at.gt(now)),
+        )
+        .set(authorization_codes::expires_at.eq(now))
+        .execute(conn)
     }
 
     /// Marks the code used and remembers the family it was exchanged for.

@@ -1,6 +1,7 @@
 //! `POST /oauth2/introspect` (RFC 7662). The caller authenticates as a client; it may
 //! introspect its own tokens, and a gateway (resource-server client) any token. Anything
-//! unknown, expired, revoked or not the caller's answers exactly `{"active":false}`. Active
+//! unknown, expired, revoked, not the caller's, of a locked account or of an application whose
+//! owner is locked answers exactly `{"active":false}`. Active
 //! answers carry the application and its active subscriptions, so a gateway can decide.
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -9,11 +10,12 @@ use serde_json::json;
 
 use super::AuthorizationServer;
 use super::client_auth::Credentials;
-use super::clients::{ClientWithApplication, OAuthClient};
+use super::clients::ClientWithApplication;
 use super::error::{OAuthError, no_store_json};
 use super::params::Params;
 use super::tokens::{AccessClaims, RefreshToken};
 use crate::db::{self, schema};
+use crate::domain::accounts::AccountStatus;
 
 pub async fn introspect(
     req: HttpRequest,
@@ -76,15 +78,18 @@ fn describe(
             "subscriptions": subscriptions,
         })));
     }
-    let Some((refresh, family)) = RefreshToken::find(conn, token)? else {
+    let Some((refresh, family, status)) = RefreshToken::find(conn, token)? else {
         return Ok(None);
     };
     let now = db::now();
     if family.revoked_at.is_some()
         || refresh.used_at.is_some()
         || refresh.expires_at <= now
+        || status != AccountStatus::Active
         || !may_see(&family.client_id)
-        || OAuthClient::find(conn, &family.client_id)?.is_none()
+        || !server
+            .client(conn, &family.client_id)?
+            .is_some_and(|c| c.owner_active)
     {
         return Ok(None);
     }
@@ -126,25 +131,35 @@ fn active_subscriptions(
 
 impl AuthorizationServer {
     /// The claims of one of our access tokens when its signature, issuer, audience, lifetime
-    /// and revocation status all hold.
+    /// and revocation status all hold, its client still exists and the client's owner is
+    /// active. A user token of a locked account is on the deny-list (the lock revoked its
+    /// family), so no read of the person is needed here.
     pub fn verify_access_token(
         &self,
         conn: &mut SqliteConnection,
         token: &str,
     ) -> QueryResult<Option<AccessClaims>> {
-        let Ok(claims) = self.keys.verify::<AccessClaims>(token, "at+jwt") else {
+        let Some(claims) = self.decode_access_token(token) else {
             return Ok(None);
         };
-        if claims.iss != self.issuer || claims.aud != claims.client_id {
-            return Ok(None);
-        }
-        // Keys removed at their key manager take their tokens with them.
-        if OAuthClient::find(conn, &claims.client_id)?.is_none() {
+        // Keys removed at their key manager take their tokens with them; a locked owner's
+        // application has its tokens suspended. Both come from the client cache.
+        if !self
+            .client(conn, &claims.client_id)?
+            .is_some_and(|c| c.owner_active)
+        {
             return Ok(None);
         }
         if self.revocations.is_revoked(conn, &claims.jti)? {
             return Ok(None);
         }
         Ok(Some(claims))
+    }
+
+    /// The claims of one of our access tokens when its signature, issuer, audience and
+    /// lifetime hold, whatever became of its client since (what revocation needs).
+    pub fn decode_access_token(&self, token: &str) -> Option<AccessClaims> {
+        let claims = self.keys.verify::<AccessClaims>(token, "at+jwt").ok()?;
+        (claims.iss == self.issuer && claims.aud == claims.client_id).then_some(claims)
     }
 }

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use actix_web::web;
 
-use diesel::SqliteConnection;
+use diesel::{QueryResult, SqliteConnection};
 
 use crate::db::{self, DbError, DbPool};
 use crate::security::secret_box::SecretBox;
@@ -106,12 +106,37 @@ impl AuthorizationServer {
         conn: &mut SqliteConnection,
         credentials: &Credentials,
     ) -> Result<Arc<ClientWithApplication>, OAuthError> {
-        let generation = self.clients.generation();
-        let client = OAuthClient::find_with_application(conn, credentials.client_id())?
-            .map(Arc::new)
+        let client = self
+            .read_and_keep(conn, credentials.client_id())?
             .ok_or_else(OAuthError::invalid_client)?;
-        self.clients.keep(generation, client.clone());
         credentials.confirm(client)
+    }
+
+    /// The client a token names (no credentials involved), from the client cache or the
+    /// registry: introspection asks it whether the client still exists and whether its owner
+    /// is active, without a read of its own while the client is cached.
+    pub fn client(
+        &self,
+        conn: &mut SqliteConnection,
+        client_id: &str,
+    ) -> QueryResult<Option<Arc<ClientWithApplication>>> {
+        match self.clients.get(client_id) {
+            Some(client) => Ok(Some(client)),
+            None => self.read_and_keep(conn, client_id),
+        }
+    }
+
+    fn read_and_keep(
+        &self,
+        conn: &mut SqliteConnection,
+        client_id: &str,
+    ) -> QueryResult<Option<Arc<ClientWithApplication>>> {
+        let generation = self.clients.generation();
+        let client = OAuthClient::find_with_application(conn, client_id)?.map(Arc::new);
+        if let Some(client) = &client {
+            self.clients.keep(generation, client.clone());
+        }
+        Ok(client)
     }
 
     /// The box secrets at rest are sealed with (external connectors seal what they keep).
@@ -144,6 +169,16 @@ impl AuthorizationServer {
             }
         });
     }
+}
+
+/// Ends every grant of a person whose account is locked or rejected, for good: their refresh
+/// tokens, the access tokens issued to them and their codes not yet exchanged. (The tokens of
+/// the applications they own are refused while the account is not active, and come back with
+/// an unlock: see `ClientWithApplication::owner_active`.)
+pub fn end_grants_of_user(conn: &mut SqliteConnection, user_id: i64) -> QueryResult<()> {
+    tokens::Family::revoke_all_of_user(conn, user_id)?;
+    codes::AuthorizationCode::expire_all_of_user(conn, user_id)?;
+    Ok(())
 }
 
 impl From<DbError> for KeyError {

@@ -24,12 +24,14 @@ pub async fn revoke(
         let caller = server.authenticate(conn, &credentials)?;
         db::write(conn, |conn| {
             if token.matches('.').count() == 2 {
-                if let Some(claims) = server.verify_access_token(conn, &token)?
+                // Denied even while it is inactive for another reason (a locked owner):
+                // it must not come back when that reason goes.
+                if let Some(claims) = server.decode_access_token(&token)
                     && claims.client_id == caller.client.client_id
                 {
                     deny(conn, &claims.jti, claims.exp)?;
                 }
-            } else if let Some((_, family)) = RefreshToken::find(conn, &token)?
+            } else if let Some((_, family, _)) = RefreshToken::find(conn, &token)?
                 && family.client_id == caller.client.client_id
             {
                 Family::revoke(conn, &family.id)?;

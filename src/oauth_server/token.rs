@@ -15,6 +15,7 @@ use super::error::{OAuthError, no_store_json};
 use super::params::Params;
 use super::tokens::{self, Family, IdClaims, RefreshToken, access_claims, granted, parse_scope};
 use crate::db;
+use crate::domain::accounts::AccountStatus;
 
 pub async fn token(
     req: HttpRequest,
@@ -50,6 +51,19 @@ pub async fn token(
 
 type Answer = Result<serde_json::Value, OAuthError>;
 
+/// Refuses a client whose owner's account is locked, rejected or pending: a cached fact, so
+/// the hot path pays nothing for it. The client cache is emptied by the administrator's
+/// decision, so the next request after a lock is refused.
+fn require_active_owner(client: &ClientWithApplication) -> Result<(), OAuthError> {
+    if client.owner_active {
+        Ok(())
+    } else {
+        Err(OAuthError::unauthorized_client(
+            "The account that owns this application is not active; it gets no tokens.",
+        ))
+    }
+}
+
 fn require_grant(client: &OAuthClient, grant: &str) -> Result<(), OAuthError> {
     if client.allows_grant(grant) {
         Ok(())
@@ -71,6 +85,7 @@ fn client_credentials(
         ));
     }
     require_grant(&client.client, "client_credentials")?;
+    require_active_owner(client)?;
     let scope = granted(&parse_scope(params.get("scope"))?);
     let ttl = i64::from(client.client.application_token_ttl);
     let claims = access_claims(
@@ -89,6 +104,8 @@ fn client_credentials(
     }))
 }
 
+/// The code exchange. Every refusal but a replayed code (which revokes what the code issued,
+/// RFC 6749 §4.1.2) rolls back: the code stays as it was.
 fn authorization_code(
     conn: &mut SqliteConnection,
     server: &AuthorizationServer,
@@ -96,11 +113,12 @@ fn authorization_code(
     params: &Params,
 ) -> Answer {
     require_grant(&client.client, "authorization_code")?;
+    require_active_owner(client)?;
     let code_text = params.require("code")?.to_string();
     let redirect_uri = params.get("redirect_uri").map(str::to_string);
     let verifier = params.get("code_verifier").map(str::to_string);
     db::write::<_, OAuthError, _>(conn, |conn| {
-        let code = AuthorizationCode::find(conn, &code_text)?
+        let (code, status) = AuthorizationCode::find(conn, &code_text)?
             .ok_or_else(|| OAuthError::invalid_grant("The code is not valid."))?;
         if code.client_id != client.client.client_id {
             return Err(OAuthError::invalid_grant(
@@ -119,63 +137,70 @@ fn authorization_code(
         if code.expires_at <= db::now() {
             return Err(OAuthError::invalid_grant("The code has expired."));
         }
+        if status != AccountStatus::Active {
+            return Err(OAuthError::invalid_grant(
+                "The account that approved this code is not active.",
+            ));
+        }
         if redirect_uri.as_deref() != Some(code.redirect_uri.as_str()) {
             return Err(OAuthError::invalid_grant(
                 "redirect_uri does not match the authorization request.",
             ));
         }
-        match (&code.code_challenge, &verifier) {
-            (Some(challenge), Some(verifier)) => {
-                let method = code.code_challenge_method.as_deref().unwrap_or("plain");
-                if !is_pkce_value(verifier) || !verify_pkce(challenge, method, verifier) {
-                    return Err(OAuthError::invalid_grant(
-                        "The code_verifier does not match the code_challenge.",
-                    ));
-                }
-            }
-            (Some(_), None) => {
-                return Err(OAuthError::invalid_grant("The code_verifier is missing."));
-            }
-            (None, Some(_)) => {
-                return Err(OAuthError::invalid_grant(
-                    "A code_verifier was sent but the authorization request had no code_challenge.",
-                ));
-            }
-            (None, None) if client.client.public_client => {
-                return Err(OAuthError::invalid_grant("A public client must use PKCE."));
-            }
-            (None, None) => {}
-        }
-        let family = if client.client.allows_grant("refresh_token") {
-            Some(Family::create(
-                conn,
-                &client.client.client_id,
-                code.user_id,
-                &code.scope,
-                code.auth_time,
-                i64::from(client.client.refresh_token_ttl),
-            )?)
-        } else {
-            None
-        };
-        AuthorizationCode::consume(
+        check_verifier(&code, verifier.as_deref(), client.client.public_client)?;
+        // A family even without refresh tokens: it records the access token, so that
+        // withdrawing the consent or locking the account denies it.
+        let family = Family::create(
             conn,
-            &code.code_hash,
-            family.as_ref().map(|f| f.id.as_str()),
+            &client.client.client_id,
+            code.user_id,
+            &code.scope,
+            code.auth_time,
+            i64::from(client.client.refresh_token_ttl),
         )?;
+        AuthorizationCode::consume(conn, &code.code_hash, Some(family.id.as_str()))?;
         Ok(Ok(user_tokens(
             conn,
             server,
             client,
-            code.user_id,
+            &family,
             &code.scope,
-            family.as_ref(),
+            client.client.allows_grant("refresh_token"),
             code.nonce.as_deref(),
-            code.auth_time,
         )?))
     })?
 }
 
+/// The PKCE check of a code exchange (RFC 7636 §4.6).
+fn check_verifier(
+    code: &AuthorizationCode,
+    verifier: Option<&str>,
+    public_client: bool,
+) -> Result<(), OAuthError> {
+    match (&code.code_challenge, verifier) {
+        (Some(challenge), Some(verifier)) => {
+            let method = code.code_challenge_method.as_deref().unwrap_or("plain");
+            if !is_pkce_value(verifier) || !verify_pkce(challenge, method, verifier) {
+                return Err(OAuthError::invalid_grant(
+                    "The code_verifier does not match the code_challenge.",
+                ));
+            }
+            Ok(())
+        }
+        (Some(_), None) => Err(OAuthError::invalid_grant("The code_verifier is missing.")),
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "A code_verifier was sent but the authorization request had no code_challenge.",
+        )),
+        (None, None) if public_client => {
+            Err(OAuthError::invalid_grant("A public client must use PKCE."))
+        }
+        (None, None) => Ok(()),
+    }
+}
+
+/// Rotation. Every check comes before the token is marked used and every refusal rolls back,
+/// so a refused refresh leaves the token as it was; only a rotated token presented again
+/// writes (it revokes its whole family, RFC 9700 §4.14.2).
 fn refresh_token(
     conn: &mut SqliteConnection,
     server: &AuthorizationServer,
@@ -183,70 +208,82 @@ fn refresh_token(
     params: &Params,
 ) -> Answer {
     require_grant(&client.client, "refresh_token")?;
+    require_active_owner(client)?;
     let presented = params.require("refresh_token")?.to_string();
     let requested = parse_scope(params.get("scope"))?;
     db::write::<_, OAuthError, _>(conn, |conn| {
-        let (token, family) = RefreshToken::find(conn, &presented)?
+        let (token, family, status) = RefreshToken::find(conn, &presented)?
             .ok_or_else(|| OAuthError::invalid_grant("The refresh token is not valid."))?;
         if family.client_id != client.client.client_id {
-            return Ok(Err(OAuthError::invalid_grant(
+            return Err(OAuthError::invalid_grant(
                 "The refresh token was issued to another client.",
-            )));
+            ));
         }
         if family.revoked_at.is_some() {
-            return Ok(Err(OAuthError::invalid_grant(
+            return Err(OAuthError::invalid_grant(
                 "The refresh token has been revoked.",
-            )));
+            ));
         }
-        if token.used_at.is_some() || !RefreshToken::mark_used(conn, &token.token_hash)? {
-            // Reuse of a rotated token: someone holds a copy. End the whole family.
-            Family::revoke(conn, &family.id)?;
-            return Ok(Err(OAuthError::invalid_grant(
-                "The refresh token has already been used; its grant is revoked.",
-            )));
+        if token.used_at.is_some() {
+            return Ok(Err(reuse(conn, &family)?));
         }
         let now = db::now();
         if token.expires_at <= now || family.expires_at <= now {
-            return Ok(Err(OAuthError::invalid_grant(
-                "The refresh token has expired.",
-            )));
+            return Err(OAuthError::invalid_grant("The refresh token has expired."));
         }
-        let original: Vec<&str> = token.scope.split(' ').collect();
-        let scope = if requested.is_empty() {
-            token.scope.clone()
-        } else if requested.iter().all(|s| original.contains(&s.as_str())) {
-            requested.join(" ")
-        } else {
-            return Ok(Err(OAuthError::invalid_scope(
-                "A refreshed token may only narrow the scope.",
-            )));
-        };
+        if status != AccountStatus::Active {
+            return Err(OAuthError::invalid_grant(
+                "The account this grant belongs to is not active.",
+            ));
+        }
+        let scope = narrowed(&token.scope, &requested)?;
+        if !RefreshToken::mark_used(conn, &token.token_hash)? {
+            // Rotated by a parallel request between the read and now: a reuse as well.
+            return Ok(Err(reuse(conn, &family)?));
+        }
         Ok(Ok(user_tokens(
-            conn,
-            server,
-            client,
-            family.user_id,
-            &scope,
-            Some(&family),
-            None,
-            family.auth_time,
+            conn, server, client, &family, &scope, true, None,
         )?))
     })?
 }
 
-/// The access token (+ refresh token in the family, + ID token for `openid`) of a user flow.
-#[allow(clippy::too_many_arguments)]
+/// A rotated refresh token presented again: someone holds a copy. Ends the whole family.
+fn reuse(conn: &mut SqliteConnection, family: &Family) -> Result<OAuthError, OAuthError> {
+    Family::revoke(conn, &family.id)?;
+    Ok(OAuthError::invalid_grant(
+        "The refresh token has already been used; its grant is revoked.",
+    ))
+}
+
+/// The scope of a refreshed token: the original one, or a part of it.
+fn narrowed(original: &str, requested: &[String]) -> Result<String, OAuthError> {
+    let original_scopes: Vec<&str> = original.split(' ').collect();
+    if requested.is_empty() {
+        Ok(original.to_string())
+    } else if requested
+        .iter()
+        .all(|s| original_scopes.contains(&s.as_str()))
+    {
+        Ok(requested.join(" "))
+    } else {
+        Err(OAuthError::invalid_scope(
+            "A refreshed token may only narrow the scope.",
+        ))
+    }
+}
+
+/// The access token (+ a refresh token when `with_refresh`, + an ID token for `openid`) of a
+/// user's grant; the access token is recorded in the family.
 fn user_tokens(
     conn: &mut SqliteConnection,
     server: &AuthorizationServer,
     client: &ClientWithApplication,
-    user_id: i64,
+    family: &Family,
     scope: &str,
-    family: Option<&Family>,
+    with_refresh: bool,
     nonce: Option<&str>,
-    auth_time: i64,
 ) -> Result<serde_json::Value, diesel::result::Error> {
-    let subject = user_id.to_string();
+    let subject = family.user_id.to_string();
     let ttl = i64::from(client.client.user_token_ttl);
     let claims = access_claims(&server.issuer, client, &subject, scope, ttl);
     let mut body = json!({
@@ -255,7 +292,8 @@ fn user_tokens(
         "expires_in": ttl,
         "scope": scope,
     });
-    if let Some(family) = family {
+    Family::record_access_token(conn, &family.id, &claims.jti, claims.exp)?;
+    if with_refresh {
         let (refresh, hash) = tokens::new_refresh_token();
         RefreshToken::insert(
             conn,
@@ -264,7 +302,6 @@ fn user_tokens(
             scope,
             i64::from(client.client.refresh_token_ttl),
         )?;
-        Family::record_access_token(conn, &family.id, &claims.jti, claims.exp)?;
         body["refresh_token"] = json!(refresh);
     }
     if scope.split(' ').any(|s| s == "openid") {
@@ -275,7 +312,7 @@ fn user_tokens(
             aud: &client.client.client_id,
             exp: now + i64::from(client.client.id_token_ttl),
             iat: now,
-            auth_time,
+            auth_time: family.auth_time,
             azp: &client.client.client_id,
             nonce,
         };

@@ -1,5 +1,7 @@
 //! Tokens: JWT access tokens (RFC 9068), ID tokens (OIDC Core), opaque rotating refresh tokens
-//! in families, and the deny-list of revoked access tokens.
+//! in families, and the deny-list of revoked access tokens. Every authorization-code exchange
+//! starts a family (with or without refresh tokens) and records the access tokens issued to
+//! it, so that withdrawing a consent or locking an account denies every user token at once.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::clients::{ApplicationClaim, ClientWithApplication};
 use super::error::OAuthError;
 use crate::db::schema::{
-    family_access_tokens, refresh_token_families, refresh_tokens, revoked_tokens,
+    family_access_tokens, refresh_token_families, refresh_tokens, revoked_tokens, users,
 };
+use crate::domain::accounts::AccountStatus;
 use crate::security::{random, sha256_hex};
 
 /// The claims of a Portico access token.
@@ -204,6 +207,20 @@ impl Family {
         Ok(())
     }
 
+    /// Revokes every grant of a person (when an administrator locks or rejects the account):
+    /// their refresh tokens stop and the access tokens issued to them are denied, for good.
+    pub fn revoke_all_of_user(conn: &mut SqliteConnection, user_id: i64) -> QueryResult<()> {
+        let ids: Vec<String> = refresh_token_families::table
+            .filter(refresh_token_families::user_id.eq(user_id))
+            .filter(refresh_token_families::revoked_at.is_null())
+            .select(refresh_token_families::id)
+            .load(conn)?;
+        for id in ids {
+            Self::revoke(conn, &id)?;
+        }
+        Ok(())
+    }
+
     /// Records an access token issued to the family, so that revoking the family denies it.
     pub fn record_access_token(
         conn: &mut SqliteConnection,
@@ -243,15 +260,21 @@ impl RefreshToken {
         Ok(())
     }
 
-    /// The token with its family.
+    /// The token with its family and the status of the account the grant belongs to, in one
+    /// read.
     pub fn find(
         conn: &mut SqliteConnection,
         token: &str,
-    ) -> QueryResult<Option<(RefreshToken, Family)>> {
+    ) -> QueryResult<Option<(RefreshToken, Family, AccountStatus)>> {
         refresh_tokens::table
             .inner_join(refresh_token_families::table)
+            .inner_join(users::table.on(users::id.eq(refresh_token_families::user_id)))
             .filter(refresh_tokens::token_hash.eq(sha256_hex(token.as_bytes())))
-            .select((RefreshToken::as_select(), Family::as_select()))
+            .select((
+                RefreshToken::as_select(),
+                Family::as_select(),
+                users::status,
+            ))
             .first(conn)
             .optional()
     }

@@ -9,6 +9,7 @@ use super::AuthorizationServer;
 use super::error::OAuthError;
 use crate::db;
 use crate::db::models::users::User;
+use crate::domain::accounts::AccountStatus;
 
 pub async fn userinfo(
     req: HttpRequest,
@@ -37,6 +38,9 @@ pub async fn userinfo(
             .map_err(|_| OAuthError::invalid_token("The access token is not a user's."))?;
         let user = User::find(conn, user_id)?
             .ok_or_else(|| OAuthError::invalid_token("The user no longer exists."))?;
+        if user.status != AccountStatus::Active {
+            return Err(OAuthError::invalid_token("The account is not active."));
+        }
         let scopes: Vec<&str> = claims.scope.split(' ').collect();
         let mut body = json!({ "sub": claims.sub, "preferred_username": user.username });
         if scopes.contains(&"profile") {

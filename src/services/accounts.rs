@@ -194,7 +194,9 @@ pub enum DecisionError {
     Database(#[from] DbError),
 }
 
-/// Applies an admin's decision; locking or rejecting ends every session of the account.
+/// Applies an admin's decision; locking or rejecting ends every session and every OAuth grant
+/// of the account for good (its refresh tokens stop, its user access tokens are denied). The
+/// tokens of the applications it owns are only suspended: unlocking brings them back.
 pub async fn decide(
     pool: &DbPool,
     admin_id: i64,
@@ -215,6 +217,7 @@ pub async fn decide(
             User::set_status(conn, user.id, status)?;
             if status != AccountStatus::Active {
                 SessionRow::delete_for_user(conn, user.id)?;
+                crate::oauth_server::end_grants_of_user(conn, user.id)?;
             }
             Ok(User { status, ..user })
         })

@@ -1,0 +1,208 @@
+//! A locked account loses its OAuth access at the next request (SECURITY.md row 36): the
+//! person's own grants (codes, refresh tokens, access tokens, userinfo) end for good, and the
+//! applications they own get no tokens and hold no active ones until an unlock brings them back.
+//! Every check runs right after the administrator's click, with the client cache warm.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::oauth::{
+    VERIFIER, application, basic, client_credentials_token, code_for, exchange, http, post_json,
+    post_token,
+};
+use crate::oauth_refusals::server_tables;
+
+async fn introspect(app: &TestApp, gateway: &TestClient, token: &str) -> Value {
+    let (status, body, _) = post_json(
+        app,
+        "/oauth2/introspect",
+        Some(&basic(gateway)),
+        &[("token", token)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    body
+}
+
+async fn userinfo(app: &TestApp, token: &str) -> StatusCode {
+    http()
+        .get(app.url("/oauth2/userinfo"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn refresh(app: &TestApp, client: &TestClient, token: &str) -> (StatusCode, Value) {
+    let (status, body, _) = post_token(
+        app,
+        Some(&basic(client)),
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await;
+    (status, body)
+}
+
+async fn decide(app: &TestApp, admin: &Browser, username: &str, decision: &str) {
+    let id = app.user_id(username);
+    let response = admin
+        .post(&format!("/admin/users/{id}/{decision}"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{decision}");
+}
+
+fn gateway(app: &TestApp) -> TestClient {
+    app.register_client(ClientSpec {
+        resource_server: true,
+        grants: &[],
+        ..Default::default()
+    })
+}
+
+#[actix_web::test]
+async fn locking_a_person_ends_their_grants_for_good() {
+    let app = spawn_app().await;
+    let (_, application_id) = application(&app).await;
+    let client = app.register_client(ClientSpec {
+        application_id: Some(application_id),
+        ..Default::default()
+    });
+    let without_refresh = app.register_client(ClientSpec {
+        application_id: Some(application_id),
+        grants: &["authorization_code"],
+        ..Default::default()
+    });
+    let gateway = gateway(&app);
+    let person = app.tpp("person").await;
+    let code = code_for(&app, &person, &client, "openid profile").await;
+    let (_, tokens) = exchange(&app, &client, &code, VERIFIER).await;
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_string();
+    let code = code_for(&app, &person, &without_refresh, "openid").await;
+    let (_, tokens) = exchange(&app, &without_refresh, &code, VERIFIER).await;
+    let plain_access = tokens["access_token"].as_str().unwrap().to_string();
+    assert!(tokens.get("refresh_token").is_none());
+    let unexchanged = code_for(&app, &person, &client, "openid").await;
+    for token in [&access, &plain_access, &refresh_token] {
+        assert_eq!(introspect(&app, &gateway, token).await["active"], true);
+    }
+    assert_eq!(userinfo(&app, &access).await, StatusCode::OK);
+    // The application's own token, to show the owner's applications are not touched.
+    let application_token = client_credentials_token(&app, &client, None).await;
+
+    let admin = app.admin().await;
+    decide(&app, &admin, "person", "lock").await;
+    for unlocked in [false, true] {
+        let when = if unlocked {
+            "after the unlock"
+        } else {
+            "locked"
+        };
+        let (status, body) = refresh(&app, &client, &refresh_token).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+            "refresh, {when}"
+        );
+        let (status, body) = exchange(&app, &client, &unexchanged, VERIFIER).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+            "code exchange, {when}"
+        );
+        for token in [&access, &plain_access, &refresh_token] {
+            assert_eq!(
+                introspect(&app, &gateway, token).await,
+                json!({ "active": false }),
+                "introspection, {when}"
+            );
+        }
+        assert_eq!(
+            userinfo(&app, &access).await,
+            StatusCode::UNAUTHORIZED,
+            "{when}"
+        );
+        assert_eq!(
+            introspect(&app, &gateway, &application_token).await["active"],
+            true,
+            "the application's own token, {when}"
+        );
+        if !unlocked {
+            decide(&app, &admin, "person", "unlock").await;
+        }
+    }
+    // Unlocked, the person starts again: a new grant works.
+    let person = app.browser();
+    person.sign_in("person", PASSWORD).await;
+    let code = code_for(&app, &person, &client, "openid").await;
+    let (status, body) = exchange(&app, &client, &code, VERIFIER).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[actix_web::test]
+async fn locking_an_owner_suspends_their_applications_tokens_until_the_unlock() {
+    let app = spawn_app().await;
+    let (_, application_id) = application(&app).await;
+    let client = app.register_client(ClientSpec {
+        application_id: Some(application_id),
+        ..Default::default()
+    });
+    let gateway = gateway(&app);
+    let person = app.tpp("person").await;
+    let code = code_for(&app, &person, &client, "openid").await;
+    let (_, tokens) = exchange(&app, &client, &code, VERIFIER).await;
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_string();
+    let unexchanged = code_for(&app, &person, &client, "openid").await;
+    // A token request just before the lock: the client is now in the client cache.
+    let application_token = client_credentials_token(&app, &client, None).await;
+
+    let admin = app.admin().await;
+    decide(&app, &admin, "owner", "lock").await;
+    let before = server_tables(&app);
+    let (status, body, _) = post_token(
+        &app,
+        Some(&basic(&client)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unauthorized_client")),
+        "client_credentials at the next request: {body}"
+    );
+    let (status, body) = refresh(&app, &client, &refresh_token).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unauthorized_client")),
+        "refresh"
+    );
+    let (status, body) = exchange(&app, &client, &unexchanged, VERIFIER).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unauthorized_client")),
+        "code exchange"
+    );
+    for token in [&application_token, &access, &refresh_token] {
+        assert_eq!(
+            introspect(&app, &gateway, token).await,
+            json!({ "active": false })
+        );
+    }
+    assert_eq!(userinfo(&app, &access).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(server_tables(&app), before, "the refusals wrote nothing");
+
+    // The unlock brings the applications' tokens back; nothing of theirs was revoked.
+    decide(&app, &admin, "owner", "unlock").await;
+    for token in [&application_token, &access, &refresh_token] {
+        assert_eq!(introspect(&app, &gateway, token).await["active"], true);
+    }
+    assert_eq!(userinfo(&app, &access).await, StatusCode::OK);
+    client_credentials_token(&app, &client, None).await;
+    let (status, body) = refresh(&app, &client, &refresh_token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = exchange(&app, &client, &unexchanged, VERIFIER).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
