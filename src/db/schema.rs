@@ -15,6 +15,7 @@ diesel::table! {
         terms_accepted_at -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        decision_reason -> Nullable<Text>,
     }
 }
 

@@ -22,6 +22,21 @@ pub const GRANT_TYPES: &[&str] = &[
     "urn:ietf:params:oauth:grant-type:token-exchange",
 ];
 
+/// How a grant type reads on the forms, beside its registered name.
+pub fn grant_label(grant: &str) -> &str {
+    match grant {
+        "client_credentials" => "Client credentials",
+        "authorization_code" => "Authorization code",
+        "refresh_token" => "Refresh token",
+        "password" => "Resource owner password (not recommended)",
+        "implicit" => "Implicit (not recommended)",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer" => "JWT bearer",
+        "urn:ietf:params:oauth:grant-type:device_code" => "Device code",
+        "urn:ietf:params:oauth:grant-type:token-exchange" => "Token exchange",
+        other => other,
+    }
+}
+
 /// The most roles a user or a permission lists.
 pub const ROLES_MAX: usize = 20;
 const PEM_MAX: usize = 64 * 1024;
@@ -611,6 +626,14 @@ fn check_connector_field(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_grant_type_has_a_label_of_its_own() {
+        for grant in GRANT_TYPES {
+            let label = grant_label(grant);
+            assert_ne!(label, *grant, "{grant} has no label");
+        }
+    }
 
     fn form(pairs: &[(&str, &str)]) -> KeyManagerForm {
         KeyManagerForm::from_pairs(

@@ -3,11 +3,13 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::db::models::audit_events::{Actor, AuditEvent, Subject};
 use crate::db::models::sessions::SessionRow;
 use crate::db::models::users::{NewUser, User};
 use crate::db::{self, DbError, DbPool, is_unique_violation};
 use crate::domain::FieldErrors;
 use crate::domain::accounts::{AccountStatus, NewAccount, NewPassword, Role, Username};
+use crate::domain::applications::rejection_reason;
 use crate::security::password;
 
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +176,16 @@ impl AccountDecision {
         }
     }
 
+    /// The audit trail's action.
+    pub fn verb(self) -> &'static str {
+        match self {
+            AccountDecision::Approve => "approve",
+            AccountDecision::Reject => "reject",
+            AccountDecision::Lock => "lock",
+            AccountDecision::Unlock => "unlock",
+        }
+    }
+
     pub fn done(self) -> &'static str {
         match self {
             AccountDecision::Approve => "approved",
@@ -190,6 +202,9 @@ pub enum DecisionError {
     NotFound,
     #[error("{0}")]
     NotApplicable(&'static str),
+    /// The reason of a rejection breaks its rule (the message names what to fix).
+    #[error("{0}")]
+    InvalidReason(String),
     #[error(transparent)]
     Database(#[from] DbError),
 }
@@ -197,16 +212,26 @@ pub enum DecisionError {
 /// Applies an admin's decision; locking or rejecting ends every session and every OAuth grant
 /// of the account for good (its refresh tokens stop, its user access tokens are denied). The
 /// tokens of the applications it owns are only suspended: unlocking brings them back.
+///
+/// A rejection needs a reason, which the person sees when they try to sign in; every decision
+/// is in the audit trail.
 pub async fn decide(
     pool: &DbPool,
-    admin_id: i64,
+    admin: Actor,
     user_id: i64,
     decision: AccountDecision,
+    reason: &str,
 ) -> Result<User, DecisionError> {
+    let reason = match decision {
+        AccountDecision::Reject => {
+            Some(rejection_reason(reason).map_err(DecisionError::InvalidReason)?)
+        }
+        _ => None,
+    };
     db::run(pool, move |conn| {
         db::write(conn, |conn| {
             let user = User::find(conn, user_id)?.ok_or(DecisionError::NotFound)?;
-            if user.id == admin_id {
+            if user.id == admin.id {
                 return Err(DecisionError::NotApplicable(
                     "You cannot change your own account.",
                 ));
@@ -214,12 +239,31 @@ pub async fn decide(
             let status = decision
                 .apply(user.status)
                 .map_err(DecisionError::NotApplicable)?;
-            User::set_status(conn, user.id, status)?;
+            User::set_decision(conn, user.id, status, reason.as_deref())?;
             if status != AccountStatus::Active {
                 SessionRow::delete_for_user(conn, user.id)?;
                 crate::oauth_server::end_grants_of_user(conn, user.id)?;
             }
-            Ok(User { status, ..user })
+            let summary = match &reason {
+                Some(reason) => format!("Rejected the sign-up of {}: {reason}", user.username),
+                None => format!("{} is now {}", user.username, decision.done()),
+            };
+            AuditEvent::record(
+                conn,
+                &admin,
+                decision.verb(),
+                Subject {
+                    object_type: "account",
+                    object_id: Some(user.id),
+                    application_id: None,
+                },
+                &summary,
+            )?;
+            Ok(User {
+                status,
+                decision_reason: reason,
+                ..user
+            })
         })
     })
     .await

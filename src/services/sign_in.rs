@@ -87,8 +87,9 @@ pub enum SignInError {
     InvalidCredentials,
     #[error("too many failed attempts")]
     Throttled { until: i64 },
+    /// The account is not active; a rejected one carries the administrator's reason.
     #[error("the account is {0}")]
-    NotActive(AccountStatus),
+    NotActive(AccountStatus, Option<String>),
     #[error(transparent)]
     Database(#[from] DbError),
 }
@@ -152,7 +153,7 @@ pub async fn sign_in(
     })
     .await?;
     if !active {
-        return Err(SignInError::NotActive(user.status));
+        return Err(SignInError::NotActive(user.status, user.decision_reason));
     }
     Ok(user)
 }

@@ -348,33 +348,93 @@ async fn in_approval_mode_new_accounts_wait_for_an_admin() {
 }
 
 #[actix_web::test]
-async fn a_rejected_account_cannot_sign_in() {
+async fn a_rejected_account_cannot_sign_in_and_is_told_why() {
     let app = spawn_app_with(&[("PORTICO_SIGNUP_APPROVAL", "true")]).await;
     app.browser().sign_up("judy").await;
     let admin = app.admin().await;
     let id = app.user_id("judy");
-    assert_eq!(
-        admin
-            .post(&format!("/admin/users/{id}/reject"), &[])
-            .await
-            .status(),
-        StatusCode::SEE_OTHER
+    // A rejection needs its reason: refused on the page, with nothing changed.
+    let before = app.snapshot();
+    let response = admin
+        .post(&format!("/admin/users/{id}/reject"), &[("reason", "  ")])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.unwrap();
+    assert!(
+        error_on(&page, &format!("reason-{id}")).is_some_and(|e| e.contains("Give the reason")),
+        "the reason field says what is missing"
     );
+    assert_eq!(app.snapshot(), before, "nothing changed");
+
+    let reason = "We could not verify Judy's company registration.";
+    let response = admin
+        .post(&format!("/admin/users/{id}/reject"), &[("reason", reason)])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         app.text("SELECT status AS line FROM users WHERE username = 'judy'"),
         "rejected"
     );
+    let (_, users) = admin.page("/admin/users?status=rejected").await;
+    assert_eq!(
+        data_field(&users, "decision_reason").as_deref(),
+        Some(reason)
+    );
+    assert_eq!(
+        app.text(&format!(
+            "SELECT summary AS line FROM audit_events WHERE action = 'reject' AND object_type = 'account' AND object_id = {id}"
+        )),
+        format!("Rejected the sign-up of judy: {reason}")
+    );
+
+    // The person learns the decision and its reason only with the right password.
     let response = app.browser().sign_in("judy", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(response.text().await.unwrap().contains("not approved"));
+    let page = response.text().await.unwrap();
+    assert!(page.contains("not approved"));
+    assert_eq!(
+        data_field(&page, "decision_reason").as_deref(),
+        Some(reason)
+    );
+    let response = app
+        .browser()
+        .sign_in("judy", "not the password at all")
+        .await;
+    assert!(!response.text().await.unwrap().contains(reason));
+
     // Rejecting twice is a conflict, not a silent success.
     assert_eq!(
         admin
-            .post(&format!("/admin/users/{id}/reject"), &[])
+            .post(&format!("/admin/users/{id}/reject"), &[("reason", reason)])
             .await
             .status(),
         StatusCode::CONFLICT
     );
+}
+
+#[actix_web::test]
+async fn administrators_land_on_their_dashboard_and_tpps_on_their_applications() {
+    let app = spawn_app().await;
+    let admin = app.browser();
+    let response = admin.sign_in(ADMIN, ADMIN_PASSWORD).await;
+    assert_eq!(location(&response), "/admin");
+    let tpp = app.tpp("lena").await;
+    tpp.post("/logout", &[]).await;
+    let response = tpp.sign_in("lena", PASSWORD).await;
+    assert_eq!(location(&response), "/applications");
+    // A `next` wins for both.
+    let admin = app.browser();
+    let response = admin
+        .post(
+            "/login",
+            &[
+                ("username", ADMIN),
+                ("password", ADMIN_PASSWORD),
+                ("next", "/apis"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/apis");
 }
 
 #[actix_web::test]

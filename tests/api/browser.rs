@@ -497,7 +497,7 @@ async fn an_admin_imports_a_key_manager_from_its_well_known_url_and_disables_the
     chrome
         .click("a[href='/admin/key-managers/new?type=dcr']")
         .await;
-    assert!(chrome.page_text().await.contains("New dcr key manager"));
+    assert!(chrome.page_text().await.contains("New DCR key manager"));
     chrome
         .fill(
             "#well_known_url",

@@ -39,7 +39,10 @@ async fn seed_demo_publishes_three_apis_with_their_operations_once() {
     }
     let payments = app.count("SELECT id AS n FROM apis WHERE context = '/payments'");
     let (_, page) = visitor.page(&format!("/apis/{payments}")).await;
-    assert!(page.contains("Create a payment consent"), "operations are listed");
+    assert!(
+        page.contains("Create a payment consent"),
+        "operations are listed"
+    );
     assert!(page.contains("Gold"), "tiers are listed");
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit_events WHERE object_type = 'api' AND action = 'create' AND actor_name = 'admin'"),

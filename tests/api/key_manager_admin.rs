@@ -420,6 +420,30 @@ async fn discovery_fills_the_form_from_the_real_oidc_provider() {
         Some("Discovered IdP")
     );
     assert!(!page.contains("iat-never-echoed-0815"));
+
+    // The document offers implicit; the form never ticks it (nor password), and says what it
+    // filled in.
+    let document: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    let offered: Vec<&str> = document["grant_types_supported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g.as_str())
+        .collect();
+    assert!(offered.contains(&"implicit"), "{offered:?}");
+    let ticked = checked_values(&page, "grant_types");
+    assert!(
+        ticked.contains(&"authorization_code".to_string()),
+        "{ticked:?}"
+    );
+    assert!(
+        !ticked.iter().any(|g| g == "implicit" || g == "password"),
+        "{ticked:?}"
+    );
+    let filled = data_field(&page, "discovery_filled").expect("a confirmation of what was filled");
+    for item in ["issuer", "token endpoint", "JWKS", "grant types"] {
+        assert!(filled.contains(item), "{item} in {filled}");
+    }
 }
 
 /// Hosts of SECURITY.md row 13 that are not on the public Internet, IPv6 transition addresses

@@ -1321,7 +1321,14 @@ async fn no_plaintext_consumer_secret_is_stored_anywhere() {
             ],
         )
         .await;
-    let token = field(&shown_after(&tpp, response).await, "access_token").unwrap();
+    let shown = shown_after(&tpp, response).await;
+    let token = field(&shown, "access_token").unwrap();
+    // A token asked without scopes shows what it got, or says it has none: never "Scope:"
+    // with nothing after it.
+    assert!(
+        field(&shown, "scope").map_or(shown.contains("No scope"), |s| !s.trim().is_empty()),
+        "the scope line"
+    );
     secrets.push(second.clone());
     secrets.push(token);
     let existing = app.register_client(ClientSpec::default());

@@ -200,6 +200,8 @@ async fn a_new_tpps_application_inherits_nothing_from_another_tpps_deleted_one()
     assert!(overview.contains("Created application “Fresh Start”"));
 
     // Every id the deleted objects had answers 404, under every verb, to both TPPs.
+    // The administrator signs in first: a sign-in is itself recorded (audit, known address).
+    let admin = app.admin().await;
     let before = app.snapshot();
     let fields = [
         ("name", "Hijacked"),
@@ -256,7 +258,6 @@ async fn a_new_tpps_application_inherits_nothing_from_another_tpps_deleted_one()
         cases += 1;
     }
     // The administrator's subscription routes do not know the deleted subscription either.
-    let admin = app.admin().await;
     for route in ROUTES
         .iter()
         .filter(|r| r.access == Access::Admin && r.path.starts_with("/admin/subscriptions/{id}"))

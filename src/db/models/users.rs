@@ -22,6 +22,8 @@ pub struct User {
     pub terms_accepted_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Why an administrator rejected the sign-up, shown to the person.
+    pub decision_reason: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -120,13 +122,20 @@ impl User {
         })
     }
 
-    pub fn set_status(
+    /// An administrator's decision: the new status and, for a rejection, its reason (any
+    /// other decision clears an earlier reason).
+    pub fn set_decision(
         conn: &mut SqliteConnection,
         id: i64,
         status: AccountStatus,
+        reason: Option<&str>,
     ) -> QueryResult<usize> {
         diesel::update(users::table.find(id))
-            .set((users::status.eq(status), users::updated_at.eq(now())))
+            .set((
+                users::status.eq(status),
+                users::decision_reason.eq(reason),
+                users::updated_at.eq(now()),
+            ))
             .execute(conn)
     }
 }

@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::security::client_address::ClientAddress;
 use crate::services::sign_in::{self, SignInError};
 use crate::web::accounts::{
-    AFTER_SIGN_IN, PendingPage, safe_next, start_session, wait_text, with_next,
+    ADMIN_HOME, AFTER_SIGN_IN, PendingPage, safe_next, start_session, wait_text, with_next,
 };
 use crate::web::{PageContext, flash, render, see_other};
 
@@ -62,10 +62,13 @@ pub async fn form(
         for message in &ctx.flashes {
             flash(&session, &message.level, message.message.clone());
         }
-        return see_other(if next.is_empty() {
-            AFTER_SIGN_IN
-        } else {
+        let admin = ctx.viewer.as_ref().is_some_and(|v| v.is_admin);
+        return see_other(if !next.is_empty() {
             &next
+        } else if admin {
+            ADMIN_HOME
+        } else {
+            AFTER_SIGN_IN
         });
     }
     let signed_out = query.signed_out == Some(true);
@@ -107,10 +110,12 @@ pub async fn submit(
         Ok(user) => {
             start_session(&session, user.id)?;
             tracing::info!(user_id = user.id, %client, "signed in");
-            Ok(see_other(if next.is_empty() {
-                AFTER_SIGN_IN
-            } else {
+            Ok(see_other(if !next.is_empty() {
                 &next
+            } else if user.is_admin() {
+                ADMIN_HOME
+            } else {
+                AFTER_SIGN_IN
             }))
         }
         Err(SignInError::InvalidCredentials) => failed(
@@ -123,21 +128,23 @@ pub async fn submit(
             let message = format!("Too many failed sign-in attempts. {}", wait_text(until));
             failed(ctx, &message, StatusCode::TOO_MANY_REQUESTS)
         }
-        Err(SignInError::NotActive(AccountStatus::Pending)) => Ok(render(
+        Err(SignInError::NotActive(AccountStatus::Pending, _)) => Ok(render(
             StatusCode::FORBIDDEN,
             &PendingPage {
                 ctx,
                 rejected: false,
+                reason: None,
             },
         )),
-        Err(SignInError::NotActive(AccountStatus::Rejected)) => Ok(render(
+        Err(SignInError::NotActive(AccountStatus::Rejected, reason)) => Ok(render(
             StatusCode::FORBIDDEN,
             &PendingPage {
                 ctx,
                 rejected: true,
+                reason,
             },
         )),
-        Err(SignInError::NotActive(_)) => failed(
+        Err(SignInError::NotActive(..)) => failed(
             ctx,
             "This account is locked. Contact the portal administrators.",
             StatusCode::FORBIDDEN,

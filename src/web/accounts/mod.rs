@@ -14,6 +14,8 @@ use crate::security::{csrf, session_store::USER_ID};
 
 /// Where a signed-in person goes when no `next` was given.
 pub const AFTER_SIGN_IN: &str = "/applications";
+/// Where an administrator goes when no `next` was given: their dashboard.
+pub const ADMIN_HOME: &str = "/admin";
 
 /// `next` when it is a local path, else empty.
 pub fn safe_next(next: &str) -> String {
@@ -70,6 +72,8 @@ pub async fn terms(ctx: PageContext) -> HttpResponse {
 pub struct PendingPage {
     pub ctx: PageContext,
     pub rejected: bool,
+    /// Why an administrator rejected the account (shown only after the right password).
+    pub reason: Option<String>,
 }
 
 /// `GET /signup/pending`: what a person sees while their account waits for an administrator.
@@ -77,5 +81,6 @@ pub async fn pending(ctx: PageContext) -> HttpResponse {
     super::ok(&PendingPage {
         ctx,
         rejected: false,
+        reason: None,
     })
 }

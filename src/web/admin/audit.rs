@@ -46,6 +46,8 @@ pub const ACTIONS: &[&str] = &[
     "unsubscribe",
     "approve",
     "reject",
+    "lock",
+    "unlock",
     "generate",
     "map",
     "regenerate_secret",
@@ -64,7 +66,9 @@ pub const OBJECT_TYPES: &[&str] = &[
     "throttling_policy",
     "keys",
     "gateway",
+    "key_manager",
     "key_manager_task",
+    "user_roles",
     "account",
 ];
 

@@ -49,6 +49,8 @@ struct FormPage {
     stored_secrets: Vec<String>,
     /// The resident key manager's endpoints (read-only), derived from the public URL.
     resident_endpoints: Vec<(&'static str, String)>,
+    /// After a well-known import: what it filled in, for the administrator to check.
+    filled: Vec<String>,
 }
 
 impl FormPage {
@@ -149,6 +151,7 @@ pub async fn new_form(ctx: PageContext, query: web::Query<NewQuery>) -> HttpResp
         current: None,
         stored_secrets: Vec::new(),
         resident_endpoints: Vec::new(),
+        filled: Vec::new(),
     })
 }
 
@@ -202,6 +205,7 @@ pub async fn create(
             current: None,
             stored_secrets: Vec::new(),
             resident_endpoints: Vec::new(),
+            filled: Vec::new(),
         },
     ))
 }
@@ -241,6 +245,7 @@ fn edit_page(
             Vec::new()
         },
         current: Some(entry),
+        filled: Vec::new(),
     }
 }
 
@@ -402,16 +407,15 @@ pub async fn discover(
     };
     form.set("type", kind.as_str());
     let url = form.get("well_known_url").to_string();
-    let (status, errors) = match discovery::discover(&url, settings.allow_private_km_urls).await {
-        Ok(found) => {
-            fill(&mut form, found);
-            (StatusCode::OK, FieldErrors::new())
-        }
-        Err(message) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            FieldErrors::single("well_known_url", message),
-        ),
-    };
+    let (status, errors, filled) =
+        match discovery::discover(&url, settings.allow_private_km_urls).await {
+            Ok(found) => (StatusCode::OK, FieldErrors::new(), fill(&mut form, found)),
+            Err(message) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                FieldErrors::single("well_known_url", message),
+                Vec::new(),
+            ),
+        };
     render(
         status,
         &FormPage {
@@ -422,11 +426,16 @@ pub async fn discover(
             current: None,
             stored_secrets: Vec::new(),
             resident_endpoints: Vec::new(),
+            filled,
         },
     )
 }
 
-fn fill(form: &mut KeyManagerForm, found: discovery::Discovered) {
+/// Fills the form from a discovery document and says what it filled. Grant types are ticked
+/// only among those Portico offers by default: never `implicit` or `password`, which RFC 9700
+/// says not to use (an administrator may still tick them).
+fn fill(form: &mut KeyManagerForm, found: discovery::Discovered) -> Vec<String> {
+    let mut filled = vec![format!("issuer {}", found.issuer)];
     form.set("issuer", &found.issuer);
     for (field, value) in [
         ("token_endpoint", found.token_endpoint),
@@ -437,17 +446,24 @@ fn fill(form: &mut KeyManagerForm, found: discovery::Discovered) {
         ("client_registration_endpoint", found.registration_endpoint),
     ] {
         if let Some(value) = value {
+            filled.push(format!("{} {value}", field.replace('_', " ")));
             form.set(field, &value);
         }
     }
     form.set("certificate_type", "JWKS");
     form.set("certificate_value", &found.jwks_uri);
+    filled.push(format!("JWKS {}", found.jwks_uri));
     let known: Vec<String> = found
         .grant_types
         .into_iter()
-        .filter(|g| GRANT_TYPES.contains(&g.as_str()))
+        .filter(|g| GRANT_TYPES.contains(&g.as_str()) && !NOT_BY_DEFAULT.contains(&g.as_str()))
         .collect();
     if !known.is_empty() {
+        filled.push(format!("grant types {}", known.join(", ")));
         form.grant_types = known;
     }
+    filled
 }
+
+/// Grant types a discovery document may list that are never ticked for the administrator.
+const NOT_BY_DEFAULT: &[&str] = &["implicit", "password"];

@@ -1,6 +1,7 @@
 //! `GET /admin/users` and the approve / reject / lock / unlock decisions.
 
 use actix_session::Session;
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -14,7 +15,7 @@ use crate::domain::accounts::AccountStatus;
 use crate::error::AppError;
 use crate::services::accounts::{self, AccountDecision, DecisionError, RolesError};
 use crate::web::pagination::Pagination;
-use crate::web::{PageContext, SignedIn, flash, see_other};
+use crate::web::{PageContext, SignedIn, flash, render, see_other};
 
 const PER_PAGE: i64 = 25;
 
@@ -32,6 +33,15 @@ struct UsersPage {
     status: String,
     pagination: Pagination,
     roles: HashMap<i64, Vec<String>>,
+    failed: FailedRejection,
+}
+
+/// A rejection refused for its reason: whose sign-up, the reason typed, and the error.
+#[derive(Default)]
+struct FailedRejection {
+    id: i64,
+    reason: String,
+    message: String,
 }
 
 impl UsersPage {
@@ -49,12 +59,22 @@ pub async fn list(
     pool: web::Data<DbPool>,
     query: web::Query<UsersQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let page = users_page(ctx, &pool, &query, FailedRejection::default()).await?;
+    Ok(crate::web::ok(&page))
+}
+
+async fn users_page(
+    ctx: PageContext,
+    pool: &DbPool,
+    query: &UsersQuery,
+    failed: FailedRejection,
+) -> Result<UsersPage, AppError> {
     let status = query
         .status
         .as_deref()
         .and_then(|s| s.parse::<AccountStatus>().ok());
     let page = query.page.unwrap_or(1).max(1);
-    let (result, roles) = db::run(&pool, move |conn| {
+    let (result, roles) = db::run(pool, move |conn| {
         let result = User::page(conn, status, (page - 1) * PER_PAGE, PER_PAGE)?;
         let ids: Vec<i64> = result.users.iter().map(|u| u.id).collect();
         let roles = UserRole::of_users(conn, &ids)?;
@@ -67,23 +87,33 @@ pub async fn list(
     } else {
         format!("/admin/users?status={status_text}&")
     };
-    Ok(crate::web::ok(&UsersPage {
+    Ok(UsersPage {
         ctx,
         users: result.users,
         status: status_text,
         pagination: Pagination::new(page, PER_PAGE, result.total, base),
         roles,
-    }))
+        failed,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    reason: String,
 }
 
 async fn decide(
+    ctx: PageContext,
     SignedIn(admin): SignedIn,
     session: Session,
     pool: web::Data<DbPool>,
     path: web::Path<i64>,
     decision: AccountDecision,
+    reason: String,
 ) -> Result<HttpResponse, AppError> {
-    match accounts::decide(&pool, admin.id, path.into_inner(), decision).await {
+    let user_id = path.into_inner();
+    match accounts::decide(&pool, admin.actor(), user_id, decision, &reason).await {
         Ok(user) => {
             tracing::info!(
                 admin_id = admin.id,
@@ -100,44 +130,64 @@ async fn decide(
         }
         Err(DecisionError::NotFound) => Err(AppError::NotFound),
         Err(DecisionError::NotApplicable(message)) => Err(AppError::Conflict(message.into())),
+        Err(DecisionError::InvalidReason(message)) => {
+            let query = UsersQuery {
+                status: Some(AccountStatus::Pending.as_str().to_string()),
+                page: None,
+            };
+            let failed = FailedRejection {
+                id: user_id,
+                reason,
+                message,
+            };
+            let page = users_page(ctx, &pool, &query, failed).await?;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
         Err(DecisionError::Database(e)) => Err(e.into()),
     }
 }
 
 pub async fn approve(
+    c: PageContext,
     a: SignedIn,
     s: Session,
     p: web::Data<DbPool>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    decide(a, s, p, id, AccountDecision::Approve).await
+    decide(c, a, s, p, id, AccountDecision::Approve, String::new()).await
 }
 
+/// `POST /admin/users/{id}/reject`: `reason` (required; the person sees it at sign-in).
 pub async fn reject(
+    c: PageContext,
     a: SignedIn,
     s: Session,
     p: web::Data<DbPool>,
     id: web::Path<i64>,
+    form: web::Form<DecisionForm>,
 ) -> Result<HttpResponse, AppError> {
-    decide(a, s, p, id, AccountDecision::Reject).await
+    let reason = form.into_inner().reason;
+    decide(c, a, s, p, id, AccountDecision::Reject, reason).await
 }
 
 pub async fn lock(
+    c: PageContext,
     a: SignedIn,
     s: Session,
     p: web::Data<DbPool>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    decide(a, s, p, id, AccountDecision::Lock).await
+    decide(c, a, s, p, id, AccountDecision::Lock, String::new()).await
 }
 
 pub async fn unlock(
+    c: PageContext,
     a: SignedIn,
     s: Session,
     p: web::Data<DbPool>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    decide(a, s, p, id, AccountDecision::Unlock).await
+    decide(c, a, s, p, id, AccountDecision::Unlock, String::new()).await
 }
 
 /// `POST /admin/users/{id}/roles`: repeated `roles` (a value may also list several,

@@ -316,19 +316,6 @@ impl KeysPage {
     }
 }
 
-/// How a grant type reads on the forms.
-pub fn grant_label(grant: &str) -> &str {
-    match grant {
-        "client_credentials" => "Client credentials",
-        "authorization_code" => "Authorization code",
-        "refresh_token" => "Refresh token",
-        "password" => "Password",
-        "urn:ietf:params:oauth:grant-type:jwt-bearer" => "JWT bearer",
-        "urn:ietf:params:oauth:grant-type:device_code" => "Device code",
-        other => other,
-    }
-}
-
 fn key_type_of(segment: &str) -> Result<KeyType, AppError> {
     KeyType::from_path(segment).ok_or(AppError::NotFound)
 }
