@@ -1666,7 +1666,7 @@ async fn the_keys_tab_offers_exactly_what_each_key_manager_can_do_for_each_kind_
             .await;
         let tab = MatrixTab {
             tpp: &tpp,
-            key_manager: *kind,
+            key_manager: kind,
             base: keys_path(id, "production"),
             case: format!("{kind} {mode}"),
         };

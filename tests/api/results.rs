@@ -49,6 +49,9 @@ fn audit_rows(app: &TestApp, action: &str) -> i64 {
     ))
 }
 
+/// A keys action, its fields, the data-field it shows once, the audit action it writes.
+type Step<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, &'a str);
+
 /// Every result a keys POST shows once: generate, regenerate, token — and the gateway secret.
 #[actix_web::test]
 async fn one_time_results_are_shown_once_by_the_page_the_redirect_leads_to() {
@@ -68,7 +71,7 @@ async fn one_time_results_are_shown_once_by_the_page_the_redirect_leads_to() {
         ("key_manager", "resident"),
         ("grant_types", "client_credentials"),
     ];
-    let steps: [(&str, Vec<(&str, &str)>, &str, &str); 2] = [
+    let steps: [Step; 2] = [
         ("generate", generate.to_vec(), "consumer_secret", "generate"),
         (
             "regenerate-secret",
