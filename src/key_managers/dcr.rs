@@ -22,6 +22,9 @@
 //! flag, the application certificate (its public key as `jwks`, and its subject as
 //! `tls_client_auth_subject_dn` when the server's discovery document offers `tls_client_auth`),
 //! the PKCE flags and four token lifetimes configured on the key manager.
+//!
+//! Over 600 lines: RFC 7591/7592 calls, the fs extensions and the registration store; issue #15
+//! splits them by job.
 
 use base64::Engine;
 use oauth2::basic::BasicClient;

@@ -45,8 +45,8 @@ pub async fn body_deadline(
         let now = Instant::now();
         let stream = Deadline {
             inner: payload,
-            idle: Box::pin(sleep_until(now + BODY_IDLE_TIMEOUT)),
-            total: Box::pin(sleep_until(now + BODY_TOTAL_TIMEOUT)),
+            end: now + BODY_TOTAL_TIMEOUT,
+            timer: Box::pin(sleep_until(now + BODY_IDLE_TIMEOUT)),
         };
         req.set_payload(Payload::from(
             Box::pin(stream) as Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>
@@ -57,11 +57,12 @@ pub async fn body_deadline(
     next.call(req).await
 }
 
-/// A request body that fails once it pauses too long or takes too long in all.
+/// A request body that fails once it pauses too long or takes too long in all. One timer
+/// serves both limits: it is set to the earlier of the next idle limit and the total limit.
 struct Deadline {
     inner: Payload,
-    idle: Pin<Box<Sleep>>,
-    total: Pin<Box<Sleep>>,
+    end: Instant,
+    timer: Pin<Box<Sleep>>,
 }
 
 impl Stream for Deadline {
@@ -70,15 +71,13 @@ impl Stream for Deadline {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if let Poll::Ready(item) = Pin::new(&mut self.inner).poll_next(cx) {
             if matches!(item, Some(Ok(_))) {
-                let next_idle = Instant::now() + BODY_IDLE_TIMEOUT;
-                self.idle.as_mut().reset(next_idle);
+                let next = (Instant::now() + BODY_IDLE_TIMEOUT).min(self.end);
+                self.timer.as_mut().reset(next);
             }
             return Poll::Ready(item);
         }
-        let idle = self.idle.as_mut().poll(cx).is_ready();
-        let total = self.total.as_mut().poll(cx).is_ready();
-        if idle || total {
-            tracing::info!(idle, "closed a request whose body did not arrive in time");
+        if self.timer.as_mut().poll(cx).is_ready() {
+            tracing::info!("closed a request whose body did not arrive in time");
             return Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 "the request body did not arrive in time",

@@ -6,6 +6,9 @@
 //! calls the key manager OUTSIDE any transaction; then records the outcome and the audit event in
 //! a second transaction. A generation reserves its key mapping first, so two requests cannot
 //! both make a client, and undoes what it made when it cannot finish.
+//!
+//! Over 600 lines: issue #15 splits it into `services/keys/` (view, one provision saga, changes,
+//! key-manager tasks); until then it stays whole so the saga is not copied.
 
 use secrecy::SecretString;
 

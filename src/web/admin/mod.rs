@@ -24,3 +24,12 @@ struct AdminHome {
 pub async fn index(ctx: PageContext) -> HttpResponse {
     super::ok(&AdminHome { ctx })
 }
+
+/// A rejection (of a sign-up or a subscription) refused for its reason: which object, the
+/// reason typed, and the error, shown by that object's reason field.
+#[derive(Default)]
+pub(crate) struct FailedRejection {
+    pub id: i64,
+    pub reason: String,
+    pub message: String,
+}

@@ -1,5 +1,6 @@
 //! `GET /admin/subscriptions`: subscriptions waiting for approval, approve / reject with a reason.
 
+use super::FailedRejection;
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -21,14 +22,6 @@ struct ApprovalsPage {
     status: SubscriptionStatus,
     pending: Vec<ApprovalLine>,
     failed: FailedRejection,
-}
-
-/// A rejection refused for its reason: which subscription, the reason typed, and the error.
-#[derive(Default)]
-struct FailedRejection {
-    id: i64,
-    reason: String,
-    message: String,
 }
 
 async fn approvals_page(

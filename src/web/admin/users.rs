@@ -1,5 +1,6 @@
 //! `GET /admin/users` and the approve / reject / lock / unlock decisions.
 
+use super::FailedRejection;
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -34,14 +35,6 @@ struct UsersPage {
     pagination: Pagination,
     roles: HashMap<i64, Vec<String>>,
     failed: FailedRejection,
-}
-
-/// A rejection refused for its reason: whose sign-up, the reason typed, and the error.
-#[derive(Default)]
-struct FailedRejection {
-    id: i64,
-    reason: String,
-    message: String,
 }
 
 impl UsersPage {
