@@ -7,6 +7,7 @@ pub mod applications;
 pub mod key_managers;
 pub mod keys;
 pub mod local_path;
+pub mod oauth;
 pub mod policies;
 pub mod structured_text;
 pub mod text;

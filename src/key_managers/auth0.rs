@@ -32,6 +32,7 @@ use super::{
 };
 use crate::db::models::key_managers::KeyManagerRow;
 use crate::domain::keys::{KeyManagerKind, KeySettings};
+use crate::domain::oauth::RedirectUri;
 
 pub static SPEC: ConnectorSpec = ConnectorSpec {
     kind: KeyManagerKind::Auth0,
@@ -333,11 +334,15 @@ fn strings(value: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+fn registered(uris: Vec<String>) -> Vec<RedirectUri> {
+    uris.into_iter().map(RedirectUri::registered).collect()
+}
+
 /// The settings an Auth0 client has, as the keys page shows them.
 fn settings_of(client: &Value) -> KeySettings {
     KeySettings {
         grant_types: strings(&client["grant_types"]),
-        callback_urls: strings(&client["callbacks"]),
+        callback_urls: registered(strings(&client["callbacks"])),
         public_client: client["token_endpoint_auth_method"] == "none",
         ..KeySettings::default()
     }
@@ -544,7 +549,7 @@ impl KeyManager for Auth0KeyManager {
                 consumer_secret: None,
                 settings: KeySettings {
                     grant_types: strings(&updated["grant_types"]),
-                    callback_urls: strings(&updated["callbacks"]),
+                    callback_urls: registered(strings(&updated["callbacks"])),
                     ..request.settings.clone()
                 },
             })

@@ -50,6 +50,7 @@ use crate::db::models::key_managers::KeyManagerRow;
 use crate::domain::keys::{
     AUTHORIZATION_CODE, ApplicationCertificate, CLIENT_CREDENTIALS, KeyManagerKind, KeySettings,
 };
+use crate::domain::oauth::RedirectUri;
 
 /// The `SecretBox` purposes of the sealed columns of `client_registrations`.
 const TOKEN_PURPOSE: &str = "registration access token";
@@ -584,7 +585,7 @@ impl Registered {
             settings.grant_types = grants.clone();
         }
         if let Some(uris) = &self.redirect_uris {
-            settings.callback_urls = uris.clone();
+            settings.callback_urls = uris.iter().cloned().map(RedirectUri::registered).collect();
         }
         if let Some(method) = &self.token_endpoint_auth_method {
             settings.public_client = method == "none";

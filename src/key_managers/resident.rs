@@ -12,6 +12,7 @@ use super::{
 };
 use crate::db;
 use crate::domain::keys::{CLIENT_CREDENTIALS, KeyManagerKind, KeySettings};
+use crate::domain::oauth::RedirectUri;
 use crate::oauth_server::clients::{ClientSettings, Lifetimes, OAuthClient};
 use crate::oauth_server::tokens::{access_claims, deny, granted};
 use crate::oauth_server::{AuthorizationServer, MAX_TOKEN_LIFETIME};
@@ -45,7 +46,11 @@ fn settings_of(client: &OAuthClient) -> KeySettings {
             .filter(|g| !g.is_empty())
             .map(str::to_string)
             .collect(),
-        callback_urls: client.redirect_uris(),
+        callback_urls: client
+            .redirect_uris()
+            .into_iter()
+            .map(RedirectUri::registered)
+            .collect(),
         pkce_mandatory: client.pkce_mandatory,
         pkce_support_plain: client.pkce_plain_allowed,
         public_client: client.public_client,
@@ -61,7 +66,11 @@ fn client_settings(request: &ClientRequest, lifetimes: Lifetimes) -> ClientSetti
         application_id: Some(request.application_id),
         key_type: Some(request.key_type),
         grant_types: settings.grant_types.clone(),
-        redirect_uris: settings.callback_urls.clone(),
+        redirect_uris: settings
+            .callback_urls
+            .iter()
+            .map(|u| u.to_string())
+            .collect(),
         pkce_mandatory: settings.pkce_mandatory,
         pkce_plain_allowed: settings.pkce_support_plain,
         public_client: settings.public_client,

@@ -509,7 +509,7 @@ impl Keys {
         .await?;
 
         let request = MapRequest {
-            consumer_key: input.consumer_key,
+            consumer_key: input.consumer_key.into_string(),
             consumer_secret: SecretString::from(input.consumer_secret),
             application_id,
             key_type,
@@ -720,7 +720,7 @@ impl Keys {
         let request = TokenRequest {
             consumer_key: consumer_key.clone(),
             consumer_secret: SecretString::from(input.consumer_secret),
-            scopes: input.scopes,
+            scopes: input.scopes.as_slice().to_vec(),
             validity_period: input.validity_period,
         };
         let token = checked

@@ -14,8 +14,9 @@ use crate::config::Settings;
 use crate::db::DbPool;
 use crate::db::models::key_managers::KeyUser;
 use crate::domain::FieldErrors;
-use crate::domain::key_managers::{ENDPOINTS, GRANT_TYPES, KeyManagerForm};
+use crate::domain::key_managers::{ENDPOINTS, KeyManagerForm};
 use crate::domain::keys::KeyManagerKind;
+use crate::domain::oauth::GrantType;
 use crate::error::AppError;
 use crate::key_managers::{ConnectorField, connector_fields, discovery};
 use crate::security::secret_box::SecretBox;
@@ -60,8 +61,8 @@ impl FormPage {
     fn endpoints(&self) -> &'static [(&'static str, &'static str)] {
         ENDPOINTS
     }
-    fn grant_types(&self) -> &'static [&'static str] {
-        GRANT_TYPES
+    fn grant_types(&self) -> Vec<&'static str> {
+        GrantType::ALL.iter().map(GrantType::as_str).collect()
     }
     fn is_resident(&self) -> bool {
         self.kind == KeyManagerKind::Resident
@@ -456,7 +457,7 @@ fn fill(form: &mut KeyManagerForm, found: discovery::Discovered) -> Vec<String> 
     let known: Vec<String> = found
         .grant_types
         .into_iter()
-        .filter(|g| GRANT_TYPES.contains(&g.as_str()) && !NOT_BY_DEFAULT.contains(&g.as_str()))
+        .filter(|g| g.parse::<GrantType>().is_ok() && !NOT_BY_DEFAULT.contains(&g.as_str()))
         .collect();
     if !known.is_empty() {
         filled.push(format!("grant types {}", known.join(", ")));

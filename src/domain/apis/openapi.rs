@@ -1,0 +1,141 @@
+//! The OpenAPI 3 document an API carries: read as JSON or YAML through the bounded reader of
+//! `structured_text`, checked for `openapi: 3.x` and `paths`, and its operations listed.
+
+use super::Operation;
+use crate::domain::structured_text::{ReadError, read_json_or_yaml};
+
+/// The largest OpenAPI document Portico keeps, in bytes (the whole form is capped at 64 KiB).
+pub const MAX_OPENAPI_BYTES: usize = 60 * 1024;
+
+/// The HTTP methods an OpenAPI path item can declare operations for, in display order.
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// An OpenAPI 3 document as uploaded, and the operations read from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenApiDocument {
+    pub text: String,
+    pub operations: Vec<Operation>,
+}
+
+impl OpenApiDocument {
+    /// Parses JSON or YAML text declaring `openapi: "3.x.y"` with a `paths` object.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.len() > MAX_OPENAPI_BYTES {
+            return Err(format!(
+                "The OpenAPI document must be at most 60 KiB; this one is {:.1} KiB.",
+                text.len() as f64 / 1024.0
+            ));
+        }
+        let document = parse_json_or_yaml(text)?;
+        let Some(root) = document.as_object() else {
+            return Err(
+                "The OpenAPI document must declare openapi 3.x: it must be an object with openapi and paths."
+                    .into(),
+            );
+        };
+        match root.get("openapi").and_then(|v| v.as_str()) {
+            Some(version) if is_openapi_3(version) => {}
+            _ if root.contains_key("swagger") => {
+                return Err(
+                    "The OpenAPI document must declare openapi 3.x; this is a Swagger 2.0 document: convert it to OpenAPI 3 first."
+                        .into(),
+                );
+            }
+            _ => {
+                return Err(
+                    "The OpenAPI document must declare openapi 3.x (for example openapi: \"3.0.3\")."
+                        .into(),
+                );
+            }
+        }
+        let Some(paths) = root.get("paths").and_then(|v| v.as_object()) else {
+            return Err("The OpenAPI document has no paths: add a paths object.".into());
+        };
+        let mut operations = Vec::new();
+        for (path, item) in paths {
+            // Path items start with "/"; other keys are extensions (x-...).
+            if !path.starts_with('/') {
+                continue;
+            }
+            let Some(item) = item.as_object() else {
+                return Err(format!(
+                    "The OpenAPI document is not valid: the path {} must be an object.",
+                    shorten(path, 80)
+                ));
+            };
+            for method in METHODS {
+                if let Some(operation) = item.get(*method).and_then(|o| o.as_object()) {
+                    operations.push(Operation {
+                        method: method.to_ascii_uppercase(),
+                        path: path.clone(),
+                        summary: operation
+                            .get("summary")
+                            .and_then(|s| s.as_str())
+                            .unwrap_or_default()
+                            .to_string(),
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            text: text.to_string(),
+            operations,
+        })
+    }
+}
+
+/// "3.x.y" with x and y decimal numbers.
+fn is_openapi_3(version: &str) -> bool {
+    let mut parts = version.split('.');
+    let numeric =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    parts.next() == Some("3")
+        && numeric(parts.next())
+        && numeric(parts.next())
+        && parts.next().is_none()
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    }
+}
+
+/// The parser's message without its own " at line L column C" suffix.
+fn bare_message(message: &str) -> String {
+    let end = [" at line ", " at position "]
+        .iter()
+        .filter_map(|marker| message.find(marker))
+        .min()
+        .unwrap_or(message.len());
+    shorten(&message[..end], 160)
+}
+
+fn parse_json_or_yaml(text: &str) -> Result<serde_json::Value, String> {
+    match read_json_or_yaml(text) {
+        Ok(value) => Ok(value),
+        Err(ReadError::TooLarge(why)) => {
+            Err(format!("The OpenAPI document is too large to read: {why}."))
+        }
+        Err(ReadError::Syntax {
+            line,
+            column,
+            message,
+        }) => {
+            let message = bare_message(&message);
+            if line == 0 {
+                Err(format!(
+                    "The OpenAPI document is not valid JSON or YAML ({message})."
+                ))
+            } else {
+                Err(format!(
+                    "The OpenAPI document is not valid JSON or YAML (line {line}, column {column}: {message})."
+                ))
+            }
+        }
+    }
+}

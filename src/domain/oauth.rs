@@ -1,0 +1,311 @@
+//! The values OAuth2 exchanges, each checked once: a redirect (callback) URI, a grant type, a
+//! scope list, a consumer key. Past the handler, code holds these types rather than strings, so
+//! a value that broke a rule cannot travel further.
+
+use std::fmt;
+use std::ops::Deref;
+
+use serde::{Deserialize, Serialize};
+
+use super::text;
+use crate::text_enum;
+
+/// The longest callback URL.
+pub const REDIRECT_URI_MAX: usize = 2048;
+/// The longest scope text.
+pub const SCOPES_MAX: usize = 1000;
+/// The longest consumer key.
+pub const CONSUMER_KEY_MAX: usize = 255;
+
+/// Implements the read-only string views of a checked text type.
+macro_rules! checked_text {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+    };
+}
+
+/// A redirect (callback) URI that passed `RedirectUri::parse`. Stored values deserialize as
+/// they were checked when written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RedirectUri(String);
+checked_text!(RedirectUri);
+
+impl RedirectUri {
+    /// A redirect URI a key manager already holds for a client, read back from it: shown and
+    /// sent back as it is, not typed by a user (`parse` is for what users type).
+    pub fn registered(value: String) -> Self {
+        RedirectUri(value)
+    }
+}
+
+/// True for the hosts a plain-http callback may point at (RFC 8252 §7.3, native apps).
+fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => *ip == std::net::Ipv4Addr::LOCALHOST,
+        url::Host::Ipv6(ip) => *ip == std::net::Ipv6Addr::LOCALHOST,
+    }
+}
+
+impl RedirectUri {
+    /// One callback (redirect) URL: absolute https, or http on a loopback host; no fragment, no
+    /// wildcard, no credentials, at most 2048 characters.
+    // The rules read best as one list, each with its own message.
+    #[allow(clippy::too_many_lines)]
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim();
+        let shown: String = value.chars().take(80).collect();
+        if value.chars().count() > REDIRECT_URI_MAX {
+            return Err(format!(
+                "A callback URL must be at most {REDIRECT_URI_MAX} characters."
+            ));
+        }
+        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!(
+                "The callback URL “{shown}” contains spaces or control characters."
+            ));
+        }
+        if value.contains('*') {
+            return Err(format!(
+                "The callback URL “{shown}” contains a wildcard (*): give each exact URL."
+            ));
+        }
+        let scheme = value
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if matches!(
+            scheme.as_str(),
+            "javascript" | "data" | "file" | "vbscript" | "blob"
+        ) {
+            return Err(format!("{scheme}: URLs cannot be callback URLs."));
+        }
+        if value.contains('#') {
+            return Err(format!(
+                "The callback URL “{shown}” has a fragment (#…): callback URLs must not have one."
+            ));
+        }
+        let url = url::Url::parse(value).map_err(|_| {
+            format!("“{shown}” is not an absolute URL such as https://app.example/callback.")
+        })?;
+        let host = url
+            .host()
+            .ok_or_else(|| format!("The callback URL “{shown}” has no host."))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(format!(
+                "The callback URL “{shown}” must not carry a user name or password."
+            ));
+        }
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&host) => {}
+            "http" => {
+                return Err(format!(
+                    "The callback URL “{shown}” must use https (plain http only on 127.0.0.1, ::1 or localhost)."
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "The callback URL “{shown}” must be an https URL (or http on 127.0.0.1, ::1 or localhost)."
+                ));
+            }
+        }
+        Ok(RedirectUri(value.to_string()))
+    }
+}
+
+text_enum! {
+    /// The OAuth2 grant types a key manager can offer, in the order the forms list them.
+    pub enum GrantType {
+        ClientCredentials = "client_credentials",
+        AuthorizationCode = "authorization_code",
+        RefreshToken = "refresh_token",
+        Password = "password",
+        Implicit = "implicit",
+        JwtBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        DeviceCode = "urn:ietf:params:oauth:grant-type:device_code",
+        TokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange",
+    }
+}
+
+impl GrantType {
+    /// How the grant type reads on the forms, beside its registered name.
+    pub fn label(&self) -> &'static str {
+        match self {
+            GrantType::ClientCredentials => "Client credentials",
+            GrantType::AuthorizationCode => "Authorization code",
+            GrantType::RefreshToken => "Refresh token",
+            GrantType::Password => "Resource owner password (not recommended)",
+            GrantType::Implicit => "Implicit (not recommended)",
+            GrantType::JwtBearer => "JWT bearer",
+            GrantType::DeviceCode => "Device code",
+            GrantType::TokenExchange => "Token exchange",
+        }
+    }
+}
+
+/// Scopes that passed `Scopes::parse`: space-separated NQCHAR tokens (RFC 6749 §3.3), each once,
+/// in the order asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Scopes(Vec<String>);
+
+impl Scopes {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        if value.len() > SCOPES_MAX {
+            return Err(format!("Scopes must be at most {SCOPES_MAX} characters."));
+        }
+        let mut scopes: Vec<String> = Vec::new();
+        for token in value.split(' ').filter(|t| !t.is_empty()) {
+            if !token
+                .chars()
+                .all(|c| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c))
+            {
+                return Err(
+                    "Scopes are separated by spaces and may not contain quotes, backslashes or other special characters."
+                        .into(),
+                );
+            }
+            if !scopes.iter().any(|s| s == token) {
+                scopes.push(token.to_string());
+            }
+        }
+        Ok(Scopes(scopes))
+    }
+
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The `scope` parameter: the tokens joined by spaces.
+    pub fn to_param(&self) -> String {
+        self.0.join(" ")
+    }
+}
+
+/// A consumer key (OAuth2 client id) typed into the out-of-band form: one line, no spaces.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ConsumerKey(String);
+checked_text!(ConsumerKey);
+
+impl ConsumerKey {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = text::required_line(value, "The consumer key", CONSUMER_KEY_MAX)?;
+        if value.chars().any(char::is_whitespace) {
+            return Err("The consumer key must not contain spaces.".into());
+        }
+        Ok(ConsumerKey(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_grant_type_has_a_label_of_its_own() {
+        for grant in GrantType::ALL {
+            assert_ne!(grant.label(), grant.as_str(), "{grant} has no label");
+        }
+    }
+
+    #[test]
+    fn callback_urls_must_be_exact_https_or_loopback_http() {
+        for good in [
+            "https://app.example/callback",
+            "https://app.example:8443/cb?x=1",
+            "http://127.0.0.1:8080/cb",
+            "http://[::1]/cb",
+            "http://localhost/cb",
+        ] {
+            assert_eq!(RedirectUri::parse(good).as_deref(), Ok(good), "{good}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,hi",
+            "file:///etc/passwd",
+            "http://app.example/cb",
+            "http://127.0.0.2/cb",
+            "https://app.example/cb#frag",
+            "https://*.example/cb",
+            "https://user:pw@app.example/cb",
+            "/relative",
+            "app.example/cb",
+            "ftp://app.example/cb",
+            "https://app.example/a b",
+        ] {
+            assert!(RedirectUri::parse(bad).is_err(), "{bad}");
+        }
+        let long = format!("https://app.example/{}", "a".repeat(2048));
+        assert!(RedirectUri::parse(&long).unwrap_err().contains("2048"));
+    }
+
+    #[test]
+    fn scopes_are_nqchar_tokens_each_once() {
+        assert_eq!(
+            Scopes::parse("read  write read").unwrap().as_slice(),
+            ["read", "write"]
+        );
+        assert!(Scopes::parse("bad\"quote").is_err());
+        assert!(Scopes::parse("back\\slash").is_err());
+    }
+
+    #[test]
+    fn consumer_keys_are_one_line_without_spaces() {
+        assert_eq!(ConsumerKey::parse(" abc ").unwrap().as_str(), "abc");
+        assert!(ConsumerKey::parse("a b").is_err());
+        assert!(ConsumerKey::parse("").is_err());
+    }
+}
