@@ -19,6 +19,7 @@ text_enum! {
 /// A username: 3–64 of `[A-Za-z0-9._-]`, unique case-insensitively (compare by `key()`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
+checked_text!(Username);
 
 impl Username {
     pub fn parse(value: &str) -> Result<Self, String> {
@@ -41,10 +42,6 @@ impl Username {
         Ok(Self(value.to_string()))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The case-folded form that uniqueness is decided on.
     pub fn key(&self) -> String {
         self.0.to_ascii_lowercase()
@@ -59,6 +56,7 @@ pub fn username_key(typed: &str) -> String {
 /// An email address in the syntax of RFC 5322 (addr-spec), at most 254 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
+checked_text!(Email);
 
 impl Email {
     pub fn parse(value: &str) -> Result<Self, String> {
@@ -78,10 +76,6 @@ impl Email {
             return Err("Enter an email address like name@example.com.".into());
         }
         Ok(Self(value.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 

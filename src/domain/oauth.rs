@@ -2,9 +2,6 @@
 //! scope list, a consumer key. Past the handler, code holds these types rather than strings, so
 //! a value that broke a rule cannot travel further.
 
-use std::fmt;
-use std::ops::Deref;
-
 use serde::{Deserialize, Serialize};
 
 use super::text;
@@ -16,58 +13,6 @@ pub const REDIRECT_URI_MAX: usize = 2048;
 pub const SCOPES_MAX: usize = 1000;
 /// The longest consumer key.
 pub const CONSUMER_KEY_MAX: usize = 255;
-
-/// Implements the read-only string views of a checked text type.
-macro_rules! checked_text {
-    ($name:ident) => {
-        impl $name {
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-
-            pub fn into_string(self) -> String {
-                self.0
-            }
-        }
-
-        impl Deref for $name {
-            type Target = str;
-            fn deref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl PartialEq<str> for $name {
-            fn eq(&self, other: &str) -> bool {
-                self.0 == other
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
-            }
-        }
-
-        impl std::borrow::Borrow<str> for $name {
-            fn borrow(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(value: $name) -> String {
-                value.0
-            }
-        }
-    };
-}
 
 /// A redirect (callback) URI that passed `RedirectUri::parse`. Stored values deserialize as
 /// they were checked when written.

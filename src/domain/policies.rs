@@ -72,20 +72,7 @@ impl PolicyForm {
 
 /// A policy name: 1–64 of `[A-Za-z0-9_-]` (forms elsewhere refer to policies by it).
 pub fn parse_name(value: &str) -> Result<String, String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err("Name is required.".into());
-    }
-    if value.chars().count() > 64 {
-        return Err("Name must be at most 64 characters.".into());
-    }
-    if !value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
-    {
-        return Err("Name may contain only letters, digits, hyphens and underscores.".into());
-    }
-    Ok(value.to_string())
+    text::identifier(value, "Name", 64, &[('-', "hyphens"), ('_', "underscores")])
 }
 
 fn parse_level(value: &str) -> Result<PolicyLevel, String> {

@@ -30,6 +30,42 @@ fn check_chars(value: &str, label: &str, allow_newlines: bool) -> Result<(), Str
 }
 
 /// A required one-line value: trimmed, 1..=max characters.
+/// A name of ASCII letters, digits and the `punctuation` named beside each character, trimmed,
+/// 1 to `max` characters (the names other forms and URLs refer to things by).
+pub fn identifier(
+    value: &str,
+    label: &str,
+    max: usize,
+    punctuation: &[(char, &str)],
+) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(format!("{label} is required."));
+    }
+    if value.chars().count() > max {
+        return Err(format!("{label} must be at most {max} characters."));
+    }
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || punctuation.iter().any(|(p, _)| *p == c))
+    {
+        let names: Vec<&str> = punctuation.iter().map(|(_, name)| *name).collect();
+        let allowed = match names.split_last() {
+            Some((last, [])) => last.to_string(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        };
+        return Err(format!(
+            "{label} may contain only letters, digits, {allowed}."
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// The punctuation most names allow: dots, hyphens and underscores.
+pub const DOTS_HYPHENS_UNDERSCORES: &[(char, &str)] =
+    &[('.', "dots"), ('-', "hyphens"), ('_', "underscores")];
+
 pub fn required_line(value: &str, label: &str, max: usize) -> Result<String, String> {
     let value = value.trim();
     if value.is_empty() {

@@ -141,22 +141,7 @@ impl ApiForm {
 
 /// A version: 1–30 of `[A-Za-z0-9._-]`.
 pub fn parse_version(value: &str) -> Result<String, String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err("Version is required.".into());
-    }
-    if value.chars().count() > 30 {
-        return Err("Version must be at most 30 characters.".into());
-    }
-    if !value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    {
-        return Err(
-            "Version may contain only letters, digits, dots, hyphens and underscores.".into(),
-        );
-    }
-    Ok(value.to_string())
+    text::identifier(value, "Version", 30, text::DOTS_HYPHENS_UNDERSCORES)
 }
 
 /// A context, the base path gateways route on: `/` then 1–199 of `[A-Za-z0-9/_.{}-]`, without

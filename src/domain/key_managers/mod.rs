@@ -12,6 +12,7 @@ pub use input::KeyManagerInput;
 
 use crate::db::models::key_managers::KeyManagerConfig;
 use crate::domain::oauth::GrantType;
+use crate::domain::text;
 
 /// How a grant type reads on the forms, beside its registered name (the name itself for one
 /// Portico does not know).
@@ -46,20 +47,7 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
 
 /// A key-manager name: 1–64 of `[A-Za-z0-9._-]` (forms elsewhere refer to it).
 pub fn parse_name(value: &str) -> Result<String, String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err("Name is required.".into());
-    }
-    if value.chars().count() > 64 {
-        return Err("Name must be at most 64 characters.".into());
-    }
-    if !value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    {
-        return Err("Name may contain only letters, digits, dots, hyphens and underscores.".into());
-    }
-    Ok(value.to_string())
+    text::identifier(value, "Name", 64, text::DOTS_HYPHENS_UNDERSCORES)
 }
 
 /// A role: 1–64 of `[a-z0-9._-]`.
