@@ -41,8 +41,6 @@ fn is_loopback(host: &url::Host<&str>) -> bool {
 impl RedirectUri {
     /// One callback (redirect) URL: absolute https, or http on a loopback host; no fragment, no
     /// wildcard, no credentials, at most 2048 characters.
-    // The rules read best as one list, each with its own message.
-    #[allow(clippy::too_many_lines)]
     pub fn parse(value: &str) -> Result<Self, String> {
         let value = value.trim();
         let shown: String = value.chars().take(80).collect();
