@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use super::{FieldErrors, text};
 use crate::db::models::key_managers::{KeyManagerConfig, PermissionType};
+use crate::domain::connector_fields::{ConnectorField, FieldKind, connector_fields};
 use crate::domain::keys::KeyManagerKind;
-use crate::key_managers::{ConnectorField, connector_fields};
 use crate::security::outbound;
 
 /// The grant types a key manager can offer.
@@ -605,10 +605,8 @@ fn check_connector_field(
         return;
     }
     let checked = match field.kind {
-        crate::key_managers::FieldKind::Url => {
-            outbound::parse_url(value, allow_private).map(|u| u.to_string())
-        }
-        crate::key_managers::FieldKind::Seconds => match value.parse::<i64>() {
+        FieldKind::Url => outbound::parse_url(value, allow_private).map(|u| u.to_string()),
+        FieldKind::Seconds => match value.parse::<i64>() {
             Ok(seconds) if (1..=315_360_000).contains(&seconds) => Ok(seconds.to_string()),
             _ => Err(format!(
                 "{} must be a whole number of seconds, at least 1.",

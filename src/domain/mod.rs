@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod apis;
 pub mod applications;
+pub mod connector_fields;
 pub mod key_managers;
 pub mod keys;
 pub mod local_path;
