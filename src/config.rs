@@ -10,8 +10,13 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use crate::oauth_server::keys::SigningAlgorithm;
 use crate::security::client_address::TrustedProxies;
+use crate::text_enum;
+
+text_enum! {
+    /// The JWS algorithms the resident authorization server signs with (`signing_algorithm`).
+    pub enum SigningAlgorithm { Es256 = "ES256", Rs256 = "RS256", Ps256 = "PS256", EdDsa = "EdDSA" }
+}
 
 /// What a `portico.toml` may contain. Every field is optional; unknown keys are refused.
 #[derive(Debug, Default, Deserialize)]
@@ -68,6 +73,13 @@ pub struct Settings {
 
 /// The 256-bit key that encrypts secrets at rest and protects session cookies.
 pub struct SecretKey(SecretBox<[u8; 32]>);
+
+/// `SecretBox::new` and the CSRF keys take the key's bytes, not the settings.
+impl AsRef<[u8]> for SecretKey {
+    fn as_ref(&self) -> &[u8] {
+        self.bytes()
+    }
+}
 
 impl SecretKey {
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
@@ -203,23 +215,10 @@ impl Settings {
             None => SecretKey::load_or_create(&secret_key_path(&database_path))?,
         };
 
-        let first_admin = match (
+        let first_admin = first_admin(
             pick("PORTICO_ADMIN_USERNAME", file.admin_username),
             pick("PORTICO_ADMIN_PASSWORD", file.admin_password),
-        ) {
-            (Some(user), Some(password)) => Some((user, SecretString::from(password))),
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(SettingsError::new(
-                    "PORTICO_ADMIN_USERNAME is set but PORTICO_ADMIN_PASSWORD is not",
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(SettingsError::new(
-                    "PORTICO_ADMIN_PASSWORD is set but PORTICO_ADMIN_USERNAME is not",
-                ));
-            }
-        };
+        )?;
 
         let trusted_proxies = match pick(
             "PORTICO_TRUSTED_PROXIES",
@@ -246,14 +245,10 @@ impl Settings {
                 file.allow_private_km_urls,
                 false,
             )?,
-            signing_algorithm: match pick("PORTICO_SIGNING_ALGORITHM", file.signing_algorithm) {
-                None => SigningAlgorithm::Es256,
-                Some(text) => text.trim().parse().map_err(|_| {
-                    SettingsError::new(format!(
-                        "PORTICO_SIGNING_ALGORITHM (signing_algorithm): {text:?} is not one of ES256, RS256, PS256, EdDSA"
-                    ))
-                })?,
-            },
+            signing_algorithm: signing_algorithm(pick(
+                "PORTICO_SIGNING_ALGORITHM",
+                file.signing_algorithm,
+            ))?,
         })
     }
 
@@ -278,6 +273,35 @@ pub fn secret_key_path(database_path: &Path) -> PathBuf {
     let mut name = database_path.as_os_str().to_owned();
     name.push(".key");
     PathBuf::from(name)
+}
+
+/// The first administrator: both the user name and the password, or neither.
+fn first_admin(
+    username: Option<String>,
+    password: Option<String>,
+) -> Result<Option<(String, SecretString)>, SettingsError> {
+    match (username, password) {
+        (Some(user), Some(password)) => Ok(Some((user, SecretString::from(password)))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(SettingsError::new(
+            "PORTICO_ADMIN_USERNAME is set but PORTICO_ADMIN_PASSWORD is not",
+        )),
+        (None, Some(_)) => Err(SettingsError::new(
+            "PORTICO_ADMIN_PASSWORD is set but PORTICO_ADMIN_USERNAME is not",
+        )),
+    }
+}
+
+/// The signing algorithm setting (ES256 when unset).
+fn signing_algorithm(text: Option<String>) -> Result<SigningAlgorithm, SettingsError> {
+    match text {
+        None => Ok(SigningAlgorithm::Es256),
+        Some(text) => text.trim().parse().map_err(|_| {
+            SettingsError::new(format!(
+                "PORTICO_SIGNING_ALGORITHM (signing_algorithm): {text:?} is not one of ES256, RS256, PS256, EdDSA"
+            ))
+        }),
+    }
 }
 
 fn parse_public_url(text: &str) -> Result<Url, SettingsError> {

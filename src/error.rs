@@ -8,6 +8,10 @@ use crate::web::errors::{ErrorKind, error_page};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("payload too large")]
+    PayloadTooLarge,
     #[error("not found")]
     NotFound,
     #[error("forbidden: {0}")]
@@ -39,6 +43,8 @@ impl From<diesel::result::Error> for AppError {
 impl AppError {
     fn kind(&self) -> ErrorKind {
         match self {
+            AppError::BadRequest(_) => ErrorKind::BadRequest,
+            AppError::PayloadTooLarge => ErrorKind::PayloadTooLarge,
             AppError::NotFound => ErrorKind::NotFound,
             AppError::Forbidden(_) => ErrorKind::Forbidden,
             AppError::Conflict(_) => ErrorKind::Conflict,
@@ -58,7 +64,8 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         let message = match self {
-            AppError::Forbidden(m)
+            AppError::BadRequest(m)
+            | AppError::Forbidden(m)
             | AppError::Conflict(m)
             | AppError::Unprocessable(m)
             | AppError::TooManyRequests(m)
@@ -68,7 +75,7 @@ impl ResponseError for AppError {
                 tracing::error!(error = %self, "request failed");
                 ""
             }
-            AppError::NotFound => "",
+            AppError::NotFound | AppError::PayloadTooLarge => "",
         };
         error_page(self.kind(), message)
     }

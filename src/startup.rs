@@ -15,7 +15,9 @@ use crate::oauth_server;
 use crate::security::session_store::DbSessionStore;
 use crate::security::{csrf, headers};
 use crate::web::context::{identify, require_admin, require_signed_in};
-use crate::web::{account, accounts, admin, apis, applications, assets, errors, home, unsent_form};
+use crate::web::{
+    account, accounts, admin, apis, applications, assets, consent, errors, home, unsent_form,
+};
 
 /// Who may use a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +73,8 @@ route_table! {
     SignedIn get  "/account/consents"          => account::consents;
     SignedIn get  "/account/unsent-form"       => unsent_form::show;
     SignedIn post "/account/consents/{id}/revoke" => account::revoke;
-    Public   get  "/oauth2/authorize"          => oauth_server::authorize::start;
-    Public   post "/oauth2/authorize"          => oauth_server::authorize::decide;
+    Public   get  "/oauth2/authorize"          => consent::start;
+    Public   post "/oauth2/authorize"          => consent::decide;
     Public   get  "/apis"                      => apis::catalog;
     Public   get  "/apis/{id}"                 => apis::show;
     SignedIn post "/apis/{id}/subscribe"       => apis::subscribe;

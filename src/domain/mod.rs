@@ -56,6 +56,7 @@ macro_rules! checked_text {
 pub mod accounts;
 pub mod apis;
 pub mod applications;
+pub mod connector_fields;
 pub mod ids;
 pub mod key_managers;
 pub mod keys;

@@ -17,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::remote::{Auth, Body, Remote, Reply};
-use super::{KeyManagerError, KmResult};
+use super::{AccessToken, KeyManagerError, KmResult};
 
 /// How a client presents its credentials at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,21 @@ pub struct Granted {
     pub access_token: SecretString,
     pub scope: Option<String>,
     pub expires_in: Option<u64>,
+}
+
+impl Granted {
+    /// The token as the contract answers it; `scope_unsaid` when the endpoint did not say
+    /// which scopes it granted.
+    pub fn into_access_token(self, scope_unsaid: String) -> AccessToken {
+        let expires_in = self.expires_in.map_or(0, |s| s.min(i64::MAX as u64) as i64);
+        AccessToken {
+            access_token: self.access_token,
+            token_type: "Bearer".into(),
+            scope: self.scope.unwrap_or(scope_unsaid),
+            expires_in,
+            expires_at: crate::db::now() + expires_in,
+        }
+    }
 }
 
 /// The OAuth2 error the endpoint answered instead of a token.

@@ -27,6 +27,8 @@ use crate::db::{DbError, DbPool};
 use crate::domain::keys::{KeyManagerKind, KeySettings, KeyType};
 use crate::security::secret_box::SecretBox;
 
+pub use crate::domain::connector_fields::{ConnectorField, FieldKind, connector_fields};
+
 /// Why a key manager did not do what was asked. The web layer turns each into a page: field
 /// errors and credentials into 422, conflicts into 409, an unreachable key manager into 502, a
 /// slow one into 504.
@@ -124,32 +126,6 @@ impl Operation {
             Operation::RevokeToken => "revoke tokens",
         }
     }
-}
-
-/// How a configuration field is entered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldKind {
-    Text,
-    Url,
-    /// Stored encrypted, never rendered back.
-    Secret,
-    Boolean,
-    /// A whole number of seconds.
-    Seconds,
-}
-
-/// One field of a connector's configuration (`connector_<name>` in the admin form), or of the
-/// application form the connector adds to the keys page.
-#[derive(Debug, Clone, Copy)]
-pub struct ConnectorField {
-    pub name: &'static str,
-    /// The form field: `connector_<name>` in the admin form (errors are keyed by it).
-    pub input_name: &'static str,
-    pub label: &'static str,
-    pub kind: FieldKind,
-    pub required: bool,
-    pub masked: bool,
-    pub help: &'static str,
 }
 
 /// What a kind of connector is and offers.
@@ -427,66 +403,5 @@ pub fn may_use(user: &User, roles: &[String], key_manager: &KeyManagerRow) -> bo
         PermissionType::Public => true,
         PermissionType::Allow => listed,
         PermissionType::Deny => !listed,
-    }
-}
-
-/// The configuration fields of each kind of key manager, as the admin form draws them (the
-/// `auth0` ones are kept here, beside the form, and `auth0::SPEC` declares them).
-pub fn connector_fields(kind: KeyManagerKind) -> &'static [ConnectorField] {
-    match kind {
-        KeyManagerKind::Resident => resident::SPEC.fields,
-        KeyManagerKind::Dcr => dcr::DCR_FIELDS,
-        KeyManagerKind::Fs => dcr::FS_FIELDS,
-        KeyManagerKind::Auth0 => AUTH0_FIELDS,
-    }
-}
-
-const AUTH0_FIELDS: &[ConnectorField] = &[
-    ConnectorField {
-        name: "client_id",
-        input_name: "connector_client_id",
-        label: "Management API client ID",
-        kind: FieldKind::Text,
-        required: true,
-        masked: false,
-        help: "The machine-to-machine application Portico uses to call the Auth0 Management API.",
-    },
-    ConnectorField {
-        name: "client_secret",
-        input_name: "connector_client_secret",
-        label: "Management API client secret",
-        kind: FieldKind::Secret,
-        required: true,
-        masked: true,
-        help: "Stored encrypted; never shown again.",
-    },
-    ConnectorField {
-        name: "audience",
-        input_name: "connector_audience",
-        label: "Management API audience",
-        kind: FieldKind::Url,
-        required: true,
-        masked: false,
-        help: "For example https://YOUR_DOMAIN/api/v2/.",
-    },
-];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_connector_field_is_sent_as_connector_name() {
-        for kind in KeyManagerKind::ALL {
-            for field in connector_fields(*kind) {
-                assert_eq!(field.input_name, format!("connector_{}", field.name));
-                assert_eq!(
-                    field.masked,
-                    field.kind == FieldKind::Secret,
-                    "{}",
-                    field.name
-                );
-            }
-        }
     }
 }

@@ -328,15 +328,14 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::config::SecretKey;
+    use crate::config::SigningAlgorithm;
     use crate::domain::keys::KeyType;
-    use crate::oauth_server::keys::SigningAlgorithm;
     use crate::security::secret_box::SecretBox;
 
     async fn resident() -> (tempfile::TempDir, ResidentKeyManager) {
         let dir = tempfile::tempdir().unwrap();
         let pool = db::connect(&dir.path().join("resident.db")).unwrap();
-        let secret_box = Arc::new(SecretBox::new(&SecretKey::from_bytes([3; 32])));
+        let secret_box = Arc::new(SecretBox::new([3u8; 32]));
         let server = AuthorizationServer::start(
             pool,
             "https://portal.example".into(),

@@ -8,10 +8,9 @@
 //! automatically only with a code (after a consent the person gave) or after the person clicked
 //! Allow or Deny. Every other error, whoever the visitor, is a page that says what was wrong and
 //! offers a link back to the application, which the person may follow or not.
+//!
+//! This module decides (`handle` answers a `Step`); `web::consent` draws the pages.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
-use askama::Template;
 use diesel::prelude::*;
 use serde::Deserialize;
 
@@ -22,8 +21,6 @@ use crate::db::models::applications::Application;
 use crate::db::models::consents::Consent;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
-use crate::web::errors::{ErrorKind, error_page};
-use crate::web::{PageContext, render, see_other};
 
 /// The parameters of an authorization request (query on GET, hidden fields on POST).
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -54,17 +51,25 @@ pub const MAX_STATE: usize = 1024;
 #[derive(Debug, Deserialize)]
 pub struct DecisionForm {
     #[serde(flatten)]
-    request: AuthorizeRequest,
+    pub request: AuthorizeRequest,
     #[serde(default)]
-    decision: String,
+    pub decision: String,
 }
 
 /// A request that passed every check.
-struct Valid {
+pub struct Valid {
     client: ClientWithApplication,
     redirect_uri: String,
-    scopes: Vec<String>,
-    owner: String,
+    pub scopes: Vec<String>,
+    /// The organisation (or user) that owns the application.
+    pub owner: String,
+}
+
+impl Valid {
+    /// The name the person knows the application by.
+    pub fn application_name(&self) -> String {
+        application_name(&self.client)
+    }
 }
 
 /// Why a request failed: before the client and the redirect URI are both proven, a page with no
@@ -75,48 +80,32 @@ enum Failure {
 }
 
 /// An error the person may carry back to the application by following a link.
-struct Returned {
-    application_name: String,
-    redirect_uri: String,
-    error: &'static str,
-    description: String,
+pub struct Returned {
+    pub application_name: String,
+    pub redirect_uri: String,
+    pub error: &'static str,
+    pub description: String,
     /// The request's `state`, unless the state itself was what was wrong.
-    state: String,
+    pub state: String,
 }
 
+/// Checks a request: first the client and its callback address (a failure there is a page
+/// with no way to the callback), then everything else (a failure is carried back by a link).
 fn validate(
     conn: &mut SqliteConnection,
     request: &AuthorizeRequest,
 ) -> QueryResult<Result<Valid, Failure>> {
-    let Some(client) = OAuthClient::find_with_application(conn, &request.client_id)? else {
-        return Ok(Err(Failure::Page(
-            "The application asking for access is not known here. Contact its developer.".into(),
-        )));
+    let (client, redirect_uri) = match proven_client(conn, request)? {
+        Ok(proven) => proven,
+        Err(message) => return Ok(Err(Failure::Page(message.into()))),
     };
-    if !client.owner_active {
-        return Ok(Err(Failure::Page(
-            "The application asking for access is not available: its owner's account is not active.".into(),
-        )));
-    }
-    let registered = client.client.redirect_uris();
-    let redirect_uri = if request.redirect_uri.is_empty() && registered.len() == 1 {
-        registered[0].clone()
-    } else if registered.contains(&request.redirect_uri) {
-        request.redirect_uri.clone()
-    } else {
-        return Ok(Err(Failure::Page(
-            "The application sent a callback address that is not registered for it. No access was given.".into(),
-        )));
-    };
-    let application_name = application_name(&client);
-    let state_ok = request.state.len() <= MAX_STATE;
-    let fail = |error: &'static str, description: &str| {
+    let fail = |error: &'static str, description: String| {
         Ok(Err(Failure::Return(Returned {
-            application_name: application_name.clone(),
+            application_name: application_name(&client),
             redirect_uri: redirect_uri.clone(),
             error,
-            description: description.to_string(),
-            state: if state_ok {
+            description,
+            state: if request.state.len() <= MAX_STATE {
                 request.state.clone()
             } else {
                 String::new()
@@ -124,28 +113,62 @@ fn validate(
         })))
     };
     if let Err((error, description)) = check_parameters(&client, request) {
-        return fail(error, &description);
+        return fail(error, description);
     }
     let scopes = match parse_scope((!request.scope.is_empty()).then_some(request.scope.as_str())) {
         Ok(scopes) => scopes,
-        Err(e) => return fail("invalid_scope", &e.description),
+        Err(e) => return fail("invalid_scope", e.description),
     };
-    let owner = match client.client.application_id {
-        Some(id) => {
-            let owner_id: i64 = crate::db::schema::applications::table
-                .find(id)
-                .select(crate::db::schema::applications::owner_id)
-                .first(conn)?;
-            Application::owner_label(conn, owner_id)?
-        }
-        None => "this portal".to_string(),
-    };
+    let owner = owner_of(conn, &client)?;
     Ok(Ok(Valid {
         client,
         redirect_uri,
         scopes,
         owner,
     }))
+}
+
+/// The client and the callback address the request names, when the client is known and
+/// active and the address is registered for it exactly; otherwise what the page says.
+fn proven_client(
+    conn: &mut SqliteConnection,
+    request: &AuthorizeRequest,
+) -> QueryResult<Result<(ClientWithApplication, String), &'static str>> {
+    let Some(client) = OAuthClient::find_with_application(conn, &request.client_id)? else {
+        return Ok(Err(
+            "The application asking for access is not known here. Contact its developer.",
+        ));
+    };
+    if !client.owner_active {
+        return Ok(Err(
+            "The application asking for access is not available: its owner's account is not active.",
+        ));
+    }
+    let registered = client.client.redirect_uris();
+    let redirect_uri = if request.redirect_uri.is_empty() && registered.len() == 1 {
+        registered[0].clone()
+    } else if registered.contains(&request.redirect_uri) {
+        request.redirect_uri.clone()
+    } else {
+        return Ok(Err(
+            "The application sent a callback address that is not registered for it. No access was given.",
+        ));
+    };
+    Ok(Ok((client, redirect_uri)))
+}
+
+/// Who the consent page says owns the application (Portico's own clients belong to the portal).
+fn owner_of(conn: &mut SqliteConnection, client: &ClientWithApplication) -> QueryResult<String> {
+    match client.client.application_id {
+        Some(id) => {
+            let owner_id: i64 = crate::db::schema::applications::table
+                .find(id)
+                .select(crate::db::schema::applications::owner_id)
+                .first(conn)?;
+            Application::owner_label(conn, owner_id)
+        }
+        None => Ok("this portal".to_string()),
+    }
 }
 
 /// The name the person knows the application by.
@@ -210,24 +233,14 @@ fn check_parameters(
 }
 
 /// Where the browser goes next, or the error page it sees.
-enum Outcome {
+pub enum Outcome {
     Redirect(String),
     Page(String),
     Return(Returned),
 }
 
-impl Outcome {
-    fn into_response(self, ctx: PageContext) -> HttpResponse {
-        match self {
-            Outcome::Redirect(url) => see_other(&url),
-            Outcome::Page(message) => error_page(ErrorKind::BadRequest, &message),
-            Outcome::Return(returned) => return_page(ctx, returned),
-        }
-    }
-}
-
 /// The callback address with `pairs` added to its query (empty values left out).
-fn callback_url(redirect_uri: &str, pairs: &[(&str, &str)]) -> Option<String> {
+pub fn callback_url(redirect_uri: &str, pairs: &[(&str, &str)]) -> Option<String> {
     let mut url = url::Url::parse(redirect_uri).ok()?;
     {
         let mut query = url.query_pairs_mut();
@@ -251,70 +264,6 @@ fn failure_outcome(failure: Failure) -> Outcome {
     match failure {
         Failure::Page(message) => Outcome::Page(message),
         Failure::Return(returned) => Outcome::Return(returned),
-    }
-}
-
-/// An error of a request from a proven client and callback: what went wrong, and a link that
-/// carries it back to the application when the person chooses to follow it.
-#[derive(Template)]
-#[template(path = "oauth/error.html")]
-struct ReturnPage {
-    ctx: PageContext,
-    application_name: String,
-    error: &'static str,
-    description: String,
-    callback_host: String,
-    return_url: String,
-}
-
-fn return_page(ctx: PageContext, returned: Returned) -> HttpResponse {
-    let Some(return_url) = callback_url(
-        &returned.redirect_uri,
-        &[
-            ("error", returned.error),
-            ("error_description", &returned.description),
-            ("state", &returned.state),
-        ],
-    ) else {
-        return error_page(ErrorKind::BadRequest, "The callback address is not valid.");
-    };
-    let callback_host = url::Url::parse(&returned.redirect_uri)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_default();
-    render(
-        StatusCode::BAD_REQUEST,
-        &ReturnPage {
-            ctx,
-            application_name: returned.application_name,
-            error: returned.error,
-            description: returned.description,
-            callback_host,
-            return_url,
-        },
-    )
-}
-
-#[derive(Template)]
-#[template(path = "oauth/consent.html")]
-struct ConsentPage {
-    ctx: PageContext,
-    request: AuthorizeRequest,
-    application_name: String,
-    owner: String,
-    scopes: Vec<String>,
-}
-
-impl ConsentPage {
-    /// What a scope lets the application do, in words.
-    fn describe(&self, scope: &str) -> String {
-        match scope {
-            "openid" => "Confirm who you are (your account id)".to_string(),
-            "profile" => "See your name and username".to_string(),
-            "email" => "See your email address".to_string(),
-            "default" => "Call the APIs it is subscribed to, as you".to_string(),
-            other => format!("Use the “{other}” permission"),
-        }
     }
 }
 
@@ -355,19 +304,22 @@ fn approve(
     })
 }
 
-enum Step {
+/// What an authorization request leads to.
+pub enum Step {
     Respond(Outcome),
+    /// The consent page, for the signed-in person to allow or deny.
     Consent(Box<Valid>),
     SignIn,
 }
 
-async fn handle(
-    ctx: &PageContext,
+/// Checks a request and, for a signed-in person (`user_id`), acts on their `decision` (the
+/// consent form's) or on an earlier consent that covers it.
+pub async fn handle(
     pool: &DbPool,
+    user_id: Option<i64>,
     request: AuthorizeRequest,
     decision: Option<String>,
 ) -> Result<Step, AppError> {
-    let user_id = ctx.viewer.as_ref().map(|v| v.id);
     db::run(pool, move |conn| {
         let valid = match validate(conn, &request)? {
             Ok(valid) => valid,
@@ -432,65 +384,4 @@ fn returned(
         description: description.to_string(),
         state: request.state.clone(),
     })
-}
-
-fn sign_in_first(req: &HttpRequest) -> HttpResponse {
-    let next = format!("{}?{}", req.path(), req.query_string());
-    see_other(&format!(
-        "/login?{}",
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("next", &next)
-            .finish()
-    ))
-}
-
-pub async fn start(
-    req: HttpRequest,
-    ctx: PageContext,
-    pool: web::Data<DbPool>,
-    query: web::Query<AuthorizeRequest>,
-) -> Result<HttpResponse, AppError> {
-    let request = query.into_inner();
-    match handle(&ctx, &pool, request.clone(), None).await? {
-        Step::Respond(outcome) => Ok(outcome.into_response(ctx)),
-        Step::SignIn => Ok(sign_in_first(&req)),
-        Step::Consent(valid) => Ok(consent_page(ctx, request, *valid)),
-    }
-}
-
-pub async fn decide(
-    ctx: PageContext,
-    pool: web::Data<DbPool>,
-    form: web::Form<DecisionForm>,
-) -> Result<HttpResponse, AppError> {
-    let DecisionForm { request, decision } = form.into_inner();
-    if ctx.viewer.is_none() {
-        return Ok(error_page(
-            ErrorKind::Forbidden,
-            "Sign in, then start again from the application.",
-        ));
-    }
-    match handle(&ctx, &pool, request, Some(decision)).await? {
-        Step::Respond(outcome) => Ok(outcome.into_response(ctx)),
-        Step::Consent(_) | Step::SignIn => Ok(error_page(ErrorKind::BadRequest, "")),
-    }
-}
-
-fn consent_page(ctx: PageContext, request: AuthorizeRequest, valid: Valid) -> HttpResponse {
-    let application_name = application_name(&valid.client);
-    let scopes = if valid.scopes.is_empty() {
-        vec!["default".to_string()]
-    } else {
-        valid.scopes
-    };
-    render(
-        StatusCode::OK,
-        &ConsentPage {
-            ctx,
-            request,
-            application_name,
-            owner: valid.owner,
-            scopes,
-        },
-    )
 }

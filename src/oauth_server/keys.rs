@@ -23,12 +23,8 @@ use serde_json::json;
 use crate::db::schema::signing_keys;
 use crate::security::random;
 use crate::security::secret_box::SecretBox;
-use crate::text_enum;
 
-text_enum! {
-    /// The JWS algorithms Portico signs with.
-    pub enum SigningAlgorithm { Es256 = "ES256", Rs256 = "RS256", Ps256 = "PS256", EdDsa = "EdDSA" }
-}
+pub use crate::config::SigningAlgorithm;
 
 impl SigningAlgorithm {
     fn jwt(self) -> Algorithm {

@@ -25,13 +25,14 @@ use actix_web::web;
 
 use diesel::{QueryResult, SqliteConnection};
 
+use crate::config::SigningAlgorithm;
 use crate::db::{self, DbError, DbPool};
 use crate::security::secret_box::SecretBox;
 use client_auth::Credentials;
 use client_cache::ClientCache;
 use clients::{ClientWithApplication, OAuthClient};
 use error::OAuthError;
-use keys::{KeyError, SigningAlgorithm, SigningKeys};
+use keys::{KeyError, SigningKeys};
 use tokens::RevocationList;
 
 /// No JWT Portico signs lives longer than this; a rotated key stays published this long.

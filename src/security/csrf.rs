@@ -17,7 +17,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
-use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{Error, HttpMessage, HttpRequest, ResponseError};
 use aws_lc_rs::{hkdf, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -25,7 +25,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::session_store::USER_ID;
 use super::{constant_time_eq, expired_form, form_text, random};
 use crate::config::{SecretKey, Settings};
-use crate::web::errors::{ErrorKind, error_page};
+use crate::error::AppError;
 
 /// The session state key of the synchronizer token.
 const SESSION_KEY: &str = "csrf";
@@ -229,7 +229,7 @@ pub async fn guard(
     let body = match req.extract::<Bytes>().await {
         Ok(body) => body,
         Err(_) => {
-            let response = error_page(ErrorKind::PayloadTooLarge, "");
+            let response = AppError::PayloadTooLarge.error_response();
             return Ok(req.into_response(response).map_into_right_body());
         }
     };
@@ -254,7 +254,7 @@ pub async fn guard(
         return Ok(reject(req));
     }
     if let Some(field) = form_text::invalid_utf8_field(&body) {
-        let response = error_page(ErrorKind::BadRequest, &form_text::message(&field));
+        let response = AppError::BadRequest(form_text::message(&field)).error_response();
         return Ok(req.into_response(response).map_into_right_body());
     }
     let had_draft = signed_in && req.cookie(config.draft_cookie).is_some();
@@ -292,10 +292,10 @@ fn reject<B>(req: ServiceRequest) -> ServiceResponse<EitherBody<B>> {
         path = req.path(),
         "refused a POST without a valid CSRF token"
     );
-    let response: HttpResponse = error_page(
-        ErrorKind::Forbidden,
-        "This form has expired or was sent from another site. Go back, reload the page and try again.",
-    );
+    let response = AppError::Forbidden(
+        "This form has expired or was sent from another site. Go back, reload the page and try again.".into(),
+    )
+    .error_response();
     req.into_response(response).map_into_right_body()
 }
 

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod apis;
 pub mod applications;
 pub mod assets;
+pub mod consent;
 pub mod context;
 pub mod errors;
 pub mod home;

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use super::{ENDPOINTS, endpoint};
 use crate::db::models::key_managers::{KeyManagerConfig, PermissionType};
+use crate::domain::connector_fields::connector_fields;
 use crate::domain::keys::KeyManagerKind;
-use crate::key_managers::connector_fields;
 
 /// What the form sends, as text (multi-valued fields repeat).
 #[derive(Debug, Clone, Default)]

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use super::{ENDPOINTS, KeyManagerForm, endpoint_mut, parse_name, parse_roles};
 use crate::db::models::key_managers::{KeyManagerConfig, PermissionType};
+use crate::domain::connector_fields::{ConnectorField, FieldKind, connector_fields};
 use crate::domain::keys::KeyManagerKind;
 use crate::domain::oauth::GrantType;
 use crate::domain::{FieldErrors, text};
-use crate::key_managers::{ConnectorField, FieldKind, connector_fields};
 use crate::security::outbound;
 
 const PEM_MAX: usize = 64 * 1024;
