@@ -2,12 +2,13 @@
 //! tiers, their lifecycle status and their OpenAPI document.
 
 use crate::db::models::apis::{AdminApiRow, Api, ApiFields};
-use crate::db::models::audit_events::{Actor, AuditEvent, Subject};
+use crate::db::models::audit_events::Actor;
 use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::db::{self, DbError, DbPool, is_unique_violation};
 use crate::domain::FieldErrors;
 use crate::domain::apis::{ApiForm, ApiInput, DocumentChange};
 use crate::domain::policies::PolicyLevel;
+use crate::services::{ServiceError, audited, subject};
 
 /// An API as its edit page shows it.
 #[derive(Debug, Clone)]
@@ -17,31 +18,7 @@ pub struct ApiDetail {
     pub subscriptions: i64,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("no such API")]
-    NotFound,
-    #[error("invalid input")]
-    Invalid(FieldErrors),
-    #[error("conflict")]
-    Conflict(FieldErrors),
-    #[error(transparent)]
-    Database(#[from] DbError),
-}
-
-impl From<diesel::result::Error> for ApiError {
-    fn from(e: diesel::result::Error) -> Self {
-        ApiError::Database(e.into())
-    }
-}
-
-fn subject(id: i64) -> Subject<'static> {
-    Subject {
-        object_type: "api",
-        object_id: Some(id),
-        application_id: None,
-    }
-}
+const OBJECT_TYPE: &str = "api";
 
 /// Every API with its subscription count.
 pub async fn list(pool: &DbPool) -> Result<Vec<AdminApiRow>, DbError> {
@@ -60,9 +37,9 @@ pub async fn tier_choices(pool: &DbPool) -> Result<Vec<ThrottlingPolicy>, DbErro
 pub async fn detail(
     pool: &DbPool,
     id: i64,
-) -> Result<(ApiDetail, Vec<ThrottlingPolicy>), ApiError> {
+) -> Result<(ApiDetail, Vec<ThrottlingPolicy>), ServiceError> {
     db::run(pool, move |conn| {
-        let api = Api::find(conn, id)?.ok_or(ApiError::NotFound)?;
+        let api = Api::find(conn, id)?.ok_or(ServiceError::NotFound)?;
         let detail = ApiDetail {
             tiers: Api::tiers(conn, id)?,
             subscriptions: Api::subscription_count(conn, id)?,
@@ -96,7 +73,7 @@ fn check_conflicts(
     conn: &mut diesel::SqliteConnection,
     input: &ApiInput,
     except_id: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let mut errors = FieldErrors::new();
     if Api::find_by_name_version(conn, &input.name, &input.version, except_id)?.is_some() {
         errors.add(
@@ -119,7 +96,7 @@ fn check_conflicts(
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::Conflict(errors))
+        Err(ServiceError::Taken(errors))
     }
 }
 
@@ -133,12 +110,12 @@ fn fields(input: &ApiInput) -> ApiFields<'_> {
     }
 }
 
-fn unique_violation(e: diesel::result::Error) -> ApiError {
+fn unique_violation(e: diesel::result::Error) -> ServiceError {
     if is_unique_violation(&e) {
-        ApiError::Conflict(FieldErrors::single(
+        ServiceError::taken(
             "context",
             "Another API has this context, or this name and version.",
-        ))
+        )
     } else {
         e.into()
     }
@@ -146,23 +123,27 @@ fn unique_violation(e: diesel::result::Error) -> ApiError {
 
 /// Parses the form's OpenAPI document on the blocking pool, outside the database's write lane:
 /// a large document must not hold up every other write.
-async fn read_document(mut form: ApiForm) -> Result<ApiForm, ApiError> {
+async fn read_document(mut form: ApiForm) -> Result<ApiForm, ServiceError> {
     actix_web::web::block(move || {
         form.read_document();
         form
     })
     .await
-    .map_err(|_| ApiError::Database(DbError::Blocking))
+    .map_err(|_| ServiceError::Database(DbError::Blocking))
 }
 
 /// Checks the form (tiers against the subscription policies) and creates the API with its
 /// tiers.
-pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, ApiError> {
+pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, ServiceError> {
     let form = read_document(form).await?;
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
+    audited(
+        pool,
+        &actor,
+        "create",
+        subject(OBJECT_TYPE, None),
+        move |conn, subject| {
             let (names, policies) = subscription_policies(conn)?;
-            let input = ApiInput::parse_new(&form, &names).map_err(ApiError::Invalid)?;
+            let input = ApiInput::parse_new(&form, &names).map_err(ServiceError::Invalid)?;
             check_conflicts(conn, &input, 0)?;
             let tier_ids = tier_ids(&policies, &input.tiers);
             let document = match &input.document {
@@ -173,37 +154,41 @@ pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, A
             };
             let api = Api::insert(conn, fields(&input), document).map_err(unique_violation)?;
             Api::replace_tiers(conn, api.id, &tier_ids)?;
-            AuditEvent::record(
-                conn,
-                &actor,
-                "create",
-                subject(api.id),
-                &format!(
-                    "Created API {} {} at {} ({}, tiers {})",
-                    api.name,
-                    api.version,
-                    api.context,
-                    api.status,
-                    input.tiers.join(", ")
-                ),
-            )?;
-            Ok(api)
-        })
-    })
+            subject.object_id = Some(api.id);
+            let summary = format!(
+                "Created API {} {} at {} ({}, tiers {})",
+                api.name,
+                api.version,
+                api.context,
+                api.status,
+                input.tiers.join(", ")
+            );
+            Ok((api, summary))
+        },
+    )
     .await
 }
 
 /// Checks the form against the API's current status and the subscription policies, then
 /// updates the API: its fields, its status along the lifecycle, its tiers (replaced) and its
 /// OpenAPI document (kept, replaced or removed).
-pub async fn update(pool: &DbPool, actor: Actor, id: i64, form: ApiForm) -> Result<Api, ApiError> {
+pub async fn update(
+    pool: &DbPool,
+    actor: Actor,
+    id: i64,
+    form: ApiForm,
+) -> Result<Api, ServiceError> {
     let form = read_document(form).await?;
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            let current = Api::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    audited(
+        pool,
+        &actor,
+        "update",
+        subject(OBJECT_TYPE, Some(id)),
+        move |conn, _| {
+            let current = Api::find(conn, id)?.ok_or(ServiceError::NotFound)?;
             let (names, policies) = subscription_policies(conn)?;
-            let input =
-                ApiInput::parse_update(&form, current.status, &names).map_err(ApiError::Invalid)?;
+            let input = ApiInput::parse_update(&form, current.status, &names)
+                .map_err(ServiceError::Invalid)?;
             check_conflicts(conn, &input, id)?;
             let tier_ids = tier_ids(&policies, &input.tiers);
             let (document, document_note) = match &input.document {
@@ -221,21 +206,15 @@ pub async fn update(pool: &DbPool, actor: Actor, id: i64, form: ApiForm) -> Resu
             } else {
                 format!("; status {} → {}", current.status, api.status)
             };
-            AuditEvent::record(
-                conn,
-                &actor,
-                "update",
-                subject(id),
-                &format!(
-                    "Updated API {} {} at {} (tiers {}{status_note}{document_note})",
-                    api.name,
-                    api.version,
-                    api.context,
-                    input.tiers.join(", ")
-                ),
-            )?;
-            Ok(api)
-        })
-    })
+            let summary = format!(
+                "Updated API {} {} at {} (tiers {}{status_note}{document_note})",
+                api.name,
+                api.version,
+                api.context,
+                input.tiers.join(", ")
+            );
+            Ok((api, summary))
+        },
+    )
     .await
 }

@@ -14,7 +14,8 @@ use crate::db::models::users::User;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::accounts::AccountStatus;
 use crate::error::AppError;
-use crate::services::accounts::{self, AccountDecision, DecisionError, RolesError};
+use crate::services::ServiceError;
+use crate::services::accounts::{self, AccountDecision};
 use crate::web::pagination::Pagination;
 use crate::web::{PageContext, SignedIn, flash, render, see_other};
 
@@ -121,9 +122,8 @@ async fn decide(
             );
             Ok(see_other("/admin/users"))
         }
-        Err(DecisionError::NotFound) => Err(AppError::NotFound),
-        Err(DecisionError::NotApplicable(message)) => Err(AppError::Conflict(message.into())),
-        Err(DecisionError::InvalidReason(message)) => {
+        Err(ServiceError::Invalid(errors)) => {
+            let message = errors.get("reason").unwrap_or_default().to_string();
             let query = UsersQuery {
                 status: Some(AccountStatus::Pending.as_str().to_string()),
                 page: None,
@@ -136,7 +136,7 @@ async fn decide(
             let page = users_page(ctx, &pool, &query, failed).await?;
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
-        Err(DecisionError::Database(e)) => Err(e.into()),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -218,8 +218,6 @@ pub async fn roles(
             );
             Ok(see_other("/admin/users"))
         }
-        Err(RolesError::NotFound) => Err(AppError::NotFound),
-        Err(RolesError::Invalid(message)) => Err(AppError::Unprocessable(message)),
-        Err(RolesError::Database(e)) => Err(e.into()),
+        Err(other) => Err(other.into()),
     }
 }
