@@ -79,7 +79,7 @@ impl AppError {
     }
 
     /// What the error page says: the message when the user can act on it, empty for the
-    /// kind's default. A failure on Portico's side is logged here, with its whole chain.
+    /// kind's default (a failure on Portico's side is only logged, see `chain`).
     pub fn message(&self) -> String {
         match self {
             AppError::Forbidden(m)
@@ -91,11 +91,10 @@ impl AppError {
             AppError::Form { errors, .. } => {
                 errors.iter().map(|(_, m)| m).collect::<Vec<_>>().join(" ")
             }
-            AppError::Database(_) | AppError::Internal(_) | AppError::Failed(_) => {
-                tracing::error!(error = %chain(self), "request failed");
-                String::new()
-            }
-            AppError::NotFound => String::new(),
+            AppError::NotFound
+            | AppError::Database(_)
+            | AppError::Internal(_)
+            | AppError::Failed(_) => String::new(),
         }
     }
 }

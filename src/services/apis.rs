@@ -100,6 +100,24 @@ fn check_conflicts(
     }
 }
 
+/// Reads the form against the subscription policies (and, for an existing API, its status),
+/// and checks that it conflicts with no other API: the input, and the ids of its tiers.
+fn checked_input(
+    conn: &mut diesel::SqliteConnection,
+    form: &ApiForm,
+    current: Option<&Api>,
+) -> Result<(ApiInput, Vec<i64>), ServiceError> {
+    let (names, policies) = subscription_policies(conn)?;
+    let input = match current {
+        None => ApiInput::parse_new(form, &names),
+        Some(api) => ApiInput::parse_update(form, api.status, &names),
+    }
+    .map_err(ServiceError::Invalid)?;
+    check_conflicts(conn, &input, current.map_or(0, |api| api.id))?;
+    let tier_ids = tier_ids(&policies, &input.tiers);
+    Ok((input, tier_ids))
+}
+
 fn fields(input: &ApiInput) -> ApiFields<'_> {
     ApiFields {
         name: &input.name,
@@ -136,36 +154,26 @@ async fn read_document(mut form: ApiForm) -> Result<ApiForm, ServiceError> {
 /// tiers.
 pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, ServiceError> {
     let form = read_document(form).await?;
-    audited(
-        pool,
-        &actor,
-        "create",
-        subject(OBJECT_TYPE, None),
-        move |conn, subject| {
-            let (names, policies) = subscription_policies(conn)?;
-            let input = ApiInput::parse_new(&form, &names).map_err(ServiceError::Invalid)?;
-            check_conflicts(conn, &input, 0)?;
-            let tier_ids = tier_ids(&policies, &input.tiers);
-            let document = match &input.document {
-                DocumentChange::Replace(doc) => {
-                    Some((doc.text.as_str(), doc.operations.as_slice()))
-                }
-                DocumentChange::Keep | DocumentChange::Remove => None,
-            };
-            let api = Api::insert(conn, fields(&input), document).map_err(unique_violation)?;
-            Api::replace_tiers(conn, api.id, &tier_ids)?;
-            subject.object_id = Some(api.id);
-            let summary = format!(
-                "Created API {} {} at {} ({}, tiers {})",
-                api.name,
-                api.version,
-                api.context,
-                api.status,
-                input.tiers.join(", ")
-            );
-            Ok((api, summary))
-        },
-    )
+    let about = subject(OBJECT_TYPE, None);
+    audited(pool, &actor, "create", about, move |conn, subject| {
+        let (input, tier_ids) = checked_input(conn, &form, None)?;
+        let document = match &input.document {
+            DocumentChange::Replace(doc) => Some((doc.text.as_str(), doc.operations.as_slice())),
+            DocumentChange::Keep | DocumentChange::Remove => None,
+        };
+        let api = Api::insert(conn, fields(&input), document).map_err(unique_violation)?;
+        Api::replace_tiers(conn, api.id, &tier_ids)?;
+        subject.object_id = Some(api.id);
+        let summary = format!(
+            "Created API {} {} at {} ({}, tiers {})",
+            api.name,
+            api.version,
+            api.context,
+            api.status,
+            input.tiers.join(", ")
+        );
+        Ok((api, summary))
+    })
     .await
 }
 
@@ -179,42 +187,33 @@ pub async fn update(
     form: ApiForm,
 ) -> Result<Api, ServiceError> {
     let form = read_document(form).await?;
-    audited(
-        pool,
-        &actor,
-        "update",
-        subject(OBJECT_TYPE, Some(id)),
-        move |conn, _| {
-            let current = Api::find(conn, id)?.ok_or(ServiceError::NotFound)?;
-            let (names, policies) = subscription_policies(conn)?;
-            let input = ApiInput::parse_update(&form, current.status, &names)
-                .map_err(ServiceError::Invalid)?;
-            check_conflicts(conn, &input, id)?;
-            let tier_ids = tier_ids(&policies, &input.tiers);
-            let (document, document_note) = match &input.document {
-                DocumentChange::Keep => (None, ""),
-                DocumentChange::Remove => (Some(None), "; OpenAPI document removed"),
-                DocumentChange::Replace(doc) => (
-                    Some(Some((doc.text.as_str(), doc.operations.as_slice()))),
-                    "; OpenAPI document replaced",
-                ),
-            };
-            let api = Api::update(conn, id, fields(&input), document).map_err(unique_violation)?;
-            Api::replace_tiers(conn, id, &tier_ids)?;
-            let status_note = if current.status == api.status {
-                String::new()
-            } else {
-                format!("; status {} → {}", current.status, api.status)
-            };
-            let summary = format!(
-                "Updated API {} {} at {} (tiers {}{status_note}{document_note})",
-                api.name,
-                api.version,
-                api.context,
-                input.tiers.join(", ")
-            );
-            Ok((api, summary))
-        },
-    )
+    let about = subject(OBJECT_TYPE, Some(id));
+    audited(pool, &actor, "update", about, move |conn, _| {
+        let current = Api::find(conn, id)?.ok_or(ServiceError::NotFound)?;
+        let (input, tier_ids) = checked_input(conn, &form, Some(&current))?;
+        let (document, document_note) = match &input.document {
+            DocumentChange::Keep => (None, ""),
+            DocumentChange::Remove => (Some(None), "; OpenAPI document removed"),
+            DocumentChange::Replace(doc) => (
+                Some(Some((doc.text.as_str(), doc.operations.as_slice()))),
+                "; OpenAPI document replaced",
+            ),
+        };
+        let api = Api::update(conn, id, fields(&input), document).map_err(unique_violation)?;
+        Api::replace_tiers(conn, id, &tier_ids)?;
+        let status_note = if current.status == api.status {
+            String::new()
+        } else {
+            format!("; status {} → {}", current.status, api.status)
+        };
+        let summary = format!(
+            "Updated API {} {} at {} (tiers {}{status_note}{document_note})",
+            api.name,
+            api.version,
+            api.context,
+            input.tiers.join(", ")
+        );
+        Ok((api, summary))
+    })
     .await
 }

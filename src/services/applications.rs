@@ -73,23 +73,17 @@ pub async fn create(
 ) -> Result<Application, ServiceError> {
     let input = ApplicationInput::parse(&form).map_err(ServiceError::Invalid)?;
     let owner = actor.id;
-    audited(
-        pool,
-        &actor,
-        "create",
-        subject(None),
-        move |conn, subject| {
-            let (changes, policy) = changes(conn, &input)?;
-            let application =
-                Application::insert(conn, owner, &changes).map_err(name_taken(&input))?;
-            *subject = self::subject(Some(application.id));
-            let summary = format!(
-                "Created application “{}” with policy {}",
-                application.name, policy.name
-            );
-            Ok((application, summary))
-        },
-    )
+    let about = subject(None);
+    audited(pool, &actor, "create", about, move |conn, subject| {
+        let (changes, policy) = changes(conn, &input)?;
+        let application = Application::insert(conn, owner, &changes).map_err(name_taken(&input))?;
+        *subject = self::subject(Some(application.id));
+        let summary = format!(
+            "Created application “{}” with policy {}",
+            application.name, policy.name
+        );
+        Ok((application, summary))
+    })
     .await
 }
 

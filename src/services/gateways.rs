@@ -42,47 +42,37 @@ pub async fn register(
         resource_server: true,
         lifetimes: Lifetimes::default(),
     };
-    audited(
-        pool,
-        actor,
-        "create",
-        subject(OBJECT_TYPE, None),
-        move |conn, subject| {
-            let (client, secret) = OAuthClient::register(conn, &settings)?;
-            subject.object_id = Some(client.id);
-            let summary = format!(
-                "Registered gateway “{}” ({})",
-                client.client_name, client.client_id
-            );
-            let registered = Registered {
-                client_id: client.client_id,
-                client_secret: secret.unwrap_or_default(),
-            };
-            Ok((registered, summary))
-        },
-    )
+    let about = subject(OBJECT_TYPE, None);
+    audited(pool, actor, "create", about, move |conn, subject| {
+        let (client, secret) = OAuthClient::register(conn, &settings)?;
+        subject.object_id = Some(client.id);
+        let summary = format!(
+            "Registered gateway “{}” ({})",
+            client.client_name, client.client_id
+        );
+        let registered = Registered {
+            client_id: client.client_id,
+            client_secret: secret.unwrap_or_default(),
+        };
+        Ok((registered, summary))
+    })
     .await
 }
 
 /// Removes a gateway; answers its name.
 pub async fn remove(pool: &DbPool, actor: &Actor, id: i64) -> Result<String, ServiceError> {
-    audited(
-        pool,
-        actor,
-        "delete",
-        subject(OBJECT_TYPE, Some(id)),
-        move |conn, _| {
-            let gateway = OAuthClient::resource_servers(conn)?
-                .into_iter()
-                .find(|c| c.id == id)
-                .ok_or(ServiceError::NotFound)?;
-            OAuthClient::delete_by_id(conn, id)?;
-            let summary = format!(
-                "Removed gateway “{}” ({})",
-                gateway.client_name, gateway.client_id
-            );
-            Ok((gateway.client_name, summary))
-        },
-    )
+    let about = subject(OBJECT_TYPE, Some(id));
+    audited(pool, actor, "delete", about, move |conn, _| {
+        let gateway = OAuthClient::resource_servers(conn)?
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or(ServiceError::NotFound)?;
+        OAuthClient::delete_by_id(conn, id)?;
+        let summary = format!(
+            "Removed gateway “{}” ({})",
+            gateway.client_name, gateway.client_id
+        );
+        Ok((gateway.client_name, summary))
+    })
     .await
 }

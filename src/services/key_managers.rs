@@ -128,35 +128,31 @@ pub async fn create(
 ) -> Result<KeyManagerRow, ServiceError> {
     let input =
         KeyManagerInput::parse(&form, None, &[], allow_private).map_err(ServiceError::Invalid)?;
-    audited(
-        pool,
-        &actor,
-        "create",
-        subject(OBJECT_TYPE, None),
-        move |conn, subject| {
-            let name_taken = || {
-                ServiceError::taken(
-                    "name",
-                    format!("A key manager named {} already exists.", input.name),
-                )
-            };
-            if KeyManagerRow::find_by_name(conn, &input.name)?.is_some() {
-                return Err(name_taken());
-            }
-            check_issuer(conn, input.issuer.as_deref(), &own_issuer, None)?;
-            let changes = changes(&input, &secret_box, BTreeMap::new());
-            let row = KeyManagerRow::insert(conn, &input.name, input.kind, &changes).map_err(
-                |e| match (is_unique_violation(&e), input.issuer.as_deref()) {
+    let about = subject(OBJECT_TYPE, None);
+    audited(pool, &actor, "create", about, move |conn, subject| {
+        let name_taken = || {
+            ServiceError::taken(
+                "name",
+                format!("A key manager named {} already exists.", input.name),
+            )
+        };
+        if KeyManagerRow::find_by_name(conn, &input.name)?.is_some() {
+            return Err(name_taken());
+        }
+        check_issuer(conn, input.issuer.as_deref(), &own_issuer, None)?;
+        let changes = changes(&input, &secret_box, BTreeMap::new());
+        let row =
+            KeyManagerRow::insert(conn, &input.name, input.kind, &changes).map_err(|e| {
+                match (is_unique_violation(&e), input.issuer.as_deref()) {
                     (true, Some(issuer)) if violates_issuer(&e) => issuer_taken(issuer),
                     (true, _) => name_taken(),
                     _ => e.into(),
-                },
-            )?;
-            subject.object_id = Some(row.id);
-            let summary = format!("Created {} key manager {}", row.kind, row.name);
-            Ok((row, summary))
-        },
-    )
+                }
+            })?;
+        subject.object_id = Some(row.id);
+        let summary = format!("Created {} key manager {}", row.kind, row.name);
+        Ok((row, summary))
+    })
     .await
 }
 
@@ -171,35 +167,30 @@ pub async fn update(
     own_issuer: String,
     allow_private: bool,
 ) -> Result<KeyManagerRow, ServiceError> {
-    audited(
-        pool,
-        &actor,
-        "update",
-        subject(OBJECT_TYPE, Some(id)),
-        move |conn, _| {
-            let current = KeyManagerRow::find(conn, id)?.ok_or(ServiceError::NotFound)?;
-            let stored = open_secrets(&secret_box, &current);
-            let names: Vec<String> = stored.keys().cloned().collect();
-            let input = KeyManagerInput::parse(
-                &form,
-                Some((&current.name, current.kind)),
-                &names,
-                allow_private,
-            )
-            .map_err(ServiceError::Invalid)?;
-            check_issuer(conn, input.issuer.as_deref(), &own_issuer, Some(id))?;
-            let changes = changes(&input, &secret_box, stored);
-            let row = KeyManagerRow::update(conn, id, &changes).map_err(|e| {
-                if is_unique_violation(&e) {
-                    issuer_taken(input.issuer.as_deref().unwrap_or(""))
-                } else {
-                    e.into()
-                }
-            })?;
-            let summary = format!("Updated {} key manager {}", row.kind, row.name);
-            Ok((row, summary))
-        },
-    )
+    let about = subject(OBJECT_TYPE, Some(id));
+    audited(pool, &actor, "update", about, move |conn, _| {
+        let current = KeyManagerRow::find(conn, id)?.ok_or(ServiceError::NotFound)?;
+        let stored = open_secrets(&secret_box, &current);
+        let names: Vec<String> = stored.keys().cloned().collect();
+        let input = KeyManagerInput::parse(
+            &form,
+            Some((&current.name, current.kind)),
+            &names,
+            allow_private,
+        )
+        .map_err(ServiceError::Invalid)?;
+        check_issuer(conn, input.issuer.as_deref(), &own_issuer, Some(id))?;
+        let changes = changes(&input, &secret_box, stored);
+        let row = KeyManagerRow::update(conn, id, &changes).map_err(|e| {
+            if is_unique_violation(&e) {
+                issuer_taken(input.issuer.as_deref().unwrap_or(""))
+            } else {
+                e.into()
+            }
+        })?;
+        let summary = format!("Updated {} key manager {}", row.kind, row.name);
+        Ok((row, summary))
+    })
     .await
 }
 
@@ -212,18 +203,13 @@ pub async fn set_enabled(
     enabled: bool,
 ) -> Result<KeyManagerRow, ServiceError> {
     let action = if enabled { "enable" } else { "disable" };
-    audited(
-        pool,
-        &actor,
-        action,
-        subject(OBJECT_TYPE, Some(id)),
-        move |conn, _| {
-            let row = KeyManagerRow::find(conn, id)?.ok_or(ServiceError::NotFound)?;
-            KeyManagerRow::set_enabled(conn, id, enabled)?;
-            let summary = format!("{}d key manager {}", capitalised(action), row.name);
-            Ok((row, summary))
-        },
-    )
+    let about = subject(OBJECT_TYPE, Some(id));
+    audited(pool, &actor, action, about, move |conn, _| {
+        let row = KeyManagerRow::find(conn, id)?.ok_or(ServiceError::NotFound)?;
+        KeyManagerRow::set_enabled(conn, id, enabled)?;
+        let summary = format!("{}d key manager {}", capitalised(action), row.name);
+        Ok((row, summary))
+    })
     .await
 }
 

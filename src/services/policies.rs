@@ -67,27 +67,22 @@ pub async fn create(
     actor: Actor,
     new: NewPolicy,
 ) -> Result<ThrottlingPolicy, ServiceError> {
-    audited(
-        pool,
-        &actor,
-        "create",
-        subject(OBJECT_TYPE, None),
-        move |conn, subject| {
-            if ThrottlingPolicy::find_by_name_ignoring_case(conn, new.level, &new.name)?.is_some() {
-                return Err(name_taken(new.level, &new.name));
+    let about = subject(OBJECT_TYPE, None);
+    audited(pool, &actor, "create", about, move |conn, subject| {
+        if ThrottlingPolicy::find_by_name_ignoring_case(conn, new.level, &new.name)?.is_some() {
+            return Err(name_taken(new.level, &new.name));
+        }
+        let policy = ThrottlingPolicy::insert(conn, &new).map_err(|e| {
+            if is_unique_violation(&e) {
+                name_taken(new.level, &new.name)
+            } else {
+                e.into()
             }
-            let policy = ThrottlingPolicy::insert(conn, &new).map_err(|e| {
-                if is_unique_violation(&e) {
-                    name_taken(new.level, &new.name)
-                } else {
-                    e.into()
-                }
-            })?;
-            subject.object_id = Some(policy.id);
-            let summary = format!("Created {}", described(&policy));
-            Ok((policy, summary))
-        },
-    )
+        })?;
+        subject.object_id = Some(policy.id);
+        let summary = format!("Created {}", described(&policy));
+        Ok((policy, summary))
+    })
     .await
 }
 
@@ -100,20 +95,14 @@ pub async fn update(
     id: i64,
     form: PolicyForm,
 ) -> Result<ThrottlingPolicy, ServiceError> {
-    audited(
-        pool,
-        &actor,
-        "update",
-        subject(OBJECT_TYPE, Some(id)),
-        move |conn, _| {
-            let current = ThrottlingPolicy::find(conn, id)?.ok_or(ServiceError::NotFound)?;
-            let changes =
-                PolicyChanges::parse(&form, current.level).map_err(ServiceError::Invalid)?;
-            let policy = ThrottlingPolicy::update(conn, id, &changes)?;
-            let summary = format!("Updated {}", described(&policy));
-            Ok((policy, summary))
-        },
-    )
+    let about = subject(OBJECT_TYPE, Some(id));
+    audited(pool, &actor, "update", about, move |conn, _| {
+        let current = ThrottlingPolicy::find(conn, id)?.ok_or(ServiceError::NotFound)?;
+        let changes = PolicyChanges::parse(&form, current.level).map_err(ServiceError::Invalid)?;
+        let policy = ThrottlingPolicy::update(conn, id, &changes)?;
+        let summary = format!("Updated {}", described(&policy));
+        Ok((policy, summary))
+    })
     .await
 }
 
@@ -123,26 +112,21 @@ pub async fn delete(
     actor: Actor,
     id: i64,
 ) -> Result<ThrottlingPolicy, ServiceError> {
-    audited(
-        pool,
-        &actor,
-        "delete",
-        subject(OBJECT_TYPE, Some(id)),
-        move |conn, _| {
-            let policy = ThrottlingPolicy::find(conn, id)?.ok_or(ServiceError::NotFound)?;
-            let uses = ThrottlingPolicy::uses(conn, id)?;
-            if uses.total() > 0 {
-                return Err(ServiceError::Conflict(format!(
-                    "{} is used by {}; change those first.",
-                    policy.name,
-                    uses.describe()
-                )));
-            }
-            ThrottlingPolicy::delete(conn, id)?;
-            let summary = format!("Deleted {} policy {}", policy.level, policy.name);
-            Ok((policy, summary))
-        },
-    )
+    let about = subject(OBJECT_TYPE, Some(id));
+    audited(pool, &actor, "delete", about, move |conn, _| {
+        let policy = ThrottlingPolicy::find(conn, id)?.ok_or(ServiceError::NotFound)?;
+        let uses = ThrottlingPolicy::uses(conn, id)?;
+        if uses.total() > 0 {
+            return Err(ServiceError::Conflict(format!(
+                "{} is used by {}; change those first.",
+                policy.name,
+                uses.describe()
+            )));
+        }
+        ThrottlingPolicy::delete(conn, id)?;
+        let summary = format!("Deleted {} policy {}", policy.level, policy.name);
+        Ok((policy, summary))
+    })
     .await
 }
 

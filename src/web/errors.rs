@@ -17,7 +17,11 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        error_page(self.kind(), &self.message())
+        let kind = self.kind();
+        if kind == ErrorKind::Internal {
+            tracing::error!(error = %crate::error::chain(self), "request failed");
+        }
+        error_page(kind, &self.message())
     }
 }
 

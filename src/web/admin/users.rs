@@ -14,7 +14,6 @@ use crate::db::models::users::User;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::accounts::AccountStatus;
 use crate::error::AppError;
-use crate::services::ServiceError;
 use crate::services::accounts::{self, AccountDecision};
 use crate::web::pagination::Pagination;
 use crate::web::{PageContext, SignedIn, flash, render, see_other};
@@ -122,21 +121,15 @@ async fn decide(
             );
             Ok(see_other("/admin/users"))
         }
-        Err(ServiceError::Invalid(errors)) => {
-            let message = errors.get("reason").unwrap_or_default().to_string();
+        Err(error) => {
+            let failed = FailedRejection::of(user_id, reason, error)?;
             let query = UsersQuery {
                 status: Some(AccountStatus::Pending.as_str().to_string()),
                 page: None,
             };
-            let failed = FailedRejection {
-                id: user_id,
-                reason,
-                message,
-            };
             let page = users_page(ctx, &pool, &query, failed).await?;
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
-        Err(other) => Err(other.into()),
     }
 }
 

@@ -7,8 +7,10 @@
 //! form and the values typed (never secrets).
 
 use actix_session::Session;
-use actix_web::{HttpResponse, web};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
+use futures_core::future::LocalBoxFuture;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
@@ -332,228 +334,183 @@ pub async fn show(
     }))
 }
 
-type KeysPath = web::Path<(i64, String)>;
-type Pairs = web::Form<Vec<(String, String)>>;
-
-/// What every keys POST starts from: who asks, about which application's keys, with what form.
-fn keys_request(viewer: &Viewer, path: KeysPath, pairs: Pairs) -> Result<KeysRequest, AppError> {
-    let (application_id, key_type) = path.into_inner();
-    let target = Target {
-        application_id,
-        key_type: key_type_of(&key_type)?,
-    };
-    let form = KeysForm::from_pairs(pairs.into_inner());
-    Ok(KeysRequest {
-        actor: viewer.actor(),
-        target,
-        form,
-    })
-}
-
-/// The answer to a keys POST: `done` with what it made, or the tab again after a refusal, the
-/// form's values kept (never secrets): 422 for invalid input, 409 for a conflict, 403 for what
-/// the key manager does not do or the user may not, 502/504 for a key manager that failed. Only
-/// a missing application (404) or a failure on Portico's side is an error page.
-async fn answer<T>(
-    (ctx, viewer, keys): (PageContext, Viewer, &Keys),
+/// What every keys POST starts from: the page context, who asks, about which application's
+/// keys (the path), with what form; and what the answer needs (the keys service, the session
+/// for its message, the one-time store for a secret or token).
+pub struct KeysPost {
+    ctx: PageContext,
+    viewer: Viewer,
+    keys: web::Data<Keys>,
+    session: Session,
+    one_time: OneTime,
     request: KeysRequest,
-    action: KeysAction,
-    result: Result<T, ServiceError>,
-    done: impl FnOnce(T, Target) -> HttpResponse,
-) -> Result<HttpResponse, AppError> {
-    let error = match result {
-        Ok(made) => return Ok(done(made, request.target)),
-        Err(error) => AppError::from(error),
-    };
-    let (status, errors, notice) = match error {
-        AppError::Form { status, errors } => (status, errors, None),
-        e @ (AppError::Conflict(_)
-        | AppError::Forbidden(_)
-        | AppError::BadGateway(_)
-        | AppError::GatewayTimeout(_)) => {
-            (e.kind().status(), FieldErrors::new(), Some(e.message()))
-        }
-        other => return Err(other),
-    };
-    let Target {
-        application_id: id,
-        key_type,
-    } = request.target;
-    let form = request.form;
-    let named = Some(form.key_manager.clone()).filter(|_| errors.get("key_manager").is_none());
-    let view = match keys.view(viewer.id, id, key_type, named).await {
-        Ok(view) => view,
-        Err(ServiceError::NotFound) => keys.view(viewer.id, id, key_type, None).await?,
-        Err(other) => return Err(other.into()),
-    };
-    let page = KeysPage::new(ctx, view).refused(action, form, errors, notice);
-    Ok(render(status, &page))
 }
 
-/// 303 to the keys tab, which shows the new consumer secret once.
-fn secret_shown_once(one_time: &OneTime, target: Target, issued: Issued) -> HttpResponse {
-    let page = keys_page(target.application_id, target.key_type, &issued.key_manager);
-    if let Some(secret) = issued.consumer_secret {
-        let consumer_secret = secret.expose_secret().to_string();
-        one_time.keep(&page, &KeysResult::Secret { consumer_secret });
+impl FromRequest for KeysPost {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let pairs = web::Form::<Vec<(String, String)>>::from_request(&req, payload);
+        Box::pin(async move {
+            let ctx = PageContext::extract(&req).await?;
+            let SignedIn(viewer) = SignedIn::extract(&req).await?;
+            let keys = web::Data::<Keys>::extract(&req).await?;
+            let session = Session::extract(&req).await?;
+            let one_time = OneTime::extract(&req).await?;
+            let (application_id, key_type) = web::Path::<(i64, String)>::extract(&req)
+                .await?
+                .into_inner();
+            let form = KeysForm::from_pairs(pairs.await?.into_inner());
+            let target = Target {
+                application_id,
+                key_type: key_type_of(&key_type)?,
+            };
+            let request = KeysRequest {
+                actor: viewer.actor(),
+                target,
+                form,
+            };
+            Ok(KeysPost {
+                ctx,
+                viewer,
+                keys,
+                session,
+                one_time,
+                request,
+            })
+        })
     }
-    see_other(&page)
 }
 
-/// 303 back to the keys tab, with a message.
-fn back(session: &Session, target: Target, key_manager: &str, message: String) -> HttpResponse {
-    flash(session, "success", message);
-    see_other(&keys_page(
-        target.application_id,
-        target.key_type,
-        key_manager,
-    ))
+impl KeysPost {
+    /// The answer to the POST: `done` with what it made, or the tab again after a refusal, the
+    /// form's values kept (never secrets): 422 for invalid input, 409 for a conflict, 403 for
+    /// what the key manager does not do or the user may not, 502/504 for a key manager that
+    /// failed. Only a missing application (404) or a failure on Portico's side is an error page.
+    async fn answer<T>(
+        self,
+        action: KeysAction,
+        result: Result<T, ServiceError>,
+        done: impl FnOnce(T, &KeysPost) -> HttpResponse,
+    ) -> Result<HttpResponse, AppError> {
+        let error = match result {
+            Ok(made) => return Ok(done(made, &self)),
+            Err(error) => AppError::from(error),
+        };
+        let (status, errors, notice) = match error {
+            AppError::Form { status, errors } => (status, errors, None),
+            e @ (AppError::Conflict(_)
+            | AppError::Forbidden(_)
+            | AppError::BadGateway(_)
+            | AppError::GatewayTimeout(_)) => {
+                (e.kind().status(), FieldErrors::new(), Some(e.message()))
+            }
+            other => return Err(other),
+        };
+        let (user_id, target, form) = (self.viewer.id, self.request.target, self.request.form);
+        let (id, key_type) = (target.application_id, target.key_type);
+        let named = Some(form.key_manager.clone()).filter(|_| errors.get("key_manager").is_none());
+        let view = match self.keys.view(user_id, id, key_type, named).await {
+            Ok(view) => view,
+            Err(ServiceError::NotFound) => self.keys.view(user_id, id, key_type, None).await?,
+            Err(other) => return Err(other.into()),
+        };
+        let page = KeysPage::new(self.ctx, view).refused(action, form, errors, notice);
+        Ok(render(status, &page))
+    }
+
+    /// The keys tab the POST was about, at `key_manager`.
+    fn tab(&self, key_manager: &str) -> String {
+        let target = self.request.target;
+        keys_page(target.application_id, target.key_type, key_manager)
+    }
+
+    /// 303 to the keys tab, which shows the new consumer secret once.
+    fn secret_shown_once(&self, issued: Issued) -> HttpResponse {
+        let page = self.tab(&issued.key_manager);
+        if let Some(secret) = issued.consumer_secret {
+            let consumer_secret = secret.expose_secret().to_string();
+            self.one_time
+                .keep(&page, &KeysResult::Secret { consumer_secret });
+        }
+        see_other(&page)
+    }
+
+    /// 303 back to the keys tab, with a message.
+    fn back(&self, key_manager: &str, message: &str) -> HttpResponse {
+        flash(&self.session, "success", message.to_string());
+        see_other(&self.tab(key_manager))
+    }
 }
 
 /// `POST …/keys/{key_type}/generate`: 303 to the keys, which show the secret once.
-pub async fn generate(
-    ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    keys: web::Data<Keys>,
-    one_time: OneTime,
-    path: KeysPath,
-    pairs: Pairs,
-) -> Result<HttpResponse, AppError> {
-    let request = keys_request(&viewer, path, pairs)?;
-    let result = keys.provision(Provision::Generate, &request).await;
-    let done = |issued, target| secret_shown_once(&one_time, target, issued);
-    let action = KeysAction::Generate;
-    answer((ctx, viewer, &keys), request, action, result, done).await
+pub async fn generate(post: KeysPost) -> Result<HttpResponse, AppError> {
+    let result = post
+        .keys
+        .provision(Provision::Generate, &post.request)
+        .await;
+    let done = |issued, post: &KeysPost| post.secret_shown_once(issued);
+    post.answer(KeysAction::Generate, result, done).await
 }
 
 /// `POST …/keys/{key_type}/map`: out-of-band provisioning; 303 back to the keys.
-pub async fn map(
-    ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    session: Session,
-    keys: web::Data<Keys>,
-    path: KeysPath,
-    pairs: Pairs,
-) -> Result<HttpResponse, AppError> {
-    let request = keys_request(&viewer, path, pairs)?;
-    let result = keys.provision(Provision::Map, &request).await;
-    let done = |issued: Issued, target: Target| {
-        let keys = target.key_type.label().to_lowercase();
+pub async fn map(post: KeysPost) -> Result<HttpResponse, AppError> {
+    let result = post.keys.provision(Provision::Map, &post.request).await;
+    let done = |issued: Issued, post: &KeysPost| {
+        let keys = post.request.target.key_type.label().to_lowercase();
         let message = format!("Your existing OAuth keys are now this application's {keys} keys.");
-        back(&session, target, &issued.key_manager, message)
+        post.back(&issued.key_manager, &message)
     };
-    answer((ctx, viewer, &keys), request, KeysAction::Map, result, done).await
+    post.answer(KeysAction::Map, result, done).await
 }
 
 /// `POST …/keys/{key_type}/update`: 303 back to the keys.
-pub async fn update(
-    ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    session: Session,
-    keys: web::Data<Keys>,
-    path: KeysPath,
-    pairs: Pairs,
-) -> Result<HttpResponse, AppError> {
-    let request = keys_request(&viewer, path, pairs)?;
-    let result = keys.update(&request).await;
-    let done = |key_manager: String, target| {
-        back(
-            &session,
-            target,
-            &key_manager,
-            "The keys were updated.".into(),
-        )
-    };
-    answer(
-        (ctx, viewer, &keys),
-        request,
-        KeysAction::Update,
-        result,
-        done,
-    )
-    .await
+pub async fn update(post: KeysPost) -> Result<HttpResponse, AppError> {
+    let result = post.keys.update(&post.request).await;
+    let done =
+        |key_manager: String, post: &KeysPost| post.back(&key_manager, "The keys were updated.");
+    post.answer(KeysAction::Update, result, done).await
 }
 
 /// `POST …/keys/{key_type}/regenerate-secret`: 303 to the keys, which show the secret once.
-pub async fn regenerate_secret(
-    ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    keys: web::Data<Keys>,
-    one_time: OneTime,
-    path: KeysPath,
-    pairs: Pairs,
-) -> Result<HttpResponse, AppError> {
-    let request = keys_request(&viewer, path, pairs)?;
-    let result = keys.regenerate_secret(&request).await;
-    let done = |issued, target| secret_shown_once(&one_time, target, issued);
-    let action = KeysAction::Regenerate;
-    answer((ctx, viewer, &keys), request, action, result, done).await
+pub async fn regenerate_secret(post: KeysPost) -> Result<HttpResponse, AppError> {
+    let result = post.keys.regenerate_secret(&post.request).await;
+    let done = |issued, post: &KeysPost| post.secret_shown_once(issued);
+    post.answer(KeysAction::Regenerate, result, done).await
 }
 
 /// `POST …/keys/{key_type}/token`: 303 to the keys, which show the access token once.
-pub async fn token(
-    ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    keys: web::Data<Keys>,
-    one_time: OneTime,
-    path: KeysPath,
-    pairs: Pairs,
-) -> Result<HttpResponse, AppError> {
-    let request = keys_request(&viewer, path, pairs)?;
-    let result = keys.token(&request).await;
-    let (scopes, validity_period) = (
-        request.form.scopes.clone(),
-        request.form.validity_period.clone(),
-    );
-    let done = |IssuedToken { key_manager, token }, target: Target| {
-        let page = keys_page(target.application_id, target.key_type, &key_manager);
+pub async fn token(post: KeysPost) -> Result<HttpResponse, AppError> {
+    let result = post.keys.token(&post.request).await;
+    let done = |IssuedToken { key_manager, token }, post: &KeysPost| {
+        let page = post.tab(&key_manager);
         let result = KeysResult::Token {
             access_token: token.access_token.expose_secret().to_string(),
             scope: token.scope,
             expires_in: token.expires_in,
             expires_at: token.expires_at,
-            scopes,
-            validity_period,
+            scopes: post.request.form.scopes.clone(),
+            validity_period: post.request.form.validity_period.clone(),
         };
-        one_time.keep(&page, &result);
+        post.one_time.keep(&page, &result);
         see_other(&page)
     };
-    answer(
-        (ctx, viewer, &keys),
-        request,
-        KeysAction::Token,
-        result,
-        done,
-    )
-    .await
+    post.answer(KeysAction::Token, result, done).await
 }
 
 /// `POST …/keys/{key_type}/remove`: 303 back to the (now empty) keys tab.
-pub async fn remove(
-    ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    session: Session,
-    keys: web::Data<Keys>,
-    path: KeysPath,
-    pairs: Pairs,
-) -> Result<HttpResponse, AppError> {
-    let request = keys_request(&viewer, path, pairs)?;
-    let result = keys.remove(&request).await;
-    let done = |(key_manager, mode): (String, CreateMode), target| {
+pub async fn remove(post: KeysPost) -> Result<HttpResponse, AppError> {
+    let result = post.keys.remove(&post.request).await;
+    let done = |(key_manager, mode): (String, CreateMode), post: &KeysPost| {
         let message = match mode {
             CreateMode::Created => "The keys were removed and their OAuth client deleted.",
             CreateMode::Mapped => {
                 "The keys were unlinked from this application; the OAuth client itself still exists at its key manager."
             }
         };
-        back(&session, target, &key_manager, message.into())
+        post.back(&key_manager, message)
     };
-    answer(
-        (ctx, viewer, &keys),
-        request,
-        KeysAction::Remove,
-        result,
-        done,
-    )
-    .await
+    post.answer(KeysAction::Remove, result, done).await
 }
