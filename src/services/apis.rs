@@ -164,13 +164,11 @@ pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, S
         let api = Api::insert(conn, fields(&input), document).map_err(unique_violation)?;
         Api::replace_tiers(conn, api.id, &tier_ids)?;
         subject.object_id = Some(api.id);
+        let tiers = input.tiers.join(", ");
         let summary = format!(
-            "Created API {} {} at {} ({}, tiers {})",
-            api.name,
-            api.version,
-            api.context,
-            api.status,
-            input.tiers.join(", ")
+            "Created {} ({}, tiers {tiers})",
+            described(&api),
+            api.status
         );
         Ok((api, summary))
     })
@@ -206,14 +204,17 @@ pub async fn update(
         } else {
             format!("; status {} → {}", current.status, api.status)
         };
+        let tiers = input.tiers.join(", ");
         let summary = format!(
-            "Updated API {} {} at {} (tiers {}{status_note}{document_note})",
-            api.name,
-            api.version,
-            api.context,
-            input.tiers.join(", ")
+            "Updated {} (tiers {tiers}{status_note}{document_note})",
+            described(&api)
         );
         Ok((api, summary))
     })
     .await
+}
+
+/// An API as the audit trail names it: "API Payments v1 at /payments/v1".
+fn described(api: &Api) -> String {
+    format!("API {} {} at {}", api.name, api.version, api.context)
 }

@@ -164,6 +164,16 @@ fn request(fixture: &Fixture, key_type: KeyType, form: KeysForm) -> KeysRequest 
     }
 }
 
+/// Generates keys of `key_type` for the fixture's application.
+async fn generate(
+    keys: &Keys,
+    fixture: &Fixture,
+    key_type: KeyType,
+) -> Result<Issued, ServiceError> {
+    keys.provision(Provision::Generate, &request(fixture, key_type, form()))
+        .await
+}
+
 fn form() -> KeysForm {
     KeysForm {
         key_manager: "resident".into(),
@@ -193,11 +203,7 @@ async fn a_failing_key_manager_leaves_no_reservation_and_no_audit() {
         ..Stub::new()
     });
     let keys = service(&fixture, stub);
-    let error = keys
-        .provision(
-            Provision::Generate,
-            &request(&fixture, KeyType::Production, form()),
-        )
+    let error = generate(&keys, &fixture, KeyType::Production)
         .await
         .err()
         .unwrap();
@@ -212,11 +218,7 @@ async fn a_failing_key_manager_leaves_no_reservation_and_no_audit() {
     );
     // And the keys can be generated once the key manager is back.
     let working = service(&fixture, Arc::new(Stub::new()));
-    let issued = working
-        .provision(
-            Provision::Generate,
-            &request(&fixture, KeyType::Production, form()),
-        )
+    let issued = generate(&working, &fixture, KeyType::Production)
         .await
         .unwrap();
     assert_eq!(issued.consumer_key, "stub-client");
@@ -237,11 +239,7 @@ async fn a_client_made_for_a_vanished_reservation_is_deleted_again() {
         ..Stub::new()
     });
     let keys = service(&fixture, stub.clone());
-    let error = keys
-        .provision(
-            Provision::Generate,
-            &request(&fixture, KeyType::Sandbox, form()),
-        )
+    let error = generate(&keys, &fixture, KeyType::Sandbox)
         .await
         .err()
         .unwrap();
@@ -261,12 +259,9 @@ async fn a_key_manager_that_cannot_delete_leaves_a_task_for_the_administrator() 
         ..Stub::new()
     });
     let keys = service(&fixture, stub.clone());
-    keys.provision(
-        Provision::Generate,
-        &request(&fixture, KeyType::Production, form()),
-    )
-    .await
-    .unwrap();
+    generate(&keys, &fixture, KeyType::Production)
+        .await
+        .unwrap();
     let connectors = Connectors::new(stub);
     let application = crate::services::applications::delete(
         &fixture.pool,
@@ -296,12 +291,9 @@ async fn a_key_manager_that_cannot_delete_leaves_a_task_for_the_administrator() 
         ..Stub::new()
     });
     let keys = service(&fixture, stub);
-    keys.provision(
-        Provision::Generate,
-        &request(&fixture, KeyType::Production, form()),
-    )
-    .await
-    .unwrap();
+    generate(&keys, &fixture, KeyType::Production)
+        .await
+        .unwrap();
     let error = keys
         .remove(&request(&fixture, KeyType::Production, form()))
         .await
