@@ -11,9 +11,11 @@ use actix_web::{App, HttpResponse, web};
 
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::key_managers::{Connectors, External};
 use crate::oauth_server;
 use crate::security::session_store::DbSessionStore;
 use crate::security::{csrf, headers};
+use crate::services::keys::Keys;
 use crate::web::context::{identify, require_admin, require_signed_in};
 use crate::web::{
     account, accounts, admin, apis, applications, assets, consent, errors, home, unsent_form,
@@ -143,9 +145,28 @@ pub struct AppState {
     pub authorization_server: web::Data<oauth_server::AuthorizationServer>,
 }
 
+/// The key managers' connectors and the keys service, built once and shared by the handlers.
+fn key_services(state: &AppState) -> (web::Data<Connectors>, web::Data<Keys>) {
+    let server = &state.authorization_server;
+    let settings = &state.settings;
+    let connectors = Connectors::of(server.clone()).with_external(External {
+        pool: state.pool.get_ref().clone(),
+        secret_box: server.secret_box(),
+        allow_private: settings.allow_private_km_urls,
+    });
+    let keys = Keys {
+        pool: state.pool.get_ref().clone(),
+        connectors: connectors.clone(),
+        provisioning: settings.key_provisioning,
+        issuer: settings.base_url(),
+    };
+    (web::Data::new(connectors), web::Data::new(keys))
+}
+
 /// Builds the app: static files and health outside the session; every HTML route inside the
 /// session, identity and CSRF middleware.
 pub fn configure(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    let (connectors, keys) = key_services(&state);
     move |cfg: &mut web::ServiceConfig| {
         let settings = state.settings.clone();
         let cookie_name = crate::security::session_store::cookie_name(settings.is_https());
@@ -167,6 +188,8 @@ pub fn configure(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
 
         cfg.app_data(state.pool.clone())
             .app_data(state.settings.clone())
+            .app_data(connectors.clone())
+            .app_data(keys.clone())
             .app_data(web::Data::new(csrf::CsrfConfig::new(&settings)))
             .app_data(web::PayloadConfig::new(MAX_FORM_BYTES))
             .app_data(

@@ -24,6 +24,7 @@ use secrecy::SecretString;
 use crate::db::models::key_managers::{KeyManagerRow, PermissionType};
 use crate::db::models::users::User;
 use crate::db::{DbError, DbPool};
+use crate::domain::oauth::{ConsumerKey, Scopes};
 use crate::domain::keys::{KeyManagerKind, KeySettings, KeyType};
 use crate::security::secret_box::SecretBox;
 
@@ -194,7 +195,7 @@ pub struct OAuthApplicationInfo {
 /// An existing client to map onto an application (out-of-band provisioning).
 #[derive(Debug)]
 pub struct MapRequest {
-    pub consumer_key: String,
+    pub consumer_key: ConsumerKey,
     pub consumer_secret: SecretString,
     pub application_id: i64,
     pub key_type: KeyType,
@@ -205,7 +206,7 @@ pub struct MapRequest {
 pub struct TokenRequest {
     pub consumer_key: String,
     pub consumer_secret: SecretString,
-    pub scopes: Vec<String>,
+    pub scopes: Scopes,
     pub validity_period: i64,
 }
 

@@ -239,7 +239,7 @@ impl KeyManager for ResidentKeyManager {
     ) -> KmFuture<'a, AccessToken> {
         let consumer_key = request.consumer_key.clone();
         let secret = request.consumer_secret.clone();
-        let scope = granted(&request.scopes);
+        let scope = granted(request.scopes.as_slice());
         let ttl = request.validity_period;
         Box::pin(async move {
             if !(1..=MAX_TOKEN_LIFETIME).contains(&ttl) {
@@ -386,7 +386,7 @@ mod tests {
         let token = |secret: &SecretString| TokenRequest {
             consumer_key: key.clone(),
             consumer_secret: secret.clone(),
-            scopes: vec!["read".into()],
+            scopes: crate::domain::oauth::Scopes::parse("read").unwrap(),
             validity_period: 120,
         };
         assert!(matches!(

@@ -3,7 +3,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::db::models::audit_events::{Actor, AuditEvent, Subject};
+use crate::db::models::audit_events::{Actor, Subject};
 use crate::db::models::sessions::SessionRow;
 use crate::db::models::users::{NewUser, User};
 use crate::db::{self, DbError, DbPool, is_unique_violation};
@@ -11,22 +11,7 @@ use crate::domain::FieldErrors;
 use crate::domain::accounts::{AccountStatus, NewAccount, NewPassword, Role, Username};
 use crate::domain::applications::rejection_reason;
 use crate::security::password;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SignUpError {
-    #[error("the username is taken")]
-    UsernameTaken,
-    #[error("too many sign-ups or failures from this address")]
-    Throttled { until: i64 },
-    #[error(transparent)]
-    Database(#[from] DbError),
-}
-
-impl From<diesel::result::Error> for SignUpError {
-    fn from(e: diesel::result::Error) -> Self {
-        SignUpError::Database(e.into())
-    }
-}
+use crate::services::{ServiceError, audited, subject};
 
 async fn insert_user(
     pool: &DbPool,
@@ -34,7 +19,7 @@ async fn insert_user(
     password_hash: String,
     role: Role,
     status: AccountStatus,
-) -> Result<User, SignUpError> {
+) -> Result<User, ServiceError> {
     db::run(pool, move |conn| {
         insert_user_in(conn, &account, &password_hash, role, status)
     })
@@ -48,7 +33,7 @@ pub(crate) fn insert_user_in(
     password_hash: &str,
     role: Role,
     status: AccountStatus,
-) -> Result<User, SignUpError> {
+) -> Result<User, ServiceError> {
     let now = db::now();
     let key = account.username.key();
     let new = NewUser {
@@ -67,9 +52,9 @@ pub(crate) fn insert_user_in(
     };
     User::insert(conn, &new).map_err(|e| {
         if is_unique_violation(&e) {
-            SignUpError::UsernameTaken
+            ServiceError::taken("username", "This username is taken. Choose another one.")
         } else {
-            DbError::from(e).into()
+            e.into()
         }
     })
 }
@@ -114,12 +99,9 @@ pub async fn create_admin(
     insert_user(pool, account, hash, Role::Admin, AccountStatus::Active)
         .await
         .map_err(|e| match e {
-            SignUpError::UsernameTaken => {
-                AdminSetupError::UsernameTaken(username.as_str().to_string())
-            }
-            SignUpError::Database(e) => AdminSetupError::Database(e),
-            // Creating an administrator never goes through the sign-up throttle.
-            other @ SignUpError::Throttled { .. } => AdminSetupError::Invalid(other.to_string()),
+            ServiceError::Taken(_) => AdminSetupError::UsernameTaken(username.as_str().to_string()),
+            ServiceError::Database(e) => AdminSetupError::Database(e),
+            other => AdminSetupError::Invalid(other.to_string()),
         })
 }
 
@@ -196,19 +178,6 @@ impl AccountDecision {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DecisionError {
-    #[error("no such user")]
-    NotFound,
-    #[error("{0}")]
-    NotApplicable(&'static str),
-    /// The reason of a rejection breaks its rule (the message names what to fix).
-    #[error("{0}")]
-    InvalidReason(String),
-    #[error(transparent)]
-    Database(#[from] DbError),
-}
-
 /// Applies an admin's decision; locking or rejecting ends every session and every OAuth grant
 /// of the account for good (its refresh tokens stop, its user access tokens are denied). The
 /// tokens of the applications it owns are only suspended: unlocking brings them back.
@@ -221,108 +190,69 @@ pub async fn decide(
     user_id: i64,
     decision: AccountDecision,
     reason: &str,
-) -> Result<User, DecisionError> {
+) -> Result<User, ServiceError> {
     let reason = match decision {
         AccountDecision::Reject => {
-            Some(rejection_reason(reason).map_err(DecisionError::InvalidReason)?)
+            Some(rejection_reason(reason).map_err(|m| ServiceError::invalid("reason", m))?)
         }
         _ => None,
     };
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            let user = User::find(conn, user_id)?.ok_or(DecisionError::NotFound)?;
-            if user.id == admin.id {
-                return Err(DecisionError::NotApplicable(
-                    "You cannot change your own account.",
-                ));
-            }
-            let status = decision
-                .apply(user.status)
-                .map_err(DecisionError::NotApplicable)?;
-            User::set_decision(conn, user.id, status, reason.as_deref())?;
-            if status != AccountStatus::Active {
-                SessionRow::delete_for_user(conn, user.id)?;
-                crate::oauth_server::end_grants_of_user(conn, user.id)?;
-            }
-            let summary = match &reason {
-                Some(reason) => format!("Rejected the sign-up of {}: {reason}", user.username),
-                None => format!("{} is now {}", user.username, decision.done()),
-            };
-            AuditEvent::record(
-                conn,
-                &admin,
-                decision.verb(),
-                Subject {
-                    object_type: "account",
-                    object_id: Some(user.id),
-                    application_id: None,
-                },
-                &summary,
-            )?;
-            Ok(User {
-                status,
-                decision_reason: reason,
-                ..user
-            })
-        })
+    let admin_id = admin.id;
+    let subject = subject("account", Some(user_id));
+    audited(pool, &admin, decision.verb(), subject, move |conn, _| {
+        let user = User::find(conn, user_id)?.ok_or(ServiceError::NotFound)?;
+        if user.id == admin_id {
+            return Err(ServiceError::Conflict(
+                "You cannot change your own account.".into(),
+            ));
+        }
+        let status = decision
+            .apply(user.status)
+            .map_err(|m| ServiceError::Conflict(m.into()))?;
+        User::set_decision(conn, user.id, status, reason.as_deref())?;
+        if status != AccountStatus::Active {
+            SessionRow::delete_for_user(conn, user.id)?;
+            crate::oauth_server::end_grants_of_user(conn, user.id)?;
+        }
+        let summary = match &reason {
+            Some(reason) => format!("Rejected the sign-up of {}: {reason}", user.username),
+            None => format!("{} is now {}", user.username, decision.done()),
+        };
+        let decided = User {
+            status,
+            decision_reason: reason,
+            ..user
+        };
+        Ok((decided, summary))
     })
     .await
-}
-
-impl From<diesel::result::Error> for DecisionError {
-    fn from(e: diesel::result::Error) -> Self {
-        DecisionError::Database(e.into())
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RolesError {
-    #[error("no such user")]
-    NotFound,
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Database(#[from] DbError),
-}
-
-impl From<diesel::result::Error> for RolesError {
-    fn from(e: diesel::result::Error) -> Self {
-        RolesError::Database(e.into())
-    }
 }
 
 /// Replaces the roles a user carries (what key managers' ALLOW/DENY permissions refer to).
 pub async fn set_roles(
     pool: &DbPool,
-    actor: crate::db::models::audit_events::Actor,
+    actor: Actor,
     user_id: i64,
     values: Vec<String>,
-) -> Result<(User, Vec<String>), RolesError> {
-    use crate::db::models::audit_events::{AuditEvent, Subject};
+) -> Result<(User, Vec<String>), ServiceError> {
     use crate::db::models::user_roles::UserRole;
-    let roles = crate::domain::key_managers::parse_roles(&values).map_err(RolesError::Invalid)?;
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            let user = User::find(conn, user_id)?.ok_or(RolesError::NotFound)?;
-            UserRole::replace(conn, user.id, &roles)?;
-            let shown = if roles.is_empty() {
-                "none".to_string()
-            } else {
-                roles.join(", ")
-            };
-            AuditEvent::record(
-                conn,
-                &actor,
-                "update",
-                Subject {
-                    object_type: "user_roles",
-                    object_id: Some(user.id),
-                    application_id: None,
-                },
-                &format!("Set the roles of {} to {shown}", user.username),
-            )?;
-            Ok((user, roles))
-        })
+    let roles = crate::domain::key_managers::parse_roles(&values)
+        .map_err(|m| ServiceError::invalid("roles", m))?;
+    let subject = Subject {
+        object_type: "user_roles",
+        object_id: Some(user_id),
+        application_id: None,
+    };
+    audited(pool, &actor, "update", subject, move |conn, _| {
+        let user = User::find(conn, user_id)?.ok_or(ServiceError::NotFound)?;
+        UserRole::replace(conn, user.id, &roles)?;
+        let shown = if roles.is_empty() {
+            "none".to_string()
+        } else {
+            roles.join(", ")
+        };
+        let summary = format!("Set the roles of {} to {shown}", user.username);
+        Ok(((user, roles), summary))
     })
     .await
 }

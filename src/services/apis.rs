@@ -2,12 +2,13 @@
 //! tiers, their lifecycle status and their OpenAPI document.
 
 use crate::db::models::apis::{AdminApiRow, Api, ApiFields};
-use crate::db::models::audit_events::{Actor, AuditEvent, Subject};
+use crate::db::models::audit_events::Actor;
 use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::db::{self, DbError, DbPool, is_unique_violation};
 use crate::domain::FieldErrors;
 use crate::domain::apis::{ApiForm, ApiInput, DocumentChange};
 use crate::domain::policies::PolicyLevel;
+use crate::services::{ServiceError, audited, subject};
 
 /// An API as its edit page shows it.
 #[derive(Debug, Clone)]
@@ -17,31 +18,7 @@ pub struct ApiDetail {
     pub subscriptions: i64,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("no such API")]
-    NotFound,
-    #[error("invalid input")]
-    Invalid(FieldErrors),
-    #[error("conflict")]
-    Conflict(FieldErrors),
-    #[error(transparent)]
-    Database(#[from] DbError),
-}
-
-impl From<diesel::result::Error> for ApiError {
-    fn from(e: diesel::result::Error) -> Self {
-        ApiError::Database(e.into())
-    }
-}
-
-fn subject(id: i64) -> Subject<'static> {
-    Subject {
-        object_type: "api",
-        object_id: Some(id),
-        application_id: None,
-    }
-}
+const OBJECT_TYPE: &str = "api";
 
 /// Every API with its subscription count.
 pub async fn list(pool: &DbPool) -> Result<Vec<AdminApiRow>, DbError> {
@@ -60,9 +37,9 @@ pub async fn tier_choices(pool: &DbPool) -> Result<Vec<ThrottlingPolicy>, DbErro
 pub async fn detail(
     pool: &DbPool,
     id: i64,
-) -> Result<(ApiDetail, Vec<ThrottlingPolicy>), ApiError> {
+) -> Result<(ApiDetail, Vec<ThrottlingPolicy>), ServiceError> {
     db::run(pool, move |conn| {
-        let api = Api::find(conn, id)?.ok_or(ApiError::NotFound)?;
+        let api = Api::find(conn, id)?.ok_or(ServiceError::NotFound)?;
         let detail = ApiDetail {
             tiers: Api::tiers(conn, id)?,
             subscriptions: Api::subscription_count(conn, id)?,
@@ -96,7 +73,7 @@ fn check_conflicts(
     conn: &mut diesel::SqliteConnection,
     input: &ApiInput,
     except_id: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let mut errors = FieldErrors::new();
     if Api::find_by_name_version(conn, &input.name, &input.version, except_id)?.is_some() {
         errors.add(
@@ -119,8 +96,26 @@ fn check_conflicts(
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::Conflict(errors))
+        Err(ServiceError::Taken(errors))
     }
+}
+
+/// Reads the form against the subscription policies (and, for an existing API, its status),
+/// and checks that it conflicts with no other API: the input, and the ids of its tiers.
+fn checked_input(
+    conn: &mut diesel::SqliteConnection,
+    form: &ApiForm,
+    current: Option<&Api>,
+) -> Result<(ApiInput, Vec<i64>), ServiceError> {
+    let (names, policies) = subscription_policies(conn)?;
+    let input = match current {
+        None => ApiInput::parse_new(form, &names),
+        Some(api) => ApiInput::parse_update(form, api.status, &names),
+    }
+    .map_err(ServiceError::Invalid)?;
+    check_conflicts(conn, &input, current.map_or(0, |api| api.id))?;
+    let tier_ids = tier_ids(&policies, &input.tiers);
+    Ok((input, tier_ids))
 }
 
 fn fields(input: &ApiInput) -> ApiFields<'_> {
@@ -133,12 +128,12 @@ fn fields(input: &ApiInput) -> ApiFields<'_> {
     }
 }
 
-fn unique_violation(e: diesel::result::Error) -> ApiError {
+fn unique_violation(e: diesel::result::Error) -> ServiceError {
     if is_unique_violation(&e) {
-        ApiError::Conflict(FieldErrors::single(
+        ServiceError::taken(
             "context",
             "Another API has this context, or this name and version.",
-        ))
+        )
     } else {
         e.into()
     }
@@ -146,49 +141,36 @@ fn unique_violation(e: diesel::result::Error) -> ApiError {
 
 /// Parses the form's OpenAPI document on the blocking pool, outside the database's write lane:
 /// a large document must not hold up every other write.
-async fn read_document(mut form: ApiForm) -> Result<ApiForm, ApiError> {
+async fn read_document(mut form: ApiForm) -> Result<ApiForm, ServiceError> {
     actix_web::web::block(move || {
         form.read_document();
         form
     })
     .await
-    .map_err(|_| ApiError::Database(DbError::Blocking))
+    .map_err(|_| ServiceError::Database(DbError::Blocking))
 }
 
 /// Checks the form (tiers against the subscription policies) and creates the API with its
 /// tiers.
-pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, ApiError> {
+pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, ServiceError> {
     let form = read_document(form).await?;
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            let (names, policies) = subscription_policies(conn)?;
-            let input = ApiInput::parse_new(&form, &names).map_err(ApiError::Invalid)?;
-            check_conflicts(conn, &input, 0)?;
-            let tier_ids = tier_ids(&policies, &input.tiers);
-            let document = match &input.document {
-                DocumentChange::Replace(doc) => {
-                    Some((doc.text.as_str(), doc.operations.as_slice()))
-                }
-                DocumentChange::Keep | DocumentChange::Remove => None,
-            };
-            let api = Api::insert(conn, fields(&input), document).map_err(unique_violation)?;
-            Api::replace_tiers(conn, api.id, &tier_ids)?;
-            AuditEvent::record(
-                conn,
-                &actor,
-                "create",
-                subject(api.id),
-                &format!(
-                    "Created API {} {} at {} ({}, tiers {})",
-                    api.name,
-                    api.version,
-                    api.context,
-                    api.status,
-                    input.tiers.join(", ")
-                ),
-            )?;
-            Ok(api)
-        })
+    let about = subject(OBJECT_TYPE, None);
+    audited(pool, &actor, "create", about, move |conn, subject| {
+        let (input, tier_ids) = checked_input(conn, &form, None)?;
+        let document = match &input.document {
+            DocumentChange::Replace(doc) => Some((doc.text.as_str(), doc.operations.as_slice())),
+            DocumentChange::Keep | DocumentChange::Remove => None,
+        };
+        let api = Api::insert(conn, fields(&input), document).map_err(unique_violation)?;
+        Api::replace_tiers(conn, api.id, &tier_ids)?;
+        subject.object_id = Some(api.id);
+        let tiers = input.tiers.join(", ");
+        let summary = format!(
+            "Created {} ({}, tiers {tiers})",
+            described(&api),
+            api.status
+        );
+        Ok((api, summary))
     })
     .await
 }
@@ -196,46 +178,43 @@ pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, A
 /// Checks the form against the API's current status and the subscription policies, then
 /// updates the API: its fields, its status along the lifecycle, its tiers (replaced) and its
 /// OpenAPI document (kept, replaced or removed).
-pub async fn update(pool: &DbPool, actor: Actor, id: i64, form: ApiForm) -> Result<Api, ApiError> {
+pub async fn update(
+    pool: &DbPool,
+    actor: Actor,
+    id: i64,
+    form: ApiForm,
+) -> Result<Api, ServiceError> {
     let form = read_document(form).await?;
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            let current = Api::find(conn, id)?.ok_or(ApiError::NotFound)?;
-            let (names, policies) = subscription_policies(conn)?;
-            let input =
-                ApiInput::parse_update(&form, current.status, &names).map_err(ApiError::Invalid)?;
-            check_conflicts(conn, &input, id)?;
-            let tier_ids = tier_ids(&policies, &input.tiers);
-            let (document, document_note) = match &input.document {
-                DocumentChange::Keep => (None, ""),
-                DocumentChange::Remove => (Some(None), "; OpenAPI document removed"),
-                DocumentChange::Replace(doc) => (
-                    Some(Some((doc.text.as_str(), doc.operations.as_slice()))),
-                    "; OpenAPI document replaced",
-                ),
-            };
-            let api = Api::update(conn, id, fields(&input), document).map_err(unique_violation)?;
-            Api::replace_tiers(conn, id, &tier_ids)?;
-            let status_note = if current.status == api.status {
-                String::new()
-            } else {
-                format!("; status {} → {}", current.status, api.status)
-            };
-            AuditEvent::record(
-                conn,
-                &actor,
-                "update",
-                subject(id),
-                &format!(
-                    "Updated API {} {} at {} (tiers {}{status_note}{document_note})",
-                    api.name,
-                    api.version,
-                    api.context,
-                    input.tiers.join(", ")
-                ),
-            )?;
-            Ok(api)
-        })
+    let about = subject(OBJECT_TYPE, Some(id));
+    audited(pool, &actor, "update", about, move |conn, _| {
+        let current = Api::find(conn, id)?.ok_or(ServiceError::NotFound)?;
+        let (input, tier_ids) = checked_input(conn, &form, Some(&current))?;
+        let (document, document_note) = match &input.document {
+            DocumentChange::Keep => (None, ""),
+            DocumentChange::Remove => (Some(None), "; OpenAPI document removed"),
+            DocumentChange::Replace(doc) => (
+                Some(Some((doc.text.as_str(), doc.operations.as_slice()))),
+                "; OpenAPI document replaced",
+            ),
+        };
+        let api = Api::update(conn, id, fields(&input), document).map_err(unique_violation)?;
+        Api::replace_tiers(conn, id, &tier_ids)?;
+        let status_note = if current.status == api.status {
+            String::new()
+        } else {
+            format!("; status {} → {}", current.status, api.status)
+        };
+        let tiers = input.tiers.join(", ");
+        let summary = format!(
+            "Updated {} (tiers {tiers}{status_note}{document_note})",
+            described(&api)
+        );
+        Ok((api, summary))
     })
     .await
+}
+
+/// An API as the audit trail names it: "API Payments v1 at /payments/v1".
+fn described(api: &Api) -> String {
+    format!("API {} {} at {}", api.name, api.version, api.context)
 }

@@ -1,7 +1,7 @@
 //! Applications: create, update and delete a TPP's applications, with the audit trail.
 
 use crate::db::models::applications::{Application, ApplicationChanges};
-use crate::db::models::audit_events::{Actor, AuditEvent, Subject};
+use crate::db::models::audit_events::{Actor, Subject};
 use crate::db::models::key_mappings::KeyMapping;
 use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::db::{self, DbPool, is_unique_violation};
@@ -9,18 +9,18 @@ use crate::domain::applications::{ApplicationForm, ApplicationInput};
 use crate::domain::policies::PolicyLevel;
 use crate::key_managers::Connectors;
 
-use super::{ServiceError, keys};
+use super::{ServiceError, audited, keys};
 
-fn subject(id: i64) -> Subject<'static> {
+fn subject(id: Option<i64>) -> Subject<'static> {
     Subject {
         object_type: "application",
-        object_id: Some(id),
-        application_id: Some(id),
+        object_id: id,
+        application_id: id,
     }
 }
 
 fn duplicate(name: &str) -> ServiceError {
-    ServiceError::conflict(
+    ServiceError::taken(
         "name",
         format!("You already have an application named “{name}”. Choose another name."),
     )
@@ -39,41 +39,50 @@ fn application_policy(
     })
 }
 
+/// The row's values from the form, with the policy it names.
+fn changes<'a>(
+    conn: &mut diesel::SqliteConnection,
+    input: &'a ApplicationInput,
+) -> Result<(ApplicationChanges<'a>, ThrottlingPolicy), ServiceError> {
+    let policy = application_policy(conn, &input.policy_name)?;
+    let changes = ApplicationChanges {
+        name: input.name.as_str(),
+        name_key: input.name.key(),
+        description: &input.description,
+        policy_id: policy.id,
+        updated_at: db::now(),
+    };
+    Ok((changes, policy))
+}
+
+/// A taken name is the form's conflict; anything else a failure.
+fn name_taken(input: &ApplicationInput) -> impl FnOnce(diesel::result::Error) -> ServiceError {
+    move |e| {
+        if is_unique_violation(&e) {
+            duplicate(input.name.as_str())
+        } else {
+            e.into()
+        }
+    }
+}
+
 pub async fn create(
     pool: &DbPool,
     actor: Actor,
     form: ApplicationForm,
 ) -> Result<Application, ServiceError> {
     let input = ApplicationInput::parse(&form).map_err(ServiceError::Invalid)?;
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            let policy = application_policy(conn, &input.policy_name)?;
-            let changes = ApplicationChanges {
-                name: input.name.as_str(),
-                name_key: input.name.key(),
-                description: &input.description,
-                policy_id: policy.id,
-                updated_at: db::now(),
-            };
-            let application = Application::insert(conn, actor.id, &changes).map_err(|e| {
-                if is_unique_violation(&e) {
-                    duplicate(input.name.as_str())
-                } else {
-                    e.into()
-                }
-            })?;
-            AuditEvent::record(
-                conn,
-                &actor,
-                "create",
-                subject(application.id),
-                &format!(
-                    "Created application “{}” with policy {}",
-                    application.name, policy.name
-                ),
-            )?;
-            Ok(application)
-        })
+    let owner = actor.id;
+    let about = subject(None);
+    audited(pool, &actor, "create", about, move |conn, subject| {
+        let (changes, policy) = changes(conn, &input)?;
+        let application = Application::insert(conn, owner, &changes).map_err(name_taken(&input))?;
+        *subject = self::subject(Some(application.id));
+        let summary = format!(
+            "Created application “{}” with policy {}",
+            application.name, policy.name
+        );
+        Ok((application, summary))
     })
     .await
 }
@@ -85,47 +94,33 @@ pub async fn update(
     form: ApplicationForm,
 ) -> Result<Application, ServiceError> {
     let input = ApplicationInput::parse(&form).map_err(ServiceError::Invalid)?;
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            let current =
-                Application::find_owned(conn, id, actor.id)?.ok_or(ServiceError::NotFound)?;
-            let policy = application_policy(conn, &input.policy_name)?;
-            let changes = ApplicationChanges {
-                name: input.name.as_str(),
-                name_key: input.name.key(),
-                description: &input.description,
-                policy_id: policy.id,
-                updated_at: db::now(),
-            };
-            Application::update(conn, id, &changes).map_err(|e| {
-                if is_unique_violation(&e) {
-                    duplicate(input.name.as_str())
-                } else {
-                    e.into()
-                }
-            })?;
-            let mut changed = Vec::new();
-            if current.name != input.name.as_str() {
-                changed.push(format!(
-                    "name “{}” → “{}”",
-                    current.name,
-                    input.name.as_str()
-                ));
-            }
-            if current.policy_id != policy.id {
-                changed.push(format!("policy → {}", policy.name));
-            }
-            if current.description != input.description {
-                changed.push("description".to_string());
-            }
-            let summary = if changed.is_empty() {
-                "Saved without changes".to_string()
-            } else {
-                format!("Updated {}", changed.join(", "))
-            };
-            AuditEvent::record(conn, &actor, "update", subject(id), &summary)?;
-            Application::find_owned(conn, id, actor.id)?.ok_or(ServiceError::NotFound)
-        })
+    let owner = actor.id;
+    audited(pool, &actor, "update", subject(Some(id)), move |conn, _| {
+        let current = Application::find_owned(conn, id, owner)?.ok_or(ServiceError::NotFound)?;
+        let (changes, policy) = changes(conn, &input)?;
+        Application::update(conn, id, &changes).map_err(name_taken(&input))?;
+        let mut changed = Vec::new();
+        if current.name != input.name.as_str() {
+            changed.push(format!(
+                "name “{}” → “{}”",
+                current.name,
+                input.name.as_str()
+            ));
+        }
+        if current.policy_id != policy.id {
+            changed.push(format!("policy → {}", policy.name));
+        }
+        if current.description != input.description {
+            changed.push("description".to_string());
+        }
+        let summary = if changed.is_empty() {
+            "Saved without changes".to_string()
+        } else {
+            format!("Updated {}", changed.join(", "))
+        };
+        let application =
+            Application::find_owned(conn, id, owner)?.ok_or(ServiceError::NotFound)?;
+        Ok((application, summary))
     })
     .await
 }
@@ -142,28 +137,22 @@ pub async fn delete(
     actor: Actor,
     id: i64,
 ) -> Result<Application, ServiceError> {
-    let (application, mappings) = db::run(pool, move |conn| {
-        db::write(conn, |conn| {
+    let owner = actor.id;
+    let (application, mappings) =
+        audited(pool, &actor, "delete", subject(Some(id)), move |conn, _| {
             let application =
-                Application::find_owned(conn, id, actor.id)?.ok_or(ServiceError::NotFound)?;
+                Application::find_owned(conn, id, owner)?.ok_or(ServiceError::NotFound)?;
             let mappings = KeyMapping::of_application(conn, id)?;
             Application::delete(conn, id)?;
-            let summary = if mappings.is_empty() {
-                format!(
-                    "Deleted application “{}” and its subscriptions",
-                    application.name
-                )
+            let what = if mappings.is_empty() {
+                " and its subscriptions"
             } else {
-                format!(
-                    "Deleted application “{}”, its subscriptions and its keys",
-                    application.name
-                )
+                ", its subscriptions and its keys"
             };
-            AuditEvent::record(conn, &actor, "delete", subject(id), &summary)?;
-            Ok::<_, ServiceError>((application, mappings))
+            let summary = format!("Deleted application “{}”{what}", application.name);
+            Ok(((application, mappings), summary))
         })
-    })
-    .await?;
+        .await?;
     keys::hand_back(pool, connectors, &application.name, mappings).await;
     Ok(application)
 }

@@ -5,13 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::db::models::audit_events::{Actor, AuditEvent, Subject};
+use crate::db::models::audit_events::Actor;
 use crate::db::models::key_managers::{KeyManagerChanges, KeyManagerRow, KeyUser, SECRETS_PURPOSE};
 use crate::db::{self, DbError, DbPool, is_unique_violation};
-use crate::domain::FieldErrors;
 use crate::domain::key_managers::{KeyManagerForm, KeyManagerInput};
 use crate::domain::keys::KeyManagerKind;
 use crate::security::secret_box::SecretBox;
+use crate::services::{ServiceError, audited, subject};
 
 /// A key manager and how many application keys it holds.
 #[derive(Debug, Clone)]
@@ -20,35 +20,7 @@ pub struct KeyManagerEntry {
     pub keys: i64,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum KeyManagerAdminError {
-    #[error("no such key manager")]
-    NotFound,
-    #[error("invalid input")]
-    Invalid(FieldErrors),
-    #[error("conflict")]
-    Conflict(FieldErrors),
-    #[error("{0}")]
-    Refused(String),
-    #[error("in use")]
-    InUse { name: String, users: Vec<KeyUser> },
-    #[error(transparent)]
-    Database(#[from] DbError),
-}
-
-impl From<diesel::result::Error> for KeyManagerAdminError {
-    fn from(e: diesel::result::Error) -> Self {
-        KeyManagerAdminError::Database(e.into())
-    }
-}
-
-fn subject(id: i64) -> Subject<'static> {
-    Subject {
-        object_type: "key_manager",
-        object_id: Some(id),
-        application_id: None,
-    }
-}
+const OBJECT_TYPE: &str = "key_manager";
 
 /// The plain connector fields of a row.
 pub fn connector_config(row: &KeyManagerRow) -> BTreeMap<String, String> {
@@ -87,11 +59,11 @@ fn changes(
     }
 }
 
-fn issuer_taken(issuer: &str) -> KeyManagerAdminError {
-    KeyManagerAdminError::Conflict(FieldErrors::single(
+fn issuer_taken(issuer: &str) -> ServiceError {
+    ServiceError::taken(
         "issuer",
         format!("Another key manager already has the issuer {issuer}."),
-    ))
+    )
 }
 
 /// True when a UNIQUE violation is the issuer's (two creates racing for one issuer).
@@ -104,13 +76,13 @@ fn check_issuer(
     issuer: Option<&str>,
     own_issuer: &str,
     id: Option<i64>,
-) -> Result<(), KeyManagerAdminError> {
+) -> Result<(), ServiceError> {
     let Some(issuer) = issuer else { return Ok(()) };
     if issuer.trim_end_matches('/') == own_issuer.trim_end_matches('/') {
-        return Err(KeyManagerAdminError::Conflict(FieldErrors::single(
+        return Err(ServiceError::taken(
             "issuer",
             "This is the issuer of the resident key manager.",
-        )));
+        ));
     }
     match KeyManagerRow::find_by_issuer(conn, issuer)? {
         Some(other) if Some(other.id) != id => Err(issuer_taken(issuer)),
@@ -133,9 +105,9 @@ pub async fn overview(pool: &DbPool) -> Result<Vec<KeyManagerEntry>, DbError> {
     .await
 }
 
-pub async fn find(pool: &DbPool, id: i64) -> Result<KeyManagerEntry, KeyManagerAdminError> {
+pub async fn find(pool: &DbPool, id: i64) -> Result<KeyManagerEntry, ServiceError> {
     db::run(pool, move |conn| {
-        let key_manager = KeyManagerRow::find(conn, id)?.ok_or(KeyManagerAdminError::NotFound)?;
+        let key_manager = KeyManagerRow::find(conn, id)?.ok_or(ServiceError::NotFound)?;
         let keys = KeyManagerRow::key_counts(conn)?
             .get(&id)
             .copied()
@@ -153,38 +125,33 @@ pub async fn create(
     form: KeyManagerForm,
     own_issuer: String,
     allow_private: bool,
-) -> Result<KeyManagerRow, KeyManagerAdminError> {
-    let input = KeyManagerInput::parse(&form, None, &[], allow_private)
-        .map_err(KeyManagerAdminError::Invalid)?;
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            let name_taken = || {
-                KeyManagerAdminError::Conflict(FieldErrors::single(
-                    "name",
-                    format!("A key manager named {} already exists.", input.name),
-                ))
-            };
-            if KeyManagerRow::find_by_name(conn, &input.name)?.is_some() {
-                return Err(name_taken());
-            }
-            check_issuer(conn, input.issuer.as_deref(), &own_issuer, None)?;
-            let changes = changes(&input, &secret_box, BTreeMap::new());
-            let row = KeyManagerRow::insert(conn, &input.name, input.kind, &changes).map_err(
-                |e| match (is_unique_violation(&e), input.issuer.as_deref()) {
+) -> Result<KeyManagerRow, ServiceError> {
+    let input =
+        KeyManagerInput::parse(&form, None, &[], allow_private).map_err(ServiceError::Invalid)?;
+    let about = subject(OBJECT_TYPE, None);
+    audited(pool, &actor, "create", about, move |conn, subject| {
+        let name_taken = || {
+            ServiceError::taken(
+                "name",
+                format!("A key manager named {} already exists.", input.name),
+            )
+        };
+        if KeyManagerRow::find_by_name(conn, &input.name)?.is_some() {
+            return Err(name_taken());
+        }
+        check_issuer(conn, input.issuer.as_deref(), &own_issuer, None)?;
+        let changes = changes(&input, &secret_box, BTreeMap::new());
+        let row =
+            KeyManagerRow::insert(conn, &input.name, input.kind, &changes).map_err(|e| {
+                match (is_unique_violation(&e), input.issuer.as_deref()) {
                     (true, Some(issuer)) if violates_issuer(&e) => issuer_taken(issuer),
                     (true, _) => name_taken(),
                     _ => e.into(),
-                },
-            )?;
-            AuditEvent::record(
-                conn,
-                &actor,
-                "create",
-                subject(row.id),
-                &format!("Created {} key manager {}", row.kind, row.name),
-            )?;
-            Ok(row)
-        })
+                }
+            })?;
+        subject.object_id = Some(row.id);
+        let summary = format!("Created {} key manager {}", row.kind, row.name);
+        Ok((row, summary))
     })
     .await
 }
@@ -199,37 +166,30 @@ pub async fn update(
     form: KeyManagerForm,
     own_issuer: String,
     allow_private: bool,
-) -> Result<KeyManagerRow, KeyManagerAdminError> {
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            let current = KeyManagerRow::find(conn, id)?.ok_or(KeyManagerAdminError::NotFound)?;
-            let stored = open_secrets(&secret_box, &current);
-            let names: Vec<String> = stored.keys().cloned().collect();
-            let input = KeyManagerInput::parse(
-                &form,
-                Some((&current.name, current.kind)),
-                &names,
-                allow_private,
-            )
-            .map_err(KeyManagerAdminError::Invalid)?;
-            check_issuer(conn, input.issuer.as_deref(), &own_issuer, Some(id))?;
-            let changes = changes(&input, &secret_box, stored);
-            let row = KeyManagerRow::update(conn, id, &changes).map_err(|e| {
-                if is_unique_violation(&e) {
-                    issuer_taken(input.issuer.as_deref().unwrap_or(""))
-                } else {
-                    e.into()
-                }
-            })?;
-            AuditEvent::record(
-                conn,
-                &actor,
-                "update",
-                subject(id),
-                &format!("Updated {} key manager {}", row.kind, row.name),
-            )?;
-            Ok(row)
-        })
+) -> Result<KeyManagerRow, ServiceError> {
+    let about = subject(OBJECT_TYPE, Some(id));
+    audited(pool, &actor, "update", about, move |conn, _| {
+        let current = KeyManagerRow::find(conn, id)?.ok_or(ServiceError::NotFound)?;
+        let stored = open_secrets(&secret_box, &current);
+        let names: Vec<String> = stored.keys().cloned().collect();
+        let input = KeyManagerInput::parse(
+            &form,
+            Some((&current.name, current.kind)),
+            &names,
+            allow_private,
+        )
+        .map_err(ServiceError::Invalid)?;
+        check_issuer(conn, input.issuer.as_deref(), &own_issuer, Some(id))?;
+        let changes = changes(&input, &secret_box, stored);
+        let row = KeyManagerRow::update(conn, id, &changes).map_err(|e| {
+            if is_unique_violation(&e) {
+                issuer_taken(input.issuer.as_deref().unwrap_or(""))
+            } else {
+                e.into()
+            }
+        })?;
+        let summary = format!("Updated {} key manager {}", row.kind, row.name);
+        Ok((row, summary))
     })
     .await
 }
@@ -241,21 +201,14 @@ pub async fn set_enabled(
     actor: Actor,
     id: i64,
     enabled: bool,
-) -> Result<KeyManagerRow, KeyManagerAdminError> {
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            let row = KeyManagerRow::find(conn, id)?.ok_or(KeyManagerAdminError::NotFound)?;
-            KeyManagerRow::set_enabled(conn, id, enabled)?;
-            let action = if enabled { "enable" } else { "disable" };
-            AuditEvent::record(
-                conn,
-                &actor,
-                action,
-                subject(id),
-                &format!("{}d key manager {}", capitalised(action), row.name),
-            )?;
-            Ok(row)
-        })
+) -> Result<KeyManagerRow, ServiceError> {
+    let action = if enabled { "enable" } else { "disable" };
+    let about = subject(OBJECT_TYPE, Some(id));
+    audited(pool, &actor, action, about, move |conn, _| {
+        let row = KeyManagerRow::find(conn, id)?.ok_or(ServiceError::NotFound)?;
+        KeyManagerRow::set_enabled(conn, id, enabled)?;
+        let summary = format!("{}d key manager {}", capitalised(action), row.name);
+        Ok((row, summary))
     })
     .await
 }
@@ -269,37 +222,33 @@ fn capitalised(word: &str) -> String {
 }
 
 /// Deletes a key manager no application keys use; never the resident one.
-pub async fn delete(
-    pool: &DbPool,
-    actor: Actor,
-    id: i64,
-) -> Result<KeyManagerRow, KeyManagerAdminError> {
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            let row = KeyManagerRow::find(conn, id)?.ok_or(KeyManagerAdminError::NotFound)?;
+pub async fn delete(pool: &DbPool, actor: Actor, id: i64) -> Result<KeyManagerRow, ServiceError> {
+    audited(pool, &actor, "delete", subject(OBJECT_TYPE, Some(id)), move |conn, _| {
+            let row = KeyManagerRow::find(conn, id)?.ok_or(ServiceError::NotFound)?;
             if row.kind == KeyManagerKind::Resident {
-                return Err(KeyManagerAdminError::Refused(
+                return Err(ServiceError::Conflict(
                     "The resident key manager is built in and cannot be deleted; disable it instead."
                         .into(),
                 ));
             }
             let users = KeyManagerRow::key_users(conn, id)?;
             if !users.is_empty() {
-                return Err(KeyManagerAdminError::InUse {
-                    name: row.display_name.clone(),
-                    users,
-                });
+                return Err(in_use(&row.display_name, users));
             }
             KeyManagerRow::delete(conn, id)?;
-            AuditEvent::record(
-                conn,
-                &actor,
-                "delete",
-                subject(id),
-                &format!("Deleted {} key manager {}", row.kind, row.name),
-            )?;
-            Ok(row)
-        })
+            let summary = format!("Deleted {} key manager {}", row.kind, row.name);
+            Ok((row, summary))
     })
     .await
+}
+
+/// Why a key manager cannot be deleted: the applications whose keys it holds.
+fn in_use(name: &str, users: Vec<KeyUser>) -> ServiceError {
+    let n = users.len();
+    let message = format!(
+        "{name} cannot be deleted: {n} application{} use{} its keys. Remove those keys first.",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "s" } else { "" },
+    );
+    ServiceError::InUse { message, users }
 }

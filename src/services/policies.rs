@@ -1,11 +1,11 @@
 //! Throttling policies: the administrator's list, create, update and delete. A policy that an
 //! application, a subscription or an API's tiers still use cannot be deleted.
 
-use crate::db::models::audit_events::{Actor, AuditEvent, Subject};
+use crate::db::models::audit_events::Actor;
 use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::db::{self, DbError, DbPool, is_unique_violation};
-use crate::domain::FieldErrors;
 use crate::domain::policies::{NewPolicy, PolicyChanges, PolicyForm, PolicyLevel, PolicyUses};
+use crate::services::{ServiceError, audited, subject};
 
 /// A policy and what uses it.
 #[derive(Debug, Clone)]
@@ -21,41 +21,13 @@ pub struct PolicyOverview {
     pub subscription: Vec<PolicyRow>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum PolicyError {
-    #[error("no such policy")]
-    NotFound,
-    #[error("invalid input")]
-    Invalid(FieldErrors),
-    #[error("the name is taken")]
-    Conflict(FieldErrors),
-    #[error("{0}")]
-    InUse(String),
-    #[error(transparent)]
-    Database(#[from] DbError),
-}
-
-impl From<diesel::result::Error> for PolicyError {
-    fn from(e: diesel::result::Error) -> Self {
-        PolicyError::Database(e.into())
-    }
-}
-
 const OBJECT_TYPE: &str = "throttling_policy";
 
-fn subject(id: i64) -> Subject<'static> {
-    Subject {
-        object_type: OBJECT_TYPE,
-        object_id: Some(id),
-        application_id: None,
-    }
-}
-
-fn name_taken(level: PolicyLevel, name: &str) -> PolicyError {
-    PolicyError::Conflict(FieldErrors::single(
+fn name_taken(level: PolicyLevel, name: &str) -> ServiceError {
+    ServiceError::taken(
         "name",
         format!("A {level} policy named {name} already exists (names are compared ignoring case)."),
-    ))
+    )
 }
 
 /// Every policy with its uses (three grouped queries, whatever the number of policies).
@@ -80,9 +52,9 @@ pub async fn overview(pool: &DbPool) -> Result<PolicyOverview, DbError> {
 }
 
 /// One policy and its uses.
-pub async fn find(pool: &DbPool, id: i64) -> Result<PolicyRow, PolicyError> {
+pub async fn find(pool: &DbPool, id: i64) -> Result<PolicyRow, ServiceError> {
     db::run(pool, move |conn| {
-        let policy = ThrottlingPolicy::find(conn, id)?.ok_or(PolicyError::NotFound)?;
+        let policy = ThrottlingPolicy::find(conn, id)?.ok_or(ServiceError::NotFound)?;
         let uses = ThrottlingPolicy::uses(conn, id)?;
         Ok(PolicyRow { policy, uses })
     })
@@ -94,33 +66,22 @@ pub async fn create(
     pool: &DbPool,
     actor: Actor,
     new: NewPolicy,
-) -> Result<ThrottlingPolicy, PolicyError> {
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            if ThrottlingPolicy::find_by_name_ignoring_case(conn, new.level, &new.name)?.is_some() {
-                return Err(name_taken(new.level, &new.name));
+) -> Result<ThrottlingPolicy, ServiceError> {
+    let about = subject(OBJECT_TYPE, None);
+    audited(pool, &actor, "create", about, move |conn, subject| {
+        if ThrottlingPolicy::find_by_name_ignoring_case(conn, new.level, &new.name)?.is_some() {
+            return Err(name_taken(new.level, &new.name));
+        }
+        let policy = ThrottlingPolicy::insert(conn, &new).map_err(|e| {
+            if is_unique_violation(&e) {
+                name_taken(new.level, &new.name)
+            } else {
+                e.into()
             }
-            let policy = ThrottlingPolicy::insert(conn, &new).map_err(|e| {
-                if is_unique_violation(&e) {
-                    name_taken(new.level, &new.name)
-                } else {
-                    e.into()
-                }
-            })?;
-            AuditEvent::record(
-                conn,
-                &actor,
-                "create",
-                subject(policy.id),
-                &format!(
-                    "Created {} policy {} ({})",
-                    policy.level,
-                    policy.name,
-                    policy.quota()
-                ),
-            )?;
-            Ok(policy)
-        })
+        })?;
+        subject.object_id = Some(policy.id);
+        let summary = format!("Created {}", described(&policy));
+        Ok((policy, summary))
     })
     .await
 }
@@ -133,54 +94,48 @@ pub async fn update(
     actor: Actor,
     id: i64,
     form: PolicyForm,
-) -> Result<ThrottlingPolicy, PolicyError> {
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            let current = ThrottlingPolicy::find(conn, id)?.ok_or(PolicyError::NotFound)?;
-            let changes =
-                PolicyChanges::parse(&form, current.level).map_err(PolicyError::Invalid)?;
-            let policy = ThrottlingPolicy::update(conn, id, &changes)?;
-            AuditEvent::record(
-                conn,
-                &actor,
-                "update",
-                subject(id),
-                &format!(
-                    "Updated {} policy {} ({})",
-                    policy.level,
-                    policy.name,
-                    policy.quota()
-                ),
-            )?;
-            Ok(policy)
-        })
+) -> Result<ThrottlingPolicy, ServiceError> {
+    let about = subject(OBJECT_TYPE, Some(id));
+    audited(pool, &actor, "update", about, move |conn, _| {
+        let current = ThrottlingPolicy::find(conn, id)?.ok_or(ServiceError::NotFound)?;
+        let changes = PolicyChanges::parse(&form, current.level).map_err(ServiceError::Invalid)?;
+        let policy = ThrottlingPolicy::update(conn, id, &changes)?;
+        let summary = format!("Updated {}", described(&policy));
+        Ok((policy, summary))
     })
     .await
 }
 
 /// Deletes a policy that nothing uses.
-pub async fn delete(pool: &DbPool, actor: Actor, id: i64) -> Result<ThrottlingPolicy, PolicyError> {
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            let policy = ThrottlingPolicy::find(conn, id)?.ok_or(PolicyError::NotFound)?;
-            let uses = ThrottlingPolicy::uses(conn, id)?;
-            if uses.total() > 0 {
-                return Err(PolicyError::InUse(format!(
-                    "{} is used by {}; change those first.",
-                    policy.name,
-                    uses.describe()
-                )));
-            }
-            ThrottlingPolicy::delete(conn, id)?;
-            AuditEvent::record(
-                conn,
-                &actor,
-                "delete",
-                subject(id),
-                &format!("Deleted {} policy {}", policy.level, policy.name),
-            )?;
-            Ok(policy)
-        })
+pub async fn delete(
+    pool: &DbPool,
+    actor: Actor,
+    id: i64,
+) -> Result<ThrottlingPolicy, ServiceError> {
+    let about = subject(OBJECT_TYPE, Some(id));
+    audited(pool, &actor, "delete", about, move |conn, _| {
+        let policy = ThrottlingPolicy::find(conn, id)?.ok_or(ServiceError::NotFound)?;
+        let uses = ThrottlingPolicy::uses(conn, id)?;
+        if uses.total() > 0 {
+            return Err(ServiceError::Conflict(format!(
+                "{} is used by {}; change those first.",
+                policy.name,
+                uses.describe()
+            )));
+        }
+        ThrottlingPolicy::delete(conn, id)?;
+        let summary = format!("Deleted {} policy {}", policy.level, policy.name);
+        Ok((policy, summary))
     })
     .await
+}
+
+/// A policy as the audit trail names it: "subscription policy Gold (100 requests per minute)".
+fn described(policy: &ThrottlingPolicy) -> String {
+    format!(
+        "{} policy {} ({})",
+        policy.level,
+        policy.name,
+        policy.quota()
+    )
 }

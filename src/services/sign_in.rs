@@ -20,7 +20,8 @@ use crate::db::{self, DbError, DbPool};
 use crate::domain::accounts::{AccountStatus, NewAccount, PASSWORD_MAX, Role, username_key};
 use crate::security::client_address::ClientAddress;
 use crate::security::password;
-use crate::services::accounts::{SignUpError, insert_user_in};
+use crate::services::ServiceError;
+use crate::services::accounts::insert_user_in;
 
 /// Five failures for one account from one address lock that pair for 15 minutes.
 pub const ACCOUNT_FROM_ADDRESS_RULE: ThrottleRule = ThrottleRule {
@@ -266,7 +267,7 @@ pub async fn sign_up(
     account: NewAccount,
     needs_approval: bool,
     client: ClientAddress,
-) -> Result<User, SignUpError> {
+) -> Result<User, ServiceError> {
     let address = address_key(client.0);
     let sign_ups = format!("sign-up:{client}");
     {
@@ -279,7 +280,7 @@ pub async fn sign_up(
                     None => LoginThrottle::count_attempt(conn, &[(&sign_ups, SIGN_UP_RULE)], now)?,
                 };
                 match attempt {
-                    Attempt::Refused { until } => Err(SignUpError::Throttled { until }),
+                    Attempt::Refused { until } => Err(ServiceError::Throttled { until }),
                     Attempt::Allowed { .. } => Ok(()),
                 }
             })
@@ -313,13 +314,13 @@ pub async fn sign_up(
         })
     })
     .await;
-    if let Err(SignUpError::UsernameTaken) = created {
+    if let Err(ServiceError::Taken(_)) = created {
         // The same price as a failed sign-in, so sign-up is no cheaper username oracle.
         db::run(pool, move |conn| {
             db::write(conn, |conn| {
                 LoginThrottle::record_failure(conn, &address, ADDRESS_RULE, db::now())
             })
-            .map_err(SignUpError::from)
+            .map_err(ServiceError::from)
         })
         .await?;
     }

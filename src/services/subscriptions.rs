@@ -1,15 +1,15 @@
 //! Subscriptions: subscribe an application to an API under a tier, unsubscribe, and the
 //! administrator's approval of tiers that require it.
 
+use crate::db::DbPool;
 use crate::db::models::apis::Api;
 use crate::db::models::applications::Application;
-use crate::db::models::audit_events::{Actor, AuditEvent, Subject};
+use crate::db::models::audit_events::{Actor, Subject};
 use crate::db::models::subscriptions::Subscription;
-use crate::db::{self, DbPool};
 use crate::domain::apis::ApiStatus;
 use crate::domain::applications::{SubscriptionStatus, rejection_reason};
 
-use super::ServiceError;
+use super::{ServiceError, audited};
 
 /// What the subscribe form sends.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
@@ -20,11 +20,11 @@ pub struct SubscribeForm {
     pub throttling_policy: String,
 }
 
-fn subject(subscription_id: i64, application_id: i64) -> Subject<'static> {
+fn subject(subscription_id: Option<i64>, application_id: Option<i64>) -> Subject<'static> {
     Subject {
         object_type: "subscription",
-        object_id: Some(subscription_id),
-        application_id: Some(application_id),
+        object_id: subscription_id,
+        application_id,
     }
 }
 
@@ -54,78 +54,75 @@ pub async fn subscribe(
             ServiceError::NotFound
         }
     })?;
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            let api = Api::find(conn, api_id)?
-                .filter(|a| a.status.is_listed())
-                .ok_or(ServiceError::NotFound)?;
-            let application = Application::find_owned(conn, application_id, actor.id)?
-                .ok_or(ServiceError::NotFound)?;
-            if !api.status.is_subscribable() {
-                return Err(ServiceError::Conflict {
-                    field: None,
-                    message: format!(
-                        "{} {} is deprecated and takes no new subscriptions.",
-                        api.name, api.version
-                    ),
-                });
-            }
-            let tier = Api::tiers(conn, api.id)?
-                .into_iter()
-                .find(|t| t.name == form.throttling_policy.trim())
-                .ok_or_else(|| {
-                    ServiceError::invalid(
-                        "throttling_policy",
-                        "Choose one of the tiers this API offers.",
-                    )
-                })?;
-            match Subscription::find_for(conn, application.id, api.id)? {
-                Some(existing) if existing.status == SubscriptionStatus::Rejected => {
-                    // A rejected request may be made again: the old decision stays in the audit trail.
-                    Subscription::delete(conn, existing.id)?;
-                }
-                Some(_) => {
-                    return Err(ServiceError::conflict(
-                        "application_id",
-                        format!(
-                            "“{}” is already subscribed to {} {}.",
-                            application.name, api.name, api.version
-                        ),
-                    ));
-                }
-                None => {}
-            }
-            let status = if tier.requires_approval {
-                SubscriptionStatus::OnHold
-            } else {
-                SubscriptionStatus::Active
-            };
-            let subscription = Subscription::insert(conn, application.id, api.id, tier.id, status)?;
-            AuditEvent::record(
-                conn,
-                &actor,
-                "subscribe",
-                subject(subscription.id, application.id),
-                &format!(
-                    "Subscribed “{}” to {} {} ({}){}",
-                    application.name,
-                    api.name,
-                    api.version,
-                    tier.name,
-                    if status == SubscriptionStatus::OnHold {
-                        ", waiting for approval"
-                    } else {
-                        ""
-                    }
+    let owner = actor.id;
+    let subject = self::subject(None, None);
+    audited(pool, &actor, "subscribe", subject, move |conn, subject| {
+        let api = Api::find(conn, api_id)?
+            .filter(|a| a.status.is_listed())
+            .ok_or(ServiceError::NotFound)?;
+        let application =
+            Application::find_owned(conn, application_id, owner)?.ok_or(ServiceError::NotFound)?;
+        if !api.status.is_subscribable() {
+            // Shown by the application field: the form is how the TPP learns it.
+            return Err(ServiceError::taken(
+                "application_id",
+                format!(
+                    "{} {} is deprecated and takes no new subscriptions.",
+                    api.name, api.version
                 ),
-            )?;
-            Ok(Subscribed {
-                api: format!("{} {}", api.name, api.version),
-                tier: tier.display_name.clone(),
-                application,
-                subscription,
-            })
-        })
+            ));
+        }
+        let tier = Api::tiers(conn, api.id)?
+            .into_iter()
+            .find(|t| t.name == form.throttling_policy.trim())
+            .ok_or_else(|| {
+                ServiceError::invalid(
+                    "throttling_policy",
+                    "Choose one of the tiers this API offers.",
+                )
+            })?;
+        match Subscription::find_for(conn, application.id, api.id)? {
+            Some(existing) if existing.status == SubscriptionStatus::Rejected => {
+                // A rejected request may be made again: the old decision stays in the audit trail.
+                Subscription::delete(conn, existing.id)?;
+            }
+            Some(_) => {
+                return Err(ServiceError::taken(
+                    "application_id",
+                    format!(
+                        "“{}” is already subscribed to {} {}.",
+                        application.name, api.name, api.version
+                    ),
+                ));
+            }
+            None => {}
+        }
+        let status = if tier.requires_approval {
+            SubscriptionStatus::OnHold
+        } else {
+            SubscriptionStatus::Active
+        };
+        let subscription = Subscription::insert(conn, application.id, api.id, tier.id, status)?;
+        *subject = self::subject(Some(subscription.id), Some(application.id));
+        let summary = format!(
+            "Subscribed “{}” to {} {} ({}){}",
+            application.name,
+            api.name,
+            api.version,
+            tier.name,
+            if status == SubscriptionStatus::OnHold {
+                ", waiting for approval"
+            } else {
+                ""
+            }
+        );
+        let subscribed = Subscribed {
+            api: format!("{} {}", api.name, api.version),
+            tier: tier.display_name.clone(),
+            application,
+            subscription,
+        };
+        Ok((subscribed, summary))
     })
     .await
 }
@@ -137,27 +134,21 @@ pub async fn unsubscribe(
     application_id: i64,
     subscription_id: i64,
 ) -> Result<(), ServiceError> {
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            let application = Application::find_owned(conn, application_id, actor.id)?
-                .ok_or(ServiceError::NotFound)?;
-            let subscription = Subscription::find(conn, subscription_id)?
-                .filter(|s| s.application_id == application.id)
-                .ok_or(ServiceError::NotFound)?;
-            let api = Api::find(conn, subscription.api_id)?.ok_or(ServiceError::NotFound)?;
-            Subscription::delete(conn, subscription.id)?;
-            AuditEvent::record(
-                conn,
-                &actor,
-                "unsubscribe",
-                subject(subscription.id, application.id),
-                &format!(
-                    "Unsubscribed “{}” from {} {}",
-                    application.name, api.name, api.version
-                ),
-            )?;
-            Ok(())
-        })
+    let owner = actor.id;
+    let subject = subject(Some(subscription_id), Some(application_id));
+    audited(pool, &actor, "unsubscribe", subject, move |conn, _| {
+        let application =
+            Application::find_owned(conn, application_id, owner)?.ok_or(ServiceError::NotFound)?;
+        let subscription = Subscription::find(conn, subscription_id)?
+            .filter(|s| s.application_id == application.id)
+            .ok_or(ServiceError::NotFound)?;
+        let api = Api::find(conn, subscription.api_id)?.ok_or(ServiceError::NotFound)?;
+        Subscription::delete(conn, subscription.id)?;
+        let summary = format!(
+            "Unsubscribed “{}” from {} {}",
+            application.name, api.name, api.version
+        );
+        Ok(((), summary))
     })
     .await
 }
@@ -182,42 +173,36 @@ pub async fn decide(
             Some(rejection_reason(reason).map_err(|m| ServiceError::invalid("reason", m))?)
         }
     };
-    db::run(pool, move |conn| {
-        db::write(conn, |conn| {
-            let subscription =
-                Subscription::find(conn, subscription_id)?.ok_or(ServiceError::NotFound)?;
-            if subscription.status != SubscriptionStatus::OnHold {
-                return Err(ServiceError::Conflict {
-                    field: None,
-                    message: "This subscription has already been decided.".into(),
-                });
-            }
-            let api = Api::find(conn, subscription.api_id)?.ok_or(ServiceError::NotFound)?;
-            let (status, action) = match decision {
-                Decision::Approve => (SubscriptionStatus::Active, "approve"),
-                Decision::Reject => (SubscriptionStatus::Rejected, "reject"),
-            };
-            Subscription::decide(conn, subscription.id, status, reason.as_deref(), admin.id)?;
-            let summary = match &reason {
-                None => format!("Approved the subscription to {} {}", api.name, api.version),
-                Some(reason) => format!(
-                    "Rejected the subscription to {} {}: {reason}",
-                    api.name, api.version
-                ),
-            };
-            AuditEvent::record(
-                conn,
-                &admin,
-                action,
-                subject(subscription.id, subscription.application_id),
-                &summary,
-            )?;
-            Ok(Subscription {
-                status,
-                decision_reason: reason.clone(),
-                ..subscription
-            })
-        })
+    let (status, action) = match decision {
+        Decision::Approve => (SubscriptionStatus::Active, "approve"),
+        Decision::Reject => (SubscriptionStatus::Rejected, "reject"),
+    };
+    let admin_id = admin.id;
+    let subject = subject(Some(subscription_id), None);
+    audited(pool, &admin, action, subject, move |conn, subject| {
+        let subscription =
+            Subscription::find(conn, subscription_id)?.ok_or(ServiceError::NotFound)?;
+        if subscription.status != SubscriptionStatus::OnHold {
+            return Err(ServiceError::Conflict(
+                "This subscription has already been decided.".into(),
+            ));
+        }
+        let api = Api::find(conn, subscription.api_id)?.ok_or(ServiceError::NotFound)?;
+        subject.application_id = Some(subscription.application_id);
+        Subscription::decide(conn, subscription.id, status, reason.as_deref(), admin_id)?;
+        let summary = match &reason {
+            None => format!("Approved the subscription to {} {}", api.name, api.version),
+            Some(reason) => format!(
+                "Rejected the subscription to {} {}: {reason}",
+                api.name, api.version
+            ),
+        };
+        let decided = Subscription {
+            status,
+            decision_reason: reason.clone(),
+            ..subscription
+        };
+        Ok((decided, summary))
     })
     .await
 }

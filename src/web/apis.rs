@@ -2,7 +2,6 @@
 //! subscribe form), and `POST /apis/{id}/subscribe`.
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -14,7 +13,6 @@ use crate::db::{self, DbPool};
 use crate::domain::FieldErrors;
 use crate::domain::apis::{ApiStatus, Operation};
 use crate::error::AppError;
-use crate::services::ServiceError;
 use crate::services::subscriptions::{self, SubscribeForm};
 use crate::web::pagination::Pagination;
 use crate::web::{PageContext, SignedIn, flash, render, see_other};
@@ -156,15 +154,10 @@ pub async fn subscribe(
                 application.id
             )))
         }
-        Err(ServiceError::Invalid(errors)) => {
+        Err(error) => {
+            let (status, errors) = AppError::from(error).into_form()?;
             let page = api_page(ctx, &pool, api_id, form, errors).await?;
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+            Ok(render(status, &page))
         }
-        Err(ServiceError::Conflict { field, message }) => {
-            let errors = FieldErrors::single(field.unwrap_or("application_id"), message);
-            let page = api_page(ctx, &pool, api_id, form, errors).await?;
-            Ok(render(StatusCode::CONFLICT, &page))
-        }
-        Err(other) => Err(other.into()),
     }
 }

@@ -1,79 +1,27 @@
-//! The styled error pages (403, 404, 409, 413, 429, 500, ...).
+//! The styled error pages (403, 404, 409, 413, 429, 500, ...), and how an `AppError` becomes
+//! one.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
 use super::context::PageContext;
+use crate::error::AppError;
+/// Kept here while `security` and `oauth_server` still import it from `web`; its home is
+/// `crate::error`.
+pub use crate::error::ErrorKind;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    BadRequest,
-    Forbidden,
-    NotFound,
-    Conflict,
-    Unprocessable,
-    PayloadTooLarge,
-    TooManyRequests,
-    Internal,
-    BadGateway,
-    GatewayTimeout,
-}
-
-impl ErrorKind {
-    pub fn status(self) -> StatusCode {
-        match self {
-            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
-            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
-            ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorKind::BadGateway => StatusCode::BAD_GATEWAY,
-            ErrorKind::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
-        }
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.kind().status()
     }
 
-    fn title(self) -> &'static str {
-        match self {
-            ErrorKind::BadRequest => "That request could not be understood",
-            ErrorKind::Forbidden => "You do not have access to this page",
-            ErrorKind::NotFound => "Page not found",
-            ErrorKind::Conflict => "That conflicts with something that exists",
-            ErrorKind::Unprocessable => "That could not be done",
-            ErrorKind::PayloadTooLarge => "That was too large",
-            ErrorKind::TooManyRequests => "Too many attempts",
-            ErrorKind::Internal => "Something went wrong on our side",
-            ErrorKind::BadGateway => "The key manager could not do that",
-            ErrorKind::GatewayTimeout => "The key manager did not answer in time",
+    fn error_response(&self) -> HttpResponse {
+        let kind = self.kind();
+        if kind == ErrorKind::Internal {
+            tracing::error!(error = %crate::error::chain(self), "request failed");
         }
-    }
-
-    fn default_message(self) -> &'static str {
-        match self {
-            ErrorKind::BadRequest => "Check what you sent and try again.",
-            ErrorKind::Forbidden => {
-                "Your account is not allowed to do this. If you think it should be, ask an administrator."
-            }
-            ErrorKind::NotFound => {
-                "The page you asked for does not exist, or you do not have access to it."
-            }
-            ErrorKind::Conflict => "Reload the page to see the current state, then try again.",
-            ErrorKind::Unprocessable => "Check what you sent and try again.",
-            ErrorKind::PayloadTooLarge => {
-                "The form you sent is larger than 64 KiB. Shorten the values and try again."
-            }
-            ErrorKind::TooManyRequests => "Wait a few minutes, then try again.",
-            ErrorKind::Internal => "The error has been logged. Try again in a moment.",
-            ErrorKind::BadGateway => {
-                "The key manager is unavailable or answered with an error. Nothing was changed; try again in a moment."
-            }
-            ErrorKind::GatewayTimeout => {
-                "The key manager did not answer in time. Nothing was changed; try again in a moment."
-            }
-        }
+        error_page(kind, &self.message())
     }
 }
 

@@ -297,7 +297,7 @@ impl Auth0KeyManager {
                 &request.consumer_key,
                 &request.consumer_secret,
                 auth,
-                &request.scopes,
+                request.scopes.as_slice(),
             )
             .await?;
         Ok(granted.into_access_token(String::new()))

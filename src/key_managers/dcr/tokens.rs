@@ -71,7 +71,7 @@ impl DcrKeyManager {
             Proof::Authenticated(_) => Vec::new(),
         };
         Ok(OAuthApplicationInfo {
-            consumer_key: request.consumer_key.clone(),
+            consumer_key: request.consumer_key.to_string(),
             consumer_secret: None,
             settings: KeySettings {
                 grant_types,
@@ -85,12 +85,12 @@ impl DcrKeyManager {
         let credentials = self.credentials(
             &request.consumer_key,
             &request.consumer_secret,
-            &request.scopes,
+            request.scopes.as_slice(),
         );
         let granted = client_auth::client_credentials(&self.remote, &credentials)
             .await?
             .map_err(token_refusal)?;
-        Ok(granted.into_access_token(request.scopes.join(" ")))
+        Ok(granted.into_access_token(request.scopes.to_param()))
     }
 
     /// RFC 7662 introspection at the key manager's introspection endpoint.

@@ -8,7 +8,8 @@ use crate::db::models::audit_events::Actor;
 use crate::db::models::users::User;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::apis::{ApiForm, ApiStatus};
-use crate::services::apis::{self, ApiError};
+use crate::services::ServiceError;
+use crate::services::apis;
 
 /// One demo API: name, version, context, description, tiers and its OpenAPI document.
 struct DemoApi {
@@ -105,10 +106,10 @@ fn form_of(demo: &DemoApi) -> ApiForm {
     }
 }
 
-fn refused(name: &'static str, error: ApiError) -> DemoError {
+fn refused(name: &'static str, error: ServiceError) -> DemoError {
     match error {
-        ApiError::Database(e) => e.into(),
-        ApiError::Invalid(errors) | ApiError::Conflict(errors) => DemoError::Refused {
+        ServiceError::Database(e) => e.into(),
+        ServiceError::Invalid(errors) | ServiceError::Taken(errors) => DemoError::Refused {
             name,
             detail: errors
                 .iter()
@@ -116,9 +117,9 @@ fn refused(name: &'static str, error: ApiError) -> DemoError {
                 .collect::<Vec<_>>()
                 .join("; "),
         },
-        ApiError::NotFound => DemoError::Refused {
+        other => DemoError::Refused {
             name,
-            detail: "not found".into(),
+            detail: other.to_string(),
         },
     }
 }

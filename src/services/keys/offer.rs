@@ -77,10 +77,7 @@ fn forbidden(message: String) -> Option<ServiceError> {
 }
 
 fn conflict(message: String) -> Option<ServiceError> {
-    Some(ServiceError::Conflict {
-        field: None,
-        message,
-    })
+    Some(ServiceError::Conflict(message))
 }
 
 impl Offer<'_> {
@@ -194,16 +191,5 @@ impl Offer<'_> {
             }
             _ => None,
         }
-    }
-}
-
-/// The message of a refusal, as the keys tab shows it.
-pub fn message(refusal: &ServiceError) -> String {
-    match refusal {
-        ServiceError::Forbidden(message)
-        | ServiceError::Unavailable(message)
-        | ServiceError::Timeout(message)
-        | ServiceError::Conflict { message, .. } => message.clone(),
-        other => other.to_string(),
     }
 }

@@ -12,7 +12,7 @@ use crate::domain::FieldErrors;
 use crate::domain::accounts::{NewAccount, SignupForm};
 use crate::error::AppError;
 use crate::security::client_address::ClientAddress;
-use crate::services::accounts::SignUpError;
+use crate::services::ServiceError;
 use crate::services::sign_in;
 use crate::web::accounts::{safe_next, start_session, wait_text, with_next};
 use crate::web::{PageContext, flash, render, see_other};
@@ -117,12 +117,7 @@ pub async fn submit(
             // `/login` sends a signed-in person on to `next` (or their applications).
             Ok(see_other(&with_next("/login", &form.next)))
         }
-        Err(SignUpError::UsernameTaken) => {
-            let errors =
-                FieldErrors::single("username", "This username is taken. Choose another one.");
-            Ok(rerender(ctx, form, errors, None, StatusCode::CONFLICT))
-        }
-        Err(SignUpError::Throttled { until }) => {
+        Err(ServiceError::Throttled { until }) => {
             tracing::warn!(%client, "sign-up refused: too many from this address");
             let notice = format!(
                 "Too many sign-ups or failed sign-ins from your network. {}",
@@ -137,6 +132,9 @@ pub async fn submit(
                 status,
             ))
         }
-        Err(SignUpError::Database(e)) => Err(e.into()),
+        Err(error) => {
+            let (status, errors) = AppError::from(error).into_form()?;
+            Ok(rerender(ctx, form, errors, None, status))
+        }
     }
 }

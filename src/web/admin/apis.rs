@@ -2,7 +2,6 @@
 //! API, and its edit page with the operations read from its OpenAPI document.
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
@@ -12,7 +11,7 @@ use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::domain::FieldErrors;
 use crate::domain::apis::{ApiForm, ApiStatus, MAX_OPENAPI_BYTES, Operation};
 use crate::error::AppError;
-use crate::services::apis::{self, ApiDetail, ApiError};
+use crate::services::apis::{self, ApiDetail};
 use crate::web::{PageContext, SignedIn, flash, ok, render, see_other};
 
 #[derive(Template)]
@@ -71,16 +70,6 @@ fn form_of(detail: &ApiDetail) -> ApiForm {
     }
 }
 
-fn unexpected(error: ApiError) -> AppError {
-    match error {
-        ApiError::NotFound => AppError::NotFound,
-        ApiError::Database(e) => e.into(),
-        ApiError::Invalid(_) | ApiError::Conflict(_) => {
-            AppError::Internal("a form error reached the error page".into())
-        }
-    }
-}
-
 /// `GET /admin/apis`.
 pub async fn list(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
     let rows = apis::list(&pool).await?;
@@ -108,7 +97,7 @@ pub async fn create(
     pairs: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let form = ApiForm::from_pairs(pairs.into_inner());
-    let (errors, status) = match apis::create(&pool, admin.actor(), form.clone()).await {
+    let (status, errors) = match apis::create(&pool, admin.actor(), form.clone()).await {
         Ok(api) => {
             tracing::info!(admin_id = admin.id, api_id = api.id, "API created");
             flash(
@@ -118,9 +107,7 @@ pub async fn create(
             );
             return Ok(see_other(&format!("/admin/apis/{}", api.id)));
         }
-        Err(ApiError::Invalid(errors)) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
-        Err(ApiError::Conflict(errors)) => (errors, StatusCode::CONFLICT),
-        Err(e) => return Err(unexpected(e)),
+        Err(error) => AppError::from(error).into_form()?,
     };
     let choices = apis::tier_choices(&pool).await?;
     Ok(render(
@@ -141,9 +128,7 @@ pub async fn edit(
     pool: web::Data<DbPool>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (detail, choices) = apis::detail(&pool, path.into_inner())
-        .await
-        .map_err(unexpected)?;
+    let (detail, choices) = apis::detail(&pool, path.into_inner()).await?;
     Ok(ok(&ApiFormPage {
         ctx,
         form: form_of(&detail),
@@ -164,7 +149,7 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let form = ApiForm::from_pairs(pairs.into_inner());
-    let (errors, status) = match apis::update(&pool, admin.actor(), id, form.clone()).await {
+    let (status, errors) = match apis::update(&pool, admin.actor(), id, form.clone()).await {
         Ok(api) => {
             tracing::info!(admin_id = admin.id, api_id = api.id, "API updated");
             flash(
@@ -174,11 +159,9 @@ pub async fn update(
             );
             return Ok(see_other(&format!("/admin/apis/{id}")));
         }
-        Err(ApiError::Invalid(errors)) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
-        Err(ApiError::Conflict(errors)) => (errors, StatusCode::CONFLICT),
-        Err(e) => return Err(unexpected(e)),
+        Err(error) => AppError::from(error).into_form()?,
     };
-    let (detail, choices) = apis::detail(&pool, id).await.map_err(unexpected)?;
+    let (detail, choices) = apis::detail(&pool, id).await?;
     Ok(render(
         status,
         &ApiFormPage {

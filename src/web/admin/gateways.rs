@@ -4,16 +4,15 @@
 //! result, see `web::one_time`).
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::models::audit_events::{AuditEvent, Subject};
-use crate::db::{self, DbPool};
-use crate::domain::{FieldErrors, text};
+use crate::db::DbPool;
+use crate::domain::FieldErrors;
 use crate::error::AppError;
-use crate::oauth_server::clients::{ClientSettings, Lifetimes, OAuthClient};
+use crate::oauth_server::clients::OAuthClient;
+use crate::services::gateways;
 use crate::web::one_time::OneTime;
 use crate::web::{PageContext, SignedIn, flash, render, see_other};
 
@@ -52,10 +51,7 @@ async fn page(
     errors: FieldErrors,
     created: Option<(String, String)>,
 ) -> Result<GatewaysPage, AppError> {
-    let gateways = db::run(pool, |conn| {
-        OAuthClient::resource_servers(conn).map_err(AppError::from)
-    })
-    .await?;
+    let gateways = gateways::list(pool).await?;
     let introspection_endpoint = format!("{}/oauth2/introspect", settings.base_url());
     Ok(GatewaysPage {
         ctx,
@@ -99,63 +95,25 @@ pub async fn create(
     settings: web::Data<crate::config::Settings>,
     form: web::Form<GatewayForm>,
 ) -> Result<HttpResponse, AppError> {
-    let name = match text::required_line(&form.name, "Name", 100) {
-        Ok(name) => name,
-        Err(message) => {
-            let page = page(
-                ctx,
-                &pool,
-                &settings,
-                form.into_inner().name,
-                FieldErrors::single("name", message),
-                None,
-            )
-            .await?;
-            return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    match gateways::register(&pool, &admin.actor(), &form.name).await {
+        Ok(gateways::Registered {
+            client_id,
+            client_secret,
+        }) => {
+            let registered = Registered {
+                client_id,
+                client_secret,
+            };
+            one_time.keep(GATEWAYS, &registered);
+            Ok(see_other(GATEWAYS))
         }
-    };
-    let actor = admin.actor();
-    let gateway_name = name.clone();
-    let (client, secret) = db::run(&pool, move |conn| {
-        db::write(conn, |conn| {
-            let settings = ClientSettings {
-                client_name: gateway_name,
-                application_id: None,
-                key_type: None,
-                grant_types: Vec::new(),
-                redirect_uris: Vec::new(),
-                pkce_mandatory: true,
-                pkce_plain_allowed: false,
-                public_client: false,
-                resource_server: true,
-                lifetimes: Lifetimes::default(),
-            };
-            let (client, secret) = OAuthClient::register(conn, &settings)?;
-            let subject = Subject {
-                object_type: "gateway",
-                object_id: Some(client.id),
-                application_id: None,
-            };
-            AuditEvent::record(
-                conn,
-                &actor,
-                "create",
-                subject,
-                &format!(
-                    "Registered gateway “{}” ({})",
-                    client.client_name, client.client_id
-                ),
-            )?;
-            Ok::<_, AppError>((client, secret.unwrap_or_default()))
-        })
-    })
-    .await?;
-    let registered = Registered {
-        client_id: client.client_id,
-        client_secret: secret,
-    };
-    one_time.keep(GATEWAYS, &registered);
-    Ok(see_other(GATEWAYS))
+        Err(error) => {
+            let (status, errors) = AppError::from(error).into_form()?;
+            let name = form.into_inner().name;
+            let page = page(ctx, &pool, &settings, name, errors, None).await?;
+            Ok(render(status, &page))
+        }
+    }
 }
 
 pub async fn delete(
@@ -164,34 +122,7 @@ pub async fn delete(
     pool: web::Data<DbPool>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let actor = admin.actor();
-    let name = db::run(&pool, move |conn| {
-        db::write(conn, |conn| {
-            let gateway = OAuthClient::resource_servers(conn)?
-                .into_iter()
-                .find(|c| c.id == id)
-                .ok_or(AppError::NotFound)?;
-            OAuthClient::delete_by_id(conn, id)?;
-            let subject = Subject {
-                object_type: "gateway",
-                object_id: Some(id),
-                application_id: None,
-            };
-            AuditEvent::record(
-                conn,
-                &actor,
-                "delete",
-                subject,
-                &format!(
-                    "Removed gateway “{}” ({})",
-                    gateway.client_name, gateway.client_id
-                ),
-            )?;
-            Ok::<_, AppError>(gateway.client_name)
-        })
-    })
-    .await?;
+    let name = gateways::remove(&pool, &admin.actor(), path.into_inner()).await?;
     flash(
         &session,
         "success",

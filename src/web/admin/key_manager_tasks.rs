@@ -33,7 +33,7 @@ pub async fn retry(
     SignedIn(admin): SignedIn,
     session: Session,
     pool: web::Data<DbPool>,
-    connectors: Connectors,
+    connectors: web::Data<Connectors>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let task = keys::retry_task(&pool, &connectors, admin.actor(), path.into_inner()).await?;

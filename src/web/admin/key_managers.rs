@@ -20,9 +20,8 @@ use crate::domain::oauth::GrantType;
 use crate::error::AppError;
 use crate::key_managers::{ConnectorField, connector_fields, discovery};
 use crate::security::secret_box::SecretBox;
-use crate::services::key_managers::{
-    self, KeyManagerAdminError, KeyManagerEntry, connector_config, stored_secret_names,
-};
+use crate::services::ServiceError;
+use crate::services::key_managers::{self, KeyManagerEntry, connector_config, stored_secret_names};
 use crate::web::{PageContext, SignedIn, flash, ok, render, see_other};
 
 const LIST: &str = "/admin/key-managers";
@@ -110,15 +109,6 @@ fn secret_box(settings: &Settings) -> Arc<SecretBox> {
     Arc::new(SecretBox::new(&settings.secret_key))
 }
 
-fn unexpected(error: KeyManagerAdminError) -> AppError {
-    match error {
-        KeyManagerAdminError::NotFound => AppError::NotFound,
-        KeyManagerAdminError::Refused(message) => AppError::Conflict(message),
-        KeyManagerAdminError::Database(e) => e.into(),
-        other => AppError::Internal(format!("unexpected: {other}")),
-    }
-}
-
 /// `GET /admin/key-managers`.
 pub async fn list(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
     let entries = key_managers::overview(&pool).await?;
@@ -186,9 +176,7 @@ pub async fn create(
             );
             return Ok(see_other(&format!("{LIST}/{}", row.id)));
         }
-        Err(KeyManagerAdminError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors),
-        Err(KeyManagerAdminError::Conflict(errors)) => (StatusCode::CONFLICT, errors),
-        Err(e) => return Err(unexpected(e)),
+        Err(error) => AppError::from(error).into_form()?,
     };
     let kind = form.kind();
     let kind = if kind == KeyManagerKind::Resident {
@@ -257,9 +245,7 @@ pub async fn edit(
     settings: web::Data<Settings>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let entry = key_managers::find(&pool, path.into_inner())
-        .await
-        .map_err(unexpected)?;
+    let entry = key_managers::find(&pool, path.into_inner()).await?;
     Ok(ok(&edit_page(
         ctx,
         &settings,
@@ -300,11 +286,9 @@ pub async fn update(
             );
             return Ok(see_other(&format!("{LIST}/{id}")));
         }
-        Err(KeyManagerAdminError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors),
-        Err(KeyManagerAdminError::Conflict(errors)) => (StatusCode::CONFLICT, errors),
-        Err(e) => return Err(unexpected(e)),
+        Err(error) => AppError::from(error).into_form()?,
     };
-    let entry = key_managers::find(&pool, id).await.map_err(unexpected)?;
+    let entry = key_managers::find(&pool, id).await?;
     Ok(render(
         status,
         &edit_page(ctx, &settings, entry, Some(form), errors),
@@ -318,9 +302,7 @@ async fn switch(
     id: i64,
     enabled: bool,
 ) -> Result<HttpResponse, AppError> {
-    let row = key_managers::set_enabled(&pool, admin.actor(), id, enabled)
-        .await
-        .map_err(unexpected)?;
+    let row = key_managers::set_enabled(&pool, admin.actor(), id, enabled).await?;
     let state = if enabled { "enabled" } else { "disabled" };
     flash(
         &session,
@@ -369,17 +351,9 @@ pub async fn delete(
             );
             return Ok(see_other(LIST));
         }
-        Err(KeyManagerAdminError::Refused(problem)) => (problem, Vec::new()),
-        Err(KeyManagerAdminError::InUse { name, users }) => (
-            format!(
-                "{name} cannot be deleted: {} application{} use{} its keys. Remove those keys first.",
-                users.len(),
-                if users.len() == 1 { "" } else { "s" },
-                if users.len() == 1 { "s" } else { "" },
-            ),
-            users,
-        ),
-        Err(e) => return Err(unexpected(e)),
+        Err(ServiceError::Conflict(problem)) => (problem, Vec::new()),
+        Err(ServiceError::InUse { message, users }) => (message, users),
+        Err(e) => return Err(e.into()),
     };
     let entries = key_managers::overview(&pool).await?;
     Ok(render(

@@ -13,6 +13,8 @@ use actix_web::HttpResponse;
 use askama::Template;
 
 use super::PageContext;
+use crate::error::AppError;
+use crate::services::ServiceError;
 
 #[derive(Template)]
 #[template(path = "admin/index.html")]
@@ -32,4 +34,22 @@ pub(crate) struct FailedRejection {
     pub id: i64,
     pub reason: String,
     pub message: String,
+}
+
+impl FailedRejection {
+    /// The rejection of `id` refused for its `reason`, to show by its field; any other error
+    /// stays an error (and becomes its page).
+    pub fn of(id: i64, reason: String, error: ServiceError) -> Result<Self, AppError> {
+        match error {
+            ServiceError::Invalid(errors) => Ok(Self {
+                id,
+                message: errors
+                    .get("reason")
+                    .unwrap_or("Check the reason.")
+                    .to_string(),
+                reason,
+            }),
+            other => Err(other.into()),
+        }
+    }
 }

@@ -11,7 +11,8 @@ use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::domain::FieldErrors;
 use crate::domain::policies::{NewPolicy, PolicyForm, PolicyLevel, TimeUnit};
 use crate::error::AppError;
-use crate::services::policies::{self, PolicyError, PolicyOverview, PolicyRow};
+use crate::services::ServiceError;
+use crate::services::policies::{self, PolicyOverview, PolicyRow};
 use crate::web::{PageContext, SignedIn, flash, ok, render, see_other};
 
 const LIST: &str = "/admin/throttling-policies";
@@ -92,18 +93,6 @@ fn form_of(policy: &ThrottlingPolicy) -> PolicyForm {
     }
 }
 
-/// What is left of a service error once the handler has dealt with the form cases.
-fn unexpected(error: PolicyError) -> AppError {
-    match error {
-        PolicyError::NotFound => AppError::NotFound,
-        PolicyError::InUse(message) => AppError::Conflict(message),
-        PolicyError::Database(e) => e.into(),
-        PolicyError::Invalid(_) | PolicyError::Conflict(_) => {
-            AppError::Internal("a form error reached the error page".into())
-        }
-    }
-}
-
 /// `GET /admin/throttling-policies`.
 pub async fn list(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
     let overview = policies::overview(&pool).await?;
@@ -144,18 +133,11 @@ pub async fn create(
             },
         )
     };
-    let new = match NewPolicy::parse(&form) {
-        Ok(new) => new,
-        Err(errors) => {
-            return Ok(rerender(
-                ctx,
-                form,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ));
-        }
+    let created = match NewPolicy::parse(&form) {
+        Ok(new) => policies::create(&pool, admin.actor(), new).await,
+        Err(errors) => Err(ServiceError::Invalid(errors)),
     };
-    match policies::create(&pool, admin.actor(), new).await {
+    match created {
         Ok(policy) => {
             tracing::info!(admin_id = admin.id, policy_id = policy.id, "policy created");
             flash(
@@ -165,14 +147,10 @@ pub async fn create(
             );
             Ok(see_other(LIST))
         }
-        Err(PolicyError::Invalid(errors)) => Ok(rerender(
-            ctx,
-            form,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )),
-        Err(PolicyError::Conflict(errors)) => Ok(rerender(ctx, form, errors, StatusCode::CONFLICT)),
-        Err(e) => Err(unexpected(e)),
+        Err(error) => {
+            let (status, errors) = AppError::from(error).into_form()?;
+            Ok(rerender(ctx, form, errors, status))
+        }
     }
 }
 
@@ -182,9 +160,7 @@ pub async fn edit(
     pool: web::Data<DbPool>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let row = policies::find(&pool, path.into_inner())
-        .await
-        .map_err(unexpected)?;
+    let row = policies::find(&pool, path.into_inner()).await?;
     Ok(ok(&PolicyFormPage {
         ctx,
         form: form_of(&row.policy),
@@ -214,16 +190,17 @@ pub async fn update(
             );
             Ok(see_other(LIST))
         }
-        Err(PolicyError::Invalid(errors)) => {
+        Err(error) => {
+            let (status, errors) = AppError::from(error).into_form()?;
             // Re-render with the stored policy's fixed fields and the values as sent.
-            let row = policies::find(&pool, id).await.map_err(unexpected)?;
+            let row = policies::find(&pool, id).await?;
             let form = PolicyForm {
                 level: row.policy.level.as_str().to_string(),
                 name: row.policy.name.clone(),
                 ..form
             };
             Ok(render(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                status,
                 &PolicyFormPage {
                     ctx,
                     form,
@@ -232,7 +209,6 @@ pub async fn update(
                 },
             ))
         }
-        Err(e) => Err(unexpected(e)),
     }
 }
 
@@ -255,7 +231,7 @@ pub async fn delete(
             );
             Ok(see_other(LIST))
         }
-        Err(PolicyError::InUse(problem)) => {
+        Err(ServiceError::Conflict(problem)) => {
             let overview = policies::overview(&pool).await?;
             Ok(render(
                 StatusCode::CONFLICT,
@@ -266,6 +242,6 @@ pub async fn delete(
                 },
             ))
         }
-        Err(e) => Err(unexpected(e)),
+        Err(e) => Err(e.into()),
     }
 }

@@ -11,7 +11,6 @@ use crate::db::models::subscriptions::{ApprovalLine, Subscription};
 use crate::db::{self, DbPool};
 use crate::domain::applications::SubscriptionStatus;
 use crate::error::AppError;
-use crate::services::ServiceError;
 use crate::services::subscriptions::{self, Decision};
 use crate::web::{PageContext, SignedIn, flash, render, see_other};
 
@@ -87,25 +86,12 @@ async fn decide(
             flash(&session, "success", format!("Subscription {done}."));
             Ok(see_other("/admin/subscriptions"))
         }
-        Err(ServiceError::Invalid(errors)) => {
-            let message = errors
-                .get("reason")
-                .unwrap_or("Check the reason.")
-                .to_string();
-            let page = approvals_page(
-                ctx,
-                &pool,
-                SubscriptionStatus::OnHold,
-                FailedRejection {
-                    id,
-                    reason,
-                    message,
-                },
-            )
-            .await?;
+        Err(error) => {
+            let failed = FailedRejection::of(id, reason, error)?;
+            let status = SubscriptionStatus::OnHold;
+            let page = approvals_page(ctx, &pool, status, failed).await?;
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
-        Err(other) => Err(other.into()),
     }
 }
 

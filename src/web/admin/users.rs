@@ -14,7 +14,7 @@ use crate::db::models::users::User;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::accounts::AccountStatus;
 use crate::error::AppError;
-use crate::services::accounts::{self, AccountDecision, DecisionError, RolesError};
+use crate::services::accounts::{self, AccountDecision};
 use crate::web::pagination::Pagination;
 use crate::web::{PageContext, SignedIn, flash, render, see_other};
 
@@ -121,22 +121,15 @@ async fn decide(
             );
             Ok(see_other("/admin/users"))
         }
-        Err(DecisionError::NotFound) => Err(AppError::NotFound),
-        Err(DecisionError::NotApplicable(message)) => Err(AppError::Conflict(message.into())),
-        Err(DecisionError::InvalidReason(message)) => {
+        Err(error) => {
+            let failed = FailedRejection::of(user_id, reason, error)?;
             let query = UsersQuery {
                 status: Some(AccountStatus::Pending.as_str().to_string()),
                 page: None,
             };
-            let failed = FailedRejection {
-                id: user_id,
-                reason,
-                message,
-            };
             let page = users_page(ctx, &pool, &query, failed).await?;
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
-        Err(DecisionError::Database(e)) => Err(e.into()),
     }
 }
 
@@ -218,8 +211,6 @@ pub async fn roles(
             );
             Ok(see_other("/admin/users"))
         }
-        Err(RolesError::NotFound) => Err(AppError::NotFound),
-        Err(RolesError::Invalid(message)) => Err(AppError::Unprocessable(message)),
-        Err(RolesError::Database(e)) => Err(e.into()),
+        Err(other) => Err(other.into()),
     }
 }

@@ -5,57 +5,28 @@
 //! answers 303 to the tab; a consumer secret or access token it made is a one-time result the
 //! next GET of the tab shows once. A refused POST draws the tab again with the message by its
 //! form and the values typed (never secrets).
-//!
-//! Just over 600 lines: the keys tab's page and its six POST handlers share one page builder;
-//! issue #15 moves the page structs to partials.
-
-use std::future::{Ready, ready};
 
 use actix_session::Session;
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
+use futures_core::future::LocalBoxFuture;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Settings;
-use crate::db::DbPool;
 use crate::db::models::applications::Application;
 use crate::db::models::key_managers::KeyManagerRow;
 use crate::domain::FieldErrors;
 use crate::domain::keys::{CLIENT_CREDENTIALS, CreateMode, KeyType, KeysForm};
 use crate::error::AppError;
-use crate::key_managers::Connectors;
 use crate::services::ServiceError;
 use crate::services::keys::{
-    Issued, IssuedToken, Keys, KeysAction, KeysView, SelectedKeyManager, message,
+    Issued, IssuedToken, Keys, KeysAction, KeysRequest, KeysView, Provision, SelectedKeyManager,
+    Target,
 };
 use crate::web::context::Viewer;
 use crate::web::one_time::OneTime;
 use crate::web::{PageContext, SignedIn, flash, render, see_other};
-
-impl FromRequest for Keys {
-    type Error = actix_web::Error;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let pool = req.app_data::<web::Data<DbPool>>();
-        let settings = req.app_data::<web::Data<Settings>>();
-        let connectors = Connectors::from_request(req, payload).into_inner();
-        ready(match (pool, settings, connectors) {
-            (Some(pool), Some(settings), Ok(connectors)) => Ok(Keys {
-                pool: pool.get_ref().clone(),
-                connectors,
-                provisioning: settings.key_provisioning,
-                issuer: settings.base_url(),
-            }),
-            _ => Err(actix_web::error::ErrorInternalServerError(
-                "the keys service needs its app data",
-            )),
-        })
-    }
-}
 
 /// What a keys POST made and the keys tab shows once after the redirect (see `one_time`).
 #[derive(Serialize, Deserialize)]
@@ -323,6 +294,16 @@ fn key_type_of(segment: &str) -> Result<KeyType, AppError> {
     KeyType::from_path(segment).ok_or(AppError::NotFound)
 }
 
+fn keys_page(id: i64, key_type: KeyType, key_manager: &str) -> String {
+    format!(
+        "/applications/{id}/keys/{}?{}",
+        key_type.path(),
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("key_manager", key_manager)
+            .finish()
+    )
+}
+
 #[derive(Deserialize)]
 pub struct KeysQuery {
     key_manager: Option<String>,
@@ -333,7 +314,7 @@ pub struct KeysQuery {
 pub async fn show(
     ctx: PageContext,
     SignedIn(viewer): SignedIn,
-    keys: Keys,
+    keys: web::Data<Keys>,
     one_time: OneTime,
     path: web::Path<(i64, String)>,
     query: web::Query<KeysQuery>,
@@ -353,257 +334,183 @@ pub async fn show(
     }))
 }
 
-/// Whose keys tab a request is about.
-#[derive(Debug, Clone, Copy)]
-struct Target {
-    user_id: i64,
-    id: i64,
-    key_type: KeyType,
-}
-
-/// The tab again after a refusal, the form's values kept (never secrets): 422 for invalid
-/// input, 409 for a conflict, 403 for what the key manager does not do or the user may not,
-/// 502/504 for a key manager that failed. Only a missing application (404) or a failure on
-/// Portico's side is an error page.
-async fn refused(
+/// What every keys POST starts from: the page context, who asks, about which application's
+/// keys (the path), with what form; and what the answer needs (the keys service, the session
+/// for its message, the one-time store for a secret or token).
+pub struct KeysPost {
     ctx: PageContext,
-    keys: &Keys,
-    target: Target,
-    action: KeysAction,
-    form: KeysForm,
-    error: ServiceError,
-) -> Result<HttpResponse, AppError> {
-    let Target {
-        user_id,
-        id,
-        key_type,
-    } = target;
-    let notice = |status, error: &ServiceError| (status, FieldErrors::new(), Some(message(error)));
-    let (status, errors, notice) = match error {
-        ServiceError::Invalid(errors) => (StatusCode::UNPROCESSABLE_ENTITY, errors, None),
-        ServiceError::Conflict {
-            field: Some(field),
-            message,
-        } => (
-            StatusCode::CONFLICT,
-            FieldErrors::single(field, message),
-            None,
-        ),
-        ref e @ ServiceError::Conflict { .. } => notice(StatusCode::CONFLICT, e),
-        ref e @ ServiceError::Forbidden(_) => notice(StatusCode::FORBIDDEN, e),
-        ref e @ ServiceError::Unavailable(_) => notice(StatusCode::BAD_GATEWAY, e),
-        ref e @ ServiceError::Timeout(_) => notice(StatusCode::GATEWAY_TIMEOUT, e),
-        other => return Err(other.into()),
-    };
-    let named = Some(form.key_manager.clone()).filter(|_| errors.get("key_manager").is_none());
-    let view = match keys.view(user_id, id, key_type, named).await {
-        Ok(view) => view,
-        Err(ServiceError::NotFound) => keys.view(user_id, id, key_type, None).await?,
-        Err(other) => return Err(other.into()),
-    };
-    let page = KeysPage::new(ctx, view).refused(action, form, errors, notice);
-    Ok(render(status, &page))
+    viewer: Viewer,
+    keys: web::Data<Keys>,
+    session: Session,
+    one_time: OneTime,
+    request: KeysRequest,
 }
 
-type KeysPath = web::Path<(i64, String)>;
-type Pairs = web::Form<Vec<(String, String)>>;
+impl FromRequest for KeysPost {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
-/// What every keys POST starts from: whose application, which environment, the form.
-fn keys_request(
-    viewer: &Viewer,
-    path: KeysPath,
-    pairs: Pairs,
-) -> Result<(Target, KeysForm), AppError> {
-    let (id, key_type) = path.into_inner();
-    let target = Target {
-        user_id: viewer.id,
-        id,
-        key_type: key_type_of(&key_type)?,
-    };
-    Ok((target, KeysForm::from_pairs(pairs.into_inner())))
-}
-
-/// 303 to the keys tab, which shows the new consumer secret once.
-fn secret_shown_once(one_time: &OneTime, target: Target, issued: Issued) -> HttpResponse {
-    let page = keys_page(target.id, target.key_type, &issued.key_manager);
-    if let Some(secret) = issued.consumer_secret {
-        let consumer_secret = secret.expose_secret().to_string();
-        one_time.keep(&page, &KeysResult::Secret { consumer_secret });
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let pairs = web::Form::<Vec<(String, String)>>::from_request(&req, payload);
+        Box::pin(async move {
+            let ctx = PageContext::extract(&req).await?;
+            let SignedIn(viewer) = SignedIn::extract(&req).await?;
+            let keys = web::Data::<Keys>::extract(&req).await?;
+            let session = Session::extract(&req).await?;
+            let one_time = OneTime::extract(&req).await?;
+            let (application_id, key_type) = web::Path::<(i64, String)>::extract(&req)
+                .await?
+                .into_inner();
+            let form = KeysForm::from_pairs(pairs.await?.into_inner());
+            let target = Target {
+                application_id,
+                key_type: key_type_of(&key_type)?,
+            };
+            let request = KeysRequest {
+                actor: viewer.actor(),
+                target,
+                form,
+            };
+            Ok(KeysPost {
+                ctx,
+                viewer,
+                keys,
+                session,
+                one_time,
+                request,
+            })
+        })
     }
-    see_other(&page)
+}
+
+impl KeysPost {
+    /// The answer to the POST: `done` with what it made, or the tab again after a refusal, the
+    /// form's values kept (never secrets): 422 for invalid input, 409 for a conflict, 403 for
+    /// what the key manager does not do or the user may not, 502/504 for a key manager that
+    /// failed. Only a missing application (404) or a failure on Portico's side is an error page.
+    async fn answer<T>(
+        self,
+        action: KeysAction,
+        result: Result<T, ServiceError>,
+        done: impl FnOnce(T, &KeysPost) -> HttpResponse,
+    ) -> Result<HttpResponse, AppError> {
+        let error = match result {
+            Ok(made) => return Ok(done(made, &self)),
+            Err(error) => AppError::from(error),
+        };
+        let (status, errors, notice) = match error {
+            AppError::Form { status, errors } => (status, errors, None),
+            e @ (AppError::Conflict(_)
+            | AppError::Forbidden(_)
+            | AppError::BadGateway(_)
+            | AppError::GatewayTimeout(_)) => {
+                (e.kind().status(), FieldErrors::new(), Some(e.message()))
+            }
+            other => return Err(other),
+        };
+        let (user_id, target, form) = (self.viewer.id, self.request.target, self.request.form);
+        let (id, key_type) = (target.application_id, target.key_type);
+        let named = Some(form.key_manager.clone()).filter(|_| errors.get("key_manager").is_none());
+        let view = match self.keys.view(user_id, id, key_type, named).await {
+            Ok(view) => view,
+            Err(ServiceError::NotFound) => self.keys.view(user_id, id, key_type, None).await?,
+            Err(other) => return Err(other.into()),
+        };
+        let page = KeysPage::new(self.ctx, view).refused(action, form, errors, notice);
+        Ok(render(status, &page))
+    }
+
+    /// The keys tab the POST was about, at `key_manager`.
+    fn tab(&self, key_manager: &str) -> String {
+        let target = self.request.target;
+        keys_page(target.application_id, target.key_type, key_manager)
+    }
+
+    /// 303 to the keys tab, which shows the new consumer secret once.
+    fn secret_shown_once(&self, issued: Issued) -> HttpResponse {
+        let page = self.tab(&issued.key_manager);
+        if let Some(secret) = issued.consumer_secret {
+            let consumer_secret = secret.expose_secret().to_string();
+            self.one_time
+                .keep(&page, &KeysResult::Secret { consumer_secret });
+        }
+        see_other(&page)
+    }
+
+    /// 303 back to the keys tab, with a message.
+    fn back(&self, key_manager: &str, message: &str) -> HttpResponse {
+        flash(&self.session, "success", message.to_string());
+        see_other(&self.tab(key_manager))
+    }
 }
 
 /// `POST …/keys/{key_type}/generate`: 303 to the keys, which show the secret once.
-pub async fn generate(
-    ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    keys: Keys,
-    one_time: OneTime,
-    path: KeysPath,
-    pairs: Pairs,
-) -> Result<HttpResponse, AppError> {
-    let (target, form) = keys_request(&viewer, path, pairs)?;
-    let (id, key_type) = (target.id, target.key_type);
-    match keys
-        .generate(viewer.actor(), id, key_type, form.clone())
-        .await
-    {
-        Ok(issued) => Ok(secret_shown_once(&one_time, target, issued)),
-        Err(error) => {
-            let action = KeysAction::Generate;
-            refused(ctx, &keys, target, action, form, error).await
-        }
-    }
+pub async fn generate(post: KeysPost) -> Result<HttpResponse, AppError> {
+    let result = post
+        .keys
+        .provision(Provision::Generate, &post.request)
+        .await;
+    let done = |issued, post: &KeysPost| post.secret_shown_once(issued);
+    post.answer(KeysAction::Generate, result, done).await
 }
 
-/// `POST …/keys/{key_type}/regenerate-secret`: 303 to the keys, which show the secret once.
-pub async fn regenerate_secret(
-    ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    keys: Keys,
-    one_time: OneTime,
-    path: KeysPath,
-    pairs: Pairs,
-) -> Result<HttpResponse, AppError> {
-    let (target, form) = keys_request(&viewer, path, pairs)?;
-    let (id, key_type) = (target.id, target.key_type);
-    match keys
-        .regenerate_secret(viewer.actor(), id, key_type, form.clone())
-        .await
-    {
-        Ok(issued) => Ok(secret_shown_once(&one_time, target, issued)),
-        Err(error) => {
-            let action = KeysAction::Regenerate;
-            refused(ctx, &keys, target, action, form, error).await
-        }
-    }
-}
-
-/// `POST …/keys/{key_type}/token`: 303 to the keys, which show the access token once.
-pub async fn token(
-    ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    keys: Keys,
-    one_time: OneTime,
-    path: KeysPath,
-    pairs: Pairs,
-) -> Result<HttpResponse, AppError> {
-    let (target, form) = keys_request(&viewer, path, pairs)?;
-    let (id, key_type) = (target.id, target.key_type);
-    match keys.token(viewer.actor(), id, key_type, form.clone()).await {
-        Ok(IssuedToken { key_manager, token }) => {
-            let page = keys_page(id, key_type, &key_manager);
-            let result = KeysResult::Token {
-                access_token: token.access_token.expose_secret().to_string(),
-                scope: token.scope,
-                expires_in: token.expires_in,
-                expires_at: token.expires_at,
-                scopes: form.scopes,
-                validity_period: form.validity_period,
-            };
-            one_time.keep(&page, &result);
-            Ok(see_other(&page))
-        }
-        Err(error) => {
-            let action = KeysAction::Token;
-            refused(ctx, &keys, target, action, form, error).await
-        }
-    }
-}
-
-fn keys_page(id: i64, key_type: KeyType, key_manager: &str) -> String {
-    format!(
-        "/applications/{id}/keys/{}?{}",
-        key_type.path(),
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("key_manager", key_manager)
-            .finish()
-    )
-}
 /// `POST …/keys/{key_type}/map`: out-of-band provisioning; 303 back to the keys.
-pub async fn map(
-    ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    session: Session,
-    keys: Keys,
-    path: KeysPath,
-    pairs: Pairs,
-) -> Result<HttpResponse, AppError> {
-    let (target, form) = keys_request(&viewer, path, pairs)?;
-    let (id, key_type) = (target.id, target.key_type);
-    match keys.map(viewer.actor(), id, key_type, form.clone()).await {
-        Ok(key_manager) => {
-            flash(
-                &session,
-                "success",
-                format!(
-                    "Your existing OAuth keys are now this application's {} keys.",
-                    key_type.label().to_lowercase()
-                ),
-            );
-            Ok(see_other(&keys_page(id, key_type, &key_manager)))
-        }
-        Err(error) => {
-            let action = KeysAction::Map;
-            refused(ctx, &keys, target, action, form, error).await
-        }
-    }
+pub async fn map(post: KeysPost) -> Result<HttpResponse, AppError> {
+    let result = post.keys.provision(Provision::Map, &post.request).await;
+    let done = |issued: Issued, post: &KeysPost| {
+        let keys = post.request.target.key_type.label().to_lowercase();
+        let message = format!("Your existing OAuth keys are now this application's {keys} keys.");
+        post.back(&issued.key_manager, &message)
+    };
+    post.answer(KeysAction::Map, result, done).await
 }
 
 /// `POST …/keys/{key_type}/update`: 303 back to the keys.
-pub async fn update(
-    ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    session: Session,
-    keys: Keys,
-    path: KeysPath,
-    pairs: Pairs,
-) -> Result<HttpResponse, AppError> {
-    let (target, form) = keys_request(&viewer, path, pairs)?;
-    let (id, key_type) = (target.id, target.key_type);
-    match keys
-        .update(viewer.actor(), id, key_type, form.clone())
-        .await
-    {
-        Ok(key_manager) => {
-            flash(&session, "success", "The keys were updated.");
-            Ok(see_other(&keys_page(id, key_type, &key_manager)))
-        }
-        Err(error) => {
-            let action = KeysAction::Update;
-            refused(ctx, &keys, target, action, form, error).await
-        }
-    }
+pub async fn update(post: KeysPost) -> Result<HttpResponse, AppError> {
+    let result = post.keys.update(&post.request).await;
+    let done =
+        |key_manager: String, post: &KeysPost| post.back(&key_manager, "The keys were updated.");
+    post.answer(KeysAction::Update, result, done).await
+}
+
+/// `POST …/keys/{key_type}/regenerate-secret`: 303 to the keys, which show the secret once.
+pub async fn regenerate_secret(post: KeysPost) -> Result<HttpResponse, AppError> {
+    let result = post.keys.regenerate_secret(&post.request).await;
+    let done = |issued, post: &KeysPost| post.secret_shown_once(issued);
+    post.answer(KeysAction::Regenerate, result, done).await
+}
+
+/// `POST …/keys/{key_type}/token`: 303 to the keys, which show the access token once.
+pub async fn token(post: KeysPost) -> Result<HttpResponse, AppError> {
+    let result = post.keys.token(&post.request).await;
+    let done = |IssuedToken { key_manager, token }, post: &KeysPost| {
+        let page = post.tab(&key_manager);
+        let result = KeysResult::Token {
+            access_token: token.access_token.expose_secret().to_string(),
+            scope: token.scope,
+            expires_in: token.expires_in,
+            expires_at: token.expires_at,
+            scopes: post.request.form.scopes.clone(),
+            validity_period: post.request.form.validity_period.clone(),
+        };
+        post.one_time.keep(&page, &result);
+        see_other(&page)
+    };
+    post.answer(KeysAction::Token, result, done).await
 }
 
 /// `POST …/keys/{key_type}/remove`: 303 back to the (now empty) keys tab.
-pub async fn remove(
-    ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    session: Session,
-    keys: Keys,
-    path: KeysPath,
-    pairs: Pairs,
-) -> Result<HttpResponse, AppError> {
-    let (target, form) = keys_request(&viewer, path, pairs)?;
-    let (id, key_type) = (target.id, target.key_type);
-    match keys
-        .remove(viewer.actor(), id, key_type, form.clone())
-        .await
-    {
-        Ok((key_manager, mode)) => {
-            let message = match mode {
-                CreateMode::Created => "The keys were removed and their OAuth client deleted.",
-                CreateMode::Mapped => {
-                    "The keys were unlinked from this application; the OAuth client itself still exists at its key manager."
-                }
-            };
-            flash(&session, "success", message);
-            Ok(see_other(&keys_page(id, key_type, &key_manager)))
-        }
-        Err(error) => {
-            let action = KeysAction::Remove;
-            refused(ctx, &keys, target, action, form, error).await
-        }
-    }
+pub async fn remove(post: KeysPost) -> Result<HttpResponse, AppError> {
+    let result = post.keys.remove(&post.request).await;
+    let done = |(key_manager, mode): (String, CreateMode), post: &KeysPost| {
+        let message = match mode {
+            CreateMode::Created => "The keys were removed and their OAuth client deleted.",
+            CreateMode::Mapped => {
+                "The keys were unlinked from this application; the OAuth client itself still exists at its key manager."
+            }
+        };
+        post.back(&key_manager, message)
+    };
+    post.answer(KeysAction::Remove, result, done).await
 }

@@ -4,7 +4,6 @@
 pub mod keys;
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -19,7 +18,7 @@ use crate::domain::applications::{ApplicationForm, SubscriptionStatus};
 use crate::domain::policies::PolicyLevel;
 use crate::error::AppError;
 use crate::key_managers::Connectors;
-use crate::services::{ServiceError, applications, subscriptions};
+use crate::services::{applications, subscriptions};
 use crate::web::pagination::Pagination;
 use crate::web::{PageContext, SignedIn, flash, render, see_other};
 
@@ -88,18 +87,6 @@ pub async fn new(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpRespon
     }))
 }
 
-/// The form again, with the errors of a refused create or update.
-fn refused(error: ServiceError) -> Result<(StatusCode, FieldErrors), AppError> {
-    match error {
-        ServiceError::Invalid(errors) => Ok((StatusCode::UNPROCESSABLE_ENTITY, errors)),
-        ServiceError::Conflict { field, message } => Ok((
-            StatusCode::CONFLICT,
-            FieldErrors::single(field.unwrap_or("name"), message),
-        )),
-        other => Err(other.into()),
-    }
-}
-
 pub async fn create(
     ctx: PageContext,
     SignedIn(viewer): SignedIn,
@@ -121,7 +108,7 @@ pub async fn create(
             Ok(see_other(&format!("/applications/{}", application.id)))
         }
         Err(error) => {
-            let (status, errors) = refused(error)?;
+            let (status, errors) = AppError::from(error).into_form()?;
             let policies = application_policies(&pool).await?;
             Ok(render(
                 status,
@@ -220,7 +207,7 @@ pub async fn update(
             Ok(see_other(&format!("/applications/{id}")))
         }
         Err(error) => {
-            let (status, errors) = refused(error)?;
+            let (status, errors) = AppError::from(error).into_form()?;
             let page = overview_page(ctx, &pool, viewer.id, id, Some(form), errors).await?;
             Ok(render(status, &page))
         }
@@ -231,7 +218,7 @@ pub async fn delete(
     SignedIn(viewer): SignedIn,
     session: Session,
     pool: web::Data<DbPool>,
-    connectors: Connectors,
+    connectors: web::Data<Connectors>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let application =
