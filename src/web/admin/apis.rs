@@ -44,6 +44,13 @@ impl ApiFormPage {
         }
     }
 
+    /// Whether the API being edited has an OpenAPI document stored.
+    fn has_stored_document(&self) -> bool {
+        self.current
+            .as_ref()
+            .is_some_and(|d| d.api.openapi_document.is_some())
+    }
+
     fn operations(&self) -> Vec<Operation> {
         self.current
             .as_ref()

@@ -77,12 +77,6 @@ impl FormPage {
     fn has_stored(&self, name: &str) -> bool {
         self.stored_secrets.iter().any(|s| s == name)
     }
-    fn action(&self) -> String {
-        match &self.current {
-            Some(entry) => format!("{LIST}/{}", entry.key_manager.id),
-            None => LIST.to_string(),
-        }
-    }
 }
 
 fn resident_endpoints(settings: &Settings) -> Vec<(&'static str, String)> {

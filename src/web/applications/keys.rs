@@ -276,10 +276,6 @@ impl KeysPage {
         }
     }
 
-    fn tab_href(&self, key_manager: &KeyManagerRow) -> String {
-        keys_page(self.application.id, self.key_type, &key_manager.name)
-    }
-
     fn is_current(&self, key_manager: &KeyManagerRow) -> bool {
         self.selected
             .as_ref()
@@ -292,14 +288,6 @@ impl KeysPage {
             .as_ref()
             .map_or(3600, SelectedKeyManager::max_token_validity);
         format!("From 1 to {max} seconds.")
-    }
-
-    fn base(&self) -> String {
-        format!(
-            "/applications/{}/keys/{}",
-            self.application.id,
-            self.key_type.path()
-        )
     }
 
     /// The ready-made client_credentials request for the keys shown.
