@@ -12,6 +12,8 @@ pub mod errors;
 pub mod home;
 pub mod one_time;
 pub mod pagination;
+#[cfg(test)]
+pub(crate) mod render_tests;
 pub mod unsent_form;
 pub mod urls;
 

@@ -22,6 +22,9 @@ struct ApisPage {
     rows: Vec<AdminApiRow>,
 }
 
+#[cfg(test)]
+mod render_test;
+
 #[derive(Template)]
 #[template(path = "admin/apis/form.html")]
 struct ApiFormPage {

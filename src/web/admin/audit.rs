@@ -38,6 +38,9 @@ struct AuditPage {
     date_error: Option<String>,
 }
 
+#[cfg(test)]
+mod render_test;
+
 impl AuditPage {
     /// The date error as a field error, for the form macro: it belongs to the first date
     /// that does not parse.

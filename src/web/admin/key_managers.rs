@@ -36,6 +36,9 @@ struct ListPage {
     users: Vec<KeyUser>,
 }
 
+#[cfg(test)]
+mod render_test;
+
 #[derive(Template)]
 #[template(path = "admin/key_managers/form.html")]
 struct FormPage {

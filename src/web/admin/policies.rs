@@ -25,6 +25,9 @@ struct PoliciesPage {
     problem: String,
 }
 
+#[cfg(test)]
+mod render_test;
+
 /// One level's table on the list page.
 struct Section<'a> {
     title: &'static str,

@@ -108,6 +108,9 @@ struct KeysPage {
     token: Option<TokenView>,
 }
 
+#[cfg(test)]
+mod render_test;
+
 impl KeysPage {
     fn new(ctx: PageContext, view: KeysView) -> Self {
         let key_manager = view
