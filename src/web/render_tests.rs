@@ -21,7 +21,8 @@ use crate::web::context::{Flash, Viewer};
 pub const HOSTILE: &str = "<script>alert('owned')</script> & co";
 
 /// `HOSTILE` as the page must show it.
-pub const HOSTILE_ESCAPED: &str = "&lt;script&gt;alert(&#39;owned&#39;)&lt;/script&gt; &amp; co";
+pub const HOSTILE_ESCAPED: &str =
+    "&#60;script&#62;alert(&#39;owned&#39;)&#60;/script&#62; &#38; co";
 
 /// A signed-in TPP (or administrator) with a hostile display name and a hostile flash message.
 pub fn signed_in(is_admin: bool) -> PageContext {
@@ -58,7 +59,10 @@ pub fn render(page: &impl Template) -> String {
 /// Checks that the page shows each of `texts`.
 pub fn assert_shows(html: &str, texts: &[&str]) {
     for text in texts {
-        assert!(html.contains(text), "the page does not show {text:?}:\n{html}");
+        assert!(
+            html.contains(text),
+            "the page does not show {text:?}:\n{html}"
+        );
     }
 }
 

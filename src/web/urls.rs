@@ -153,7 +153,7 @@ impl Url {
             Url::AdminApis => ("/admin/apis", none),
             Url::NewApi => ("/admin/apis/new", none),
             Url::AdminApi(id) => ("/admin/apis/{id}", one(id)),
-            Url::Static(path) => ("/static/{path}", [Some(Text(path)), None]),
+            Url::Static(path) => ("/static/{path:.*}", [Some(Text(path)), None]),
         }
     }
 
@@ -292,7 +292,10 @@ mod tests {
                 ResourceDef::new(pattern).is_match(&path),
                 "{url:?}: {path} does not match {pattern}"
             );
-            assert!(!path.contains('{'), "{url:?}: {path} left a parameter unfilled");
+            assert!(
+                !path.contains('{'),
+                "{url:?}: {path} left a parameter unfilled"
+            );
         }
     }
 

@@ -4,7 +4,14 @@ use crate::web::render_tests::{HOSTILE, HOSTILE_ESCAPED, assert_shows, render, v
 #[test]
 fn the_terms_name_their_parts() {
     let html = render(&TermsPage { ctx: visitor() });
-    assert_shows(&html, &["Terms and conditions", "1. Your account", "5. Changes and termination"]);
+    assert_shows(
+        &html,
+        &[
+            "Terms and conditions",
+            "1. Your account",
+            "5. Changes and termination",
+        ],
+    );
 }
 
 #[test]
@@ -14,11 +21,17 @@ fn a_rejected_account_reads_the_administrators_reason() {
         rejected: true,
         reason: Some(HOSTILE.into()),
     });
-    assert_shows(&html, &["Your registration was not approved", HOSTILE_ESCAPED]);
+    assert_shows(
+        &html,
+        &["Your registration was not approved", HOSTILE_ESCAPED],
+    );
     let waiting = render(&PendingPage {
         ctx: visitor(),
         rejected: false,
         reason: None,
     });
-    assert_shows(&waiting, &["Your account is waiting for approval", r#"href="/apis""#]);
+    assert_shows(
+        &waiting,
+        &["Your account is waiting for approval", r#"href="/apis""#],
+    );
 }

@@ -3,9 +3,9 @@ use crate::web::render_tests::{assert_shows, render, signed_in};
 
 #[test]
 fn the_dashboard_links_every_admin_page() {
-    let html = render(&AdminHome {
-        ctx: signed_in(true),
-    });
+    let mut ctx = signed_in(true);
+    ctx.path = "/admin".into();
+    let html = render(&AdminHome { ctx });
     for path in [
         "/admin/users",
         "/admin/subscriptions",

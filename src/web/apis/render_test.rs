@@ -17,7 +17,15 @@ fn the_catalog_lists_what_matches_the_search() {
         apis: vec![api_summary(3, "Payments")],
         pagination: Pagination::new(1, 20, 1, "/apis?".into()),
     });
-    assert_shows(&html, &["1 API matching", r#"href="/apis/3""#, "Payments", HOSTILE_ESCAPED]);
+    assert_shows(
+        &html,
+        &[
+            "1 API matching",
+            r#"href="/apis/3""#,
+            "Payments",
+            HOSTILE_ESCAPED,
+        ],
+    );
 }
 
 #[test]
@@ -33,7 +41,12 @@ fn a_visitor_is_asked_to_sign_in_to_subscribe() {
     });
     assert_shows(
         &html,
-        &["Sign in to subscribe", r#"href="/login?next=%2Fapis%2F3""#, "Needs an administrator", HOSTILE_ESCAPED],
+        &[
+            "Sign in to subscribe",
+            r#"href="/login?next=%2Fapis%2F3""#,
+            "Needs an administrator",
+            HOSTILE_ESCAPED,
+        ],
     );
 }
 

@@ -21,7 +21,15 @@ fn the_list_links_each_application() {
         }],
         pagination: Pagination::new(1, 20, 1, "/applications?".into()),
     });
-    assert_shows(&html, &[r#"href="/applications/5""#, "Unlimited", r#"href="/applications/new""#, HOSTILE_ESCAPED]);
+    assert_shows(
+        &html,
+        &[
+            r#"href="/applications/5""#,
+            "Unlimited",
+            r#"href="/applications/new""#,
+            HOSTILE_ESCAPED,
+        ],
+    );
 }
 
 #[test]

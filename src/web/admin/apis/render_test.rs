@@ -17,7 +17,15 @@ fn the_list_links_each_api() {
             subscriptions: 4,
         }],
     });
-    assert_shows(&html, &[r#"href="/admin/apis/3""#, r#"href="/admin/apis/new""#, "badge-success", HOSTILE_ESCAPED]);
+    assert_shows(
+        &html,
+        &[
+            r#"href="/admin/apis/3""#,
+            r#"href="/admin/apis/new""#,
+            "badge-success",
+            HOSTILE_ESCAPED,
+        ],
+    );
 }
 
 #[test]

@@ -39,5 +39,8 @@ fn a_bad_date_is_shown_by_its_field() {
             HOSTILE_ESCAPED,
         ],
     );
-    assert!(!html.contains(r#"id="from-note""#), "the good date has no error");
+    assert!(
+        !html.contains(r#"id="from-note""#),
+        "the good date has no error"
+    );
 }

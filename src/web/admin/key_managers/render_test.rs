@@ -41,7 +41,10 @@ fn the_list_says_why_a_key_manager_stays() {
             HOSTILE_ESCAPED,
         ],
     );
-    assert!(!html.contains("/admin/key-managers/1/delete"), "the resident one stays");
+    assert!(
+        !html.contains("/admin/key-managers/1/delete"),
+        "the resident one stays"
+    );
 }
 
 #[test]
@@ -84,6 +87,16 @@ fn the_edit_form_posts_to_the_key_manager() {
         resident_endpoints: Vec::new(),
         filled: Vec::new(),
     });
-    assert_shows(&html, &[r#"action="/admin/key-managers/2""#, "Save key manager", HOSTILE_ESCAPED]);
-    assert!(!html.contains("formaction"), "discovery is for new key managers");
+    assert_shows(
+        &html,
+        &[
+            r#"action="/admin/key-managers/2""#,
+            "Save key manager",
+            HOSTILE_ESCAPED,
+        ],
+    );
+    assert!(
+        !html.contains("formaction"),
+        "discovery is for new key managers"
+    );
 }

@@ -34,7 +34,10 @@ fn subscription_policies_show_their_approval_and_unused_ones_can_go() {
             HOSTILE_ESCAPED,
         ],
     );
-    assert!(!html.contains("/admin/throttling-policies/1/delete"), "a policy in use stays");
+    assert!(
+        !html.contains("/admin/throttling-policies/1/delete"),
+        "a policy in use stays"
+    );
 }
 
 #[test]

@@ -37,7 +37,7 @@ fn without_keys_the_tab_offers_to_generate_them() {
         key_manager: resident(),
         config: serde_json::from_str(r#"{"grant_types": ["client_credentials"]}"#)
             .expect("a config"),
-        spec: None,
+        spec: crate::key_managers::spec(KeyManagerKind::Resident),
         mapping: None,
         settings: KeySettings::default(),
         token_endpoint: "http://127.0.0.1/oauth2/token".into(),
