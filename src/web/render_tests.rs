@@ -46,13 +46,21 @@ pub fn visitor() -> PageContext {
     PageContext::blank()
 }
 
-/// Renders a page and checks that no hostile text came out as markup.
+/// Renders a page and checks that no hostile text came out as markup and that every form that
+/// POSTs carries the CSRF field.
 pub fn render(page: &impl Template) -> String {
     let html = page.render().expect("the page renders");
     assert!(
         !html.contains("<script>alert"),
         "user text came out as markup:\n{html}"
     );
+    for form in html.split(r#"method="post""#).skip(1) {
+        let form = form.split("</form>").next().unwrap_or_default();
+        assert!(
+            form.contains(r#"name="csrf_token""#),
+            "a POST form without the CSRF field:\n{form}"
+        );
+    }
     html
 }
 

@@ -44,11 +44,11 @@ fn subscription_policies_show_their_approval_and_unused_ones_can_go() {
 fn the_new_form_asks_for_level_and_name() {
     let html = render(&PolicyFormPage {
         ctx: signed_in(true),
+        errors: FieldErrors::single("unit_time", "From 1 to 1000."),
         form: PolicyForm {
             name: HOSTILE.into(),
             ..PolicyForm::default()
         },
-        errors: FieldErrors::single("unit_time", "From 1 to 1000."),
         current: None,
     });
     assert_shows(
