@@ -18,6 +18,9 @@ struct ConsentsPage {
     consents: Vec<ConsentLine>,
 }
 
+#[cfg(test)]
+mod render_test;
+
 pub async fn consents(
     ctx: PageContext,
     SignedIn(viewer): SignedIn,

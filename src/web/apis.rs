@@ -35,6 +35,9 @@ struct CatalogPage {
     pagination: Pagination,
 }
 
+#[cfg(test)]
+mod render_test;
+
 pub async fn catalog(
     ctx: PageContext,
     pool: web::Data<DbPool>,

@@ -11,6 +11,9 @@ struct HomePage {
     ctx: PageContext,
 }
 
+#[cfg(test)]
+mod render_test;
+
 pub async fn show(ctx: PageContext) -> HttpResponse {
     super::ok(&HomePage { ctx })
 }

@@ -13,13 +13,17 @@ pub mod errors;
 pub mod home;
 pub mod one_time;
 pub mod pagination;
+#[cfg(test)]
+pub(crate) mod render_tests;
 pub mod unsent_form;
+pub mod urls;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 pub use context::{PageContext, SignedIn, flash};
+pub use urls::Url;
 
 /// Renders a page with a status (forms re-rendered with errors answer 4xx).
 pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {

@@ -14,6 +14,9 @@ struct UnsentFormPage {
     draft: FormDraft,
 }
 
+#[cfg(test)]
+mod render_test;
+
 impl UnsentFormPage {
     /// A field name as people read it: `throttling_policy` → "Throttling policy".
     fn label(&self, name: &str) -> String {

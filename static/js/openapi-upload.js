@@ -14,14 +14,9 @@
 
   const MAX_BYTES = 60 * 1024;
 
-  function find(selector) {
-    if (typeof selector !== 'string' || selector.trim() === '') return null;
-    try {
-      return document.querySelector(selector);
-    } catch (e) {
-      return null;
-    }
-  }
+  // portico.js, deferred before this script on every page, lends its guarded querySelector.
+  if (!window.Portico) return; // the file field stays hidden
+  const find = window.Portico.find;
 
   function setUp(input) {
     const target = find(input.getAttribute('data-openapi-file'));

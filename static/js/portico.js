@@ -27,6 +27,9 @@
     }
   }
 
+  // For the page scripts that load after this one (openapi-upload.js).
+  window.Portico = { find: find };
+
   function findAll(selector) {
     try {
       return Array.prototype.slice.call(document.querySelectorAll(selector));

@@ -44,6 +44,9 @@ struct LoginPage {
     expired: bool,
 }
 
+#[cfg(test)]
+mod render_test;
+
 impl LoginPage {
     /// The "create an account" link, carrying `next` along.
     fn signup_link(&self) -> String {

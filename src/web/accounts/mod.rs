@@ -62,6 +62,9 @@ struct TermsPage {
     ctx: PageContext,
 }
 
+#[cfg(test)]
+mod render_test;
+
 /// `GET /terms`: the terms and conditions a TPP accepts at sign-up.
 pub async fn terms(ctx: PageContext) -> HttpResponse {
     super::ok(&TermsPage { ctx })

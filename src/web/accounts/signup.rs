@@ -28,6 +28,9 @@ struct SignupPage {
     approval: bool,
 }
 
+#[cfg(test)]
+mod render_test;
+
 impl SignupPage {
     /// The "I already have an account" link, carrying `next` along.
     fn login_link(&self) -> String {

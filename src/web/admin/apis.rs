@@ -21,6 +21,9 @@ struct ApisPage {
     rows: Vec<AdminApiRow>,
 }
 
+#[cfg(test)]
+mod render_test;
+
 #[derive(Template)]
 #[template(path = "admin/apis/form.html")]
 struct ApiFormPage {
@@ -41,6 +44,13 @@ impl ApiFormPage {
             Some(detail) => detail.api.status.choices(),
             None => ApiStatus::INITIAL.to_vec(),
         }
+    }
+
+    /// Whether the API being edited has an OpenAPI document stored.
+    fn has_stored_document(&self) -> bool {
+        self.current
+            .as_ref()
+            .is_some_and(|d| d.api.openapi_document.is_some())
     }
 
     fn operations(&self) -> Vec<Operation> {

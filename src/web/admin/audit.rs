@@ -38,6 +38,26 @@ struct AuditPage {
     date_error: Option<String>,
 }
 
+#[cfg(test)]
+mod render_test;
+
+impl AuditPage {
+    /// The date error as a field error, for the form macro: it belongs to the first date
+    /// that does not parse.
+    fn errors(&self) -> crate::domain::FieldErrors {
+        let field = if day_start(&self.query.from).is_err() {
+            "from"
+        } else {
+            "to"
+        };
+        self.date_error
+            .as_ref()
+            .map_or_else(crate::domain::FieldErrors::new, |message| {
+                crate::domain::FieldErrors::single(field, message.as_str())
+            })
+    }
+}
+
 pub const ACTIONS: &[&str] = &[
     "create",
     "update",

@@ -37,6 +37,9 @@ struct GatewaysPage {
     introspection_endpoint: String,
 }
 
+#[cfg(test)]
+mod render_test;
+
 #[derive(Deserialize)]
 pub struct GatewayForm {
     #[serde(default)]

@@ -20,6 +20,9 @@ struct TasksPage {
     tasks: Vec<KeyManagerTask>,
 }
 
+#[cfg(test)]
+mod render_test;
+
 pub async fn list(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
     let tasks = db::run(&pool, |conn| {
         KeyManagerTask::list(conn, 200).map_err(AppError::from)

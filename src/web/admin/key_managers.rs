@@ -36,6 +36,9 @@ struct ListPage {
     users: Vec<KeyUser>,
 }
 
+#[cfg(test)]
+mod render_test;
+
 #[derive(Template)]
 #[template(path = "admin/key_managers/form.html")]
 struct FormPage {
@@ -76,12 +79,6 @@ impl FormPage {
     }
     fn has_stored(&self, name: &str) -> bool {
         self.stored_secrets.iter().any(|s| s == name)
-    }
-    fn action(&self) -> String {
-        match &self.current {
-            Some(entry) => format!("{LIST}/{}", entry.key_manager.id),
-            None => LIST.to_string(),
-        }
     }
 }
 

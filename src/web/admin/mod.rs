@@ -22,6 +22,9 @@ struct AdminHome {
     ctx: PageContext,
 }
 
+#[cfg(test)]
+mod render_test;
+
 /// `GET /admin`: where each administration task lives.
 pub async fn index(ctx: PageContext) -> HttpResponse {
     super::ok(&AdminHome { ctx })

@@ -26,6 +26,9 @@ struct PoliciesPage {
     problem: String,
 }
 
+#[cfg(test)]
+mod render_test;
+
 /// One level's table on the list page.
 struct Section<'a> {
     title: &'static str,

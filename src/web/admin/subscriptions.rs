@@ -23,6 +23,9 @@ struct ApprovalsPage {
     failed: FailedRejection,
 }
 
+#[cfg(test)]
+mod render_test;
+
 async fn approvals_page(
     ctx: PageContext,
     pool: &DbPool,

@@ -37,6 +37,9 @@ struct UsersPage {
     failed: FailedRejection,
 }
 
+#[cfg(test)]
+mod render_test;
+
 impl UsersPage {
     /// A user's roles, comma-separated.
     fn roles_of(&self, user_id: &i64) -> String {

@@ -79,6 +79,9 @@ struct KeysPage {
     token: Option<TokenView>,
 }
 
+#[cfg(test)]
+mod render_test;
+
 impl KeysPage {
     fn new(ctx: PageContext, view: KeysView) -> Self {
         let key_manager = view
@@ -247,10 +250,6 @@ impl KeysPage {
         }
     }
 
-    fn tab_href(&self, key_manager: &KeyManagerRow) -> String {
-        keys_page(self.application.id, self.key_type, &key_manager.name)
-    }
-
     fn is_current(&self, key_manager: &KeyManagerRow) -> bool {
         self.selected
             .as_ref()
@@ -263,14 +262,6 @@ impl KeysPage {
             .as_ref()
             .map_or(3600, SelectedKeyManager::max_token_validity);
         format!("From 1 to {max} seconds.")
-    }
-
-    fn base(&self) -> String {
-        format!(
-            "/applications/{}/keys/{}",
-            self.application.id,
-            self.key_type.path()
-        )
     }
 
     /// The ready-made client_credentials request for the keys shown.

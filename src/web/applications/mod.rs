@@ -37,6 +37,9 @@ struct ListPage {
     pagination: Pagination,
 }
 
+#[cfg(test)]
+mod render_test;
+
 pub async fn list(
     ctx: PageContext,
     SignedIn(viewer): SignedIn,
