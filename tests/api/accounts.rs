@@ -593,12 +593,7 @@ async fn create_admin_reads_the_password_from_stdin() {
 }
 
 async fn spawn_on_existing(dir: tempfile::TempDir, db: std::path::PathBuf) -> TestApp {
-    let app = TestApp {
-        address: String::new(),
-        db_path: db,
-        dir,
-    };
-    restart(app, &[]).await
+    restart(TestApp::unstarted(dir, db), &[]).await
 }
 
 #[actix_web::test]

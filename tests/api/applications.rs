@@ -246,19 +246,10 @@ async fn a_tpp_renames_an_application_and_cannot_take_a_used_name() {
 #[actix_web::test]
 async fn deleting_an_application_removes_its_subscriptions() {
     let app = spawn_app().await;
-    let api = seed_api(&app, "Accounts", "/accounts", "PUBLISHED", &["Bronze"]);
+    let api = app.publish_api("Accounts", "/accounts", "PUBLISHED", &["Bronze"]).await;
     let tpp = app.tpp("grace").await;
     let id = tpp.create_application("Doomed").await;
-    let response = tpp
-        .post(
-            &format!("/apis/{api}/subscribe"),
-            &[
-                ("application_id", &id.to_string()),
-                ("throttling_policy", "Bronze"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.subscribe(api, id, "Bronze").await;
     assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 1);
     // The list counts each application's subscriptions.
     tpp.create_application("Unsubscribed").await;

@@ -220,13 +220,10 @@ async fn the_console_check_sees_script_errors() {
 #[actix_web::test]
 async fn a_tpp_signs_up_creates_an_application_and_subscribes_in_the_browser() {
     let app = spawn_app().await;
-    seed_api(
-        &app,
-        "Payments",
+    app.publish_api("Payments",
         "/payments",
         "PUBLISHED",
-        &["Bronze", "Gold"],
-    );
+        &["Bronze", "Gold"]).await;
     let chrome = Chrome::start(&app).await;
 
     chrome.goto("/").await;
@@ -375,19 +372,14 @@ async fn a_tpp_signs_up_creates_an_application_and_subscribes_in_the_browser() {
 
 #[actix_web::test]
 async fn an_admin_approves_a_pending_subscription_in_the_browser() {
-    let app = spawn_app().await;
-    app.execute("UPDATE throttling_policies SET requires_approval = 1 WHERE level = 'subscription' AND name = 'Gold'");
-    let api = seed_api(&app, "Premium", "/premium", "PUBLISHED", &["Gold"]);
-    let tpp = app.tpp("waiting-tpp").await;
-    let id = tpp.create_application("Trader").await;
-    tpp.post(
-        &format!("/apis/{api}/subscribe"),
-        &[
-            ("application_id", &id.to_string()),
-            ("throttling_policy", "Gold"),
-        ],
-    )
-    .await;
+    let app = TestApp::new()
+        .with_approval_required("Gold")
+        .with_api("Premium", "/premium", &["Gold"])
+        .with_tpp("waiting-tpp")
+        .with_application("waiting-tpp", "Trader")
+        .with_subscription("Trader", "Premium", "Gold")
+        .build()
+        .await;
 
     let chrome = Chrome::start(&app).await;
     chrome.goto("/admin").await;

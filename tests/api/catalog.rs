@@ -7,10 +7,10 @@ use crate::helpers::*;
 #[actix_web::test]
 async fn the_catalog_lists_published_and_deprecated_apis_only() {
     let app = spawn_app().await;
-    seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
-    seed_api(&app, "Legacy", "/legacy", "DEPRECATED", &["Bronze"]);
-    let draft = seed_api(&app, "Draft", "/draft", "CREATED", &["Bronze"]);
-    let retired = seed_api(&app, "Gone", "/gone", "RETIRED", &["Bronze"]);
+    app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"]).await;
+    app.publish_api("Legacy", "/legacy", "DEPRECATED", &["Bronze"]).await;
+    let draft = app.publish_api("Draft", "/draft", "CREATED", &["Bronze"]).await;
+    let retired = app.publish_api("Gone", "/gone", "RETIRED", &["Bronze"]).await;
     let visitor = app.browser();
     let (status, page) = visitor.page("/apis").await;
     assert_eq!(status, StatusCode::OK);
@@ -28,8 +28,8 @@ async fn the_catalog_lists_published_and_deprecated_apis_only() {
 #[actix_web::test]
 async fn the_catalog_searches_name_context_and_description_literally() {
     let app = spawn_app().await;
-    seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
-    seed_api(&app, "Accounts", "/accounts", "PUBLISHED", &["Bronze"]);
+    app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"]).await;
+    app.publish_api("Accounts", "/accounts", "PUBLISHED", &["Bronze"]).await;
     app.execute(
         "UPDATE apis SET description = 'Balances with 100% accuracy' WHERE name = 'Accounts'",
     );
@@ -71,13 +71,10 @@ fn url_encode_q(q: &str) -> String {
 async fn the_catalog_is_paginated() {
     let app = spawn_app().await;
     for i in 0..25 {
-        seed_api(
-            &app,
-            &format!("Api{i:02}"),
+        app.publish_api(&format!("Api{i:02}"),
             &format!("/api{i:02}"),
             "PUBLISHED",
-            &["Bronze"],
-        );
+            &["Bronze"]).await;
     }
     let (_, first) = app.browser().page("/apis").await;
     assert!(first.contains("25 APIs") && first.contains("Page 1 of 2"));
@@ -89,13 +86,10 @@ async fn the_catalog_is_paginated() {
 #[actix_web::test]
 async fn the_api_page_shows_operations_tiers_and_who_may_subscribe() {
     let app = spawn_app().await;
-    let api = seed_api(
-        &app,
-        "Payments",
+    let api = app.publish_api("Payments",
         "/payments",
         "PUBLISHED",
-        &["Bronze", "Gold"],
-    );
+        &["Bronze", "Gold"]).await;
     let (status, page) = app.browser().page(&format!("/apis/{api}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("List items") && page.contains("/items"));
@@ -121,7 +115,7 @@ async fn the_api_page_shows_operations_tiers_and_who_may_subscribe() {
 #[actix_web::test]
 async fn a_tpp_subscribes_and_unsubscribes() {
     let app = spawn_app().await;
-    let api = seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
+    let api = app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"]).await;
     let tpp = app.tpp("bob").await;
     let id = tpp.create_application("Shop").await;
     let form = [
@@ -162,10 +156,10 @@ async fn a_tpp_subscribes_and_unsubscribes() {
 #[actix_web::test]
 async fn subscriptions_respect_tiers_and_the_lifecycle() {
     let app = spawn_app().await;
-    let published = seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
-    let deprecated = seed_api(&app, "Legacy", "/legacy", "DEPRECATED", &["Bronze"]);
-    let retired = seed_api(&app, "Gone", "/gone", "RETIRED", &["Bronze"]);
-    let draft = seed_api(&app, "Draft", "/draft", "CREATED", &["Bronze"]);
+    let published = app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"]).await;
+    let deprecated = app.publish_api("Legacy", "/legacy", "DEPRECATED", &["Bronze"]).await;
+    let retired = app.publish_api("Gone", "/gone", "RETIRED", &["Bronze"]).await;
+    let draft = app.publish_api("Draft", "/draft", "CREATED", &["Bronze"]).await;
     let tpp = app.tpp("carol").await;
     let id = tpp.create_application("Shop").await.to_string();
 
@@ -226,7 +220,7 @@ async fn subscriptions_respect_tiers_and_the_lifecycle() {
 
 async fn on_hold_subscription(app: &TestApp) -> (Browser, String, i64) {
     app.execute("UPDATE throttling_policies SET requires_approval = 1 WHERE level = 'subscription' AND name = 'Gold'");
-    let api = seed_api(app, "Premium", "/premium", "PUBLISHED", &["Gold"]);
+    let api = app.publish_api("Premium", "/premium", "PUBLISHED", &["Gold"]).await;
     let tpp = app.tpp("dave").await;
     let id = tpp.create_application("Trader").await.to_string();
     let response = tpp

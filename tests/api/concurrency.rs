@@ -120,7 +120,7 @@ async fn writer(address: String, n: usize, api: i64) -> Outcome {
 async fn sixteen_concurrent_writers_never_see_a_locked_database() {
     let portico = Portico::start(&[]);
     let app = &portico.app;
-    let api = seed_api(app, "Ledger", "/ledger", "PUBLISHED", &["Gold"]);
+    let api = app.publish_api("Ledger", "/ledger", "PUBLISHED", &["Gold"]).await;
 
     let writers = (0..WRITERS).map(|n| writer(app.address.clone(), n, api));
     let outcomes = futures_util::future::join_all(writers).await;

@@ -237,7 +237,7 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments() {
     println!("crash: seed {seed} (PORTICO_CRASH_SEED={seed} replays it)");
     let mut rng = Rng(seed);
     let mut portico = Portico::start(&[]);
-    let api = seed_api(&portico.app, "Ledger", "/ledger", "PUBLISHED", &["Bronze"]);
+    let api = portico.app.publish_api("Ledger", "/ledger", "PUBLISHED", &["Bronze"]).await;
 
     let mut acks: Vec<Ack> = Vec::new();
     let mut interrupted: BTreeSet<(i64, String)> = BTreeSet::new();

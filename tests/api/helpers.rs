@@ -2,6 +2,7 @@
 //! file; a `Browser` keeps cookies, never follows redirects, and reads `csrf_token` from pages.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -11,6 +12,8 @@ use reqwest::{Response, StatusCode};
 use scraper::{Html, Selector};
 use tempfile::TempDir;
 
+pub use crate::builder::{Keys, Scenario, client_credentials};
+
 pub const ADMIN: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 pub const PASSWORD: &str = "a long test passphrase";
@@ -19,6 +22,8 @@ pub struct TestApp {
     pub address: String,
     pub db_path: PathBuf,
     pub dir: TempDir,
+    /// The administrator's session that seeds data through the admin pages, once signed in.
+    pub(crate) seeder: OnceLock<Browser>,
 }
 
 /// Extra environment for one test's Portico (`PORTICO_SIGNUP_APPROVAL=true`, ...).
@@ -45,8 +50,7 @@ async fn spawn_on(dir: TempDir, db_path: PathBuf, env: &[(&str, &str)]) -> TestA
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
-        db_path,
-        dir,
+        ..TestApp::unstarted(dir, db_path)
     }
 }
 
@@ -81,6 +85,16 @@ struct Line {
 }
 
 impl TestApp {
+    /// A Portico not (yet) listening on this database: for `restart` and external processes.
+    pub fn unstarted(dir: TempDir, db_path: PathBuf) -> TestApp {
+        TestApp {
+            address: String::new(),
+            db_path,
+            dir,
+            seeder: OnceLock::new(),
+        }
+    }
+
     pub fn browser(&self) -> Browser {
         Browser {
             address: self.address.clone(),
@@ -324,25 +338,6 @@ pub fn fill_route_with(path: &str, id: i64, sub_id: i64, key_type: &str) -> Stri
     path.replace("{id}", &id.to_string())
         .replace("{sub_id}", &sub_id.to_string())
         .replace("{key_type}", key_type)
-}
-
-/// Puts an API in the catalog directly (the admin forms have their own tests): returns its id.
-pub fn seed_api(app: &TestApp, name: &str, context: &str, status: &str, tiers: &[&str]) -> i64 {
-    app.execute(&format!(
-        "INSERT INTO apis (name, version, context, description, status, operations, created_at, updated_at) \
-         VALUES ('{name}', '1.0.0', '{context}', 'The {name} API', '{status}', \
-         '[{{\"method\":\"GET\",\"path\":\"/items\",\"summary\":\"List items\"}}]', 0, 0)"
-    ));
-    let id = app.count(&format!(
-        "SELECT id AS n FROM apis WHERE context = '{context}'"
-    ));
-    for tier in tiers {
-        app.execute(&format!(
-            "INSERT INTO api_tiers (api_id, policy_id) SELECT {id}, id FROM throttling_policies \
-             WHERE level = 'subscription' AND name = '{tier}'"
-        ));
-    }
-    id
 }
 
 impl Browser {

@@ -77,17 +77,10 @@ fn destructive(path: &str) -> bool {
 #[actix_web::test]
 async fn hostile_text_in_every_field_of_every_form_never_breaks_a_page() {
     let app = spawn_app().await;
-    let api = seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
+    let api = app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"]).await;
     let tpp = app.tpp("hostile-tpp").await;
     let application = tpp.create_application("Target").await;
-    tpp.post(
-        &format!("/apis/{api}/subscribe"),
-        &[
-            ("application_id", &application.to_string()),
-            ("throttling_policy", "Bronze"),
-        ],
-    )
-    .await;
+    tpp.subscribe(api, application, "Bronze").await;
     let subscription = app.count("SELECT id AS n FROM subscriptions");
     let admin = app.admin().await;
     let policy = app.count("SELECT id AS n FROM throttling_policies WHERE name = '50PerMin'");

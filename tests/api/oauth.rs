@@ -104,19 +104,10 @@ async fn verify_with_jwks(app: &TestApp, token: &str) -> (jsonwebtoken::Header, 
 
 /// An application owned by a TPP, subscribed to one API: what the tokens speak for.
 pub(crate) async fn application(app: &TestApp) -> (Browser, i64) {
-    let api = seed_api(app, "Payments", "/payments", "PUBLISHED", &["Gold"]);
+    let api = app.publish_api("Payments", "/payments", "PUBLISHED", &["Gold"]).await;
     let tpp = app.tpp("owner").await;
     let id = tpp.create_application("Wallet").await;
-    let response = tpp
-        .post(
-            &format!("/apis/{api}/subscribe"),
-            &[
-                ("application_id", &id.to_string()),
-                ("throttling_policy", "Gold"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.subscribe(api, id, "Gold").await;
     app.execute("UPDATE users SET organization = 'Wallet Corp' WHERE username = 'owner'");
     (tpp, id)
 }

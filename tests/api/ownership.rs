@@ -9,19 +9,10 @@ use crate::helpers::*;
 #[actix_web::test]
 async fn another_tpp_gets_404_on_every_object_route_and_changes_nothing() {
     let app = spawn_app().await;
-    let api = seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
+    let api = app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"]).await;
     let owner = app.tpp("owner").await;
     let id = owner.create_application("Private App").await;
-    let response = owner
-        .post(
-            &format!("/apis/{api}/subscribe"),
-            &[
-                ("application_id", &id.to_string()),
-                ("throttling_policy", "Bronze"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    owner.subscribe(api, id, "Bronze").await;
     let sub = app.count("SELECT id AS n FROM subscriptions");
     let intruder = app.tpp("intruder").await;
     intruder.create_application("Intruder App").await;
@@ -145,7 +136,7 @@ async fn subscribe(app: &TestApp, tpp: &Browser, api: i64, application: i64) -> 
 #[actix_web::test]
 async fn a_new_tpps_application_inherits_nothing_from_another_tpps_deleted_one() {
     let app = spawn_app().await;
-    let api = seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
+    let api = app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"]).await;
     let departed = app.tpp("departed-owner").await;
     let old = departed.create_application("Departed Ledger").await;
     let old_sub = subscribe(&app, &departed, api, old).await;

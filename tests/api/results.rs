@@ -645,7 +645,7 @@ async fn admin_areas(run: &mut Run) {
 async fn every_post_route_answers_a_success_with_303() {
     let app = spawn_app_with(&[("PORTICO_SIGNUP_APPROVAL", "true")]).await;
     let admin = app.admin().await;
-    let api = seed_api(&app, "Ledger", "/ledger", "PUBLISHED", &["Gold", "Bronze"]);
+    let api = app.publish_api("Ledger", "/ledger", "PUBLISHED", &["Gold", "Bronze"]).await;
     app.execute("UPDATE throttling_policies SET requires_approval = 1 WHERE name = 'Bronze'");
     let mut run = Run {
         app,

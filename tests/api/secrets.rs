@@ -89,7 +89,7 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
         ("RUST_LOG", "debug"),
     ]);
     let app = &portico.app;
-    let api = seed_api(app, "Ledger", "/ledger", "PUBLISHED", &["Gold"]);
+    let api = app.publish_api("Ledger", "/ledger", "PUBLISHED", &["Gold"]).await;
     // Every secret of the journey, named, as it was shown once.
     let mut secrets: Vec<(String, String)> = vec![
         ("admin password".into(), ADMIN_PASSWORD.into()),
@@ -154,16 +154,7 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
         StatusCode::SEE_OTHER
     );
     let id = tpp.create_application("Vault").await;
-    let response = tpp
-        .post(
-            &format!("/apis/{api}/subscribe"),
-            &[
-                ("application_id", &id.to_string()),
-                ("throttling_policy", "Gold"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.subscribe(api, id, "Gold").await;
     let mut keys = Vec::new();
     for key_type in ["production", "sandbox"] {
         let response = tpp
