@@ -200,24 +200,12 @@ async fn the_list_shows_every_api_with_its_status_and_subscription_count() {
     .await;
     let owners = create_api(&admin, &api_fields("Owners", "/owners")).await;
     let vets = create_api(&admin, &api_fields("Vets", "/vets")).await;
-    app.execute(&format!(
-        "UPDATE apis SET status = 'RETIRED' WHERE id = {vets}"
-    ));
+    admin.walk_api(vets, "RETIRED").await;
     // Three subscriptions to Pets, from three applications.
-    app.execute(
-        "INSERT INTO users (username, username_key, email, first_name, last_name, password_hash, role, status, created_at, updated_at) \
-         VALUES ('owner', 'owner', 'o@example.com', 'O', 'W', 'x', 'tpp', 'active', 0, 0)",
-    );
-    let owner = app.user_id("owner");
+    let owner = app.tpp("owner").await;
     for n in 1..=3 {
-        app.execute(&format!(
-            "INSERT INTO applications (id, owner_id, name, name_key, policy_id, created_at, updated_at) \
-             VALUES ({n}, {owner}, 'app{n}', 'app{n}', 1, 0, 0)"
-        ));
-        app.execute(&format!(
-            "INSERT INTO subscriptions (application_id, api_id, policy_id, status, created_at, updated_at) \
-             SELECT {n}, {pets}, id, 'ACTIVE', 0, 0 FROM throttling_policies WHERE level = 'subscription' AND name = 'Bronze'"
-        ));
+        let application = owner.create_application(&format!("app{n}")).await;
+        owner.subscribe(pets, application, "Bronze").await;
     }
     let (status, list) = admin.page(LIST).await;
     assert_eq!(status, StatusCode::OK);
@@ -424,9 +412,8 @@ async fn the_lifecycle_allows_only_its_transitions() {
             let context = format!("/lifecycle/{n}");
             let name = format!("Lifecycle {n}");
             let id = create_api(&admin, &api_fields(&name, &context)).await;
-            app.execute(&format!(
-                "UPDATE apis SET status = '{from}' WHERE id = {id}"
-            ));
+            admin.walk_api(id, from).await;
+            let updates = audit_count(&app, "update", id);
             let version = format!("{n}.0");
             let fields = set(
                 set(api_fields(&name, &context), "status", to),
@@ -439,7 +426,7 @@ async fn the_lifecycle_allows_only_its_transitions() {
                     assert_eq!(response.status(), S::SEE_OTHER, "{from} -> {to}");
                     assert_eq!(location(&response), format!("{LIST}/{id}"));
                     assert_eq!(api_column(&app, id, "status"), to, "{from} -> {to}");
-                    assert_eq!(audit_count(&app, "update", id), 1);
+                    assert_eq!(audit_count(&app, "update", id), updates + 1);
                 }
                 Some(message) => {
                     assert_eq!(response.status(), S::UNPROCESSABLE_ENTITY, "{from} -> {to}");
@@ -451,16 +438,14 @@ async fn the_lifecycle_allows_only_its_transitions() {
                     );
                     assert_eq!(api_column(&app, id, "status"), from, "{from} -> {to}");
                     assert_ne!(api_column(&app, id, "version"), version, "nothing written");
-                    assert_eq!(audit_count(&app, "update", id), 0);
+                    assert_eq!(audit_count(&app, "update", id), updates);
                 }
             }
         }
     }
     // A refused transition is reported together with the form's other problems.
     let id = create_api(&admin, &api_fields("Together", "/together")).await;
-    app.execute(&format!(
-        "UPDATE apis SET status = 'PUBLISHED' WHERE id = {id}"
-    ));
+    admin.walk_api(id, "PUBLISHED").await;
     let fields = set(
         set(api_fields("Together", "/together/"), "status", "CREATED"),
         "tiers",
@@ -475,9 +460,7 @@ async fn the_lifecycle_allows_only_its_transitions() {
 
     // The edit page offers only the statuses the API may take.
     let id = create_api(&admin, &api_fields("Offered", "/offered")).await;
-    app.execute(&format!(
-        "UPDATE apis SET status = 'PUBLISHED' WHERE id = {id}"
-    ));
+    admin.walk_api(id, "PUBLISHED").await;
     let (_, page) = admin.page(&format!("{LIST}/{id}")).await;
     assert_eq!(
         texts(&page, "select[name=status] option"),

@@ -289,12 +289,9 @@ async fn deleting_an_application_removes_its_subscriptions() {
 async fn the_application_list_is_paginated() {
     let app = spawn_app().await;
     let tpp = app.tpp("heidi").await;
-    let owner = app.user_id("heidi");
-    app.execute(&format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25) \
-         INSERT INTO applications (owner_id, name, name_key, description, policy_id, created_at, updated_at) \
-         SELECT {owner}, printf('App %02d', i), printf('app %02d', i), '', (SELECT id FROM throttling_policies WHERE name = '10PerMin'), 0, 0 FROM n"
-    ));
+    for i in 1..=25 {
+        tpp.create_application(&format!("App {i:02}")).await;
+    }
     let (_, first) = tpp.page("/applications").await;
     assert!(first.contains("Page 1 of 2"));
     assert!(first.contains("App 20") && !first.contains("App 21"));

@@ -496,6 +496,7 @@ async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
     // Tampered connector secrets: refused (502), not a 500, and Auth0 is not called.
     let sealed =
         app.text("SELECT hex(connector_secrets) AS line FROM key_managers WHERE name = 'auth0'");
+    // A damaged row, which no page can write.
     app.execute("UPDATE key_managers SET connector_secrets = X'00112233445566778899AABBCCDDEEFF00112233445566778899' WHERE name = 'auth0'");
     let response = try_generate(&tpp, id).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);

@@ -163,12 +163,7 @@ impl Scenario {
                 self.apis.push((api.name, id));
             }
             Step::Tpp(username, organization) => {
-                let browser = self.app.browser();
-                let fields = with_field(signup_fields(&username), "organization", &organization);
-                let response = browser.post("/signup", &fields).await;
-                assert_eq!(response.status(), StatusCode::SEE_OTHER, "{username}");
-                let response = browser.sign_in(&username, PASSWORD).await;
-                assert_eq!(response.status(), StatusCode::SEE_OTHER, "{username}");
+                let browser = self.app.tpp_of(&username, &organization).await;
                 self.sessions.push((username, browser));
             }
             Step::Application(owner, name) => {
@@ -306,12 +301,7 @@ async fn publish_api(admin: &Browser, api: &ApiSeed) -> i64 {
         .trim_start_matches("/admin/apis/")
         .parse()
         .expect("the API's id");
-    if api.status != initial {
-        let response = admin
-            .resubmit(&page, &page, &[("status", &api.status)])
-            .await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "API {}", api.name);
-    }
+    admin.walk_api(id, &api.status).await;
     id
 }
 
@@ -342,15 +332,41 @@ impl Browser {
     /// Subscribes an application to an API under a tier, through the API's page.
     pub async fn subscribe(&self, api: i64, application: i64, tier: &str) {
         let response = self
-            .post(
-                &format!("/apis/{api}/subscribe"),
-                &[
-                    ("application_id", &application.to_string()),
-                    ("throttling_policy", tier),
-                ],
-            )
+            .try_subscribe(api, &application.to_string(), tier)
             .await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "subscribe to {api}");
+    }
+
+    /// POSTs the subscribe form of an API's page, whatever the answer.
+    pub async fn try_subscribe(&self, api: i64, application: &str, tier: &str) -> reqwest::Response {
+        self.post(
+            &format!("/apis/{api}/subscribe"),
+            &[("application_id", application), ("throttling_policy", tier)],
+        )
+        .await
+    }
+
+    /// Changes an API through its admin edit form (the other fields as they stand).
+    pub async fn edit_api(&self, id: i64, changes: &[(&str, &str)]) {
+        let page = format!("/admin/apis/{id}");
+        let response = self.resubmit(&page, &page, changes).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "edit API {id}");
+    }
+
+    /// Takes a CREATED or PUBLISHED API along its lifecycle to `status`, one allowed step at a
+    /// time (PUBLISHED → DEPRECATED; CREATED → PUBLISHED → DEPRECATED; any → RETIRED).
+    pub async fn walk_api(&self, id: i64, status: &str) {
+        let page = format!("/admin/apis/{id}");
+        let (_, html) = self.page(&page).await;
+        let current = selected_value(&html, "status").unwrap_or_default();
+        let steps: &[&str] = match (current.as_str(), status) {
+            (now, wanted) if now == wanted => &[],
+            ("CREATED", "DEPRECATED") => &["PUBLISHED", "DEPRECATED"],
+            _ => &[status],
+        };
+        for step in steps {
+            self.edit_api(id, &[("status", step)]).await;
+        }
     }
 
     /// Generates keys through the keys page; the key and the secret it shows once.
@@ -373,11 +389,24 @@ impl Browser {
     /// Sends the form posting to `action` on the page at `page` as it stands, but for the
     /// fields in `changes` (each replaces every value of its name).
     pub async fn resubmit(&self, page: &str, action: &str, changes: &[(&str, &str)]) -> reqwest::Response {
+        self.resubmit_without(page, action, changes, &[]).await
+    }
+
+    /// `resubmit`, leaving out the fields named in `cleared` (an unticked box).
+    pub async fn resubmit_without(
+        &self,
+        page: &str,
+        action: &str,
+        changes: &[(&str, &str)],
+        cleared: &[&str],
+    ) -> reqwest::Response {
         let (status, html) = self.page(page).await;
         assert_eq!(status, StatusCode::OK, "GET {page}");
         let mut fields = form_fields(&html, action);
         fields.retain(|(name, _)| {
-            name != "csrf_token" && !changes.iter().any(|(changed, _)| changed == name)
+            name != "csrf_token"
+                && !cleared.contains(&name.as_str())
+                && !changes.iter().any(|(changed, _)| changed == name)
         });
         let mut all: Vec<(&str, &str)> = fields
             .iter()

@@ -29,10 +29,11 @@ async fn the_catalog_lists_published_and_deprecated_apis_only() {
 async fn the_catalog_searches_name_context_and_description_literally() {
     let app = spawn_app().await;
     app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"]).await;
-    app.publish_api("Accounts", "/accounts", "PUBLISHED", &["Bronze"]).await;
-    app.execute(
-        "UPDATE apis SET description = 'Balances with 100% accuracy' WHERE name = 'Accounts'",
-    );
+    let accounts = app.publish_api("Accounts", "/accounts", "PUBLISHED", &["Bronze"]).await;
+    let admin = app.seeder().await;
+    admin
+        .edit_api(accounts, &[("description", "Balances with 100% accuracy")])
+        .await;
     let visitor = app.browser();
     let search = |q: &'static str| {
         let visitor = &visitor;
@@ -118,12 +119,7 @@ async fn a_tpp_subscribes_and_unsubscribes() {
     let api = app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"]).await;
     let tpp = app.tpp("bob").await;
     let id = tpp.create_application("Shop").await;
-    let form = [
-        ("application_id", id.to_string()),
-        ("throttling_policy", "Bronze".to_string()),
-    ];
-    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let response = tpp.post(&format!("/apis/{api}/subscribe"), &fields).await;
+    let response = tpp.try_subscribe(api, &id.to_string(), "Bronze").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         location(&response),
@@ -133,7 +129,7 @@ async fn a_tpp_subscribes_and_unsubscribes() {
     assert!(page.contains("“Shop” is subscribed to Payments 1.0.0 under Bronze."));
     assert!(page.contains("Payments 1.0.0") && page.contains(">Active<"));
 
-    let again = tpp.post(&format!("/apis/{api}/subscribe"), &fields).await;
+    let again = tpp.try_subscribe(api, &id.to_string(), "Bronze").await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
     assert!(again.text().await.unwrap().contains("already subscribed"));
     assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 1);
@@ -163,12 +159,7 @@ async fn subscriptions_respect_tiers_and_the_lifecycle() {
     let tpp = app.tpp("carol").await;
     let id = tpp.create_application("Shop").await.to_string();
 
-    let response = tpp
-        .post(
-            &format!("/apis/{published}/subscribe"),
-            &[("application_id", &id), ("throttling_policy", "Gold")],
-        )
-        .await;
+    let response = tpp.try_subscribe(published, &id, "Gold").await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = response.text().await.unwrap();
     assert!(
@@ -176,59 +167,34 @@ async fn subscriptions_respect_tiers_and_the_lifecycle() {
             .iter()
             .any(|e| e.contains("tiers this API offers"))
     );
-    let response = tpp
-        .post(
-            &format!("/apis/{published}/subscribe"),
-            &[("application_id", ""), ("throttling_policy", "Bronze")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-
-    let response = tpp
-        .post(
-            &format!("/apis/{deprecated}/subscribe"),
-            &[("application_id", &id), ("throttling_policy", "Bronze")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    assert!(response.text().await.unwrap().contains("deprecated"));
-    for api in [retired, draft] {
-        let response = tpp
-            .post(
-                &format!("/apis/{api}/subscribe"),
-                &[("application_id", &id), ("throttling_policy", "Bronze")],
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let refused = [
+        (published, "", StatusCode::UNPROCESSABLE_ENTITY),
+        (deprecated, id.as_str(), StatusCode::CONFLICT),
+        (retired, id.as_str(), StatusCode::NOT_FOUND),
+        (draft, id.as_str(), StatusCode::NOT_FOUND),
+    ];
+    for (api, application, status) in refused {
+        let response = tpp.try_subscribe(api, application, "Bronze").await;
+        assert_eq!(response.status(), status, "API {api}");
+        if api == deprecated {
+            assert!(response.text().await.unwrap().contains("deprecated"));
+        }
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 0);
 
     // A deprecated API keeps its existing subscriptions.
-    let response = tpp
-        .post(
-            &format!("/apis/{published}/subscribe"),
-            &[("application_id", &id), ("throttling_policy", "Bronze")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    app.execute(&format!(
-        "UPDATE apis SET status = 'DEPRECATED' WHERE id = {published}"
-    ));
+    tpp.subscribe(published, id.parse().unwrap(), "Bronze").await;
+    app.seeder().await.walk_api(published, "DEPRECATED").await;
     let (_, page) = tpp.page(&format!("/applications/{id}/subscriptions")).await;
     assert!(page.contains("Payments 1.0.0") && page.contains(">Active<"));
 }
 
 async fn on_hold_subscription(app: &TestApp) -> (Browser, String, i64) {
-    app.execute("UPDATE throttling_policies SET requires_approval = 1 WHERE level = 'subscription' AND name = 'Gold'");
+    app.require_approval("Gold").await;
     let api = app.publish_api("Premium", "/premium", "PUBLISHED", &["Gold"]).await;
     let tpp = app.tpp("dave").await;
     let id = tpp.create_application("Trader").await.to_string();
-    let response = tpp
-        .post(
-            &format!("/apis/{api}/subscribe"),
-            &[("application_id", &id), ("throttling_policy", "Gold")],
-        )
-        .await;
+    let response = tpp.try_subscribe(api, &id, "Gold").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, page) = tpp.page(&location(&response)).await;
     assert!(page.contains("waiting for an administrator"));
@@ -317,13 +283,7 @@ async fn a_rejection_needs_a_reason_that_the_tpp_sees() {
 
     // The TPP may ask again after a rejection.
     let api = app.count("SELECT api_id AS n FROM subscriptions");
-    let response = tpp
-        .post(
-            &format!("/apis/{api}/subscribe"),
-            &[("application_id", &id), ("throttling_policy", "Gold")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.subscribe(api, id.parse().unwrap(), "Gold").await;
     assert_eq!(
         app.text("SELECT status AS line FROM subscriptions"),
         "ON_HOLD"

@@ -327,6 +327,7 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments() {
             .page(&format!("/applications/{id}/keys/{key_type}"))
             .await;
         assert!(page.contains("Keys are being generated"), "{line}");
+        // Time passing: the reservation goes stale.
         app.execute(&format!(
             "UPDATE key_mappings SET updated_at = updated_at - 601 \
              WHERE application_id = {id} AND lower(key_type) = '{key_type}'"

@@ -12,7 +12,7 @@ use reqwest::{Response, StatusCode};
 use scraper::{Html, Selector};
 use tempfile::TempDir;
 
-pub use crate::builder::{Keys, Scenario, client_credentials};
+pub use crate::builder::{Keys, Scenario, TestAppBuilder, client_credentials};
 
 pub const ADMIN: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
@@ -169,8 +169,14 @@ impl TestApp {
 
     /// A signed-in browser for a new active TPP.
     pub async fn tpp(&self, username: &str) -> Browser {
+        self.tpp_of(username, "Analytical Engines Ltd").await
+    }
+
+    /// A signed-in browser for a new active TPP of a named organization.
+    pub async fn tpp_of(&self, username: &str, organization: &str) -> Browser {
         let browser = self.browser();
-        let response = browser.sign_up(username).await;
+        let fields = with_field(signup_fields(username), "organization", organization);
+        let response = browser.post("/signup", &fields).await;
         assert_eq!(
             response.status(),
             StatusCode::SEE_OTHER,

@@ -270,6 +270,7 @@ async fn a_key_manager_with_keys_cannot_be_deleted_and_the_refusal_lists_them() 
         .unwrap();
     let tpp = app.tpp("tpp-owner").await;
     let id = tpp.create_application("Ledger").await;
+    // Keys the IdP behind partner-idp issued: SQL, as no IdP answers at idp.example.com here.
     app.execute(&format!(
         "INSERT INTO key_mappings (application_id, key_type, key_manager_id, consumer_key, create_mode, state, created_at, updated_at) \
          VALUES ({id}, 'PRODUCTION', {km}, 'ext-client', 'MAPPED', 'ACTIVE', 0, 0)"

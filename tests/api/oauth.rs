@@ -105,10 +105,9 @@ async fn verify_with_jwks(app: &TestApp, token: &str) -> (jsonwebtoken::Header, 
 /// An application owned by a TPP, subscribed to one API: what the tokens speak for.
 pub(crate) async fn application(app: &TestApp) -> (Browser, i64) {
     let api = app.publish_api("Payments", "/payments", "PUBLISHED", &["Gold"]).await;
-    let tpp = app.tpp("owner").await;
+    let tpp = app.tpp_of("owner", "Wallet Corp").await;
     let id = tpp.create_application("Wallet").await;
     tpp.subscribe(api, id, "Gold").await;
-    app.execute("UPDATE users SET organization = 'Wallet Corp' WHERE username = 'owner'");
     (tpp, id)
 }
 
@@ -905,6 +904,7 @@ async fn codes_are_single_use_bound_and_short_lived() {
     );
 
     let code = code_for(&app, &person, &client, "read").await;
+    // Time passing: the code's ten minutes are over.
     app.execute("UPDATE authorization_codes SET expires_at = strftime('%s','now') - 1 WHERE used_at IS NULL");
     let (status, body) = exchange(&app, &client, &code, VERIFIER).await;
     assert_eq!(
@@ -1484,7 +1484,7 @@ async fn rotation_keeps_the_old_public_key_until_its_tokens_expire() {
         .await;
         assert_eq!(body["active"], true);
     }
-    // Once every token of the old key has expired, the key leaves the JWKS.
+    // Once every token of the old key has expired (time passing, in SQL), the key leaves the JWKS.
     app.execute(
         "UPDATE signing_keys SET publish_until = strftime('%s','now') - 1 WHERE active = 0",
     );

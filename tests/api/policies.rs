@@ -50,40 +50,21 @@ fn cell(list: &str, level: &str, name: &str, field: &str) -> Option<String> {
 
 /// Two applications on 10PerMin, one API offering Bronze, both applications subscribed to it
 /// under Bronze.
-fn seed_uses(app: &TestApp) {
-    app.execute(
-        "INSERT INTO users (username, username_key, email, first_name, last_name, password_hash, role, status, created_at, updated_at) \
-         VALUES ('owner', 'owner', 'o@example.com', 'O', 'W', 'x', 'tpp', 'active', 0, 0)",
-    );
-    let owner = app.user_id("owner");
-    let ten = policy_id(app, "application", "10PerMin");
-    let bronze = policy_id(app, "subscription", "Bronze");
-    for (i, name) in ["one", "two"].iter().enumerate() {
-        app.execute(&format!(
-            "INSERT INTO applications (id, owner_id, name, name_key, policy_id, created_at, updated_at) \
-             VALUES ({}, {owner}, '{name}', '{name}', {ten}, 0, 0)",
-            100 + i
-        ));
-    }
-    app.execute(
-        "INSERT INTO apis (id, name, version, context, status, created_at, updated_at) \
-         VALUES (50, 'Pets', '1', '/pets', 'PUBLISHED', 0, 0)",
-    );
-    app.execute(&format!(
-        "INSERT INTO api_tiers (api_id, policy_id) VALUES (50, {bronze})"
-    ));
-    for application in [100, 101] {
-        app.execute(&format!(
-            "INSERT INTO subscriptions (application_id, api_id, policy_id, status, created_at, updated_at) \
-             VALUES ({application}, 50, {bronze}, 'ACTIVE', 0, 0)"
-        ));
-    }
+async fn with_uses() -> Scenario {
+    TestApp::new()
+        .with_api("Pets", "/pets", &["Bronze"])
+        .with_tpp("owner")
+        .with_application("owner", "one")
+        .with_application("owner", "two")
+        .with_subscription("one", "Pets", "Bronze")
+        .with_subscription("two", "Pets", "Bronze")
+        .build()
+        .await
 }
 
 #[actix_web::test]
 async fn the_list_shows_both_levels_with_their_quotas_and_uses() {
-    let app = spawn_app().await;
-    seed_uses(&app);
+    let app = with_uses().await;
     let admin = app.admin().await;
     let (status, list) = admin.page(LIST).await;
     assert_eq!(status, StatusCode::OK);
@@ -585,8 +566,7 @@ async fn deleting_an_unused_policy_removes_it_and_records_who() {
 
 #[actix_web::test]
 async fn a_policy_in_use_cannot_be_deleted_and_the_admin_is_told_what_uses_it() {
-    let app = spawn_app().await;
-    seed_uses(&app);
+    let app = with_uses().await;
     let admin = app.admin().await;
     let before = app.snapshot();
     for (level, name, message) in [

@@ -189,6 +189,7 @@ async fn signing_in_gives_a_new_session_id_and_a_planted_one_stays_anonymous() {
     // The attacker's own session, ended, then planted in the victim's browser.
     let mallory = raw_sign_in(&app, "mallory").await;
     let planted = cookie_pair(&session_cookie(&mallory).unwrap());
+    // Ended on the server (as the idle limit would end it), in SQL.
     app.execute("DELETE FROM sessions");
 
     let (csrf_cookie, anonymous_token) = anonymous_form(&app, "/login").await;
@@ -280,10 +281,7 @@ async fn sign_out_shows_the_sign_in_page() {
 async fn sessions_expire_when_idle_and_at_their_absolute_limit() {
     let app = spawn_app().await;
     let idle = app.tpp("olga").await;
-    let id = app.user_id("olga");
-    app.execute(&format!(
-        "UPDATE sessions SET expires_at = strftime('%s','now') - 1 WHERE user_id = {id}"
-    ));
+    expire_sessions(&app, "olga");
     assert!(
         !idle.is_signed_in().await,
         "30 minutes without a request end the session"
@@ -292,9 +290,7 @@ async fn sessions_expire_when_idle_and_at_their_absolute_limit() {
     let old = app.browser();
     old.sign_in("olga", PASSWORD).await;
     assert!(old.is_signed_in().await);
-    app.execute(&format!(
-        "UPDATE sessions SET created_at = strftime('%s','now') - 12 * 3600 - 1 WHERE user_id = {id}"
-    ));
+    age_sessions(&app, "olga", "created_at = strftime('%s','now') - 12 * 3600 - 1");
     assert!(
         !old.is_signed_in().await,
         "12 hours after sign-in the session ends, however active"
@@ -307,9 +303,7 @@ async fn activity_pushes_the_idle_deadline_forward() {
     let browser = app.tpp("pat").await;
     let id = app.user_id("pat");
     // Ten minutes left: a request extends the session to a full 30 minutes again.
-    app.execute(&format!(
-        "UPDATE sessions SET expires_at = strftime('%s','now') + 600 WHERE user_id = {id}"
-    ));
+    age_sessions(&app, "pat", "expires_at = strftime('%s','now') + 600");
     assert!(browser.is_signed_in().await);
     let left = app.count(&format!(
         "SELECT expires_at - strftime('%s','now') AS n FROM sessions WHERE user_id = {id}"
@@ -328,9 +322,15 @@ async fn the_database_keeps_only_a_hash_of_the_session_key() {
 
 /// Ends every session of `username` as the idle limit does.
 fn expire_sessions(app: &TestApp, username: &str) {
+    age_sessions(app, username, "expires_at = strftime('%s','now') - 1");
+}
+
+/// Time passing for every session of `username` (`assignment` sets its clock columns): SQL, as
+/// no page can make time pass.
+fn age_sessions(app: &TestApp, username: &str, assignment: &str) {
     let id = app.user_id(username);
     app.execute(&format!(
-        "UPDATE sessions SET expires_at = strftime('%s','now') - 1 WHERE user_id = {id}"
+        "UPDATE sessions SET {assignment} WHERE user_id = {id}"
     ));
 }
 

@@ -391,9 +391,7 @@ async fn tab_through(chrome: &Chrome, path: &str) -> Vec<String> {
 #[actix_web::test]
 async fn everything_is_reachable_by_keyboard_with_visible_focus() {
     let app = furnished().await;
-    let tpp = app.session("crawler");
-    let id = app.count("SELECT id AS n FROM applications WHERE name = 'Crawled App'");
-    drop(tpp);
+    let id = app.application("Crawled App");
     let chrome = Chrome::start(&app).await;
     let mut problems = Vec::new();
     problems.extend(tab_through(&chrome, "/signup").await);
