@@ -160,7 +160,7 @@ async fn extra_fields_cannot_make_an_admin() {
     let mallory = app.browser();
     mallory.sign_in("mallory", PASSWORD).await;
     assert_eq!(
-        mallory.get("/admin/users").await.status(),
+        mallory.get_status("/admin/users").await,
         StatusCode::FORBIDDEN
     );
 }
@@ -405,9 +405,8 @@ async fn a_rejected_account_cannot_sign_in_and_is_told_why() {
     // Rejecting twice is a conflict, not a silent success.
     assert_eq!(
         admin
-            .post(&format!("/admin/users/{id}/reject"), &[("reason", reason)])
-            .await
-            .status(),
+            .post_status(&format!("/admin/users/{id}/reject"), &[("reason", reason)])
+            .await,
         StatusCode::CONFLICT
     );
 }
@@ -455,9 +454,8 @@ async fn locking_an_account_ends_all_its_sessions() {
     let admin = app.admin().await;
     assert_eq!(
         admin
-            .post(&format!("/admin/users/{id}/lock"), &[])
-            .await
-            .status(),
+            .post_status(&format!("/admin/users/{id}/lock"), &[])
+            .await,
         StatusCode::SEE_OTHER
     );
     assert_eq!(
@@ -474,9 +472,8 @@ async fn locking_an_account_ends_all_its_sessions() {
 
     assert_eq!(
         admin
-            .post(&format!("/admin/users/{id}/unlock"), &[])
-            .await
-            .status(),
+            .post_status(&format!("/admin/users/{id}/unlock"), &[])
+            .await,
         StatusCode::SEE_OTHER
     );
     assert_eq!(
@@ -492,20 +489,18 @@ async fn an_admin_cannot_lock_themselves_and_unknown_users_are_404() {
     let id = app.user_id(ADMIN);
     assert_eq!(
         admin
-            .post(&format!("/admin/users/{id}/lock"), &[])
-            .await
-            .status(),
+            .post_status(&format!("/admin/users/{id}/lock"), &[])
+            .await,
         StatusCode::CONFLICT
     );
     assert_eq!(
-        admin.post("/admin/users/9999/lock", &[]).await.status(),
+        admin.post_status("/admin/users/9999/lock", &[]).await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
         admin
-            .post("/admin/users/not-a-number/lock", &[])
-            .await
-            .status(),
+            .post_status("/admin/users/not-a-number/lock", &[])
+            .await,
         StatusCode::NOT_FOUND
     );
     assert!(admin.is_signed_in().await);
@@ -575,7 +570,7 @@ async fn create_admin_reads_the_password_from_stdin() {
             .status(),
         StatusCode::SEE_OTHER
     );
-    assert_eq!(browser.get("/admin/users").await.status(), StatusCode::OK);
+    assert_eq!(browser.get_status("/admin/users").await, StatusCode::OK);
 
     // A short password is refused with the rule it breaks.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portico"))
@@ -629,7 +624,7 @@ async fn hostile_text_in_sign_up_fields_is_refused_or_kept_exactly() {
     let organization = "<script>alert(1)</script>' OR 1=1; -- \"quoted\"";
     let fields = with_field(signup_fields("hostile"), "organization", organization);
     assert_eq!(
-        app.browser().post("/signup", &fields).await.status(),
+        app.browser().post_status("/signup", &fields).await,
         StatusCode::SEE_OTHER
     );
     assert_eq!(

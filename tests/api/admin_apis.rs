@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 
 use crate::helpers::*;
+use crate::hostile::{HostileForm, refused_or_kept_exactly};
 
 const LIST: &str = "/admin/apis";
 
@@ -614,7 +615,7 @@ async fn an_empty_document_field_keeps_the_stored_document_and_the_tick_box_remo
     let fields = set(api_fields("Pets", "/pets"), "description", "New words");
     let fields = set(fields, "openapi_document", "  \n ");
     assert_eq!(
-        admin.post(&path, &fields).await.status(),
+        admin.post_status(&path, &fields).await,
         StatusCode::SEE_OTHER
     );
     assert_eq!(api_column(&app, id, "description"), "New words");
@@ -634,7 +635,7 @@ async fn an_empty_document_field_keeps_the_stored_document_and_the_tick_box_remo
     let mut fields = api_fields("Pets", "/pets");
     fields.push(("remove_openapi_document", "true"));
     assert_eq!(
-        admin.post(&path, &fields).await.status(),
+        admin.post_status(&path, &fields).await,
         StatusCode::SEE_OTHER
     );
     assert_eq!(api_column(&app, id, "openapi_document"), "NULL");
@@ -679,15 +680,14 @@ async fn unknown_apis_are_404() {
     let admin = app.admin().await;
     for path in ["/admin/apis/9999", "/admin/apis/abc"] {
         assert_eq!(
-            admin.get(path).await.status(),
+            admin.get_status(path).await,
             StatusCode::NOT_FOUND,
             "{path}"
         );
         assert_eq!(
             admin
-                .post(path, &api_fields("Ghost", "/ghost"))
-                .await
-                .status(),
+                .post_status(path, &api_fields("Ghost", "/ghost"))
+                .await,
             StatusCode::NOT_FOUND,
             "{path}"
         );
@@ -739,67 +739,29 @@ async fn the_form_offers_a_file_reader_for_openapi_documents() {
 async fn hostile_text_in_api_fields_is_refused_or_kept_exactly() {
     let app = spawn_app().await;
     let admin = app.admin().await;
+    let form = HostileForm {
+        action: LIST,
+        table: "apis",
+        stored_by: &[
+            ("name", &["script", "sql"]),
+            ("version", &[]),
+            ("context", &[]),
+            ("description", &["script", "sql"]),
+            ("openapi_document", &[]),
+            ("tiers", &[]),
+            ("status", &[]),
+        ],
+        form: &|n, field, payload| {
+            let (name, context) = (format!("Hostile {n}"), format!("/hostile/{n}"));
+            owned(set(api_fields(&name, &context), field, payload))
+        },
+        created: &|_, _, location| location.trim_start_matches("/admin/apis/").parse().unwrap(),
+        column: &api_column,
+        state: &catalog_snapshot,
+    };
+    refused_or_kept_exactly(&app, &admin, &form).await;
     let script = "<script>alert(1)</script>";
     let sql = "x'); DROP TABLE apis; --";
-    let rtl = "abc\u{202E}fed";
-    let nul = "a\0b";
-    let long = "é".repeat(10_000);
-    let payloads: [(&str, &str); 5] = [
-        ("script", script),
-        ("sql", sql),
-        ("rtl", rtl),
-        ("nul", nul),
-        ("long", long.as_str()),
-    ];
-    // Which payloads each field stores exactly; the others are refused with 422.
-    let stored_by: [(&str, &[&str]); 7] = [
-        ("name", &["script", "sql"]),
-        ("version", &[]),
-        ("context", &[]),
-        ("description", &["script", "sql"]),
-        ("openapi_document", &[]),
-        ("tiers", &[]),
-        ("status", &[]),
-    ];
-    let mut n = 0;
-    for (field, stored) in stored_by {
-        for (kind, payload) in payloads {
-            n += 1;
-            let context = format!("/hostile/{n}");
-            let name = format!("Hostile {n}");
-            let fields = set(api_fields(&name, &context), field, payload);
-            let before = catalog_snapshot(&app);
-            let response = admin.post(LIST, &fields).await;
-            if stored.contains(&kind) {
-                assert_eq!(response.status(), StatusCode::SEE_OTHER, "{field} {kind}");
-                let id: i64 = location(&response)
-                    .trim_start_matches("/admin/apis/")
-                    .parse()
-                    .unwrap();
-                assert_eq!(api_column(&app, id, field), payload, "{field} {kind}");
-                let (status, page) = admin.page(&format!("{LIST}/{id}")).await;
-                assert_eq!(status, StatusCode::OK);
-                let shown = if field == "description" {
-                    textarea_value(&page, field)
-                } else {
-                    input_value(&page, field)
-                };
-                assert_eq!(shown.as_deref(), Some(payload), "{field} {kind}");
-            } else {
-                assert_eq!(
-                    response.status(),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "{field} {kind}"
-                );
-                let body = response.text().await.unwrap();
-                assert!(error_on(&body, field).is_some(), "{field} {kind}");
-                assert_eq!(catalog_snapshot(&app), before, "{field} {kind}");
-            }
-        }
-    }
-    let (status, list) = admin.page(LIST).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(shown_escaped(&list, script), "the list escapes the markup");
 
     // Markup inside an OpenAPI document's summaries and paths is stored and shown escaped.
     let document = format!(

@@ -245,11 +245,14 @@ async fn a_tpp_renames_an_application_and_cannot_take_a_used_name() {
 
 #[actix_web::test]
 async fn deleting_an_application_removes_its_subscriptions() {
-    let app = spawn_app().await;
-    let api = app.publish_api("Accounts", "/accounts", "PUBLISHED", &["Bronze"]).await;
-    let tpp = app.tpp("grace").await;
-    let id = tpp.create_application("Doomed").await;
-    tpp.subscribe(api, id, "Bronze").await;
+    let app = TestApp::new()
+        .with_api("Accounts", "/accounts", &["Bronze"])
+        .with_tpp("grace")
+        .with_application("grace", "Doomed")
+        .with_subscription("Doomed", "Accounts", "Bronze")
+        .build()
+        .await;
+    let (tpp, id) = (app.session("grace"), app.application("Doomed"));
     assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 1);
     // The list counts each application's subscriptions.
     tpp.create_application("Unsubscribed").await;
@@ -274,7 +277,7 @@ async fn deleting_an_application_removes_its_subscriptions() {
     assert_eq!(app.count("SELECT COUNT(*) FROM applications"), 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 0);
     assert_eq!(
-        tpp.get(&format!("/applications/{id}")).await.status(),
+        tpp.get_status(&format!("/applications/{id}")).await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
@@ -315,9 +318,8 @@ async fn the_keys_tabs_exist_for_both_environments_only() {
         assert!(page.contains(&format!("<title>Keyed · {title}")));
     }
     assert_eq!(
-        tpp.get(&format!("/applications/{id}/keys/staging"))
-            .await
-            .status(),
+        tpp.get_status(&format!("/applications/{id}/keys/staging"))
+            .await,
         StatusCode::NOT_FOUND
     );
 }

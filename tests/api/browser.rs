@@ -220,10 +220,8 @@ async fn the_console_check_sees_script_errors() {
 #[actix_web::test]
 async fn a_tpp_signs_up_creates_an_application_and_subscribes_in_the_browser() {
     let app = spawn_app().await;
-    app.publish_api("Payments",
-        "/payments",
-        "PUBLISHED",
-        &["Bronze", "Gold"]).await;
+    app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze", "Gold"])
+        .await;
     let chrome = Chrome::start(&app).await;
 
     chrome.goto("/").await;

@@ -253,7 +253,13 @@ pub fn client_credentials() -> Vec<(&'static str, &'static str)> {
 
 impl TestApp {
     /// Publishes an API through the admin's form (see `TestAppBuilder::with_api_in`); its id.
-    pub async fn publish_api(&self, name: &str, context: &str, status: &str, tiers: &[&str]) -> i64 {
+    pub async fn publish_api(
+        &self,
+        name: &str,
+        context: &str,
+        status: &str,
+        tiers: &[&str],
+    ) -> i64 {
         let api = ApiSeed {
             name: name.to_string(),
             context: context.to_string(),
@@ -311,7 +317,11 @@ async fn require_approval(admin: &Browser, tier: &str) {
     let response = admin
         .resubmit(&page, &page, &[("requires_approval", "true")])
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "approval on {tier}");
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "approval on {tier}"
+    );
 }
 
 /// The edit page of the subscription policy named `tier`, from the policies list.
@@ -334,11 +344,20 @@ impl Browser {
         let response = self
             .try_subscribe(api, &application.to_string(), tier)
             .await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "subscribe to {api}");
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "subscribe to {api}"
+        );
     }
 
     /// POSTs the subscribe form of an API's page, whatever the answer.
-    pub async fn try_subscribe(&self, api: i64, application: &str, tier: &str) -> reqwest::Response {
+    pub async fn try_subscribe(
+        &self,
+        api: i64,
+        application: &str,
+        tier: &str,
+    ) -> reqwest::Response {
         self.post(
             &format!("/apis/{api}/subscribe"),
             &[("application_id", application), ("throttling_policy", tier)],
@@ -369,14 +388,28 @@ impl Browser {
         }
     }
 
+    /// POSTs the generate form of an application's keys page, whatever the answer.
+    pub async fn try_generate(
+        &self,
+        application: i64,
+        key_type: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.post(
+            &format!("/applications/{application}/keys/{key_type}/generate"),
+            fields,
+        )
+        .await
+    }
+
     /// Generates keys through the keys page; the key and the secret it shows once.
-    pub async fn generate_keys(&self, application: i64, key_type: &str, fields: &[(&str, &str)]) -> Keys {
-        let response = self
-            .post(
-                &format!("/applications/{application}/keys/{key_type}/generate"),
-                fields,
-            )
-            .await;
+    pub async fn generate_keys(
+        &self,
+        application: i64,
+        key_type: &str,
+        fields: &[(&str, &str)],
+    ) -> Keys {
+        let response = self.try_generate(application, key_type, fields).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "generate keys");
         let (_, page) = self.page(&location(&response)).await;
         Keys {
@@ -388,7 +421,12 @@ impl Browser {
 
     /// Sends the form posting to `action` on the page at `page` as it stands, but for the
     /// fields in `changes` (each replaces every value of its name).
-    pub async fn resubmit(&self, page: &str, action: &str, changes: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn resubmit(
+        &self,
+        page: &str,
+        action: &str,
+        changes: &[(&str, &str)],
+    ) -> reqwest::Response {
         self.resubmit_without(page, action, changes, &[]).await
     }
 
@@ -422,8 +460,8 @@ impl Browser {
 pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
     let document = scraper::Html::parse_document(html);
     let form = scraper::Selector::parse(&format!("form[action=\"{action}\"]")).expect("a selector");
-    let controls = scraper::Selector::parse("input[name], textarea[name], select[name]")
-        .expect("a selector");
+    let controls =
+        scraper::Selector::parse("input[name], textarea[name], select[name]").expect("a selector");
     let option = scraper::Selector::parse("option").expect("a selector");
     let form = document
         .select(&form)

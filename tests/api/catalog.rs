@@ -4,13 +4,20 @@ use reqwest::StatusCode;
 
 use crate::helpers::*;
 
+/// One API in each status of the lifecycle: Payments is published, Legacy deprecated, Draft
+/// created and Gone retired.
+fn with_every_status() -> TestAppBuilder {
+    TestApp::new()
+        .with_api("Payments", "/payments", &["Bronze"])
+        .with_api_in("Legacy", "/legacy", "DEPRECATED", &["Bronze"])
+        .with_api_in("Draft", "/draft", "CREATED", &["Bronze"])
+        .with_api_in("Gone", "/gone", "RETIRED", &["Bronze"])
+}
+
 #[actix_web::test]
 async fn the_catalog_lists_published_and_deprecated_apis_only() {
-    let app = spawn_app().await;
-    app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"]).await;
-    app.publish_api("Legacy", "/legacy", "DEPRECATED", &["Bronze"]).await;
-    let draft = app.publish_api("Draft", "/draft", "CREATED", &["Bronze"]).await;
-    let retired = app.publish_api("Gone", "/gone", "RETIRED", &["Bronze"]).await;
+    let app = with_every_status().build().await;
+    let (draft, retired) = (app.api("Draft"), app.api("Gone"));
     let visitor = app.browser();
     let (status, page) = visitor.page("/apis").await;
     assert_eq!(status, StatusCode::OK);
@@ -19,7 +26,7 @@ async fn the_catalog_lists_published_and_deprecated_apis_only() {
     assert!(!page.contains("Draft") && !page.contains("Gone"));
     for id in [draft, retired] {
         assert_eq!(
-            visitor.get(&format!("/apis/{id}")).await.status(),
+            visitor.get_status(&format!("/apis/{id}")).await,
             StatusCode::NOT_FOUND
         );
     }
@@ -28,8 +35,11 @@ async fn the_catalog_lists_published_and_deprecated_apis_only() {
 #[actix_web::test]
 async fn the_catalog_searches_name_context_and_description_literally() {
     let app = spawn_app().await;
-    app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"]).await;
-    let accounts = app.publish_api("Accounts", "/accounts", "PUBLISHED", &["Bronze"]).await;
+    app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"])
+        .await;
+    let accounts = app
+        .publish_api("Accounts", "/accounts", "PUBLISHED", &["Bronze"])
+        .await;
     let admin = app.seeder().await;
     admin
         .edit_api(accounts, &[("description", "Balances with 100% accuracy")])
@@ -72,10 +82,13 @@ fn url_encode_q(q: &str) -> String {
 async fn the_catalog_is_paginated() {
     let app = spawn_app().await;
     for i in 0..25 {
-        app.publish_api(&format!("Api{i:02}"),
+        app.publish_api(
+            &format!("Api{i:02}"),
             &format!("/api{i:02}"),
             "PUBLISHED",
-            &["Bronze"]).await;
+            &["Bronze"],
+        )
+        .await;
     }
     let (_, first) = app.browser().page("/apis").await;
     assert!(first.contains("25 APIs") && first.contains("Page 1 of 2"));
@@ -87,10 +100,9 @@ async fn the_catalog_is_paginated() {
 #[actix_web::test]
 async fn the_api_page_shows_operations_tiers_and_who_may_subscribe() {
     let app = spawn_app().await;
-    let api = app.publish_api("Payments",
-        "/payments",
-        "PUBLISHED",
-        &["Bronze", "Gold"]).await;
+    let api = app
+        .publish_api("Payments", "/payments", "PUBLISHED", &["Bronze", "Gold"])
+        .await;
     let (status, page) = app.browser().page(&format!("/apis/{api}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("List items") && page.contains("/items"));
@@ -115,10 +127,17 @@ async fn the_api_page_shows_operations_tiers_and_who_may_subscribe() {
 
 #[actix_web::test]
 async fn a_tpp_subscribes_and_unsubscribes() {
-    let app = spawn_app().await;
-    let api = app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"]).await;
-    let tpp = app.tpp("bob").await;
-    let id = tpp.create_application("Shop").await;
+    let app = TestApp::new()
+        .with_api("Payments", "/payments", &["Bronze"])
+        .with_tpp("bob")
+        .with_application("bob", "Shop")
+        .build()
+        .await;
+    let (api, tpp, id) = (
+        app.api("Payments"),
+        app.session("bob"),
+        app.application("Shop"),
+    );
     let response = tpp.try_subscribe(api, &id.to_string(), "Bronze").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
@@ -151,13 +170,14 @@ async fn a_tpp_subscribes_and_unsubscribes() {
 
 #[actix_web::test]
 async fn subscriptions_respect_tiers_and_the_lifecycle() {
-    let app = spawn_app().await;
-    let published = app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"]).await;
-    let deprecated = app.publish_api("Legacy", "/legacy", "DEPRECATED", &["Bronze"]).await;
-    let retired = app.publish_api("Gone", "/gone", "RETIRED", &["Bronze"]).await;
-    let draft = app.publish_api("Draft", "/draft", "CREATED", &["Bronze"]).await;
-    let tpp = app.tpp("carol").await;
-    let id = tpp.create_application("Shop").await.to_string();
+    let app = with_every_status()
+        .with_tpp("carol")
+        .with_application("carol", "Shop")
+        .build()
+        .await;
+    let (published, deprecated) = (app.api("Payments"), app.api("Legacy"));
+    let (retired, draft) = (app.api("Gone"), app.api("Draft"));
+    let (tpp, id) = (app.session("carol"), app.application("Shop").to_string());
 
     let response = tpp.try_subscribe(published, &id, "Gold").await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -183,7 +203,8 @@ async fn subscriptions_respect_tiers_and_the_lifecycle() {
     assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 0);
 
     // A deprecated API keeps its existing subscriptions.
-    tpp.subscribe(published, id.parse().unwrap(), "Bronze").await;
+    tpp.subscribe(published, id.parse().unwrap(), "Bronze")
+        .await;
     app.seeder().await.walk_api(published, "DEPRECATED").await;
     let (_, page) = tpp.page(&format!("/applications/{id}/subscriptions")).await;
     assert!(page.contains("Payments 1.0.0") && page.contains(">Active<"));
@@ -191,7 +212,9 @@ async fn subscriptions_respect_tiers_and_the_lifecycle() {
 
 async fn on_hold_subscription(app: &TestApp) -> (Browser, String, i64) {
     app.require_approval("Gold").await;
-    let api = app.publish_api("Premium", "/premium", "PUBLISHED", &["Gold"]).await;
+    let api = app
+        .publish_api("Premium", "/premium", "PUBLISHED", &["Gold"])
+        .await;
     let tpp = app.tpp("dave").await;
     let id = tpp.create_application("Trader").await.to_string();
     let response = tpp.try_subscribe(api, &id, "Gold").await;
@@ -230,16 +253,14 @@ async fn a_tier_that_requires_approval_waits_for_an_admin_who_approves() {
     // A decision is made once.
     assert_eq!(
         admin
-            .post(&format!("/admin/subscriptions/{sub}/approve"), &[])
-            .await
-            .status(),
+            .post_status(&format!("/admin/subscriptions/{sub}/approve"), &[])
+            .await,
         StatusCode::CONFLICT
     );
     assert_eq!(
         admin
-            .post("/admin/subscriptions/999/approve", &[])
-            .await
-            .status(),
+            .post_status("/admin/subscriptions/999/approve", &[])
+            .await,
         StatusCode::NOT_FOUND
     );
 }

@@ -96,8 +96,9 @@ async fn writer(address: String, n: usize, api: i64) -> Outcome {
         );
         for key_type in ["production", "sandbox"] {
             let response = browser
-                .post(
-                    &format!("/applications/{id}/keys/{key_type}/generate"),
+                .try_generate(
+                    id,
+                    key_type,
                     &[
                         ("key_manager", "resident"),
                         ("grant_types", "client_credentials"),
@@ -120,7 +121,9 @@ async fn writer(address: String, n: usize, api: i64) -> Outcome {
 async fn sixteen_concurrent_writers_never_see_a_locked_database() {
     let portico = Portico::start(&[]);
     let app = &portico.app;
-    let api = app.publish_api("Ledger", "/ledger", "PUBLISHED", &["Gold"]).await;
+    let api = app
+        .publish_api("Ledger", "/ledger", "PUBLISHED", &["Gold"])
+        .await;
 
     let writers = (0..WRITERS).map(|n| writer(app.address.clone(), n, api));
     let outcomes = futures_util::future::join_all(writers).await;

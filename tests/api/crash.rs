@@ -237,7 +237,10 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments() {
     println!("crash: seed {seed} (PORTICO_CRASH_SEED={seed} replays it)");
     let mut rng = Rng(seed);
     let mut portico = Portico::start(&[]);
-    let api = portico.app.publish_api("Ledger", "/ledger", "PUBLISHED", &["Bronze"]).await;
+    let api = portico
+        .app
+        .publish_api("Ledger", "/ledger", "PUBLISHED", &["Bronze"])
+        .await;
 
     let mut acks: Vec<Ack> = Vec::new();
     let mut interrupted: BTreeSet<(i64, String)> = BTreeSet::new();
@@ -302,7 +305,7 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments() {
             }
         }
         assert_eq!(
-            portico.browser().get("/healthz").await.status(),
+            portico.browser().get_status("/healthz").await,
             StatusCode::OK
         );
     }
@@ -333,8 +336,9 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments() {
              WHERE application_id = {id} AND lower(key_type) = '{key_type}'"
         ));
         let response = browser
-            .post(
-                &format!("/applications/{id}/keys/{key_type}/generate"),
+            .try_generate(
+                id.parse().unwrap(),
+                key_type,
                 &[
                     ("key_manager", "resident"),
                     ("grant_types", "client_credentials"),
@@ -399,8 +403,9 @@ async fn a_generation_killed_after_its_client_was_made_is_tidied_when_taken_over
         left.client_id
     ));
     let response = tpp
-        .post(
-            &format!("/applications/{id}/keys/production/generate"),
+        .try_generate(
+            id,
+            "production",
             &[
                 ("key_manager", "resident"),
                 ("grant_types", "client_credentials"),

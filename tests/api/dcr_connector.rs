@@ -169,9 +169,7 @@ async fn read_client(uri: &str, token: &str) -> (StatusCode, Value) {
 }
 
 async fn generate(tpp: &Browser, id: i64, fields: &[(&str, &str)]) -> (String, String) {
-    let response = tpp
-        .post(&format!("{}/generate", keys_path(id, "production")), fields)
-        .await;
+    let response = tpp.try_generate(id, "production", fields).await;
     let body = shown_after(tpp, response).await;
     (
         field(&body, "consumer_key").expect("the consumer key is shown"),
@@ -403,8 +401,9 @@ async fn registration_with_wrong_credentials_is_a_502_and_makes_nothing() {
     let tpp = app.tpp("ada").await;
     let id = tpp.create_application("Wallet").await;
     let response = tpp
-        .post(
-            &format!("{}/generate", keys_path(id, "production")),
+        .try_generate(
+            id,
+            "production",
             &[
                 ("key_manager", "partner"),
                 ("grant_types", "client_credentials"),
@@ -427,8 +426,9 @@ async fn a_registration_the_server_refuses_is_shown_on_its_field_with_the_values
     let tpp = app.tpp("ada").await;
     let id = tpp.create_application("Wallet").await;
     let response = tpp
-        .post(
-            &format!("{}/generate", keys_path(id, "production")),
+        .try_generate(
+            id,
+            "production",
             &[
                 ("key_manager", "partner"),
                 ("grant_types", "client_credentials"),
@@ -659,8 +659,9 @@ async fn a_failing_key_manager_answers_502_or_504_and_leaves_nothing_behind() {
         .await;
         let before = app.snapshot();
         let response = tpp
-            .post(
-                &format!("{}/generate", keys_path(id, "production")),
+            .try_generate(
+                id,
+                "production",
                 &[("key_manager", name), ("grant_types", "client_credentials")],
             )
             .await;
@@ -710,8 +711,9 @@ async fn connector_urls_on_loopback_are_refused_once_private_urls_are_switched_o
     );
     let id = tpp.create_application("Wallet").await;
     let response = tpp
-        .post(
-            &format!("{}/generate", keys_path(id, "production")),
+        .try_generate(
+            id,
+            "production",
             &[
                 ("key_manager", "partner"),
                 ("grant_types", "client_credentials"),

@@ -12,7 +12,7 @@ use reqwest::{Response, StatusCode};
 use scraper::{Html, Selector};
 use tempfile::TempDir;
 
-pub use crate::builder::{Keys, Scenario, TestAppBuilder, client_credentials};
+pub use crate::builder::{Scenario, TestAppBuilder};
 
 pub const ADMIN: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
@@ -221,6 +221,16 @@ impl Browser {
             .expect("GET answers")
     }
 
+    /// The status a GET answers.
+    pub async fn get_status(&self, path: &str) -> StatusCode {
+        self.get(path).await.status()
+    }
+
+    /// The status a POST of this form (with the CSRF token) answers.
+    pub async fn post_status(&self, path: &str, fields: &[(&str, &str)]) -> StatusCode {
+        self.post(path, fields).await.status()
+    }
+
     /// GET and read the body as text.
     pub async fn page(&self, path: &str) -> (StatusCode, String) {
         let response = self.get(path).await;
@@ -284,6 +294,14 @@ pub fn signup_fields(username: &str) -> Vec<(&str, &str)> {
         ("password_confirm", PASSWORD),
         ("accept_terms", "true"),
     ]
+}
+
+/// A form's fields as owned strings (for a form built inside a closure).
+pub fn owned(fields: Vec<(&str, &str)>) -> Vec<(String, String)> {
+    fields
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// Replaces (or adds) one field of a form.

@@ -43,9 +43,7 @@ async fn generate(
     key_type: &str,
     fields: &[(&str, &str)],
 ) -> (String, String) {
-    let response = browser
-        .post(&format!("{}/generate", keys_path(id, key_type)), fields)
-        .await;
+    let response = browser.try_generate(id, key_type, fields).await;
     let body = shown_after(browser, response).await;
     (
         field(&body, "consumer_key").expect("the consumer key is shown"),
@@ -155,10 +153,7 @@ async fn a_tpp_generates_keys_and_sees_the_secret_only_once() {
     );
 
     let response = tpp
-        .post(
-            &format!("{}/generate", keys_path(id, "production")),
-            &client_credentials(),
-        )
+        .try_generate(id, "production", &client_credentials())
         .await;
     assert_eq!(
         response.status(),
@@ -466,8 +461,9 @@ async fn grant_type_pkce_public_client_and_regulatory_rules_name_their_field() {
         "1no-secret"
     );
     let response = tpp
-        .post(
-            &format!("{}/generate", keys_path(id, "production")),
+        .try_generate(
+            id,
+            "production",
             &[
                 ("key_manager", "resident"),
                 ("grant_types", "authorization_code"),
@@ -574,10 +570,7 @@ async fn generating_keys_that_exist_is_a_conflict() {
     let (key, _) = generate(&tpp, id, "production", &client_credentials()).await;
     let before = keys_state(&app);
     let response = tpp
-        .post(
-            &format!("{}/generate", keys_path(id, "production")),
-            &client_credentials(),
-        )
+        .try_generate(id, "production", &client_credentials())
         .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     let body = response.text().await.unwrap();
@@ -873,12 +866,16 @@ async fn out_of_band_provisioning_is_enforced_on_the_server() {
 
 #[actix_web::test]
 async fn a_disabled_key_manager_offers_nothing_and_refuses_every_keys_request() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("ivan").await;
-    let id = tpp.create_application("Disabled").await;
-    let (_, secret) = generate(&tpp, id, "production", &client_credentials()).await;
+    let app = TestApp::new()
+        .with_tpp("ivan")
+        .with_application("ivan", "Disabled")
+        .with_keys("Disabled", "production")
+        .build()
+        .await;
+    let (tpp, id) = (app.session("ivan"), app.application("Disabled"));
+    let secret = app.keys("Disabled", "production").consumer_secret.clone();
     let disable = format!("{}/disable", resident_page(&app));
-    let response = app.admin().await.post(&disable, &[]).await;
+    let response = app.admin_session().post(&disable, &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
     let (status, page) = tpp.page(&keys_path(id, "sandbox")).await;
@@ -1406,7 +1403,7 @@ async fn an_administrator_sees_and_resolves_key_manager_tasks() {
     assert!(shown_escaped(&page, "Gone <App>"));
     let tpp = app.tpp("nosy").await;
     assert_eq!(
-        tpp.get("/admin/key-manager-tasks").await.status(),
+        tpp.get_status("/admin/key-manager-tasks").await,
         StatusCode::FORBIDDEN
     );
 

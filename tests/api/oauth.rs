@@ -104,7 +104,9 @@ async fn verify_with_jwks(app: &TestApp, token: &str) -> (jsonwebtoken::Header, 
 
 /// An application owned by a TPP, subscribed to one API: what the tokens speak for.
 pub(crate) async fn application(app: &TestApp) -> (Browser, i64) {
-    let api = app.publish_api("Payments", "/payments", "PUBLISHED", &["Gold"]).await;
+    let api = app
+        .publish_api("Payments", "/payments", "PUBLISHED", &["Gold"])
+        .await;
     let tpp = app.tpp_of("owner", "Wallet Corp").await;
     let id = tpp.create_application("Wallet").await;
     tpp.subscribe(api, id, "Gold").await;
@@ -1384,9 +1386,8 @@ async fn a_person_sees_and_withdraws_their_consents() {
     let intruder = app.tpp("other-person").await;
     assert_eq!(
         intruder
-            .post(&format!("/account/consents/{id}/revoke"), &[])
-            .await
-            .status(),
+            .post_status(&format!("/account/consents/{id}/revoke"), &[])
+            .await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM consents"), 1);
@@ -1695,9 +1696,8 @@ async fn an_admin_registers_a_gateway_that_introspects_any_token() {
     let id = app.count("SELECT id AS n FROM oauth_clients WHERE resource_server = 1");
     assert_eq!(
         admin
-            .post(&format!("/admin/gateways/{id}/delete"), &[])
-            .await
-            .status(),
+            .post_status(&format!("/admin/gateways/{id}/delete"), &[])
+            .await,
         StatusCode::SEE_OTHER
     );
     let (status, _, _) = post_json(
@@ -1711,9 +1711,8 @@ async fn an_admin_registers_a_gateway_that_introspects_any_token() {
     let ordinary = app.count("SELECT id AS n FROM oauth_clients");
     assert_eq!(
         admin
-            .post(&format!("/admin/gateways/{ordinary}/delete"), &[])
-            .await
-            .status(),
+            .post_status(&format!("/admin/gateways/{ordinary}/delete"), &[])
+            .await,
         StatusCode::NOT_FOUND,
         "only gateways can be removed here"
     );

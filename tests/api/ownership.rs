@@ -8,14 +8,17 @@ use crate::helpers::*;
 
 #[actix_web::test]
 async fn another_tpp_gets_404_on_every_object_route_and_changes_nothing() {
-    let app = spawn_app().await;
-    let api = app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"]).await;
-    let owner = app.tpp("owner").await;
-    let id = owner.create_application("Private App").await;
-    owner.subscribe(api, id, "Bronze").await;
+    let app = TestApp::new()
+        .with_api("Payments", "/payments", &["Bronze"])
+        .with_tpp("owner")
+        .with_application("owner", "Private App")
+        .with_subscription("Private App", "Payments", "Bronze")
+        .with_tpp("intruder")
+        .with_application("intruder", "Intruder App")
+        .build()
+        .await;
+    let (id, intruder) = (app.application("Private App"), app.session("intruder"));
     let sub = app.count("SELECT id AS n FROM subscriptions");
-    let intruder = app.tpp("intruder").await;
-    intruder.create_application("Intruder App").await;
     let before = app.snapshot();
 
     let object_routes: Vec<_> = ROUTES
@@ -58,13 +61,7 @@ async fn another_tpp_gets_404_on_every_object_route_and_changes_nothing() {
     }
     // Subscribing someone else's application to an API.
     let response = intruder
-        .post(
-            &format!("/apis/{api}/subscribe"),
-            &[
-                ("application_id", &id.to_string()),
-                ("throttling_policy", "Bronze"),
-            ],
-        )
+        .try_subscribe(app.api("Payments"), &id.to_string(), "Bronze")
         .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     // The owner's subscription through the intruder's own application id is not theirs either.
@@ -113,18 +110,8 @@ async fn object_routes_with_ids_that_are_not_numbers_are_404() {
     }
 }
 
-/// Subscribes an application to an API through the catalog; returns the subscription's id.
-async fn subscribe(app: &TestApp, tpp: &Browser, api: i64, application: i64) -> i64 {
-    let response = tpp
-        .post(
-            &format!("/apis/{api}/subscribe"),
-            &[
-                ("application_id", &application.to_string()),
-                ("throttling_policy", "Bronze"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "subscribe");
+/// The id of an application's (one) subscription.
+fn subscription_of(app: &TestApp, application: i64) -> i64 {
     app.count(&format!(
         "SELECT id AS n FROM subscriptions WHERE application_id = {application}"
     ))
@@ -135,24 +122,24 @@ async fn subscribe(app: &TestApp, tpp: &Browser, api: i64, application: i64) -> 
 /// owner, consumer key, history), and every id of the deleted objects answers 404 to both TPPs.
 #[actix_web::test]
 async fn a_new_tpps_application_inherits_nothing_from_another_tpps_deleted_one() {
-    let app = spawn_app().await;
-    let api = app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"]).await;
-    let departed = app.tpp("departed-owner").await;
-    let old = departed.create_application("Departed Ledger").await;
-    let old_sub = subscribe(&app, &departed, api, old).await;
-    let response = departed
-        .post(
-            &format!("/applications/{old}/keys/sandbox/generate"),
-            &[
-                ("key_manager", "resident"),
-                ("grant_types", "client_credentials"),
-            ],
-        )
+    let app = TestApp::new()
+        .with_api("Payments", "/payments", &["Bronze"])
+        .with_tpp("departed-owner")
+        .with_application("departed-owner", "Departed Ledger")
+        .with_subscription("Departed Ledger", "Payments", "Bronze")
+        .with_keys("Departed Ledger", "sandbox")
+        .build()
         .await;
-    assert!(response.status().is_success() || response.status().is_redirection());
+    let (api, departed) = (app.api("Payments"), app.session("departed-owner"));
+    let old = app.application("Departed Ledger");
+    let old_sub = subscription_of(&app, old);
     let consumer_key = app.text(&format!(
         "SELECT consumer_key AS line FROM key_mappings WHERE application_id = {old}"
     ));
+    assert_eq!(
+        consumer_key,
+        app.keys("Departed Ledger", "sandbox").consumer_key
+    );
     let response = departed
         .post(&format!("/applications/{old}/delete"), &[])
         .await;
@@ -164,11 +151,12 @@ async fn a_new_tpps_application_inherits_nothing_from_another_tpps_deleted_one()
         new > old,
         "application {new} took the deleted application's id {old}"
     );
-    let new_sub = subscribe(&app, &newcomer, api, new).await;
+    newcomer.subscribe(api, new, "Bronze").await;
+    let new_sub = subscription_of(&app, new);
     assert!(new_sub > old_sub, "subscription {new_sub} reuses {old_sub}");
     // The former owner's own pages name the former owner, as every page names its viewer.
     let traces = ["Departed Ledger", consumer_key.as_str(), "departed-owner"];
-    let viewers = [(&newcomer, &traces[..]), (&departed, &traces[..2])];
+    let viewers = [(&newcomer, &traces[..]), (departed, &traces[..2])];
 
     let routes: Vec<_> = ROUTES
         .iter()

@@ -124,14 +124,14 @@ async fn static_files_and_favicon_are_served_from_the_binary() {
         "/static/img/favicon.svg",
         "/static/img/logo.svg",
     ] {
-        assert_eq!(browser.get(path).await.status(), StatusCode::OK, "{path}");
+        assert_eq!(browser.get_status(path).await, StatusCode::OK, "{path}");
     }
     assert_eq!(
-        browser.get("/static/../Cargo.toml").await.status(),
+        browser.get_status("/static/../Cargo.toml").await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        browser.get("/static/nothing.css").await.status(),
+        browser.get_status("/static/nothing.css").await,
         StatusCode::NOT_FOUND
     );
     let (_, page) = browser.page("/").await;

@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 
 use crate::helpers::*;
+use crate::hostile::{HostileForm, form_payloads, refused_or_kept_exactly};
 
 const LIST: &str = "/admin/throttling-policies";
 
@@ -526,9 +527,9 @@ async fn unknown_policies_are_404() {
         ("POST", format!("{LIST}/-1/delete")),
     ] {
         let status = if method == "GET" {
-            admin.get(&path).await.status()
+            admin.get_status(&path).await
         } else {
-            admin.post(&path, &valid).await.status()
+            admin.post_status(&path, &valid).await
         };
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
     }
@@ -556,10 +557,7 @@ async fn deleting_an_unused_policy_removes_it_and_records_who() {
     assert!(!list.contains("data-policy=\"subscription/Platinum\""));
     // Deleting it again: it is gone.
     assert_eq!(
-        admin
-            .post(&format!("{LIST}/{id}/delete"), &[])
-            .await
-            .status(),
+        admin.post_status(&format!("{LIST}/{id}/delete"), &[]).await,
         StatusCode::NOT_FOUND
     );
 }
@@ -607,71 +605,41 @@ async fn a_policy_in_use_cannot_be_deleted_and_the_admin_is_told_what_uses_it() 
 async fn hostile_text_in_policy_fields_is_refused_or_kept_exactly() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let script = "<script>alert(1)</script>";
-    let sql = "x'); DROP TABLE throttling_policies; --";
-    let rtl = "abc\u{202E}fed";
-    let nul = "a\0b";
-    let long = "é".repeat(10_000);
-    let payloads: [(&str, &str); 5] = [
-        ("script", script),
-        ("sql", sql),
-        ("rtl", rtl),
-        ("nul", nul),
-        ("long", long.as_str()),
-    ];
-    // Which payloads each field stores (exactly); the others are refused with 422.
-    let stored_by: [(&str, &[&str]); 7] = [
-        ("level", &[]),
-        ("name", &[]),
-        ("display_name", &["script", "sql"]),
-        ("description", &["script", "sql"]),
-        ("request_count", &[]),
-        ("unit_time", &[]),
-        ("time_unit", &[]),
-    ];
-    let mut n = 0;
-    for (field, stored) in stored_by {
-        for (kind, payload) in payloads {
-            n += 1;
+    let form = HostileForm {
+        action: LIST,
+        table: "throttling_policies",
+        stored_by: &[
+            ("level", &[]),
+            ("name", &[]),
+            ("display_name", &["script", "sql"]),
+            ("description", &["script", "sql"]),
+            ("request_count", &[]),
+            ("unit_time", &[]),
+            ("time_unit", &[]),
+        ],
+        form: &|n, field, payload| {
             let name = format!("Hostile{n}");
-            let fields = with_field(with_field(policy_fields(), "name", &name), field, payload);
-            let before = app.count("SELECT COUNT(*) FROM throttling_policies");
-            let response = admin.post(LIST, &fields).await;
-            if stored.contains(&kind) {
-                assert_eq!(response.status(), StatusCode::SEE_OTHER, "{field} {kind}");
-                let id = policy_id(&app, "subscription", &name);
-                assert_eq!(policy_column(&app, id, field), payload, "{field} {kind}");
-                let (status, page) = admin.page(&format!("{LIST}/{id}")).await;
-                assert_eq!(status, StatusCode::OK);
-                let shown = if field == "description" {
-                    textarea_value(&page, field)
-                } else {
-                    input_value(&page, field)
-                };
-                assert_eq!(shown.as_deref(), Some(payload), "{field} {kind}");
-            } else {
-                assert_eq!(
-                    response.status(),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "{field} {kind}"
-                );
-                let body = response.text().await.unwrap();
-                assert!(error_on(&body, field).is_some(), "{field} {kind}");
-                assert_eq!(
-                    app.count("SELECT COUNT(*) FROM throttling_policies"),
-                    before
-                );
-            }
-        }
-    }
-    let (status, list) = admin.page(LIST).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(shown_escaped(&list, script), "the list escapes the markup");
+            owned(with_field(
+                with_field(policy_fields(), "name", &name),
+                field,
+                payload,
+            ))
+        },
+        created: &|app, n, _| policy_id(app, "subscription", &format!("Hostile{n}")),
+        column: &policy_column,
+        state: &|app| {
+            vec![
+                app.count("SELECT COUNT(*) FROM throttling_policies")
+                    .to_string(),
+            ]
+        },
+    };
+    refused_or_kept_exactly(&app, &admin, &form).await;
 
     // The same payloads on an update are refused or stored the same way.
     let gold = policy_id(&app, "subscription", "Gold");
     for field in ["display_name", "description"] {
-        for (kind, payload) in payloads {
+        for (kind, payload) in form_payloads("throttling_policies") {
             let fields = with_field(
                 vec![
                     ("display_name", "Gold"),
@@ -680,7 +648,7 @@ async fn hostile_text_in_policy_fields_is_refused_or_kept_exactly() {
                     ("time_unit", "min"),
                 ],
                 field,
-                payload,
+                &payload,
             );
             let response = admin.post(&format!("{LIST}/{gold}"), &fields).await;
             let expected = if matches!(kind, "script" | "sql") {

@@ -646,7 +646,9 @@ async fn admin_areas(run: &mut Run) {
 async fn every_post_route_answers_a_success_with_303() {
     let app = spawn_app_with(&[("PORTICO_SIGNUP_APPROVAL", "true")]).await;
     let admin = app.admin().await;
-    let api = app.publish_api("Ledger", "/ledger", "PUBLISHED", &["Gold", "Bronze"]).await;
+    let api = app
+        .publish_api("Ledger", "/ledger", "PUBLISHED", &["Gold", "Bronze"])
+        .await;
     app.require_approval("Bronze").await;
     let mut run = Run {
         app,

@@ -89,7 +89,9 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
         ("RUST_LOG", "debug"),
     ]);
     let app = &portico.app;
-    let api = app.publish_api("Ledger", "/ledger", "PUBLISHED", &["Gold"]).await;
+    let api = app
+        .publish_api("Ledger", "/ledger", "PUBLISHED", &["Gold"])
+        .await;
     // Every secret of the journey, named, as it was shown once.
     let mut secrets: Vec<(String, String)> = vec![
         ("admin password".into(), ADMIN_PASSWORD.into()),
@@ -146,7 +148,7 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
         TPP_PASSWORD,
     );
     assert_eq!(
-        tpp.post("/signup", &signup).await.status(),
+        tpp.post_status("/signup", &signup).await,
         StatusCode::SEE_OTHER
     );
     assert_eq!(
@@ -158,8 +160,9 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
     let mut keys = Vec::new();
     for key_type in ["production", "sandbox"] {
         let response = tpp
-            .post(
-                &format!("/applications/{id}/keys/{key_type}/generate"),
+            .try_generate(
+                id,
+                key_type,
                 &[
                     ("key_manager", "resident"),
                     ("grant_types", "client_credentials"),

@@ -290,7 +290,11 @@ async fn sessions_expire_when_idle_and_at_their_absolute_limit() {
     let old = app.browser();
     old.sign_in("olga", PASSWORD).await;
     assert!(old.is_signed_in().await);
-    age_sessions(&app, "olga", "created_at = strftime('%s','now') - 12 * 3600 - 1");
+    age_sessions(
+        &app,
+        "olga",
+        "created_at = strftime('%s','now') - 12 * 3600 - 1",
+    );
     assert!(
         !old.is_signed_in().await,
         "12 hours after sign-in the session ends, however active"
