@@ -43,8 +43,7 @@ async fn sign_up_without_accepting_the_terms_is_refused_and_keeps_the_values() {
     let browser = app.browser();
     let fields = without_field(signup_fields("bob"), "accept_terms");
     let response = browser.post("/signup", &fields).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     assert!(
         field_errors(&body)
             .iter()
@@ -98,23 +97,13 @@ async fn every_sign_up_rule_names_its_field() {
         }
         let fields = with_field(fields, field, value);
         let response = browser.post("/signup", &fields).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{field}={value:?}"
-        );
-        let body = response.text().await.unwrap();
-        let document = scraper::Html::parse_document(&body);
-        let selector =
-            scraper::Selector::parse(&format!("#{error_field}-note.field-error")).unwrap();
-        let error = document
-            .select(&selector)
-            .next()
-            .map(|e| e.text().collect::<String>());
-        assert!(
-            error.as_deref().is_some_and(|e| e.contains(message)),
-            "{field}={value:?}: expected an error on {error_field} containing {message:?}, got {error:?}"
-        );
+        refused_on(
+            response,
+            error_field,
+            message,
+            &format!("{field}={value:?}"),
+        )
+        .await;
     }
     assert_eq!(
         app.count("SELECT COUNT(*) FROM users WHERE role = 'tpp'"),
@@ -235,10 +224,8 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password() {
     let response = attacker.sign_in("frank", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(
-        response
-            .text()
+        body_of(response)
             .await
-            .unwrap()
             .contains("Too many failed sign-in attempts")
     );
     // The lock is in the database: a restarted Portico still refuses.
@@ -324,13 +311,7 @@ async fn in_approval_mode_new_accounts_wait_for_an_admin() {
 
     let response = ivan.sign_in("ivan", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(
-        response
-            .text()
-            .await
-            .unwrap()
-            .contains("waiting for approval")
-    );
+    assert!(body_of(response).await.contains("waiting for approval"));
     assert!(!ivan.is_signed_in().await);
 
     let admin = app.admin().await;
@@ -358,8 +339,7 @@ async fn a_rejected_account_cannot_sign_in_and_is_told_why() {
     let response = admin
         .post(&format!("/admin/users/{id}/reject"), &[("reason", "  ")])
         .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let page = response.text().await.unwrap();
+    let page = unprocessable(response, "").await;
     assert!(
         error_on(&page, &format!("reason-{id}")).is_some_and(|e| e.contains("Give the reason")),
         "the reason field says what is missing"

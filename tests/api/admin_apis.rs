@@ -301,17 +301,13 @@ async fn every_api_rule_names_its_field_and_keeps_the_values() {
     for (field, value, error_field, message) in cases {
         let fields = set(api_fields("Pets", "/pets"), field, value);
         let response = admin.post(LIST, &fields).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{field}={value:?}"
-        );
-        let body = response.text().await.unwrap();
-        let error = error_on(&body, error_field);
-        assert!(
-            error.as_deref().is_some_and(|e| e.contains(message)),
-            "{field}={value:?}: expected {message:?} on {error_field}, got {error:?}"
-        );
+        let body = refused_on(
+            response,
+            error_field,
+            message,
+            &format!("{field}={value:?}"),
+        )
+        .await;
         match field {
             "description" => assert_eq!(textarea_value(&body, field).as_deref(), Some(value)),
             "name" | "version" | "context" => {
@@ -430,13 +426,7 @@ async fn the_lifecycle_allows_only_its_transitions() {
                     assert_eq!(audit_count(&app, "update", id), updates + 1);
                 }
                 Some(message) => {
-                    assert_eq!(response.status(), S::UNPROCESSABLE_ENTITY, "{from} -> {to}");
-                    let body = response.text().await.unwrap();
-                    let error = error_on(&body, "status");
-                    assert!(
-                        error.as_deref().is_some_and(|e| e.contains(&message)),
-                        "{from} -> {to}: expected {message:?}, got {error:?}"
-                    );
+                    refused_on(response, "status", &message, &format!("{from} -> {to}")).await;
                     assert_eq!(api_column(&app, id, "status"), from, "{from} -> {to}");
                     assert_ne!(api_column(&app, id, "version"), version, "nothing written");
                     assert_eq!(audit_count(&app, "update", id), updates);
@@ -453,8 +443,7 @@ async fn the_lifecycle_allows_only_its_transitions() {
         "Platinum",
     );
     let response = admin.post(&format!("{LIST}/{id}"), &fields).await;
-    assert_eq!(response.status(), S::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     assert!(error_on(&body, "status").is_some_and(|e| e.contains("back to CREATED")));
     assert!(error_on(&body, "context").is_some_and(|e| e.contains("must not end with /")));
     assert!(error_on(&body, "tiers").is_some_and(|e| e.contains("Platinum")));
@@ -567,17 +556,7 @@ async fn invalid_swagger_and_oversized_documents_are_refused() {
         let mut fields = api_fields("Pets", "/pets");
         fields.push(("openapi_document", document));
         let response = admin.post(LIST, &fields).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{short:?}"
-        );
-        let body = response.text().await.unwrap();
-        let error = error_on(&body, "openapi_document");
-        assert!(
-            error.as_deref().is_some_and(|e| e.contains(message)),
-            "{short:?}: expected {message:?}, got {error:?}"
-        );
+        let body = refused_on(response, "openapi_document", message, &format!("{short:?}")).await;
         assert_eq!(
             textarea_value(&body, "openapi_document").as_deref(),
             Some(document),
@@ -587,12 +566,7 @@ async fn invalid_swagger_and_oversized_documents_are_refused() {
         let mut fields = api_fields("Kept", "/kept");
         fields.push(("openapi_document", document));
         let response = admin.post(&format!("{LIST}/{existing}"), &fields).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{short:?}"
-        );
-        let body = response.text().await.unwrap();
+        let body = unprocessable(response, &format!("{short:?}")).await;
         assert!(error_on(&body, "openapi_document").is_some_and(|e| e.contains(message)));
         assert_eq!(
             operations(&body).len(),
@@ -627,8 +601,7 @@ async fn an_empty_document_field_keeps_the_stored_document_and_the_tick_box_remo
     fields.push(("openapi_document", ORDERS_YAML));
     fields.push(("remove_openapi_document", "true"));
     let response = admin.post(&path, &fields).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     assert!(error_on(&body, "remove_openapi_document").is_some_and(|e| e.contains("not both")));
     assert_eq!(catalog_snapshot(&app), before);
 
@@ -668,8 +641,7 @@ async fn updating_an_api_replaces_its_tiers() {
     let before = catalog_snapshot(&app);
     let fields = without_field(api_fields("Pets", "/pets"), "tiers");
     let response = admin.post(&format!("{LIST}/{id}"), &fields).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     assert!(error_on(&body, "tiers").is_some_and(|e| e.contains("at least one")));
     assert_eq!(catalog_snapshot(&app), before);
 }

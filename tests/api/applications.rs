@@ -101,12 +101,7 @@ async fn application_rules_name_their_field_and_keep_the_values() {
                 ],
             )
             .await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{field}: {message}"
-        );
-        let body = response.text().await.unwrap();
+        let body = unprocessable(response, &format!("{field}: {message}")).await;
         let document = scraper::Html::parse_document(&body);
         let selector = scraper::Selector::parse(&format!("#{field}-note.field-error")).unwrap();
         let error = document

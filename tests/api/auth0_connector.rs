@@ -16,10 +16,6 @@ use crate::results::shown_after;
 const CREDENTIALS: &str =
     "The consumer key and consumer secret do not match a client of this key manager.";
 
-fn keys_path(id: i64, key_type: &str) -> String {
-    format!("/applications/{id}/keys/{key_type}")
-}
-
 /// Portico with loopback key-manager URLs allowed, and an administrator who configured the
 /// stub tenant as the key manager `auth0` through the admin form.
 async fn portico_with_auth0(stub: &Auth0Stub) -> TestApp {
@@ -300,8 +296,7 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
         ("NoSuchClient00000000000000000000", client_secret.as_str()),
     ] {
         let response = map_keys(&tpp, id, key, secret).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{key}");
-        let body = response.text().await.unwrap();
+        let body = unprocessable(response, &format!("{key}")).await;
         assert!(!body.contains(secret), "the secret is not sent back");
         assert_eq!(input_value(&body, "consumer_key").as_deref(), Some(key));
         messages.push(error_on(&body, "consumer_secret").unwrap());
@@ -359,8 +354,7 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
     stub.tenant().grants.retain(|g| g.client_id != lonely);
     let third = other.create_application("Third").await;
     let response = map_keys(&other, third, &lonely, &lonely_secret).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     assert!(
         error_on(&body, "consumer_key")
             .unwrap()
@@ -445,12 +439,7 @@ async fn consumer_keys_no_auth0_client_id_can_be_are_refused_before_any_request(
     let before = stub.tenant().received;
     for key in &keys {
         let response = map_keys(&tpp, id, key, &client_secret).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{key:?}"
-        );
-        let body = response.text().await.unwrap();
+        let body = unprocessable(response, &format!("{key:?}")).await;
         assert!(error_on(&body, "consumer_key").is_some(), "{key:?}: {body}");
         assert!(
             !body.contains(&client_secret),
@@ -536,8 +525,7 @@ async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
         ],
     )
     .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     assert!(
         error_on(&body, "callback_url")
             .unwrap()
@@ -553,13 +541,7 @@ async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
     stub.set_fault(Some(Fault::Slow));
     let response = try_generate(&tpp, id).await;
     assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
-    assert!(
-        response
-            .text()
-            .await
-            .unwrap()
-            .contains("did not answer in time")
-    );
+    assert!(body_of(response).await.contains("did not answer in time"));
     nothing_made("slow");
 
     // Down: 502, then keys work again once the tenant is back (another tenant here).

@@ -180,8 +180,7 @@ async fn subscriptions_respect_tiers_and_the_lifecycle() {
     let (tpp, id) = (app.session("carol"), app.application("Shop").to_string());
 
     let response = tpp.try_subscribe(published, &id, "Gold").await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     assert!(
         field_errors(&body)
             .iter()

@@ -17,6 +17,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::external_server::ExternalServer;
+use crate::helpers::data_field as field;
 use crate::helpers::*;
 use crate::results::shown_after;
 
@@ -36,16 +37,6 @@ async fn portico() -> TestApp {
 
 fn secret_box() -> SecretBox {
     SecretBox::new(&SecretKey::from_bytes([7; 32]))
-}
-
-fn keys_path(id: i64, key_type: &str) -> String {
-    format!("/applications/{id}/keys/{key_type}")
-}
-
-fn field(html: &str, name: &str) -> Option<String> {
-    texts(html, &format!("[data-field=\"{name}\"]"))
-        .into_iter()
-        .next()
 }
 
 /// How Portico authenticates its registrations.
@@ -176,6 +167,12 @@ async fn generate(tpp: &Browser, id: i64, fields: &[(&str, &str)]) -> (String, S
         field(&body, "consumer_secret").expect("the consumer secret is shown once"),
     )
 }
+
+/// Client-credentials keys of the partner key manager.
+const PARTNER_KEYS: &[(&str, &str)] = &[
+    ("key_manager", "partner"),
+    ("grant_types", "client_credentials"),
+];
 
 fn rows(app: &TestApp, table: &str) -> i64 {
     app.count(&format!("SELECT COUNT(*) FROM {table}"))
@@ -400,16 +397,7 @@ async fn registration_with_wrong_credentials_is_a_502_and_makes_nothing() {
     .await;
     let tpp = app.tpp("ada").await;
     let id = tpp.create_application("Wallet").await;
-    let response = tpp
-        .try_generate(
-            id,
-            "production",
-            &[
-                ("key_manager", "partner"),
-                ("grant_types", "client_credentials"),
-            ],
-        )
-        .await;
+    let response = tpp.try_generate(id, "production", PARTNER_KEYS).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let body = response.text().await.unwrap();
     assert!(body.contains("unavailable"), "{body}");
@@ -436,8 +424,7 @@ async fn a_registration_the_server_refuses_is_shown_on_its_field_with_the_values
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     let error = error_on(&body, "grant_types").expect("the error is on the grant types");
     assert!(error.contains("key manager refused"), "{error}");
     assert!(
@@ -476,8 +463,7 @@ async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked
         ("no-such-client", secret.as_str()),
     ] {
         let response = map(&ada, id, wrong_key, wrong_secret).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let body = response.text().await.unwrap();
+        let body = unprocessable(response, "").await;
         assert_eq!(
             error_on(&body, "consumer_secret").as_deref(),
             Some(CREDENTIALS)
@@ -710,16 +696,7 @@ async fn connector_urls_on_loopback_are_refused_once_private_urls_are_switched_o
         StatusCode::SEE_OTHER
     );
     let id = tpp.create_application("Wallet").await;
-    let response = tpp
-        .try_generate(
-            id,
-            "production",
-            &[
-                ("key_manager", "partner"),
-                ("grant_types", "client_credentials"),
-            ],
-        )
-        .await;
+    let response = tpp.try_generate(id, "production", PARTNER_KEYS).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let body = response.text().await.unwrap();
     assert!(body.contains("Nothing was changed"), "{body}");
@@ -770,8 +747,7 @@ async fn an_fs_token_lifetime_must_be_whole_seconds() {
     );
     form.push(("connector_id_token_expiry_time", "ten minutes"));
     let response = app.admin().await.post("/admin/key-managers", &form).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     let error = error_on(&body, "connector_id_token_expiry_time").expect("the field's error");
     assert!(error.contains("whole number of seconds"), "{error}");
     assert_eq!(

@@ -296,6 +296,35 @@ pub fn signup_fields(username: &str) -> Vec<(&str, &str)> {
     ]
 }
 
+/// The admin's form for a DCR key manager "partner" at idp.example.com (nothing answers there).
+pub const DCR_FORM: &[(&str, &str)] = &[
+    ("type", "dcr"),
+    ("name", "partner"),
+    ("display_name", "Partner IdP"),
+    ("issuer", "https://idp.example.com"),
+    ("token_endpoint", "https://idp.example.com/token"),
+    (
+        "client_registration_endpoint",
+        "https://idp.example.com/register",
+    ),
+    ("grant_types", "client_credentials"),
+    ("certificate_type", "JWKS"),
+    ("certificate_value", "https://idp.example.com/jwks"),
+    ("token_validation", "self_validate_jwt"),
+    ("permission_type", "PUBLIC"),
+    ("enabled", "true"),
+    ("connector_initial_access_token", "iat-4711"),
+];
+
+/// `DCR_FORM` with other values for some of its fields.
+pub fn dcr_form_with<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    changes
+        .iter()
+        .fold(DCR_FORM.to_vec(), |form, (name, value)| {
+            with_field(form, name, value)
+        })
+}
+
 /// A form's fields as owned strings (for a form built inside a closure).
 pub fn owned(fields: Vec<(&str, &str)>) -> Vec<(String, String)> {
     fields
@@ -350,6 +379,11 @@ pub fn location(response: &Response) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string()
+}
+
+/// An application's keys page for one key type (`production`, `sandbox`).
+pub fn keys_path(id: i64, key_type: &str) -> String {
+    format!("/applications/{id}/keys/{key_type}")
 }
 
 /// Fills `{id}` in a route pattern.
@@ -471,6 +505,34 @@ fn select_first(html: &str, selector: &str) -> Option<String> {
 /// The inline error shown on one field (`<p class="field-error" id="FIELD-note">`).
 pub fn error_on(html: &str, field: &str) -> Option<String> {
     select_first(html, &format!("#{field}-note.field-error"))
+}
+
+/// The body of an answer that must be 422 (a form refused for its values); `case` names the
+/// try in a failure.
+pub async fn unprocessable(response: Response, case: &str) -> String {
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{case}"
+    );
+    body_of(response).await
+}
+
+/// The body of an answer, as text.
+pub async fn body_of(response: Response) -> String {
+    response.text().await.expect("a body")
+}
+
+/// A form refused with 422 and an inline error on `field` that contains `message`: the page,
+/// for the checks of the values it kept. `case` names the try in a failure.
+pub async fn refused_on(response: Response, field: &str, message: &str, case: &str) -> String {
+    let body = unprocessable(response, case).await;
+    let error = error_on(&body, field);
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains(message)),
+        "{case}: expected {message:?} on {field}, got {error:?}"
+    );
+    body
 }
 
 /// The text of the first `<textarea name=...>` on a page.

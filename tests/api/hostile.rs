@@ -221,12 +221,7 @@ pub async fn refused_or_kept_exactly(app: &TestApp, admin: &Browser, form: &Host
                 };
                 assert_eq!(shown.as_deref(), Some(payload.as_str()), "{field} {kind}");
             } else {
-                assert_eq!(
-                    response.status(),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "{field} {kind}"
-                );
-                let body = response.text().await.unwrap();
+                let body = unprocessable(response, &format!("{field} {kind}")).await;
                 assert!(error_on(&body, field).is_some(), "{field} {kind}");
                 assert_eq!((form.state)(app), before, "{field} {kind}");
             }

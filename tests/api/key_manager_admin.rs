@@ -6,27 +6,14 @@ use reqwest::StatusCode;
 use crate::helpers::*;
 
 fn dcr_form<'a>(name: &'a str, issuer: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("type", "dcr"),
+    dcr_form_with(&[
         ("name", name),
-        ("display_name", "Partner IdP"),
         ("issuer", issuer),
-        ("token_endpoint", "https://idp.example.com/token"),
-        (
-            "client_registration_endpoint",
-            "https://idp.example.com/register",
-        ),
-        ("grant_types", "client_credentials"),
-        ("certificate_type", "JWKS"),
-        ("certificate_value", "https://idp.example.com/jwks"),
-        ("token_validation", "self_validate_jwt"),
-        ("permission_type", "PUBLIC"),
-        ("enabled", "true"),
         (
             "connector_initial_access_token",
             "iat-very-secret-value-4711",
         ),
-    ]
+    ])
 }
 
 #[actix_web::test]
@@ -103,8 +90,7 @@ async fn rules_name_their_field_keep_values_and_never_echo_secrets() {
         "http://169.254.169.254/token",
     );
     let response = admin.post("/admin/key-managers", &form).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let page = response.text().await.unwrap();
+    let page = unprocessable(response, "").await;
     assert!(error_on(&page, "name").is_some());
     assert!(error_on(&page, "token_endpoint").is_some());
     assert_eq!(
@@ -122,8 +108,7 @@ async fn rules_name_their_field_keep_values_and_never_echo_secrets() {
         ("grant_types", "client_credentials"),
     ];
     let response = admin.post("/admin/key-managers", &auth0).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let page = response.text().await.unwrap();
+    let page = unprocessable(response, "").await;
     assert!(error_on(&page, "connector_client_secret").is_some());
     assert!(error_on(&page, "connector_client_id").is_some());
 }
@@ -226,30 +211,30 @@ async fn a_disabled_resident_key_manager_offers_no_new_keys_until_enabled_again(
     let id = tpp.create_application("Payments").await;
     let resident = app.count("SELECT id AS n FROM key_managers WHERE kind = 'resident'");
 
-    let response = admin
-        .post(&format!("/admin/key-managers/{resident}/disable"), &[])
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let (_, page) = tpp
-        .page(&format!("/applications/{id}/keys/production"))
-        .await;
-    assert!(
-        !page.contains("/keys/production/generate\""),
-        "no generate form"
+    let switch = |action: &str| format!("/admin/key-managers/{resident}/{action}");
+    assert_eq!(
+        admin.post_status(&switch("disable"), &[]).await,
+        StatusCode::SEE_OTHER
     );
+    assert!(!offers_generation(&tpp, id).await, "no generate form");
     every_keys_post_is_forbidden(&tpp, id).await;
 
-    let response = admin
-        .post(&format!("/admin/key-managers/{resident}/enable"), &[])
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        admin.post_status(&switch("enable"), &[]).await,
+        StatusCode::SEE_OTHER
+    );
+    assert!(
+        offers_generation(&tpp, id).await,
+        "the generate form is back"
+    );
+}
+
+/// Whether the TPP's production keys page offers to generate keys.
+async fn offers_generation(tpp: &Browser, id: i64) -> bool {
     let (_, page) = tpp
         .page(&format!("/applications/{id}/keys/production"))
         .await;
-    assert!(
-        page.contains("/keys/production/generate\""),
-        "the generate form is back"
-    );
+    page.contains("/keys/production/generate\"")
 }
 
 #[actix_web::test]
@@ -305,53 +290,41 @@ async fn allow_and_deny_permissions_follow_the_roles_admins_assign() {
     let id = tpp.create_application("Open Banking").await;
     let user = app.user_id("tpp-role");
     let resident = app.count("SELECT id AS n FROM key_managers WHERE kind = 'resident'");
-    let keys = format!("/applications/{id}/keys/production");
+    let permission = |permission, roles| resident_form(permission, roles, true);
+    let edit = format!("/admin/key-managers/{resident}");
 
     // ALLOW regulated-tpp: a TPP without the role may not use it.
-    let response = admin
-        .post(
-            &format!("/admin/key-managers/{resident}"),
-            &resident_form("ALLOW", "regulated-tpp", true),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let (_, page) = tpp.page(&keys).await;
-    assert!(!page.contains("/keys/production/generate\""));
+    let allow = permission("ALLOW", "regulated-tpp");
+    assert_eq!(
+        admin.post_status(&edit, &allow).await,
+        StatusCode::SEE_OTHER
+    );
+    assert!(!offers_generation(&tpp, id).await);
     every_keys_post_is_forbidden(&tpp, id).await;
 
     // The admin gives the role on /admin/users: now it may.
-    let response = admin
-        .post(
-            &format!("/admin/users/{user}/roles"),
-            &[("roles", "regulated-tpp"), ("roles", "partner")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let roles = format!("/admin/users/{user}/roles");
+    let both = [("roles", "regulated-tpp"), ("roles", "partner")];
+    assert_eq!(
+        admin.post_status(&roles, &both).await,
+        StatusCode::SEE_OTHER
+    );
     let (_, users) = admin.page("/admin/users").await;
     assert!(users.contains("value=\"partner, regulated-tpp\""));
-    let (_, page) = tpp.page(&keys).await;
-    assert!(page.contains("/keys/production/generate\""));
+    assert!(offers_generation(&tpp, id).await);
 
     // DENY partner: the role now keeps it out.
-    let response = admin
-        .post(
-            &format!("/admin/key-managers/{resident}"),
-            &resident_form("DENY", "partner", true),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let (_, page) = tpp.page(&keys).await;
-    assert!(!page.contains("/keys/production/generate\""));
+    let deny = permission("DENY", "partner");
+    assert_eq!(admin.post_status(&edit, &deny).await, StatusCode::SEE_OTHER);
+    assert!(!offers_generation(&tpp, id).await);
     every_keys_post_is_forbidden(&tpp, id).await;
 
     // Bad roles are refused.
-    let response = admin
-        .post(
-            &format!("/admin/users/{user}/roles"),
-            &[("roles", "Not A Role")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let bad = [("roles", "Not A Role")];
+    assert_eq!(
+        admin.post_status(&roles, &bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     assert_eq!(
         app.count(&format!(
             "SELECT COUNT(*) FROM user_roles WHERE user_id = {user}"
@@ -479,12 +452,7 @@ async fn discovery_refuses_every_non_public_address_when_private_urls_are_off() 
         let response = admin
             .post("/admin/key-managers/discover", &discover_form(&url))
             .await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{host}"
-        );
-        let page = response.text().await.unwrap();
+        let page = unprocessable(response, &format!("{host}")).await;
         // Refused for its address, not attempted (an attempt would say it was unreachable).
         let error = error_on(&page, "well_known_url").unwrap_or_default();
         assert!(error.contains("public host"), "{host}: {error}");
@@ -513,14 +481,7 @@ async fn the_admin_form_refuses_every_non_public_endpoint_and_stores_nothing() {
             &endpoint,
         );
         let response = admin.post("/admin/key-managers", &form).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{host}"
-        );
-        let page = response.text().await.unwrap();
-        let error = error_on(&page, "token_endpoint").unwrap_or_default();
-        assert!(error.contains("public host"), "{host}: {error}");
+        let page = refused_on(response, "token_endpoint", "public host", host).await;
         assert_eq!(
             input_value(&page, "token_endpoint").as_deref(),
             Some(endpoint.as_str()),
@@ -567,12 +528,7 @@ async fn discovery_refuses_a_redirect_an_issuer_mismatch_and_an_oversized_body()
         let response = admin
             .post("/admin/key-managers/discover", &discover_form(&url))
             .await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{case}"
-        );
-        let page = response.text().await.unwrap();
+        let page = unprocessable(response, &format!("{case}")).await;
         let error = error_on(&page, "well_known_url").unwrap_or_default();
         assert!(error.contains(words), "{case}: {error}");
     }
@@ -606,8 +562,7 @@ async fn an_edit_with_errors_keeps_values_and_a_new_secret_replaces_the_stored_o
     );
     let form = with_field(form, "display_name", "Kept Name");
     let response = admin.post(&path, &form).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let page = response.text().await.unwrap();
+    let page = unprocessable(response, "").await;
     assert!(error_on(&page, "issuer").is_some());
     assert_eq!(
         input_value(&page, "display_name").as_deref(),

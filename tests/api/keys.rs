@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use diesel::RunQueryDsl;
 
+use crate::helpers::data_field as field;
 use crate::helpers::*;
 use crate::results::shown_after;
 
@@ -18,15 +19,14 @@ const CREDENTIALS: &str =
 /// A refused form: its fields, the field the error names, and words of the message.
 type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
 
-fn keys_path(id: i64, key_type: &str) -> String {
-    format!("/applications/{id}/keys/{key_type}")
-}
-
-/// The text of the first `data-field="NAME"` element.
-fn field(html: &str, name: &str) -> Option<String> {
-    texts(html, &format!("[data-field=\"{name}\"]"))
-        .into_iter()
-        .next()
+/// The resident keys form for client credentials and authorization codes with this callback.
+fn with_callback(callback: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("key_manager", "resident"),
+        ("grant_types", "client_credentials"),
+        ("grant_types", "authorization_code"),
+        ("callback_url", callback),
+    ]
 }
 
 fn client_credentials() -> Vec<(&'static str, &'static str)> {
@@ -265,13 +265,7 @@ async fn every_bad_callback_url_is_refused_naming_callback_url() {
         ];
         let response = tpp.post(&path, &fields).await;
         let shown: String = bad.chars().take(40).collect();
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{shown}"
-        );
-        let body = response.text().await.unwrap();
-        assert!(error_on(&body, "callback_url").is_some(), "{shown}: {body}");
+        let body = refused_on(response, "callback_url", "", &shown).await;
         assert_eq!(
             textarea_value(&body, "callback_url").as_deref(),
             Some(bad.trim()),
@@ -419,12 +413,7 @@ async fn grant_type_pkce_public_client_and_regulatory_rules_name_their_field() {
     let before = keys_state(&app);
     for (fields, name, message) in cases {
         let response = tpp.post(&path, &fields).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{name}: {message}"
-        );
-        let body = response.text().await.unwrap();
+        let body = unprocessable(response, &format!("{name}: {message}")).await;
         let error = if name == "key_manager" {
             texts(&body, ".form-errors li").join(" ")
         } else {
@@ -521,12 +510,7 @@ async fn application_certificates_must_be_unexpired_x509_certificates() {
         let mut fields = client_credentials();
         fields.push(("application_certificate", pem));
         let response = tpp.post(&path, &fields).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{case}"
-        );
-        let body = response.text().await.unwrap();
+        let body = unprocessable(response, &format!("{case}")).await;
         let error = error_on(&body, "application_certificate").unwrap_or_default();
         assert!(
             error.contains(message),
@@ -646,8 +630,7 @@ async fn out_of_band_keys_are_verified_then_used_like_generated_ones() {
                 ],
             )
             .await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let body = response.text().await.unwrap();
+        let body = unprocessable(response, "").await;
         assert!(!body.contains(secret), "the secret is not sent back");
         assert_eq!(input_value(&body, "consumer_key").as_deref(), Some(key));
         messages.push(error_on(&body, "consumer_secret").unwrap());
@@ -657,8 +640,7 @@ async fn out_of_band_keys_are_verified_then_used_like_generated_ones() {
     let response = tpp
         .post(&path, &[("key_manager", "resident"), ("consumer_key", "")])
         .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     assert!(error_on(&body, "consumer_key").is_some());
     assert!(error_on(&body, "consumer_secret").is_some());
     assert_eq!(keys_state(&app), before, "nothing stored");
@@ -808,10 +790,8 @@ async fn out_of_band_provisioning_is_enforced_on_the_server() {
     let response = map(&tpp, id).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(
-        response
-            .text()
+        body_of(response)
             .await
-            .unwrap()
             .contains("Out-of-band provisioning is switched off")
     );
     assert_eq!(keys_state(&app), before);
@@ -844,10 +824,8 @@ async fn out_of_band_provisioning_is_enforced_on_the_server() {
     let response = map(&tpp, id).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(
-        response
-            .text()
+        body_of(response)
             .await
-            .unwrap()
             .contains("does not accept existing OAuth keys")
     );
     let response = admin
@@ -965,18 +943,9 @@ async fn keys_are_updated_regenerated_and_removed() {
     // Update: the registry follows; a bad value is refused with the values kept.
     let update = format!("{}/update", keys_path(id, "production"));
     let response = tpp
-        .post(
-            &update,
-            &[
-                ("key_manager", "resident"),
-                ("grant_types", "client_credentials"),
-                ("grant_types", "authorization_code"),
-                ("callback_url", "http://evil.example/cb"),
-            ],
-        )
+        .post(&update, &with_callback("http://evil.example/cb"))
         .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     assert!(error_on(&body, "callback_url").is_some());
     assert_eq!(
         textarea_value(&body, "callback_url").as_deref(),
@@ -990,12 +959,10 @@ async fn keys_are_updated_regenerated_and_removed() {
         .post(
             &update,
             &[
-                ("key_manager", "resident"),
-                ("grant_types", "client_credentials"),
-                ("grant_types", "authorization_code"),
-                ("callback_url", "https://app.example/cb"),
-                ("pkce_mandatory", "true"),
-            ],
+                with_callback("https://app.example/cb"),
+                vec![("pkce_mandatory", "true")],
+            ]
+            .concat(),
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -1170,12 +1137,7 @@ async fn a_portal_token_is_a_jwt_the_server_introspects_as_active() {
     for (mut fields, name, message) in cases {
         fields.push(("key_manager", "resident"));
         let response = tpp.post(&path, &fields).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{name}: {message}"
-        );
-        let body = response.text().await.unwrap();
+        let body = unprocessable(response, &format!("{name}: {message}")).await;
         assert!(
             error_on(&body, name).unwrap_or_default().contains(message),
             "{name}: {message}: {:?}",
@@ -1583,12 +1545,7 @@ impl MatrixTab<'_> {
             ("validity_period", "soon"),
         ];
         let response = self.send("token", &fields).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{case}"
-        );
-        let body = response.text().await.unwrap();
+        let body = unprocessable(response, &format!("{case}")).await;
         assert!(error_on(&body, "validity_period").is_some(), "{case}");
         assert_eq!(
             input_value(&body, "scopes").as_deref(),

@@ -209,6 +209,17 @@ fn mappings(app: &TestApp) -> i64 {
     app.count("SELECT COUNT(*) FROM key_mappings")
 }
 
+/// A 422 with exactly the one message on the secret: the page.
+async fn refused_unproven(response: reqwest::Response, case: &str) -> String {
+    let body = refused_on(response, "consumer_secret", CREDENTIALS, case).await;
+    assert_eq!(
+        error_on(&body, "consumer_secret").as_deref(),
+        Some(CREDENTIALS),
+        "{case}"
+    );
+    body
+}
+
 /// Asserts the refusal every unproven client gets: 422, the one message on the secret, the
 /// consumer key kept, the secret not echoed, nothing stored.
 async fn assert_refused(
@@ -218,17 +229,7 @@ async fn assert_refused(
     secret: &str,
     case: &str,
 ) {
-    assert_eq!(
-        response.status(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{case}"
-    );
-    let body = response.text().await.unwrap();
-    assert_eq!(
-        error_on(&body, "consumer_secret").as_deref(),
-        Some(CREDENTIALS),
-        "{case}"
-    );
+    let body = refused_unproven(response, case).await;
     assert_eq!(
         input_value(&body, "consumer_key").as_deref(),
         Some(key),
@@ -300,16 +301,7 @@ async fn out_of_band_proof_in(dialect: Dialect, no_service_provable: bool) {
             assert_ne!(seen[1].1, NO_SERVICE.1);
         } else {
             let before = mappings(&app);
-            assert_eq!(
-                response.status(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "{case}"
-            );
-            let body = response.text().await.unwrap();
-            assert_eq!(
-                error_on(&body, "consumer_secret").as_deref(),
-                Some(CREDENTIALS)
-            );
+            refused_unproven(response, &case).await;
             assert_eq!(mappings(&app), before);
         }
         // Clean up for the next kind: the tables hold only this kind's rows.
@@ -434,12 +426,7 @@ async fn consumer_keys_no_client_id_can_be_are_refused_before_any_request() {
         key_manager(&app, kind, &name, &base).await;
         for key in &keys {
             let response = map(&tpp, id, &name, key, SERVICE.1).await;
-            assert_eq!(
-                response.status(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "{kind} {key:?}"
-            );
-            let body = response.text().await.unwrap();
+            let body = unprocessable(response, &format!("{kind} {key:?}")).await;
             assert!(
                 error_on(&body, "consumer_key").is_some(),
                 "{kind} {key:?}: {body}"

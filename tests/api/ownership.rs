@@ -263,31 +263,17 @@ struct AdminObject {
 }
 
 fn key_manager_form(name: &'static str) -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("type", "dcr"),
+    let issuer = if name.starts_with("departed") {
+        "https://departed.example.com"
+    } else {
+        "https://fresh.example.com"
+    };
+    dcr_form_with(&[
         ("name", name),
         ("display_name", name),
-        (
-            "issuer",
-            if name.starts_with("departed") {
-                "https://departed.example.com"
-            } else {
-                "https://fresh.example.com"
-            },
-        ),
-        ("token_endpoint", "https://idp.example.com/token"),
-        (
-            "client_registration_endpoint",
-            "https://idp.example.com/register",
-        ),
-        ("grant_types", "client_credentials"),
-        ("certificate_type", "JWKS"),
-        ("certificate_value", "https://idp.example.com/jwks"),
-        ("token_validation", "self_validate_jwt"),
-        ("permission_type", "PUBLIC"),
-        ("enabled", "true"),
+        ("issuer", issuer),
         ("connector_initial_access_token", "initial-access-token"),
-    ]
+    ])
 }
 
 fn policy_form(name: &'static str) -> Vec<(&'static str, &'static str)> {

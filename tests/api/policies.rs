@@ -267,17 +267,13 @@ async fn every_policy_rule_names_its_field_and_keeps_the_values() {
     for (field, value, error_field, message) in cases {
         let fields = with_field(policy_fields(), field, value);
         let response = admin.post(LIST, &fields).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{field}={value:?}"
-        );
-        let body = response.text().await.unwrap();
-        let error = error_on(&body, error_field);
-        assert!(
-            error.as_deref().is_some_and(|e| e.contains(message)),
-            "{field}={value:?}: expected {message:?} on {error_field}, got {error:?}"
-        );
+        let body = refused_on(
+            response,
+            error_field,
+            message,
+            &format!("{field}={value:?}"),
+        )
+        .await;
         // The values are kept, the wrong one included.
         match field {
             "description" => assert_eq!(textarea_value(&body, field).as_deref(), Some(value)),
@@ -310,8 +306,7 @@ async fn every_policy_rule_names_its_field_and_keeps_the_values() {
         "",
     );
     let response = admin.post(LIST, &fields).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     assert!(
         error_on(&body, "requires_approval")
             .is_some_and(|e| e.contains("Only subscription policies can require approval"))
@@ -464,8 +459,7 @@ async fn an_invalid_update_is_refused_with_the_values_kept() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     assert!(error_on(&body, "request_count").is_some_and(|e| e.contains("whole number")));
     assert_eq!(input_value(&body, "request_count").as_deref(), Some("lots"));
     assert_eq!(
@@ -491,8 +485,7 @@ async fn an_invalid_update_is_refused_with_the_values_kept() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     assert!(
         error_on(&body, "requires_approval")
             .is_some_and(|e| e.contains("Only subscription policies"))

@@ -39,10 +39,6 @@ pub async fn shown_after(browser: &Browser, response: Response) -> String {
     page.text().await.unwrap()
 }
 
-fn keys_path(id: i64, key_type: &str) -> String {
-    format!("/applications/{id}/keys/{key_type}")
-}
-
 fn audit_rows(app: &TestApp, action: &str) -> i64 {
     app.count(&format!(
         "SELECT COUNT(*) FROM audit_events WHERE action = '{action}'"
@@ -491,25 +487,6 @@ async fn consent_and_subscriptions(run: &mut Run, id: i64, api: i64) {
     .await;
 }
 
-const KEY_MANAGER: &[(&str, &str)] = &[
-    ("type", "dcr"),
-    ("name", "partner"),
-    ("display_name", "Partner IdP"),
-    ("issuer", "https://idp.example.com"),
-    ("token_endpoint", "https://idp.example.com/token"),
-    (
-        "client_registration_endpoint",
-        "https://idp.example.com/register",
-    ),
-    ("grant_types", "client_credentials"),
-    ("certificate_type", "JWKS"),
-    ("certificate_value", "https://idp.example.com/jwks"),
-    ("token_validation", "self_validate_jwt"),
-    ("permission_type", "PUBLIC"),
-    ("enabled", "true"),
-    ("connector_initial_access_token", "iat-4711"),
-];
-
 const POLICY: &[(&str, &str)] = &[
     ("level", "subscription"),
     ("name", "Platinum"),
@@ -572,7 +549,7 @@ async fn admin_areas(run: &mut Run) {
             "/admin/key-managers",
             "/admin/key-managers",
             As::Admin,
-            KEY_MANAGER,
+            DCR_FORM,
         ),
         post(
             "/admin/throttling-policies",
@@ -600,7 +577,7 @@ async fn admin_areas(run: &mut Run) {
             As::Admin,
             &[],
         ),
-        post("/admin/key-managers/{id}", kms(""), As::Admin, KEY_MANAGER),
+        post("/admin/key-managers/{id}", kms(""), As::Admin, DCR_FORM),
         post(
             "/admin/key-managers/{id}/disable",
             kms("/disable"),

@@ -324,6 +324,22 @@ async fn the_database_keeps_only_a_hash_of_the_session_key() {
     assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
 }
 
+/// Sends a form of the page at `page` (its CSRF token read first) after sam's session expired.
+async fn post_after_expiry(
+    app: &TestApp,
+    browser: &Browser,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let (_, html) = browser.page(page).await;
+    let token = input_value(&html, "csrf_token").unwrap();
+    expire_sessions(app, "sam");
+    let mut all = fields.to_vec();
+    all.push(("csrf_token", &token));
+    browser.post_raw(action, &all).await
+}
+
 /// Ends every session of `username` as the idle limit does.
 fn expire_sessions(app: &TestApp, username: &str) {
     age_sessions(app, username, "expires_at = strftime('%s','now') - 1");
@@ -459,12 +475,7 @@ async fn a_kept_form_leaves_out_secrets_and_is_never_shown_to_another_person() {
         ("consumer_key", "ck-kept-123"),
         ("consumer_secret", "TopSecret-987"),
     ];
-    let (_, html) = browser.page(&keys).await;
-    let token = input_value(&html, "csrf_token").unwrap();
-    expire_sessions(&app, "sam");
-    let mut all = fields.to_vec();
-    all.push(("csrf_token", &token));
-    let response = browser.post_raw(&map, &all).await;
+    let response = post_after_expiry(&app, &browser, &keys, &map, &fields).await;
     assert!(location(&response).starts_with("/login?next=%2Faccount%2Funsent-form"));
     browser.sign_in("sam", PASSWORD).await;
     let (_, page) = browser.page("/account/unsent-form").await;
@@ -476,12 +487,7 @@ async fn a_kept_form_leaves_out_secrets_and_is_never_shown_to_another_person() {
     assert!(page.contains("Passwords, secrets and very long values are never kept"));
 
     // The same browser, the session expired again; someone else signs in there.
-    let (_, html) = browser.page(&keys).await;
-    let token = input_value(&html, "csrf_token").unwrap();
-    expire_sessions(&app, "sam");
-    let mut all = fields.to_vec();
-    all.push(("csrf_token", &token));
-    let response = browser.post_raw(&map, &all).await;
+    let response = post_after_expiry(&app, &browser, &keys, &map, &fields).await;
     assert!(location(&response).contains("expired=true"));
     let response = browser.sign_in("tess", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
