@@ -318,8 +318,9 @@ async fn in_approval_mode_new_accounts_wait_for_an_admin() {
     let (_, users) = admin.page("/admin/users?status=pending").await;
     assert!(users.contains("ivan"));
     let id = app.user_id("ivan");
-    let response = admin.post(&format!("/admin/users/{id}/approve"), &[]).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    admin
+        .post_ok(&format!("/admin/users/{id}/approve"), &[])
+        .await;
     let (_, users) = admin.page("/admin/users").await;
     assert!(users.contains("ivan is now approved"));
 
@@ -347,10 +348,9 @@ async fn a_rejected_account_cannot_sign_in_and_is_told_why() {
     assert_eq!(app.snapshot(), before, "nothing changed");
 
     let reason = "We could not verify Judy's company registration.";
-    let response = admin
-        .post(&format!("/admin/users/{id}/reject"), &[("reason", reason)])
+    admin
+        .post_ok(&format!("/admin/users/{id}/reject"), &[("reason", reason)])
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         app.text("SELECT status AS line FROM users WHERE username = 'judy'"),
         "rejected"
@@ -432,12 +432,7 @@ async fn locking_an_account_ends_all_its_sessions() {
     );
 
     let admin = app.admin().await;
-    assert_eq!(
-        admin
-            .post_status(&format!("/admin/users/{id}/lock"), &[])
-            .await,
-        StatusCode::SEE_OTHER
-    );
+    admin.post_ok(&format!("/admin/users/{id}/lock"), &[]).await;
     assert_eq!(
         app.count(&format!(
             "SELECT COUNT(*) FROM sessions WHERE user_id = {id}"
@@ -450,12 +445,9 @@ async fn locking_an_account_ends_all_its_sessions() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response.text().await.unwrap().contains("locked"));
 
-    assert_eq!(
-        admin
-            .post_status(&format!("/admin/users/{id}/unlock"), &[])
-            .await,
-        StatusCode::SEE_OTHER
-    );
+    admin
+        .post_ok(&format!("/admin/users/{id}/unlock"), &[])
+        .await;
     assert_eq!(
         kim_laptop.sign_in("kim", PASSWORD).await.status(),
         StatusCode::SEE_OTHER
@@ -464,8 +456,7 @@ async fn locking_an_account_ends_all_its_sessions() {
 
 #[actix_web::test]
 async fn an_admin_cannot_lock_themselves_and_unknown_users_are_404() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let id = app.user_id(ADMIN);
     assert_eq!(
         admin

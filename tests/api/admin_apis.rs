@@ -135,8 +135,7 @@ fn operations(page: &str) -> Vec<String> {
 
 #[actix_web::test]
 async fn an_admin_creates_an_api_with_its_tiers() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let (status, form) = admin.page(&format!("{LIST}/new")).await;
     assert_eq!(status, StatusCode::OK);
     for tier in ["Bronze", "Silver", "Gold", "Unlimited"] {
@@ -190,8 +189,7 @@ async fn an_admin_creates_an_api_with_its_tiers() {
 
 #[actix_web::test]
 async fn the_list_shows_every_api_with_its_status_and_subscription_count() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let (_, empty) = admin.page(LIST).await;
     assert!(empty.contains("No APIs yet"));
     let pets = create_api(
@@ -233,8 +231,7 @@ async fn the_list_shows_every_api_with_its_status_and_subscription_count() {
 
 #[actix_web::test]
 async fn every_api_rule_names_its_field_and_keeps_the_values() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let before = catalog_snapshot(&app);
     let long_name = "n".repeat(101);
     let long_version = "1".repeat(31);
@@ -328,8 +325,7 @@ async fn every_api_rule_names_its_field_and_keeps_the_values() {
 
 #[actix_web::test]
 async fn name_and_version_are_unique_together_and_contexts_are_unique() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     create_api(&admin, &api_fields("Pets", "/pets")).await;
     let before = catalog_snapshot(&app);
 
@@ -377,8 +373,7 @@ async fn name_and_version_are_unique_together_and_contexts_are_unique() {
 #[actix_web::test]
 async fn the_lifecycle_allows_only_its_transitions() {
     use StatusCode as S;
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let statuses = ["CREATED", "PUBLISHED", "DEPRECATED", "RETIRED"];
     // (from, to) -> None when allowed, or the refusal's words.
     let refusal = |from: &str, to: &str| -> Option<String> {
@@ -460,8 +455,7 @@ async fn the_lifecycle_allows_only_its_transitions() {
 
 #[actix_web::test]
 async fn an_openapi_document_in_json_lists_its_operations() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let mut fields = api_fields("Pets", "/pets");
     fields.push(("openapi_document", PETSTORE_JSON));
     let id = create_api(&admin, &fields).await;
@@ -497,13 +491,11 @@ async fn an_openapi_document_in_json_lists_its_operations() {
 
 #[actix_web::test]
 async fn an_openapi_document_in_yaml_lists_its_operations() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let id = create_api(&admin, &api_fields("Orders", "/orders")).await;
     let mut fields = api_fields("Orders", "/orders");
     fields.push(("openapi_document", ORDERS_YAML));
-    let response = admin.post(&format!("{LIST}/{id}"), &fields).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    admin.post_ok(&format!("{LIST}/{id}"), &fields).await;
     assert_eq!(api_column(&app, id, "openapi_document"), ORDERS_YAML);
     assert_eq!(audit_count(&app, "update", id), 1);
     let (_, page) = admin.page(&format!("{LIST}/{id}")).await;
@@ -520,8 +512,7 @@ async fn an_openapi_document_in_yaml_lists_its_operations() {
 
 #[actix_web::test]
 async fn invalid_swagger_and_oversized_documents_are_refused() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let big = format!(
         "{{\"openapi\":\"3.0.0\",\"paths\":{{}},\"info\":{{\"description\":\"{}\"}}}}",
         "a".repeat(61 * 1024)
@@ -579,8 +570,7 @@ async fn invalid_swagger_and_oversized_documents_are_refused() {
 
 #[actix_web::test]
 async fn an_empty_document_field_keeps_the_stored_document_and_the_tick_box_removes_it() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let mut fields = api_fields("Pets", "/pets");
     fields.push(("openapi_document", PETSTORE_JSON));
     let id = create_api(&admin, &fields).await;
@@ -588,10 +578,7 @@ async fn an_empty_document_field_keeps_the_stored_document_and_the_tick_box_remo
 
     let fields = set(api_fields("Pets", "/pets"), "description", "New words");
     let fields = set(fields, "openapi_document", "  \n ");
-    assert_eq!(
-        admin.post_status(&path, &fields).await,
-        StatusCode::SEE_OTHER
-    );
+    admin.post_ok(&path, &fields).await;
     assert_eq!(api_column(&app, id, "description"), "New words");
     assert_eq!(api_column(&app, id, "openapi_document"), PETSTORE_JSON);
 
@@ -607,10 +594,7 @@ async fn an_empty_document_field_keeps_the_stored_document_and_the_tick_box_remo
 
     let mut fields = api_fields("Pets", "/pets");
     fields.push(("remove_openapi_document", "true"));
-    assert_eq!(
-        admin.post_status(&path, &fields).await,
-        StatusCode::SEE_OTHER
-    );
+    admin.post_ok(&path, &fields).await;
     assert_eq!(api_column(&app, id, "openapi_document"), "NULL");
     assert_eq!(api_column(&app, id, "operations"), "[]");
     let (_, page) = admin.page(&path).await;
@@ -624,15 +608,13 @@ async fn an_empty_document_field_keeps_the_stored_document_and_the_tick_box_remo
 
 #[actix_web::test]
 async fn updating_an_api_replaces_its_tiers() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let id = create_api(&admin, &api_fields("Pets", "/pets")).await;
     let fields = set(api_fields("Pets", "/pets"), "tiers", "Silver");
     let mut fields = fields;
     fields.push(("tiers", "Unlimited"));
     fields.push(("tiers", "Silver"));
-    let response = admin.post(&format!("{LIST}/{id}"), &fields).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    admin.post_ok(&format!("{LIST}/{id}"), &fields).await;
     assert_eq!(tiers_of(&app, id), vec!["Silver", "Unlimited"]);
     let (_, page) = admin.page(&format!("{LIST}/{id}")).await;
     assert_eq!(checked_values(&page, "tiers"), vec!["Silver", "Unlimited"]);
@@ -648,8 +630,7 @@ async fn updating_an_api_replaces_its_tiers() {
 
 #[actix_web::test]
 async fn unknown_apis_are_404() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     for path in ["/admin/apis/9999", "/admin/apis/abc"] {
         assert_eq!(
             admin.get_status(path).await,
@@ -673,8 +654,7 @@ async fn unknown_apis_are_404() {
 
 #[actix_web::test]
 async fn the_form_offers_a_file_reader_for_openapi_documents() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (_app, admin) = spawn_admin().await;
     let id = create_api(&admin, &api_fields("Pets", "/pets")).await;
     for path in [format!("{LIST}/new"), format!("{LIST}/{id}")] {
         let (_, page) = admin.page(&path).await;
@@ -709,8 +689,7 @@ async fn the_form_offers_a_file_reader_for_openapi_documents() {
 
 #[actix_web::test]
 async fn hostile_text_in_api_fields_is_refused_or_kept_exactly() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let form = HostileForm {
         action: LIST,
         table: "apis",

@@ -6,13 +6,12 @@ use crate::helpers::*;
 
 #[actix_web::test]
 async fn a_tpp_creates_an_application_and_finds_it_in_the_list() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("alice").await;
+    let (app, tpp) = spawn_tpp("alice").await;
     let (_, empty) = tpp.page("/applications").await;
     assert!(empty.contains("You have no applications yet"));
 
     let response = tpp
-        .post(
+        .post_ok(
             "/applications",
             &[
                 ("name", "Payments App"),
@@ -21,7 +20,6 @@ async fn a_tpp_creates_an_application_and_finds_it_in_the_list() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let id = app.count("SELECT id AS n FROM applications WHERE name = 'Payments App'");
     assert_eq!(location(&response), format!("/applications/{id}"));
 
@@ -50,8 +48,7 @@ async fn a_tpp_creates_an_application_and_finds_it_in_the_list() {
 
 #[actix_web::test]
 async fn application_rules_name_their_field_and_keep_the_values() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("bob").await;
+    let (app, tpp) = spawn_tpp("bob").await;
     let long_name = "n".repeat(101);
     let long_description = "d".repeat(513);
     let cases: Vec<(&str, &str, &str, &str, &str)> = vec![
@@ -126,8 +123,7 @@ async fn application_rules_name_their_field_and_keep_the_values() {
 
 #[actix_web::test]
 async fn names_are_unique_per_owner_after_case_folding_and_normalisation() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("carol").await;
+    let (app, tpp) = spawn_tpp("carol").await;
     tpp.create_application("Café Orders").await;
     for same in [
         "café orders",
@@ -166,8 +162,7 @@ async fn names_are_unique_per_owner_after_case_folding_and_normalisation() {
 
 #[actix_web::test]
 async fn two_simultaneous_creates_with_one_name_make_one_application() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("erin").await;
+    let (app, tpp) = spawn_tpp("erin").await;
     let token = tpp.csrf_token().await;
     let send = || {
         tpp.client
@@ -202,21 +197,18 @@ async fn two_simultaneous_creates_with_one_name_make_one_application() {
 
 #[actix_web::test]
 async fn a_tpp_renames_an_application_and_cannot_take_a_used_name() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("frank").await;
+    let (app, tpp) = spawn_tpp("frank").await;
     let first = tpp.create_application("First").await;
     tpp.create_application("Second").await;
-    let response = tpp
-        .post(
-            &format!("/applications/{first}"),
-            &[
-                ("name", "Renamed"),
-                ("throttling_policy", "50PerMin"),
-                ("description", "now described"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.post_ok(
+        &format!("/applications/{first}"),
+        &[
+            ("name", "Renamed"),
+            ("throttling_policy", "50PerMin"),
+            ("description", "now described"),
+        ],
+    )
+    .await;
     let (_, page) = tpp.page(&format!("/applications/{first}")).await;
     assert!(page.contains("Application “Renamed” saved"));
     assert!(page.contains("Updated name “First” → “Renamed”, policy → 50PerMin, description"));
@@ -242,9 +234,7 @@ async fn a_tpp_renames_an_application_and_cannot_take_a_used_name() {
 async fn deleting_an_application_removes_its_subscriptions() {
     let app = TestApp::new()
         .with_api("Accounts", "/accounts", &["Bronze"])
-        .with_tpp("grace")
-        .with_application("grace", "Doomed")
-        .with_subscription("Doomed", "Accounts", "Bronze")
+        .with_subscriber("grace", "Doomed", "Accounts", "Bronze")
         .build()
         .await;
     let (tpp, id) = (app.session("grace"), app.application("Doomed"));
@@ -264,8 +254,9 @@ async fn deleting_an_application_removes_its_subscriptions() {
     assert_eq!(row("Doomed")[2], "1");
     assert_eq!(row("Unsubscribed")[2], "0");
 
-    let response = tpp.post(&format!("/applications/{id}/delete"), &[]).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = tpp
+        .post_ok(&format!("/applications/{id}/delete"), &[])
+        .await;
     assert_eq!(location(&response), "/applications");
     let (_, list) = tpp.page("/applications").await;
     assert!(list.contains("Application “Doomed” deleted"));
@@ -285,8 +276,7 @@ async fn deleting_an_application_removes_its_subscriptions() {
 
 #[actix_web::test]
 async fn the_application_list_is_paginated() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("heidi").await;
+    let (_app, tpp) = spawn_tpp("heidi").await;
     for i in 1..=25 {
         tpp.create_application(&format!("App {i:02}")).await;
     }
@@ -299,8 +289,7 @@ async fn the_application_list_is_paginated() {
 
 #[actix_web::test]
 async fn the_keys_tabs_exist_for_both_environments_only() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("ivan").await;
+    let (_app, tpp) = spawn_tpp("ivan").await;
     let id = tpp.create_application("Keyed").await;
     for (key_type, title) in [
         ("production", "Production Keys"),
@@ -321,8 +310,7 @@ async fn the_keys_tabs_exist_for_both_environments_only() {
 
 #[actix_web::test]
 async fn hostile_application_text_is_refused_or_shown_exactly_and_escaped() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("judy").await;
+    let (app, tpp) = spawn_tpp("judy").await;
     let payloads = [
         "<script>alert('x')</script>",
         "\"><img src=x onerror=alert(1)>",

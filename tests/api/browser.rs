@@ -373,9 +373,7 @@ async fn an_admin_approves_a_pending_subscription_in_the_browser() {
     let app = TestApp::new()
         .with_approval_required("Gold")
         .with_api("Premium", "/premium", &["Gold"])
-        .with_tpp("waiting-tpp")
-        .with_application("waiting-tpp", "Trader")
-        .with_subscription("Trader", "Premium", "Gold")
+        .with_subscriber("waiting-tpp", "Trader", "Premium", "Gold")
         .build()
         .await;
 

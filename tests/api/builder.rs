@@ -123,6 +123,14 @@ impl TestAppBuilder {
         self
     }
 
+    /// A new TPP whose application is subscribed to the API under a tier: the scenario most
+    /// tests of applications start from.
+    pub fn with_subscriber(self, owner: &str, application: &str, api: &str, tier: &str) -> Self {
+        self.with_tpp(owner)
+            .with_application(owner, application)
+            .with_subscription(application, api, tier)
+    }
+
     /// The owner generates client-credentials keys of the resident key manager.
     pub fn with_keys(mut self, application: &str, key_type: &str) -> Self {
         self.steps
@@ -428,6 +436,18 @@ impl Browser {
         changes: &[(&str, &str)],
     ) -> reqwest::Response {
         self.resubmit_without(page, action, changes, &[]).await
+    }
+
+    /// `resubmit`, which must succeed with 303; the answer.
+    pub async fn resubmit_ok(
+        &self,
+        page: &str,
+        action: &str,
+        changes: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let response = self.resubmit(page, action, changes).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "POST {action}");
+        response
     }
 
     /// `resubmit`, leaving out the fields named in `cleared` (an unticked box).

@@ -154,13 +154,11 @@ async fn a_tpp_subscribes_and_unsubscribes() {
     assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 1);
 
     let sub = app.count("SELECT id AS n FROM subscriptions");
-    let response = tpp
-        .post(
-            &format!("/applications/{id}/subscriptions/{sub}/delete"),
-            &[],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.post_ok(
+        &format!("/applications/{id}/subscriptions/{sub}/delete"),
+        &[],
+    )
+    .await;
     assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 0);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit_events WHERE action IN ('subscribe', 'unsubscribe')"),
@@ -232,10 +230,9 @@ async fn a_tier_that_requires_approval_waits_for_an_admin_who_approves() {
     let admin = app.admin().await;
     let (_, tasks) = admin.page("/admin/subscriptions").await;
     assert!(tasks.contains("Trader") && tasks.contains("Premium 1.0.0") && tasks.contains("dave"));
-    let response = admin
-        .post(&format!("/admin/subscriptions/{sub}/approve"), &[])
+    admin
+        .post_ok(&format!("/admin/subscriptions/{sub}/approve"), &[])
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         app.text("SELECT status AS line FROM subscriptions"),
         "ACTIVE"
@@ -281,13 +278,12 @@ async fn a_rejection_needs_a_reason_that_the_tpp_sees() {
     assert_eq!(app.snapshot(), before, "nothing written");
 
     let reason = "Premium access is for licensed institutions <b>only</b>";
-    let response = admin
-        .post(
+    admin
+        .post_ok(
             &format!("/admin/subscriptions/{sub}/reject"),
             &[("reason", reason)],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, page) = tpp.page(&format!("/applications/{id}/subscriptions")).await;
     assert!(page.contains(">Rejected<"));
     assert!(

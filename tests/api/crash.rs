@@ -384,8 +384,7 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments() {
 /// stale takes it over, deletes the client nobody saw the secret of, and makes new keys.
 #[actix_web::test]
 async fn a_generation_killed_after_its_client_was_made_is_tidied_when_taken_over() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("interrupted").await;
+    let (app, tpp) = spawn_tpp("interrupted").await;
     let id = tpp.create_application("Halfway").await;
     let left = app.register_client(ClientSpec {
         application_id: Some(id),
@@ -432,8 +431,7 @@ async fn a_generation_killed_after_its_client_was_made_is_tidied_when_taken_over
 /// interrupted is unlinked (never deleted: it is the TPP's), and can be provided again.
 #[actix_web::test]
 async fn a_provisioning_killed_after_its_client_was_linked_is_unlinked_when_taken_over() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("provider").await;
+    let (app, tpp) = spawn_tpp("provider").await;
     let id = tpp.create_application("Provided").await;
     let client = app.register_client(ClientSpec {
         grants: &["client_credentials"],
@@ -454,17 +452,15 @@ async fn a_provisioning_killed_after_its_client_was_linked_is_unlinked_when_take
          FROM key_managers WHERE name = 'resident'"
     ));
     let secret = client.secret.clone().unwrap();
-    let response = tpp
-        .post(
-            &format!("/applications/{id}/keys/production/map"),
-            &[
-                ("key_manager", "resident"),
-                ("consumer_key", &client.client_id),
-                ("consumer_secret", &secret),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.post_ok(
+        &format!("/applications/{id}/keys/production/map"),
+        &[
+            ("key_manager", "resident"),
+            ("consumer_key", &client.client_id),
+            ("consumer_secret", &secret),
+        ],
+    )
+    .await;
     assert_eq!(
         app.text(&format!(
             "SELECT IFNULL(application_id, 'none') || ' ' || IFNULL(key_type, 'none') AS line \

@@ -281,13 +281,11 @@ async fn keys_live_and_die_at_the_server(
 
     // Remove: the client is gone at the server, and from Portico.
     let (_, last) = registration(app, &key).unwrap();
-    let response = tpp
-        .post(
-            &format!("{}/remove", keys_path(id, "production")),
-            &[("key_manager", key_manager)],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.post_ok(
+        &format!("{}/remove", keys_path(id, "production")),
+        &[("key_manager", key_manager)],
+    )
+    .await;
     assert_ne!(read_client(&uri, &last).await.0, StatusCode::OK);
     let (status, answer) = server.token(&key, &new_secret).await;
     assert_eq!(
@@ -517,19 +515,17 @@ async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked
     assert!(response.text().await.unwrap().contains("out-of-band"));
 
     // Deleting the application leaves the client at the server; it can be mapped again.
-    let response = ada.post(&format!("/applications/{id}/delete"), &[]).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    ada.post_ok(&format!("/applications/{id}/delete"), &[])
+        .await;
     assert_eq!(server.token(&key, &secret).await.0, StatusCode::OK);
     assert_eq!(rows(&app, "key_manager_tasks"), 0);
     let response = map(&bob, other, &key, &secret).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let response = bob
-        .post(
-            &format!("{}/remove", keys_path(other, "production")),
-            &[("key_manager", "partner")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    bob.post_ok(
+        &format!("{}/remove", keys_path(other, "production")),
+        &[("key_manager", "partner")],
+    )
+    .await;
     assert_eq!(server.token(&key, &secret).await.0, StatusCode::OK);
     assert_eq!(rows(&app, "key_mappings"), 0);
 }

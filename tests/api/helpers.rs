@@ -31,6 +31,20 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
+/// A fresh Portico and its first administrator, signed in.
+pub async fn spawn_admin() -> (TestApp, Browser) {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    (app, admin)
+}
+
+/// A fresh Portico and a signed-in TPP.
+pub async fn spawn_tpp(username: &str) -> (TestApp, Browser) {
+    let app = spawn_app().await;
+    let tpp = app.tpp(username).await;
+    (app, tpp)
+}
+
 pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let db_path = dir.path().join("portico.db");
@@ -255,6 +269,13 @@ impl Browser {
         let mut all: Vec<(&str, &str)> = fields.to_vec();
         all.push(("csrf_token", &token));
         self.post_raw(path, &all).await
+    }
+
+    /// POSTs a form (with the CSRF token) that must succeed with 303; the answer.
+    pub async fn post_ok(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let response = self.post(path, fields).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "POST {path}");
+        response
     }
 
     /// POSTs exactly these fields (no CSRF token added).

@@ -78,9 +78,7 @@ fn destructive(path: &str) -> bool {
 async fn hostile_text_in_every_field_of_every_form_never_breaks_a_page() {
     let app = TestApp::new()
         .with_api("Payments", "/payments", &["Bronze"])
-        .with_tpp("hostile-tpp")
-        .with_application("hostile-tpp", "Target")
-        .with_subscription("Target", "Payments", "Bronze")
+        .with_subscriber("hostile-tpp", "Target", "Payments", "Bronze")
         .build()
         .await;
     let (api, application) = (app.api("Payments"), app.application("Target"));

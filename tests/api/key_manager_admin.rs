@@ -18,19 +18,17 @@ fn dcr_form<'a>(name: &'a str, issuer: &'a str) -> Vec<(&'a str, &'a str)> {
 
 #[actix_web::test]
 async fn an_admin_creates_edits_disables_and_deletes_a_key_manager_with_audit() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let (status, page) = admin.page("/admin/key-managers/new?type=dcr").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("name=\"connector_initial_access_token\""));
 
     let response = admin
-        .post(
+        .post_ok(
             "/admin/key-managers",
             &dcr_form("partner-idp", "https://idp.example.com"),
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let path = location(&response);
     let (_, list) = admin.page("/admin/key-managers").await;
     let resident = list.find("data-key-manager=\"resident\"").unwrap();
@@ -50,8 +48,7 @@ async fn an_admin_creates_edits_disables_and_deletes_a_key_manager_with_audit() 
         "connector_initial_access_token",
     );
     let form = with_field(form, "display_name", "Partner IdP (EU)");
-    let response = admin.post(&path, &form).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    admin.post_ok(&path, &form).await;
     assert_eq!(
         app.text("SELECT name AS line FROM key_managers WHERE display_name = 'Partner IdP (EU)'"),
         "partner-idp",
@@ -82,8 +79,7 @@ async fn an_admin_creates_edits_disables_and_deletes_a_key_manager_with_audit() 
 
 #[actix_web::test]
 async fn rules_name_their_field_keep_values_and_never_echo_secrets() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (_app, admin) = spawn_admin().await;
     let form = with_field(
         dcr_form("bad name!", "https://idp.example.com"),
         "token_endpoint",
@@ -115,15 +111,13 @@ async fn rules_name_their_field_keep_values_and_never_echo_secrets() {
 
 #[actix_web::test]
 async fn name_and_issuer_are_unique_and_the_resident_key_manager_is_never_deleted() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let response = admin
-        .post(
+    let (app, admin) = spawn_admin().await;
+    admin
+        .post_ok(
             "/admin/key-managers",
             &dcr_form("one", "https://idp.example.com"),
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let response = admin
         .post(
             "/admin/key-managers",
@@ -205,24 +199,17 @@ fn resident_form<'a>(
 
 #[actix_web::test]
 async fn a_disabled_resident_key_manager_offers_no_new_keys_until_enabled_again() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let tpp = app.tpp("tpp-one").await;
     let id = tpp.create_application("Payments").await;
     let resident = app.count("SELECT id AS n FROM key_managers WHERE kind = 'resident'");
 
     let switch = |action: &str| format!("/admin/key-managers/{resident}/{action}");
-    assert_eq!(
-        admin.post_status(&switch("disable"), &[]).await,
-        StatusCode::SEE_OTHER
-    );
+    admin.post_ok(&switch("disable"), &[]).await;
     assert!(!offers_generation(&tpp, id).await, "no generate form");
     every_keys_post_is_forbidden(&tpp, id).await;
 
-    assert_eq!(
-        admin.post_status(&switch("enable"), &[]).await,
-        StatusCode::SEE_OTHER
-    );
+    admin.post_ok(&switch("enable"), &[]).await;
     assert!(
         offers_generation(&tpp, id).await,
         "the generate form is back"
@@ -239,8 +226,7 @@ async fn offers_generation(tpp: &Browser, id: i64) -> bool {
 
 #[actix_web::test]
 async fn a_key_manager_with_keys_cannot_be_deleted_and_the_refusal_lists_them() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let response = admin
         .post(
             "/admin/key-managers",
@@ -284,8 +270,7 @@ async fn a_key_manager_with_keys_cannot_be_deleted_and_the_refusal_lists_them() 
 
 #[actix_web::test]
 async fn allow_and_deny_permissions_follow_the_roles_admins_assign() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let tpp = app.tpp("tpp-role").await;
     let id = tpp.create_application("Open Banking").await;
     let user = app.user_id("tpp-role");
@@ -295,27 +280,21 @@ async fn allow_and_deny_permissions_follow_the_roles_admins_assign() {
 
     // ALLOW regulated-tpp: a TPP without the role may not use it.
     let allow = permission("ALLOW", "regulated-tpp");
-    assert_eq!(
-        admin.post_status(&edit, &allow).await,
-        StatusCode::SEE_OTHER
-    );
+    admin.post_ok(&edit, &allow).await;
     assert!(!offers_generation(&tpp, id).await);
     every_keys_post_is_forbidden(&tpp, id).await;
 
     // The admin gives the role on /admin/users: now it may.
     let roles = format!("/admin/users/{user}/roles");
     let both = [("roles", "regulated-tpp"), ("roles", "partner")];
-    assert_eq!(
-        admin.post_status(&roles, &both).await,
-        StatusCode::SEE_OTHER
-    );
+    admin.post_ok(&roles, &both).await;
     let (_, users) = admin.page("/admin/users").await;
     assert!(users.contains("value=\"partner, regulated-tpp\""));
     assert!(offers_generation(&tpp, id).await);
 
     // DENY partner: the role now keeps it out.
     let deny = permission("DENY", "partner");
-    assert_eq!(admin.post_status(&edit, &deny).await, StatusCode::SEE_OTHER);
+    admin.post_ok(&edit, &deny).await;
     assert!(!offers_generation(&tpp, id).await);
     every_keys_post_is_forbidden(&tpp, id).await;
 
@@ -445,8 +424,7 @@ const NON_PUBLIC_HOSTS: &[&str] = &[
 
 #[actix_web::test]
 async fn discovery_refuses_every_non_public_address_when_private_urls_are_off() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (_app, admin) = spawn_admin().await;
     for host in NON_PUBLIC_HOSTS {
         let url = format!("https://{host}/.well-known/openid-configuration");
         let response = admin
@@ -470,8 +448,7 @@ async fn discovery_refuses_every_non_public_address_when_private_urls_are_off() 
 
 #[actix_web::test]
 async fn the_admin_form_refuses_every_non_public_endpoint_and_stores_nothing() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let before = app.count("SELECT COUNT(*) FROM key_managers");
     for host in NON_PUBLIC_HOSTS {
         let endpoint = format!("https://{host}/token");
@@ -536,8 +513,7 @@ async fn discovery_refuses_a_redirect_an_issuer_mismatch_and_an_oversized_body()
 
 #[actix_web::test]
 async fn an_edit_with_errors_keeps_values_and_a_new_secret_replaces_the_stored_one() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let response = admin
         .post(
             "/admin/key-managers",
@@ -578,8 +554,7 @@ async fn an_edit_with_errors_keeps_values_and_a_new_secret_replaces_the_stored_o
         "connector_initial_access_token",
         "a-new-secret-value-9999",
     );
-    let response = admin.post(&path, &form).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    admin.post_ok(&path, &form).await;
     assert_ne!(
         sealed(),
         before,

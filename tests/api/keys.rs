@@ -134,8 +134,7 @@ fn keys_state(app: &TestApp) -> String {
 
 #[actix_web::test]
 async fn a_tpp_generates_keys_and_sees_the_secret_only_once() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("alice").await;
+    let (app, tpp) = spawn_tpp("alice").await;
     let id = tpp.create_application("Wallet").await;
 
     let (status, page) = tpp.page(&keys_path(id, "production")).await;
@@ -238,8 +237,7 @@ async fn a_tpp_generates_keys_and_sees_the_secret_only_once() {
 
 #[actix_web::test]
 async fn every_bad_callback_url_is_refused_naming_callback_url() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("bob").await;
+    let (app, tpp) = spawn_tpp("bob").await;
     let id = tpp.create_application("Callbacks").await;
     let long = format!("https://app.example/{}", "a".repeat(2040));
     let cases = [
@@ -346,8 +344,7 @@ async fn every_bad_callback_url_is_refused_naming_callback_url() {
 
 #[actix_web::test]
 async fn grant_type_pkce_public_client_and_regulatory_rules_name_their_field() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("carol").await;
+    let (app, tpp) = spawn_tpp("carol").await;
     let id = tpp.create_application("Rules").await;
     let path = format!("{}/generate", keys_path(id, "sandbox"));
     let (pem, _) = valid_certificate();
@@ -470,8 +467,7 @@ async fn grant_type_pkce_public_client_and_regulatory_rules_name_their_field() {
 
 #[actix_web::test]
 async fn application_certificates_must_be_unexpired_x509_certificates() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("dave").await;
+    let (app, tpp) = spawn_tpp("dave").await;
     let id = tpp.create_application("Certificates").await;
     let path = format!("{}/generate", keys_path(id, "production"));
     let (valid, der) = valid_certificate();
@@ -548,8 +544,7 @@ async fn application_certificates_must_be_unexpired_x509_certificates() {
 
 #[actix_web::test]
 async fn generating_keys_that_exist_is_a_conflict() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("erin").await;
+    let (app, tpp) = spawn_tpp("erin").await;
     let id = tpp.create_application("Twice").await;
     let (key, _) = generate(&tpp, id, "production", &client_credentials()).await;
     let before = keys_state(&app);
@@ -569,8 +564,7 @@ async fn generating_keys_that_exist_is_a_conflict() {
 
 #[actix_web::test]
 async fn ten_simultaneous_generations_make_exactly_one_client() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("frank").await;
+    let (app, tpp) = spawn_tpp("frank").await;
     let id = tpp.create_application("Racer").await;
     let token = tpp.csrf_token().await;
     let path = format!("{}/generate", keys_path(id, "production"));
@@ -606,8 +600,7 @@ async fn ten_simultaneous_generations_make_exactly_one_client() {
 
 #[actix_web::test]
 async fn out_of_band_keys_are_verified_then_used_like_generated_ones() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("grace").await;
+    let (app, tpp) = spawn_tpp("grace").await;
     let id = tpp.create_application("Provided").await;
     let existing = app.register_client(ClientSpec::default());
     let secret = existing.secret.clone().unwrap();
@@ -646,7 +639,7 @@ async fn out_of_band_keys_are_verified_then_used_like_generated_ones() {
     assert_eq!(keys_state(&app), before, "nothing stored");
 
     let response = tpp
-        .post(
+        .post_ok(
             &path,
             &[
                 ("key_manager", "resident"),
@@ -655,7 +648,6 @@ async fn out_of_band_keys_are_verified_then_used_like_generated_ones() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         location(&response),
         format!("{}?key_manager=resident", keys_path(id, "production"))
@@ -727,8 +719,8 @@ async fn out_of_band_keys_are_verified_then_used_like_generated_ones() {
         )),
         "none none"
     );
-    let response = other
-        .post(
+    other
+        .post_ok(
             &format!("{}/map", keys_path(other_id, "sandbox")),
             &[
                 ("key_manager", "resident"),
@@ -737,7 +729,6 @@ async fn out_of_band_keys_are_verified_then_used_like_generated_ones() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         app.text(&format!(
             "SELECT application_id || ' ' || key_type AS line FROM oauth_clients WHERE client_id = '{}'",
@@ -828,10 +819,9 @@ async fn out_of_band_provisioning_is_enforced_on_the_server() {
             .await
             .contains("does not accept existing OAuth keys")
     );
-    let response = admin
-        .resubmit(&resident, &resident, &[("enable_oob_provisioning", "true")])
+    admin
+        .resubmit_ok(&resident, &resident, &[("enable_oob_provisioning", "true")])
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let response = map(&tpp, id).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
@@ -911,8 +901,7 @@ async fn a_disabled_key_manager_offers_nothing_and_refuses_every_keys_request() 
 
 #[actix_web::test]
 async fn keys_are_updated_regenerated_and_removed() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("judy").await;
+    let (app, tpp) = spawn_tpp("judy").await;
     let id = tpp.create_application("Lifecycle").await;
     let (key, old_secret) = generate(
         &tpp,
@@ -956,7 +945,7 @@ async fn keys_are_updated_regenerated_and_removed() {
         vec!["client_credentials", "authorization_code"]
     );
     let response = tpp
-        .post(
+        .post_ok(
             &update,
             &[
                 with_callback("https://app.example/cb"),
@@ -965,7 +954,6 @@ async fn keys_are_updated_regenerated_and_removed() {
             .concat(),
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, page) = tpp.page(&location(&response)).await;
     assert!(page.contains("The keys were updated."));
     assert_eq!(
@@ -1027,8 +1015,7 @@ async fn keys_are_updated_regenerated_and_removed() {
 /// process's back (another process on the same database) within that second.
 #[actix_web::test]
 async fn the_token_endpoint_follows_every_change_to_a_client_it_has_just_used() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("kim").await;
+    let (app, tpp) = spawn_tpp("kim").await;
     let id = tpp.create_application("Cached").await;
     let (key, secret) = generate(&tpp, id, "production", &client_credentials()).await;
     let application_name = |answer: &Value| {
@@ -1040,17 +1027,15 @@ async fn the_token_endpoint_follows_every_change_to_a_client_it_has_just_used() 
     assert_eq!(application_name(&answer), "Cached");
 
     // Renamed through the portal: the next token speaks for the new name.
-    let response = tpp
-        .post(
-            &format!("/applications/{id}"),
-            &[
-                ("name", "Renamed"),
-                ("throttling_policy", "20PerMin"),
-                ("description", ""),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.post_ok(
+        &format!("/applications/{id}"),
+        &[
+            ("name", "Renamed"),
+            ("throttling_policy", "20PerMin"),
+            ("description", ""),
+        ],
+    )
+    .await;
     let (status, answer) = token_for(&app, &key, &secret).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(application_name(&answer), "Renamed");
@@ -1091,8 +1076,7 @@ async fn the_token_endpoint_follows_every_change_to_a_client_it_has_just_used() 
 
 #[actix_web::test]
 async fn a_portal_token_is_a_jwt_the_server_introspects_as_active() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("karl").await;
+    let (app, tpp) = spawn_tpp("karl").await;
     let id = tpp.create_application("Tokens").await;
     let (key, secret) = generate(&tpp, id, "sandbox", &client_credentials()).await;
     let path = format!("{}/token", keys_path(id, "sandbox"));
@@ -1201,17 +1185,15 @@ async fn a_portal_token_is_a_jwt_the_server_introspects_as_active() {
     );
 
     // Keys without client_credentials cannot get portal tokens.
-    let response = tpp
-        .post(
-            &format!("{}/update", keys_path(id, "sandbox")),
-            &[
-                ("key_manager", "resident"),
-                ("grant_types", "authorization_code"),
-                ("callback_url", "https://app.example/cb"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.post_ok(
+        &format!("{}/update", keys_path(id, "sandbox")),
+        &[
+            ("key_manager", "resident"),
+            ("grant_types", "authorization_code"),
+            ("callback_url", "https://app.example/cb"),
+        ],
+    )
+    .await;
     let (_, page) = tpp.page(&keys_path(id, "sandbox")).await;
     assert!(!page.contains("Generate an access token"));
     let response = tpp
@@ -1229,25 +1211,22 @@ async fn a_portal_token_is_a_jwt_the_server_introspects_as_active() {
 
 #[actix_web::test]
 async fn deleting_an_application_deletes_created_clients_and_keeps_mapped_ones() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("leo").await;
+    let (app, tpp) = spawn_tpp("leo").await;
     let id = tpp.create_application("Doomed").await;
     let (created, _) = generate(&tpp, id, "production", &client_credentials()).await;
     let existing = app.register_client(ClientSpec::default());
-    let response = tpp
-        .post(
-            &format!("{}/map", keys_path(id, "sandbox")),
-            &[
-                ("key_manager", "resident"),
-                ("consumer_key", &existing.client_id),
-                ("consumer_secret", existing.secret.as_deref().unwrap()),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.post_ok(
+        &format!("{}/map", keys_path(id, "sandbox")),
+        &[
+            ("key_manager", "resident"),
+            ("consumer_key", &existing.client_id),
+            ("consumer_secret", existing.secret.as_deref().unwrap()),
+        ],
+    )
+    .await;
 
-    let response = tpp.post(&format!("/applications/{id}/delete"), &[]).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.post_ok(&format!("/applications/{id}/delete"), &[])
+        .await;
     assert_eq!(app.count("SELECT COUNT(*) FROM applications"), 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 0);
     assert_eq!(
@@ -1274,8 +1253,7 @@ async fn deleting_an_application_deletes_created_clients_and_keeps_mapped_ones()
 
 #[actix_web::test]
 async fn no_plaintext_consumer_secret_is_stored_anywhere() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("mallory").await;
+    let (app, tpp) = spawn_tpp("mallory").await;
     let id = tpp.create_application("Journey").await;
     let mut secrets = Vec::new();
     let (key, first) = generate(&tpp, id, "production", &client_credentials()).await;
@@ -1304,17 +1282,15 @@ async fn no_plaintext_consumer_secret_is_stored_anywhere() {
     secrets.push(token);
     let existing = app.register_client(ClientSpec::default());
     let mapped_secret = existing.secret.clone().unwrap();
-    let response = tpp
-        .post(
-            &format!("{}/map", keys_path(id, "sandbox")),
-            &[
-                ("key_manager", "resident"),
-                ("consumer_key", &existing.client_id),
-                ("consumer_secret", &mapped_secret),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.post_ok(
+        &format!("{}/map", keys_path(id, "sandbox")),
+        &[
+            ("key_manager", "resident"),
+            ("consumer_key", &existing.client_id),
+            ("consumer_secret", &mapped_secret),
+        ],
+    )
+    .await;
     secrets.push(mapped_secret);
     assert_eq!(
         app.text(&format!(
@@ -1344,8 +1320,7 @@ async fn no_plaintext_consumer_secret_is_stored_anywhere() {
 
 #[actix_web::test]
 async fn an_administrator_sees_and_resolves_key_manager_tasks() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let (_, home) = admin.page("/admin").await;
     assert!(home.contains("href=\"/admin/key-manager-tasks\""));
     let (status, empty) = admin.page("/admin/key-manager-tasks").await;
@@ -1369,10 +1344,9 @@ async fn an_administrator_sees_and_resolves_key_manager_tasks() {
         StatusCode::FORBIDDEN
     );
 
-    let response = admin
-        .post(&format!("/admin/key-manager-tasks/{task}/retry"), &[])
+    admin
+        .post_ok(&format!("/admin/key-manager-tasks/{task}/retry"), &[])
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, page) = admin.page("/admin/key-manager-tasks").await;
     assert!(page.contains("was deleted at Resident Key Manager"));
     assert!(page.contains("Resolved"));

@@ -54,8 +54,7 @@ fn api_form(document: &str) -> Vec<(&str, &str)> {
 
 #[actix_web::test]
 async fn yaml_alias_bombs_and_deep_nesting_are_refused_with_the_field_named() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let three_levels = alias_bomb(1_000, 3);
     let two_levels = alias_bomb(2_000, 2);
     let deep_json = format!(

@@ -10,9 +10,7 @@ use crate::helpers::*;
 async fn another_tpp_gets_404_on_every_object_route_and_changes_nothing() {
     let app = TestApp::new()
         .with_api("Payments", "/payments", &["Bronze"])
-        .with_tpp("owner")
-        .with_application("owner", "Private App")
-        .with_subscription("Private App", "Payments", "Bronze")
+        .with_subscriber("owner", "Private App", "Payments", "Bronze")
         .with_tpp("intruder")
         .with_application("intruder", "Intruder App")
         .build()
@@ -85,8 +83,7 @@ async fn another_tpp_gets_404_on_every_object_route_and_changes_nothing() {
 
 #[actix_web::test]
 async fn object_routes_with_ids_that_are_not_numbers_are_404() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("typist").await;
+    let (_app, tpp) = spawn_tpp("typist").await;
     for route in ROUTES
         .iter()
         .filter(|r| r.path.contains("{id}") && r.access == Access::SignedIn)
@@ -124,9 +121,7 @@ fn subscription_of(app: &TestApp, application: i64) -> i64 {
 async fn a_new_tpps_application_inherits_nothing_from_another_tpps_deleted_one() {
     let app = TestApp::new()
         .with_api("Payments", "/payments", &["Bronze"])
-        .with_tpp("departed-owner")
-        .with_application("departed-owner", "Departed Ledger")
-        .with_subscription("Departed Ledger", "Payments", "Bronze")
+        .with_subscriber("departed-owner", "Departed Ledger", "Payments", "Bronze")
         .with_keys("Departed Ledger", "sandbox")
         .build()
         .await;
@@ -305,8 +300,7 @@ async fn make(app: &TestApp, admin: &Browser, kind: &AdminObject, name: &'static
 /// deleted gets a new id, shows nothing of the deleted one, and the deleted id answers 404.
 #[actix_web::test]
 async fn an_administrators_new_objects_never_take_a_deleted_objects_id() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let kinds = [
         AdminObject {
             prefix: "/admin/key-managers/{id}",

@@ -22,8 +22,7 @@ fn assert_security_headers(response: &reqwest::Response, what: &str) {
 
 #[actix_web::test]
 async fn every_page_carries_the_security_headers() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let tpp = app.tpp("viewer").await;
     let paths = [
         "/",
@@ -155,8 +154,7 @@ async fn a_form_larger_than_64_kib_is_refused_and_nothing_is_written() {
 
 #[actix_web::test]
 async fn forms_have_labels_for_every_input() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     for (browser, path) in [
         (&app.browser(), "/signup"),
         (&app.browser(), "/login"),
@@ -179,8 +177,7 @@ async fn forms_have_labels_for_every_input() {
 
 #[actix_web::test]
 async fn error_pages_keep_the_signed_in_frame() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("framed").await;
+    let (app, tpp) = spawn_tpp("framed").await;
     for (path, status) in [
         ("/no/such/page", StatusCode::NOT_FOUND),
         ("/admin/users", StatusCode::FORBIDDEN),

@@ -111,8 +111,7 @@ async fn the_list_shows_both_levels_with_their_quotas_and_uses() {
 
 #[actix_web::test]
 async fn an_admin_creates_a_subscription_policy_that_requires_approval() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let (status, form) = admin.page(&format!("{LIST}/new")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(selected_value(&form, "time_unit").as_deref(), Some("min"));
@@ -124,8 +123,7 @@ async fn an_admin_creates_a_subscription_policy_that_requires_approval() {
     );
 
     let fields = with_field(policy_fields(), "requires_approval", "true");
-    let response = admin.post(LIST, &fields).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = admin.post_ok(LIST, &fields).await;
     assert_eq!(location(&response), LIST);
     let id = policy_id(&app, "subscription", "Platinum");
     assert!(id > 0);
@@ -150,15 +148,13 @@ async fn an_admin_creates_a_subscription_policy_that_requires_approval() {
 
 #[actix_web::test]
 async fn an_empty_request_count_is_unlimited_and_the_limits_are_inclusive() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let fields = with_field(
         with_field(policy_fields(), "request_count", ""),
         "unit_time",
         "",
     );
-    let response = admin.post(LIST, &fields).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    admin.post_ok(LIST, &fields).await;
     let id = policy_id(&app, "subscription", "Platinum");
     assert_eq!(policy_column(&app, id, "request_count"), "NULL");
     assert_eq!(policy_column(&app, id, "unit_time"), "1");
@@ -172,8 +168,7 @@ async fn an_empty_request_count_is_unlimited_and_the_limits_are_inclusive() {
         ("unit_time", "1000"),
         ("time_unit", "day"),
     ];
-    let response = admin.post(LIST, &fields).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    admin.post_ok(LIST, &fields).await;
     let (_, list) = admin.page(LIST).await;
     assert_eq!(
         cell(&list, "subscription", "Platinum", "quota").as_deref(),
@@ -187,8 +182,7 @@ async fn an_empty_request_count_is_unlimited_and_the_limits_are_inclusive() {
 
 #[actix_web::test]
 async fn every_policy_rule_names_its_field_and_keeps_the_values() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let before = app.snapshot();
     let long_name = "n".repeat(65);
     let long_display = "d".repeat(101);
@@ -328,8 +322,7 @@ async fn every_policy_rule_names_its_field_and_keeps_the_values() {
 
 #[actix_web::test]
 async fn names_are_unique_per_level_ignoring_case() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let before = app.snapshot();
     for taken in ["Bronze", "bronze", "GOLD"] {
         let fields = with_field(policy_fields(), "name", taken);
@@ -358,8 +351,7 @@ async fn names_are_unique_per_level_ignoring_case() {
         "level",
         "application",
     );
-    let response = admin.post(LIST, &fields).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    admin.post_ok(LIST, &fields).await;
     assert_eq!(
         app.count("SELECT COUNT(*) FROM throttling_policies WHERE name = 'Bronze'"),
         2
@@ -368,8 +360,7 @@ async fn names_are_unique_per_level_ignoring_case() {
 
 #[actix_web::test]
 async fn editing_a_policy_changes_its_quota_but_never_its_level_or_name() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let bronze = policy_id(&app, "subscription", "Bronze");
     let path = format!("{LIST}/{bronze}");
     let (status, page) = admin.page(&path).await;
@@ -396,7 +387,7 @@ async fn editing_a_policy_changes_its_quota_but_never_its_level_or_name() {
     );
 
     let response = admin
-        .post(
+        .post_ok(
             &path,
             &[
                 ("level", "application"),
@@ -410,7 +401,6 @@ async fn editing_a_policy_changes_its_quota_but_never_its_level_or_name() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), LIST);
     assert_eq!(policy_column(&app, bronze, "name"), "Bronze");
     assert_eq!(policy_column(&app, bronze, "level"), "subscription");
@@ -425,8 +415,8 @@ async fn editing_a_policy_changes_its_quota_but_never_its_level_or_name() {
     assert!(list.contains("The subscription policy Bronze was saved."));
 
     // An unticked box is absent from the form: approval is switched off.
-    let response = admin
-        .post(
+    admin
+        .post_ok(
             &path,
             &[
                 ("display_name", "Bronze"),
@@ -436,7 +426,6 @@ async fn editing_a_policy_changes_its_quota_but_never_its_level_or_name() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(policy_column(&app, bronze, "requires_approval"), "0");
     assert_eq!(policy_column(&app, bronze, "request_count"), "1000");
     assert_eq!(audit_count(&app, "update", bronze), 2);
@@ -444,8 +433,7 @@ async fn editing_a_policy_changes_its_quota_but_never_its_level_or_name() {
 
 #[actix_web::test]
 async fn an_invalid_update_is_refused_with_the_values_kept() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let bronze = policy_id(&app, "subscription", "Bronze");
     let before = app.snapshot();
     let response = admin
@@ -504,8 +492,7 @@ async fn an_invalid_update_is_refused_with_the_values_kept() {
 
 #[actix_web::test]
 async fn unknown_policies_are_404() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let before = app.snapshot();
     let valid = [
         ("display_name", "Ghost"),
@@ -531,12 +518,10 @@ async fn unknown_policies_are_404() {
 
 #[actix_web::test]
 async fn deleting_an_unused_policy_removes_it_and_records_who() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     admin.post(LIST, &policy_fields()).await;
     let id = policy_id(&app, "subscription", "Platinum");
-    let response = admin.post(&format!("{LIST}/{id}/delete"), &[]).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = admin.post_ok(&format!("{LIST}/{id}/delete"), &[]).await;
     assert_eq!(location(&response), LIST);
     assert_eq!(
         app.count(&format!(
@@ -596,8 +581,7 @@ async fn a_policy_in_use_cannot_be_deleted_and_the_admin_is_told_what_uses_it() 
 
 #[actix_web::test]
 async fn hostile_text_in_policy_fields_is_refused_or_kept_exactly() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let form = HostileForm {
         action: LIST,
         table: "throttling_policies",

@@ -51,8 +51,7 @@ type Step<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, &'a str);
 /// Every result a keys POST shows once: generate, regenerate, token — and the gateway secret.
 #[actix_web::test]
 async fn one_time_results_are_shown_once_by_the_page_the_redirect_leads_to() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("prg").await;
+    let (app, tpp) = spawn_tpp("prg").await;
     let id = tpp.create_application("Redirected").await;
     let other_session = app.browser();
     assert_eq!(

@@ -308,8 +308,7 @@ async fn sign_up_signs_in_and_carries_next_through() {
     let before = browser.csrf_token().await;
 
     let fields = with_field(signup_fields("newcomer"), "next", "/apis?q=pay");
-    let response = browser.post("/signup", &fields).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = browser.post_ok("/signup", &fields).await;
     let to_login = location(&response);
     assert_eq!(to_login, "/login?next=%2Fapis%3Fq%3Dpay");
     let response = browser.get(&to_login).await;
