@@ -97,13 +97,8 @@ async fn every_sign_up_rule_names_its_field() {
         }
         let fields = with_field(fields, field, value);
         let response = browser.post("/signup", &fields).await;
-        refused_on(
-            response,
-            error_field,
-            message,
-            &format!("{field}={value:?}"),
-        )
-        .await;
+        let case = format!("{field}={value:?}");
+        refused_on(response, error_field, message, &case).await;
     }
     assert_eq!(
         app.count("SELECT COUNT(*) FROM users WHERE role = 'tpp'"),
@@ -457,23 +452,15 @@ async fn locking_an_account_ends_all_its_sessions() {
 #[actix_web::test]
 async fn an_admin_cannot_lock_themselves_and_unknown_users_are_404() {
     let (app, admin) = spawn_admin().await;
-    let id = app.user_id(ADMIN);
-    assert_eq!(
-        admin
-            .post_status(&format!("/admin/users/{id}/lock"), &[])
-            .await,
-        StatusCode::CONFLICT
-    );
-    assert_eq!(
-        admin.post_status("/admin/users/9999/lock", &[]).await,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        admin
-            .post_status("/admin/users/not-a-number/lock", &[])
-            .await,
-        StatusCode::NOT_FOUND
-    );
+    let own = app.user_id(ADMIN).to_string();
+    for (user, status) in [
+        (own.as_str(), StatusCode::CONFLICT),
+        ("9999", StatusCode::NOT_FOUND),
+        ("not-a-number", StatusCode::NOT_FOUND),
+    ] {
+        let lock = format!("/admin/users/{user}/lock");
+        assert_eq!(admin.post_status(&lock, &[]).await, status, "{lock}");
+    }
     assert!(admin.is_signed_in().await);
 }
 

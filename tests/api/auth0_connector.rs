@@ -103,6 +103,11 @@ async fn try_generate(browser: &Browser, id: i64) -> reqwest::Response {
 }
 
 /// Generates production keys: (consumer key, consumer secret) as the page shows them.
+/// The production keys page, on the Auth0 tab.
+fn auth0_keys(id: i64) -> String {
+    format!("{}?key_manager=auth0", keys_path(id, "production"))
+}
+
 async fn generate(browser: &Browser, id: i64) -> (String, String) {
     let response = try_generate(browser, id).await;
     let body = shown_after(browser, response).await;
@@ -166,12 +171,7 @@ async fn an_auth0_key_manager_generates_uses_updates_regenerates_and_removes_key
         )),
         "CREATED ACTIVE none"
     );
-    let (_, page) = tpp
-        .page(&format!(
-            "{}?key_manager=auth0",
-            keys_path(id, "production")
-        ))
-        .await;
+    let (_, page) = tpp.page(&auth0_keys(id)).await;
     assert_eq!(
         data_field(&page, "token_endpoint").unwrap(),
         stub.token_endpoint()
@@ -314,12 +314,7 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
         )),
         "MAPPED none"
     );
-    let (_, page) = tpp
-        .page(&format!(
-            "{}?key_manager=auth0",
-            keys_path(id, "production")
-        ))
-        .await;
+    let (_, page) = tpp.page(&auth0_keys(id)).await;
     assert_eq!(data_field(&page, "consumer_key").unwrap(), client_id);
     assert_eq!(
         data_field(&page, "grant_types").unwrap(),
@@ -354,12 +349,7 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
     stub.tenant().grants.retain(|g| g.client_id != lonely);
     let third = other.create_application("Third").await;
     let response = map_keys(&other, third, &lonely, &lonely_secret).await;
-    let body = unprocessable(response, "").await;
-    assert!(
-        error_on(&body, "consumer_key")
-            .unwrap()
-            .contains("no client grant")
-    );
+    refused_on(response, "consumer_key", "no client grant", "").await;
     assert_eq!(
         app.count(&format!(
             "SELECT COUNT(*) FROM key_mappings WHERE application_id = {third}"
@@ -525,12 +515,7 @@ async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
         ],
     )
     .await;
-    let body = unprocessable(response, "").await;
-    assert!(
-        error_on(&body, "callback_url")
-            .unwrap()
-            .contains("Auth0 refused")
-    );
+    let body = refused_on(response, "callback_url", "Auth0 refused", "").await;
     assert_eq!(
         textarea_value(&body, "callback_url").as_deref(),
         Some("https://faulty.example/cb")

@@ -7,9 +7,12 @@
 
 use std::ops::Deref;
 
-use reqwest::StatusCode;
+use reqwest::{Response, StatusCode};
 
 use crate::helpers::*;
+
+/// A form's fields, as `Browser::post` takes them.
+type Form<'a> = &'a [(&'a str, &'a str)];
 
 /// An OpenAPI document with one operation, `GET /items` ("List items").
 const ITEMS_DOCUMENT: &str =
@@ -360,12 +363,7 @@ impl Browser {
     }
 
     /// POSTs the subscribe form of an API's page, whatever the answer.
-    pub async fn try_subscribe(
-        &self,
-        api: i64,
-        application: &str,
-        tier: &str,
-    ) -> reqwest::Response {
+    pub async fn try_subscribe(&self, api: i64, application: &str, tier: &str) -> Response {
         self.post(
             &format!("/apis/{api}/subscribe"),
             &[("application_id", application), ("throttling_policy", tier)],
@@ -374,7 +372,7 @@ impl Browser {
     }
 
     /// Changes an API through its admin edit form (the other fields as they stand).
-    pub async fn edit_api(&self, id: i64, changes: &[(&str, &str)]) {
+    pub async fn edit_api(&self, id: i64, changes: Form<'_>) {
         let page = format!("/admin/apis/{id}");
         let response = self.resubmit(&page, &page, changes).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "edit API {id}");
@@ -401,22 +399,45 @@ impl Browser {
         &self,
         application: i64,
         key_type: &str,
-        fields: &[(&str, &str)],
-    ) -> reqwest::Response {
-        self.post(
-            &format!("/applications/{application}/keys/{key_type}/generate"),
-            fields,
-        )
-        .await
+        fields: Form<'_>,
+    ) -> Response {
+        self.keys_action(application, key_type, "generate", fields)
+            .await
     }
 
-    /// Generates keys through the keys page; the key and the secret it shows once.
-    pub async fn generate_keys(
+    /// POSTs one of the forms of an application's keys page (`generate`, `map`, `update`,
+    /// `regenerate-secret`, `token`, `remove`), whatever the answer.
+    pub async fn keys_action(
         &self,
         application: i64,
         key_type: &str,
-        fields: &[(&str, &str)],
-    ) -> Keys {
+        action: &str,
+        fields: Form<'_>,
+    ) -> Response {
+        let path = format!("{}/{action}", keys_path(application, key_type));
+        self.post(&path, fields).await
+    }
+
+    /// Asks the production keys page of the resident key manager for an access token.
+    pub async fn portal_token(
+        &self,
+        application: i64,
+        secret: &str,
+        scopes: Option<&str>,
+        validity: &str,
+    ) -> Response {
+        let mut fields = vec![
+            ("key_manager", "resident"),
+            ("consumer_secret", secret),
+            ("validity_period", validity),
+        ];
+        fields.extend(scopes.map(|scopes| ("scopes", scopes)));
+        self.keys_action(application, "production", "token", &fields)
+            .await
+    }
+
+    /// Generates keys through the keys page; the key and the secret it shows once.
+    pub async fn generate_keys(&self, application: i64, key_type: &str, fields: Form<'_>) -> Keys {
         let response = self.try_generate(application, key_type, fields).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "generate keys");
         let (_, page) = self.page(&location(&response)).await;
@@ -429,22 +450,12 @@ impl Browser {
 
     /// Sends the form posting to `action` on the page at `page` as it stands, but for the
     /// fields in `changes` (each replaces every value of its name).
-    pub async fn resubmit(
-        &self,
-        page: &str,
-        action: &str,
-        changes: &[(&str, &str)],
-    ) -> reqwest::Response {
+    pub async fn resubmit(&self, page: &str, action: &str, changes: Form<'_>) -> Response {
         self.resubmit_without(page, action, changes, &[]).await
     }
 
     /// `resubmit`, which must succeed with 303; the answer.
-    pub async fn resubmit_ok(
-        &self,
-        page: &str,
-        action: &str,
-        changes: &[(&str, &str)],
-    ) -> reqwest::Response {
+    pub async fn resubmit_ok(&self, page: &str, action: &str, changes: Form<'_>) -> Response {
         let response = self.resubmit(page, action, changes).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "POST {action}");
         response
@@ -455,9 +466,9 @@ impl Browser {
         &self,
         page: &str,
         action: &str,
-        changes: &[(&str, &str)],
+        changes: Form<'_>,
         cleared: &[&str],
-    ) -> reqwest::Response {
+    ) -> Response {
         let (status, html) = self.page(page).await;
         assert_eq!(status, StatusCode::OK, "GET {page}");
         let mut fields = form_fields(&html, action);

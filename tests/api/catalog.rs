@@ -246,19 +246,11 @@ async fn a_tier_that_requires_approval_waits_for_an_admin_who_approves() {
         active.contains("Trader") && active.contains(">Active<"),
         "the administrator sees the status too"
     );
-    // A decision is made once.
-    assert_eq!(
-        admin
-            .post_status(&format!("/admin/subscriptions/{sub}/approve"), &[])
-            .await,
-        StatusCode::CONFLICT
-    );
-    assert_eq!(
-        admin
-            .post_status("/admin/subscriptions/999/approve", &[])
-            .await,
-        StatusCode::NOT_FOUND
-    );
+    // A decision is made once; an unknown subscription is not found.
+    for (sub, status) in [(sub, StatusCode::CONFLICT), (999, StatusCode::NOT_FOUND)] {
+        let approve = format!("/admin/subscriptions/{sub}/approve");
+        assert_eq!(admin.post_status(&approve, &[]).await, status, "{approve}");
+    }
 }
 
 #[actix_web::test]
@@ -321,14 +313,15 @@ async fn the_audit_trail_records_and_filters_who_did_what() {
     .await;
 
     let (_, all) = admin.page("/admin/audit").await;
-    for text in [
-        "Created application “Trader”",
-        "Subscribed “Trader” to Premium 1.0.0 (Gold), waiting for approval",
-        "Approved the subscription to Premium 1.0.0",
-        "Updated name “Trader” → “Trader Pro”",
-    ] {
-        assert!(all.contains(text), "{text}");
-    }
+    assert_shows(
+        &all,
+        &[
+            "Created application “Trader”",
+            "Subscribed “Trader” to Premium 1.0.0 (Gold), waiting for approval",
+            "Approved the subscription to Premium 1.0.0",
+            "Updated name “Trader” → “Trader Pro”",
+        ],
+    );
     let (_, by_admin) = admin.page("/admin/audit?actor=admin").await;
     assert!(
         by_admin.contains("Approved the subscription") && !by_admin.contains("Created application")

@@ -61,13 +61,8 @@ pub(crate) fn key_manager_form<'a>(
         ("grant_types", "client_credentials"),
         ("grant_types", "authorization_code"),
         ("grant_types", "refresh_token"),
-        ("token_validation", "self_validate_jwt"),
-        ("permission_type", "PUBLIC"),
-        ("enabled", "true"),
-        ("enable_token_generation", "true"),
-        ("enable_oob_provisioning", "true"),
-        ("enable_oauth_app_creation", "true"),
     ];
+    form.extend_from_slice(KEY_MANAGER_SWITCHES);
     for (name, url) in urls {
         form.push((name, url.as_str()));
     }
@@ -174,6 +169,12 @@ const PARTNER_KEYS: &[(&str, &str)] = &[
     ("grant_types", "client_credentials"),
 ];
 
+/// Asserts that no keys and no registration were stored.
+fn nothing_registered(app: &TestApp) {
+    assert_eq!(rows(app, "key_mappings"), 0);
+    assert_eq!(rows(app, "client_registrations"), 0);
+}
+
 fn rows(app: &TestApp, table: &str) -> i64 {
     app.count(&format!("SELECT COUNT(*) FROM {table}"))
 }
@@ -212,8 +213,10 @@ async fn keys_live_and_die_at_the_server(
 
     // A token generated from the portal is one the server issued and accepts.
     let response = tpp
-        .post(
-            &format!("{}/token", keys_path(id, "production")),
+        .keys_action(
+            id,
+            "production",
+            "token",
             &[
                 ("key_manager", key_manager),
                 ("scopes", "read"),
@@ -236,9 +239,7 @@ async fn keys_live_and_die_at_the_server(
         ("grant_types", "authorization_code"),
         ("callback_url", "https://wallet.example/callback"),
     ]);
-    let response = tpp
-        .post(&format!("{}/update", keys_path(id, "production")), &update)
-        .await;
+    let response = tpp.keys_action(id, "production", "update", &update).await;
     let status = response.status();
     let body = response.text().await.unwrap();
     assert_eq!(
@@ -266,8 +267,10 @@ async fn keys_live_and_die_at_the_server(
 
     // Regenerate: the old secret is refused at the server, the new one works.
     let response = tpp
-        .post(
-            &format!("{}/regenerate-secret", keys_path(id, "production")),
+        .keys_action(
+            id,
+            "production",
+            "regenerate-secret",
             &[("key_manager", key_manager)],
         )
         .await;
@@ -400,8 +403,7 @@ async fn registration_with_wrong_credentials_is_a_502_and_makes_nothing() {
     let body = response.text().await.unwrap();
     assert!(body.contains("unavailable"), "{body}");
     assert!(!body.contains("wrong"), "no credential in the page");
-    assert_eq!(rows(&app, "key_mappings"), 0);
-    assert_eq!(rows(&app, "client_registrations"), 0);
+    nothing_registered(&app);
 }
 
 #[actix_web::test]
@@ -429,8 +431,7 @@ async fn a_registration_the_server_refuses_is_shown_on_its_field_with_the_values
         checked_values(&body, "grant_types").contains(&"password".to_string()),
         "the choice is kept"
     );
-    assert_eq!(rows(&app, "key_mappings"), 0);
-    assert_eq!(rows(&app, "client_registrations"), 0);
+    nothing_registered(&app);
 }
 
 #[actix_web::test]
@@ -444,8 +445,10 @@ async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked
     let bob = app.tpp("bob").await;
     let other = bob.create_application("Other").await;
     async fn map(tpp: &Browser, id: i64, key: &str, secret: &str) -> reqwest::Response {
-        tpp.post(
-            &format!("{}/map", keys_path(id, "production")),
+        tpp.keys_action(
+            id,
+            "production",
+            "map",
             &[
                 ("key_manager", "partner"),
                 ("consumer_key", key),
@@ -495,16 +498,20 @@ async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked
 
     // Portico holds no registration access token for it: no new secret, no update.
     let response = ada
-        .post(
-            &format!("{}/regenerate-secret", keys_path(id, "production")),
+        .keys_action(
+            id,
+            "production",
+            "regenerate-secret",
             &[("key_manager", "partner")],
         )
         .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response.text().await.unwrap().contains("out-of-band"));
     let response = ada
-        .post(
-            &format!("{}/update", keys_path(id, "production")),
+        .keys_action(
+            id,
+            "production",
+            "update",
             &[
                 ("key_manager", "partner"),
                 ("grant_types", "client_credentials"),
@@ -696,8 +703,7 @@ async fn connector_urls_on_loopback_are_refused_once_private_urls_are_switched_o
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let body = response.text().await.unwrap();
     assert!(body.contains("Nothing was changed"), "{body}");
-    assert_eq!(rows(&app, "key_mappings"), 0);
-    assert_eq!(rows(&app, "client_registrations"), 0);
+    nothing_registered(&app);
 }
 
 #[actix_web::test]
@@ -718,8 +724,10 @@ async fn a_server_that_keeps_secrets_is_told_apart_and_the_secret_keeps_working(
     )
     .await;
     let response = tpp
-        .post(
-            &format!("{}/regenerate-secret", keys_path(id, "production")),
+        .keys_action(
+            id,
+            "production",
+            "regenerate-secret",
             &[("key_manager", "partner")],
         )
         .await;

@@ -156,6 +156,11 @@ impl TestApp {
             .line
     }
 
+    /// How many audit events record changes (sign-ups and sign-ins aside).
+    pub fn changes_audited(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM audit_events WHERE object_type <> 'account'")
+    }
+
     /// Every row of the tables a refused request must leave alone, as text.
     pub fn snapshot(&self) -> String {
         let queries = [
@@ -233,6 +238,15 @@ impl Browser {
             .send()
             .await
             .expect("GET answers")
+    }
+
+    /// A GET, or a POST of these fields (with the CSRF token), as `method` says.
+    pub async fn send(&self, method: &str, path: &str, fields: &[(&str, &str)]) -> Response {
+        if method == "GET" {
+            self.get(path).await
+        } else {
+            self.post(path, fields).await
+        }
     }
 
     /// The status a GET answers.
@@ -337,6 +351,16 @@ pub const DCR_FORM: &[(&str, &str)] = &[
     ("connector_initial_access_token", "iat-4711"),
 ];
 
+/// A public, enabled key manager that validates JWTs itself and offers every kind of keys.
+pub const KEY_MANAGER_SWITCHES: &[(&str, &str)] = &[
+    ("token_validation", "self_validate_jwt"),
+    ("permission_type", "PUBLIC"),
+    ("enabled", "true"),
+    ("enable_token_generation", "true"),
+    ("enable_oob_provisioning", "true"),
+    ("enable_oauth_app_creation", "true"),
+];
+
 /// `DCR_FORM` with other values for some of its fields.
 pub fn dcr_form_with<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     changes
@@ -375,22 +399,28 @@ pub fn without_field<'a>(
 
 /// The value of the first `<input name=...>` on a page.
 pub fn input_value(html: &str, name: &str) -> Option<String> {
+    first_attribute(html, &format!("input[name=\"{name}\"]"), "value")
+}
+
+/// An attribute of the first element a CSS selector matches.
+fn first_attribute(html: &str, selector: &str, attribute: &str) -> Option<String> {
     let document = Html::parse_document(html);
-    let selector = Selector::parse(&format!("input[name=\"{name}\"]")).expect("a selector");
-    document
-        .select(&selector)
-        .next()
-        .and_then(|e| e.value().attr("value").map(str::to_string))
+    let selector = Selector::parse(selector).expect("a selector");
+    let element = document.select(&selector).next()?;
+    element.value().attr(attribute).map(str::to_string)
 }
 
 /// The texts of the inline field errors on a page.
 pub fn field_errors(html: &str) -> Vec<String> {
-    let document = Html::parse_document(html);
-    let selector = Selector::parse(".field-error").expect("a selector");
-    document
-        .select(&selector)
-        .map(|e| e.text().collect::<String>())
-        .collect()
+    texts(html, ".field-error")
+}
+
+/// A header of an answer, which must be there, as text.
+pub fn header(response: &Response, name: &str) -> String {
+    response.headers()[name]
+        .to_str()
+        .expect("a header of visible characters")
+        .to_string()
 }
 
 pub fn location(response: &Response) -> String {
@@ -515,12 +545,7 @@ impl TestApp {
 }
 
 fn select_first(html: &str, selector: &str) -> Option<String> {
-    let document = Html::parse_document(html);
-    let selector = Selector::parse(selector).expect("a selector");
-    document
-        .select(&selector)
-        .next()
-        .map(|e| e.text().collect::<String>())
+    texts(html, selector).into_iter().next()
 }
 
 /// The inline error shown on one field (`<p class="field-error" id="FIELD-note">`).
@@ -563,13 +588,11 @@ pub fn textarea_value(html: &str, name: &str) -> Option<String> {
 
 /// The value of the selected option of `<select name=...>`.
 pub fn selected_value(html: &str, name: &str) -> Option<String> {
-    let document = Html::parse_document(html);
-    let selector =
-        Selector::parse(&format!("select[name=\"{name}\"] option[selected]")).expect("a selector");
-    document
-        .select(&selector)
-        .next()
-        .and_then(|e| e.value().attr("value").map(str::to_string))
+    first_attribute(
+        html,
+        &format!("select[name=\"{name}\"] option[selected]"),
+        "value",
+    )
 }
 
 /// The values of the ticked check boxes named `name`.
@@ -614,6 +637,13 @@ pub fn unlabelled_controls(html: &str) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that a page shows each of these texts.
+pub fn assert_shows(page: &str, texts: &[&str]) {
+    for text in texts {
+        assert!(page.contains(text), "the page shows {text:?}");
+    }
+}
+
 /// True when the text appears on the page only escaped (never as raw markup).
 pub fn shown_escaped(html: &str, markup: &str) -> bool {
     let escaped_named = markup.replace('<', "&lt;").replace('>', "&gt;");
@@ -623,10 +653,5 @@ pub fn shown_escaped(html: &str, markup: &str) -> bool {
 
 /// The text of `<... data-field="name">`.
 pub fn data_field(html: &str, name: &str) -> Option<String> {
-    let document = Html::parse_document(html);
-    let selector = Selector::parse(&format!("[data-field=\"{name}\"]")).expect("a selector");
-    document
-        .select(&selector)
-        .next()
-        .map(|e| e.text().collect::<String>())
+    select_first(html, &format!("[data-field=\"{name}\"]"))
 }

@@ -16,6 +16,12 @@ fn dcr_form<'a>(name: &'a str, issuer: &'a str) -> Vec<(&'a str, &'a str)> {
     ])
 }
 
+/// Creates a DCR key manager at idp.example.com through the admin form: its page.
+async fn create_dcr(admin: &Browser, name: &str) -> String {
+    let form = dcr_form(name, "https://idp.example.com");
+    location(&admin.post_ok("/admin/key-managers", &form).await)
+}
+
 #[actix_web::test]
 async fn an_admin_creates_edits_disables_and_deletes_a_key_manager_with_audit() {
     let (app, admin) = spawn_admin().await;
@@ -23,13 +29,7 @@ async fn an_admin_creates_edits_disables_and_deletes_a_key_manager_with_audit() 
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("name=\"connector_initial_access_token\""));
 
-    let response = admin
-        .post_ok(
-            "/admin/key-managers",
-            &dcr_form("partner-idp", "https://idp.example.com"),
-        )
-        .await;
-    let path = location(&response);
+    let path = create_dcr(&admin, "partner-idp").await;
     let (_, list) = admin.page("/admin/key-managers").await;
     let resident = list.find("data-key-manager=\"resident\"").unwrap();
     let partner = list.find("data-key-manager=\"partner-idp\"").unwrap();
@@ -227,18 +227,8 @@ async fn offers_generation(tpp: &Browser, id: i64) -> bool {
 #[actix_web::test]
 async fn a_key_manager_with_keys_cannot_be_deleted_and_the_refusal_lists_them() {
     let (app, admin) = spawn_admin().await;
-    let response = admin
-        .post(
-            "/admin/key-managers",
-            &dcr_form("partner-idp", "https://idp.example.com"),
-        )
-        .await;
-    let km = location(&response)
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .parse::<i64>()
-        .unwrap();
+    let km = create_dcr(&admin, "partner-idp").await;
+    let km: i64 = km.rsplit('/').next().unwrap().parse().unwrap();
     let tpp = app.tpp("tpp-owner").await;
     let id = tpp.create_application("Ledger").await;
     // Keys the IdP behind partner-idp issued: SQL, as no IdP answers at idp.example.com here.
@@ -514,13 +504,7 @@ async fn discovery_refuses_a_redirect_an_issuer_mismatch_and_an_oversized_body()
 #[actix_web::test]
 async fn an_edit_with_errors_keeps_values_and_a_new_secret_replaces_the_stored_one() {
     let (app, admin) = spawn_admin().await;
-    let response = admin
-        .post(
-            "/admin/key-managers",
-            &dcr_form("edited", "https://idp.example.com"),
-        )
-        .await;
-    let path = location(&response);
+    let path = create_dcr(&admin, "edited").await;
     let sealed = || {
         app.text("SELECT hex(connector_secrets) AS line FROM key_managers WHERE name = 'edited'")
     };

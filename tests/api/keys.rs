@@ -990,14 +990,15 @@ async fn keys_are_updated_regenerated_and_removed() {
 
     // The history and the admin's audit trail show who did what.
     let (_, overview) = tpp.page(&format!("/applications/{id}")).await;
-    for text in [
-        "Generated production keys",
-        "Regenerated the consumer secret of production keys",
-        "Updated production keys",
-        "Removed production keys",
-    ] {
-        assert!(overview.contains(text), "history: {text}");
-    }
+    assert_shows(
+        &overview,
+        &[
+            "Generated production keys",
+            "Regenerated the consumer secret of production keys",
+            "Updated production keys",
+            "Removed production keys",
+        ],
+    );
     let admin = app.admin().await;
     let (_, audit) = admin.page("/admin/audit?object_type=keys").await;
     assert!(audit.contains("<option value=\"keys\" selected>"));
@@ -1260,16 +1261,7 @@ async fn no_plaintext_consumer_secret_is_stored_anywhere() {
     secrets.push(first);
     let response = resident_keys_action(&tpp, id, "regenerate-secret").await;
     let second = field(&shown_after(&tpp, response).await, "consumer_secret").unwrap();
-    let response = tpp
-        .post(
-            &format!("{}/token", keys_path(id, "production")),
-            &[
-                ("key_manager", "resident"),
-                ("consumer_secret", &second),
-                ("validity_period", "60"),
-            ],
-        )
-        .await;
+    let response = tpp.portal_token(id, &second, None, "60").await;
     let shown = shown_after(&tpp, response).await;
     let token = field(&shown, "access_token").unwrap();
     // A token asked without scopes shows what it got, or says it has none: never "Scope:"

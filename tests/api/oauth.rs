@@ -18,6 +18,16 @@ pub(crate) fn challenge(verifier: &str) -> String {
     ))
 }
 
+/// A 400 from the token endpoint with this OAuth `error`; `case` names the try.
+pub(crate) fn assert_oauth_error(answer: (StatusCode, Value), error: &str, case: &str) {
+    let (status, body) = answer;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some(error)),
+        "{case}"
+    );
+}
+
 pub(crate) fn basic(client: &TestClient) -> String {
     format!(
         "Basic {}",
@@ -102,6 +112,17 @@ async fn verify_with_jwks(app: &TestApp, token: &str) -> (jsonwebtoken::Header, 
     (data.header, data.claims)
 }
 
+/// A Portico with `application`'s application and a client registered for it.
+pub(crate) async fn app_with_client() -> (TestApp, i64, TestClient) {
+    let app = spawn_app().await;
+    let (_, application_id) = application(&app).await;
+    let client = app.register_client(ClientSpec {
+        application_id: Some(application_id),
+        ..Default::default()
+    });
+    (app, application_id, client)
+}
+
 /// An application owned by a TPP, subscribed to one API: what the tokens speak for.
 pub(crate) async fn application(app: &TestApp) -> (Browser, i64) {
     let api = app
@@ -176,12 +197,7 @@ async fn discovery_lists_exactly_the_endpoints_and_capabilities() {
 
 #[actix_web::test]
 async fn client_credentials_issues_an_rfc_9068_jwt_with_the_application() {
-    let app = spawn_app().await;
-    let (_, application_id) = application(&app).await;
-    let client = app.register_client(ClientSpec {
-        application_id: Some(application_id),
-        ..Default::default()
-    });
+    let (app, application_id, client) = app_with_client().await;
 
     for auth_method in ["basic", "post"] {
         let (status, body, headers) = if auth_method == "basic" {
@@ -538,12 +554,7 @@ pub(crate) async fn exchange(
 
 #[actix_web::test]
 async fn the_code_flow_with_pkce_consent_and_id_token() {
-    let app = spawn_app().await;
-    let (_, application_id) = application(&app).await;
-    let client = app.register_client(ClientSpec {
-        application_id: Some(application_id),
-        ..Default::default()
-    });
+    let (app, _, client) = app_with_client().await;
     let person = app.tpp("person").await;
 
     // The consent page names the application, its owner's organisation and the scopes.
@@ -606,12 +617,7 @@ async fn the_code_flow_with_pkce_consent_and_id_token() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(
-        response.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .contains("invalid_token")
-    );
+    assert!(crate::helpers::header(&response, "www-authenticate").contains("invalid_token"));
 }
 
 #[actix_web::test]
@@ -908,11 +914,10 @@ async fn codes_are_single_use_bound_and_short_lived() {
     let code = code_for(&app, &person, &client, "read").await;
     // Time passing: the code's ten minutes are over.
     app.execute("UPDATE authorization_codes SET expires_at = strftime('%s','now') - 1 WHERE used_at IS NULL");
-    let (status, body) = exchange(&app, &client, &code, VERIFIER).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
-        "expired"
+    assert_oauth_error(
+        exchange(&app, &client, &code, VERIFIER).await,
+        "invalid_grant",
+        "expired",
     );
 }
 
@@ -1034,11 +1039,10 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
             (status, body)
         }
     };
-    let (status, body) = refresh(first.clone(), None, "other").await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
-        "another client's token"
+    assert_oauth_error(
+        refresh(first.clone(), None, "other").await,
+        "invalid_grant",
+        "another client's token",
     );
     let (status, body) = refresh(first.clone(), Some("read write admin"), "client").await;
     assert_eq!(
@@ -1124,12 +1128,7 @@ fn forge(app: &TestApp, claims: &Value) -> String {
 
 #[actix_web::test]
 async fn introspection_answers_only_for_good_tokens_and_their_owners() {
-    let app = spawn_app().await;
-    let (_, application_id) = application(&app).await;
-    let client = app.register_client(ClientSpec {
-        application_id: Some(application_id),
-        ..Default::default()
-    });
+    let (app, _, client) = app_with_client().await;
     let stranger = app.register_client(ClientSpec::default());
     let gateway = app.register_client(ClientSpec {
         resource_server: true,
@@ -1370,12 +1369,7 @@ async fn revocation_denies_the_token_and_leaves_other_clients_alone() {
 
 #[actix_web::test]
 async fn a_person_sees_and_withdraws_their_consents() {
-    let app = spawn_app().await;
-    let (_, application_id) = application(&app).await;
-    let client = app.register_client(ClientSpec {
-        application_id: Some(application_id),
-        ..Default::default()
-    });
+    let (app, _, client) = app_with_client().await;
     let person = app.tpp("consenter").await;
     let code = code_for(&app, &person, &client, "openid email").await;
     let (_, tokens) = exchange(&app, &client, &code, VERIFIER).await;
@@ -1537,12 +1531,7 @@ async fn the_oauth2_crate_runs_the_whole_journey_against_portico() {
         PkceCodeChallenge, RedirectUrl, RefreshToken, RevocationUrl, Scope, StandardRevocableToken,
         TokenIntrospectionResponse, TokenResponse, TokenUrl,
     };
-    let app = spawn_app().await;
-    let (_, application_id) = application(&app).await;
-    let registered = app.register_client(ClientSpec {
-        application_id: Some(application_id),
-        ..Default::default()
-    });
+    let (app, _, registered) = app_with_client().await;
     let http_client = http();
 
     // Discovery.

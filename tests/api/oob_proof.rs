@@ -168,21 +168,19 @@ async fn key_manager(app: &TestApp, kind: &str, name: &str, base: &str) {
     let (token, registration) = (format!("{base}/token"), format!("{base}/reg"));
     let issuer = format!("{base}/{name}");
     let form = [
-        ("type", kind),
-        ("name", name),
-        ("display_name", name),
-        ("issuer", &issuer),
-        ("token_endpoint", &token),
-        ("client_registration_endpoint", &registration),
-        ("grant_types", "client_credentials"),
-        ("token_validation", "self_validate_jwt"),
-        ("permission_type", "PUBLIC"),
-        ("enabled", "true"),
-        ("enable_token_generation", "true"),
-        ("enable_oob_provisioning", "true"),
-        ("enable_oauth_app_creation", "true"),
-        ("connector_initial_access_token", "iat-of-the-stand-in"),
-    ];
+        &[
+            ("type", kind),
+            ("name", name),
+            ("display_name", name),
+            ("issuer", &issuer),
+            ("token_endpoint", &token),
+            ("client_registration_endpoint", &registration),
+            ("grant_types", "client_credentials"),
+            ("connector_initial_access_token", "iat-of-the-stand-in"),
+        ],
+        KEY_MANAGER_SWITCHES,
+    ]
+    .concat();
     let response = app.admin().await.post("/admin/key-managers", &form).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "{name}");
 }
@@ -194,8 +192,10 @@ async fn map(
     key: &str,
     secret: &str,
 ) -> reqwest::Response {
-    tpp.post(
-        &format!("/applications/{id}/keys/production/map"),
+    tpp.keys_action(
+        id,
+        "production",
+        "map",
         &[
             ("key_manager", key_manager),
             ("consumer_key", key),
@@ -441,8 +441,10 @@ async fn consumer_keys_no_client_id_can_be_are_refused_before_any_request() {
         let response = map(&tpp, id, &name, SERVICE.0, SERVICE.1).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{kind}");
         assert_eq!(seen.lock().unwrap().len(), 1);
-        tpp.post(
-            &format!("/applications/{id}/keys/production/remove"),
+        tpp.keys_action(
+            id,
+            "production",
+            "remove",
             &[("key_manager", name.as_str())],
         )
         .await;

@@ -38,18 +38,7 @@ async fn another_tpp_gets_404_on_every_object_route_and_changes_nothing() {
         for key_type in ["production", "sandbox"] {
             cases += 1;
             let path = fill_route_with(route.path, id, sub, key_type);
-            let response = if route.method == "GET" {
-                intruder.get(&path).await
-            } else {
-                intruder.post(&path, &fields).await
-            };
-            assert_eq!(
-                response.status(),
-                StatusCode::NOT_FOUND,
-                "{} {path}",
-                route.method
-            );
-            let body = response.text().await.unwrap();
+            let body = not_found(intruder, route.method, &path, &fields).await;
             assert!(
                 !body.contains("Private App"),
                 "{} {path} leaks the name",
@@ -93,11 +82,7 @@ async fn object_routes_with_ids_that_are_not_numbers_are_404() {
             .replace("{id}", "abc")
             .replace("{sub_id}", "1")
             .replace("{key_type}", "production");
-        let response = if route.method == "GET" {
-            tpp.get(&path).await
-        } else {
-            tpp.post(&path, &[]).await
-        };
+        let response = tpp.send(route.method, &path, &[]).await;
         assert_eq!(
             response.status(),
             StatusCode::NOT_FOUND,
@@ -105,6 +90,13 @@ async fn object_routes_with_ids_that_are_not_numbers_are_404() {
             route.method
         );
     }
+}
+
+/// A request that must answer 404: the page.
+async fn not_found(browser: &Browser, method: &str, path: &str, fields: &[(&str, &str)]) -> String {
+    let response = browser.send(method, path, fields).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
+    body_of(response).await
 }
 
 /// The id of an application's (one) subscription.
@@ -196,18 +188,7 @@ async fn a_new_tpps_application_inherits_nothing_from_another_tpps_deleted_one()
                 .flat_map(move |id| ["production", "sandbox"].map(move |k| (b, id, k, t)))
         }) {
             let path = fill_route_with(route.path, id, old_sub, key_type);
-            let response = if route.method == "GET" {
-                browser.get(&path).await
-            } else {
-                browser.post(&path, &fields).await
-            };
-            assert_eq!(
-                response.status(),
-                StatusCode::NOT_FOUND,
-                "{} {path}",
-                route.method
-            );
-            let body = response.text().await.unwrap();
+            let body = not_found(browser, route.method, &path, &fields).await;
             for trace in traces {
                 assert!(
                     !body.contains(trace),

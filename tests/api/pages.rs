@@ -102,13 +102,8 @@ async fn static_files_and_favicon_are_served_from_the_binary() {
     let browser = app.browser();
     let css = browser.get("/static/css/portico.css").await;
     assert_eq!(css.status(), StatusCode::OK);
-    assert!(
-        css.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/css")
-    );
-    let etag = css.headers()["etag"].to_str().unwrap().to_string();
+    assert!(header(&css, "content-type").starts_with("text/css"));
+    let etag = header(&css, "etag").to_string();
     assert!(css.text().await.unwrap().contains("--color-primary"));
     let again = browser
         .client

@@ -110,17 +110,7 @@ async fn one_time_results_are_shown_once_by_the_page_the_redirect_leads_to() {
     }
 
     // A token: shown once, by the tab; the other session of the same person never sees it.
-    let response = tpp
-        .post(
-            &format!("{}/token", keys_path(id, "production")),
-            &[
-                ("key_manager", "resident"),
-                ("consumer_secret", &secret),
-                ("scopes", "read"),
-                ("validity_period", "600"),
-            ],
-        )
-        .await;
+    let response = tpp.portal_token(id, &secret, Some("read"), "600").await;
     assert_eq!(location(&response), tab);
     let (_, elsewhere) = other_session.page(&tab).await;
     assert!(

@@ -176,8 +176,10 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
         keys.push((key, secret));
     }
     let response = tpp
-        .post(
-            &format!("/applications/{id}/keys/production/regenerate-secret"),
+        .keys_action(
+            id,
+            "production",
+            "regenerate-secret",
             &[("key_manager", "resident")],
         )
         .await;
@@ -185,15 +187,7 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
     secrets.push(("regenerated consumer secret".into(), regenerated.clone()));
     let (key, _) = keys[0].clone();
     let response = tpp
-        .post(
-            &format!("/applications/{id}/keys/production/token"),
-            &[
-                ("key_manager", "resident"),
-                ("scopes", "read"),
-                ("validity_period", "600"),
-                ("consumer_secret", &regenerated),
-            ],
-        )
+        .portal_token(id, &regenerated, Some("read"), "600")
         .await;
     let portal_token = data_field(&shown_after(&tpp, response).await, "access_token").unwrap();
     secrets.push(("portal access token".into(), portal_token));

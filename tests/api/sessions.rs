@@ -27,16 +27,13 @@ fn cookie_pair(set_cookie: &str) -> String {
 }
 
 async fn signed_in_as(app: &TestApp, cookie: &str) -> bool {
-    let body = raw_client()
-        .get(app.url("/"))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = text_of(raw_client().get(app.url("/")).header("cookie", cookie)).await;
     body.contains("action=\"/logout\"")
+}
+
+/// The body a request answers, as text.
+async fn text_of(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
 }
 
 /// The anonymous CSRF cookie a form page sets, and the token its form carries.
@@ -234,15 +231,7 @@ async fn a_cookie_replayed_after_sign_out_is_anonymous() {
     let cookie = cookie_pair(&session_cookie(&response).unwrap());
     assert!(signed_in_as(&app, &cookie).await);
 
-    let home = raw_client()
-        .get(app.url("/"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = text_of(raw_client().get(app.url("/")).header("cookie", &cookie)).await;
     let token = input_value(&home, "csrf_token").unwrap();
     let response = raw_client()
         .post(app.url("/logout"))
