@@ -419,21 +419,11 @@ async fn locking_an_account_ends_all_its_sessions() {
     kim_phone.sign_in("kim", PASSWORD).await;
     assert!(kim_laptop.is_signed_in().await && kim_phone.is_signed_in().await);
     let id = app.user_id("kim");
-    assert_eq!(
-        app.count(&format!(
-            "SELECT COUNT(*) FROM sessions WHERE user_id = {id}"
-        )),
-        2
-    );
+    assert_eq!(app.sessions_of(id), 2);
 
     let admin = app.admin().await;
     admin.post_ok(&format!("/admin/users/{id}/lock"), &[]).await;
-    assert_eq!(
-        app.count(&format!(
-            "SELECT COUNT(*) FROM sessions WHERE user_id = {id}"
-        )),
-        0
-    );
+    assert_eq!(app.sessions_of(id), 0);
     assert!(!kim_laptop.is_signed_in().await);
     assert!(!kim_phone.is_signed_in().await);
     let response = kim_laptop.sign_in("kim", PASSWORD).await;

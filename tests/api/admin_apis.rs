@@ -162,13 +162,18 @@ async fn an_admin_creates_an_api_with_its_tiers() {
     );
 
     let id = create_api(&admin, &api_fields("Pets", "/pets/v1")).await;
-    assert_eq!(api_column(&app, id, "name"), "Pets");
-    assert_eq!(api_column(&app, id, "version"), "1.0.0");
-    assert_eq!(api_column(&app, id, "context"), "/pets/v1");
-    assert_eq!(api_column(&app, id, "description"), "Pets and their owners");
-    assert_eq!(api_column(&app, id, "status"), "CREATED");
-    assert_eq!(api_column(&app, id, "openapi_document"), "NULL");
-    assert_eq!(api_column(&app, id, "operations"), "[]");
+    assert_row(
+        |column| api_column(&app, id, column),
+        &[
+            ("name", "Pets"),
+            ("version", "1.0.0"),
+            ("context", "/pets/v1"),
+            ("description", "Pets and their owners"),
+            ("status", "CREATED"),
+            ("openapi_document", "NULL"),
+            ("operations", "[]"),
+        ],
+    );
     assert_eq!(tiers_of(&app, id), vec!["Bronze", "Gold"]);
     assert_eq!(audit_count(&app, "create", id), 1);
 

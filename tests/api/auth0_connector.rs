@@ -117,6 +117,15 @@ async fn generate(browser: &Browser, id: i64) -> (String, String) {
     )
 }
 
+/// An Auth0 tenant, a Portico with its key manager, and a TPP's application.
+async fn auth0_application(tpp: &str, application: &str) -> (Auth0Stub, TestApp, Browser, i64) {
+    let stub = Auth0Stub::start().await;
+    let app = portico_with_auth0(&stub).await;
+    let browser = app.tpp(tpp).await;
+    let id = browser.create_application(application).await;
+    (stub, app, browser, id)
+}
+
 /// A portal token for the production keys: the status and, on success, the token shown.
 async fn portal_token(browser: &Browser, id: i64, secret: &str) -> (StatusCode, String) {
     let response = keys_post(
@@ -141,10 +150,7 @@ async fn portal_token(browser: &Browser, id: i64, secret: &str) -> (StatusCode, 
 
 #[actix_web::test]
 async fn an_auth0_key_manager_generates_uses_updates_regenerates_and_removes_keys() {
-    let stub = Auth0Stub::start().await;
-    let app = portico_with_auth0(&stub).await;
-    let tpp = app.tpp("alice").await;
-    let id = tpp.create_application("Wallet").await;
+    let (stub, app, tpp, id) = auth0_application("alice", "Wallet").await;
 
     let (key, secret) = generate(&tpp, id).await;
     {
@@ -450,10 +456,7 @@ async fn consumer_keys_no_auth0_client_id_can_be_are_refused_before_any_request(
 
 #[actix_web::test]
 async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
-    let stub = Auth0Stub::start().await;
-    let app = portico_with_auth0(&stub).await;
-    let tpp = app.tpp("heidi").await;
-    let id = tpp.create_application("Faulty").await;
+    let (stub, app, tpp, id) = auth0_application("heidi", "Faulty").await;
     let nothing_made = |what: &str| {
         assert_eq!(
             app.count("SELECT COUNT(*) FROM key_mappings"),

@@ -418,6 +418,24 @@ impl Browser {
         self.post(&path, fields).await
     }
 
+    /// Provides existing OAuth keys (out-of-band) on the keys page, whatever the answer.
+    pub async fn provide_keys(
+        &self,
+        application: i64,
+        key_type: &str,
+        key_manager: &str,
+        key: &str,
+        secret: &str,
+    ) -> Response {
+        let fields = [
+            ("key_manager", key_manager),
+            ("consumer_key", key),
+            ("consumer_secret", secret),
+        ];
+        self.keys_action(application, key_type, "map", &fields)
+            .await
+    }
+
     /// Asks the production keys page of the resident key manager for an access token.
     pub async fn portal_token(
         &self,

@@ -452,15 +452,10 @@ async fn a_provisioning_killed_after_its_client_was_linked_is_unlinked_when_take
          FROM key_managers WHERE name = 'resident'"
     ));
     let secret = client.secret.clone().unwrap();
-    tpp.post_ok(
-        &format!("/applications/{id}/keys/production/map"),
-        &[
-            ("key_manager", "resident"),
-            ("consumer_key", &client.client_id),
-            ("consumer_secret", &secret),
-        ],
-    )
-    .await;
+    let response = tpp
+        .provide_keys(id, "production", "resident", &client.client_id, &secret)
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         app.text(&format!(
             "SELECT IFNULL(application_id, 'none') || ' ' || IFNULL(key_type, 'none') AS line \

@@ -338,19 +338,6 @@ fn the_ids_migration_keeps_every_table_index_key_and_row_of_an_older_database() 
     assert_eq!(id, 5, "not the deleted application's 4");
 }
 
-/// An application of user 2 on policy 1, made at `at`, written as the database's own tests
-/// write rows (no page serves an older schema): its id.
-fn insert_application(conn: &mut SqliteConnection, name: &str, at: i64) -> i64 {
-    diesel::sql_query(format!(
-        "INSERT INTO applications (owner_id, name, name_key, policy_id, created_at, updated_at) \
-         VALUES (2, '{name}', '{}', 1, {at}, {at}) RETURNING id AS n",
-        name.to_lowercase()
-    ))
-    .get_result::<Number>(conn)
-    .unwrap()
-    .n
-}
-
 #[test]
 fn no_table_ever_hands_out_an_id_twice() {
     // An older database brought up to date ...
@@ -460,4 +447,17 @@ async fn the_database_its_wal_and_the_key_file_are_readable_by_their_owner_only(
     }
     let app = crate::helpers::restart(app, &[]).await;
     assert_eq!(modes(&app.db_path), private, "tightened at start");
+}
+
+/// An application of user 2 on policy 1, made at `at`, written as the database's own tests
+/// write rows (no page serves an older schema): its id.
+fn insert_application(conn: &mut SqliteConnection, name: &str, at: i64) -> i64 {
+    diesel::sql_query(format!(
+        "INSERT INTO applications (owner_id, name, name_key, policy_id, created_at, updated_at) \
+         VALUES (2, '{name}', '{}', 1, {at}, {at}) RETURNING id AS n",
+        name.to_lowercase()
+    ))
+    .get_result::<Number>(conn)
+    .unwrap()
+    .n
 }

@@ -163,6 +163,22 @@ async fn generate(tpp: &Browser, id: i64, fields: &[(&str, &str)]) -> (String, S
     )
 }
 
+/// oidc-provider (with the initial access token) and a Portico with the partner key manager
+/// registering there, with these changes to its form.
+async fn with_partner(changes: &[(&str, &str)]) -> (ExternalServer, TestApp) {
+    let server = ExternalServer::start(&["--initial-access-token", IAT]);
+    let app = portico().await;
+    partner(&app, &server, changes).await;
+    (server, app)
+}
+
+/// Asks for a new secret of the partner's production keys.
+async fn regenerate_partner_secret(tpp: &Browser, id: i64) -> reqwest::Response {
+    let fields = [("key_manager", "partner")];
+    tpp.keys_action(id, "production", "regenerate-secret", &fields)
+        .await
+}
+
 /// Client-credentials keys of the partner key manager.
 const PARTNER_KEYS: &[(&str, &str)] = &[
     ("key_manager", "partner"),
@@ -408,9 +424,7 @@ async fn registration_with_wrong_credentials_is_a_502_and_makes_nothing() {
 
 #[actix_web::test]
 async fn a_registration_the_server_refuses_is_shown_on_its_field_with_the_values_kept() {
-    let server = ExternalServer::start(&["--initial-access-token", IAT]);
-    let app = portico().await;
-    partner(&app, &server, &[("grant_types", "password")]).await;
+    let (_server, app) = with_partner(&[("grant_types", "password")]).await;
     let tpp = app.tpp("ada").await;
     let id = tpp.create_application("Wallet").await;
     let response = tpp
@@ -436,26 +450,15 @@ async fn a_registration_the_server_refuses_is_shown_on_its_field_with_the_values
 
 #[actix_web::test]
 async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked() {
-    let server = ExternalServer::start(&["--initial-access-token", IAT]);
-    let app = portico().await;
-    partner(&app, &server, &[]).await;
+    let (server, app) = with_partner(&[]).await;
     let (key, secret) = server.register_client(Some(IAT)).await;
     let ada = app.tpp("ada").await;
     let id = ada.create_application("Wallet").await;
     let bob = app.tpp("bob").await;
     let other = bob.create_application("Other").await;
     async fn map(tpp: &Browser, id: i64, key: &str, secret: &str) -> reqwest::Response {
-        tpp.keys_action(
-            id,
-            "production",
-            "map",
-            &[
-                ("key_manager", "partner"),
-                ("consumer_key", key),
-                ("consumer_secret", secret),
-            ],
-        )
-        .await
+        tpp.provide_keys(id, "production", "partner", key, secret)
+            .await
     }
 
     // A wrong secret and an unknown client: the same 422 on the secret, nothing stored.
@@ -497,14 +500,7 @@ async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked
     assert_eq!(rows(&app, "key_mappings"), 1);
 
     // Portico holds no registration access token for it: no new secret, no update.
-    let response = ada
-        .keys_action(
-            id,
-            "production",
-            "regenerate-secret",
-            &[("key_manager", "partner")],
-        )
-        .await;
+    let response = regenerate_partner_secret(&ada, id).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response.text().await.unwrap().contains("out-of-band"));
     let response = ada
@@ -602,17 +598,17 @@ async fn fault(
 fn fault_server(kind: Fault, upstream: &str) -> (String, Arc<Mutex<Seen>>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let state = web::Data::new((kind, upstream.to_string(), seen.clone()));
+    let (listener, base) = loopback();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .default_service(web::to(fault))
     })
     .workers(1)
-    .bind("127.0.0.1:0")
+    .listen(listener)
     .unwrap();
-    let port = server.addrs()[0].port();
     actix_web::rt::spawn(server.run());
-    (format!("http://127.0.0.1:{port}"), seen)
+    (base, seen)
 }
 
 #[actix_web::test]
@@ -687,9 +683,7 @@ async fn a_failing_key_manager_answers_502_or_504_and_leaves_nothing_behind() {
 
 #[actix_web::test]
 async fn connector_urls_on_loopback_are_refused_once_private_urls_are_switched_off() {
-    let server = ExternalServer::start(&["--initial-access-token", IAT]);
-    let app = portico().await;
-    partner(&app, &server, &[]).await;
+    let (_server, app) = with_partner(&[]).await;
     let tpp_name = "ada";
     app.tpp(tpp_name).await;
     let app = restart(app, &[("PORTICO_SECRET_KEY", SECRET_KEY_HEX)]).await;
@@ -709,9 +703,7 @@ async fn connector_urls_on_loopback_are_refused_once_private_urls_are_switched_o
 #[actix_web::test]
 async fn a_server_that_keeps_secrets_is_told_apart_and_the_secret_keeps_working() {
     // oidc-provider as shipped keeps the secret on RFC 7592 updates.
-    let server = ExternalServer::start(&["--initial-access-token", IAT]);
-    let app = portico().await;
-    partner(&app, &server, &[]).await;
+    let (server, app) = with_partner(&[]).await;
     let tpp = app.tpp("ada").await;
     let id = tpp.create_application("Wallet").await;
     let (key, secret) = generate(
@@ -723,14 +715,7 @@ async fn a_server_that_keeps_secrets_is_told_apart_and_the_secret_keeps_working(
         ],
     )
     .await;
-    let response = tpp
-        .keys_action(
-            id,
-            "production",
-            "regenerate-secret",
-            &[("key_manager", "partner")],
-        )
-        .await;
+    let response = regenerate_partner_secret(&tpp, id).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let body = response.text().await.unwrap();
     assert!(body.contains("cannot be regenerated"), "{body}");

@@ -26,6 +26,13 @@ pub struct TestApp {
     pub(crate) seeder: OnceLock<Browser>,
 }
 
+/// A listener on a free loopback port for a stand-in server, and its base URL.
+pub fn loopback() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
+    let port = listener.local_addr().expect("a bound port").port();
+    (listener, format!("http://127.0.0.1:{port}"))
+}
+
 /// Extra environment for one test's Portico (`PORTICO_SIGNUP_APPROVAL=true`, ...).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
@@ -154,6 +161,13 @@ impl TestApp {
             .get_result::<Line>(&mut self.db())
             .expect("a value")
             .line
+    }
+
+    /// How many sessions the user with this id has.
+    pub fn sessions_of(&self, user: i64) -> i64 {
+        self.count(&format!(
+            "SELECT COUNT(*) FROM sessions WHERE user_id = {user}"
+        ))
     }
 
     /// How many audit events record changes (sign-ups and sign-ins aside).
@@ -397,6 +411,23 @@ pub fn without_field<'a>(
     fields
 }
 
+/// The hidden fields of the form posting to `action`, in order.
+pub fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
+    let document = Html::parse_document(html);
+    let selector = format!("form[action=\"{action}\"] input[type=hidden]");
+    let selector = Selector::parse(&selector).expect("a selector");
+    document
+        .select(&selector)
+        .map(|input| {
+            let value = input.value();
+            (
+                value.attr("name").unwrap_or_default().to_string(),
+                value.attr("value").unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
 /// The value of the first `<input name=...>` on a page.
 pub fn input_value(html: &str, name: &str) -> Option<String> {
     first_attribute(html, &format!("input[name=\"{name}\"]"), "value")
@@ -635,6 +666,13 @@ pub fn unlabelled_controls(html: &str) -> Vec<String> {
         })
         .map(|c| c.html())
         .collect()
+}
+
+/// Asserts each (column, value) of a stored row, read by `column`.
+pub fn assert_row(column: impl Fn(&str) -> String, expected: &[(&str, &str)]) {
+    for (name, value) in expected {
+        assert_eq!(column(name), *value, "{name}");
+    }
 }
 
 /// Asserts that a page shows each of these texts.

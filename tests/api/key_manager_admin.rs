@@ -16,6 +16,13 @@ fn dcr_form<'a>(name: &'a str, issuer: &'a str) -> Vec<(&'a str, &'a str)> {
     ])
 }
 
+/// Asks the admin form to discover a key manager from its well-known URL.
+async fn discover(admin: &Browser, url: &str) -> reqwest::Response {
+    admin
+        .post("/admin/key-managers/discover", &discover_form(url))
+        .await
+}
+
 /// Creates a DCR key manager at idp.example.com through the admin form: its page.
 async fn create_dcr(admin: &Browser, name: &str) -> String {
     let form = dcr_form(name, "https://idp.example.com");
@@ -112,28 +119,21 @@ async fn rules_name_their_field_keep_values_and_never_echo_secrets() {
 #[actix_web::test]
 async fn name_and_issuer_are_unique_and_the_resident_key_manager_is_never_deleted() {
     let (app, admin) = spawn_admin().await;
-    admin
-        .post_ok(
-            "/admin/key-managers",
-            &dcr_form("one", "https://idp.example.com"),
-        )
-        .await;
-    let response = admin
-        .post(
-            "/admin/key-managers",
-            &dcr_form("one", "https://other.example.com"),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    assert!(error_on(&response.text().await.unwrap(), "name").is_some());
-    let response = admin
-        .post(
-            "/admin/key-managers",
-            &dcr_form("two", "https://idp.example.com"),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    assert!(error_on(&response.text().await.unwrap(), "issuer").is_some());
+    create_dcr(&admin, "one").await;
+    // The same name elsewhere, another name at the same issuer: each refused on its field.
+    for (name, issuer, field) in [
+        ("one", "https://other.example.com", "name"),
+        ("two", "https://idp.example.com", "issuer"),
+    ] {
+        let response = admin
+            .post("/admin/key-managers", &dcr_form(name, issuer))
+            .await;
+        assert_eq!(response.status(), StatusCode::CONFLICT, "{name} {issuer}");
+        assert!(
+            error_on(&body_of(response).await, field).is_some(),
+            "{field}"
+        );
+    }
 
     let resident = app.count("SELECT id AS n FROM key_managers WHERE kind = 'resident'");
     let response = admin
@@ -200,9 +200,9 @@ fn resident_form<'a>(
 #[actix_web::test]
 async fn a_disabled_resident_key_manager_offers_no_new_keys_until_enabled_again() {
     let (app, admin) = spawn_admin().await;
+    let resident = app.count("SELECT id AS n FROM key_managers WHERE kind = 'resident'");
     let tpp = app.tpp("tpp-one").await;
     let id = tpp.create_application("Payments").await;
-    let resident = app.count("SELECT id AS n FROM key_managers WHERE kind = 'resident'");
 
     let switch = |action: &str| format!("/admin/key-managers/{resident}/{action}");
     admin.post_ok(&switch("disable"), &[]).await;
@@ -334,9 +334,7 @@ async fn discovery_fills_the_form_from_the_real_oidc_provider() {
     let app = spawn_app_with(&[("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")]).await;
     let admin = app.admin().await;
     let url = server.url("/.well-known/openid-configuration");
-    let response = admin
-        .post("/admin/key-managers/discover", &discover_form(&url))
-        .await;
+    let response = discover(&admin, &url).await;
     assert_eq!(response.status(), StatusCode::OK);
     let page = response.text().await.unwrap();
     assert_eq!(
@@ -417,9 +415,7 @@ async fn discovery_refuses_every_non_public_address_when_private_urls_are_off() 
     let (_app, admin) = spawn_admin().await;
     for host in NON_PUBLIC_HOSTS {
         let url = format!("https://{host}/.well-known/openid-configuration");
-        let response = admin
-            .post("/admin/key-managers/discover", &discover_form(&url))
-            .await;
+        let response = discover(&admin, &url).await;
         let page = unprocessable(response, &format!("{host}")).await;
         // Refused for its address, not attempted (an attempt would say it was unreachable).
         let error = error_on(&page, "well_known_url").unwrap_or_default();
@@ -492,9 +488,7 @@ async fn discovery_refuses_a_redirect_an_issuer_mismatch_and_an_oversized_body()
         ("50 MB body", huge, "1 MiB"),
     ] {
         let url = format!("{base}/.well-known/openid-configuration");
-        let response = admin
-            .post("/admin/key-managers/discover", &discover_form(&url))
-            .await;
+        let response = discover(&admin, &url).await;
         let page = unprocessable(response, &format!("{case}")).await;
         let error = error_on(&page, "well_known_url").unwrap_or_default();
         assert!(error.contains(words), "{case}: {error}");

@@ -719,16 +719,16 @@ async fn out_of_band_keys_are_verified_then_used_like_generated_ones() {
         )),
         "none none"
     );
-    other
-        .post_ok(
-            &format!("{}/map", keys_path(other_id, "sandbox")),
-            &[
-                ("key_manager", "resident"),
-                ("consumer_key", &existing.client_id),
-                ("consumer_secret", &secret),
-            ],
+    let response = other
+        .provide_keys(
+            other_id,
+            "sandbox",
+            "resident",
+            &existing.client_id,
+            &secret,
         )
         .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         app.text(&format!(
             "SELECT application_id || ' ' || key_type AS line FROM oauth_clients WHERE client_id = '{}'",

@@ -61,6 +61,19 @@ fn gateway(app: &TestApp) -> TestClient {
     })
 }
 
+/// The person's consent through the code flow: the access token and the refresh token.
+async fn tokens(
+    app: &TestApp,
+    person: &Browser,
+    client: &TestClient,
+    scope: &str,
+) -> (String, String) {
+    let code = code_for(app, person, client, scope).await;
+    let (_, tokens) = exchange(app, client, &code, VERIFIER).await;
+    let token = |name: &str| tokens[name].as_str().unwrap().to_string();
+    (token("access_token"), token("refresh_token"))
+}
+
 #[actix_web::test]
 async fn locking_a_person_ends_their_grants_for_good() {
     let (app, application_id, client) = app_with_client().await;
@@ -71,10 +84,7 @@ async fn locking_a_person_ends_their_grants_for_good() {
     });
     let gateway = gateway(&app);
     let person = app.tpp("person").await;
-    let code = code_for(&app, &person, &client, "openid profile").await;
-    let (_, tokens) = exchange(&app, &client, &code, VERIFIER).await;
-    let access = tokens["access_token"].as_str().unwrap().to_string();
-    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_string();
+    let (access, refresh_token) = tokens(&app, &person, &client, "openid profile").await;
     let code = code_for(&app, &person, &without_refresh, "openid").await;
     let (_, tokens) = exchange(&app, &without_refresh, &code, VERIFIER).await;
     let plain_access = tokens["access_token"].as_str().unwrap().to_string();
@@ -139,10 +149,7 @@ async fn locking_an_owner_suspends_their_applications_tokens_until_the_unlock() 
     let (app, _, client) = app_with_client().await;
     let gateway = gateway(&app);
     let person = app.tpp("person").await;
-    let code = code_for(&app, &person, &client, "openid").await;
-    let (_, tokens) = exchange(&app, &client, &code, VERIFIER).await;
-    let access = tokens["access_token"].as_str().unwrap().to_string();
-    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_string();
+    let (access, refresh_token) = tokens(&app, &person, &client, "openid").await;
     let unexchanged = code_for(&app, &person, &client, "openid").await;
     // A token request just before the lock: the client is now in the client cache.
     let application_token = client_credentials_token(&app, &client, None).await;

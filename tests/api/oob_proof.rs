@@ -149,17 +149,17 @@ async fn token(
 fn stand_in(dialect: Dialect) -> (String, Seen) {
     let seen = Seen::default();
     let state = web::Data::new((dialect, seen.clone()));
+    let (listener, base) = loopback();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .route("/token", web::post().to(token))
     })
     .workers(1)
-    .bind("127.0.0.1:0")
+    .listen(listener)
     .unwrap();
-    let port = server.addrs()[0].port();
     actix_web::rt::spawn(server.run());
-    (format!("http://127.0.0.1:{port}"), seen)
+    (base, seen)
 }
 
 /// A `dcr` or `fs` key manager named `name` whose token endpoint is at `base`, made through the
@@ -192,17 +192,8 @@ async fn map(
     key: &str,
     secret: &str,
 ) -> reqwest::Response {
-    tpp.keys_action(
-        id,
-        "production",
-        "map",
-        &[
-            ("key_manager", key_manager),
-            ("consumer_key", key),
-            ("consumer_secret", secret),
-        ],
-    )
-    .await
+    tpp.provide_keys(id, "production", key_manager, key, secret)
+        .await
 }
 
 fn mappings(app: &TestApp) -> i64 {

@@ -49,6 +49,17 @@ fn cell(list: &str, level: &str, name: &str, field: &str) -> Option<String> {
     .next()
 }
 
+/// Asserts cells of the list: (level, policy, field, text).
+fn assert_cells(list: &str, expected: &[(&str, &str, &str, &str)]) {
+    for (level, name, field, text) in expected {
+        assert_eq!(
+            cell(list, level, name, field).as_deref(),
+            Some(*text),
+            "{level}/{name} {field}"
+        );
+    }
+}
+
 /// Two applications on 10PerMin, one API offering Bronze, both applications subscribed to it
 /// under Bronze.
 async fn with_uses() -> Scenario {
@@ -86,17 +97,18 @@ async fn the_list_shows_both_levels_with_their_quotas_and_uses() {
             "{level}/{name}"
         );
     }
-    assert_eq!(
-        cell(&list, "subscription", "Bronze", "uses").as_deref(),
-        Some("2 subscriptions and 1 API")
-    );
-    assert_eq!(
-        cell(&list, "application", "10PerMin", "uses").as_deref(),
-        Some("2 applications")
-    );
-    assert_eq!(
-        cell(&list, "subscription", "Gold", "uses").as_deref(),
-        Some("Not used")
+    assert_cells(
+        &list,
+        &[
+            (
+                "subscription",
+                "Bronze",
+                "uses",
+                "2 subscriptions and 1 API",
+            ),
+            ("application", "10PerMin", "uses", "2 applications"),
+            ("subscription", "Gold", "uses", "Not used"),
+        ],
     );
     // A policy in use offers no delete button; an unused one does, with a confirmation.
     let bronze = policy_id(&app, "subscription", "Bronze");
@@ -127,22 +139,36 @@ async fn an_admin_creates_a_subscription_policy_that_requires_approval() {
     assert_eq!(location(&response), LIST);
     let id = policy_id(&app, "subscription", "Platinum");
     assert!(id > 0);
-    assert_eq!(policy_column(&app, id, "display_name"), "Platinum");
-    assert_eq!(policy_column(&app, id, "request_count"), "10000");
-    assert_eq!(policy_column(&app, id, "unit_time"), "1");
-    assert_eq!(policy_column(&app, id, "time_unit"), "min");
-    assert_eq!(policy_column(&app, id, "requires_approval"), "1");
+    assert_row(
+        |column| policy_column(&app, id, column),
+        &[
+            ("display_name", "Platinum"),
+            ("request_count", "10000"),
+            ("unit_time", "1"),
+            ("time_unit", "min"),
+            ("requires_approval", "1"),
+        ],
+    );
     assert_eq!(audit_count(&app, "create", id), 1);
 
     let (_, list) = admin.page(LIST).await;
     assert!(list.contains("The subscription policy Platinum was created."));
-    assert_eq!(
-        cell(&list, "subscription", "Platinum", "quota").as_deref(),
-        Some("10000 requests per minute")
-    );
-    assert_eq!(
-        cell(&list, "subscription", "Platinum", "requires_approval").as_deref(),
-        Some("Requires approval")
+    assert_cells(
+        &list,
+        &[
+            (
+                "subscription",
+                "Platinum",
+                "quota",
+                "10000 requests per minute",
+            ),
+            (
+                "subscription",
+                "Platinum",
+                "requires_approval",
+                "Requires approval",
+            ),
+        ],
     );
 }
 
@@ -156,9 +182,14 @@ async fn an_empty_request_count_is_unlimited_and_the_limits_are_inclusive() {
     );
     admin.post_ok(LIST, &fields).await;
     let id = policy_id(&app, "subscription", "Platinum");
-    assert_eq!(policy_column(&app, id, "request_count"), "NULL");
-    assert_eq!(policy_column(&app, id, "unit_time"), "1");
-    assert_eq!(policy_column(&app, id, "requires_approval"), "0");
+    assert_row(
+        |column| policy_column(&app, id, column),
+        &[
+            ("request_count", "NULL"),
+            ("unit_time", "1"),
+            ("requires_approval", "0"),
+        ],
+    );
 
     let fields = vec![
         ("level", "application"),
@@ -170,13 +201,17 @@ async fn an_empty_request_count_is_unlimited_and_the_limits_are_inclusive() {
     ];
     admin.post_ok(LIST, &fields).await;
     let (_, list) = admin.page(LIST).await;
-    assert_eq!(
-        cell(&list, "subscription", "Platinum", "quota").as_deref(),
-        Some("No request limit")
-    );
-    assert_eq!(
-        cell(&list, "application", "Max_rate-1", "quota").as_deref(),
-        Some("1000000000 requests per 1000 days")
+    assert_cells(
+        &list,
+        &[
+            ("subscription", "Platinum", "quota", "No request limit"),
+            (
+                "application",
+                "Max_rate-1",
+                "quota",
+                "1000000000 requests per 1000 days",
+            ),
+        ],
     );
 }
 
@@ -391,14 +426,19 @@ async fn editing_a_policy_changes_its_quota_but_never_its_level_or_name() {
         )
         .await;
     assert_eq!(location(&response), LIST);
-    assert_eq!(policy_column(&app, bronze, "name"), "Bronze");
-    assert_eq!(policy_column(&app, bronze, "level"), "subscription");
-    assert_eq!(policy_column(&app, bronze, "display_name"), "Bronze plus");
-    assert_eq!(policy_column(&app, bronze, "description"), "Now\nunlimited");
-    assert_eq!(policy_column(&app, bronze, "request_count"), "NULL");
-    assert_eq!(policy_column(&app, bronze, "unit_time"), "2");
-    assert_eq!(policy_column(&app, bronze, "time_unit"), "hour");
-    assert_eq!(policy_column(&app, bronze, "requires_approval"), "1");
+    assert_row(
+        |column| policy_column(&app, bronze, column),
+        &[
+            ("name", "Bronze"),
+            ("level", "subscription"),
+            ("display_name", "Bronze plus"),
+            ("description", "Now\nunlimited"),
+            ("request_count", "NULL"),
+            ("unit_time", "2"),
+            ("time_unit", "hour"),
+            ("requires_approval", "1"),
+        ],
+    );
     assert_eq!(audit_count(&app, "update", bronze), 1);
     let (_, list) = admin.page(LIST).await;
     assert!(list.contains("The subscription policy Bronze was saved."));

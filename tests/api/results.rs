@@ -425,17 +425,8 @@ async fn consent_and_subscriptions(run: &mut Run, id: i64, api: i64) {
     .unwrap();
     let (status, consent) = run.tpp().page(&format!("/oauth2/authorize?{query}")).await;
     assert_eq!(status, StatusCode::OK, "the consent page");
-    let document = scraper::Html::parse_document(&consent);
-    let hidden =
-        scraper::Selector::parse("form[action='/oauth2/authorize'] input[type=hidden]").unwrap();
-    let mut decision: Vec<(String, String)> = document
-        .select(&hidden)
-        .filter_map(|i| {
-            let name = i.value().attr("name")?.to_string();
-            let value = i.value().attr("value").unwrap_or("").to_string();
-            (name != "csrf_token").then_some((name, value))
-        })
-        .collect();
+    let mut decision = hidden_fields(&consent, "/oauth2/authorize");
+    decision.retain(|(name, _)| name != "csrf_token");
     decision.push(("decision".into(), "approve".into()));
     let authorize = Post {
         route: "/oauth2/authorize",

@@ -225,18 +225,7 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
     .unwrap();
     let (status, consent) = tpp.page(&format!("/oauth2/authorize?{query}")).await;
     assert_eq!(status, StatusCode::OK, "the consent page");
-    let document = scraper::Html::parse_document(&consent);
-    let hidden =
-        scraper::Selector::parse("form[action='/oauth2/authorize'] input[type=hidden]").unwrap();
-    let mut fields: Vec<(String, String)> = document
-        .select(&hidden)
-        .map(|i| {
-            (
-                i.value().attr("name").unwrap().to_string(),
-                i.value().attr("value").unwrap_or("").to_string(),
-            )
-        })
-        .collect();
+    let mut fields = hidden_fields(&consent, "/oauth2/authorize");
     fields.push(("decision".into(), "approve".into()));
     let response = tpp
         .client

@@ -247,12 +247,7 @@ async fn a_cookie_replayed_after_sign_out_is_anonymous() {
     );
     // The other browser's session is untouched; only one row is left for mike.
     assert!(browser.is_signed_in().await);
-    assert_eq!(
-        app.count(&format!(
-            "SELECT COUNT(*) FROM sessions WHERE user_id = {id}"
-        )),
-        1
-    );
+    assert_eq!(app.sessions_of(id), 1);
 }
 
 #[actix_web::test]
@@ -341,23 +336,6 @@ fn age_sessions(app: &TestApp, username: &str, assignment: &str) {
     app.execute(&format!(
         "UPDATE sessions SET {assignment} WHERE user_id = {id}"
     ));
-}
-
-/// The hidden fields of the form posting to `action`.
-fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
-    let document = scraper::Html::parse_document(html);
-    let selector =
-        scraper::Selector::parse(&format!("form[action=\"{action}\"] input[type=hidden]")).unwrap();
-    document
-        .select(&selector)
-        .map(|input| {
-            let value = input.value();
-            (
-                value.attr("name").unwrap_or_default().to_string(),
-                value.attr("value").unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
 }
 
 #[actix_web::test]
