@@ -96,6 +96,19 @@ impl Chrome {
         element.send_keys(value).await.unwrap();
     }
 
+    /// Clicks a button whose form asks first, answers the question (OK when `accept`, else
+    /// Cancel) and returns it.
+    pub async fn confirm(&self, css: &str, accept: bool) -> String {
+        self.click(css).await;
+        let question = self.client.get_alert_text().await.unwrap();
+        if accept {
+            self.client.accept_alert().await.unwrap();
+        } else {
+            self.client.dismiss_alert().await.unwrap();
+        }
+        question
+    }
+
     pub async fn click(&self, css: &str) {
         self.element(css).await.click().await.unwrap();
     }

@@ -1,5 +1,7 @@
 //! The test harness: `spawn_app()` starts Portico on a free loopback port with a fresh SQLite
 //! file; a `Browser` keeps cookies, never follows redirects, and reads `csrf_token` from pages.
+//! Scenarios with data are seeded through the pages by the builder in `builder.rs`; the page
+//! readers and shared checks below keep the tests to what they check.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -409,6 +411,12 @@ pub fn without_field<'a>(
 ) -> Vec<(&'a str, &'a str)> {
     fields.retain(|(k, _)| *k != name);
     fields
+}
+
+/// The question the form posting to `action` asks before it posts (its `data-confirm`), when
+/// it asks one: every destructive form does.
+pub fn confirm_question(html: &str, action: &str) -> Option<String> {
+    first_attribute(html, &format!("form[action=\"{action}\"]"), "data-confirm")
 }
 
 /// The hidden fields of the form posting to `action`, in order.

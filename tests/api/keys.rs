@@ -211,8 +211,9 @@ async fn a_tpp_generates_keys_and_sees_the_secret_only_once() {
     let (_, later) = tpp.page(&keys_path(id, "production")).await;
     assert_eq!(field(&later, "consumer_key").unwrap(), key);
     assert!(later.contains("Update keys") && later.contains("Remove keys"));
+    let remove = format!("{}/remove", keys_path(id, "production"));
     assert!(
-        later.contains("data-confirm="),
+        confirm_question(&later, &remove).is_some(),
         "removal asks for confirmation"
     );
     assert!(unlabelled_controls(&later).is_empty());

@@ -114,7 +114,7 @@ async fn the_list_shows_both_levels_with_their_quotas_and_uses() {
     let bronze = policy_id(&app, "subscription", "Bronze");
     let gold = policy_id(&app, "subscription", "Gold");
     assert!(!list.contains(&format!("action=\"{LIST}/{bronze}/delete\"")));
-    assert!(list.contains(&format!("action=\"{LIST}/{gold}/delete\" data-confirm=")));
+    assert!(confirm_question(&list, &format!("{LIST}/{gold}/delete")).is_some());
     // The admin home links here.
     let (_, home) = admin.page("/admin").await;
     assert!(home.contains("href=\"/admin/throttling-policies\""));

@@ -426,13 +426,10 @@ async fn a_destructive_action_asks_first_and_a_no_changes_nothing() {
         .goto(&format!("/applications/{id}/keys/production"))
         .await;
     let remove = "form[action$='/remove'] button[type=submit]";
-    chrome.click(remove).await;
-    let question = chrome.client.get_alert_text().await.unwrap();
-    assert_eq!(question, "Remove the production keys of Careful App?");
-    chrome.client.dismiss_alert().await.unwrap();
+    let question = "Remove the production keys of Careful App?";
+    assert_eq!(chrome.confirm(remove, false).await, question);
     assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 1);
-    chrome.click(remove).await;
-    chrome.client.accept_alert().await.unwrap();
+    assert_eq!(chrome.confirm(remove, true).await, question);
     for _ in 0..50 {
         if app.count("SELECT COUNT(*) FROM key_mappings") == 0 {
             break;
