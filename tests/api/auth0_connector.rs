@@ -302,7 +302,7 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
         ("NoSuchClient00000000000000000000", client_secret.as_str()),
     ] {
         let response = map_keys(&tpp, id, key, secret).await;
-        let body = unprocessable(response, &format!("{key}")).await;
+        let body = unprocessable(response, key).await;
         assert!(!body.contains(secret), "the secret is not sent back");
         assert_eq!(input_value(&body, "consumer_key").as_deref(), Some(key));
         messages.push(error_on(&body, "consumer_secret").unwrap());

@@ -173,6 +173,9 @@ pub fn form_payloads(table: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Builds the n-th try's form with one field set to a payload.
+pub type FormFor = dyn Fn(usize, &str, &str) -> Vec<(String, String)>;
+
 /// An admin create form, tried with each payload in each field (SECURITY.md row 10).
 pub struct HostileForm<'a> {
     /// Where the form posts; its list is there too, and the edit page at `{action}/{id}`.
@@ -182,7 +185,7 @@ pub struct HostileForm<'a> {
     /// Which payload kinds each field stores exactly; the others are refused with 422.
     pub stored_by: &'a [(&'a str, &'a [&'a str])],
     /// A valid form for the n-th try (unique names) with one field set to the payload.
-    pub form: &'a dyn Fn(usize, &str, &str) -> Vec<(String, String)>,
+    pub form: &'a FormFor,
     /// The id of what the n-th try created, from the answer's Location.
     pub created: &'a dyn Fn(&TestApp, usize, &str) -> i64,
     /// One column of a stored row, as text.

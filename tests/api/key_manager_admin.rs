@@ -416,7 +416,7 @@ async fn discovery_refuses_every_non_public_address_when_private_urls_are_off() 
     for host in NON_PUBLIC_HOSTS {
         let url = format!("https://{host}/.well-known/openid-configuration");
         let response = discover(&admin, &url).await;
-        let page = unprocessable(response, &format!("{host}")).await;
+        let page = unprocessable(response, host).await;
         // Refused for its address, not attempted (an attempt would say it was unreachable).
         let error = error_on(&page, "well_known_url").unwrap_or_default();
         assert!(error.contains("public host"), "{host}: {error}");
@@ -489,7 +489,7 @@ async fn discovery_refuses_a_redirect_an_issuer_mismatch_and_an_oversized_body()
     ] {
         let url = format!("{base}/.well-known/openid-configuration");
         let response = discover(&admin, &url).await;
-        let page = unprocessable(response, &format!("{case}")).await;
+        let page = unprocessable(response, case).await;
         let error = error_on(&page, "well_known_url").unwrap_or_default();
         assert!(error.contains(words), "{case}: {error}");
     }

@@ -507,7 +507,7 @@ async fn application_certificates_must_be_unexpired_x509_certificates() {
         let mut fields = client_credentials();
         fields.push(("application_certificate", pem));
         let response = tpp.post(&path, &fields).await;
-        let body = unprocessable(response, &format!("{case}")).await;
+        let body = unprocessable(response, case).await;
         let error = error_on(&body, "application_certificate").unwrap_or_default();
         assert!(
             error.contains(message),
@@ -1512,7 +1512,7 @@ impl MatrixTab<'_> {
             ("validity_period", "soon"),
         ];
         let response = self.send("token", &fields).await;
-        let body = unprocessable(response, &format!("{case}")).await;
+        let body = unprocessable(response, &case.to_string()).await;
         assert!(error_on(&body, "validity_period").is_some(), "{case}");
         assert_eq!(
             input_value(&body, "scopes").as_deref(),
