@@ -43,8 +43,7 @@ async fn sign_up_without_accepting_the_terms_is_refused_and_keeps_the_values() {
     let browser = app.browser();
     let fields = without_field(signup_fields("bob"), "accept_terms");
     let response = browser.post("/signup", &fields).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     assert!(
         field_errors(&body)
             .iter()
@@ -98,23 +97,8 @@ async fn every_sign_up_rule_names_its_field() {
         }
         let fields = with_field(fields, field, value);
         let response = browser.post("/signup", &fields).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{field}={value:?}"
-        );
-        let body = response.text().await.unwrap();
-        let document = scraper::Html::parse_document(&body);
-        let selector =
-            scraper::Selector::parse(&format!("#{error_field}-note.field-error")).unwrap();
-        let error = document
-            .select(&selector)
-            .next()
-            .map(|e| e.text().collect::<String>());
-        assert!(
-            error.as_deref().is_some_and(|e| e.contains(message)),
-            "{field}={value:?}: expected an error on {error_field} containing {message:?}, got {error:?}"
-        );
+        let case = format!("{field}={value:?}");
+        refused_on(response, error_field, message, &case).await;
     }
     assert_eq!(
         app.count("SELECT COUNT(*) FROM users WHERE role = 'tpp'"),
@@ -160,7 +144,7 @@ async fn extra_fields_cannot_make_an_admin() {
     let mallory = app.browser();
     mallory.sign_in("mallory", PASSWORD).await;
     assert_eq!(
-        mallory.get("/admin/users").await.status(),
+        mallory.get_status("/admin/users").await,
         StatusCode::FORBIDDEN
     );
 }
@@ -235,10 +219,8 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password() {
     let response = attacker.sign_in("frank", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(
-        response
-            .text()
+        body_of(response)
             .await
-            .unwrap()
             .contains("Too many failed sign-in attempts")
     );
     // The lock is in the database: a restarted Portico still refuses.
@@ -324,21 +306,16 @@ async fn in_approval_mode_new_accounts_wait_for_an_admin() {
 
     let response = ivan.sign_in("ivan", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(
-        response
-            .text()
-            .await
-            .unwrap()
-            .contains("waiting for approval")
-    );
+    assert!(body_of(response).await.contains("waiting for approval"));
     assert!(!ivan.is_signed_in().await);
 
     let admin = app.admin().await;
     let (_, users) = admin.page("/admin/users?status=pending").await;
     assert!(users.contains("ivan"));
     let id = app.user_id("ivan");
-    let response = admin.post(&format!("/admin/users/{id}/approve"), &[]).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    admin
+        .post_ok(&format!("/admin/users/{id}/approve"), &[])
+        .await;
     let (_, users) = admin.page("/admin/users").await;
     assert!(users.contains("ivan is now approved"));
 
@@ -358,8 +335,7 @@ async fn a_rejected_account_cannot_sign_in_and_is_told_why() {
     let response = admin
         .post(&format!("/admin/users/{id}/reject"), &[("reason", "  ")])
         .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let page = response.text().await.unwrap();
+    let page = unprocessable(response, "").await;
     assert!(
         error_on(&page, &format!("reason-{id}")).is_some_and(|e| e.contains("Give the reason")),
         "the reason field says what is missing"
@@ -367,10 +343,9 @@ async fn a_rejected_account_cannot_sign_in_and_is_told_why() {
     assert_eq!(app.snapshot(), before, "nothing changed");
 
     let reason = "We could not verify Judy's company registration.";
-    let response = admin
-        .post(&format!("/admin/users/{id}/reject"), &[("reason", reason)])
+    admin
+        .post_ok(&format!("/admin/users/{id}/reject"), &[("reason", reason)])
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         app.text("SELECT status AS line FROM users WHERE username = 'judy'"),
         "rejected"
@@ -405,9 +380,8 @@ async fn a_rejected_account_cannot_sign_in_and_is_told_why() {
     // Rejecting twice is a conflict, not a silent success.
     assert_eq!(
         admin
-            .post(&format!("/admin/users/{id}/reject"), &[("reason", reason)])
-            .await
-            .status(),
+            .post_status(&format!("/admin/users/{id}/reject"), &[("reason", reason)])
+            .await,
         StatusCode::CONFLICT
     );
 }
@@ -445,40 +419,20 @@ async fn locking_an_account_ends_all_its_sessions() {
     kim_phone.sign_in("kim", PASSWORD).await;
     assert!(kim_laptop.is_signed_in().await && kim_phone.is_signed_in().await);
     let id = app.user_id("kim");
-    assert_eq!(
-        app.count(&format!(
-            "SELECT COUNT(*) FROM sessions WHERE user_id = {id}"
-        )),
-        2
-    );
+    assert_eq!(app.sessions_of(id), 2);
 
     let admin = app.admin().await;
-    assert_eq!(
-        admin
-            .post(&format!("/admin/users/{id}/lock"), &[])
-            .await
-            .status(),
-        StatusCode::SEE_OTHER
-    );
-    assert_eq!(
-        app.count(&format!(
-            "SELECT COUNT(*) FROM sessions WHERE user_id = {id}"
-        )),
-        0
-    );
+    admin.post_ok(&format!("/admin/users/{id}/lock"), &[]).await;
+    assert_eq!(app.sessions_of(id), 0);
     assert!(!kim_laptop.is_signed_in().await);
     assert!(!kim_phone.is_signed_in().await);
     let response = kim_laptop.sign_in("kim", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response.text().await.unwrap().contains("locked"));
 
-    assert_eq!(
-        admin
-            .post(&format!("/admin/users/{id}/unlock"), &[])
-            .await
-            .status(),
-        StatusCode::SEE_OTHER
-    );
+    admin
+        .post_ok(&format!("/admin/users/{id}/unlock"), &[])
+        .await;
     assert_eq!(
         kim_laptop.sign_in("kim", PASSWORD).await.status(),
         StatusCode::SEE_OTHER
@@ -487,27 +441,16 @@ async fn locking_an_account_ends_all_its_sessions() {
 
 #[actix_web::test]
 async fn an_admin_cannot_lock_themselves_and_unknown_users_are_404() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let id = app.user_id(ADMIN);
-    assert_eq!(
-        admin
-            .post(&format!("/admin/users/{id}/lock"), &[])
-            .await
-            .status(),
-        StatusCode::CONFLICT
-    );
-    assert_eq!(
-        admin.post("/admin/users/9999/lock", &[]).await.status(),
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        admin
-            .post("/admin/users/not-a-number/lock", &[])
-            .await
-            .status(),
-        StatusCode::NOT_FOUND
-    );
+    let (app, admin) = spawn_admin().await;
+    let own = app.user_id(ADMIN).to_string();
+    for (user, status) in [
+        (own.as_str(), StatusCode::CONFLICT),
+        ("9999", StatusCode::NOT_FOUND),
+        ("not-a-number", StatusCode::NOT_FOUND),
+    ] {
+        let lock = format!("/admin/users/{user}/lock");
+        assert_eq!(admin.post_status(&lock, &[]).await, status, "{lock}");
+    }
     assert!(admin.is_signed_in().await);
 }
 
@@ -575,7 +518,7 @@ async fn create_admin_reads_the_password_from_stdin() {
             .status(),
         StatusCode::SEE_OTHER
     );
-    assert_eq!(browser.get("/admin/users").await.status(), StatusCode::OK);
+    assert_eq!(browser.get_status("/admin/users").await, StatusCode::OK);
 
     // A short password is refused with the rule it breaks.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portico"))
@@ -593,12 +536,7 @@ async fn create_admin_reads_the_password_from_stdin() {
 }
 
 async fn spawn_on_existing(dir: tempfile::TempDir, db: std::path::PathBuf) -> TestApp {
-    let app = TestApp {
-        address: String::new(),
-        db_path: db,
-        dir,
-    };
-    restart(app, &[]).await
+    restart(TestApp::unstarted(dir, db), &[]).await
 }
 
 #[actix_web::test]
@@ -634,7 +572,7 @@ async fn hostile_text_in_sign_up_fields_is_refused_or_kept_exactly() {
     let organization = "<script>alert(1)</script>' OR 1=1; -- \"quoted\"";
     let fields = with_field(signup_fields("hostile"), "organization", organization);
     assert_eq!(
-        app.browser().post("/signup", &fields).await.status(),
+        app.browser().post_status("/signup", &fields).await,
         StatusCode::SEE_OTHER
     );
     assert_eq!(

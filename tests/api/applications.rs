@@ -6,13 +6,12 @@ use crate::helpers::*;
 
 #[actix_web::test]
 async fn a_tpp_creates_an_application_and_finds_it_in_the_list() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("alice").await;
+    let (app, tpp) = spawn_tpp("alice").await;
     let (_, empty) = tpp.page("/applications").await;
     assert!(empty.contains("You have no applications yet"));
 
     let response = tpp
-        .post(
+        .post_ok(
             "/applications",
             &[
                 ("name", "Payments App"),
@@ -21,7 +20,6 @@ async fn a_tpp_creates_an_application_and_finds_it_in_the_list() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let id = app.count("SELECT id AS n FROM applications WHERE name = 'Payments App'");
     assert_eq!(location(&response), format!("/applications/{id}"));
 
@@ -30,14 +28,15 @@ async fn a_tpp_creates_an_application_and_finds_it_in_the_list() {
     assert!(page.contains("Application “Payments App” created"));
     assert!(page.contains("20 per minute"));
     assert!(page.contains("Moves money"));
-    for tab in [
-        "Overview",
-        "Production Keys",
-        "Sandbox Keys",
-        "Subscriptions",
-    ] {
-        assert!(page.contains(tab), "the {tab} tab");
-    }
+    assert_shows(
+        &page,
+        &[
+            "Overview",
+            "Production Keys",
+            "Sandbox Keys",
+            "Subscriptions",
+        ],
+    );
     assert!(
         page.contains("Created application “Payments App” with policy 20PerMin"),
         "the history shows the creation"
@@ -50,8 +49,7 @@ async fn a_tpp_creates_an_application_and_finds_it_in_the_list() {
 
 #[actix_web::test]
 async fn application_rules_name_their_field_and_keep_the_values() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("bob").await;
+    let (app, tpp) = spawn_tpp("bob").await;
     let long_name = "n".repeat(101);
     let long_description = "d".repeat(513);
     let cases: Vec<(&str, &str, &str, &str, &str)> = vec![
@@ -101,12 +99,7 @@ async fn application_rules_name_their_field_and_keep_the_values() {
                 ],
             )
             .await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{field}: {message}"
-        );
-        let body = response.text().await.unwrap();
+        let body = unprocessable(response, &format!("{field}: {message}")).await;
         let document = scraper::Html::parse_document(&body);
         let selector = scraper::Selector::parse(&format!("#{field}-note.field-error")).unwrap();
         let error = document
@@ -123,16 +116,12 @@ async fn application_rules_name_their_field_and_keep_the_values() {
         }
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM applications"), 0);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM audit_events WHERE object_type <> 'account'"),
-        0
-    );
+    assert_eq!(app.changes_audited(), 0);
 }
 
 #[actix_web::test]
 async fn names_are_unique_per_owner_after_case_folding_and_normalisation() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("carol").await;
+    let (app, tpp) = spawn_tpp("carol").await;
     tpp.create_application("Café Orders").await;
     for same in [
         "café orders",
@@ -171,8 +160,7 @@ async fn names_are_unique_per_owner_after_case_folding_and_normalisation() {
 
 #[actix_web::test]
 async fn two_simultaneous_creates_with_one_name_make_one_application() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("erin").await;
+    let (app, tpp) = spawn_tpp("erin").await;
     let token = tpp.csrf_token().await;
     let send = || {
         tpp.client
@@ -207,21 +195,18 @@ async fn two_simultaneous_creates_with_one_name_make_one_application() {
 
 #[actix_web::test]
 async fn a_tpp_renames_an_application_and_cannot_take_a_used_name() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("frank").await;
+    let (app, tpp) = spawn_tpp("frank").await;
     let first = tpp.create_application("First").await;
     tpp.create_application("Second").await;
-    let response = tpp
-        .post(
-            &format!("/applications/{first}"),
-            &[
-                ("name", "Renamed"),
-                ("throttling_policy", "50PerMin"),
-                ("description", "now described"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.post_ok(
+        &format!("/applications/{first}"),
+        &[
+            ("name", "Renamed"),
+            ("throttling_policy", "50PerMin"),
+            ("description", "now described"),
+        ],
+    )
+    .await;
     let (_, page) = tpp.page(&format!("/applications/{first}")).await;
     assert!(page.contains("Application “Renamed” saved"));
     assert!(page.contains("Updated name “First” → “Renamed”, policy → 50PerMin, description"));
@@ -245,20 +230,12 @@ async fn a_tpp_renames_an_application_and_cannot_take_a_used_name() {
 
 #[actix_web::test]
 async fn deleting_an_application_removes_its_subscriptions() {
-    let app = spawn_app().await;
-    let api = seed_api(&app, "Accounts", "/accounts", "PUBLISHED", &["Bronze"]);
-    let tpp = app.tpp("grace").await;
-    let id = tpp.create_application("Doomed").await;
-    let response = tpp
-        .post(
-            &format!("/apis/{api}/subscribe"),
-            &[
-                ("application_id", &id.to_string()),
-                ("throttling_policy", "Bronze"),
-            ],
-        )
+    let app = TestApp::new()
+        .with_api("Accounts", "/accounts", &["Bronze"])
+        .with_subscriber("grace", "Doomed", "Accounts", "Bronze")
+        .build()
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (tpp, id) = (app.session("grace"), app.application("Doomed"));
     assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 1);
     // The list counts each application's subscriptions.
     tpp.create_application("Unsubscribed").await;
@@ -275,15 +252,16 @@ async fn deleting_an_application_removes_its_subscriptions() {
     assert_eq!(row("Doomed")[2], "1");
     assert_eq!(row("Unsubscribed")[2], "0");
 
-    let response = tpp.post(&format!("/applications/{id}/delete"), &[]).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = tpp
+        .post_ok(&format!("/applications/{id}/delete"), &[])
+        .await;
     assert_eq!(location(&response), "/applications");
     let (_, list) = tpp.page("/applications").await;
     assert!(list.contains("Application “Doomed” deleted"));
     assert_eq!(app.count("SELECT COUNT(*) FROM applications"), 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 0);
     assert_eq!(
-        tpp.get(&format!("/applications/{id}")).await.status(),
+        tpp.get_status(&format!("/applications/{id}")).await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
@@ -296,14 +274,10 @@ async fn deleting_an_application_removes_its_subscriptions() {
 
 #[actix_web::test]
 async fn the_application_list_is_paginated() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("heidi").await;
-    let owner = app.user_id("heidi");
-    app.execute(&format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25) \
-         INSERT INTO applications (owner_id, name, name_key, description, policy_id, created_at, updated_at) \
-         SELECT {owner}, printf('App %02d', i), printf('app %02d', i), '', (SELECT id FROM throttling_policies WHERE name = '10PerMin'), 0, 0 FROM n"
-    ));
+    let (_app, tpp) = spawn_tpp("heidi").await;
+    for i in 1..=25 {
+        tpp.create_application(&format!("App {i:02}")).await;
+    }
     let (_, first) = tpp.page("/applications").await;
     assert!(first.contains("Page 1 of 2"));
     assert!(first.contains("App 20") && !first.contains("App 21"));
@@ -313,8 +287,7 @@ async fn the_application_list_is_paginated() {
 
 #[actix_web::test]
 async fn the_keys_tabs_exist_for_both_environments_only() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("ivan").await;
+    let (_app, tpp) = spawn_tpp("ivan").await;
     let id = tpp.create_application("Keyed").await;
     for (key_type, title) in [
         ("production", "Production Keys"),
@@ -327,17 +300,15 @@ async fn the_keys_tabs_exist_for_both_environments_only() {
         assert!(page.contains(&format!("<title>Keyed · {title}")));
     }
     assert_eq!(
-        tpp.get(&format!("/applications/{id}/keys/staging"))
-            .await
-            .status(),
+        tpp.get_status(&format!("/applications/{id}/keys/staging"))
+            .await,
         StatusCode::NOT_FOUND
     );
 }
 
 #[actix_web::test]
 async fn hostile_application_text_is_refused_or_shown_exactly_and_escaped() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("judy").await;
+    let (app, tpp) = spawn_tpp("judy").await;
     let payloads = [
         "<script>alert('x')</script>",
         "\"><img src=x onerror=alert(1)>",

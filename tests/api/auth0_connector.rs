@@ -16,10 +16,6 @@ use crate::results::shown_after;
 const CREDENTIALS: &str =
     "The consumer key and consumer secret do not match a client of this key manager.";
 
-fn keys_path(id: i64, key_type: &str) -> String {
-    format!("/applications/{id}/keys/{key_type}")
-}
-
 /// Portico with loopback key-manager URLs allowed, and an administrator who configured the
 /// stub tenant as the key manager `auth0` through the admin form.
 async fn portico_with_auth0(stub: &Auth0Stub) -> TestApp {
@@ -107,6 +103,11 @@ async fn try_generate(browser: &Browser, id: i64) -> reqwest::Response {
 }
 
 /// Generates production keys: (consumer key, consumer secret) as the page shows them.
+/// The production keys page, on the Auth0 tab.
+fn auth0_keys(id: i64) -> String {
+    format!("{}?key_manager=auth0", keys_path(id, "production"))
+}
+
 async fn generate(browser: &Browser, id: i64) -> (String, String) {
     let response = try_generate(browser, id).await;
     let body = shown_after(browser, response).await;
@@ -114,6 +115,15 @@ async fn generate(browser: &Browser, id: i64) -> (String, String) {
         data_field(&body, "consumer_key").expect("the consumer key is shown"),
         data_field(&body, "consumer_secret").expect("the secret is shown once"),
     )
+}
+
+/// An Auth0 tenant, a Portico with its key manager, and a TPP's application.
+async fn auth0_application(tpp: &str, application: &str) -> (Auth0Stub, TestApp, Browser, i64) {
+    let stub = Auth0Stub::start().await;
+    let app = portico_with_auth0(&stub).await;
+    let browser = app.tpp(tpp).await;
+    let id = browser.create_application(application).await;
+    (stub, app, browser, id)
 }
 
 /// A portal token for the production keys: the status and, on success, the token shown.
@@ -140,10 +150,7 @@ async fn portal_token(browser: &Browser, id: i64, secret: &str) -> (StatusCode, 
 
 #[actix_web::test]
 async fn an_auth0_key_manager_generates_uses_updates_regenerates_and_removes_keys() {
-    let stub = Auth0Stub::start().await;
-    let app = portico_with_auth0(&stub).await;
-    let tpp = app.tpp("alice").await;
-    let id = tpp.create_application("Wallet").await;
+    let (stub, app, tpp, id) = auth0_application("alice", "Wallet").await;
 
     let (key, secret) = generate(&tpp, id).await;
     {
@@ -170,12 +177,7 @@ async fn an_auth0_key_manager_generates_uses_updates_regenerates_and_removes_key
         )),
         "CREATED ACTIVE none"
     );
-    let (_, page) = tpp
-        .page(&format!(
-            "{}?key_manager=auth0",
-            keys_path(id, "production")
-        ))
-        .await;
+    let (_, page) = tpp.page(&auth0_keys(id)).await;
     assert_eq!(
         data_field(&page, "token_endpoint").unwrap(),
         stub.token_endpoint()
@@ -233,8 +235,8 @@ async fn an_auth0_key_manager_generates_uses_updates_regenerates_and_removes_key
     // Deleting the application deletes a generated client at Auth0 too.
     let (again, _) = generate(&tpp, id).await;
     assert!(stub.tenant().clients.contains_key(&again));
-    let response = tpp.post(&format!("/applications/{id}/delete"), &[]).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.post_ok(&format!("/applications/{id}/delete"), &[])
+        .await;
     assert!(stub.tenant().clients.is_empty());
     assert!(stub.tenant().grants.is_empty());
 
@@ -300,8 +302,7 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
         ("NoSuchClient00000000000000000000", client_secret.as_str()),
     ] {
         let response = map_keys(&tpp, id, key, secret).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{key}");
-        let body = response.text().await.unwrap();
+        let body = unprocessable(response, key).await;
         assert!(!body.contains(secret), "the secret is not sent back");
         assert_eq!(input_value(&body, "consumer_key").as_deref(), Some(key));
         messages.push(error_on(&body, "consumer_secret").unwrap());
@@ -319,12 +320,7 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
         )),
         "MAPPED none"
     );
-    let (_, page) = tpp
-        .page(&format!(
-            "{}?key_manager=auth0",
-            keys_path(id, "production")
-        ))
-        .await;
+    let (_, page) = tpp.page(&auth0_keys(id)).await;
     assert_eq!(data_field(&page, "consumer_key").unwrap(), client_id);
     assert_eq!(
         data_field(&page, "grant_types").unwrap(),
@@ -346,8 +342,8 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
     assert!(!body.contains("grace") && !body.contains("Provided"));
 
     // Deleting the application unlinks the client; it survives at Auth0 and maps again.
-    let response = tpp.post(&format!("/applications/{id}/delete"), &[]).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.post_ok(&format!("/applications/{id}/delete"), &[])
+        .await;
     assert!(stub.tenant().clients.contains_key(&client_id));
     assert_eq!(stub.tenant().grants_of(&client_id).len(), 1);
     let response = map_keys(&other, other_id, &client_id, &client_secret).await;
@@ -359,13 +355,7 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
     stub.tenant().grants.retain(|g| g.client_id != lonely);
     let third = other.create_application("Third").await;
     let response = map_keys(&other, third, &lonely, &lonely_secret).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
-    assert!(
-        error_on(&body, "consumer_key")
-            .unwrap()
-            .contains("no client grant")
-    );
+    refused_on(response, "consumer_key", "no client grant", "").await;
     assert_eq!(
         app.count(&format!(
             "SELECT COUNT(*) FROM key_mappings WHERE application_id = {third}"
@@ -445,12 +435,7 @@ async fn consumer_keys_no_auth0_client_id_can_be_are_refused_before_any_request(
     let before = stub.tenant().received;
     for key in &keys {
         let response = map_keys(&tpp, id, key, &client_secret).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{key:?}"
-        );
-        let body = response.text().await.unwrap();
+        let body = unprocessable(response, &format!("{key:?}")).await;
         assert!(error_on(&body, "consumer_key").is_some(), "{key:?}: {body}");
         assert!(
             !body.contains(&client_secret),
@@ -471,10 +456,7 @@ async fn consumer_keys_no_auth0_client_id_can_be_are_refused_before_any_request(
 
 #[actix_web::test]
 async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
-    let stub = Auth0Stub::start().await;
-    let app = portico_with_auth0(&stub).await;
-    let tpp = app.tpp("heidi").await;
-    let id = tpp.create_application("Faulty").await;
+    let (stub, app, tpp, id) = auth0_application("heidi", "Faulty").await;
     let nothing_made = |what: &str| {
         assert_eq!(
             app.count("SELECT COUNT(*) FROM key_mappings"),
@@ -496,6 +478,7 @@ async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
     // Tampered connector secrets: refused (502), not a 500, and Auth0 is not called.
     let sealed =
         app.text("SELECT hex(connector_secrets) AS line FROM key_managers WHERE name = 'auth0'");
+    // A damaged row, which no page can write.
     app.execute("UPDATE key_managers SET connector_secrets = X'00112233445566778899AABBCCDDEEFF00112233445566778899' WHERE name = 'auth0'");
     let response = try_generate(&tpp, id).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
@@ -535,13 +518,7 @@ async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
         ],
     )
     .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
-    assert!(
-        error_on(&body, "callback_url")
-            .unwrap()
-            .contains("Auth0 refused")
-    );
+    let body = refused_on(response, "callback_url", "Auth0 refused", "").await;
     assert_eq!(
         textarea_value(&body, "callback_url").as_deref(),
         Some("https://faulty.example/cb")
@@ -552,13 +529,7 @@ async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
     stub.set_fault(Some(Fault::Slow));
     let response = try_generate(&tpp, id).await;
     assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
-    assert!(
-        response
-            .text()
-            .await
-            .unwrap()
-            .contains("did not answer in time")
-    );
+    assert!(body_of(response).await.contains("did not answer in time"));
     nothing_made("slow");
 
     // Down: 502, then keys work again once the tenant is back (another tenant here).

@@ -82,24 +82,35 @@ impl Chrome {
         self.assert_no_console_errors(path).await;
     }
 
-    pub async fn fill(&self, css: &str, value: &str) {
-        let element = self
-            .client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|_| panic!("no {css}"));
-        element.clear().await.unwrap();
-        element.send_keys(value).await.unwrap();
-    }
-
-    pub async fn click(&self, css: &str) {
+    /// The first element a CSS selector matches, which must be there.
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .find(Locator::Css(css))
             .await
             .unwrap_or_else(|_| panic!("no {css}"))
-            .click()
-            .await
-            .unwrap();
+    }
+
+    pub async fn fill(&self, css: &str, value: &str) {
+        let element = self.element(css).await;
+        element.clear().await.unwrap();
+        element.send_keys(value).await.unwrap();
+    }
+
+    /// Clicks a button whose form asks first, answers the question (OK when `accept`, else
+    /// Cancel) and returns it.
+    pub async fn confirm(&self, css: &str, accept: bool) -> String {
+        self.click(css).await;
+        let question = self.client.get_alert_text().await.unwrap();
+        if accept {
+            self.client.accept_alert().await.unwrap();
+        } else {
+            self.client.dismiss_alert().await.unwrap();
+        }
+        question
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.element(css).await.click().await.unwrap();
     }
 
     /// Clicks a submit button and waits for the next page.
@@ -132,13 +143,12 @@ impl Chrome {
     }
 
     pub async fn text(&self, css: &str) -> String {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|_| panic!("no {css}"))
-            .text()
-            .await
-            .unwrap()
+        self.element(css).await.text().await.unwrap()
+    }
+
+    /// Whether the page's visible text contains `text`.
+    pub async fn shows(&self, text: &str) -> bool {
+        self.page_text().await.contains(text)
     }
 
     pub async fn page_text(&self) -> String {
@@ -220,17 +230,12 @@ async fn the_console_check_sees_script_errors() {
 #[actix_web::test]
 async fn a_tpp_signs_up_creates_an_application_and_subscribes_in_the_browser() {
     let app = spawn_app().await;
-    seed_api(
-        &app,
-        "Payments",
-        "/payments",
-        "PUBLISHED",
-        &["Bronze", "Gold"],
-    );
+    app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze", "Gold"])
+        .await;
     let chrome = Chrome::start(&app).await;
 
     chrome.goto("/").await;
-    assert!(chrome.page_text().await.contains("Build on our APIs"));
+    assert!(chrome.shows("Build on our APIs").await);
     chrome.screenshots("home").await;
     chrome.click("a.btn-primary[href='/signup']").await;
     assert_eq!(chrome.path().await, "/signup");
@@ -270,19 +275,14 @@ async fn a_tpp_signs_up_creates_an_application_and_subscribes_in_the_browser() {
         chrome.text("[data-field=application_name]").await,
         "Browser App"
     );
-    assert!(
-        chrome
-            .page_text()
-            .await
-            .contains("Application “Browser App” created")
-    );
+    assert!(chrome.shows("Application “Browser App” created").await);
     chrome.screenshots("application-overview").await;
 
     chrome.goto("/apis").await;
-    assert!(chrome.page_text().await.contains("Payments"));
+    assert!(chrome.shows("Payments").await);
     chrome.screenshots("catalog").await;
     chrome.click("a[href^='/apis/']").await;
-    assert!(chrome.page_text().await.contains("List items"));
+    assert!(chrome.shows("List items").await);
     chrome
         .client
         .find(Locator::Css("#throttling_policy"))
@@ -307,7 +307,7 @@ async fn a_tpp_signs_up_creates_an_application_and_subscribes_in_the_browser() {
     // Production keys with the resident key manager.
     chrome.click("nav.tabs a[href$='/keys/production']").await;
     assert!(chrome.path().await.ends_with("/keys/production"));
-    assert!(chrome.page_text().await.contains("No production keys"));
+    assert!(chrome.shows("No production keys").await);
     chrome.screenshots("keys-empty").await;
     if chrome
         .client
@@ -360,7 +360,7 @@ async fn a_tpp_signs_up_creates_an_application_and_subscribes_in_the_browser() {
     // A token from the portal, with the secret just shown.
     chrome.click("nav.tabs a[href$='/keys/production']").await;
     assert!(
-        !chrome.page_text().await.contains(&consumer_secret),
+        !chrome.shows(&consumer_secret).await,
         "the secret is not shown again"
     );
     chrome.fill("#consumer_secret", &consumer_secret).await;
@@ -375,19 +375,12 @@ async fn a_tpp_signs_up_creates_an_application_and_subscribes_in_the_browser() {
 
 #[actix_web::test]
 async fn an_admin_approves_a_pending_subscription_in_the_browser() {
-    let app = spawn_app().await;
-    app.execute("UPDATE throttling_policies SET requires_approval = 1 WHERE level = 'subscription' AND name = 'Gold'");
-    let api = seed_api(&app, "Premium", "/premium", "PUBLISHED", &["Gold"]);
-    let tpp = app.tpp("waiting-tpp").await;
-    let id = tpp.create_application("Trader").await;
-    tpp.post(
-        &format!("/apis/{api}/subscribe"),
-        &[
-            ("application_id", &id.to_string()),
-            ("throttling_policy", "Gold"),
-        ],
-    )
-    .await;
+    let app = TestApp::new()
+        .with_approval_required("Gold")
+        .with_api("Premium", "/premium", &["Gold"])
+        .with_subscriber("waiting-tpp", "Trader", "Premium", "Gold")
+        .build()
+        .await;
 
     let chrome = Chrome::start(&app).await;
     chrome.goto("/admin").await;
@@ -396,12 +389,12 @@ async fn an_admin_approves_a_pending_subscription_in_the_browser() {
     assert_eq!(chrome.path().await, "/admin");
     chrome.screenshots("admin").await;
     chrome.goto("/admin/subscriptions").await;
-    assert!(chrome.page_text().await.contains("Trader"));
+    assert!(chrome.shows("Trader").await);
     chrome.screenshots("admin-subscriptions").await;
     chrome
         .submit("form[action$='/approve'] button[type=submit]")
         .await;
-    assert!(chrome.page_text().await.contains("Subscription approved."));
+    assert!(chrome.shows("Subscription approved.").await);
     assert_eq!(
         app.text("SELECT status AS line FROM subscriptions"),
         "ACTIVE"
@@ -497,7 +490,7 @@ async fn an_admin_imports_a_key_manager_from_its_well_known_url_and_disables_the
     chrome
         .click("a[href='/admin/key-managers/new?type=dcr']")
         .await;
-    assert!(chrome.page_text().await.contains("New DCR key manager"));
+    assert!(chrome.shows("New DCR key manager").await);
     chrome
         .fill(
             "#well_known_url",
@@ -536,9 +529,8 @@ async fn an_admin_imports_a_key_manager_from_its_well_known_url_and_disables_the
     assert!(chrome.path().await.starts_with("/admin/key-managers/"));
     assert!(
         chrome
-            .page_text()
+            .shows("The key manager partner-idp was created.")
             .await
-            .contains("The key manager partner-idp was created.")
     );
     chrome.goto("/admin/key-managers").await;
     assert_eq!(
@@ -618,12 +610,7 @@ async fn a_tpp_provides_existing_sandbox_keys_of_the_external_key_manager_in_the
     chrome
         .click("nav.tabs a[data-key-manager=partner-idp]")
         .await;
-    assert!(
-        chrome
-            .page_text()
-            .await
-            .contains("Provide existing OAuth keys")
-    );
+    assert!(chrome.shows("Provide existing OAuth keys").await);
     chrome.fill("#consumer_key", &client_id).await;
     chrome.fill("#consumer_secret", "not the secret").await;
     chrome

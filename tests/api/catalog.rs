@@ -4,13 +4,20 @@ use reqwest::StatusCode;
 
 use crate::helpers::*;
 
+/// One API in each status of the lifecycle: Payments is published, Legacy deprecated, Draft
+/// created and Gone retired.
+fn with_every_status() -> TestAppBuilder {
+    TestApp::new()
+        .with_api("Payments", "/payments", &["Bronze"])
+        .with_api_in("Legacy", "/legacy", "DEPRECATED", &["Bronze"])
+        .with_api_in("Draft", "/draft", "CREATED", &["Bronze"])
+        .with_api_in("Gone", "/gone", "RETIRED", &["Bronze"])
+}
+
 #[actix_web::test]
 async fn the_catalog_lists_published_and_deprecated_apis_only() {
-    let app = spawn_app().await;
-    seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
-    seed_api(&app, "Legacy", "/legacy", "DEPRECATED", &["Bronze"]);
-    let draft = seed_api(&app, "Draft", "/draft", "CREATED", &["Bronze"]);
-    let retired = seed_api(&app, "Gone", "/gone", "RETIRED", &["Bronze"]);
+    let app = with_every_status().build().await;
+    let (draft, retired) = (app.api("Draft"), app.api("Gone"));
     let visitor = app.browser();
     let (status, page) = visitor.page("/apis").await;
     assert_eq!(status, StatusCode::OK);
@@ -19,7 +26,7 @@ async fn the_catalog_lists_published_and_deprecated_apis_only() {
     assert!(!page.contains("Draft") && !page.contains("Gone"));
     for id in [draft, retired] {
         assert_eq!(
-            visitor.get(&format!("/apis/{id}")).await.status(),
+            visitor.get_status(&format!("/apis/{id}")).await,
             StatusCode::NOT_FOUND
         );
     }
@@ -28,11 +35,15 @@ async fn the_catalog_lists_published_and_deprecated_apis_only() {
 #[actix_web::test]
 async fn the_catalog_searches_name_context_and_description_literally() {
     let app = spawn_app().await;
-    seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
-    seed_api(&app, "Accounts", "/accounts", "PUBLISHED", &["Bronze"]);
-    app.execute(
-        "UPDATE apis SET description = 'Balances with 100% accuracy' WHERE name = 'Accounts'",
-    );
+    app.publish_api("Payments", "/payments", "PUBLISHED", &["Bronze"])
+        .await;
+    let accounts = app
+        .publish_api("Accounts", "/accounts", "PUBLISHED", &["Bronze"])
+        .await;
+    let admin = app.seeder().await;
+    admin
+        .edit_api(accounts, &[("description", "Balances with 100% accuracy")])
+        .await;
     let visitor = app.browser();
     let search = |q: &'static str| {
         let visitor = &visitor;
@@ -71,13 +82,13 @@ fn url_encode_q(q: &str) -> String {
 async fn the_catalog_is_paginated() {
     let app = spawn_app().await;
     for i in 0..25 {
-        seed_api(
-            &app,
+        app.publish_api(
             &format!("Api{i:02}"),
             &format!("/api{i:02}"),
             "PUBLISHED",
             &["Bronze"],
-        );
+        )
+        .await;
     }
     let (_, first) = app.browser().page("/apis").await;
     assert!(first.contains("25 APIs") && first.contains("Page 1 of 2"));
@@ -89,13 +100,9 @@ async fn the_catalog_is_paginated() {
 #[actix_web::test]
 async fn the_api_page_shows_operations_tiers_and_who_may_subscribe() {
     let app = spawn_app().await;
-    let api = seed_api(
-        &app,
-        "Payments",
-        "/payments",
-        "PUBLISHED",
-        &["Bronze", "Gold"],
-    );
+    let api = app
+        .publish_api("Payments", "/payments", "PUBLISHED", &["Bronze", "Gold"])
+        .await;
     let (status, page) = app.browser().page(&format!("/apis/{api}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("List items") && page.contains("/items"));
@@ -120,16 +127,18 @@ async fn the_api_page_shows_operations_tiers_and_who_may_subscribe() {
 
 #[actix_web::test]
 async fn a_tpp_subscribes_and_unsubscribes() {
-    let app = spawn_app().await;
-    let api = seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
-    let tpp = app.tpp("bob").await;
-    let id = tpp.create_application("Shop").await;
-    let form = [
-        ("application_id", id.to_string()),
-        ("throttling_policy", "Bronze".to_string()),
-    ];
-    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let response = tpp.post(&format!("/apis/{api}/subscribe"), &fields).await;
+    let app = TestApp::new()
+        .with_api("Payments", "/payments", &["Bronze"])
+        .with_tpp("bob")
+        .with_application("bob", "Shop")
+        .build()
+        .await;
+    let (api, tpp, id) = (
+        app.api("Payments"),
+        app.session("bob"),
+        app.application("Shop"),
+    );
+    let response = tpp.try_subscribe(api, &id.to_string(), "Bronze").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         location(&response),
@@ -139,19 +148,17 @@ async fn a_tpp_subscribes_and_unsubscribes() {
     assert!(page.contains("“Shop” is subscribed to Payments 1.0.0 under Bronze."));
     assert!(page.contains("Payments 1.0.0") && page.contains(">Active<"));
 
-    let again = tpp.post(&format!("/apis/{api}/subscribe"), &fields).await;
+    let again = tpp.try_subscribe(api, &id.to_string(), "Bronze").await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
     assert!(again.text().await.unwrap().contains("already subscribed"));
     assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 1);
 
     let sub = app.count("SELECT id AS n FROM subscriptions");
-    let response = tpp
-        .post(
-            &format!("/applications/{id}/subscriptions/{sub}/delete"),
-            &[],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.post_ok(
+        &format!("/applications/{id}/subscriptions/{sub}/delete"),
+        &[],
+    )
+    .await;
     assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 0);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit_events WHERE action IN ('subscribe', 'unsubscribe')"),
@@ -161,80 +168,53 @@ async fn a_tpp_subscribes_and_unsubscribes() {
 
 #[actix_web::test]
 async fn subscriptions_respect_tiers_and_the_lifecycle() {
-    let app = spawn_app().await;
-    let published = seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
-    let deprecated = seed_api(&app, "Legacy", "/legacy", "DEPRECATED", &["Bronze"]);
-    let retired = seed_api(&app, "Gone", "/gone", "RETIRED", &["Bronze"]);
-    let draft = seed_api(&app, "Draft", "/draft", "CREATED", &["Bronze"]);
-    let tpp = app.tpp("carol").await;
-    let id = tpp.create_application("Shop").await.to_string();
-
-    let response = tpp
-        .post(
-            &format!("/apis/{published}/subscribe"),
-            &[("application_id", &id), ("throttling_policy", "Gold")],
-        )
+    let app = with_every_status()
+        .with_tpp("carol")
+        .with_application("carol", "Shop")
+        .build()
         .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let (published, deprecated) = (app.api("Payments"), app.api("Legacy"));
+    let (retired, draft) = (app.api("Gone"), app.api("Draft"));
+    let (tpp, id) = (app.session("carol"), app.application("Shop").to_string());
+
+    let response = tpp.try_subscribe(published, &id, "Gold").await;
+    let body = unprocessable(response, "").await;
     assert!(
         field_errors(&body)
             .iter()
             .any(|e| e.contains("tiers this API offers"))
     );
-    let response = tpp
-        .post(
-            &format!("/apis/{published}/subscribe"),
-            &[("application_id", ""), ("throttling_policy", "Bronze")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-
-    let response = tpp
-        .post(
-            &format!("/apis/{deprecated}/subscribe"),
-            &[("application_id", &id), ("throttling_policy", "Bronze")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    assert!(response.text().await.unwrap().contains("deprecated"));
-    for api in [retired, draft] {
-        let response = tpp
-            .post(
-                &format!("/apis/{api}/subscribe"),
-                &[("application_id", &id), ("throttling_policy", "Bronze")],
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let refused = [
+        (published, "", StatusCode::UNPROCESSABLE_ENTITY),
+        (deprecated, id.as_str(), StatusCode::CONFLICT),
+        (retired, id.as_str(), StatusCode::NOT_FOUND),
+        (draft, id.as_str(), StatusCode::NOT_FOUND),
+    ];
+    for (api, application, status) in refused {
+        let response = tpp.try_subscribe(api, application, "Bronze").await;
+        assert_eq!(response.status(), status, "API {api}");
+        if api == deprecated {
+            assert!(response.text().await.unwrap().contains("deprecated"));
+        }
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM subscriptions"), 0);
 
     // A deprecated API keeps its existing subscriptions.
-    let response = tpp
-        .post(
-            &format!("/apis/{published}/subscribe"),
-            &[("application_id", &id), ("throttling_policy", "Bronze")],
-        )
+    tpp.subscribe(published, id.parse().unwrap(), "Bronze")
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    app.execute(&format!(
-        "UPDATE apis SET status = 'DEPRECATED' WHERE id = {published}"
-    ));
+    app.seeder().await.walk_api(published, "DEPRECATED").await;
     let (_, page) = tpp.page(&format!("/applications/{id}/subscriptions")).await;
     assert!(page.contains("Payments 1.0.0") && page.contains(">Active<"));
 }
 
 async fn on_hold_subscription(app: &TestApp) -> (Browser, String, i64) {
-    app.execute("UPDATE throttling_policies SET requires_approval = 1 WHERE level = 'subscription' AND name = 'Gold'");
-    let api = seed_api(app, "Premium", "/premium", "PUBLISHED", &["Gold"]);
+    app.require_approval("Gold").await;
+    let api = app
+        .publish_api("Premium", "/premium", "PUBLISHED", &["Gold"])
+        .await;
     let tpp = app.tpp("dave").await;
     let id = tpp.create_application("Trader").await.to_string();
-    let response = tpp
-        .post(
-            &format!("/apis/{api}/subscribe"),
-            &[("application_id", &id), ("throttling_policy", "Gold")],
-        )
-        .await;
+    let response = tpp.try_subscribe(api, &id, "Gold").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, page) = tpp.page(&location(&response)).await;
     assert!(page.contains("waiting for an administrator"));
@@ -250,10 +230,9 @@ async fn a_tier_that_requires_approval_waits_for_an_admin_who_approves() {
     let admin = app.admin().await;
     let (_, tasks) = admin.page("/admin/subscriptions").await;
     assert!(tasks.contains("Trader") && tasks.contains("Premium 1.0.0") && tasks.contains("dave"));
-    let response = admin
-        .post(&format!("/admin/subscriptions/{sub}/approve"), &[])
+    admin
+        .post_ok(&format!("/admin/subscriptions/{sub}/approve"), &[])
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         app.text("SELECT status AS line FROM subscriptions"),
         "ACTIVE"
@@ -267,21 +246,11 @@ async fn a_tier_that_requires_approval_waits_for_an_admin_who_approves() {
         active.contains("Trader") && active.contains(">Active<"),
         "the administrator sees the status too"
     );
-    // A decision is made once.
-    assert_eq!(
-        admin
-            .post(&format!("/admin/subscriptions/{sub}/approve"), &[])
-            .await
-            .status(),
-        StatusCode::CONFLICT
-    );
-    assert_eq!(
-        admin
-            .post("/admin/subscriptions/999/approve", &[])
-            .await
-            .status(),
-        StatusCode::NOT_FOUND
-    );
+    // A decision is made once; an unknown subscription is not found.
+    for (sub, status) in [(sub, StatusCode::CONFLICT), (999, StatusCode::NOT_FOUND)] {
+        let approve = format!("/admin/subscriptions/{sub}/approve");
+        assert_eq!(admin.post_status(&approve, &[]).await, status, "{approve}");
+    }
 }
 
 #[actix_web::test]
@@ -301,13 +270,12 @@ async fn a_rejection_needs_a_reason_that_the_tpp_sees() {
     assert_eq!(app.snapshot(), before, "nothing written");
 
     let reason = "Premium access is for licensed institutions <b>only</b>";
-    let response = admin
-        .post(
+    admin
+        .post_ok(
             &format!("/admin/subscriptions/{sub}/reject"),
             &[("reason", reason)],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, page) = tpp.page(&format!("/applications/{id}/subscriptions")).await;
     assert!(page.contains(">Rejected<"));
     assert!(
@@ -323,13 +291,7 @@ async fn a_rejection_needs_a_reason_that_the_tpp_sees() {
 
     // The TPP may ask again after a rejection.
     let api = app.count("SELECT api_id AS n FROM subscriptions");
-    let response = tpp
-        .post(
-            &format!("/apis/{api}/subscribe"),
-            &[("application_id", &id), ("throttling_policy", "Gold")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.subscribe(api, id.parse().unwrap(), "Gold").await;
     assert_eq!(
         app.text("SELECT status AS line FROM subscriptions"),
         "ON_HOLD"
@@ -351,14 +313,15 @@ async fn the_audit_trail_records_and_filters_who_did_what() {
     .await;
 
     let (_, all) = admin.page("/admin/audit").await;
-    for text in [
-        "Created application “Trader”",
-        "Subscribed “Trader” to Premium 1.0.0 (Gold), waiting for approval",
-        "Approved the subscription to Premium 1.0.0",
-        "Updated name “Trader” → “Trader Pro”",
-    ] {
-        assert!(all.contains(text), "{text}");
-    }
+    assert_shows(
+        &all,
+        &[
+            "Created application “Trader”",
+            "Subscribed “Trader” to Premium 1.0.0 (Gold), waiting for approval",
+            "Approved the subscription to Premium 1.0.0",
+            "Updated name “Trader” → “Trader Pro”",
+        ],
+    );
     let (_, by_admin) = admin.page("/admin/audit?actor=admin").await;
     assert!(
         by_admin.contains("Approved the subscription") && !by_admin.contains("Created application")

@@ -4,6 +4,7 @@
 
 use reqwest::StatusCode;
 
+use crate::builder::client_credentials;
 use crate::helpers::*;
 use crate::process::Portico;
 
@@ -18,8 +19,11 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn expect(&mut self, what: String, status: StatusCode, wanted: StatusCode, body: String) {
+    /// Records an answer that should be a 303, with its body when it is not.
+    async fn redirected(&mut self, what: String, response: reqwest::Response) {
+        let (status, wanted) = (response.status(), StatusCode::SEE_OTHER);
         if status != wanted {
+            let body = response.text().await.unwrap_or_default();
             self.unexpected
                 .push(format!("{what}: {status} (wanted {wanted}): {body}"));
         }
@@ -39,21 +43,13 @@ async fn writer(address: String, n: usize, api: i64) -> Outcome {
     let mut outcome = Outcome::default();
     let username = format!("writer-{n:02}");
     let response = browser.sign_up(&username).await;
-    let status = response.status();
-    outcome.expect(
-        format!("{username} sign-up"),
-        status,
-        StatusCode::SEE_OTHER,
-        response.text().await.unwrap_or_default(),
-    );
+    outcome
+        .redirected(format!("{username} sign-up"), response)
+        .await;
     let response = browser.sign_in(&username, PASSWORD).await;
-    let status = response.status();
-    outcome.expect(
-        format!("{username} sign-in"),
-        status,
-        StatusCode::SEE_OTHER,
-        response.text().await.unwrap_or_default(),
-    );
+    outcome
+        .redirected(format!("{username} sign-in"), response)
+        .await;
     for a in 0..APPLICATIONS_EACH {
         let name = format!("App {n:02}-{a}");
         let response = browser
@@ -66,51 +62,23 @@ async fn writer(address: String, n: usize, api: i64) -> Outcome {
                 ],
             )
             .await;
-        let status = response.status();
         let id = location(&response)
             .rsplit('/')
             .next()
             .and_then(|id| id.parse::<i64>().ok());
-        outcome.expect(
-            format!("{name} create"),
-            status,
-            StatusCode::SEE_OTHER,
-            response.text().await.unwrap_or_default(),
-        );
+        outcome.redirected(format!("{name} create"), response).await;
         let Some(id) = id else { continue };
-        let response = browser
-            .post(
-                &format!("/apis/{api}/subscribe"),
-                &[
-                    ("application_id", &id.to_string()),
-                    ("throttling_policy", "Gold"),
-                ],
-            )
+        let response = browser.try_subscribe(api, &id.to_string(), "Gold").await;
+        outcome
+            .redirected(format!("{name} subscribe"), response)
             .await;
-        let status = response.status();
-        outcome.expect(
-            format!("{name} subscribe"),
-            status,
-            StatusCode::SEE_OTHER,
-            response.text().await.unwrap_or_default(),
-        );
         for key_type in ["production", "sandbox"] {
             let response = browser
-                .post(
-                    &format!("/applications/{id}/keys/{key_type}/generate"),
-                    &[
-                        ("key_manager", "resident"),
-                        ("grant_types", "client_credentials"),
-                    ],
-                )
+                .try_generate(id, key_type, &client_credentials())
                 .await;
-            let status = response.status();
-            outcome.expect(
-                format!("{name} {key_type} keys"),
-                status,
-                StatusCode::SEE_OTHER,
-                response.text().await.unwrap_or_default(),
-            );
+            outcome
+                .redirected(format!("{name} {key_type} keys"), response)
+                .await;
         }
     }
     outcome
@@ -120,7 +88,9 @@ async fn writer(address: String, n: usize, api: i64) -> Outcome {
 async fn sixteen_concurrent_writers_never_see_a_locked_database() {
     let portico = Portico::start(&[]);
     let app = &portico.app;
-    let api = seed_api(app, "Ledger", "/ledger", "PUBLISHED", &["Gold"]);
+    let api = app
+        .publish_api("Ledger", "/ledger", "PUBLISHED", &["Gold"])
+        .await;
 
     let writers = (0..WRITERS).map(|n| writer(app.address.clone(), n, api));
     let outcomes = futures_util::future::join_all(writers).await;

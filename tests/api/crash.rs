@@ -237,7 +237,10 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments() {
     println!("crash: seed {seed} (PORTICO_CRASH_SEED={seed} replays it)");
     let mut rng = Rng(seed);
     let mut portico = Portico::start(&[]);
-    let api = seed_api(&portico.app, "Ledger", "/ledger", "PUBLISHED", &["Bronze"]);
+    let api = portico
+        .app
+        .publish_api("Ledger", "/ledger", "PUBLISHED", &["Bronze"])
+        .await;
 
     let mut acks: Vec<Ack> = Vec::new();
     let mut interrupted: BTreeSet<(i64, String)> = BTreeSet::new();
@@ -302,7 +305,7 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments() {
             }
         }
         assert_eq!(
-            portico.browser().get("/healthz").await.status(),
+            portico.browser().get_status("/healthz").await,
             StatusCode::OK
         );
     }
@@ -327,13 +330,15 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments() {
             .page(&format!("/applications/{id}/keys/{key_type}"))
             .await;
         assert!(page.contains("Keys are being generated"), "{line}");
+        // Time passing: the reservation goes stale.
         app.execute(&format!(
             "UPDATE key_mappings SET updated_at = updated_at - 601 \
              WHERE application_id = {id} AND lower(key_type) = '{key_type}'"
         ));
         let response = browser
-            .post(
-                &format!("/applications/{id}/keys/{key_type}/generate"),
+            .try_generate(
+                id.parse().unwrap(),
+                key_type,
                 &[
                     ("key_manager", "resident"),
                     ("grant_types", "client_credentials"),
@@ -379,8 +384,7 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments() {
 /// stale takes it over, deletes the client nobody saw the secret of, and makes new keys.
 #[actix_web::test]
 async fn a_generation_killed_after_its_client_was_made_is_tidied_when_taken_over() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("interrupted").await;
+    let (app, tpp) = spawn_tpp("interrupted").await;
     let id = tpp.create_application("Halfway").await;
     let left = app.register_client(ClientSpec {
         application_id: Some(id),
@@ -398,8 +402,9 @@ async fn a_generation_killed_after_its_client_was_made_is_tidied_when_taken_over
         left.client_id
     ));
     let response = tpp
-        .post(
-            &format!("/applications/{id}/keys/production/generate"),
+        .try_generate(
+            id,
+            "production",
             &[
                 ("key_manager", "resident"),
                 ("grant_types", "client_credentials"),
@@ -426,8 +431,7 @@ async fn a_generation_killed_after_its_client_was_made_is_tidied_when_taken_over
 /// interrupted is unlinked (never deleted: it is the TPP's), and can be provided again.
 #[actix_web::test]
 async fn a_provisioning_killed_after_its_client_was_linked_is_unlinked_when_taken_over() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("provider").await;
+    let (app, tpp) = spawn_tpp("provider").await;
     let id = tpp.create_application("Provided").await;
     let client = app.register_client(ClientSpec {
         grants: &["client_credentials"],
@@ -449,14 +453,7 @@ async fn a_provisioning_killed_after_its_client_was_linked_is_unlinked_when_take
     ));
     let secret = client.secret.clone().unwrap();
     let response = tpp
-        .post(
-            &format!("/applications/{id}/keys/production/map"),
-            &[
-                ("key_manager", "resident"),
-                ("consumer_key", &client.client_id),
-                ("consumer_secret", &secret),
-            ],
-        )
+        .provide_keys(id, "production", "resident", &client.client_id, &secret)
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(

@@ -334,13 +334,7 @@ fn the_ids_migration_keeps_every_table_index_key_and_row_of_an_older_database() 
             "{table} would hand out {deleted} again"
         );
     }
-    let id = diesel::sql_query(
-        "INSERT INTO applications (owner_id, name, name_key, policy_id, created_at, updated_at) \
-         VALUES (2, 'Newcomer', 'newcomer', 1, 300, 300) RETURNING id AS n",
-    )
-    .get_result::<Number>(&mut conn)
-    .unwrap()
-    .n;
+    let id = insert_application(&mut conn, "Newcomer", 300);
     assert_eq!(id, 5, "not the deleted application's 4");
 }
 
@@ -377,13 +371,7 @@ fn an_application_that_got_a_deleted_applications_id_before_the_upgrade_has_only
     // What the older schema did: the deleted application's id 4 goes to the next application,
     // made in the very second the other was deleted.
     let mut conn = SqliteConnection::establish(&path.to_string_lossy()).unwrap();
-    let id = diesel::sql_query(
-        "INSERT INTO applications (owner_id, name, name_key, policy_id, created_at, updated_at) \
-         VALUES (2, 'Fresh Start', 'fresh start', 1, 200, 200) RETURNING id AS n",
-    )
-    .get_result::<Number>(&mut conn)
-    .unwrap()
-    .n;
+    let id = insert_application(&mut conn, "Fresh Start", 200);
     assert_eq!(id, 4, "the older schema reuses the id");
     conn.batch_execute(
         "INSERT INTO audit_events (actor_id, actor_name, action, object_type, object_id, \
@@ -459,4 +447,17 @@ async fn the_database_its_wal_and_the_key_file_are_readable_by_their_owner_only(
     }
     let app = crate::helpers::restart(app, &[]).await;
     assert_eq!(modes(&app.db_path), private, "tightened at start");
+}
+
+/// An application of user 2 on policy 1, made at `at`, written as the database's own tests
+/// write rows (no page serves an older schema): its id.
+fn insert_application(conn: &mut SqliteConnection, name: &str, at: i64) -> i64 {
+    diesel::sql_query(format!(
+        "INSERT INTO applications (owner_id, name, name_key, policy_id, created_at, updated_at) \
+         VALUES (2, '{name}', '{}', 1, {at}, {at}) RETURNING id AS n",
+        name.to_lowercase()
+    ))
+    .get_result::<Number>(conn)
+    .unwrap()
+    .n
 }

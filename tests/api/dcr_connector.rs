@@ -17,6 +17,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::external_server::ExternalServer;
+use crate::helpers::data_field as field;
 use crate::helpers::*;
 use crate::results::shown_after;
 
@@ -36,16 +37,6 @@ async fn portico() -> TestApp {
 
 fn secret_box() -> SecretBox {
     SecretBox::new(&SecretKey::from_bytes([7; 32]))
-}
-
-fn keys_path(id: i64, key_type: &str) -> String {
-    format!("/applications/{id}/keys/{key_type}")
-}
-
-fn field(html: &str, name: &str) -> Option<String> {
-    texts(html, &format!("[data-field=\"{name}\"]"))
-        .into_iter()
-        .next()
 }
 
 /// How Portico authenticates its registrations.
@@ -70,13 +61,8 @@ pub(crate) fn key_manager_form<'a>(
         ("grant_types", "client_credentials"),
         ("grant_types", "authorization_code"),
         ("grant_types", "refresh_token"),
-        ("token_validation", "self_validate_jwt"),
-        ("permission_type", "PUBLIC"),
-        ("enabled", "true"),
-        ("enable_token_generation", "true"),
-        ("enable_oob_provisioning", "true"),
-        ("enable_oauth_app_creation", "true"),
     ];
+    form.extend_from_slice(KEY_MANAGER_SWITCHES);
     for (name, url) in urls {
         form.push((name, url.as_str()));
     }
@@ -169,14 +155,40 @@ async fn read_client(uri: &str, token: &str) -> (StatusCode, Value) {
 }
 
 async fn generate(tpp: &Browser, id: i64, fields: &[(&str, &str)]) -> (String, String) {
-    let response = tpp
-        .post(&format!("{}/generate", keys_path(id, "production")), fields)
-        .await;
+    let response = tpp.try_generate(id, "production", fields).await;
     let body = shown_after(tpp, response).await;
     (
         field(&body, "consumer_key").expect("the consumer key is shown"),
         field(&body, "consumer_secret").expect("the consumer secret is shown once"),
     )
+}
+
+/// oidc-provider (with the initial access token) and a Portico with the partner key manager
+/// registering there, with these changes to its form.
+async fn with_partner(changes: &[(&str, &str)]) -> (ExternalServer, TestApp) {
+    let server = ExternalServer::start(&["--initial-access-token", IAT]);
+    let app = portico().await;
+    partner(&app, &server, changes).await;
+    (server, app)
+}
+
+/// Asks for a new secret of the partner's production keys.
+async fn regenerate_partner_secret(tpp: &Browser, id: i64) -> reqwest::Response {
+    let fields = [("key_manager", "partner")];
+    tpp.keys_action(id, "production", "regenerate-secret", &fields)
+        .await
+}
+
+/// Client-credentials keys of the partner key manager.
+const PARTNER_KEYS: &[(&str, &str)] = &[
+    ("key_manager", "partner"),
+    ("grant_types", "client_credentials"),
+];
+
+/// Asserts that no keys and no registration were stored.
+fn nothing_registered(app: &TestApp) {
+    assert_eq!(rows(app, "key_mappings"), 0);
+    assert_eq!(rows(app, "client_registrations"), 0);
 }
 
 fn rows(app: &TestApp, table: &str) -> i64 {
@@ -217,8 +229,10 @@ async fn keys_live_and_die_at_the_server(
 
     // A token generated from the portal is one the server issued and accepts.
     let response = tpp
-        .post(
-            &format!("{}/token", keys_path(id, "production")),
+        .keys_action(
+            id,
+            "production",
+            "token",
             &[
                 ("key_manager", key_manager),
                 ("scopes", "read"),
@@ -241,9 +255,7 @@ async fn keys_live_and_die_at_the_server(
         ("grant_types", "authorization_code"),
         ("callback_url", "https://wallet.example/callback"),
     ]);
-    let response = tpp
-        .post(&format!("{}/update", keys_path(id, "production")), &update)
-        .await;
+    let response = tpp.keys_action(id, "production", "update", &update).await;
     let status = response.status();
     let body = response.text().await.unwrap();
     assert_eq!(
@@ -271,8 +283,10 @@ async fn keys_live_and_die_at_the_server(
 
     // Regenerate: the old secret is refused at the server, the new one works.
     let response = tpp
-        .post(
-            &format!("{}/regenerate-secret", keys_path(id, "production")),
+        .keys_action(
+            id,
+            "production",
+            "regenerate-secret",
             &[("key_manager", key_manager)],
         )
         .await;
@@ -286,13 +300,11 @@ async fn keys_live_and_die_at_the_server(
 
     // Remove: the client is gone at the server, and from Portico.
     let (_, last) = registration(app, &key).unwrap();
-    let response = tpp
-        .post(
-            &format!("{}/remove", keys_path(id, "production")),
-            &[("key_manager", key_manager)],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.post_ok(
+        &format!("{}/remove", keys_path(id, "production")),
+        &[("key_manager", key_manager)],
+    )
+    .await;
     assert_ne!(read_client(&uri, &last).await.0, StatusCode::OK);
     let (status, answer) = server.token(&key, &new_secret).await;
     assert_eq!(
@@ -402,33 +414,23 @@ async fn registration_with_wrong_credentials_is_a_502_and_makes_nothing() {
     .await;
     let tpp = app.tpp("ada").await;
     let id = tpp.create_application("Wallet").await;
-    let response = tpp
-        .post(
-            &format!("{}/generate", keys_path(id, "production")),
-            &[
-                ("key_manager", "partner"),
-                ("grant_types", "client_credentials"),
-            ],
-        )
-        .await;
+    let response = tpp.try_generate(id, "production", PARTNER_KEYS).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let body = response.text().await.unwrap();
     assert!(body.contains("unavailable"), "{body}");
     assert!(!body.contains("wrong"), "no credential in the page");
-    assert_eq!(rows(&app, "key_mappings"), 0);
-    assert_eq!(rows(&app, "client_registrations"), 0);
+    nothing_registered(&app);
 }
 
 #[actix_web::test]
 async fn a_registration_the_server_refuses_is_shown_on_its_field_with_the_values_kept() {
-    let server = ExternalServer::start(&["--initial-access-token", IAT]);
-    let app = portico().await;
-    partner(&app, &server, &[("grant_types", "password")]).await;
+    let (_server, app) = with_partner(&[("grant_types", "password")]).await;
     let tpp = app.tpp("ada").await;
     let id = tpp.create_application("Wallet").await;
     let response = tpp
-        .post(
-            &format!("{}/generate", keys_path(id, "production")),
+        .try_generate(
+            id,
+            "production",
             &[
                 ("key_manager", "partner"),
                 ("grant_types", "client_credentials"),
@@ -436,38 +438,27 @@ async fn a_registration_the_server_refuses_is_shown_on_its_field_with_the_values
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     let error = error_on(&body, "grant_types").expect("the error is on the grant types");
     assert!(error.contains("key manager refused"), "{error}");
     assert!(
         checked_values(&body, "grant_types").contains(&"password".to_string()),
         "the choice is kept"
     );
-    assert_eq!(rows(&app, "key_mappings"), 0);
-    assert_eq!(rows(&app, "client_registrations"), 0);
+    nothing_registered(&app);
 }
 
 #[actix_web::test]
 async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked() {
-    let server = ExternalServer::start(&["--initial-access-token", IAT]);
-    let app = portico().await;
-    partner(&app, &server, &[]).await;
+    let (server, app) = with_partner(&[]).await;
     let (key, secret) = server.register_client(Some(IAT)).await;
     let ada = app.tpp("ada").await;
     let id = ada.create_application("Wallet").await;
     let bob = app.tpp("bob").await;
     let other = bob.create_application("Other").await;
     async fn map(tpp: &Browser, id: i64, key: &str, secret: &str) -> reqwest::Response {
-        tpp.post(
-            &format!("{}/map", keys_path(id, "production")),
-            &[
-                ("key_manager", "partner"),
-                ("consumer_key", key),
-                ("consumer_secret", secret),
-            ],
-        )
-        .await
+        tpp.provide_keys(id, "production", "partner", key, secret)
+            .await
     }
 
     // A wrong secret and an unknown client: the same 422 on the secret, nothing stored.
@@ -476,8 +467,7 @@ async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked
         ("no-such-client", secret.as_str()),
     ] {
         let response = map(&ada, id, wrong_key, wrong_secret).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let body = response.text().await.unwrap();
+        let body = unprocessable(response, "").await;
         assert_eq!(
             error_on(&body, "consumer_secret").as_deref(),
             Some(CREDENTIALS)
@@ -510,17 +500,14 @@ async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked
     assert_eq!(rows(&app, "key_mappings"), 1);
 
     // Portico holds no registration access token for it: no new secret, no update.
-    let response = ada
-        .post(
-            &format!("{}/regenerate-secret", keys_path(id, "production")),
-            &[("key_manager", "partner")],
-        )
-        .await;
+    let response = regenerate_partner_secret(&ada, id).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response.text().await.unwrap().contains("out-of-band"));
     let response = ada
-        .post(
-            &format!("{}/update", keys_path(id, "production")),
+        .keys_action(
+            id,
+            "production",
+            "update",
             &[
                 ("key_manager", "partner"),
                 ("grant_types", "client_credentials"),
@@ -531,19 +518,17 @@ async fn an_out_of_band_client_is_proven_at_the_token_endpoint_and_only_unlinked
     assert!(response.text().await.unwrap().contains("out-of-band"));
 
     // Deleting the application leaves the client at the server; it can be mapped again.
-    let response = ada.post(&format!("/applications/{id}/delete"), &[]).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    ada.post_ok(&format!("/applications/{id}/delete"), &[])
+        .await;
     assert_eq!(server.token(&key, &secret).await.0, StatusCode::OK);
     assert_eq!(rows(&app, "key_manager_tasks"), 0);
     let response = map(&bob, other, &key, &secret).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let response = bob
-        .post(
-            &format!("{}/remove", keys_path(other, "production")),
-            &[("key_manager", "partner")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    bob.post_ok(
+        &format!("{}/remove", keys_path(other, "production")),
+        &[("key_manager", "partner")],
+    )
+    .await;
     assert_eq!(server.token(&key, &secret).await.0, StatusCode::OK);
     assert_eq!(rows(&app, "key_mappings"), 0);
 }
@@ -613,17 +598,17 @@ async fn fault(
 fn fault_server(kind: Fault, upstream: &str) -> (String, Arc<Mutex<Seen>>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let state = web::Data::new((kind, upstream.to_string(), seen.clone()));
+    let (listener, base) = loopback();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .default_service(web::to(fault))
     })
     .workers(1)
-    .bind("127.0.0.1:0")
+    .listen(listener)
     .unwrap();
-    let port = server.addrs()[0].port();
     actix_web::rt::spawn(server.run());
-    (format!("http://127.0.0.1:{port}"), seen)
+    (base, seen)
 }
 
 #[actix_web::test]
@@ -659,8 +644,9 @@ async fn a_failing_key_manager_answers_502_or_504_and_leaves_nothing_behind() {
         .await;
         let before = app.snapshot();
         let response = tpp
-            .post(
-                &format!("{}/generate", keys_path(id, "production")),
+            .try_generate(
+                id,
+                "production",
                 &[("key_manager", name), ("grant_types", "client_credentials")],
             )
             .await;
@@ -697,9 +683,7 @@ async fn a_failing_key_manager_answers_502_or_504_and_leaves_nothing_behind() {
 
 #[actix_web::test]
 async fn connector_urls_on_loopback_are_refused_once_private_urls_are_switched_off() {
-    let server = ExternalServer::start(&["--initial-access-token", IAT]);
-    let app = portico().await;
-    partner(&app, &server, &[]).await;
+    let (_server, app) = with_partner(&[]).await;
     let tpp_name = "ada";
     app.tpp(tpp_name).await;
     let app = restart(app, &[("PORTICO_SECRET_KEY", SECRET_KEY_HEX)]).await;
@@ -709,28 +693,17 @@ async fn connector_urls_on_loopback_are_refused_once_private_urls_are_switched_o
         StatusCode::SEE_OTHER
     );
     let id = tpp.create_application("Wallet").await;
-    let response = tpp
-        .post(
-            &format!("{}/generate", keys_path(id, "production")),
-            &[
-                ("key_manager", "partner"),
-                ("grant_types", "client_credentials"),
-            ],
-        )
-        .await;
+    let response = tpp.try_generate(id, "production", PARTNER_KEYS).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let body = response.text().await.unwrap();
     assert!(body.contains("Nothing was changed"), "{body}");
-    assert_eq!(rows(&app, "key_mappings"), 0);
-    assert_eq!(rows(&app, "client_registrations"), 0);
+    nothing_registered(&app);
 }
 
 #[actix_web::test]
 async fn a_server_that_keeps_secrets_is_told_apart_and_the_secret_keeps_working() {
     // oidc-provider as shipped keeps the secret on RFC 7592 updates.
-    let server = ExternalServer::start(&["--initial-access-token", IAT]);
-    let app = portico().await;
-    partner(&app, &server, &[]).await;
+    let (server, app) = with_partner(&[]).await;
     let tpp = app.tpp("ada").await;
     let id = tpp.create_application("Wallet").await;
     let (key, secret) = generate(
@@ -742,12 +715,7 @@ async fn a_server_that_keeps_secrets_is_told_apart_and_the_secret_keeps_working(
         ],
     )
     .await;
-    let response = tpp
-        .post(
-            &format!("{}/regenerate-secret", keys_path(id, "production")),
-            &[("key_manager", "partner")],
-        )
-        .await;
+    let response = regenerate_partner_secret(&tpp, id).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let body = response.text().await.unwrap();
     assert!(body.contains("cannot be regenerated"), "{body}");
@@ -768,8 +736,7 @@ async fn an_fs_token_lifetime_must_be_whole_seconds() {
     );
     form.push(("connector_id_token_expiry_time", "ten minutes"));
     let response = app.admin().await.post("/admin/key-managers", &form).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     let error = error_on(&body, "connector_id_token_expiry_time").expect("the field's error");
     assert!(error.contains("whole number of seconds"), "{error}");
     assert_eq!(

@@ -1,7 +1,10 @@
 //! The test harness: `spawn_app()` starts Portico on a free loopback port with a fresh SQLite
 //! file; a `Browser` keeps cookies, never follows redirects, and reads `csrf_token` from pages.
+//! Scenarios with data are seeded through the pages by the builder in `builder.rs`; the page
+//! readers and shared checks below keep the tests to what they check.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -11,6 +14,8 @@ use reqwest::{Response, StatusCode};
 use scraper::{Html, Selector};
 use tempfile::TempDir;
 
+pub use crate::builder::{Scenario, TestAppBuilder};
+
 pub const ADMIN: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 pub const PASSWORD: &str = "a long test passphrase";
@@ -19,11 +24,34 @@ pub struct TestApp {
     pub address: String,
     pub db_path: PathBuf,
     pub dir: TempDir,
+    /// The administrator's session that seeds data through the admin pages, once signed in.
+    pub(crate) seeder: OnceLock<Browser>,
+}
+
+/// A listener on a free loopback port for a stand-in server, and its base URL.
+pub fn loopback() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
+    let port = listener.local_addr().expect("a bound port").port();
+    (listener, format!("http://127.0.0.1:{port}"))
 }
 
 /// Extra environment for one test's Portico (`PORTICO_SIGNUP_APPROVAL=true`, ...).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
+}
+
+/// A fresh Portico and its first administrator, signed in.
+pub async fn spawn_admin() -> (TestApp, Browser) {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    (app, admin)
+}
+
+/// A fresh Portico and a signed-in TPP.
+pub async fn spawn_tpp(username: &str) -> (TestApp, Browser) {
+    let app = spawn_app().await;
+    let tpp = app.tpp(username).await;
+    (app, tpp)
 }
 
 pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
@@ -45,8 +73,7 @@ async fn spawn_on(dir: TempDir, db_path: PathBuf, env: &[(&str, &str)]) -> TestA
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
-        db_path,
-        dir,
+        ..TestApp::unstarted(dir, db_path)
     }
 }
 
@@ -81,6 +108,16 @@ struct Line {
 }
 
 impl TestApp {
+    /// A Portico not (yet) listening on this database: for `restart` and external processes.
+    pub fn unstarted(dir: TempDir, db_path: PathBuf) -> TestApp {
+        TestApp {
+            address: String::new(),
+            db_path,
+            dir,
+            seeder: OnceLock::new(),
+        }
+    }
+
     pub fn browser(&self) -> Browser {
         Browser {
             address: self.address.clone(),
@@ -128,6 +165,18 @@ impl TestApp {
             .line
     }
 
+    /// How many sessions the user with this id has.
+    pub fn sessions_of(&self, user: i64) -> i64 {
+        self.count(&format!(
+            "SELECT COUNT(*) FROM sessions WHERE user_id = {user}"
+        ))
+    }
+
+    /// How many audit events record changes (sign-ups and sign-ins aside).
+    pub fn changes_audited(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM audit_events WHERE object_type <> 'account'")
+    }
+
     /// Every row of the tables a refused request must leave alone, as text.
     pub fn snapshot(&self) -> String {
         let queries = [
@@ -155,8 +204,14 @@ impl TestApp {
 
     /// A signed-in browser for a new active TPP.
     pub async fn tpp(&self, username: &str) -> Browser {
+        self.tpp_of(username, "Analytical Engines Ltd").await
+    }
+
+    /// A signed-in browser for a new active TPP of a named organization.
+    pub async fn tpp_of(&self, username: &str, organization: &str) -> Browser {
         let browser = self.browser();
-        let response = browser.sign_up(username).await;
+        let fields = with_field(signup_fields(username), "organization", organization);
+        let response = browser.post("/signup", &fields).await;
         assert_eq!(
             response.status(),
             StatusCode::SEE_OTHER,
@@ -201,6 +256,25 @@ impl Browser {
             .expect("GET answers")
     }
 
+    /// A GET, or a POST of these fields (with the CSRF token), as `method` says.
+    pub async fn send(&self, method: &str, path: &str, fields: &[(&str, &str)]) -> Response {
+        if method == "GET" {
+            self.get(path).await
+        } else {
+            self.post(path, fields).await
+        }
+    }
+
+    /// The status a GET answers.
+    pub async fn get_status(&self, path: &str) -> StatusCode {
+        self.get(path).await.status()
+    }
+
+    /// The status a POST of this form (with the CSRF token) answers.
+    pub async fn post_status(&self, path: &str, fields: &[(&str, &str)]) -> StatusCode {
+        self.post(path, fields).await.status()
+    }
+
     /// GET and read the body as text.
     pub async fn page(&self, path: &str) -> (StatusCode, String) {
         let response = self.get(path).await;
@@ -225,6 +299,13 @@ impl Browser {
         let mut all: Vec<(&str, &str)> = fields.to_vec();
         all.push(("csrf_token", &token));
         self.post_raw(path, &all).await
+    }
+
+    /// POSTs a form (with the CSRF token) that must succeed with 303; the answer.
+    pub async fn post_ok(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let response = self.post(path, fields).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "POST {path}");
+        response
     }
 
     /// POSTs exactly these fields (no CSRF token added).
@@ -266,6 +347,53 @@ pub fn signup_fields(username: &str) -> Vec<(&str, &str)> {
     ]
 }
 
+/// The admin's form for a DCR key manager "partner" at idp.example.com (nothing answers there).
+pub const DCR_FORM: &[(&str, &str)] = &[
+    ("type", "dcr"),
+    ("name", "partner"),
+    ("display_name", "Partner IdP"),
+    ("issuer", "https://idp.example.com"),
+    ("token_endpoint", "https://idp.example.com/token"),
+    (
+        "client_registration_endpoint",
+        "https://idp.example.com/register",
+    ),
+    ("grant_types", "client_credentials"),
+    ("certificate_type", "JWKS"),
+    ("certificate_value", "https://idp.example.com/jwks"),
+    ("token_validation", "self_validate_jwt"),
+    ("permission_type", "PUBLIC"),
+    ("enabled", "true"),
+    ("connector_initial_access_token", "iat-4711"),
+];
+
+/// A public, enabled key manager that validates JWTs itself and offers every kind of keys.
+pub const KEY_MANAGER_SWITCHES: &[(&str, &str)] = &[
+    ("token_validation", "self_validate_jwt"),
+    ("permission_type", "PUBLIC"),
+    ("enabled", "true"),
+    ("enable_token_generation", "true"),
+    ("enable_oob_provisioning", "true"),
+    ("enable_oauth_app_creation", "true"),
+];
+
+/// `DCR_FORM` with other values for some of its fields.
+pub fn dcr_form_with<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    changes
+        .iter()
+        .fold(DCR_FORM.to_vec(), |form, (name, value)| {
+            with_field(form, name, value)
+        })
+}
+
+/// A form's fields as owned strings (for a form built inside a closure).
+pub fn owned(fields: Vec<(&str, &str)>) -> Vec<(String, String)> {
+    fields
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// Replaces (or adds) one field of a form.
 pub fn with_field<'a>(
     mut fields: Vec<(&'a str, &'a str)>,
@@ -285,24 +413,53 @@ pub fn without_field<'a>(
     fields
 }
 
-/// The value of the first `<input name=...>` on a page.
-pub fn input_value(html: &str, name: &str) -> Option<String> {
+/// The question the form posting to `action` asks before it posts (its `data-confirm`), when
+/// it asks one: every destructive form does.
+pub fn confirm_question(html: &str, action: &str) -> Option<String> {
+    first_attribute(html, &format!("form[action=\"{action}\"]"), "data-confirm")
+}
+
+/// The hidden fields of the form posting to `action`, in order.
+pub fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
     let document = Html::parse_document(html);
-    let selector = Selector::parse(&format!("input[name=\"{name}\"]")).expect("a selector");
+    let selector = format!("form[action=\"{action}\"] input[type=hidden]");
+    let selector = Selector::parse(&selector).expect("a selector");
     document
         .select(&selector)
-        .next()
-        .and_then(|e| e.value().attr("value").map(str::to_string))
+        .map(|input| {
+            let value = input.value();
+            (
+                value.attr("name").unwrap_or_default().to_string(),
+                value.attr("value").unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The value of the first `<input name=...>` on a page.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    first_attribute(html, &format!("input[name=\"{name}\"]"), "value")
+}
+
+/// An attribute of the first element a CSS selector matches.
+fn first_attribute(html: &str, selector: &str, attribute: &str) -> Option<String> {
+    let document = Html::parse_document(html);
+    let selector = Selector::parse(selector).expect("a selector");
+    let element = document.select(&selector).next()?;
+    element.value().attr(attribute).map(str::to_string)
 }
 
 /// The texts of the inline field errors on a page.
 pub fn field_errors(html: &str) -> Vec<String> {
-    let document = Html::parse_document(html);
-    let selector = Selector::parse(".field-error").expect("a selector");
-    document
-        .select(&selector)
-        .map(|e| e.text().collect::<String>())
-        .collect()
+    texts(html, ".field-error")
+}
+
+/// A header of an answer, which must be there, as text.
+pub fn header(response: &Response, name: &str) -> String {
+    response.headers()[name]
+        .to_str()
+        .expect("a header of visible characters")
+        .to_string()
 }
 
 pub fn location(response: &Response) -> String {
@@ -312,6 +469,11 @@ pub fn location(response: &Response) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string()
+}
+
+/// An application's keys page for one key type (`production`, `sandbox`).
+pub fn keys_path(id: i64, key_type: &str) -> String {
+    format!("/applications/{id}/keys/{key_type}")
 }
 
 /// Fills `{id}` in a route pattern.
@@ -324,25 +486,6 @@ pub fn fill_route_with(path: &str, id: i64, sub_id: i64, key_type: &str) -> Stri
     path.replace("{id}", &id.to_string())
         .replace("{sub_id}", &sub_id.to_string())
         .replace("{key_type}", key_type)
-}
-
-/// Puts an API in the catalog directly (the admin forms have their own tests): returns its id.
-pub fn seed_api(app: &TestApp, name: &str, context: &str, status: &str, tiers: &[&str]) -> i64 {
-    app.execute(&format!(
-        "INSERT INTO apis (name, version, context, description, status, operations, created_at, updated_at) \
-         VALUES ('{name}', '1.0.0', '{context}', 'The {name} API', '{status}', \
-         '[{{\"method\":\"GET\",\"path\":\"/items\",\"summary\":\"List items\"}}]', 0, 0)"
-    ));
-    let id = app.count(&format!(
-        "SELECT id AS n FROM apis WHERE context = '{context}'"
-    ));
-    for tier in tiers {
-        app.execute(&format!(
-            "INSERT INTO api_tiers (api_id, policy_id) SELECT {id}, id FROM throttling_policies \
-             WHERE level = 'subscription' AND name = '{tier}'"
-        ));
-    }
-    id
 }
 
 impl Browser {
@@ -441,17 +584,40 @@ impl TestApp {
 }
 
 fn select_first(html: &str, selector: &str) -> Option<String> {
-    let document = Html::parse_document(html);
-    let selector = Selector::parse(selector).expect("a selector");
-    document
-        .select(&selector)
-        .next()
-        .map(|e| e.text().collect::<String>())
+    texts(html, selector).into_iter().next()
 }
 
 /// The inline error shown on one field (`<p class="field-error" id="FIELD-note">`).
 pub fn error_on(html: &str, field: &str) -> Option<String> {
     select_first(html, &format!("#{field}-note.field-error"))
+}
+
+/// The body of an answer that must be 422 (a form refused for its values); `case` names the
+/// try in a failure.
+pub async fn unprocessable(response: Response, case: &str) -> String {
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{case}"
+    );
+    body_of(response).await
+}
+
+/// The body of an answer, as text.
+pub async fn body_of(response: Response) -> String {
+    response.text().await.expect("a body")
+}
+
+/// A form refused with 422 and an inline error on `field` that contains `message`: the page,
+/// for the checks of the values it kept. `case` names the try in a failure.
+pub async fn refused_on(response: Response, field: &str, message: &str, case: &str) -> String {
+    let body = unprocessable(response, case).await;
+    let error = error_on(&body, field);
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains(message)),
+        "{case}: expected {message:?} on {field}, got {error:?}"
+    );
+    body
 }
 
 /// The text of the first `<textarea name=...>` on a page.
@@ -461,13 +627,11 @@ pub fn textarea_value(html: &str, name: &str) -> Option<String> {
 
 /// The value of the selected option of `<select name=...>`.
 pub fn selected_value(html: &str, name: &str) -> Option<String> {
-    let document = Html::parse_document(html);
-    let selector =
-        Selector::parse(&format!("select[name=\"{name}\"] option[selected]")).expect("a selector");
-    document
-        .select(&selector)
-        .next()
-        .and_then(|e| e.value().attr("value").map(str::to_string))
+    first_attribute(
+        html,
+        &format!("select[name=\"{name}\"] option[selected]"),
+        "value",
+    )
 }
 
 /// The values of the ticked check boxes named `name`.
@@ -512,6 +676,20 @@ pub fn unlabelled_controls(html: &str) -> Vec<String> {
         .collect()
 }
 
+/// Asserts each (column, value) of a stored row, read by `column`.
+pub fn assert_row(column: impl Fn(&str) -> String, expected: &[(&str, &str)]) {
+    for (name, value) in expected {
+        assert_eq!(column(name), *value, "{name}");
+    }
+}
+
+/// Asserts that a page shows each of these texts.
+pub fn assert_shows(page: &str, texts: &[&str]) {
+    for text in texts {
+        assert!(page.contains(text), "the page shows {text:?}");
+    }
+}
+
 /// True when the text appears on the page only escaped (never as raw markup).
 pub fn shown_escaped(html: &str, markup: &str) -> bool {
     let escaped_named = markup.replace('<', "&lt;").replace('>', "&gt;");
@@ -521,10 +699,5 @@ pub fn shown_escaped(html: &str, markup: &str) -> bool {
 
 /// The text of `<... data-field="name">`.
 pub fn data_field(html: &str, name: &str) -> Option<String> {
-    let document = Html::parse_document(html);
-    let selector = Selector::parse(&format!("[data-field=\"{name}\"]")).expect("a selector");
-    document
-        .select(&selector)
-        .next()
-        .map(|e| e.text().collect::<String>())
+    select_first(html, &format!("[data-field=\"{name}\"]"))
 }

@@ -6,45 +6,37 @@ use reqwest::StatusCode;
 use crate::helpers::*;
 
 fn dcr_form<'a>(name: &'a str, issuer: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("type", "dcr"),
+    dcr_form_with(&[
         ("name", name),
-        ("display_name", "Partner IdP"),
         ("issuer", issuer),
-        ("token_endpoint", "https://idp.example.com/token"),
-        (
-            "client_registration_endpoint",
-            "https://idp.example.com/register",
-        ),
-        ("grant_types", "client_credentials"),
-        ("certificate_type", "JWKS"),
-        ("certificate_value", "https://idp.example.com/jwks"),
-        ("token_validation", "self_validate_jwt"),
-        ("permission_type", "PUBLIC"),
-        ("enabled", "true"),
         (
             "connector_initial_access_token",
             "iat-very-secret-value-4711",
         ),
-    ]
+    ])
+}
+
+/// Asks the admin form to discover a key manager from its well-known URL.
+async fn discover(admin: &Browser, url: &str) -> reqwest::Response {
+    admin
+        .post("/admin/key-managers/discover", &discover_form(url))
+        .await
+}
+
+/// Creates a DCR key manager at idp.example.com through the admin form: its page.
+async fn create_dcr(admin: &Browser, name: &str) -> String {
+    let form = dcr_form(name, "https://idp.example.com");
+    location(&admin.post_ok("/admin/key-managers", &form).await)
 }
 
 #[actix_web::test]
 async fn an_admin_creates_edits_disables_and_deletes_a_key_manager_with_audit() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let (status, page) = admin.page("/admin/key-managers/new?type=dcr").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("name=\"connector_initial_access_token\""));
 
-    let response = admin
-        .post(
-            "/admin/key-managers",
-            &dcr_form("partner-idp", "https://idp.example.com"),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let path = location(&response);
+    let path = create_dcr(&admin, "partner-idp").await;
     let (_, list) = admin.page("/admin/key-managers").await;
     let resident = list.find("data-key-manager=\"resident\"").unwrap();
     let partner = list.find("data-key-manager=\"partner-idp\"").unwrap();
@@ -63,8 +55,7 @@ async fn an_admin_creates_edits_disables_and_deletes_a_key_manager_with_audit() 
         "connector_initial_access_token",
     );
     let form = with_field(form, "display_name", "Partner IdP (EU)");
-    let response = admin.post(&path, &form).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    admin.post_ok(&path, &form).await;
     assert_eq!(
         app.text("SELECT name AS line FROM key_managers WHERE display_name = 'Partner IdP (EU)'"),
         "partner-idp",
@@ -95,16 +86,14 @@ async fn an_admin_creates_edits_disables_and_deletes_a_key_manager_with_audit() 
 
 #[actix_web::test]
 async fn rules_name_their_field_keep_values_and_never_echo_secrets() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (_app, admin) = spawn_admin().await;
     let form = with_field(
         dcr_form("bad name!", "https://idp.example.com"),
         "token_endpoint",
         "http://169.254.169.254/token",
     );
     let response = admin.post("/admin/key-managers", &form).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let page = response.text().await.unwrap();
+    let page = unprocessable(response, "").await;
     assert!(error_on(&page, "name").is_some());
     assert!(error_on(&page, "token_endpoint").is_some());
     assert_eq!(
@@ -122,39 +111,29 @@ async fn rules_name_their_field_keep_values_and_never_echo_secrets() {
         ("grant_types", "client_credentials"),
     ];
     let response = admin.post("/admin/key-managers", &auth0).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let page = response.text().await.unwrap();
+    let page = unprocessable(response, "").await;
     assert!(error_on(&page, "connector_client_secret").is_some());
     assert!(error_on(&page, "connector_client_id").is_some());
 }
 
 #[actix_web::test]
 async fn name_and_issuer_are_unique_and_the_resident_key_manager_is_never_deleted() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let response = admin
-        .post(
-            "/admin/key-managers",
-            &dcr_form("one", "https://idp.example.com"),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let response = admin
-        .post(
-            "/admin/key-managers",
-            &dcr_form("one", "https://other.example.com"),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    assert!(error_on(&response.text().await.unwrap(), "name").is_some());
-    let response = admin
-        .post(
-            "/admin/key-managers",
-            &dcr_form("two", "https://idp.example.com"),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    assert!(error_on(&response.text().await.unwrap(), "issuer").is_some());
+    let (app, admin) = spawn_admin().await;
+    create_dcr(&admin, "one").await;
+    // The same name elsewhere, another name at the same issuer: each refused on its field.
+    for (name, issuer, field) in [
+        ("one", "https://other.example.com", "name"),
+        ("two", "https://idp.example.com", "issuer"),
+    ] {
+        let response = admin
+            .post("/admin/key-managers", &dcr_form(name, issuer))
+            .await;
+        assert_eq!(response.status(), StatusCode::CONFLICT, "{name} {issuer}");
+        assert!(
+            error_on(&body_of(response).await, field).is_some(),
+            "{field}"
+        );
+    }
 
     let resident = app.count("SELECT id AS n FROM key_managers WHERE kind = 'resident'");
     let response = admin
@@ -220,56 +199,39 @@ fn resident_form<'a>(
 
 #[actix_web::test]
 async fn a_disabled_resident_key_manager_offers_no_new_keys_until_enabled_again() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
+    let resident = app.count("SELECT id AS n FROM key_managers WHERE kind = 'resident'");
     let tpp = app.tpp("tpp-one").await;
     let id = tpp.create_application("Payments").await;
-    let resident = app.count("SELECT id AS n FROM key_managers WHERE kind = 'resident'");
 
-    let response = admin
-        .post(&format!("/admin/key-managers/{resident}/disable"), &[])
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let (_, page) = tpp
-        .page(&format!("/applications/{id}/keys/production"))
-        .await;
-    assert!(
-        !page.contains("/keys/production/generate\""),
-        "no generate form"
-    );
+    let switch = |action: &str| format!("/admin/key-managers/{resident}/{action}");
+    admin.post_ok(&switch("disable"), &[]).await;
+    assert!(!offers_generation(&tpp, id).await, "no generate form");
     every_keys_post_is_forbidden(&tpp, id).await;
 
-    let response = admin
-        .post(&format!("/admin/key-managers/{resident}/enable"), &[])
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let (_, page) = tpp
-        .page(&format!("/applications/{id}/keys/production"))
-        .await;
+    admin.post_ok(&switch("enable"), &[]).await;
     assert!(
-        page.contains("/keys/production/generate\""),
+        offers_generation(&tpp, id).await,
         "the generate form is back"
     );
 }
 
+/// Whether the TPP's production keys page offers to generate keys.
+async fn offers_generation(tpp: &Browser, id: i64) -> bool {
+    let (_, page) = tpp
+        .page(&format!("/applications/{id}/keys/production"))
+        .await;
+    page.contains("/keys/production/generate\"")
+}
+
 #[actix_web::test]
 async fn a_key_manager_with_keys_cannot_be_deleted_and_the_refusal_lists_them() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let response = admin
-        .post(
-            "/admin/key-managers",
-            &dcr_form("partner-idp", "https://idp.example.com"),
-        )
-        .await;
-    let km = location(&response)
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .parse::<i64>()
-        .unwrap();
+    let (app, admin) = spawn_admin().await;
+    let km = create_dcr(&admin, "partner-idp").await;
+    let km: i64 = km.rsplit('/').next().unwrap().parse().unwrap();
     let tpp = app.tpp("tpp-owner").await;
     let id = tpp.create_application("Ledger").await;
+    // Keys the IdP behind partner-idp issued: SQL, as no IdP answers at idp.example.com here.
     app.execute(&format!(
         "INSERT INTO key_mappings (application_id, key_type, key_manager_id, consumer_key, create_mode, state, created_at, updated_at) \
          VALUES ({id}, 'PRODUCTION', {km}, 'ext-client', 'MAPPED', 'ACTIVE', 0, 0)"
@@ -298,59 +260,40 @@ async fn a_key_manager_with_keys_cannot_be_deleted_and_the_refusal_lists_them() 
 
 #[actix_web::test]
 async fn allow_and_deny_permissions_follow_the_roles_admins_assign() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let tpp = app.tpp("tpp-role").await;
     let id = tpp.create_application("Open Banking").await;
     let user = app.user_id("tpp-role");
     let resident = app.count("SELECT id AS n FROM key_managers WHERE kind = 'resident'");
-    let keys = format!("/applications/{id}/keys/production");
+    let permission = |permission, roles| resident_form(permission, roles, true);
+    let edit = format!("/admin/key-managers/{resident}");
 
     // ALLOW regulated-tpp: a TPP without the role may not use it.
-    let response = admin
-        .post(
-            &format!("/admin/key-managers/{resident}"),
-            &resident_form("ALLOW", "regulated-tpp", true),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let (_, page) = tpp.page(&keys).await;
-    assert!(!page.contains("/keys/production/generate\""));
+    let allow = permission("ALLOW", "regulated-tpp");
+    admin.post_ok(&edit, &allow).await;
+    assert!(!offers_generation(&tpp, id).await);
     every_keys_post_is_forbidden(&tpp, id).await;
 
     // The admin gives the role on /admin/users: now it may.
-    let response = admin
-        .post(
-            &format!("/admin/users/{user}/roles"),
-            &[("roles", "regulated-tpp"), ("roles", "partner")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let roles = format!("/admin/users/{user}/roles");
+    let both = [("roles", "regulated-tpp"), ("roles", "partner")];
+    admin.post_ok(&roles, &both).await;
     let (_, users) = admin.page("/admin/users").await;
     assert!(users.contains("value=\"partner, regulated-tpp\""));
-    let (_, page) = tpp.page(&keys).await;
-    assert!(page.contains("/keys/production/generate\""));
+    assert!(offers_generation(&tpp, id).await);
 
     // DENY partner: the role now keeps it out.
-    let response = admin
-        .post(
-            &format!("/admin/key-managers/{resident}"),
-            &resident_form("DENY", "partner", true),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let (_, page) = tpp.page(&keys).await;
-    assert!(!page.contains("/keys/production/generate\""));
+    let deny = permission("DENY", "partner");
+    admin.post_ok(&edit, &deny).await;
+    assert!(!offers_generation(&tpp, id).await);
     every_keys_post_is_forbidden(&tpp, id).await;
 
     // Bad roles are refused.
-    let response = admin
-        .post(
-            &format!("/admin/users/{user}/roles"),
-            &[("roles", "Not A Role")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let bad = [("roles", "Not A Role")];
+    assert_eq!(
+        admin.post_status(&roles, &bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     assert_eq!(
         app.count(&format!(
             "SELECT COUNT(*) FROM user_roles WHERE user_id = {user}"
@@ -391,9 +334,7 @@ async fn discovery_fills_the_form_from_the_real_oidc_provider() {
     let app = spawn_app_with(&[("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")]).await;
     let admin = app.admin().await;
     let url = server.url("/.well-known/openid-configuration");
-    let response = admin
-        .post("/admin/key-managers/discover", &discover_form(&url))
-        .await;
+    let response = discover(&admin, &url).await;
     assert_eq!(response.status(), StatusCode::OK);
     let page = response.text().await.unwrap();
     assert_eq!(
@@ -471,19 +412,11 @@ const NON_PUBLIC_HOSTS: &[&str] = &[
 
 #[actix_web::test]
 async fn discovery_refuses_every_non_public_address_when_private_urls_are_off() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (_app, admin) = spawn_admin().await;
     for host in NON_PUBLIC_HOSTS {
         let url = format!("https://{host}/.well-known/openid-configuration");
-        let response = admin
-            .post("/admin/key-managers/discover", &discover_form(&url))
-            .await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{host}"
-        );
-        let page = response.text().await.unwrap();
+        let response = discover(&admin, &url).await;
+        let page = unprocessable(response, host).await;
         // Refused for its address, not attempted (an attempt would say it was unreachable).
         let error = error_on(&page, "well_known_url").unwrap_or_default();
         assert!(error.contains("public host"), "{host}: {error}");
@@ -501,8 +434,7 @@ async fn discovery_refuses_every_non_public_address_when_private_urls_are_off() 
 
 #[actix_web::test]
 async fn the_admin_form_refuses_every_non_public_endpoint_and_stores_nothing() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let before = app.count("SELECT COUNT(*) FROM key_managers");
     for host in NON_PUBLIC_HOSTS {
         let endpoint = format!("https://{host}/token");
@@ -512,14 +444,7 @@ async fn the_admin_form_refuses_every_non_public_endpoint_and_stores_nothing() {
             &endpoint,
         );
         let response = admin.post("/admin/key-managers", &form).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{host}"
-        );
-        let page = response.text().await.unwrap();
-        let error = error_on(&page, "token_endpoint").unwrap_or_default();
-        assert!(error.contains("public host"), "{host}: {error}");
+        let page = refused_on(response, "token_endpoint", "public host", host).await;
         assert_eq!(
             input_value(&page, "token_endpoint").as_deref(),
             Some(endpoint.as_str()),
@@ -563,15 +488,8 @@ async fn discovery_refuses_a_redirect_an_issuer_mismatch_and_an_oversized_body()
         ("50 MB body", huge, "1 MiB"),
     ] {
         let url = format!("{base}/.well-known/openid-configuration");
-        let response = admin
-            .post("/admin/key-managers/discover", &discover_form(&url))
-            .await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{case}"
-        );
-        let page = response.text().await.unwrap();
+        let response = discover(&admin, &url).await;
+        let page = unprocessable(response, case).await;
         let error = error_on(&page, "well_known_url").unwrap_or_default();
         assert!(error.contains(words), "{case}: {error}");
     }
@@ -579,15 +497,8 @@ async fn discovery_refuses_a_redirect_an_issuer_mismatch_and_an_oversized_body()
 
 #[actix_web::test]
 async fn an_edit_with_errors_keeps_values_and_a_new_secret_replaces_the_stored_one() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let response = admin
-        .post(
-            "/admin/key-managers",
-            &dcr_form("edited", "https://idp.example.com"),
-        )
-        .await;
-    let path = location(&response);
+    let (app, admin) = spawn_admin().await;
+    let path = create_dcr(&admin, "edited").await;
     let sealed = || {
         app.text("SELECT hex(connector_secrets) AS line FROM key_managers WHERE name = 'edited'")
     };
@@ -605,8 +516,7 @@ async fn an_edit_with_errors_keeps_values_and_a_new_secret_replaces_the_stored_o
     );
     let form = with_field(form, "display_name", "Kept Name");
     let response = admin.post(&path, &form).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let page = response.text().await.unwrap();
+    let page = unprocessable(response, "").await;
     assert!(error_on(&page, "issuer").is_some());
     assert_eq!(
         input_value(&page, "display_name").as_deref(),
@@ -622,8 +532,7 @@ async fn an_edit_with_errors_keeps_values_and_a_new_secret_replaces_the_stored_o
         "connector_initial_access_token",
         "a-new-secret-value-9999",
     );
-    let response = admin.post(&path, &form).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    admin.post_ok(&path, &form).await;
     assert_ne!(
         sealed(),
         before,

@@ -8,15 +8,7 @@ use crate::process::Portico;
 #[actix_web::test]
 async fn logs_carry_no_passwords_cookies_or_tokens() {
     let mut portico = Portico::start(&[("RUST_LOG", "debug")]);
-    let browser = portico.browser();
-    assert_eq!(
-        browser.sign_up("logged-user").await.status(),
-        StatusCode::SEE_OTHER
-    );
-    assert_eq!(
-        browser.sign_in("logged-user", PASSWORD).await.status(),
-        StatusCode::SEE_OTHER
-    );
+    let browser = portico.app.tpp("logged-user").await;
     assert_eq!(
         browser
             .sign_in("logged-user", "a wrong password typed")

@@ -7,6 +7,7 @@ mod applications;
 mod auth0_connector;
 mod auth0_stub;
 mod browser;
+mod builder;
 mod catalog;
 mod concurrency;
 mod crash;

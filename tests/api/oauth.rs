@@ -18,6 +18,16 @@ pub(crate) fn challenge(verifier: &str) -> String {
     ))
 }
 
+/// A 400 from the token endpoint with this OAuth `error`; `case` names the try.
+pub(crate) fn assert_oauth_error(answer: (StatusCode, Value), error: &str, case: &str) {
+    let (status, body) = answer;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some(error)),
+        "{case}"
+    );
+}
+
 pub(crate) fn basic(client: &TestClient) -> String {
     format!(
         "Basic {}",
@@ -102,22 +112,25 @@ async fn verify_with_jwks(app: &TestApp, token: &str) -> (jsonwebtoken::Header, 
     (data.header, data.claims)
 }
 
+/// A Portico with `application`'s application and a client registered for it.
+pub(crate) async fn app_with_client() -> (TestApp, i64, TestClient) {
+    let app = spawn_app().await;
+    let (_, application_id) = application(&app).await;
+    let client = app.register_client(ClientSpec {
+        application_id: Some(application_id),
+        ..Default::default()
+    });
+    (app, application_id, client)
+}
+
 /// An application owned by a TPP, subscribed to one API: what the tokens speak for.
 pub(crate) async fn application(app: &TestApp) -> (Browser, i64) {
-    let api = seed_api(app, "Payments", "/payments", "PUBLISHED", &["Gold"]);
-    let tpp = app.tpp("owner").await;
-    let id = tpp.create_application("Wallet").await;
-    let response = tpp
-        .post(
-            &format!("/apis/{api}/subscribe"),
-            &[
-                ("application_id", &id.to_string()),
-                ("throttling_policy", "Gold"),
-            ],
-        )
+    let api = app
+        .publish_api("Payments", "/payments", "PUBLISHED", &["Gold"])
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    app.execute("UPDATE users SET organization = 'Wallet Corp' WHERE username = 'owner'");
+    let tpp = app.tpp_of("owner", "Wallet Corp").await;
+    let id = tpp.create_application("Wallet").await;
+    tpp.subscribe(api, id, "Gold").await;
     (tpp, id)
 }
 
@@ -184,12 +197,7 @@ async fn discovery_lists_exactly_the_endpoints_and_capabilities() {
 
 #[actix_web::test]
 async fn client_credentials_issues_an_rfc_9068_jwt_with_the_application() {
-    let app = spawn_app().await;
-    let (_, application_id) = application(&app).await;
-    let client = app.register_client(ClientSpec {
-        application_id: Some(application_id),
-        ..Default::default()
-    });
+    let (app, application_id, client) = app_with_client().await;
 
     for auth_method in ["basic", "post"] {
         let (status, body, headers) = if auth_method == "basic" {
@@ -546,12 +554,7 @@ pub(crate) async fn exchange(
 
 #[actix_web::test]
 async fn the_code_flow_with_pkce_consent_and_id_token() {
-    let app = spawn_app().await;
-    let (_, application_id) = application(&app).await;
-    let client = app.register_client(ClientSpec {
-        application_id: Some(application_id),
-        ..Default::default()
-    });
+    let (app, _, client) = app_with_client().await;
     let person = app.tpp("person").await;
 
     // The consent page names the application, its owner's organisation and the scopes.
@@ -614,12 +617,7 @@ async fn the_code_flow_with_pkce_consent_and_id_token() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(
-        response.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .contains("invalid_token")
-    );
+    assert!(crate::helpers::header(&response, "www-authenticate").contains("invalid_token"));
 }
 
 #[actix_web::test]
@@ -914,12 +912,12 @@ async fn codes_are_single_use_bound_and_short_lived() {
     );
 
     let code = code_for(&app, &person, &client, "read").await;
+    // Time passing: the code's ten minutes are over.
     app.execute("UPDATE authorization_codes SET expires_at = strftime('%s','now') - 1 WHERE used_at IS NULL");
-    let (status, body) = exchange(&app, &client, &code, VERIFIER).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
-        "expired"
+    assert_oauth_error(
+        exchange(&app, &client, &code, VERIFIER).await,
+        "invalid_grant",
+        "expired",
     );
 }
 
@@ -1041,11 +1039,10 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
             (status, body)
         }
     };
-    let (status, body) = refresh(first.clone(), None, "other").await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
-        "another client's token"
+    assert_oauth_error(
+        refresh(first.clone(), None, "other").await,
+        "invalid_grant",
+        "another client's token",
     );
     let (status, body) = refresh(first.clone(), Some("read write admin"), "client").await;
     assert_eq!(
@@ -1131,12 +1128,7 @@ fn forge(app: &TestApp, claims: &Value) -> String {
 
 #[actix_web::test]
 async fn introspection_answers_only_for_good_tokens_and_their_owners() {
-    let app = spawn_app().await;
-    let (_, application_id) = application(&app).await;
-    let client = app.register_client(ClientSpec {
-        application_id: Some(application_id),
-        ..Default::default()
-    });
+    let (app, _, client) = app_with_client().await;
     let stranger = app.register_client(ClientSpec::default());
     let gateway = app.register_client(ClientSpec {
         resource_server: true,
@@ -1377,12 +1369,7 @@ async fn revocation_denies_the_token_and_leaves_other_clients_alone() {
 
 #[actix_web::test]
 async fn a_person_sees_and_withdraws_their_consents() {
-    let app = spawn_app().await;
-    let (_, application_id) = application(&app).await;
-    let client = app.register_client(ClientSpec {
-        application_id: Some(application_id),
-        ..Default::default()
-    });
+    let (app, _, client) = app_with_client().await;
     let person = app.tpp("consenter").await;
     let code = code_for(&app, &person, &client, "openid email").await;
     let (_, tokens) = exchange(&app, &client, &code, VERIFIER).await;
@@ -1393,17 +1380,15 @@ async fn a_person_sees_and_withdraws_their_consents() {
     let intruder = app.tpp("other-person").await;
     assert_eq!(
         intruder
-            .post(&format!("/account/consents/{id}/revoke"), &[])
-            .await
-            .status(),
+            .post_status(&format!("/account/consents/{id}/revoke"), &[])
+            .await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM consents"), 1);
 
-    let response = person
-        .post(&format!("/account/consents/{id}/revoke"), &[])
+    person
+        .post_ok(&format!("/account/consents/{id}/revoke"), &[])
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, page) = person.page("/account/consents").await;
     assert!(page.contains("Permission withdrawn") && page.contains("No authorized applications"));
     let (_, body, _) = post_json(
@@ -1493,7 +1478,7 @@ async fn rotation_keeps_the_old_public_key_until_its_tokens_expire() {
         .await;
         assert_eq!(body["active"], true);
     }
-    // Once every token of the old key has expired, the key leaves the JWKS.
+    // Once every token of the old key has expired (time passing, in SQL), the key leaves the JWKS.
     app.execute(
         "UPDATE signing_keys SET publish_until = strftime('%s','now') - 1 WHERE active = 0",
     );
@@ -1546,12 +1531,7 @@ async fn the_oauth2_crate_runs_the_whole_journey_against_portico() {
         PkceCodeChallenge, RedirectUrl, RefreshToken, RevocationUrl, Scope, StandardRevocableToken,
         TokenIntrospectionResponse, TokenResponse, TokenUrl,
     };
-    let app = spawn_app().await;
-    let (_, application_id) = application(&app).await;
-    let registered = app.register_client(ClientSpec {
-        application_id: Some(application_id),
-        ..Default::default()
-    });
+    let (app, _, registered) = app_with_client().await;
     let http_client = http();
 
     // Discovery.
@@ -1702,13 +1682,9 @@ async fn an_admin_registers_a_gateway_that_introspects_any_token() {
     assert!(!list.contains(&secret), "the secret is shown only once");
 
     let id = app.count("SELECT id AS n FROM oauth_clients WHERE resource_server = 1");
-    assert_eq!(
-        admin
-            .post(&format!("/admin/gateways/{id}/delete"), &[])
-            .await
-            .status(),
-        StatusCode::SEE_OTHER
-    );
+    admin
+        .post_ok(&format!("/admin/gateways/{id}/delete"), &[])
+        .await;
     let (status, _, _) = post_json(
         &app,
         "/oauth2/introspect",
@@ -1720,9 +1696,8 @@ async fn an_admin_registers_a_gateway_that_introspects_any_token() {
     let ordinary = app.count("SELECT id AS n FROM oauth_clients");
     assert_eq!(
         admin
-            .post(&format!("/admin/gateways/{ordinary}/delete"), &[])
-            .await
-            .status(),
+            .post_status(&format!("/admin/gateways/{ordinary}/delete"), &[])
+            .await,
         StatusCode::NOT_FOUND,
         "only gateways can be removed here"
     );

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 use crate::oauth::{
-    VERIFIER, application, basic, client_credentials_token, code_for, exchange, http, post_json,
-    post_token,
+    VERIFIER, app_with_client, assert_oauth_error, basic, client_credentials_token, code_for,
+    exchange, http, post_json, post_token,
 };
 use crate::oauth_refusals::server_tables;
 
@@ -61,14 +61,22 @@ fn gateway(app: &TestApp) -> TestClient {
     })
 }
 
+/// The person's consent through the code flow: the access token and the refresh token.
+async fn tokens(
+    app: &TestApp,
+    person: &Browser,
+    client: &TestClient,
+    scope: &str,
+) -> (String, String) {
+    let code = code_for(app, person, client, scope).await;
+    let (_, tokens) = exchange(app, client, &code, VERIFIER).await;
+    let token = |name: &str| tokens[name].as_str().unwrap().to_string();
+    (token("access_token"), token("refresh_token"))
+}
+
 #[actix_web::test]
 async fn locking_a_person_ends_their_grants_for_good() {
-    let app = spawn_app().await;
-    let (_, application_id) = application(&app).await;
-    let client = app.register_client(ClientSpec {
-        application_id: Some(application_id),
-        ..Default::default()
-    });
+    let (app, application_id, client) = app_with_client().await;
     let without_refresh = app.register_client(ClientSpec {
         application_id: Some(application_id),
         grants: &["authorization_code"],
@@ -76,10 +84,7 @@ async fn locking_a_person_ends_their_grants_for_good() {
     });
     let gateway = gateway(&app);
     let person = app.tpp("person").await;
-    let code = code_for(&app, &person, &client, "openid profile").await;
-    let (_, tokens) = exchange(&app, &client, &code, VERIFIER).await;
-    let access = tokens["access_token"].as_str().unwrap().to_string();
-    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_string();
+    let (access, refresh_token) = tokens(&app, &person, &client, "openid profile").await;
     let code = code_for(&app, &person, &without_refresh, "openid").await;
     let (_, tokens) = exchange(&app, &without_refresh, &code, VERIFIER).await;
     let plain_access = tokens["access_token"].as_str().unwrap().to_string();
@@ -100,17 +105,15 @@ async fn locking_a_person_ends_their_grants_for_good() {
         } else {
             "locked"
         };
-        let (status, body) = refresh(&app, &client, &refresh_token).await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("invalid_grant")),
-            "refresh, {when}"
+        assert_oauth_error(
+            refresh(&app, &client, &refresh_token).await,
+            "invalid_grant",
+            &format!("refresh, {when}"),
         );
-        let (status, body) = exchange(&app, &client, &unexchanged, VERIFIER).await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("invalid_grant")),
-            "code exchange, {when}"
+        assert_oauth_error(
+            exchange(&app, &client, &unexchanged, VERIFIER).await,
+            "invalid_grant",
+            &format!("code exchange, {when}"),
         );
         for token in [&access, &plain_access, &refresh_token] {
             assert_eq!(
@@ -143,18 +146,10 @@ async fn locking_a_person_ends_their_grants_for_good() {
 
 #[actix_web::test]
 async fn locking_an_owner_suspends_their_applications_tokens_until_the_unlock() {
-    let app = spawn_app().await;
-    let (_, application_id) = application(&app).await;
-    let client = app.register_client(ClientSpec {
-        application_id: Some(application_id),
-        ..Default::default()
-    });
+    let (app, _, client) = app_with_client().await;
     let gateway = gateway(&app);
     let person = app.tpp("person").await;
-    let code = code_for(&app, &person, &client, "openid").await;
-    let (_, tokens) = exchange(&app, &client, &code, VERIFIER).await;
-    let access = tokens["access_token"].as_str().unwrap().to_string();
-    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_string();
+    let (access, refresh_token) = tokens(&app, &person, &client, "openid").await;
     let unexchanged = code_for(&app, &person, &client, "openid").await;
     // A token request just before the lock: the client is now in the client cache.
     let application_token = client_credentials_token(&app, &client, None).await;
@@ -173,17 +168,15 @@ async fn locking_an_owner_suspends_their_applications_tokens_until_the_unlock() 
         (StatusCode::BAD_REQUEST, Some("unauthorized_client")),
         "client_credentials at the next request: {body}"
     );
-    let (status, body) = refresh(&app, &client, &refresh_token).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("unauthorized_client")),
-        "refresh"
+    assert_oauth_error(
+        refresh(&app, &client, &refresh_token).await,
+        "unauthorized_client",
+        "refresh",
     );
-    let (status, body) = exchange(&app, &client, &unexchanged, VERIFIER).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("unauthorized_client")),
-        "code exchange"
+    assert_oauth_error(
+        exchange(&app, &client, &unexchanged, VERIFIER).await,
+        "unauthorized_client",
+        "code exchange",
     );
     for token in [&application_token, &access, &refresh_token] {
         assert_eq!(

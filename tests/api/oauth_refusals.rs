@@ -8,7 +8,7 @@
 use reqwest::StatusCode;
 
 use crate::helpers::*;
-use crate::oauth::{CALLBACK, VERIFIER, application, basic, code_for, exchange, post_token};
+use crate::oauth::{CALLBACK, VERIFIER, app_with_client, basic, code_for, exchange, post_token};
 
 /// Every row of the authorization server's tables, as text.
 pub(crate) fn server_tables(app: &TestApp) -> Vec<String> {
@@ -46,12 +46,7 @@ fn basic_raw(id: &str, secret: &str) -> String {
 
 #[actix_web::test]
 async fn every_refused_token_request_leaves_the_database_as_it_was() {
-    let app = spawn_app().await;
-    let (_, application_id) = application(&app).await;
-    let client = app.register_client(ClientSpec {
-        application_id: Some(application_id),
-        ..Default::default()
-    });
+    let (app, _, client) = app_with_client().await;
     let other = app.register_client(ClientSpec::default());
     let no_grants = app.register_client(ClientSpec {
         grants: &[],

@@ -149,17 +149,17 @@ async fn token(
 fn stand_in(dialect: Dialect) -> (String, Seen) {
     let seen = Seen::default();
     let state = web::Data::new((dialect, seen.clone()));
+    let (listener, base) = loopback();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .route("/token", web::post().to(token))
     })
     .workers(1)
-    .bind("127.0.0.1:0")
+    .listen(listener)
     .unwrap();
-    let port = server.addrs()[0].port();
     actix_web::rt::spawn(server.run());
-    (format!("http://127.0.0.1:{port}"), seen)
+    (base, seen)
 }
 
 /// A `dcr` or `fs` key manager named `name` whose token endpoint is at `base`, made through the
@@ -168,21 +168,19 @@ async fn key_manager(app: &TestApp, kind: &str, name: &str, base: &str) {
     let (token, registration) = (format!("{base}/token"), format!("{base}/reg"));
     let issuer = format!("{base}/{name}");
     let form = [
-        ("type", kind),
-        ("name", name),
-        ("display_name", name),
-        ("issuer", &issuer),
-        ("token_endpoint", &token),
-        ("client_registration_endpoint", &registration),
-        ("grant_types", "client_credentials"),
-        ("token_validation", "self_validate_jwt"),
-        ("permission_type", "PUBLIC"),
-        ("enabled", "true"),
-        ("enable_token_generation", "true"),
-        ("enable_oob_provisioning", "true"),
-        ("enable_oauth_app_creation", "true"),
-        ("connector_initial_access_token", "iat-of-the-stand-in"),
-    ];
+        &[
+            ("type", kind),
+            ("name", name),
+            ("display_name", name),
+            ("issuer", &issuer),
+            ("token_endpoint", &token),
+            ("client_registration_endpoint", &registration),
+            ("grant_types", "client_credentials"),
+            ("connector_initial_access_token", "iat-of-the-stand-in"),
+        ],
+        KEY_MANAGER_SWITCHES,
+    ]
+    .concat();
     let response = app.admin().await.post("/admin/key-managers", &form).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "{name}");
 }
@@ -194,19 +192,23 @@ async fn map(
     key: &str,
     secret: &str,
 ) -> reqwest::Response {
-    tpp.post(
-        &format!("/applications/{id}/keys/production/map"),
-        &[
-            ("key_manager", key_manager),
-            ("consumer_key", key),
-            ("consumer_secret", secret),
-        ],
-    )
-    .await
+    tpp.provide_keys(id, "production", key_manager, key, secret)
+        .await
 }
 
 fn mappings(app: &TestApp) -> i64 {
     app.count("SELECT COUNT(*) FROM key_mappings")
+}
+
+/// A 422 with exactly the one message on the secret: the page.
+async fn refused_unproven(response: reqwest::Response, case: &str) -> String {
+    let body = refused_on(response, "consumer_secret", CREDENTIALS, case).await;
+    assert_eq!(
+        error_on(&body, "consumer_secret").as_deref(),
+        Some(CREDENTIALS),
+        "{case}"
+    );
+    body
 }
 
 /// Asserts the refusal every unproven client gets: 422, the one message on the secret, the
@@ -218,17 +220,7 @@ async fn assert_refused(
     secret: &str,
     case: &str,
 ) {
-    assert_eq!(
-        response.status(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{case}"
-    );
-    let body = response.text().await.unwrap();
-    assert_eq!(
-        error_on(&body, "consumer_secret").as_deref(),
-        Some(CREDENTIALS),
-        "{case}"
-    );
+    let body = refused_unproven(response, case).await;
     assert_eq!(
         input_value(&body, "consumer_key").as_deref(),
         Some(key),
@@ -300,16 +292,7 @@ async fn out_of_band_proof_in(dialect: Dialect, no_service_provable: bool) {
             assert_ne!(seen[1].1, NO_SERVICE.1);
         } else {
             let before = mappings(&app);
-            assert_eq!(
-                response.status(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "{case}"
-            );
-            let body = response.text().await.unwrap();
-            assert_eq!(
-                error_on(&body, "consumer_secret").as_deref(),
-                Some(CREDENTIALS)
-            );
+            refused_unproven(response, &case).await;
             assert_eq!(mappings(&app), before);
         }
         // Clean up for the next kind: the tables hold only this kind's rows.
@@ -434,12 +417,7 @@ async fn consumer_keys_no_client_id_can_be_are_refused_before_any_request() {
         key_manager(&app, kind, &name, &base).await;
         for key in &keys {
             let response = map(&tpp, id, &name, key, SERVICE.1).await;
-            assert_eq!(
-                response.status(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "{kind} {key:?}"
-            );
-            let body = response.text().await.unwrap();
+            let body = unprocessable(response, &format!("{kind} {key:?}")).await;
             assert!(
                 error_on(&body, "consumer_key").is_some(),
                 "{kind} {key:?}: {body}"
@@ -454,8 +432,10 @@ async fn consumer_keys_no_client_id_can_be_are_refused_before_any_request() {
         let response = map(&tpp, id, &name, SERVICE.0, SERVICE.1).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{kind}");
         assert_eq!(seen.lock().unwrap().len(), 1);
-        tpp.post(
-            &format!("/applications/{id}/keys/production/remove"),
+        tpp.keys_action(
+            id,
+            "production",
+            "remove",
             &[("key_manager", name.as_str())],
         )
         .await;

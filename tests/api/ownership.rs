@@ -8,23 +8,15 @@ use crate::helpers::*;
 
 #[actix_web::test]
 async fn another_tpp_gets_404_on_every_object_route_and_changes_nothing() {
-    let app = spawn_app().await;
-    let api = seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
-    let owner = app.tpp("owner").await;
-    let id = owner.create_application("Private App").await;
-    let response = owner
-        .post(
-            &format!("/apis/{api}/subscribe"),
-            &[
-                ("application_id", &id.to_string()),
-                ("throttling_policy", "Bronze"),
-            ],
-        )
+    let app = TestApp::new()
+        .with_api("Payments", "/payments", &["Bronze"])
+        .with_subscriber("owner", "Private App", "Payments", "Bronze")
+        .with_tpp("intruder")
+        .with_application("intruder", "Intruder App")
+        .build()
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (id, intruder) = (app.application("Private App"), app.session("intruder"));
     let sub = app.count("SELECT id AS n FROM subscriptions");
-    let intruder = app.tpp("intruder").await;
-    intruder.create_application("Intruder App").await;
     let before = app.snapshot();
 
     let object_routes: Vec<_> = ROUTES
@@ -46,18 +38,7 @@ async fn another_tpp_gets_404_on_every_object_route_and_changes_nothing() {
         for key_type in ["production", "sandbox"] {
             cases += 1;
             let path = fill_route_with(route.path, id, sub, key_type);
-            let response = if route.method == "GET" {
-                intruder.get(&path).await
-            } else {
-                intruder.post(&path, &fields).await
-            };
-            assert_eq!(
-                response.status(),
-                StatusCode::NOT_FOUND,
-                "{} {path}",
-                route.method
-            );
-            let body = response.text().await.unwrap();
+            let body = not_found(intruder, route.method, &path, &fields).await;
             assert!(
                 !body.contains("Private App"),
                 "{} {path} leaks the name",
@@ -67,13 +48,7 @@ async fn another_tpp_gets_404_on_every_object_route_and_changes_nothing() {
     }
     // Subscribing someone else's application to an API.
     let response = intruder
-        .post(
-            &format!("/apis/{api}/subscribe"),
-            &[
-                ("application_id", &id.to_string()),
-                ("throttling_policy", "Bronze"),
-            ],
-        )
+        .try_subscribe(app.api("Payments"), &id.to_string(), "Bronze")
         .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     // The owner's subscription through the intruder's own application id is not theirs either.
@@ -97,8 +72,7 @@ async fn another_tpp_gets_404_on_every_object_route_and_changes_nothing() {
 
 #[actix_web::test]
 async fn object_routes_with_ids_that_are_not_numbers_are_404() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("typist").await;
+    let (_app, tpp) = spawn_tpp("typist").await;
     for route in ROUTES
         .iter()
         .filter(|r| r.path.contains("{id}") && r.access == Access::SignedIn)
@@ -108,11 +82,7 @@ async fn object_routes_with_ids_that_are_not_numbers_are_404() {
             .replace("{id}", "abc")
             .replace("{sub_id}", "1")
             .replace("{key_type}", "production");
-        let response = if route.method == "GET" {
-            tpp.get(&path).await
-        } else {
-            tpp.post(&path, &[]).await
-        };
+        let response = tpp.send(route.method, &path, &[]).await;
         assert_eq!(
             response.status(),
             StatusCode::NOT_FOUND,
@@ -122,18 +92,15 @@ async fn object_routes_with_ids_that_are_not_numbers_are_404() {
     }
 }
 
-/// Subscribes an application to an API through the catalog; returns the subscription's id.
-async fn subscribe(app: &TestApp, tpp: &Browser, api: i64, application: i64) -> i64 {
-    let response = tpp
-        .post(
-            &format!("/apis/{api}/subscribe"),
-            &[
-                ("application_id", &application.to_string()),
-                ("throttling_policy", "Bronze"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "subscribe");
+/// A request that must answer 404: the page.
+async fn not_found(browser: &Browser, method: &str, path: &str, fields: &[(&str, &str)]) -> String {
+    let response = browser.send(method, path, fields).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
+    body_of(response).await
+}
+
+/// The id of an application's (one) subscription.
+fn subscription_of(app: &TestApp, application: i64) -> i64 {
     app.count(&format!(
         "SELECT id AS n FROM subscriptions WHERE application_id = {application}"
     ))
@@ -144,24 +111,22 @@ async fn subscribe(app: &TestApp, tpp: &Browser, api: i64, application: i64) -> 
 /// owner, consumer key, history), and every id of the deleted objects answers 404 to both TPPs.
 #[actix_web::test]
 async fn a_new_tpps_application_inherits_nothing_from_another_tpps_deleted_one() {
-    let app = spawn_app().await;
-    let api = seed_api(&app, "Payments", "/payments", "PUBLISHED", &["Bronze"]);
-    let departed = app.tpp("departed-owner").await;
-    let old = departed.create_application("Departed Ledger").await;
-    let old_sub = subscribe(&app, &departed, api, old).await;
-    let response = departed
-        .post(
-            &format!("/applications/{old}/keys/sandbox/generate"),
-            &[
-                ("key_manager", "resident"),
-                ("grant_types", "client_credentials"),
-            ],
-        )
+    let app = TestApp::new()
+        .with_api("Payments", "/payments", &["Bronze"])
+        .with_subscriber("departed-owner", "Departed Ledger", "Payments", "Bronze")
+        .with_keys("Departed Ledger", "sandbox")
+        .build()
         .await;
-    assert!(response.status().is_success() || response.status().is_redirection());
+    let (api, departed) = (app.api("Payments"), app.session("departed-owner"));
+    let old = app.application("Departed Ledger");
+    let old_sub = subscription_of(&app, old);
     let consumer_key = app.text(&format!(
         "SELECT consumer_key AS line FROM key_mappings WHERE application_id = {old}"
     ));
+    assert_eq!(
+        consumer_key,
+        app.keys("Departed Ledger", "sandbox").consumer_key
+    );
     let response = departed
         .post(&format!("/applications/{old}/delete"), &[])
         .await;
@@ -173,11 +138,12 @@ async fn a_new_tpps_application_inherits_nothing_from_another_tpps_deleted_one()
         new > old,
         "application {new} took the deleted application's id {old}"
     );
-    let new_sub = subscribe(&app, &newcomer, api, new).await;
+    newcomer.subscribe(api, new, "Bronze").await;
+    let new_sub = subscription_of(&app, new);
     assert!(new_sub > old_sub, "subscription {new_sub} reuses {old_sub}");
     // The former owner's own pages name the former owner, as every page names its viewer.
     let traces = ["Departed Ledger", consumer_key.as_str(), "departed-owner"];
-    let viewers = [(&newcomer, &traces[..]), (&departed, &traces[..2])];
+    let viewers = [(&newcomer, &traces[..]), (departed, &traces[..2])];
 
     let routes: Vec<_> = ROUTES
         .iter()
@@ -222,18 +188,7 @@ async fn a_new_tpps_application_inherits_nothing_from_another_tpps_deleted_one()
                 .flat_map(move |id| ["production", "sandbox"].map(move |k| (b, id, k, t)))
         }) {
             let path = fill_route_with(route.path, id, old_sub, key_type);
-            let response = if route.method == "GET" {
-                browser.get(&path).await
-            } else {
-                browser.post(&path, &fields).await
-            };
-            assert_eq!(
-                response.status(),
-                StatusCode::NOT_FOUND,
-                "{} {path}",
-                route.method
-            );
-            let body = response.text().await.unwrap();
+            let body = not_found(browser, route.method, &path, &fields).await;
             for trace in traces {
                 assert!(
                     !body.contains(trace),
@@ -284,31 +239,17 @@ struct AdminObject {
 }
 
 fn key_manager_form(name: &'static str) -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("type", "dcr"),
+    let issuer = if name.starts_with("departed") {
+        "https://departed.example.com"
+    } else {
+        "https://fresh.example.com"
+    };
+    dcr_form_with(&[
         ("name", name),
         ("display_name", name),
-        (
-            "issuer",
-            if name.starts_with("departed") {
-                "https://departed.example.com"
-            } else {
-                "https://fresh.example.com"
-            },
-        ),
-        ("token_endpoint", "https://idp.example.com/token"),
-        (
-            "client_registration_endpoint",
-            "https://idp.example.com/register",
-        ),
-        ("grant_types", "client_credentials"),
-        ("certificate_type", "JWKS"),
-        ("certificate_value", "https://idp.example.com/jwks"),
-        ("token_validation", "self_validate_jwt"),
-        ("permission_type", "PUBLIC"),
-        ("enabled", "true"),
+        ("issuer", issuer),
         ("connector_initial_access_token", "initial-access-token"),
-    ]
+    ])
 }
 
 fn policy_form(name: &'static str) -> Vec<(&'static str, &'static str)> {
@@ -340,8 +281,7 @@ async fn make(app: &TestApp, admin: &Browser, kind: &AdminObject, name: &'static
 /// deleted gets a new id, shows nothing of the deleted one, and the deleted id answers 404.
 #[actix_web::test]
 async fn an_administrators_new_objects_never_take_a_deleted_objects_id() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let kinds = [
         AdminObject {
             prefix: "/admin/key-managers/{id}",

@@ -22,8 +22,7 @@ fn assert_security_headers(response: &reqwest::Response, what: &str) {
 
 #[actix_web::test]
 async fn every_page_carries_the_security_headers() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let tpp = app.tpp("viewer").await;
     let paths = [
         "/",
@@ -103,13 +102,8 @@ async fn static_files_and_favicon_are_served_from_the_binary() {
     let browser = app.browser();
     let css = browser.get("/static/css/portico.css").await;
     assert_eq!(css.status(), StatusCode::OK);
-    assert!(
-        css.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/css")
-    );
-    let etag = css.headers()["etag"].to_str().unwrap().to_string();
+    assert!(header(&css, "content-type").starts_with("text/css"));
+    let etag = header(&css, "etag").to_string();
     assert!(css.text().await.unwrap().contains("--color-primary"));
     let again = browser
         .client
@@ -124,14 +118,14 @@ async fn static_files_and_favicon_are_served_from_the_binary() {
         "/static/img/favicon.svg",
         "/static/img/logo.svg",
     ] {
-        assert_eq!(browser.get(path).await.status(), StatusCode::OK, "{path}");
+        assert_eq!(browser.get_status(path).await, StatusCode::OK, "{path}");
     }
     assert_eq!(
-        browser.get("/static/../Cargo.toml").await.status(),
+        browser.get_status("/static/../Cargo.toml").await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        browser.get("/static/nothing.css").await.status(),
+        browser.get_status("/static/nothing.css").await,
         StatusCode::NOT_FOUND
     );
     let (_, page) = browser.page("/").await;
@@ -155,8 +149,7 @@ async fn a_form_larger_than_64_kib_is_refused_and_nothing_is_written() {
 
 #[actix_web::test]
 async fn forms_have_labels_for_every_input() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     for (browser, path) in [
         (&app.browser(), "/signup"),
         (&app.browser(), "/login"),
@@ -179,8 +172,7 @@ async fn forms_have_labels_for_every_input() {
 
 #[actix_web::test]
 async fn error_pages_keep_the_signed_in_frame() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("framed").await;
+    let (app, tpp) = spawn_tpp("framed").await;
     for (path, status) in [
         ("/no/such/page", StatusCode::NOT_FOUND),
         ("/admin/users", StatusCode::FORBIDDEN),

@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 
 use crate::helpers::*;
+use crate::hostile::{HostileForm, form_payloads, refused_or_kept_exactly};
 
 const LIST: &str = "/admin/throttling-policies";
 
@@ -48,42 +49,34 @@ fn cell(list: &str, level: &str, name: &str, field: &str) -> Option<String> {
     .next()
 }
 
+/// Asserts cells of the list: (level, policy, field, text).
+fn assert_cells(list: &str, expected: &[(&str, &str, &str, &str)]) {
+    for (level, name, field, text) in expected {
+        assert_eq!(
+            cell(list, level, name, field).as_deref(),
+            Some(*text),
+            "{level}/{name} {field}"
+        );
+    }
+}
+
 /// Two applications on 10PerMin, one API offering Bronze, both applications subscribed to it
 /// under Bronze.
-fn seed_uses(app: &TestApp) {
-    app.execute(
-        "INSERT INTO users (username, username_key, email, first_name, last_name, password_hash, role, status, created_at, updated_at) \
-         VALUES ('owner', 'owner', 'o@example.com', 'O', 'W', 'x', 'tpp', 'active', 0, 0)",
-    );
-    let owner = app.user_id("owner");
-    let ten = policy_id(app, "application", "10PerMin");
-    let bronze = policy_id(app, "subscription", "Bronze");
-    for (i, name) in ["one", "two"].iter().enumerate() {
-        app.execute(&format!(
-            "INSERT INTO applications (id, owner_id, name, name_key, policy_id, created_at, updated_at) \
-             VALUES ({}, {owner}, '{name}', '{name}', {ten}, 0, 0)",
-            100 + i
-        ));
-    }
-    app.execute(
-        "INSERT INTO apis (id, name, version, context, status, created_at, updated_at) \
-         VALUES (50, 'Pets', '1', '/pets', 'PUBLISHED', 0, 0)",
-    );
-    app.execute(&format!(
-        "INSERT INTO api_tiers (api_id, policy_id) VALUES (50, {bronze})"
-    ));
-    for application in [100, 101] {
-        app.execute(&format!(
-            "INSERT INTO subscriptions (application_id, api_id, policy_id, status, created_at, updated_at) \
-             VALUES ({application}, 50, {bronze}, 'ACTIVE', 0, 0)"
-        ));
-    }
+async fn with_uses() -> Scenario {
+    TestApp::new()
+        .with_api("Pets", "/pets", &["Bronze"])
+        .with_tpp("owner")
+        .with_application("owner", "one")
+        .with_application("owner", "two")
+        .with_subscription("one", "Pets", "Bronze")
+        .with_subscription("two", "Pets", "Bronze")
+        .build()
+        .await
 }
 
 #[actix_web::test]
 async fn the_list_shows_both_levels_with_their_quotas_and_uses() {
-    let app = spawn_app().await;
-    seed_uses(&app);
+    let app = with_uses().await;
     let admin = app.admin().await;
     let (status, list) = admin.page(LIST).await;
     assert_eq!(status, StatusCode::OK);
@@ -104,23 +97,24 @@ async fn the_list_shows_both_levels_with_their_quotas_and_uses() {
             "{level}/{name}"
         );
     }
-    assert_eq!(
-        cell(&list, "subscription", "Bronze", "uses").as_deref(),
-        Some("2 subscriptions and 1 API")
-    );
-    assert_eq!(
-        cell(&list, "application", "10PerMin", "uses").as_deref(),
-        Some("2 applications")
-    );
-    assert_eq!(
-        cell(&list, "subscription", "Gold", "uses").as_deref(),
-        Some("Not used")
+    assert_cells(
+        &list,
+        &[
+            (
+                "subscription",
+                "Bronze",
+                "uses",
+                "2 subscriptions and 1 API",
+            ),
+            ("application", "10PerMin", "uses", "2 applications"),
+            ("subscription", "Gold", "uses", "Not used"),
+        ],
     );
     // A policy in use offers no delete button; an unused one does, with a confirmation.
     let bronze = policy_id(&app, "subscription", "Bronze");
     let gold = policy_id(&app, "subscription", "Gold");
     assert!(!list.contains(&format!("action=\"{LIST}/{bronze}/delete\"")));
-    assert!(list.contains(&format!("action=\"{LIST}/{gold}/delete\" data-confirm=")));
+    assert!(confirm_question(&list, &format!("{LIST}/{gold}/delete")).is_some());
     // The admin home links here.
     let (_, home) = admin.page("/admin").await;
     assert!(home.contains("href=\"/admin/throttling-policies\""));
@@ -129,8 +123,7 @@ async fn the_list_shows_both_levels_with_their_quotas_and_uses() {
 
 #[actix_web::test]
 async fn an_admin_creates_a_subscription_policy_that_requires_approval() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let (status, form) = admin.page(&format!("{LIST}/new")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(selected_value(&form, "time_unit").as_deref(), Some("min"));
@@ -142,45 +135,61 @@ async fn an_admin_creates_a_subscription_policy_that_requires_approval() {
     );
 
     let fields = with_field(policy_fields(), "requires_approval", "true");
-    let response = admin.post(LIST, &fields).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = admin.post_ok(LIST, &fields).await;
     assert_eq!(location(&response), LIST);
     let id = policy_id(&app, "subscription", "Platinum");
     assert!(id > 0);
-    assert_eq!(policy_column(&app, id, "display_name"), "Platinum");
-    assert_eq!(policy_column(&app, id, "request_count"), "10000");
-    assert_eq!(policy_column(&app, id, "unit_time"), "1");
-    assert_eq!(policy_column(&app, id, "time_unit"), "min");
-    assert_eq!(policy_column(&app, id, "requires_approval"), "1");
+    assert_row(
+        |column| policy_column(&app, id, column),
+        &[
+            ("display_name", "Platinum"),
+            ("request_count", "10000"),
+            ("unit_time", "1"),
+            ("time_unit", "min"),
+            ("requires_approval", "1"),
+        ],
+    );
     assert_eq!(audit_count(&app, "create", id), 1);
 
     let (_, list) = admin.page(LIST).await;
     assert!(list.contains("The subscription policy Platinum was created."));
-    assert_eq!(
-        cell(&list, "subscription", "Platinum", "quota").as_deref(),
-        Some("10000 requests per minute")
-    );
-    assert_eq!(
-        cell(&list, "subscription", "Platinum", "requires_approval").as_deref(),
-        Some("Requires approval")
+    assert_cells(
+        &list,
+        &[
+            (
+                "subscription",
+                "Platinum",
+                "quota",
+                "10000 requests per minute",
+            ),
+            (
+                "subscription",
+                "Platinum",
+                "requires_approval",
+                "Requires approval",
+            ),
+        ],
     );
 }
 
 #[actix_web::test]
 async fn an_empty_request_count_is_unlimited_and_the_limits_are_inclusive() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let fields = with_field(
         with_field(policy_fields(), "request_count", ""),
         "unit_time",
         "",
     );
-    let response = admin.post(LIST, &fields).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    admin.post_ok(LIST, &fields).await;
     let id = policy_id(&app, "subscription", "Platinum");
-    assert_eq!(policy_column(&app, id, "request_count"), "NULL");
-    assert_eq!(policy_column(&app, id, "unit_time"), "1");
-    assert_eq!(policy_column(&app, id, "requires_approval"), "0");
+    assert_row(
+        |column| policy_column(&app, id, column),
+        &[
+            ("request_count", "NULL"),
+            ("unit_time", "1"),
+            ("requires_approval", "0"),
+        ],
+    );
 
     let fields = vec![
         ("level", "application"),
@@ -190,23 +199,25 @@ async fn an_empty_request_count_is_unlimited_and_the_limits_are_inclusive() {
         ("unit_time", "1000"),
         ("time_unit", "day"),
     ];
-    let response = admin.post(LIST, &fields).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    admin.post_ok(LIST, &fields).await;
     let (_, list) = admin.page(LIST).await;
-    assert_eq!(
-        cell(&list, "subscription", "Platinum", "quota").as_deref(),
-        Some("No request limit")
-    );
-    assert_eq!(
-        cell(&list, "application", "Max_rate-1", "quota").as_deref(),
-        Some("1000000000 requests per 1000 days")
+    assert_cells(
+        &list,
+        &[
+            ("subscription", "Platinum", "quota", "No request limit"),
+            (
+                "application",
+                "Max_rate-1",
+                "quota",
+                "1000000000 requests per 1000 days",
+            ),
+        ],
     );
 }
 
 #[actix_web::test]
 async fn every_policy_rule_names_its_field_and_keeps_the_values() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let before = app.snapshot();
     let long_name = "n".repeat(65);
     let long_display = "d".repeat(101);
@@ -285,17 +296,8 @@ async fn every_policy_rule_names_its_field_and_keeps_the_values() {
     for (field, value, error_field, message) in cases {
         let fields = with_field(policy_fields(), field, value);
         let response = admin.post(LIST, &fields).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{field}={value:?}"
-        );
-        let body = response.text().await.unwrap();
-        let error = error_on(&body, error_field);
-        assert!(
-            error.as_deref().is_some_and(|e| e.contains(message)),
-            "{field}={value:?}: expected {message:?} on {error_field}, got {error:?}"
-        );
+        let case = format!("{field}={value:?}");
+        let body = refused_on(response, error_field, message, &case).await;
         // The values are kept, the wrong one included.
         match field {
             "description" => assert_eq!(textarea_value(&body, field).as_deref(), Some(value)),
@@ -328,8 +330,7 @@ async fn every_policy_rule_names_its_field_and_keeps_the_values() {
         "",
     );
     let response = admin.post(LIST, &fields).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     assert!(
         error_on(&body, "requires_approval")
             .is_some_and(|e| e.contains("Only subscription policies can require approval"))
@@ -343,16 +344,12 @@ async fn every_policy_rule_names_its_field_and_keeps_the_values() {
 
     assert_eq!(app.snapshot(), before, "nothing written");
     assert_eq!(app.count("SELECT COUNT(*) FROM throttling_policies"), 8);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM audit_events WHERE object_type <> 'account'"),
-        0
-    );
+    assert_eq!(app.changes_audited(), 0);
 }
 
 #[actix_web::test]
 async fn names_are_unique_per_level_ignoring_case() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let before = app.snapshot();
     for taken in ["Bronze", "bronze", "GOLD"] {
         let fields = with_field(policy_fields(), "name", taken);
@@ -370,10 +367,7 @@ async fn names_are_unique_per_level_ignoring_case() {
         );
     }
     assert_eq!(app.snapshot(), before, "nothing written");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM audit_events WHERE object_type <> 'account'"),
-        0
-    );
+    assert_eq!(app.changes_audited(), 0);
 
     // The same name at the other level is another policy.
     let fields = with_field(
@@ -381,8 +375,7 @@ async fn names_are_unique_per_level_ignoring_case() {
         "level",
         "application",
     );
-    let response = admin.post(LIST, &fields).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    admin.post_ok(LIST, &fields).await;
     assert_eq!(
         app.count("SELECT COUNT(*) FROM throttling_policies WHERE name = 'Bronze'"),
         2
@@ -391,8 +384,7 @@ async fn names_are_unique_per_level_ignoring_case() {
 
 #[actix_web::test]
 async fn editing_a_policy_changes_its_quota_but_never_its_level_or_name() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let bronze = policy_id(&app, "subscription", "Bronze");
     let path = format!("{LIST}/{bronze}");
     let (status, page) = admin.page(&path).await;
@@ -419,7 +411,7 @@ async fn editing_a_policy_changes_its_quota_but_never_its_level_or_name() {
     );
 
     let response = admin
-        .post(
+        .post_ok(
             &path,
             &[
                 ("level", "application"),
@@ -433,23 +425,27 @@ async fn editing_a_policy_changes_its_quota_but_never_its_level_or_name() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), LIST);
-    assert_eq!(policy_column(&app, bronze, "name"), "Bronze");
-    assert_eq!(policy_column(&app, bronze, "level"), "subscription");
-    assert_eq!(policy_column(&app, bronze, "display_name"), "Bronze plus");
-    assert_eq!(policy_column(&app, bronze, "description"), "Now\nunlimited");
-    assert_eq!(policy_column(&app, bronze, "request_count"), "NULL");
-    assert_eq!(policy_column(&app, bronze, "unit_time"), "2");
-    assert_eq!(policy_column(&app, bronze, "time_unit"), "hour");
-    assert_eq!(policy_column(&app, bronze, "requires_approval"), "1");
+    assert_row(
+        |column| policy_column(&app, bronze, column),
+        &[
+            ("name", "Bronze"),
+            ("level", "subscription"),
+            ("display_name", "Bronze plus"),
+            ("description", "Now\nunlimited"),
+            ("request_count", "NULL"),
+            ("unit_time", "2"),
+            ("time_unit", "hour"),
+            ("requires_approval", "1"),
+        ],
+    );
     assert_eq!(audit_count(&app, "update", bronze), 1);
     let (_, list) = admin.page(LIST).await;
     assert!(list.contains("The subscription policy Bronze was saved."));
 
     // An unticked box is absent from the form: approval is switched off.
-    let response = admin
-        .post(
+    admin
+        .post_ok(
             &path,
             &[
                 ("display_name", "Bronze"),
@@ -459,7 +455,6 @@ async fn editing_a_policy_changes_its_quota_but_never_its_level_or_name() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(policy_column(&app, bronze, "requires_approval"), "0");
     assert_eq!(policy_column(&app, bronze, "request_count"), "1000");
     assert_eq!(audit_count(&app, "update", bronze), 2);
@@ -467,8 +462,7 @@ async fn editing_a_policy_changes_its_quota_but_never_its_level_or_name() {
 
 #[actix_web::test]
 async fn an_invalid_update_is_refused_with_the_values_kept() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let bronze = policy_id(&app, "subscription", "Bronze");
     let before = app.snapshot();
     let response = admin
@@ -482,8 +476,7 @@ async fn an_invalid_update_is_refused_with_the_values_kept() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     assert!(error_on(&body, "request_count").is_some_and(|e| e.contains("whole number")));
     assert_eq!(input_value(&body, "request_count").as_deref(), Some("lots"));
     assert_eq!(
@@ -509,8 +502,7 @@ async fn an_invalid_update_is_refused_with_the_values_kept() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = response.text().await.unwrap();
+    let body = unprocessable(response, "").await;
     assert!(
         error_on(&body, "requires_approval")
             .is_some_and(|e| e.contains("Only subscription policies"))
@@ -521,16 +513,12 @@ async fn an_invalid_update_is_refused_with_the_values_kept() {
     );
     assert_eq!(app.snapshot(), before, "nothing written");
     assert_eq!(policy_column(&app, ten, "requires_approval"), "0");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM audit_events WHERE object_type <> 'account'"),
-        0
-    );
+    assert_eq!(app.changes_audited(), 0);
 }
 
 #[actix_web::test]
 async fn unknown_policies_are_404() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     let before = app.snapshot();
     let valid = [
         ("display_name", "Ghost"),
@@ -545,9 +533,9 @@ async fn unknown_policies_are_404() {
         ("POST", format!("{LIST}/-1/delete")),
     ] {
         let status = if method == "GET" {
-            admin.get(&path).await.status()
+            admin.get_status(&path).await
         } else {
-            admin.post(&path, &valid).await.status()
+            admin.post_status(&path, &valid).await
         };
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
     }
@@ -556,12 +544,10 @@ async fn unknown_policies_are_404() {
 
 #[actix_web::test]
 async fn deleting_an_unused_policy_removes_it_and_records_who() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = spawn_admin().await;
     admin.post(LIST, &policy_fields()).await;
     let id = policy_id(&app, "subscription", "Platinum");
-    let response = admin.post(&format!("{LIST}/{id}/delete"), &[]).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = admin.post_ok(&format!("{LIST}/{id}/delete"), &[]).await;
     assert_eq!(location(&response), LIST);
     assert_eq!(
         app.count(&format!(
@@ -575,18 +561,14 @@ async fn deleting_an_unused_policy_removes_it_and_records_who() {
     assert!(!list.contains("data-policy=\"subscription/Platinum\""));
     // Deleting it again: it is gone.
     assert_eq!(
-        admin
-            .post(&format!("{LIST}/{id}/delete"), &[])
-            .await
-            .status(),
+        admin.post_status(&format!("{LIST}/{id}/delete"), &[]).await,
         StatusCode::NOT_FOUND
     );
 }
 
 #[actix_web::test]
 async fn a_policy_in_use_cannot_be_deleted_and_the_admin_is_told_what_uses_it() {
-    let app = spawn_app().await;
-    seed_uses(&app);
+    let app = with_uses().await;
     let admin = app.admin().await;
     let before = app.snapshot();
     for (level, name, message) in [
@@ -625,73 +607,42 @@ async fn a_policy_in_use_cannot_be_deleted_and_the_admin_is_told_what_uses_it() 
 
 #[actix_web::test]
 async fn hostile_text_in_policy_fields_is_refused_or_kept_exactly() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let script = "<script>alert(1)</script>";
-    let sql = "x'); DROP TABLE throttling_policies; --";
-    let rtl = "abc\u{202E}fed";
-    let nul = "a\0b";
-    let long = "é".repeat(10_000);
-    let payloads: [(&str, &str); 5] = [
-        ("script", script),
-        ("sql", sql),
-        ("rtl", rtl),
-        ("nul", nul),
-        ("long", long.as_str()),
-    ];
-    // Which payloads each field stores (exactly); the others are refused with 422.
-    let stored_by: [(&str, &[&str]); 7] = [
-        ("level", &[]),
-        ("name", &[]),
-        ("display_name", &["script", "sql"]),
-        ("description", &["script", "sql"]),
-        ("request_count", &[]),
-        ("unit_time", &[]),
-        ("time_unit", &[]),
-    ];
-    let mut n = 0;
-    for (field, stored) in stored_by {
-        for (kind, payload) in payloads {
-            n += 1;
+    let (app, admin) = spawn_admin().await;
+    let form = HostileForm {
+        action: LIST,
+        table: "throttling_policies",
+        stored_by: &[
+            ("level", &[]),
+            ("name", &[]),
+            ("display_name", &["script", "sql"]),
+            ("description", &["script", "sql"]),
+            ("request_count", &[]),
+            ("unit_time", &[]),
+            ("time_unit", &[]),
+        ],
+        form: &|n, field, payload| {
             let name = format!("Hostile{n}");
-            let fields = with_field(with_field(policy_fields(), "name", &name), field, payload);
-            let before = app.count("SELECT COUNT(*) FROM throttling_policies");
-            let response = admin.post(LIST, &fields).await;
-            if stored.contains(&kind) {
-                assert_eq!(response.status(), StatusCode::SEE_OTHER, "{field} {kind}");
-                let id = policy_id(&app, "subscription", &name);
-                assert_eq!(policy_column(&app, id, field), payload, "{field} {kind}");
-                let (status, page) = admin.page(&format!("{LIST}/{id}")).await;
-                assert_eq!(status, StatusCode::OK);
-                let shown = if field == "description" {
-                    textarea_value(&page, field)
-                } else {
-                    input_value(&page, field)
-                };
-                assert_eq!(shown.as_deref(), Some(payload), "{field} {kind}");
-            } else {
-                assert_eq!(
-                    response.status(),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "{field} {kind}"
-                );
-                let body = response.text().await.unwrap();
-                assert!(error_on(&body, field).is_some(), "{field} {kind}");
-                assert_eq!(
-                    app.count("SELECT COUNT(*) FROM throttling_policies"),
-                    before
-                );
-            }
-        }
-    }
-    let (status, list) = admin.page(LIST).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(shown_escaped(&list, script), "the list escapes the markup");
+            owned(with_field(
+                with_field(policy_fields(), "name", &name),
+                field,
+                payload,
+            ))
+        },
+        created: &|app, n, _| policy_id(app, "subscription", &format!("Hostile{n}")),
+        column: &policy_column,
+        state: &|app| {
+            vec![
+                app.count("SELECT COUNT(*) FROM throttling_policies")
+                    .to_string(),
+            ]
+        },
+    };
+    refused_or_kept_exactly(&app, &admin, &form).await;
 
     // The same payloads on an update are refused or stored the same way.
     let gold = policy_id(&app, "subscription", "Gold");
     for field in ["display_name", "description"] {
-        for (kind, payload) in payloads {
+        for (kind, payload) in form_payloads("throttling_policies") {
             let fields = with_field(
                 vec![
                     ("display_name", "Gold"),
@@ -700,7 +651,7 @@ async fn hostile_text_in_policy_fields_is_refused_or_kept_exactly() {
                     ("time_unit", "min"),
                 ],
                 field,
-                payload,
+                &payload,
             );
             let response = admin.post(&format!("{LIST}/{gold}"), &fields).await;
             let expected = if matches!(kind, "script" | "sql") {

@@ -23,11 +23,7 @@ impl Portico {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let db_path = dir.path().join("portico.db");
         let mut portico = Portico {
-            app: TestApp {
-                address: String::new(),
-                db_path,
-                dir,
-            },
+            app: TestApp::unstarted(dir, db_path),
             child: None,
             logs: Arc::new(Mutex::new(Vec::new())),
             env: env

@@ -174,11 +174,7 @@ async fn every_signed_in_route_sends_visitors_to_sign_in() {
     let anonymous = app.browser();
     for route in ROUTES.iter().filter(|r| r.access == Access::SignedIn) {
         let path = fill_route(route.path, 1);
-        let response = if route.method == "GET" {
-            anonymous.get(&path).await
-        } else {
-            anonymous.post(&path, &[]).await
-        };
+        let response = anonymous.send(route.method, &path, &[]).await;
         assert_eq!(
             response.status(),
             StatusCode::SEE_OTHER,

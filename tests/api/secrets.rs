@@ -89,7 +89,9 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
         ("RUST_LOG", "debug"),
     ]);
     let app = &portico.app;
-    let api = seed_api(app, "Ledger", "/ledger", "PUBLISHED", &["Gold"]);
+    let api = app
+        .publish_api("Ledger", "/ledger", "PUBLISHED", &["Gold"])
+        .await;
     // Every secret of the journey, named, as it was shown once.
     let mut secrets: Vec<(String, String)> = vec![
         ("admin password".into(), ADMIN_PASSWORD.into()),
@@ -145,30 +147,19 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
         "password_confirm",
         TPP_PASSWORD,
     );
-    assert_eq!(
-        tpp.post("/signup", &signup).await.status(),
-        StatusCode::SEE_OTHER
-    );
+    tpp.post_ok("/signup", &signup).await;
     assert_eq!(
         tpp.sign_in("secret-keeper", TPP_PASSWORD).await.status(),
         StatusCode::SEE_OTHER
     );
     let id = tpp.create_application("Vault").await;
-    let response = tpp
-        .post(
-            &format!("/apis/{api}/subscribe"),
-            &[
-                ("application_id", &id.to_string()),
-                ("throttling_policy", "Gold"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    tpp.subscribe(api, id, "Gold").await;
     let mut keys = Vec::new();
     for key_type in ["production", "sandbox"] {
         let response = tpp
-            .post(
-                &format!("/applications/{id}/keys/{key_type}/generate"),
+            .try_generate(
+                id,
+                key_type,
                 &[
                     ("key_manager", "resident"),
                     ("grant_types", "client_credentials"),
@@ -185,8 +176,10 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
         keys.push((key, secret));
     }
     let response = tpp
-        .post(
-            &format!("/applications/{id}/keys/production/regenerate-secret"),
+        .keys_action(
+            id,
+            "production",
+            "regenerate-secret",
             &[("key_manager", "resident")],
         )
         .await;
@@ -194,15 +187,7 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
     secrets.push(("regenerated consumer secret".into(), regenerated.clone()));
     let (key, _) = keys[0].clone();
     let response = tpp
-        .post(
-            &format!("/applications/{id}/keys/production/token"),
-            &[
-                ("key_manager", "resident"),
-                ("scopes", "read"),
-                ("validity_period", "600"),
-                ("consumer_secret", &regenerated),
-            ],
-        )
+        .portal_token(id, &regenerated, Some("read"), "600")
         .await;
     let portal_token = data_field(&shown_after(&tpp, response).await, "access_token").unwrap();
     secrets.push(("portal access token".into(), portal_token));
@@ -240,18 +225,7 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
     .unwrap();
     let (status, consent) = tpp.page(&format!("/oauth2/authorize?{query}")).await;
     assert_eq!(status, StatusCode::OK, "the consent page");
-    let document = scraper::Html::parse_document(&consent);
-    let hidden =
-        scraper::Selector::parse("form[action='/oauth2/authorize'] input[type=hidden]").unwrap();
-    let mut fields: Vec<(String, String)> = document
-        .select(&hidden)
-        .map(|i| {
-            (
-                i.value().attr("name").unwrap().to_string(),
-                i.value().attr("value").unwrap_or("").to_string(),
-            )
-        })
-        .collect();
+    let mut fields = hidden_fields(&consent, "/oauth2/authorize");
     fields.push(("decision".into(), "approve".into()));
     let response = tpp
         .client

@@ -27,16 +27,13 @@ fn cookie_pair(set_cookie: &str) -> String {
 }
 
 async fn signed_in_as(app: &TestApp, cookie: &str) -> bool {
-    let body = raw_client()
-        .get(app.url("/"))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = text_of(raw_client().get(app.url("/")).header("cookie", cookie)).await;
     body.contains("action=\"/logout\"")
+}
+
+/// The body a request answers, as text.
+async fn text_of(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
 }
 
 /// The anonymous CSRF cookie a form page sets, and the token its form carries.
@@ -189,6 +186,7 @@ async fn signing_in_gives_a_new_session_id_and_a_planted_one_stays_anonymous() {
     // The attacker's own session, ended, then planted in the victim's browser.
     let mallory = raw_sign_in(&app, "mallory").await;
     let planted = cookie_pair(&session_cookie(&mallory).unwrap());
+    // Ended on the server (as the idle limit would end it), in SQL.
     app.execute("DELETE FROM sessions");
 
     let (csrf_cookie, anonymous_token) = anonymous_form(&app, "/login").await;
@@ -233,15 +231,7 @@ async fn a_cookie_replayed_after_sign_out_is_anonymous() {
     let cookie = cookie_pair(&session_cookie(&response).unwrap());
     assert!(signed_in_as(&app, &cookie).await);
 
-    let home = raw_client()
-        .get(app.url("/"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = text_of(raw_client().get(app.url("/")).header("cookie", &cookie)).await;
     let token = input_value(&home, "csrf_token").unwrap();
     let response = raw_client()
         .post(app.url("/logout"))
@@ -257,12 +247,7 @@ async fn a_cookie_replayed_after_sign_out_is_anonymous() {
     );
     // The other browser's session is untouched; only one row is left for mike.
     assert!(browser.is_signed_in().await);
-    assert_eq!(
-        app.count(&format!(
-            "SELECT COUNT(*) FROM sessions WHERE user_id = {id}"
-        )),
-        1
-    );
+    assert_eq!(app.sessions_of(id), 1);
 }
 
 #[actix_web::test]
@@ -280,10 +265,7 @@ async fn sign_out_shows_the_sign_in_page() {
 async fn sessions_expire_when_idle_and_at_their_absolute_limit() {
     let app = spawn_app().await;
     let idle = app.tpp("olga").await;
-    let id = app.user_id("olga");
-    app.execute(&format!(
-        "UPDATE sessions SET expires_at = strftime('%s','now') - 1 WHERE user_id = {id}"
-    ));
+    expire_sessions(&app, "olga");
     assert!(
         !idle.is_signed_in().await,
         "30 minutes without a request end the session"
@@ -292,9 +274,11 @@ async fn sessions_expire_when_idle_and_at_their_absolute_limit() {
     let old = app.browser();
     old.sign_in("olga", PASSWORD).await;
     assert!(old.is_signed_in().await);
-    app.execute(&format!(
-        "UPDATE sessions SET created_at = strftime('%s','now') - 12 * 3600 - 1 WHERE user_id = {id}"
-    ));
+    age_sessions(
+        &app,
+        "olga",
+        "created_at = strftime('%s','now') - 12 * 3600 - 1",
+    );
     assert!(
         !old.is_signed_in().await,
         "12 hours after sign-in the session ends, however active"
@@ -307,9 +291,7 @@ async fn activity_pushes_the_idle_deadline_forward() {
     let browser = app.tpp("pat").await;
     let id = app.user_id("pat");
     // Ten minutes left: a request extends the session to a full 30 minutes again.
-    app.execute(&format!(
-        "UPDATE sessions SET expires_at = strftime('%s','now') + 600 WHERE user_id = {id}"
-    ));
+    age_sessions(&app, "pat", "expires_at = strftime('%s','now') + 600");
     assert!(browser.is_signed_in().await);
     let left = app.count(&format!(
         "SELECT expires_at - strftime('%s','now') AS n FROM sessions WHERE user_id = {id}"
@@ -326,29 +308,34 @@ async fn the_database_keeps_only_a_hash_of_the_session_key() {
     assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
 }
 
-/// Ends every session of `username` as the idle limit does.
-fn expire_sessions(app: &TestApp, username: &str) {
-    let id = app.user_id(username);
-    app.execute(&format!(
-        "UPDATE sessions SET expires_at = strftime('%s','now') - 1 WHERE user_id = {id}"
-    ));
+/// Sends a form of the page at `page` (its CSRF token read first) after sam's session expired.
+async fn post_after_expiry(
+    app: &TestApp,
+    browser: &Browser,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let (_, html) = browser.page(page).await;
+    let token = input_value(&html, "csrf_token").unwrap();
+    expire_sessions(app, "sam");
+    let mut all = fields.to_vec();
+    all.push(("csrf_token", &token));
+    browser.post_raw(action, &all).await
 }
 
-/// The hidden fields of the form posting to `action`.
-fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
-    let document = scraper::Html::parse_document(html);
-    let selector =
-        scraper::Selector::parse(&format!("form[action=\"{action}\"] input[type=hidden]")).unwrap();
-    document
-        .select(&selector)
-        .map(|input| {
-            let value = input.value();
-            (
-                value.attr("name").unwrap_or_default().to_string(),
-                value.attr("value").unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
+/// Ends every session of `username` as the idle limit does.
+fn expire_sessions(app: &TestApp, username: &str) {
+    age_sessions(app, username, "expires_at = strftime('%s','now') - 1");
+}
+
+/// Time passing for every session of `username` (`assignment` sets its clock columns): SQL, as
+/// no page can make time pass.
+fn age_sessions(app: &TestApp, username: &str, assignment: &str) {
+    let id = app.user_id(username);
+    app.execute(&format!(
+        "UPDATE sessions SET {assignment} WHERE user_id = {id}"
+    ));
 }
 
 #[actix_web::test]
@@ -455,12 +442,7 @@ async fn a_kept_form_leaves_out_secrets_and_is_never_shown_to_another_person() {
         ("consumer_key", "ck-kept-123"),
         ("consumer_secret", "TopSecret-987"),
     ];
-    let (_, html) = browser.page(&keys).await;
-    let token = input_value(&html, "csrf_token").unwrap();
-    expire_sessions(&app, "sam");
-    let mut all = fields.to_vec();
-    all.push(("csrf_token", &token));
-    let response = browser.post_raw(&map, &all).await;
+    let response = post_after_expiry(&app, &browser, &keys, &map, &fields).await;
     assert!(location(&response).starts_with("/login?next=%2Faccount%2Funsent-form"));
     browser.sign_in("sam", PASSWORD).await;
     let (_, page) = browser.page("/account/unsent-form").await;
@@ -472,12 +454,7 @@ async fn a_kept_form_leaves_out_secrets_and_is_never_shown_to_another_person() {
     assert!(page.contains("Passwords, secrets and very long values are never kept"));
 
     // The same browser, the session expired again; someone else signs in there.
-    let (_, html) = browser.page(&keys).await;
-    let token = input_value(&html, "csrf_token").unwrap();
-    expire_sessions(&app, "sam");
-    let mut all = fields.to_vec();
-    all.push(("csrf_token", &token));
-    let response = browser.post_raw(&map, &all).await;
+    let response = post_after_expiry(&app, &browser, &keys, &map, &fields).await;
     assert!(location(&response).contains("expired=true"));
     let response = browser.sign_in("tess", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);

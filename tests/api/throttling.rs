@@ -220,7 +220,7 @@ async fn a_bad_trusted_proxies_value_stops_the_start_naming_the_setting() {
 async fn the_request_log_names_the_forwarded_client() {
     let mut portico = Portico::start(&[("PORTICO_TRUSTED_PROXIES", "127.0.0.1")]);
     let proxied = behind_proxy(&portico.app, "1.2.3.4, 203.0.113.77");
-    assert_eq!(proxied.get("/healthz").await.status(), StatusCode::OK);
+    assert_eq!(proxied.get_status("/healthz").await, StatusCode::OK);
     std::thread::sleep(Duration::from_millis(300));
     portico.kill();
     let logs = portico.logs();
@@ -253,7 +253,7 @@ async fn a_sign_up_flood_from_one_address_is_cut_off() {
     );
     // The server still answers at once, and another address can still sign up.
     let started = Instant::now();
-    assert_eq!(app.browser().get("/healthz").await.status(), StatusCode::OK);
+    assert_eq!(app.browser().get_status("/healthz").await, StatusCode::OK);
     assert!(started.elapsed() < Duration::from_secs(1));
     let other = behind_proxy(&app, "203.0.113.21");
     assert_eq!(
@@ -308,8 +308,7 @@ async fn sign_up_signs_in_and_carries_next_through() {
     let before = browser.csrf_token().await;
 
     let fields = with_field(signup_fields("newcomer"), "next", "/apis?q=pay");
-    let response = browser.post("/signup", &fields).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = browser.post_ok("/signup", &fields).await;
     let to_login = location(&response);
     assert_eq!(to_login, "/login?next=%2Fapis%3Fq%3Dpay");
     let response = browser.get(&to_login).await;

@@ -203,44 +203,19 @@ async fn crawl(chrome: &Chrome, base: &str, start: &[&str], prefix: &str) -> Cra
 /// A portal with something on every page: an API with a document, an application with a
 /// subscription and keys in both environments, a consent, a gateway, an external key manager, a
 /// pending user and a waiting subscription.
-async fn furnished() -> (TestApp, Browser, Browser) {
-    let app = spawn_app_with(&[("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")]).await;
-    app.execute(
-        "UPDATE throttling_policies SET requires_approval = 1 WHERE level = 'subscription' AND name = 'Gold'",
-    );
-    let api = seed_api(
-        &app,
-        "Payments",
-        "/payments",
-        "PUBLISHED",
-        &["Bronze", "Gold"],
-    );
-    let premium = seed_api(&app, "Premium", "/premium", "PUBLISHED", &["Gold"]);
-    let tpp = app.tpp("crawler").await;
-    let id = tpp.create_application("Crawled App").await;
-    for (api, tier) in [(api, "Bronze"), (premium, "Gold")] {
-        tpp.post(
-            &format!("/apis/{api}/subscribe"),
-            &[
-                ("application_id", &id.to_string()),
-                ("throttling_policy", tier),
-            ],
-        )
+async fn furnished() -> Scenario {
+    let portal = TestApp::new()
+        .env("PORTICO_ALLOW_PRIVATE_KM_URLS", "true")
+        .with_approval_required("Gold")
+        .with_api("Payments", "/payments", &["Bronze", "Gold"])
+        .with_api("Premium", "/premium", &["Gold"])
+        .with_subscriber("crawler", "Crawled App", "Payments", "Bronze")
+        .with_subscription("Crawled App", "Premium", "Gold")
+        .with_keys("Crawled App", "production")
+        .with_keys("Crawled App", "sandbox")
+        .build()
         .await;
-    }
-    for key_type in ["production", "sandbox"] {
-        let response = tpp
-            .post(
-                &format!("/applications/{id}/keys/{key_type}/generate"),
-                &[
-                    ("key_manager", "resident"),
-                    ("grant_types", "client_credentials"),
-                ],
-            )
-            .await;
-        assert!(response.status().is_success() || response.status().is_redirection());
-    }
-    let admin = app.admin().await;
+    let admin = portal.admin_session();
     admin
         .post(
             "/admin/gateways",
@@ -266,13 +241,13 @@ async fn furnished() -> (TestApp, Browser, Browser) {
             ],
         )
         .await;
-    app.browser().sign_up("newcomer").await;
-    (app, tpp, admin)
+    portal.browser().sign_up("newcomer").await;
+    portal
 }
 
 #[actix_web::test]
 async fn every_page_a_tpp_or_an_admin_reaches_is_whole_labelled_and_readable() {
-    let (app, _tpp, _admin) = furnished().await;
+    let app = furnished().await;
     let base = app.address.clone();
 
     let visitor = Chrome::start(&app).await;
@@ -413,9 +388,8 @@ async fn tab_through(chrome: &Chrome, path: &str) -> Vec<String> {
 
 #[actix_web::test]
 async fn everything_is_reachable_by_keyboard_with_visible_focus() {
-    let (app, tpp, _admin) = furnished().await;
-    let id = app.count("SELECT id AS n FROM applications WHERE name = 'Crawled App'");
-    drop(tpp);
+    let app = furnished().await;
+    let id = app.application("Crawled App");
     let chrome = Chrome::start(&app).await;
     let mut problems = Vec::new();
     problems.extend(tab_through(&chrome, "/signup").await);
@@ -439,30 +413,23 @@ async fn everything_is_reachable_by_keyboard_with_visible_focus() {
 
 #[actix_web::test]
 async fn a_destructive_action_asks_first_and_a_no_changes_nothing() {
-    let app = spawn_app().await;
-    let tpp = app.tpp("careful").await;
-    let id = tpp.create_application("Careful App").await;
-    tpp.post(
-        &format!("/applications/{id}/keys/production/generate"),
-        &[
-            ("key_manager", "resident"),
-            ("grant_types", "client_credentials"),
-        ],
-    )
-    .await;
+    let app = TestApp::new()
+        .with_tpp("careful")
+        .with_application("careful", "Careful App")
+        .with_keys("Careful App", "production")
+        .build()
+        .await;
+    let id = app.application("Careful App");
     let chrome = Chrome::start(&app).await;
     chrome.sign_in("careful", PASSWORD).await;
     chrome
         .goto(&format!("/applications/{id}/keys/production"))
         .await;
     let remove = "form[action$='/remove'] button[type=submit]";
-    chrome.click(remove).await;
-    let question = chrome.client.get_alert_text().await.unwrap();
-    assert_eq!(question, "Remove the production keys of Careful App?");
-    chrome.client.dismiss_alert().await.unwrap();
+    let question = "Remove the production keys of Careful App?";
+    assert_eq!(chrome.confirm(remove, false).await, question);
     assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 1);
-    chrome.click(remove).await;
-    chrome.client.accept_alert().await.unwrap();
+    assert_eq!(chrome.confirm(remove, true).await, question);
     for _ in 0..50 {
         if app.count("SELECT COUNT(*) FROM key_mappings") == 0 {
             break;
