@@ -11,7 +11,9 @@ use super::{ServiceError, audited, subject};
 
 const OBJECT_TYPE: &str = "gateway";
 
-/// A gateway just registered: its client id and secret, the secret to be shown once.
+/// A gateway just registered: its client id and secret, the secret to be shown once (kept for
+/// the page after the redirect, see `web::one_time`).
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Registered {
     pub client_id: String,
     pub client_secret: String,

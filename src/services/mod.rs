@@ -32,8 +32,9 @@ pub enum ServiceError {
     /// Input that breaks a rule; the form is shown again with these errors (422).
     #[error("invalid input")]
     Invalid(FieldErrors),
-    /// A value the form names is taken (a name, a context, keys already mapped): the form is
-    /// shown again with these errors (409).
+    /// A value the form names is taken or cannot be had (a name, a context, keys already
+    /// mapped, an API that takes no new subscriptions): the form is shown again with these
+    /// errors (409).
     #[error("taken")]
     Taken(FieldErrors),
     /// The request conflicts with the state of things, no field to blame (409).

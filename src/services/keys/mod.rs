@@ -179,7 +179,7 @@ fn usable_key_manager(
     Ok((key_manager, config))
 }
 
-/// The application `actor` owns, the actor as a user and their roles.
+/// The application `user_id` owns, that user, and their roles (what `may_use` reads).
 fn owned(
     conn: &mut diesel::SqliteConnection,
     user_id: i64,

@@ -41,7 +41,7 @@ pub fn start_session(session: &Session, user_id: i64) -> Result<(), AppError> {
     session.renew();
     session
         .insert(USER_ID, user_id)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(|e| AppError::Failed(Box::new(e)))?;
     csrf::rotate(session);
     Ok(())
 }

@@ -18,13 +18,6 @@ use crate::web::{PageContext, SignedIn, flash, render, see_other};
 
 const GATEWAYS: &str = "/admin/gateways";
 
-/// A gateway just registered: its client id and secret, shown once.
-#[derive(serde::Serialize, Deserialize)]
-struct Registered {
-    client_id: String,
-    client_secret: String,
-}
-
 #[derive(Template)]
 #[template(path = "admin/gateways.html")]
 struct GatewaysPage {
@@ -74,7 +67,7 @@ pub async fn list(
     settings: web::Data<crate::config::Settings>,
 ) -> Result<HttpResponse, AppError> {
     let created = one_time
-        .take::<Registered>(GATEWAYS)
+        .take::<gateways::Registered>(GATEWAYS)
         .map(|r| (r.client_id, r.client_secret));
     Ok(crate::web::ok(
         &page(
@@ -99,14 +92,7 @@ pub async fn create(
     form: web::Form<GatewayForm>,
 ) -> Result<HttpResponse, AppError> {
     match gateways::register(&pool, &admin.actor(), &form.name).await {
-        Ok(gateways::Registered {
-            client_id,
-            client_secret,
-        }) => {
-            let registered = Registered {
-                client_id,
-                client_secret,
-            };
+        Ok(registered) => {
             one_time.keep(GATEWAYS, &registered);
             Ok(see_other(GATEWAYS))
         }

@@ -9,10 +9,16 @@ pub mod policies;
 pub mod subscriptions;
 pub mod users;
 
-use actix_web::HttpResponse;
+use actix_session::Session;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
+use futures_core::future::LocalBoxFuture;
+use serde::Deserialize;
 
-use super::PageContext;
+use super::context::Viewer;
+use super::{PageContext, SignedIn};
+use crate::db::DbPool;
 use crate::error::AppError;
 use crate::services::ServiceError;
 
@@ -37,6 +43,48 @@ pub(crate) struct FailedRejection {
     pub id: i64,
     pub reason: String,
     pub message: String,
+}
+
+/// What an administrator's decision POST (approve, reject, lock, unlock) starts from: the page
+/// context (to draw the list again after a refused rejection), the administrator, the session
+/// for the message, the database and the id of what is decided on.
+pub struct DecisionPost {
+    pub ctx: PageContext,
+    pub admin: Viewer,
+    pub session: Session,
+    pub pool: web::Data<DbPool>,
+    pub id: i64,
+}
+
+impl FromRequest for DecisionPost {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            Ok(DecisionPost {
+                ctx: PageContext::extract(&req).await?,
+                admin: SignedIn::extract(&req).await?.0,
+                session: Session::extract(&req).await?,
+                pool: web::Data::<DbPool>::extract(&req).await?,
+                id: web::Path::<i64>::extract(&req).await?.into_inner(),
+            })
+        })
+    }
+}
+
+/// The form of a rejection: its reason.
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    reason: String,
+}
+
+impl DecisionForm {
+    pub fn reason(self) -> String {
+        self.reason
+    }
 }
 
 impl FailedRejection {

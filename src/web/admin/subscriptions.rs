@@ -1,7 +1,6 @@
 //! `GET /admin/subscriptions`: subscriptions waiting for approval, approve / reject with a reason.
 
-use super::FailedRejection;
-use actix_session::Session;
+use super::{DecisionForm, DecisionPost, FailedRejection};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -12,7 +11,7 @@ use crate::db::{self, DbPool};
 use crate::domain::applications::SubscriptionStatus;
 use crate::error::AppError;
 use crate::services::subscriptions::{self, Decision};
-use crate::web::{PageContext, SignedIn, flash, render, see_other};
+use crate::web::{PageContext, flash, render, see_other};
 
 #[derive(Template)]
 #[template(path = "admin/subscriptions.html")]
@@ -64,21 +63,18 @@ pub async fn list(
     Ok(crate::web::ok(&page))
 }
 
-#[derive(Deserialize)]
-pub struct DecisionForm {
-    #[serde(default)]
-    reason: String,
-}
-
 async fn decide(
-    ctx: PageContext,
-    SignedIn(admin): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    id: i64,
+    post: DecisionPost,
     decision: Decision,
     reason: String,
 ) -> Result<HttpResponse, AppError> {
+    let DecisionPost {
+        ctx,
+        admin,
+        session,
+        pool,
+        id,
+    } = post;
     match subscriptions::decide(&pool, admin.actor(), id, decision, &reason).await {
         Ok(_) => {
             let done = if decision == Decision::Approve {
@@ -98,41 +94,13 @@ async fn decide(
     }
 }
 
-pub async fn approve(
-    ctx: PageContext,
-    admin: SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    decide(
-        ctx,
-        admin,
-        session,
-        pool,
-        path.into_inner(),
-        Decision::Approve,
-        String::new(),
-    )
-    .await
+pub async fn approve(post: DecisionPost) -> Result<HttpResponse, AppError> {
+    decide(post, Decision::Approve, String::new()).await
 }
 
 pub async fn reject(
-    ctx: PageContext,
-    admin: SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    path: web::Path<i64>,
+    post: DecisionPost,
     form: web::Form<DecisionForm>,
 ) -> Result<HttpResponse, AppError> {
-    decide(
-        ctx,
-        admin,
-        session,
-        pool,
-        path.into_inner(),
-        Decision::Reject,
-        form.into_inner().reason,
-    )
-    .await
+    decide(post, Decision::Reject, form.into_inner().reason()).await
 }

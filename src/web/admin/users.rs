@@ -1,6 +1,6 @@
 //! `GET /admin/users` and the approve / reject / lock / unlock decisions.
 
-use super::FailedRejection;
+use super::{DecisionForm, DecisionPost, FailedRejection};
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -93,22 +93,18 @@ async fn users_page(
     })
 }
 
-#[derive(Deserialize)]
-pub struct DecisionForm {
-    #[serde(default)]
-    reason: String,
-}
-
 async fn decide(
-    ctx: PageContext,
-    SignedIn(admin): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    path: web::Path<i64>,
+    post: DecisionPost,
     decision: AccountDecision,
     reason: String,
 ) -> Result<HttpResponse, AppError> {
-    let user_id = path.into_inner();
+    let DecisionPost {
+        ctx,
+        admin,
+        session,
+        pool,
+        id: user_id,
+    } = post;
     match accounts::decide(&pool, admin.actor(), user_id, decision, &reason).await {
         Ok(user) => {
             tracing::info!(
@@ -136,47 +132,24 @@ async fn decide(
     }
 }
 
-pub async fn approve(
-    c: PageContext,
-    a: SignedIn,
-    s: Session,
-    p: web::Data<DbPool>,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    decide(c, a, s, p, id, AccountDecision::Approve, String::new()).await
+pub async fn approve(post: DecisionPost) -> Result<HttpResponse, AppError> {
+    decide(post, AccountDecision::Approve, String::new()).await
 }
 
 /// `POST /admin/users/{id}/reject`: `reason` (required; the person sees it at sign-in).
 pub async fn reject(
-    c: PageContext,
-    a: SignedIn,
-    s: Session,
-    p: web::Data<DbPool>,
-    id: web::Path<i64>,
+    post: DecisionPost,
     form: web::Form<DecisionForm>,
 ) -> Result<HttpResponse, AppError> {
-    let reason = form.into_inner().reason;
-    decide(c, a, s, p, id, AccountDecision::Reject, reason).await
+    decide(post, AccountDecision::Reject, form.into_inner().reason()).await
 }
 
-pub async fn lock(
-    c: PageContext,
-    a: SignedIn,
-    s: Session,
-    p: web::Data<DbPool>,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    decide(c, a, s, p, id, AccountDecision::Lock, String::new()).await
+pub async fn lock(post: DecisionPost) -> Result<HttpResponse, AppError> {
+    decide(post, AccountDecision::Lock, String::new()).await
 }
 
-pub async fn unlock(
-    c: PageContext,
-    a: SignedIn,
-    s: Session,
-    p: web::Data<DbPool>,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    decide(c, a, s, p, id, AccountDecision::Unlock, String::new()).await
+pub async fn unlock(post: DecisionPost) -> Result<HttpResponse, AppError> {
+    decide(post, AccountDecision::Unlock, String::new()).await
 }
 
 /// `POST /admin/users/{id}/roles`: repeated `roles` (a value may also list several,
