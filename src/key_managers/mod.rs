@@ -15,6 +15,7 @@ pub mod discovery;
 pub mod remote;
 pub mod resident;
 
+use crate::domain::ids::ApplicationId;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -24,8 +25,8 @@ use secrecy::SecretString;
 use crate::db::models::key_managers::{KeyManagerRow, PermissionType};
 use crate::db::models::users::User;
 use crate::db::{DbError, DbPool};
-use crate::domain::oauth::{ConsumerKey, Scopes};
 use crate::domain::keys::{KeyManagerKind, KeySettings, KeyType};
+use crate::domain::oauth::{ConsumerKey, Scopes};
 use crate::security::secret_box::SecretBox;
 
 pub use crate::domain::connector_fields::{ConnectorField, FieldKind, connector_fields};
@@ -163,7 +164,7 @@ pub fn spec(kind: KeyManagerKind) -> Option<&'static ConnectorSpec> {
 #[derive(Debug, Clone)]
 pub struct ClientRequest {
     pub client_name: String,
-    pub application_id: i64,
+    pub application_id: ApplicationId,
     /// The application's name and its owner's user name (external connectors name their
     /// clients `<owner>_<application>_<KEYTYPE>`, as the reference product does).
     pub application_name: String,
@@ -197,7 +198,7 @@ pub struct OAuthApplicationInfo {
 pub struct MapRequest {
     pub consumer_key: ConsumerKey,
     pub consumer_secret: SecretString,
-    pub application_id: i64,
+    pub application_id: ApplicationId,
     pub key_type: KeyType,
 }
 
@@ -227,7 +228,7 @@ pub struct TokenMetadata {
     pub client_id: Option<String>,
     pub scope: Option<String>,
     pub expires_at: Option<i64>,
-    pub application_id: Option<i64>,
+    pub application_id: Option<ApplicationId>,
     pub key_type: Option<String>,
 }
 

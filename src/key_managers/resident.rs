@@ -3,6 +3,7 @@
 //! the server's keys exactly as its token endpoint signs them. The registry has no columns for
 //! application certificates or the regulatory flag: the key mapping keeps those.
 
+use crate::domain::ids::ApplicationId;
 use actix_web::web;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -63,7 +64,7 @@ fn client_settings(request: &ClientRequest, lifetimes: Lifetimes) -> ClientSetti
     let settings = &request.settings;
     ClientSettings {
         client_name: request.client_name.clone(),
-        application_id: Some(request.application_id),
+        application_id: Some(request.application_id.get()),
         key_type: Some(request.key_type),
         grant_types: settings.grant_types.clone(),
         redirect_uris: settings
@@ -198,7 +199,7 @@ impl KeyManager for ResidentKeyManager {
                             "These OAuth keys are already mapped to an application.".into(),
                         ));
                     }
-                    OAuthClient::link(conn, &consumer_key, Some(application_id), Some(key_type))?;
+                    OAuthClient::link(conn, &consumer_key, Some(application_id.get()), Some(key_type))?;
                     Ok(OAuthApplicationInfo {
                         settings: settings_of(&client),
                         consumer_key: client.client_id,
@@ -295,7 +296,7 @@ impl KeyManager for ResidentKeyManager {
                         client_id: Some(claims.client_id),
                         scope: Some(claims.scope),
                         expires_at: Some(claims.exp),
-                        application_id: claims.application.map(|a| a.id),
+                        application_id: claims.application.map(|a| ApplicationId(a.id)),
                         key_type: claims.key_type,
                     },
                     None => TokenMetadata::inactive(),
@@ -353,7 +354,7 @@ mod tests {
             owner: "tpp".into(),
             application_name: "Wallet".into(),
             // No application row: the registry's link is checked by the integration tests.
-            application_id: 0,
+            application_id: ApplicationId(0),
             key_type: KeyType::Production,
             settings: KeySettings {
                 grant_types: vec![CLIENT_CREDENTIALS.into()],

@@ -6,15 +6,16 @@ use crate::db::models::key_mappings::KeyMapping;
 use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::db::{self, DbPool, is_unique_violation};
 use crate::domain::applications::{ApplicationForm, ApplicationInput};
+use crate::domain::ids::ApplicationId;
 use crate::domain::policies::PolicyLevel;
 use crate::key_managers::Connectors;
 
 use super::{ServiceError, audited, keys};
 
-fn subject(id: Option<i64>) -> Subject<'static> {
+fn subject(id: Option<ApplicationId>) -> Subject<'static> {
     Subject {
         object_type: "application",
-        object_id: id,
+        object_id: id.map(ApplicationId::get),
         application_id: id,
     }
 }
@@ -90,7 +91,7 @@ pub async fn create(
 pub async fn update(
     pool: &DbPool,
     actor: Actor,
-    id: i64,
+    id: ApplicationId,
     form: ApplicationForm,
 ) -> Result<Application, ServiceError> {
     let input = ApplicationInput::parse(&form).map_err(ServiceError::Invalid)?;
@@ -135,7 +136,7 @@ pub async fn delete(
     pool: &DbPool,
     connectors: &Connectors,
     actor: Actor,
-    id: i64,
+    id: ApplicationId,
 ) -> Result<Application, ServiceError> {
     let owner = actor.id;
     let (application, mappings) =

@@ -8,6 +8,7 @@ use crate::db::models::audit_events::{Actor, Subject};
 use crate::db::models::subscriptions::Subscription;
 use crate::domain::apis::ApiStatus;
 use crate::domain::applications::{SubscriptionStatus, rejection_reason};
+use crate::domain::ids::ApplicationId;
 
 use super::{ServiceError, audited};
 
@@ -20,7 +21,10 @@ pub struct SubscribeForm {
     pub throttling_policy: String,
 }
 
-fn subject(subscription_id: Option<i64>, application_id: Option<i64>) -> Subject<'static> {
+fn subject(
+    subscription_id: Option<i64>,
+    application_id: Option<ApplicationId>,
+) -> Subject<'static> {
     Subject {
         object_type: "subscription",
         object_id: subscription_id,
@@ -47,7 +51,7 @@ pub async fn subscribe(
     form: SubscribeForm,
 ) -> Result<Subscribed, ServiceError> {
     // An id that is not a number cannot be one of the actor's applications.
-    let application_id: i64 = form.application_id.trim().parse().map_err(|_| {
+    let application_id: ApplicationId = form.application_id.trim().parse().map_err(|_| {
         if form.application_id.trim().is_empty() {
             ServiceError::invalid("application_id", "Choose one of your applications.")
         } else {
@@ -131,7 +135,7 @@ pub async fn subscribe(
 pub async fn unsubscribe(
     pool: &DbPool,
     actor: Actor,
-    application_id: i64,
+    application_id: ApplicationId,
     subscription_id: i64,
 ) -> Result<(), ServiceError> {
     let owner = actor.id;

@@ -76,7 +76,7 @@ pub fn assert_shows(html: &str, texts: &[&str]) {
 
 pub fn application(id: i64, name: &str) -> Application {
     Application {
-        id,
+        id: crate::domain::ids::ApplicationId(id),
         owner_id: 1,
         name: name.into(),
         name_key: name.to_lowercase(),

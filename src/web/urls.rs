@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use crate::domain::ids::ApplicationId;
 use crate::domain::keys::KeyType;
 use crate::services::keys::KeysAction;
 
@@ -27,15 +28,15 @@ pub enum Url {
     Subscribe(i64),
     Applications,
     NewApplication,
-    Application(i64),
-    DeleteApplication(i64),
-    ApplicationSubscriptions(i64),
+    Application(ApplicationId),
+    DeleteApplication(ApplicationId),
+    ApplicationSubscriptions(ApplicationId),
     /// An application's subscription: (application, subscription).
-    Unsubscribe(i64, i64),
+    Unsubscribe(ApplicationId, i64),
     /// An application's Production Keys or Sandbox Keys tab.
-    Keys(i64, KeyType),
+    Keys(ApplicationId, KeyType),
     /// One of the POST actions of a keys tab.
-    KeysAction(i64, KeyType, KeysAction),
+    KeysAction(ApplicationId, KeyType, KeysAction),
     Admin,
     AdminUsers,
     ApproveUser(i64),
@@ -108,20 +109,22 @@ impl Url {
             Url::Subscribe(id) => ("/apis/{id}/subscribe", one(id)),
             Url::Applications => ("/applications", none),
             Url::NewApplication => ("/applications/new", none),
-            Url::Application(id) => ("/applications/{id}", one(id)),
-            Url::DeleteApplication(id) => ("/applications/{id}/delete", one(id)),
-            Url::ApplicationSubscriptions(id) => ("/applications/{id}/subscriptions", one(id)),
+            Url::Application(id) => ("/applications/{id}", one(id.get())),
+            Url::DeleteApplication(id) => ("/applications/{id}/delete", one(id.get())),
+            Url::ApplicationSubscriptions(id) => {
+                ("/applications/{id}/subscriptions", one(id.get()))
+            }
             Url::Unsubscribe(id, sub_id) => (
                 "/applications/{id}/subscriptions/{sub_id}/delete",
-                [Some(Id(id)), Some(Id(sub_id))],
+                [Some(Id(id.get())), Some(Id(sub_id))],
             ),
             Url::Keys(id, key_type) => (
                 "/applications/{id}/keys/{key_type}",
-                [Some(Id(id)), Some(Text(key_type.path()))],
+                [Some(Id(id.get())), Some(Text(key_type.path()))],
             ),
             Url::KeysAction(id, key_type, action) => (
                 keys_action_pattern(action),
-                [Some(Id(id)), Some(Text(key_type.path()))],
+                [Some(Id(id.get())), Some(Text(key_type.path()))],
             ),
             Url::Admin => ("/admin", none),
             Url::AdminUsers => ("/admin/users", none),
@@ -219,12 +222,12 @@ mod tests {
             Url::Subscribe(7),
             Url::Applications,
             Url::NewApplication,
-            Url::Application(7),
-            Url::DeleteApplication(7),
-            Url::ApplicationSubscriptions(7),
-            Url::Unsubscribe(7, 8),
-            Url::Keys(7, KeyType::Production),
-            Url::Keys(7, KeyType::Sandbox),
+            Url::Application(ApplicationId(7)),
+            Url::DeleteApplication(ApplicationId(7)),
+            Url::ApplicationSubscriptions(ApplicationId(7)),
+            Url::Unsubscribe(ApplicationId(7), 8),
+            Url::Keys(ApplicationId(7), KeyType::Production),
+            Url::Keys(ApplicationId(7), KeyType::Sandbox),
             Url::Admin,
             Url::AdminUsers,
             Url::ApproveUser(7),
@@ -269,7 +272,7 @@ mod tests {
         all.extend(
             actions
                 .into_iter()
-                .map(|a| Url::KeysAction(7, KeyType::Sandbox, a)),
+                .map(|a| Url::KeysAction(ApplicationId(7), KeyType::Sandbox, a)),
         );
         all
     }
@@ -303,11 +306,16 @@ mod tests {
     fn paths_fill_their_parameters_in_order() {
         assert_eq!(Url::Home.to_string(), "/");
         assert_eq!(
-            Url::Unsubscribe(3, 9).to_string(),
+            Url::Unsubscribe(ApplicationId(3), 9).to_string(),
             "/applications/3/subscriptions/9/delete"
         );
         assert_eq!(
-            Url::KeysAction(3, KeyType::Production, KeysAction::Regenerate).to_string(),
+            Url::KeysAction(
+                ApplicationId(3),
+                KeyType::Production,
+                KeysAction::Regenerate
+            )
+            .to_string(),
             "/applications/3/keys/production/regenerate-secret"
         );
         assert_eq!(

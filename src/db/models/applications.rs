@@ -1,6 +1,7 @@
 //! `applications`: a TPP's applications. Every query for a TPP filters on the owner, so another
 //! TPP's application is simply not found.
 
+use crate::domain::ids::ApplicationId;
 use diesel::prelude::*;
 
 use crate::db::schema::{applications, subscriptions, throttling_policies, users};
@@ -8,7 +9,7 @@ use crate::db::schema::{applications, subscriptions, throttling_policies, users}
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = applications)]
 pub struct Application {
-    pub id: i64,
+    pub id: ApplicationId,
     pub owner_id: i64,
     pub name: String,
     pub name_key: String,
@@ -39,7 +40,7 @@ impl Application {
     /// The application when `owner_id` owns it.
     pub fn find_owned(
         conn: &mut SqliteConnection,
-        id: i64,
+        id: ApplicationId,
         owner_id: i64,
     ) -> QueryResult<Option<Application>> {
         applications::table
@@ -117,7 +118,7 @@ impl Application {
 
     pub fn update(
         conn: &mut SqliteConnection,
-        id: i64,
+        id: ApplicationId,
         values: &ApplicationChanges,
     ) -> QueryResult<usize> {
         diesel::update(applications::table.find(id))
@@ -126,7 +127,7 @@ impl Application {
     }
 
     /// Deletes the application; its subscriptions go with it (ON DELETE CASCADE).
-    pub fn delete(conn: &mut SqliteConnection, id: i64) -> QueryResult<usize> {
+    pub fn delete(conn: &mut SqliteConnection, id: ApplicationId) -> QueryResult<usize> {
         diesel::delete(applications::table.find(id)).execute(conn)
     }
 

@@ -1,5 +1,6 @@
 //! `audit_events`: who created, changed, deleted, subscribed, approved or rejected what, when.
 
+use crate::domain::ids::ApplicationId;
 use diesel::prelude::*;
 
 use crate::db::models::applications::Application;
@@ -15,7 +16,7 @@ pub struct AuditEvent {
     pub action: String,
     pub object_type: String,
     pub object_id: Option<i64>,
-    pub application_id: Option<i64>,
+    pub application_id: Option<ApplicationId>,
     pub summary: String,
     pub created_at: i64,
 }
@@ -32,7 +33,7 @@ pub struct Subject<'a> {
     pub object_type: &'a str,
     pub object_id: Option<i64>,
     /// The application the event belongs to, for its owner's history.
-    pub application_id: Option<i64>,
+    pub application_id: Option<ApplicationId>,
 }
 
 /// Filters of the admin's audit view.

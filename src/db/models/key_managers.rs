@@ -1,6 +1,7 @@
 //! `key_managers`: the key managers an administrator configured (the resident one is seeded),
 //! with their `config` JSON read through the typed `KeyManagerConfig`.
 
+use crate::domain::ids::ApplicationId;
 use std::collections::{BTreeMap, HashMap};
 
 use diesel::dsl::count_star;
@@ -190,7 +191,7 @@ pub struct KeyManagerChanges {
 /// An application that has keys at a key manager, with its owner.
 #[derive(Debug, Clone)]
 pub struct KeyUser {
-    pub application_id: i64,
+    pub application_id: ApplicationId,
     pub application_name: String,
     pub owner: String,
 }
@@ -277,7 +278,7 @@ impl KeyManagerRow {
 
     /// The applications with keys at this key manager, with their owners, by name.
     pub fn key_users(conn: &mut SqliteConnection, id: i64) -> QueryResult<Vec<KeyUser>> {
-        let rows: Vec<(i64, String, String)> = key_mappings::table
+        let rows: Vec<(ApplicationId, String, String)> = key_mappings::table
             .inner_join(applications::table.inner_join(users::table))
             .filter(key_mappings::key_manager_id.eq(id))
             .select((applications::id, applications::name, users::username))

@@ -2,6 +2,7 @@
 //! A generation first RESERVES its row (so two requests cannot both make a client), then
 //! ACTIVATES it with the consumer key once the key manager answered, or RELEASES it.
 
+use crate::domain::ids::ApplicationId;
 use diesel::prelude::*;
 
 use crate::db::models::key_managers::KeyManagerRow;
@@ -13,7 +14,7 @@ use crate::domain::keys::{CreateMode, KeySettings, KeyType, MappingState};
 #[diesel(table_name = key_mappings)]
 pub struct KeyMapping {
     pub id: i64,
-    pub application_id: i64,
+    pub application_id: ApplicationId,
     pub key_type: KeyType,
     pub key_manager_id: i64,
     pub consumer_key: Option<String>,
@@ -45,7 +46,7 @@ impl KeyMapping {
 
     pub fn find(
         conn: &mut SqliteConnection,
-        application_id: i64,
+        application_id: ApplicationId,
         key_type: KeyType,
         key_manager_id: i64,
     ) -> QueryResult<Option<KeyMapping>> {
@@ -61,7 +62,7 @@ impl KeyMapping {
     /// Inserts a RESERVED row; a UNIQUE violation means keys exist (or are being made).
     pub fn reserve(
         conn: &mut SqliteConnection,
-        application_id: i64,
+        application_id: ApplicationId,
         key_type: KeyType,
         key_manager_id: i64,
         create_mode: CreateMode,
@@ -143,7 +144,7 @@ impl KeyMapping {
     /// Every mapping of an application with its key manager (before the application goes).
     pub fn of_application(
         conn: &mut SqliteConnection,
-        application_id: i64,
+        application_id: ApplicationId,
     ) -> QueryResult<Vec<(KeyMapping, KeyManagerRow)>> {
         key_mappings::table
             .inner_join(key_managers::table)

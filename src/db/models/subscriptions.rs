@@ -1,5 +1,6 @@
 //! `subscriptions`: which application uses which API under which tier, and its status.
 
+use crate::domain::ids::ApplicationId;
 use diesel::prelude::*;
 
 use crate::db::now;
@@ -10,7 +11,7 @@ use crate::domain::applications::SubscriptionStatus;
 #[diesel(table_name = subscriptions)]
 pub struct Subscription {
     pub id: i64,
-    pub application_id: i64,
+    pub application_id: ApplicationId,
     pub api_id: i64,
     pub policy_id: i64,
     pub status: SubscriptionStatus,
@@ -61,7 +62,7 @@ impl Subscription {
 
     pub fn find_for(
         conn: &mut SqliteConnection,
-        application_id: i64,
+        application_id: ApplicationId,
         api_id: i64,
     ) -> QueryResult<Option<Subscription>> {
         subscriptions::table
@@ -74,7 +75,7 @@ impl Subscription {
 
     pub fn insert(
         conn: &mut SqliteConnection,
-        application_id: i64,
+        application_id: ApplicationId,
         api_id: i64,
         policy_id: i64,
         status: SubscriptionStatus,
@@ -119,7 +120,7 @@ impl Subscription {
     /// The subscriptions of one application, by API name.
     pub fn lines_of(
         conn: &mut SqliteConnection,
-        application_id: i64,
+        application_id: ApplicationId,
     ) -> QueryResult<Vec<SubscriptionLine>> {
         subscriptions::table
             .inner_join(apis::table)

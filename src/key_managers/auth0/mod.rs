@@ -228,7 +228,7 @@ mod tests {
     fn clients_are_named_owner_application_key_type_without_angle_brackets() {
         let request = |owner: &str, application: &str, key_type| ClientRequest {
             client_name: String::new(),
-            application_id: 1,
+            application_id: crate::domain::ids::ApplicationId(1),
             application_name: application.into(),
             owner: owner.into(),
             key_type,

@@ -9,6 +9,7 @@
 //! The tab's view is in `view`, the changes to existing keys in `changes`, and what is left for
 //! an administrator when a key manager fails to delete a client in `tasks`.
 
+use crate::domain::ids::ApplicationId;
 use std::sync::Arc;
 
 use secrecy::SecretString;
@@ -67,7 +68,7 @@ pub struct IssuedToken {
 /// names.
 #[derive(Debug, Clone, Copy)]
 pub struct Target {
-    pub application_id: i64,
+    pub application_id: ApplicationId,
     pub key_type: KeyType,
 }
 
@@ -183,7 +184,7 @@ fn usable_key_manager(
 fn owned(
     conn: &mut diesel::SqliteConnection,
     user_id: i64,
-    application_id: i64,
+    application_id: ApplicationId,
 ) -> Result<(Application, User, Vec<String>), ServiceError> {
     let application =
         Application::find_owned(conn, application_id, user_id)?.ok_or(ServiceError::NotFound)?;
@@ -198,7 +199,7 @@ impl Keys {
         &self,
         conn: &mut diesel::SqliteConnection,
         actor: &Actor,
-        application_id: i64,
+        application_id: ApplicationId,
         key_manager: &str,
     ) -> Result<Checked, ServiceError> {
         let (application, user, roles) = owned(conn, actor.id, application_id)?;

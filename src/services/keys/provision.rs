@@ -266,7 +266,7 @@ fn tidy_interrupted(
     let since = reservation.created_at;
     let left = OAuthClient::unmapped_since(
         conn,
-        reservation.application_id,
+        reservation.application_id.get(),
         reservation.key_type,
         since,
     )?;

@@ -113,7 +113,7 @@ struct Fixture {
     _dir: tempfile::TempDir,
     pool: DbPool,
     actor: Actor,
-    application_id: i64,
+    application_id: crate::domain::ids::ApplicationId,
 }
 
 fn fixture() -> Fixture {
@@ -140,7 +140,7 @@ fn fixture() -> Fixture {
             id: 1,
             name: "tpp".into(),
         },
-        application_id: 1,
+        application_id: crate::domain::ids::ApplicationId(1),
     }
 }
 

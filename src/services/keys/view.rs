@@ -5,6 +5,7 @@ use crate::db;
 use crate::db::models::applications::Application;
 use crate::db::models::key_managers::{KeyManagerConfig, KeyManagerRow};
 use crate::db::models::key_mappings::KeyMapping;
+use crate::domain::ids::ApplicationId;
 use crate::domain::keys::{KeySettings, KeyType};
 use crate::key_managers::{ConnectorSpec, may_use, spec};
 
@@ -80,7 +81,7 @@ impl Keys {
     pub async fn view(
         &self,
         user_id: i64,
-        application_id: i64,
+        application_id: ApplicationId,
         key_type: KeyType,
         key_manager: Option<String>,
     ) -> Result<KeysView, ServiceError> {

@@ -6,6 +6,7 @@
 //! next GET of the tab shows once. A refused POST draws the tab again with the message by its
 //! form and the values typed (never secrets).
 
+use crate::domain::ids::ApplicationId;
 use actix_session::Session;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
@@ -285,7 +286,7 @@ fn key_type_of(segment: &str) -> Result<KeyType, AppError> {
     KeyType::from_path(segment).ok_or(AppError::NotFound)
 }
 
-fn keys_page(id: i64, key_type: KeyType, key_manager: &str) -> String {
+fn keys_page(id: ApplicationId, key_type: KeyType, key_manager: &str) -> String {
     format!(
         "/applications/{id}/keys/{}?{}",
         key_type.path(),
@@ -307,7 +308,7 @@ pub async fn show(
     SignedIn(viewer): SignedIn,
     keys: web::Data<Keys>,
     one_time: OneTime,
-    path: web::Path<(i64, String)>,
+    path: web::Path<(ApplicationId, String)>,
     query: web::Query<KeysQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (id, key_type) = path.into_inner();
@@ -350,7 +351,7 @@ impl FromRequest for KeysPost {
             let keys = web::Data::<Keys>::extract(&req).await?;
             let session = Session::extract(&req).await?;
             let one_time = OneTime::extract(&req).await?;
-            let (application_id, key_type) = web::Path::<(i64, String)>::extract(&req)
+            let (application_id, key_type) = web::Path::<(ApplicationId, String)>::extract(&req)
                 .await?
                 .into_inner();
             let form = KeysForm::from_pairs(pairs.await?.into_inner());

@@ -3,6 +3,7 @@
 
 pub mod keys;
 
+use crate::domain::ids::ApplicationId;
 use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -143,7 +144,7 @@ async fn overview_page(
     ctx: PageContext,
     pool: &DbPool,
     owner_id: i64,
-    id: i64,
+    id: ApplicationId,
     form: Option<ApplicationForm>,
     errors: FieldErrors,
 ) -> Result<OverviewPage, AppError> {
@@ -176,7 +177,7 @@ pub async fn show(
     ctx: PageContext,
     SignedIn(viewer): SignedIn,
     pool: web::Data<DbPool>,
-    path: web::Path<i64>,
+    path: web::Path<ApplicationId>,
 ) -> Result<HttpResponse, AppError> {
     let page = overview_page(
         ctx,
@@ -195,7 +196,7 @@ pub async fn update(
     SignedIn(viewer): SignedIn,
     session: Session,
     pool: web::Data<DbPool>,
-    path: web::Path<i64>,
+    path: web::Path<ApplicationId>,
     form: web::Form<ApplicationForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
@@ -222,7 +223,7 @@ pub async fn delete(
     session: Session,
     pool: web::Data<DbPool>,
     connectors: web::Data<Connectors>,
-    path: web::Path<i64>,
+    path: web::Path<ApplicationId>,
 ) -> Result<HttpResponse, AppError> {
     let application =
         applications::delete(&pool, &connectors, viewer.actor(), path.into_inner()).await?;
@@ -247,7 +248,7 @@ pub async fn subscriptions_tab(
     ctx: PageContext,
     SignedIn(viewer): SignedIn,
     pool: web::Data<DbPool>,
-    path: web::Path<i64>,
+    path: web::Path<ApplicationId>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let (application, subscriptions) = db::run(&pool, move |conn| {
@@ -269,7 +270,7 @@ pub async fn unsubscribe(
     SignedIn(viewer): SignedIn,
     session: Session,
     pool: web::Data<DbPool>,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<(ApplicationId, i64)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, subscription_id) = path.into_inner();
     subscriptions::unsubscribe(&pool, viewer.actor(), id, subscription_id).await?;

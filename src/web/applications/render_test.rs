@@ -72,7 +72,7 @@ fn the_overview_offers_edit_history_and_deletion() {
             action: "create".into(),
             object_type: "application".into(),
             object_id: Some(5),
-            application_id: Some(5),
+            application_id: Some(crate::domain::ids::ApplicationId(5)),
             summary: HOSTILE.into(),
             created_at: 0,
         }],

@@ -25,7 +25,7 @@ fn the_list_says_why_a_key_manager_stays() {
         ],
         problem: HOSTILE.into(),
         users: vec![KeyUser {
-            application_id: 5,
+            application_id: crate::domain::ids::ApplicationId(5),
             application_name: HOSTILE.into(),
             owner: "alice".into(),
         }],
