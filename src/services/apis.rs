@@ -7,6 +7,7 @@ use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::db::{self, DbError, DbPool, is_unique_violation};
 use crate::domain::FieldErrors;
 use crate::domain::apis::{ApiForm, ApiInput, DocumentChange};
+use crate::domain::ids::ApiId;
 use crate::domain::policies::PolicyLevel;
 use crate::services::{ServiceError, audited, subject};
 
@@ -36,7 +37,7 @@ pub async fn tier_choices(pool: &DbPool) -> Result<Vec<ThrottlingPolicy>, DbErro
 /// One API with its tiers and subscription count, and the tiers it could offer.
 pub async fn detail(
     pool: &DbPool,
-    id: i64,
+    id: ApiId,
 ) -> Result<(ApiDetail, Vec<ThrottlingPolicy>), ServiceError> {
     db::run(pool, move |conn| {
         let api = Api::find(conn, id)?.ok_or(ServiceError::NotFound)?;
@@ -72,7 +73,7 @@ fn tier_ids(policies: &[ThrottlingPolicy], tiers: &[String]) -> Vec<i64> {
 fn check_conflicts(
     conn: &mut diesel::SqliteConnection,
     input: &ApiInput,
-    except_id: i64,
+    except_id: ApiId,
 ) -> Result<(), ServiceError> {
     let mut errors = FieldErrors::new();
     if Api::find_by_name_version(conn, &input.name, &input.version, except_id)?.is_some() {
@@ -113,7 +114,7 @@ fn checked_input(
         Some(api) => ApiInput::parse_update(form, api.status, &names),
     }
     .map_err(ServiceError::Invalid)?;
-    check_conflicts(conn, &input, current.map_or(0, |api| api.id))?;
+    check_conflicts(conn, &input, current.map_or(ApiId::NONE, |api| api.id))?;
     let tier_ids = tier_ids(&policies, &input.tiers);
     Ok((input, tier_ids))
 }
@@ -163,7 +164,7 @@ pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, S
         };
         let api = Api::insert(conn, fields(&input), document).map_err(unique_violation)?;
         Api::replace_tiers(conn, api.id, &tier_ids)?;
-        subject.object_id = Some(api.id);
+        subject.object_id = Some(api.id.get());
         let tiers = input.tiers.join(", ");
         let summary = format!(
             "Created {} ({}, tiers {tiers})",
@@ -181,11 +182,11 @@ pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, S
 pub async fn update(
     pool: &DbPool,
     actor: Actor,
-    id: i64,
+    id: ApiId,
     form: ApiForm,
 ) -> Result<Api, ServiceError> {
     let form = read_document(form).await?;
-    let about = subject(OBJECT_TYPE, Some(id));
+    let about = subject(OBJECT_TYPE, Some(id.get()));
     audited(pool, &actor, "update", about, move |conn, _| {
         let current = Api::find(conn, id)?.ok_or(ServiceError::NotFound)?;
         let (input, tier_ids) = checked_input(conn, &form, Some(&current))?;

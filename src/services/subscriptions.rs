@@ -8,6 +8,7 @@ use crate::db::models::audit_events::{Actor, Subject};
 use crate::db::models::subscriptions::Subscription;
 use crate::domain::apis::ApiStatus;
 use crate::domain::applications::{SubscriptionStatus, rejection_reason};
+use crate::domain::ids::ApiId;
 use crate::domain::ids::ApplicationId;
 
 use super::{ServiceError, audited};
@@ -47,7 +48,7 @@ pub struct Subscribed {
 pub async fn subscribe(
     pool: &DbPool,
     actor: Actor,
-    api_id: i64,
+    api_id: ApiId,
     form: SubscribeForm,
 ) -> Result<Subscribed, ServiceError> {
     // An id that is not a number cannot be one of the actor's applications.

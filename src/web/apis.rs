@@ -1,6 +1,7 @@
 //! The API catalog: `/apis` (search and pages), `/apis/{id}` (operations, tiers and the
 //! subscribe form), and `POST /apis/{id}/subscribe`.
 
+use crate::domain::ids::ApiId;
 use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -84,7 +85,7 @@ struct ApiPage {
 async fn api_page(
     ctx: PageContext,
     pool: &DbPool,
-    api_id: i64,
+    api_id: ApiId,
     form: SubscribeForm,
     errors: FieldErrors,
 ) -> Result<ApiPage, AppError> {
@@ -115,7 +116,7 @@ async fn api_page(
 pub async fn show(
     ctx: PageContext,
     pool: web::Data<DbPool>,
-    path: web::Path<i64>,
+    path: web::Path<ApiId>,
 ) -> Result<HttpResponse, AppError> {
     let page = api_page(
         ctx,
@@ -133,7 +134,7 @@ pub async fn subscribe(
     SignedIn(viewer): SignedIn,
     session: Session,
     pool: web::Data<DbPool>,
-    path: web::Path<i64>,
+    path: web::Path<ApiId>,
     form: web::Form<SubscribeForm>,
 ) -> Result<HttpResponse, AppError> {
     let api_id = path.into_inner();

@@ -106,7 +106,7 @@ pub fn policy(id: i64, level: PolicyLevel, name: &str) -> ThrottlingPolicy {
 pub fn api(id: i64, name: &str) -> Api {
     let summary = api_summary(id, name);
     Api {
-        id,
+        id: crate::domain::ids::ApiId(id),
         name: summary.name,
         version: summary.version,
         context: summary.context,
@@ -121,7 +121,7 @@ pub fn api(id: i64, name: &str) -> Api {
 
 pub fn api_summary(id: i64, name: &str) -> ApiSummary {
     ApiSummary {
-        id,
+        id: crate::domain::ids::ApiId(id),
         name: name.into(),
         version: "1.0.0".into(),
         context: "/payments/v1".into(),

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::domain::ids::ApplicationId;
+use crate::domain::ids::{ApiId, ApplicationId};
 use crate::domain::keys::KeyType;
 use crate::services::keys::KeysAction;
 
@@ -24,8 +24,8 @@ pub enum Url {
     UnsentForm,
     Authorize,
     Apis,
-    Api(i64),
-    Subscribe(i64),
+    Api(ApiId),
+    Subscribe(ApiId),
     Applications,
     NewApplication,
     Application(ApplicationId),
@@ -66,7 +66,7 @@ pub enum Url {
     DeletePolicy(i64),
     AdminApis,
     NewApi,
-    AdminApi(i64),
+    AdminApi(ApiId),
     /// A file of `static/` (`css/portico.css`), served by `assets::serve`.
     Static(&'static str),
 }
@@ -105,8 +105,8 @@ impl Url {
             Url::UnsentForm => ("/account/unsent-form", none),
             Url::Authorize => ("/oauth2/authorize", none),
             Url::Apis => ("/apis", none),
-            Url::Api(id) => ("/apis/{id}", one(id)),
-            Url::Subscribe(id) => ("/apis/{id}/subscribe", one(id)),
+            Url::Api(id) => ("/apis/{id}", one(id.get())),
+            Url::Subscribe(id) => ("/apis/{id}/subscribe", one(id.get())),
             Url::Applications => ("/applications", none),
             Url::NewApplication => ("/applications/new", none),
             Url::Application(id) => ("/applications/{id}", one(id.get())),
@@ -155,7 +155,7 @@ impl Url {
             Url::DeletePolicy(id) => ("/admin/throttling-policies/{id}/delete", one(id)),
             Url::AdminApis => ("/admin/apis", none),
             Url::NewApi => ("/admin/apis/new", none),
-            Url::AdminApi(id) => ("/admin/apis/{id}", one(id)),
+            Url::AdminApi(id) => ("/admin/apis/{id}", one(id.get())),
             Url::Static(path) => ("/static/{path:.*}", [Some(Text(path)), None]),
         }
     }
@@ -218,8 +218,8 @@ mod tests {
             Url::UnsentForm,
             Url::Authorize,
             Url::Apis,
-            Url::Api(7),
-            Url::Subscribe(7),
+            Url::Api(ApiId(7)),
+            Url::Subscribe(ApiId(7)),
             Url::Applications,
             Url::NewApplication,
             Url::Application(ApplicationId(7)),
@@ -257,7 +257,7 @@ mod tests {
             Url::DeletePolicy(7),
             Url::AdminApis,
             Url::NewApi,
-            Url::AdminApi(7),
+            Url::AdminApi(ApiId(7)),
             Url::Static("css/portico.css"),
         ];
         let actions = [

@@ -1,5 +1,6 @@
 //! `apis` and `api_tiers`: the API catalog.
 
+use crate::domain::ids::ApiId;
 use diesel::prelude::*;
 
 use diesel::dsl::count;
@@ -12,7 +13,7 @@ use crate::domain::apis::{ApiStatus, Operation};
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = apis)]
 pub struct Api {
-    pub id: i64,
+    pub id: ApiId,
     pub name: String,
     pub version: String,
     pub context: String,
@@ -28,7 +29,7 @@ pub struct Api {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = apis)]
 pub struct ApiSummary {
-    pub id: i64,
+    pub id: ApiId,
     pub name: String,
     pub version: String,
     pub context: String,
@@ -67,7 +68,7 @@ impl Api {
         serde_json::from_str(&self.operations).unwrap_or_default()
     }
 
-    pub fn find(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<Api>> {
+    pub fn find(conn: &mut SqliteConnection, id: ApiId) -> QueryResult<Option<Api>> {
         apis::table
             .find(id)
             .select(Api::as_select())
@@ -76,7 +77,7 @@ impl Api {
     }
 
     /// The subscription tiers this API allows, by name.
-    pub fn tiers(conn: &mut SqliteConnection, api_id: i64) -> QueryResult<Vec<ThrottlingPolicy>> {
+    pub fn tiers(conn: &mut SqliteConnection, api_id: ApiId) -> QueryResult<Vec<ThrottlingPolicy>> {
         api_tiers::table
             .inner_join(throttling_policies::table)
             .filter(api_tiers::api_id.eq(api_id))
@@ -135,7 +136,7 @@ impl Api {
     }
 
     /// How many subscriptions an API has, whatever their status.
-    pub fn subscription_count(conn: &mut SqliteConnection, api_id: i64) -> QueryResult<i64> {
+    pub fn subscription_count(conn: &mut SqliteConnection, api_id: ApiId) -> QueryResult<i64> {
         subscriptions::table
             .filter(subscriptions::api_id.eq(api_id))
             .count()
@@ -147,7 +148,7 @@ impl Api {
         conn: &mut SqliteConnection,
         name: &str,
         version: &str,
-        except_id: i64,
+        except_id: ApiId,
     ) -> QueryResult<Option<ApiSummary>> {
         apis::table
             .filter(apis::name.eq(name))
@@ -162,7 +163,7 @@ impl Api {
     pub fn find_by_context(
         conn: &mut SqliteConnection,
         context: &str,
-        except_id: i64,
+        except_id: ApiId,
     ) -> QueryResult<Option<ApiSummary>> {
         apis::table
             .filter(apis::context.eq(context))
@@ -199,7 +200,7 @@ impl Api {
     /// removes it).
     pub fn update(
         conn: &mut SqliteConnection,
-        id: i64,
+        id: ApiId,
         fields: ApiFields,
         document: Option<Option<(&str, &[Operation])>>,
     ) -> QueryResult<Api> {
@@ -234,7 +235,7 @@ impl Api {
     /// Makes `policy_ids` the API's tiers, replacing the previous ones.
     pub fn replace_tiers(
         conn: &mut SqliteConnection,
-        api_id: i64,
+        api_id: ApiId,
         policy_ids: &[i64],
     ) -> QueryResult<()> {
         diesel::delete(api_tiers::table.filter(api_tiers::api_id.eq(api_id))).execute(conn)?;

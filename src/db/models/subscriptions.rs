@@ -1,5 +1,6 @@
 //! `subscriptions`: which application uses which API under which tier, and its status.
 
+use crate::domain::ids::ApiId;
 use crate::domain::ids::ApplicationId;
 use diesel::prelude::*;
 
@@ -12,7 +13,7 @@ use crate::domain::applications::SubscriptionStatus;
 pub struct Subscription {
     pub id: i64,
     pub application_id: ApplicationId,
-    pub api_id: i64,
+    pub api_id: ApiId,
     pub policy_id: i64,
     pub status: SubscriptionStatus,
     pub decision_reason: Option<String>,
@@ -26,7 +27,7 @@ pub struct Subscription {
 #[derive(Debug, Clone, Queryable)]
 pub struct SubscriptionLine {
     pub id: i64,
-    pub api_id: i64,
+    pub api_id: ApiId,
     pub api_name: String,
     pub api_version: String,
     pub api_context: String,
@@ -63,7 +64,7 @@ impl Subscription {
     pub fn find_for(
         conn: &mut SqliteConnection,
         application_id: ApplicationId,
-        api_id: i64,
+        api_id: ApiId,
     ) -> QueryResult<Option<Subscription>> {
         subscriptions::table
             .filter(subscriptions::application_id.eq(application_id))
@@ -76,7 +77,7 @@ impl Subscription {
     pub fn insert(
         conn: &mut SqliteConnection,
         application_id: ApplicationId,
-        api_id: i64,
+        api_id: ApiId,
         policy_id: i64,
         status: SubscriptionStatus,
     ) -> QueryResult<Subscription> {

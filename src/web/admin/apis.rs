@@ -1,6 +1,7 @@
 //! `/admin/apis`: the API list with statuses and subscription counts, the form to create an
 //! API, and its edit page with the operations read from its OpenAPI document.
 
+use crate::domain::ids::ApiId;
 use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -109,7 +110,7 @@ pub async fn create(
     let form = ApiForm::from_pairs(pairs.into_inner());
     let (status, errors) = match apis::create(&pool, admin.actor(), form.clone()).await {
         Ok(api) => {
-            tracing::info!(admin_id = admin.id, api_id = api.id, "API created");
+            tracing::info!(admin_id = admin.id, api_id = api.id.get(), "API created");
             flash(
                 &session,
                 "success",
@@ -136,7 +137,7 @@ pub async fn create(
 pub async fn edit(
     ctx: PageContext,
     pool: web::Data<DbPool>,
-    path: web::Path<i64>,
+    path: web::Path<ApiId>,
 ) -> Result<HttpResponse, AppError> {
     let (detail, choices) = apis::detail(&pool, path.into_inner()).await?;
     Ok(ok(&ApiFormPage {
@@ -154,14 +155,14 @@ pub async fn update(
     SignedIn(admin): SignedIn,
     session: Session,
     pool: web::Data<DbPool>,
-    path: web::Path<i64>,
+    path: web::Path<ApiId>,
     pairs: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let form = ApiForm::from_pairs(pairs.into_inner());
     let (status, errors) = match apis::update(&pool, admin.actor(), id, form.clone()).await {
         Ok(api) => {
-            tracing::info!(admin_id = admin.id, api_id = api.id, "API updated");
+            tracing::info!(admin_id = admin.id, api_id = api.id.get(), "API updated");
             flash(
                 &session,
                 "success",

@@ -97,7 +97,7 @@ fn each_subscription_can_be_ended() {
         application: application(5, "Shop"),
         subscriptions: vec![SubscriptionLine {
             id: 9,
-            api_id: 3,
+            api_id: crate::domain::ids::ApiId(3),
             api_name: HOSTILE.into(),
             api_version: "1.0.0".into(),
             api_context: "/payments/v1".into(),
