@@ -149,9 +149,23 @@ impl Api {
         version: &str,
         except_id: i64,
     ) -> QueryResult<Option<ApiSummary>> {
-        apis::table
-            .filter(apis::name.eq(name))
-            .filter(apis::version.eq(version))
+        Self::another(
+            conn,
+            except_id,
+            apis::table
+                .filter(apis::name.eq(name))
+                .filter(apis::version.eq(version))
+                .into_boxed(),
+        )
+    }
+
+    /// The first API but `except_id` the query finds, if any.
+    fn another(
+        conn: &mut SqliteConnection,
+        except_id: i64,
+        query: apis::BoxedQuery<'_, diesel::sqlite::Sqlite>,
+    ) -> QueryResult<Option<ApiSummary>> {
+        query
             .filter(apis::id.ne(except_id))
             .select(ApiSummary::as_select())
             .first(conn)
@@ -164,12 +178,11 @@ impl Api {
         context: &str,
         except_id: i64,
     ) -> QueryResult<Option<ApiSummary>> {
-        apis::table
-            .filter(apis::context.eq(context))
-            .filter(apis::id.ne(except_id))
-            .select(ApiSummary::as_select())
-            .first(conn)
-            .optional()
+        Self::another(
+            conn,
+            except_id,
+            apis::table.filter(apis::context.eq(context)).into_boxed(),
+        )
     }
 
     pub fn insert(

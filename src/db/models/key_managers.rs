@@ -146,8 +146,15 @@ impl KeyManagerRow {
     }
 
     pub fn find(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<KeyManagerRow>> {
-        key_managers::table
-            .find(id)
+        Self::first_where(conn, key_managers::table.find(id).into_boxed())
+    }
+
+    /// The row the query finds, if any.
+    fn first_where(
+        conn: &mut SqliteConnection,
+        query: key_managers::BoxedQuery<'_, diesel::sqlite::Sqlite>,
+    ) -> QueryResult<Option<KeyManagerRow>> {
+        query
             .select(KeyManagerRow::as_select())
             .first(conn)
             .optional()
@@ -157,11 +164,12 @@ impl KeyManagerRow {
         conn: &mut SqliteConnection,
         name: &str,
     ) -> QueryResult<Option<KeyManagerRow>> {
-        key_managers::table
-            .filter(key_managers::name.eq(name))
-            .select(KeyManagerRow::as_select())
-            .first(conn)
-            .optional()
+        Self::first_where(
+            conn,
+            key_managers::table
+                .filter(key_managers::name.eq(name))
+                .into_boxed(),
+        )
     }
 
     /// Every key manager, the resident one first, then by display name.
@@ -200,11 +208,12 @@ impl KeyManagerRow {
         conn: &mut SqliteConnection,
         issuer: &str,
     ) -> QueryResult<Option<KeyManagerRow>> {
-        key_managers::table
-            .filter(key_managers::issuer.eq(issuer))
-            .select(KeyManagerRow::as_select())
-            .first(conn)
-            .optional()
+        Self::first_where(
+            conn,
+            key_managers::table
+                .filter(key_managers::issuer.eq(issuer))
+                .into_boxed(),
+        )
     }
 
     pub fn insert(

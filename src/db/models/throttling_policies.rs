@@ -160,27 +160,21 @@ impl ThrottlingPolicy {
     /// The uses of every policy that has any, by policy id: one grouped query per table.
     pub fn all_uses(conn: &mut SqliteConnection) -> QueryResult<HashMap<i64, PolicyUses>> {
         let mut uses: HashMap<i64, PolicyUses> = HashMap::new();
-        let by_application: Vec<(i64, i64)> = applications::table
-            .group_by(applications::policy_id)
-            .select((applications::policy_id, count_star()))
-            .load(conn)?;
-        for (id, n) in by_application {
-            uses.entry(id).or_default().applications = n;
+        // One grouped count of a table's rows by policy, into one field of the uses.
+        macro_rules! tally {
+            ($table:ident => $field:ident) => {
+                let counts: Vec<(i64, i64)> = $table::table
+                    .group_by($table::policy_id)
+                    .select(($table::policy_id, count_star()))
+                    .load(conn)?;
+                for (id, n) in counts {
+                    uses.entry(id).or_default().$field = n;
+                }
+            };
         }
-        let by_subscription: Vec<(i64, i64)> = subscriptions::table
-            .group_by(subscriptions::policy_id)
-            .select((subscriptions::policy_id, count_star()))
-            .load(conn)?;
-        for (id, n) in by_subscription {
-            uses.entry(id).or_default().subscriptions = n;
-        }
-        let by_api: Vec<(i64, i64)> = api_tiers::table
-            .group_by(api_tiers::policy_id)
-            .select((api_tiers::policy_id, count_star()))
-            .load(conn)?;
-        for (id, n) in by_api {
-            uses.entry(id).or_default().apis = n;
-        }
+        tally!(applications => applications);
+        tally!(subscriptions => subscriptions);
+        tally!(api_tiers => apis);
         Ok(uses)
     }
 }
