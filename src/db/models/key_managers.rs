@@ -160,16 +160,9 @@ impl KeyManagerRow {
             .optional()
     }
 
-    pub fn find_by_name(
-        conn: &mut SqliteConnection,
-        name: &str,
-    ) -> QueryResult<Option<KeyManagerRow>> {
-        Self::first_where(
-            conn,
-            key_managers::table
-                .filter(key_managers::name.eq(name))
-                .into_boxed(),
-        )
+    pub fn find_by_name(conn: &mut SqliteConnection, name: &str) -> QueryResult<Option<Self>> {
+        let query = key_managers::table.filter(key_managers::name.eq(name));
+        Self::first_where(conn, query.into_boxed())
     }
 
     /// Every key manager, the resident one first, then by display name.
@@ -183,8 +176,10 @@ impl KeyManagerRow {
     }
 }
 
-/// What the administrator's key-manager form writes.
-#[derive(Debug, Clone)]
+/// What the administrator's key-manager form writes (an issuer or sealed secrets of `None`
+/// clear the column).
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = key_managers, treat_none_as_null = true)]
 pub struct KeyManagerChanges {
     pub display_name: String,
     pub description: String,
@@ -204,16 +199,9 @@ pub struct KeyUser {
 }
 
 impl KeyManagerRow {
-    pub fn find_by_issuer(
-        conn: &mut SqliteConnection,
-        issuer: &str,
-    ) -> QueryResult<Option<KeyManagerRow>> {
-        Self::first_where(
-            conn,
-            key_managers::table
-                .filter(key_managers::issuer.eq(issuer))
-                .into_boxed(),
-        )
+    pub fn find_by_issuer(conn: &mut SqliteConnection, issuer: &str) -> QueryResult<Option<Self>> {
+        let query = key_managers::table.filter(key_managers::issuer.eq(issuer));
+        Self::first_where(conn, query.into_boxed())
     }
 
     pub fn insert(
@@ -227,13 +215,7 @@ impl KeyManagerRow {
             .values((
                 key_managers::name.eq(name),
                 key_managers::kind.eq(kind),
-                key_managers::display_name.eq(&changes.display_name),
-                key_managers::description.eq(&changes.description),
-                key_managers::enabled.eq(changes.enabled),
-                key_managers::issuer.eq(&changes.issuer),
-                key_managers::config.eq(&changes.config),
-                key_managers::connector_config.eq(&changes.connector_config),
-                key_managers::connector_secrets.eq(&changes.connector_secrets),
+                changes,
                 key_managers::created_at.eq(now),
                 key_managers::updated_at.eq(now),
             ))
@@ -248,16 +230,7 @@ impl KeyManagerRow {
         changes: &KeyManagerChanges,
     ) -> QueryResult<KeyManagerRow> {
         diesel::update(key_managers::table.find(id))
-            .set((
-                key_managers::display_name.eq(&changes.display_name),
-                key_managers::description.eq(&changes.description),
-                key_managers::enabled.eq(changes.enabled),
-                key_managers::issuer.eq(&changes.issuer),
-                key_managers::config.eq(&changes.config),
-                key_managers::connector_config.eq(&changes.connector_config),
-                key_managers::connector_secrets.eq(&changes.connector_secrets),
-                key_managers::updated_at.eq(now()),
-            ))
+            .set((changes, key_managers::updated_at.eq(now())))
             .returning(KeyManagerRow::as_returning())
             .get_result(conn)
     }
