@@ -326,7 +326,7 @@ mod tests {
     async fn resident() -> (tempfile::TempDir, ResidentKeyManager) {
         let dir = tempfile::tempdir().unwrap();
         let pool = db::connect(&dir.path().join("resident.db")).unwrap();
-        let secret_box = Arc::new(SecretBox::new([3u8; 32]));
+        let secret_box = Arc::new(SecretBox::new(&[3u8; 32]));
         let server = AuthorizationServer::start(
             pool,
             "https://portal.example".into(),
