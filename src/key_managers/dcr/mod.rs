@@ -14,15 +14,14 @@
 //! Out-of-band clients are proven by a real client authentication at the token endpoint
 //! (client_credentials, by the rules of `client_auth`: a token, or an error that only a
 //! successful authentication can lead to), after their client ID passed the RFC 7591 rules
-//! (`check_client_id`) so that a malformed one reaches no server. Portico holds no registration access token for
-//! them, so it cannot change them: update and regenerate are refused with a message saying so,
-//! and removal only unlinks.
+//! (`check_client_id`) so that a malformed one reaches no server. Portico holds no registration
+//! access token for them, so it cannot change them: update and regenerate are refused with a
+//! message saying so, and removal only unlinks.
 //!
 //! The `fs` profile adds what open-banking key managers take as client metadata: the regulatory
 //! flag, the application certificate (its public key as `jwks`, and its subject as
 //! `tls_client_auth_subject_dn` when the server's discovery document offers `tls_client_auth`),
 //! the PKCE flags and four token lifetimes configured on the key manager.
-//!
 //!
 //! By job: `spec` (what the connectors declare, the client ID rule), `registration` (the RFC
 //! 7591/7592 calls and the stored registration), `fs` (the open-banking metadata and the
