@@ -36,6 +36,15 @@ impl ResidentKeyManager {
     }
 }
 
+/// A client as the contract answers it when it was not just made (no secret).
+fn info_of(client: OAuthClient) -> OAuthApplicationInfo {
+    OAuthApplicationInfo {
+        settings: settings_of(&client),
+        consumer_key: client.client_id,
+        consumer_secret: None,
+    }
+}
+
 /// The settings a registry client has, as the keys page shows them.
 fn settings_of(client: &OAuthClient) -> KeySettings {
     KeySettings {
@@ -141,11 +150,7 @@ impl KeyManager for ResidentKeyManager {
             db::run(&self.server.pool, move |conn| {
                 let client =
                     OAuthClient::find(conn, &consumer_key)?.ok_or(KeyManagerError::NotFound)?;
-                Ok(OAuthApplicationInfo {
-                    settings: settings_of(&client),
-                    consumer_key: client.client_id,
-                    consumer_secret: None,
-                })
+                Ok(info_of(client))
             })
             .await
         })
@@ -190,11 +195,7 @@ impl KeyManager for ResidentKeyManager {
                         ));
                     }
                     OAuthClient::link(conn, &consumer_key, Some(application_id), Some(key_type))?;
-                    Ok(OAuthApplicationInfo {
-                        settings: settings_of(&client),
-                        consumer_key: client.client_id,
-                        consumer_secret: None,
-                    })
+                    Ok(info_of(client))
                 })
             })
             .await
