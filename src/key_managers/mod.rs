@@ -8,6 +8,97 @@
 //! operations it supports and its configuration fields in a static `ConnectorSpec`, from which
 //! the admin form is drawn. Services never hold a database transaction across these calls.
 
+/// The `KeyManager` impl of an external connector whose inherent async methods do the
+/// contract's jobs by these names: `create`, `update`, `retrieve`, `delete`, `map`,
+/// `new_secret`, `token`, `introspect`, `revoke`, with `declaration` naming its spec. Unmapping
+/// is the same for all of them: the link is the key mapping, which the service drops; the
+/// client stays at the key manager as it was.
+macro_rules! key_manager_by_methods {
+    ($connector:ty) => {
+        impl $crate::key_managers::KeyManager for $connector {
+            fn spec(&self) -> &'static $crate::key_managers::ConnectorSpec {
+                self.declaration()
+            }
+
+            fn create_application<'a>(
+                &'a self,
+                request: &'a $crate::key_managers::ClientRequest,
+            ) -> $crate::key_managers::KmFuture<'a, $crate::key_managers::OAuthApplicationInfo>
+            {
+                Box::pin(self.create(request))
+            }
+
+            fn update_application<'a>(
+                &'a self,
+                consumer_key: &'a str,
+                request: &'a $crate::key_managers::ClientRequest,
+            ) -> $crate::key_managers::KmFuture<'a, $crate::key_managers::OAuthApplicationInfo>
+            {
+                Box::pin(self.update(consumer_key, request))
+            }
+
+            fn retrieve_application<'a>(
+                &'a self,
+                consumer_key: &'a str,
+            ) -> $crate::key_managers::KmFuture<'a, $crate::key_managers::OAuthApplicationInfo>
+            {
+                Box::pin(self.retrieve(consumer_key))
+            }
+
+            fn delete_application<'a>(
+                &'a self,
+                consumer_key: &'a str,
+            ) -> $crate::key_managers::KmFuture<'a, ()> {
+                Box::pin(self.delete(consumer_key))
+            }
+
+            fn map_oauth_application<'a>(
+                &'a self,
+                request: &'a $crate::key_managers::MapRequest,
+            ) -> $crate::key_managers::KmFuture<'a, $crate::key_managers::OAuthApplicationInfo>
+            {
+                Box::pin(self.map(request))
+            }
+
+            fn delete_mapped_application<'a>(
+                &'a self,
+                _consumer_key: &'a str,
+            ) -> $crate::key_managers::KmFuture<'a, ()> {
+                Box::pin(async { Ok(()) })
+            }
+
+            fn regenerate_secret<'a>(
+                &'a self,
+                consumer_key: &'a str,
+            ) -> $crate::key_managers::KmFuture<'a, secrecy::SecretString> {
+                Box::pin(self.new_secret(consumer_key))
+            }
+
+            fn get_new_application_access_token<'a>(
+                &'a self,
+                request: &'a $crate::key_managers::TokenRequest,
+            ) -> $crate::key_managers::KmFuture<'a, $crate::key_managers::AccessToken> {
+                Box::pin(self.token(request))
+            }
+
+            fn get_token_metadata<'a>(
+                &'a self,
+                token: &'a str,
+            ) -> $crate::key_managers::KmFuture<'a, $crate::key_managers::TokenMetadata> {
+                Box::pin(self.introspect(token))
+            }
+
+            fn revoke_token<'a>(
+                &'a self,
+                consumer_key: &'a str,
+                token: &'a str,
+            ) -> $crate::key_managers::KmFuture<'a, ()> {
+                Box::pin(self.revoke(consumer_key, token))
+            }
+        }
+    };
+}
+
 pub mod auth0;
 pub mod client_auth;
 pub mod dcr;
@@ -381,6 +472,29 @@ impl actix_web::FromRequest for Connectors {
             _ => Err(actix_web::error::ErrorInternalServerError(
                 "the authorization server and settings are app data",
             )),
+        })
+    }
+}
+
+/// Refuses a client ID (on the consumer key field, with `rule` saying what one is) unless it is
+/// 1 to `max` characters, each `allowed`, and not only dots: nothing that could steer a request
+/// elsewhere reaches a key manager.
+pub fn check_client_id(
+    consumer_key: &str,
+    max: usize,
+    allowed: impl Fn(char) -> bool,
+    rule: String,
+) -> KmResult<()> {
+    let valid = !consumer_key.is_empty()
+        && consumer_key.len() <= max
+        && consumer_key.chars().all(allowed)
+        && !consumer_key.chars().all(|c| c == '.');
+    if valid {
+        Ok(())
+    } else {
+        Err(KeyManagerError::Invalid {
+            field: "consumer_key",
+            message: rule,
         })
     }
 }

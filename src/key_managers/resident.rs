@@ -38,6 +38,15 @@ impl ResidentKeyManager {
     }
 }
 
+/// A client as the contract answers it when it was not just made (no secret).
+fn info_of(client: OAuthClient) -> OAuthApplicationInfo {
+    OAuthApplicationInfo {
+        settings: settings_of(&client),
+        consumer_key: client.client_id,
+        consumer_secret: None,
+    }
+}
+
 /// The settings a registry client has, as the keys page shows them.
 fn settings_of(client: &OAuthClient) -> KeySettings {
     KeySettings {
@@ -151,11 +160,7 @@ impl KeyManager for ResidentKeyManager {
             db::run(&self.server.pool, move |conn| {
                 let client =
                     OAuthClient::find(conn, &consumer_key)?.ok_or(KeyManagerError::NotFound)?;
-                Ok(OAuthApplicationInfo {
-                    settings: settings_of(&client),
-                    consumer_key: client.client_id,
-                    consumer_secret: None,
-                })
+                Ok(info_of(client))
             })
             .await
         })
@@ -200,11 +205,7 @@ impl KeyManager for ResidentKeyManager {
                         ));
                     }
                     OAuthClient::link(conn, &consumer_key, Some(application_id.get()), Some(key_type))?;
-                    Ok(OAuthApplicationInfo {
-                        settings: settings_of(&client),
-                        consumer_key: client.client_id,
-                        consumer_secret: None,
-                    })
+                    Ok(info_of(client))
                 })
             })
             .await
@@ -336,7 +337,7 @@ mod tests {
     async fn resident() -> (tempfile::TempDir, ResidentKeyManager) {
         let dir = tempfile::tempdir().unwrap();
         let pool = db::connect(&dir.path().join("resident.db")).unwrap();
-        let secret_box = Arc::new(SecretBox::new([3u8; 32]));
+        let secret_box = Arc::new(SecretBox::new(&[3u8; 32]));
         let server = AuthorizationServer::start(
             pool,
             "https://portal.example".into(),

@@ -2,15 +2,48 @@
 //! `client_secret_basic` or `client_secret_post` (never both), or a public client naming itself
 //! (its proof is PKCE, checked by the grant).
 
-use actix_web::HttpRequest;
+use actix_web::dev::Payload;
 use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use futures_core::future::LocalBoxFuture;
 use std::sync::Arc;
 
 use super::clients::ClientWithApplication;
 use super::error::OAuthError;
 use super::params::Params;
+
+/// A request to a client-authenticated endpoint (token, introspection, revocation): its form
+/// parameters and the credentials read from them and the `Authorization` header.
+pub struct ClientCall {
+    pub params: Params,
+    pub credentials: Credentials,
+}
+
+impl ClientCall {
+    pub fn into_parts(self) -> (Params, Credentials) {
+        (self.params, self.credentials)
+    }
+}
+
+impl FromRequest for ClientCall {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Bytes::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let params = Params::parse(&body.await?)?;
+            let credentials = Credentials::from_request(&req, &params)?;
+            Ok(ClientCall {
+                params,
+                credentials,
+            })
+        })
+    }
+}
 
 /// Who the request says it is, before the registry confirms it.
 pub enum Credentials {

@@ -4,26 +4,23 @@
 //! owner is locked answers exactly `{"active":false}`. Active
 //! answers carry the application and its active subscriptions, so a gateway can decide.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use diesel::prelude::*;
 use serde_json::json;
 
 use super::AuthorizationServer;
-use super::client_auth::Credentials;
+use super::client_auth::{ClientCall, Credentials};
 use super::clients::ClientWithApplication;
 use super::error::{OAuthError, no_store_json};
-use super::params::Params;
 use super::tokens::{AccessClaims, RefreshToken};
 use crate::db::{self, schema};
 use crate::domain::accounts::AccountStatus;
 
 pub async fn introspect(
-    req: HttpRequest,
     server: web::Data<AuthorizationServer>,
-    body: web::Bytes,
+    call: ClientCall,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = Params::parse(&body)?;
-    let credentials = Credentials::from_request(&req, &params)?;
+    let (params, credentials) = call.into_parts();
     if matches!(credentials, Credentials::Public { .. }) {
         return Err(OAuthError::invalid_client());
     }

@@ -2,24 +2,21 @@
 //! refresh tokens end their family and the access tokens it issued. Another client's token is
 //! left alone, and unknown tokens get 200 like the rest.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
 use super::AuthorizationServer;
-use super::client_auth::Credentials;
+use super::client_auth::ClientCall;
 use super::error::OAuthError;
-use super::params::Params;
 use super::tokens::{Family, RefreshToken, deny};
 use crate::db;
 
 pub async fn revoke(
-    req: HttpRequest,
     server: web::Data<AuthorizationServer>,
-    body: web::Bytes,
+    call: ClientCall,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = Params::parse(&body)?;
-    let credentials = Credentials::from_request(&req, &params)?;
-    let token = params.require("token")?.to_string();
+    let (params, credentials) = call.into_parts();
     let server = server.into_inner();
+    let token = params.require("token")?.to_string();
     db::run(&server.pool.clone(), move |conn| {
         let caller = server.authenticate(conn, &credentials)?;
         db::write(conn, |conn| {

@@ -3,12 +3,12 @@
 //! whole family. client_credentials is the hot path: the client from the client cache (or one
 //! indexed lookup), one constant-time SHA-256 comparison, one signature, no write.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use diesel::prelude::*;
 use serde_json::json;
 
 use super::AuthorizationServer;
-use super::client_auth::Credentials;
+use super::client_auth::ClientCall;
 use super::clients::{ClientWithApplication, OAuthClient};
 use super::codes::{AuthorizationCode, is_pkce_value, verify_pkce};
 use super::error::{OAuthError, no_store_json};
@@ -18,12 +18,10 @@ use crate::db;
 use crate::domain::accounts::AccountStatus;
 
 pub async fn token(
-    req: HttpRequest,
     server: web::Data<AuthorizationServer>,
-    body: web::Bytes,
+    call: ClientCall,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = Params::parse(&body)?;
-    let credentials = Credentials::from_request(&req, &params)?;
+    let (params, credentials) = call.into_parts();
     let grant_type = params.require("grant_type")?.to_string();
     let server = server.into_inner();
     // The hot path: with the client at hand (cached, or one read on an idle pooled connection)

@@ -195,27 +195,30 @@ impl Family {
         user_id: i64,
         client_id: &str,
     ) -> QueryResult<()> {
-        let ids: Vec<String> = refresh_token_families::table
-            .filter(refresh_token_families::user_id.eq(user_id))
-            .filter(refresh_token_families::client_id.eq(client_id))
-            .filter(refresh_token_families::revoked_at.is_null())
-            .select(refresh_token_families::id)
-            .load(conn)?;
-        for id in ids {
-            Self::revoke(conn, &id)?;
-        }
-        Ok(())
+        Self::revoke_live(conn, user_id, Some(client_id))
     }
 
     /// Revokes every grant of a person (when an administrator locks or rejects the account):
     /// their refresh tokens stop and the access tokens issued to them are denied, for good.
     pub fn revoke_all_of_user(conn: &mut SqliteConnection, user_id: i64) -> QueryResult<()> {
-        let ids: Vec<String> = refresh_token_families::table
+        Self::revoke_live(conn, user_id, None)
+    }
+
+    /// Revokes the user's live families, with one client or with all.
+    fn revoke_live(
+        conn: &mut SqliteConnection,
+        user_id: i64,
+        client_id: Option<&str>,
+    ) -> QueryResult<()> {
+        let mut live = refresh_token_families::table
             .filter(refresh_token_families::user_id.eq(user_id))
             .filter(refresh_token_families::revoked_at.is_null())
             .select(refresh_token_families::id)
-            .load(conn)?;
-        for id in ids {
+            .into_boxed();
+        if let Some(client_id) = client_id {
+            live = live.filter(refresh_token_families::client_id.eq(client_id));
+        }
+        for id in live.load::<String>(conn)? {
             Self::revoke(conn, &id)?;
         }
         Ok(())

@@ -25,7 +25,7 @@ impl hkdf::KeyType for KeyLength {
 
 impl SecretBox {
     /// A box under a key derived from `secret` (the configured secret key's bytes).
-    pub fn new(secret: impl AsRef<[u8]>) -> Self {
+    pub fn new<K: AsRef<[u8]> + ?Sized>(secret: &K) -> Self {
         let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"portico");
         let prk = salt.extract(secret.as_ref());
         let mut bytes = [0u8; 32];
@@ -76,7 +76,7 @@ mod tests {
 
     #[test]
     fn sealed_secrets_open_only_unchanged_and_for_their_purpose() {
-        let secret_box = SecretBox::new([7u8; 32]);
+        let secret_box = SecretBox::new(&[7u8; 32]);
         let sealed = secret_box.seal("signing key", b"private");
         assert_eq!(secret_box.open("signing key", &sealed).unwrap(), b"private");
         assert!(secret_box.open("connector secret", &sealed).is_err());
@@ -84,7 +84,7 @@ mod tests {
         *tampered.last_mut().unwrap() ^= 1;
         assert!(secret_box.open("signing key", &tampered).is_err());
         assert!(secret_box.open("signing key", b"short").is_err());
-        let other = SecretBox::new([8u8; 32]);
+        let other = SecretBox::new(&[8u8; 32]);
         assert!(other.open("signing key", &sealed).is_err());
     }
 }

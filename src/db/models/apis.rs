@@ -45,7 +45,8 @@ pub struct AdminApiRow {
 }
 
 /// The stored fields of an API, as the admin form sets them.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Insertable, AsChangeset)]
+#[diesel(table_name = apis)]
 pub struct ApiFields<'a> {
     pub name: &'a str,
     pub version: &'a str,
@@ -150,9 +151,23 @@ impl Api {
         version: &str,
         except_id: ApiId,
     ) -> QueryResult<Option<ApiSummary>> {
-        apis::table
-            .filter(apis::name.eq(name))
-            .filter(apis::version.eq(version))
+        Self::another(
+            conn,
+            except_id,
+            apis::table
+                .filter(apis::name.eq(name))
+                .filter(apis::version.eq(version))
+                .into_boxed(),
+        )
+    }
+
+    /// The first API but `except_id` the query finds, if any.
+    fn another(
+        conn: &mut SqliteConnection,
+        except_id: ApiId,
+        query: apis::BoxedQuery<'_, diesel::sqlite::Sqlite>,
+    ) -> QueryResult<Option<ApiSummary>> {
+        query
             .filter(apis::id.ne(except_id))
             .select(ApiSummary::as_select())
             .first(conn)
@@ -165,12 +180,11 @@ impl Api {
         context: &str,
         except_id: ApiId,
     ) -> QueryResult<Option<ApiSummary>> {
-        apis::table
-            .filter(apis::context.eq(context))
-            .filter(apis::id.ne(except_id))
-            .select(ApiSummary::as_select())
-            .first(conn)
-            .optional()
+        Self::another(
+            conn,
+            except_id,
+            apis::table.filter(apis::context.eq(context)).into_boxed(),
+        )
     }
 
     pub fn insert(
@@ -182,11 +196,7 @@ impl Api {
         let (text, operations) = document_columns(document);
         diesel::insert_into(apis::table)
             .values((
-                apis::name.eq(fields.name),
-                apis::version.eq(fields.version),
-                apis::context.eq(fields.context),
-                apis::description.eq(fields.description),
-                apis::status.eq(fields.status),
+                fields,
                 apis::openapi_document.eq(text),
                 apis::operations.eq(operations),
                 apis::created_at.eq(now),
@@ -204,32 +214,17 @@ impl Api {
         fields: ApiFields,
         document: Option<Option<(&str, &[Operation])>>,
     ) -> QueryResult<Api> {
-        let target = apis::table.find(id);
-        let set = (
-            apis::name.eq(fields.name),
-            apis::version.eq(fields.version),
-            apis::context.eq(fields.context),
-            apis::description.eq(fields.description),
-            apis::status.eq(fields.status),
-            apis::updated_at.eq(now()),
-        );
-        match document {
-            None => diesel::update(target)
-                .set(set)
-                .returning(Api::as_returning())
-                .get_result(conn),
-            Some(document) => {
-                let (text, operations) = document_columns(document);
-                diesel::update(target)
-                    .set((
-                        set,
-                        apis::openapi_document.eq(text),
-                        apis::operations.eq(operations),
-                    ))
-                    .returning(Api::as_returning())
-                    .get_result(conn)
-            }
-        }
+        let document = document.map(|document| {
+            let (text, operations) = document_columns(document);
+            (
+                apis::openapi_document.eq(text),
+                apis::operations.eq(operations),
+            )
+        });
+        diesel::update(apis::table.find(id))
+            .set((fields, apis::updated_at.eq(now()), document))
+            .returning(Api::as_returning())
+            .get_result(conn)
     }
 
     /// Makes `policy_ids` the API's tiers, replacing the previous ones.

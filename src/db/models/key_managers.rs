@@ -147,22 +147,23 @@ impl KeyManagerRow {
     }
 
     pub fn find(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<KeyManagerRow>> {
-        key_managers::table
-            .find(id)
+        Self::first_where(conn, key_managers::table.find(id).into_boxed())
+    }
+
+    /// The row the query finds, if any.
+    fn first_where(
+        conn: &mut SqliteConnection,
+        query: key_managers::BoxedQuery<'_, diesel::sqlite::Sqlite>,
+    ) -> QueryResult<Option<KeyManagerRow>> {
+        query
             .select(KeyManagerRow::as_select())
             .first(conn)
             .optional()
     }
 
-    pub fn find_by_name(
-        conn: &mut SqliteConnection,
-        name: &str,
-    ) -> QueryResult<Option<KeyManagerRow>> {
-        key_managers::table
-            .filter(key_managers::name.eq(name))
-            .select(KeyManagerRow::as_select())
-            .first(conn)
-            .optional()
+    pub fn find_by_name(conn: &mut SqliteConnection, name: &str) -> QueryResult<Option<Self>> {
+        let query = key_managers::table.filter(key_managers::name.eq(name));
+        Self::first_where(conn, query.into_boxed())
     }
 
     /// Every key manager, the resident one first, then by display name.
@@ -176,8 +177,10 @@ impl KeyManagerRow {
     }
 }
 
-/// What the administrator's key-manager form writes.
-#[derive(Debug, Clone)]
+/// What the administrator's key-manager form writes (an issuer or sealed secrets of `None`
+/// clear the column).
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = key_managers, treat_none_as_null = true)]
 pub struct KeyManagerChanges {
     pub display_name: String,
     pub description: String,
@@ -197,15 +200,9 @@ pub struct KeyUser {
 }
 
 impl KeyManagerRow {
-    pub fn find_by_issuer(
-        conn: &mut SqliteConnection,
-        issuer: &str,
-    ) -> QueryResult<Option<KeyManagerRow>> {
-        key_managers::table
-            .filter(key_managers::issuer.eq(issuer))
-            .select(KeyManagerRow::as_select())
-            .first(conn)
-            .optional()
+    pub fn find_by_issuer(conn: &mut SqliteConnection, issuer: &str) -> QueryResult<Option<Self>> {
+        let query = key_managers::table.filter(key_managers::issuer.eq(issuer));
+        Self::first_where(conn, query.into_boxed())
     }
 
     pub fn insert(
@@ -219,13 +216,7 @@ impl KeyManagerRow {
             .values((
                 key_managers::name.eq(name),
                 key_managers::kind.eq(kind),
-                key_managers::display_name.eq(&changes.display_name),
-                key_managers::description.eq(&changes.description),
-                key_managers::enabled.eq(changes.enabled),
-                key_managers::issuer.eq(&changes.issuer),
-                key_managers::config.eq(&changes.config),
-                key_managers::connector_config.eq(&changes.connector_config),
-                key_managers::connector_secrets.eq(&changes.connector_secrets),
+                changes,
                 key_managers::created_at.eq(now),
                 key_managers::updated_at.eq(now),
             ))
@@ -240,16 +231,7 @@ impl KeyManagerRow {
         changes: &KeyManagerChanges,
     ) -> QueryResult<KeyManagerRow> {
         diesel::update(key_managers::table.find(id))
-            .set((
-                key_managers::display_name.eq(&changes.display_name),
-                key_managers::description.eq(&changes.description),
-                key_managers::enabled.eq(changes.enabled),
-                key_managers::issuer.eq(&changes.issuer),
-                key_managers::config.eq(&changes.config),
-                key_managers::connector_config.eq(&changes.connector_config),
-                key_managers::connector_secrets.eq(&changes.connector_secrets),
-                key_managers::updated_at.eq(now()),
-            ))
+            .set((changes, key_managers::updated_at.eq(now())))
             .returning(KeyManagerRow::as_returning())
             .get_result(conn)
     }

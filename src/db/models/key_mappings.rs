@@ -2,12 +2,13 @@
 //! A generation first RESERVES its row (so two requests cannot both make a client), then
 //! ACTIVATES it with the consumer key once the key manager answered, or RELEASES it.
 
-use crate::domain::ids::ApplicationId;
+use diesel::dsl::{Eq, Filter, Find};
 use diesel::prelude::*;
 
 use crate::db::models::key_managers::KeyManagerRow;
 use crate::db::now;
 use crate::db::schema::{key_managers, key_mappings};
+use crate::domain::ids::ApplicationId;
 use crate::domain::keys::{CreateMode, KeySettings, KeyType, MappingState};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -90,28 +91,19 @@ impl KeyMapping {
         consumer_key: &str,
         settings: &KeySettings,
     ) -> QueryResult<usize> {
-        diesel::update(
-            key_mappings::table
-                .find(id)
-                .filter(key_mappings::state.eq(MappingState::Reserved)),
-        )
-        .set((
-            key_mappings::consumer_key.eq(consumer_key),
-            key_mappings::state.eq(MappingState::Active),
-            key_mappings::app_info.eq(app_info(settings)),
-            key_mappings::updated_at.eq(now()),
-        ))
-        .execute(conn)
+        diesel::update(in_state(id, MappingState::Reserved))
+            .set((
+                key_mappings::consumer_key.eq(consumer_key),
+                key_mappings::state.eq(MappingState::Active),
+                key_mappings::app_info.eq(app_info(settings)),
+                key_mappings::updated_at.eq(now()),
+            ))
+            .execute(conn)
     }
 
     /// Drops a reservation that did not come through.
     pub fn release(conn: &mut SqliteConnection, id: i64) -> QueryResult<usize> {
-        diesel::delete(
-            key_mappings::table
-                .find(id)
-                .filter(key_mappings::state.eq(MappingState::Reserved)),
-        )
-        .execute(conn)
+        diesel::delete(in_state(id, MappingState::Reserved)).execute(conn)
     }
 
     pub fn update_settings(
@@ -119,16 +111,12 @@ impl KeyMapping {
         id: i64,
         settings: &KeySettings,
     ) -> QueryResult<usize> {
-        diesel::update(
-            key_mappings::table
-                .find(id)
-                .filter(key_mappings::state.eq(MappingState::Active)),
-        )
-        .set((
-            key_mappings::app_info.eq(app_info(settings)),
-            key_mappings::updated_at.eq(now()),
-        ))
-        .execute(conn)
+        diesel::update(in_state(id, MappingState::Active))
+            .set((
+                key_mappings::app_info.eq(app_info(settings)),
+                key_mappings::updated_at.eq(now()),
+            ))
+            .execute(conn)
     }
 
     pub fn touch(conn: &mut SqliteConnection, id: i64) -> QueryResult<usize> {
@@ -153,6 +141,16 @@ impl KeyMapping {
             .select((KeyMapping::as_select(), KeyManagerRow::as_select()))
             .load(conn)
     }
+}
+
+/// The mapping `id`, when it is in `state`.
+fn in_state(
+    id: i64,
+    state: MappingState,
+) -> Filter<Find<key_mappings::table, i64>, Eq<key_mappings::state, MappingState>> {
+    key_mappings::table
+        .find(id)
+        .filter(key_mappings::state.eq(state))
 }
 
 fn app_info(settings: &KeySettings) -> String {

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use diesel::dsl::count_star;
+use diesel::dsl::{Eq, count_star};
 use diesel::prelude::*;
 
 use crate::db::now;
@@ -23,6 +23,27 @@ pub struct ThrottlingPolicy {
     pub requires_approval: bool,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// The columns of a policy's changeable fields, as an insert and an update write them.
+type Columns<'a> = (
+    Eq<throttling_policies::display_name, &'a String>,
+    Eq<throttling_policies::description, &'a String>,
+    Eq<throttling_policies::request_count, Option<i64>>,
+    Eq<throttling_policies::unit_time, i32>,
+    Eq<throttling_policies::time_unit, TimeUnit>,
+    Eq<throttling_policies::requires_approval, bool>,
+);
+
+fn columns(changes: &PolicyChanges) -> Columns<'_> {
+    (
+        throttling_policies::display_name.eq(&changes.display_name),
+        throttling_policies::description.eq(&changes.description),
+        throttling_policies::request_count.eq(changes.request_count),
+        throttling_policies::unit_time.eq(changes.unit_time),
+        throttling_policies::time_unit.eq(changes.time_unit),
+        throttling_policies::requires_approval.eq(changes.requires_approval),
+    )
 }
 
 impl ThrottlingPolicy {
@@ -97,17 +118,11 @@ impl ThrottlingPolicy {
 
     pub fn insert(conn: &mut SqliteConnection, new: &NewPolicy) -> QueryResult<Self> {
         let now = now();
-        let changes = &new.changes;
         diesel::insert_into(throttling_policies::table)
             .values((
                 throttling_policies::level.eq(new.level),
                 throttling_policies::name.eq(&new.name),
-                throttling_policies::display_name.eq(&changes.display_name),
-                throttling_policies::description.eq(&changes.description),
-                throttling_policies::request_count.eq(changes.request_count),
-                throttling_policies::unit_time.eq(changes.unit_time),
-                throttling_policies::time_unit.eq(changes.time_unit),
-                throttling_policies::requires_approval.eq(changes.requires_approval),
+                columns(&new.changes),
                 throttling_policies::created_at.eq(now),
                 throttling_policies::updated_at.eq(now),
             ))
@@ -122,15 +137,7 @@ impl ThrottlingPolicy {
         changes: &PolicyChanges,
     ) -> QueryResult<Self> {
         diesel::update(throttling_policies::table.find(id))
-            .set((
-                throttling_policies::display_name.eq(&changes.display_name),
-                throttling_policies::description.eq(&changes.description),
-                throttling_policies::request_count.eq(changes.request_count),
-                throttling_policies::unit_time.eq(changes.unit_time),
-                throttling_policies::time_unit.eq(changes.time_unit),
-                throttling_policies::requires_approval.eq(changes.requires_approval),
-                throttling_policies::updated_at.eq(now()),
-            ))
+            .set((columns(changes), throttling_policies::updated_at.eq(now())))
             .returning(Self::as_returning())
             .get_result(conn)
     }
@@ -160,27 +167,21 @@ impl ThrottlingPolicy {
     /// The uses of every policy that has any, by policy id: one grouped query per table.
     pub fn all_uses(conn: &mut SqliteConnection) -> QueryResult<HashMap<i64, PolicyUses>> {
         let mut uses: HashMap<i64, PolicyUses> = HashMap::new();
-        let by_application: Vec<(i64, i64)> = applications::table
-            .group_by(applications::policy_id)
-            .select((applications::policy_id, count_star()))
-            .load(conn)?;
-        for (id, n) in by_application {
-            uses.entry(id).or_default().applications = n;
+        // One grouped count of a table's rows by policy, into one field of the uses.
+        macro_rules! tally {
+            ($table:ident => $field:ident) => {
+                let counts: Vec<(i64, i64)> = $table::table
+                    .group_by($table::policy_id)
+                    .select(($table::policy_id, count_star()))
+                    .load(conn)?;
+                for (id, n) in counts {
+                    uses.entry(id).or_default().$field = n;
+                }
+            };
         }
-        let by_subscription: Vec<(i64, i64)> = subscriptions::table
-            .group_by(subscriptions::policy_id)
-            .select((subscriptions::policy_id, count_star()))
-            .load(conn)?;
-        for (id, n) in by_subscription {
-            uses.entry(id).or_default().subscriptions = n;
-        }
-        let by_api: Vec<(i64, i64)> = api_tiers::table
-            .group_by(api_tiers::policy_id)
-            .select((api_tiers::policy_id, count_star()))
-            .load(conn)?;
-        for (id, n) in by_api {
-            uses.entry(id).or_default().apis = n;
-        }
+        tally!(applications => applications);
+        tally!(subscriptions => subscriptions);
+        tally!(api_tiers => apis);
         Ok(uses)
     }
 }

@@ -12,8 +12,9 @@ use super::super::{
     AccessToken, ClientRequest, KeyManagerError, KmResult, MapRequest, OAuthApplicationInfo,
     TokenRequest,
 };
+use super::super::{ConnectorSpec, TokenMetadata};
 use super::management::shown;
-use super::{Auth0KeyManager, check_client_id, client_name, client_path};
+use super::{Auth0KeyManager, SPEC, check_client_id, client_name, client_path};
 use crate::domain::keys::KeySettings;
 use crate::domain::oauth::RedirectUri;
 
@@ -69,13 +70,13 @@ impl Auth0KeyManager {
 
     /// Deletes a client this request made, before answering `error`.
     async fn undo(&self, consumer_key: &str, error: KeyManagerError) -> KeyManagerError {
-        if let Err(cause) = self.delete_client(consumer_key).await {
+        if let Err(cause) = self.delete(consumer_key).await {
             tracing::error!(consumer_key, %cause, "an Auth0 client made for keys that could not be finished could not be deleted: delete it in Auth0");
         }
         error
     }
 
-    pub(super) async fn delete_client(&self, consumer_key: &str) -> KmResult<()> {
+    pub(super) async fn delete(&self, consumer_key: &str) -> KmResult<()> {
         let Some(path) = client_path(consumer_key, "") else {
             return Ok(());
         };
@@ -273,7 +274,7 @@ impl Auth0KeyManager {
     }
 
     /// Auth0's secret rotation.
-    pub(super) async fn rotate_secret(&self, consumer_key: &str) -> KmResult<SecretString> {
+    pub(super) async fn new_secret(&self, consumer_key: &str) -> KmResult<SecretString> {
         let path = client_path(consumer_key, "/rotate-secret").ok_or(KeyManagerError::NotFound)?;
         let rotated = self.management(Method::POST, &path, None).await?;
         rotated["client_secret"]
@@ -301,6 +302,24 @@ impl Auth0KeyManager {
             )
             .await?;
         Ok(granted.into_access_token(String::new()))
+    }
+}
+
+impl Auth0KeyManager {
+    pub(super) fn declaration(&self) -> &'static ConnectorSpec {
+        &SPEC
+    }
+
+    pub(super) async fn introspect(&self, _token: &str) -> KmResult<TokenMetadata> {
+        Err(KeyManagerError::Unsupported(
+            "Auth0 offers no token introspection".into(),
+        ))
+    }
+
+    pub(super) async fn revoke(&self, _consumer_key: &str, _token: &str) -> KmResult<()> {
+        Err(KeyManagerError::Unsupported(
+            "Auth0 revokes refresh tokens only, not access tokens".into(),
+        ))
     }
 }
 

@@ -23,10 +23,7 @@ use secrecy::SecretString;
 
 use super::client_auth::{ClientAuth, Credentials};
 use super::remote::Remote;
-use super::{
-    AccessToken, ClientRequest, ConnectorSpec, External, KeyManager, KeyManagerError, KmFuture,
-    KmResult, MapRequest, OAuthApplicationInfo, Operation, TokenMetadata, TokenRequest,
-};
+use super::{ClientRequest, ConnectorSpec, External, KeyManagerError, KmResult, Operation};
 use crate::db::models::key_managers::KeyManagerRow;
 use crate::domain::connector_fields::AUTH0_FIELDS;
 use crate::domain::keys::KeyManagerKind;
@@ -123,21 +120,14 @@ const CLIENT_ID_MAX: usize = 64;
 /// (`-` and `_` are let through as URL-safe); anything else (`.`, `..`, a path) is refused
 /// before any request carries it.
 pub fn check_client_id(consumer_key: &str) -> KmResult<()> {
-    let valid = !consumer_key.is_empty()
-        && consumer_key.len() <= CLIENT_ID_MAX
-        && consumer_key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
-    if valid {
-        Ok(())
-    } else {
-        Err(KeyManagerError::Invalid {
-            field: "consumer_key",
-            message: format!(
-                "An Auth0 client ID is made of letters and digits (and “-” or “_”), at most {CLIENT_ID_MAX} of them."
-            ),
-        })
-    }
+    super::check_client_id(
+        consumer_key,
+        CLIENT_ID_MAX,
+        |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'),
+        format!(
+            "An Auth0 client ID is made of letters and digits (and “-” or “_”), at most {CLIENT_ID_MAX} of them."
+        ),
+    )
 }
 
 /// A client's Management API path: its ID checked, and percent-encoded as a path segment all
@@ -148,76 +138,7 @@ fn client_path(consumer_key: &str, suffix: &str) -> Option<String> {
     Some(format!("clients/{segment}{suffix}"))
 }
 
-impl KeyManager for Auth0KeyManager {
-    fn spec(&self) -> &'static ConnectorSpec {
-        &SPEC
-    }
-
-    fn create_application<'a>(
-        &'a self,
-        request: &'a ClientRequest,
-    ) -> KmFuture<'a, OAuthApplicationInfo> {
-        Box::pin(self.create(request))
-    }
-
-    fn update_application<'a>(
-        &'a self,
-        consumer_key: &'a str,
-        request: &'a ClientRequest,
-    ) -> KmFuture<'a, OAuthApplicationInfo> {
-        Box::pin(self.update(consumer_key, request))
-    }
-
-    fn retrieve_application<'a>(
-        &'a self,
-        consumer_key: &'a str,
-    ) -> KmFuture<'a, OAuthApplicationInfo> {
-        Box::pin(self.retrieve(consumer_key))
-    }
-
-    fn delete_application<'a>(&'a self, consumer_key: &'a str) -> KmFuture<'a, ()> {
-        Box::pin(self.delete_client(consumer_key))
-    }
-
-    fn map_oauth_application<'a>(
-        &'a self,
-        request: &'a MapRequest,
-    ) -> KmFuture<'a, OAuthApplicationInfo> {
-        Box::pin(self.map(request))
-    }
-
-    fn delete_mapped_application<'a>(&'a self, _consumer_key: &'a str) -> KmFuture<'a, ()> {
-        // The link is Portico's alone: the client stays in Auth0 as it was.
-        Box::pin(async { Ok(()) })
-    }
-
-    fn regenerate_secret<'a>(&'a self, consumer_key: &'a str) -> KmFuture<'a, SecretString> {
-        Box::pin(self.rotate_secret(consumer_key))
-    }
-
-    fn get_new_application_access_token<'a>(
-        &'a self,
-        request: &'a TokenRequest,
-    ) -> KmFuture<'a, AccessToken> {
-        Box::pin(self.token(request))
-    }
-
-    fn get_token_metadata<'a>(&'a self, _token: &'a str) -> KmFuture<'a, TokenMetadata> {
-        Box::pin(async {
-            Err(KeyManagerError::Unsupported(
-                "Auth0 offers no token introspection".into(),
-            ))
-        })
-    }
-
-    fn revoke_token<'a>(&'a self, _consumer_key: &'a str, _token: &'a str) -> KmFuture<'a, ()> {
-        Box::pin(async {
-            Err(KeyManagerError::Unsupported(
-                "Auth0 revokes refresh tokens only, not access tokens".into(),
-            ))
-        })
-    }
-}
+key_manager_by_methods!(Auth0KeyManager);
 
 #[cfg(test)]
 mod tests {

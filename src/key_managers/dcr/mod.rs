@@ -14,15 +14,14 @@
 //! Out-of-band clients are proven by a real client authentication at the token endpoint
 //! (client_credentials, by the rules of `client_auth`: a token, or an error that only a
 //! successful authentication can lead to), after their client ID passed the RFC 7591 rules
-//! (`check_client_id`) so that a malformed one reaches no server. Portico holds no registration access token for
-//! them, so it cannot change them: update and regenerate are refused with a message saying so,
-//! and removal only unlinks.
+//! (`check_client_id`) so that a malformed one reaches no server. Portico holds no registration
+//! access token for them, so it cannot change them: update and regenerate are refused with a
+//! message saying so, and removal only unlinks.
 //!
 //! The `fs` profile adds what open-banking key managers take as client metadata: the regulatory
 //! flag, the application certificate (its public key as `jwks`, and its subject as
 //! `tls_client_auth_subject_dn` when the server's discovery document offers `tls_client_auth`),
 //! the PKCE flags and four token lifetimes configured on the key manager.
-//!
 //!
 //! By job: `spec` (what the connectors declare, the client ID rule), `registration` (the RFC
 //! 7591/7592 calls and the stored registration), `fs` (the open-banking metadata and the
@@ -38,10 +37,7 @@ use std::collections::BTreeMap;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::remote::{Auth, Remote};
-use super::{
-    AccessToken, ClientRequest, ConnectorSpec, External, KeyManager, KeyManagerError, KmFuture,
-    KmResult, MapRequest, OAuthApplicationInfo, TokenMetadata, TokenRequest,
-};
+use super::{ConnectorSpec, External, KeyManagerError, KmResult};
 use crate::db::models::key_managers::KeyManagerRow;
 use crate::domain::keys::KeyManagerKind;
 
@@ -152,73 +148,16 @@ impl DcrKeyManager {
         })
     }
 
+    fn declaration(&self) -> &'static ConnectorSpec {
+        self.spec
+    }
+
     fn is_fs(&self) -> bool {
         self.spec.kind == KeyManagerKind::Fs
     }
 }
 
-impl KeyManager for DcrKeyManager {
-    fn spec(&self) -> &'static ConnectorSpec {
-        self.spec
-    }
-
-    fn create_application<'a>(
-        &'a self,
-        request: &'a ClientRequest,
-    ) -> KmFuture<'a, OAuthApplicationInfo> {
-        Box::pin(self.register(request))
-    }
-
-    fn update_application<'a>(
-        &'a self,
-        consumer_key: &'a str,
-        request: &'a ClientRequest,
-    ) -> KmFuture<'a, OAuthApplicationInfo> {
-        Box::pin(self.update(consumer_key, request))
-    }
-
-    fn retrieve_application<'a>(
-        &'a self,
-        consumer_key: &'a str,
-    ) -> KmFuture<'a, OAuthApplicationInfo> {
-        Box::pin(self.retrieve(consumer_key))
-    }
-
-    fn delete_application<'a>(&'a self, consumer_key: &'a str) -> KmFuture<'a, ()> {
-        Box::pin(self.delete(consumer_key))
-    }
-
-    fn map_oauth_application<'a>(
-        &'a self,
-        request: &'a MapRequest,
-    ) -> KmFuture<'a, OAuthApplicationInfo> {
-        Box::pin(self.map(request))
-    }
-
-    fn delete_mapped_application<'a>(&'a self, _consumer_key: &'a str) -> KmFuture<'a, ()> {
-        // The link is the key mapping, which the service drops; the client stays as it is.
-        Box::pin(async { Ok(()) })
-    }
-
-    fn regenerate_secret<'a>(&'a self, consumer_key: &'a str) -> KmFuture<'a, SecretString> {
-        Box::pin(self.new_secret(consumer_key))
-    }
-
-    fn get_new_application_access_token<'a>(
-        &'a self,
-        request: &'a TokenRequest,
-    ) -> KmFuture<'a, AccessToken> {
-        Box::pin(self.token(request))
-    }
-
-    fn get_token_metadata<'a>(&'a self, token: &'a str) -> KmFuture<'a, TokenMetadata> {
-        Box::pin(self.introspect(token))
-    }
-
-    fn revoke_token<'a>(&'a self, consumer_key: &'a str, token: &'a str) -> KmFuture<'a, ()> {
-        Box::pin(self.revoke(consumer_key, token))
-    }
-}
+key_manager_by_methods!(DcrKeyManager);
 
 #[cfg(test)]
 mod tests {

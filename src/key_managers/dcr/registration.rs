@@ -169,7 +169,7 @@ impl DcrKeyManager {
 
     /// RFC 7591 registration of a new client, kept as a registration Portico manages; a client
     /// that cannot be finished (no management, no secret, not saved) is deleted again.
-    pub(super) async fn register(&self, request: &ClientRequest) -> KmResult<OAuthApplicationInfo> {
+    pub(super) async fn create(&self, request: &ClientRequest) -> KmResult<OAuthApplicationInfo> {
         let metadata = self.metadata(request).await?;
         let registered: Registered = self
             .remote

@@ -2,7 +2,7 @@
 //! longest token validity) and the rule every client ID of theirs passes before a request
 //! carries it.
 
-use super::super::{ConnectorSpec, KeyManagerError, KmResult, Operation};
+use super::super::{ConnectorSpec, KmResult, Operation};
 use crate::domain::connector_fields::{DCR_FIELDS, FS_FIELDS};
 use crate::domain::keys::KeyManagerKind;
 
@@ -35,27 +35,20 @@ const CLIENT_ID_MAX: usize = 255;
 /// no path separators and not only dots — nothing that could steer a request elsewhere —
 /// checked before any request carries it.
 pub fn check_client_id(consumer_key: &str) -> KmResult<()> {
-    let valid = !consumer_key.is_empty()
-        && consumer_key.len() <= CLIENT_ID_MAX
-        && consumer_key
-            .chars()
-            .all(|c| c.is_ascii_graphic() && !matches!(c, '/' | '\\'))
-        && !consumer_key.chars().all(|c| c == '.');
-    if valid {
-        Ok(())
-    } else {
-        Err(KeyManagerError::Invalid {
-            field: "consumer_key",
-            message: format!(
-                "A client ID of this key manager is 1 to {CLIENT_ID_MAX} visible ASCII characters, without “/” or “\\” and not only dots."
-            ),
-        })
-    }
+    super::super::check_client_id(
+        consumer_key,
+        CLIENT_ID_MAX,
+        |c| c.is_ascii_graphic() && !matches!(c, '/' | '\\'),
+        format!(
+            "A client ID of this key manager is 1 to {CLIENT_ID_MAX} visible ASCII characters, without “/” or “\\” and not only dots."
+        ),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key_managers::KeyManagerError;
 
     #[test]
     fn client_ids_follow_rfc_6749_and_never_look_like_paths() {
