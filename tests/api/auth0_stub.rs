@@ -283,6 +283,8 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 }
 
 /// `POST /oauth/token`: client_credentials only.
+// Long: Auth0's token endpoint answers each refusal its own way, in the order it checks.
+#[allow(clippy::too_many_lines)]
 async fn token(req: HttpRequest, body: web::Bytes, tenant: Shared) -> HttpResponse {
     let params = parameters(&req, &body);
     let basic = basic_credentials(&req);

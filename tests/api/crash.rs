@@ -82,6 +82,8 @@ async fn post(browser: &Browser, path: &str, fields: &[(&str, &str)]) -> Option<
 
 /// One TPP writing until the process dies; returns what was acknowledged. A new TPP signs up
 /// and in first; a signed-in one (whose session lives in the database) goes on writing.
+// Long: one TPP's writes in the order a person makes them, each acknowledged before the next.
+#[allow(clippy::too_many_lines)]
 async fn worker(browser: Browser, signup: Option<String>, prefix: String, api: i64) -> Vec<Ack> {
     let mut acks = Vec::new();
     if let Some(username) = signup {

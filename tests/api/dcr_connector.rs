@@ -197,6 +197,8 @@ fn rows(app: &TestApp, table: &str) -> i64 {
 
 /// The whole life of generated keys, for one key manager: generate, token, update, regenerate,
 /// remove — each checked at the server. Returns nothing; panics on the first difference.
+// Long: one life of keys, in order; each step checks the server before the next one acts.
+#[allow(clippy::too_many_lines)]
 async fn keys_live_and_die_at_the_server(
     app: &TestApp,
     server: &ExternalServer,
