@@ -11,7 +11,7 @@ use crate::domain::FieldErrors;
 use crate::domain::accounts::{AccountStatus, NewAccount, NewPassword, Role, Username};
 use crate::domain::applications::rejection_reason;
 use crate::security::password;
-use crate::services::{ServiceError, audited, subject};
+use crate::services::{ServiceError, ServiceResult, audited, subject};
 
 async fn insert_user(
     pool: &DbPool,
@@ -19,7 +19,7 @@ async fn insert_user(
     password_hash: String,
     role: Role,
     status: AccountStatus,
-) -> Result<User, ServiceError> {
+) -> ServiceResult<User> {
     db::run(pool, move |conn| {
         insert_user_in(conn, &account, &password_hash, role, status)
     })
@@ -33,7 +33,7 @@ pub(crate) fn insert_user_in(
     password_hash: &str,
     role: Role,
     status: AccountStatus,
-) -> Result<User, ServiceError> {
+) -> ServiceResult<User> {
     let now = db::now();
     let key = account.username.key();
     let new = NewUser {
@@ -190,7 +190,7 @@ pub async fn decide(
     user_id: i64,
     decision: AccountDecision,
     reason: &str,
-) -> Result<User, ServiceError> {
+) -> ServiceResult<User> {
     let reason = match decision {
         AccountDecision::Reject => {
             Some(rejection_reason(reason).map_err(|m| ServiceError::invalid("reason", m))?)
@@ -234,7 +234,7 @@ pub async fn set_roles(
     actor: Actor,
     user_id: i64,
     values: Vec<String>,
-) -> Result<(User, Vec<String>), ServiceError> {
+) -> ServiceResult<(User, Vec<String>)> {
     use crate::db::models::user_roles::UserRole;
     let roles = crate::domain::key_managers::parse_roles(&values)
         .map_err(|m| ServiceError::invalid("roles", m))?;

@@ -9,7 +9,7 @@ use crate::domain::FieldErrors;
 use crate::domain::apis::{ApiForm, ApiInput, DocumentChange};
 use crate::domain::ids::ApiId;
 use crate::domain::policies::PolicyLevel;
-use crate::services::{ServiceError, audited, subject};
+use crate::services::{ServiceError, ServiceResult, audited, subject};
 
 /// An API as its edit page shows it.
 #[derive(Debug, Clone)]
@@ -35,10 +35,7 @@ pub async fn tier_choices(pool: &DbPool) -> Result<Vec<ThrottlingPolicy>, DbErro
 }
 
 /// One API with its tiers and subscription count, and the tiers it could offer.
-pub async fn detail(
-    pool: &DbPool,
-    id: ApiId,
-) -> Result<(ApiDetail, Vec<ThrottlingPolicy>), ServiceError> {
+pub async fn detail(pool: &DbPool, id: ApiId) -> ServiceResult<(ApiDetail, Vec<ThrottlingPolicy>)> {
     db::run(pool, move |conn| {
         let api = Api::find(conn, id)?.ok_or(ServiceError::NotFound)?;
         let detail = ApiDetail {
@@ -74,7 +71,7 @@ fn check_conflicts(
     conn: &mut diesel::SqliteConnection,
     input: &ApiInput,
     except_id: ApiId,
-) -> Result<(), ServiceError> {
+) -> ServiceResult<()> {
     let mut errors = FieldErrors::new();
     if Api::find_by_name_version(conn, &input.name, &input.version, except_id)?.is_some() {
         errors.add(
@@ -107,7 +104,7 @@ fn checked_input(
     conn: &mut diesel::SqliteConnection,
     form: &ApiForm,
     current: Option<&Api>,
-) -> Result<(ApiInput, Vec<i64>), ServiceError> {
+) -> ServiceResult<(ApiInput, Vec<i64>)> {
     let (names, policies) = subscription_policies(conn)?;
     let input = match current {
         None => ApiInput::parse_new(form, &names),
@@ -142,7 +139,7 @@ fn unique_violation(e: diesel::result::Error) -> ServiceError {
 
 /// Parses the form's OpenAPI document on the blocking pool, outside the database's write lane:
 /// a large document must not hold up every other write.
-async fn read_document(mut form: ApiForm) -> Result<ApiForm, ServiceError> {
+async fn read_document(mut form: ApiForm) -> ServiceResult<ApiForm> {
     actix_web::web::block(move || {
         form.read_document();
         form
@@ -153,7 +150,7 @@ async fn read_document(mut form: ApiForm) -> Result<ApiForm, ServiceError> {
 
 /// Checks the form (tiers against the subscription policies) and creates the API with its
 /// tiers.
-pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, ServiceError> {
+pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> ServiceResult<Api> {
     let form = read_document(form).await?;
     let about = subject(OBJECT_TYPE, None);
     audited(pool, &actor, "create", about, move |conn, subject| {
@@ -179,12 +176,7 @@ pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> Result<Api, S
 /// Checks the form against the API's current status and the subscription policies, then
 /// updates the API: its fields, its status along the lifecycle, its tiers (replaced) and its
 /// OpenAPI document (kept, replaced or removed).
-pub async fn update(
-    pool: &DbPool,
-    actor: Actor,
-    id: ApiId,
-    form: ApiForm,
-) -> Result<Api, ServiceError> {
+pub async fn update(pool: &DbPool, actor: Actor, id: ApiId, form: ApiForm) -> ServiceResult<Api> {
     let form = read_document(form).await?;
     let about = subject(OBJECT_TYPE, Some(id.get()));
     audited(pool, &actor, "update", about, move |conn, _| {

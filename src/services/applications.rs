@@ -10,7 +10,7 @@ use crate::domain::ids::ApplicationId;
 use crate::domain::policies::PolicyLevel;
 use crate::key_managers::Connectors;
 
-use super::{ServiceError, audited, keys};
+use super::{ServiceError, ServiceResult, audited, keys};
 
 fn subject(id: Option<ApplicationId>) -> Subject<'static> {
     Subject {
@@ -31,7 +31,7 @@ fn duplicate(name: &str) -> ServiceError {
 fn application_policy(
     conn: &mut diesel::SqliteConnection,
     name: &str,
-) -> Result<ThrottlingPolicy, ServiceError> {
+) -> ServiceResult<ThrottlingPolicy> {
     ThrottlingPolicy::find_by_name(conn, PolicyLevel::Application, name)?.ok_or_else(|| {
         ServiceError::invalid(
             "throttling_policy",
@@ -44,7 +44,7 @@ fn application_policy(
 fn changes<'a>(
     conn: &mut diesel::SqliteConnection,
     input: &'a ApplicationInput,
-) -> Result<(ApplicationChanges<'a>, ThrottlingPolicy), ServiceError> {
+) -> ServiceResult<(ApplicationChanges<'a>, ThrottlingPolicy)> {
     let policy = application_policy(conn, &input.policy_name)?;
     let changes = ApplicationChanges {
         name: input.name.as_str(),
@@ -71,7 +71,7 @@ pub async fn create(
     pool: &DbPool,
     actor: Actor,
     form: ApplicationForm,
-) -> Result<Application, ServiceError> {
+) -> ServiceResult<Application> {
     let input = ApplicationInput::parse(&form).map_err(ServiceError::Invalid)?;
     let owner = actor.id;
     let about = subject(None);
@@ -93,7 +93,7 @@ pub async fn update(
     actor: Actor,
     id: ApplicationId,
     form: ApplicationForm,
-) -> Result<Application, ServiceError> {
+) -> ServiceResult<Application> {
     let input = ApplicationInput::parse(&form).map_err(ServiceError::Invalid)?;
     let owner = actor.id;
     audited(pool, &actor, "update", subject(Some(id)), move |conn, _| {
@@ -137,7 +137,7 @@ pub async fn delete(
     connectors: &Connectors,
     actor: Actor,
     id: ApplicationId,
-) -> Result<Application, ServiceError> {
+) -> ServiceResult<Application> {
     let owner = actor.id;
     let (application, mappings) =
         audited(pool, &actor, "delete", subject(Some(id)), move |conn, _| {

@@ -7,7 +7,7 @@ use crate::db::{self, DbPool};
 use crate::domain::text;
 use crate::oauth_server::clients::{ClientSettings, Lifetimes, OAuthClient};
 
-use super::{ServiceError, audited, subject};
+use super::{ServiceError, ServiceResult, audited, subject};
 
 const OBJECT_TYPE: &str = "gateway";
 
@@ -20,16 +20,12 @@ pub struct Registered {
 }
 
 /// Every registered gateway.
-pub async fn list(pool: &DbPool) -> Result<Vec<OAuthClient>, ServiceError> {
+pub async fn list(pool: &DbPool) -> ServiceResult<Vec<OAuthClient>> {
     db::run(pool, |conn| Ok(OAuthClient::resource_servers(conn)?)).await
 }
 
 /// Registers a gateway named `name` (required, one line, at most 100 characters).
-pub async fn register(
-    pool: &DbPool,
-    actor: &Actor,
-    name: &str,
-) -> Result<Registered, ServiceError> {
+pub async fn register(pool: &DbPool, actor: &Actor, name: &str) -> ServiceResult<Registered> {
     let name =
         text::required_line(name, "Name", 100).map_err(|m| ServiceError::invalid("name", m))?;
     let settings = ClientSettings {
@@ -62,7 +58,7 @@ pub async fn register(
 }
 
 /// Removes a gateway; answers its name.
-pub async fn remove(pool: &DbPool, actor: &Actor, id: i64) -> Result<String, ServiceError> {
+pub async fn remove(pool: &DbPool, actor: &Actor, id: i64) -> ServiceResult<String> {
     let about = subject(OBJECT_TYPE, Some(id));
     audited(pool, actor, "delete", about, move |conn, _| {
         let gateway = OAuthClient::resource_servers(conn)?

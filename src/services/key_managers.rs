@@ -11,7 +11,7 @@ use crate::db::{self, DbError, DbPool, is_unique_violation};
 use crate::domain::key_managers::{KeyManagerForm, KeyManagerInput};
 use crate::domain::keys::KeyManagerKind;
 use crate::security::secret_box::SecretBox;
-use crate::services::{ServiceError, audited, subject};
+use crate::services::{ServiceError, ServiceResult, audited, subject};
 
 /// A key manager and how many application keys it holds.
 #[derive(Debug, Clone)]
@@ -76,7 +76,7 @@ fn check_issuer(
     issuer: Option<&str>,
     own_issuer: &str,
     id: Option<i64>,
-) -> Result<(), ServiceError> {
+) -> ServiceResult<()> {
     let Some(issuer) = issuer else { return Ok(()) };
     if issuer.trim_end_matches('/') == own_issuer.trim_end_matches('/') {
         return Err(ServiceError::taken(
@@ -105,7 +105,7 @@ pub async fn overview(pool: &DbPool) -> Result<Vec<KeyManagerEntry>, DbError> {
     .await
 }
 
-pub async fn find(pool: &DbPool, id: i64) -> Result<KeyManagerEntry, ServiceError> {
+pub async fn find(pool: &DbPool, id: i64) -> ServiceResult<KeyManagerEntry> {
     db::run(pool, move |conn| {
         let key_manager = KeyManagerRow::find(conn, id)?.ok_or(ServiceError::NotFound)?;
         let keys = KeyManagerRow::key_counts(conn)?
@@ -125,7 +125,7 @@ pub async fn create(
     form: KeyManagerForm,
     own_issuer: String,
     allow_private: bool,
-) -> Result<KeyManagerRow, ServiceError> {
+) -> ServiceResult<KeyManagerRow> {
     let input =
         KeyManagerInput::parse(&form, None, &[], allow_private).map_err(ServiceError::Invalid)?;
     let about = subject(OBJECT_TYPE, None);
@@ -166,7 +166,7 @@ pub async fn update(
     form: KeyManagerForm,
     own_issuer: String,
     allow_private: bool,
-) -> Result<KeyManagerRow, ServiceError> {
+) -> ServiceResult<KeyManagerRow> {
     let about = subject(OBJECT_TYPE, Some(id));
     audited(pool, &actor, "update", about, move |conn, _| {
         let current = KeyManagerRow::find(conn, id)?.ok_or(ServiceError::NotFound)?;
@@ -201,7 +201,7 @@ pub async fn set_enabled(
     actor: Actor,
     id: i64,
     enabled: bool,
-) -> Result<KeyManagerRow, ServiceError> {
+) -> ServiceResult<KeyManagerRow> {
     let action = if enabled { "enable" } else { "disable" };
     let about = subject(OBJECT_TYPE, Some(id));
     audited(pool, &actor, action, about, move |conn, _| {
@@ -222,7 +222,7 @@ fn capitalised(word: &str) -> String {
 }
 
 /// Deletes a key manager no application keys use; never the resident one.
-pub async fn delete(pool: &DbPool, actor: Actor, id: i64) -> Result<KeyManagerRow, ServiceError> {
+pub async fn delete(pool: &DbPool, actor: Actor, id: i64) -> ServiceResult<KeyManagerRow> {
     audited(pool, &actor, "delete", subject(OBJECT_TYPE, Some(id)), move |conn, _| {
             let row = KeyManagerRow::find(conn, id)?.ok_or(ServiceError::NotFound)?;
             if row.kind == KeyManagerKind::Resident {

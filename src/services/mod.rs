@@ -148,6 +148,9 @@ impl From<ServiceError> for AppError {
     }
 }
 
+/// What a service operation answers.
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
 /// Writes a change and its audit event in one write transaction (`db::write`, on the blocking
 /// pool): `change` makes the change and answers with its outcome and the event's summary (`None`
 /// when, in the end, nothing changed and there is nothing to record). A change that makes its
@@ -158,11 +161,11 @@ pub async fn audited<T, S, F>(
     verb: &'static str,
     subject: Subject<'static>,
     change: F,
-) -> Result<T, ServiceError>
+) -> ServiceResult<T>
 where
     T: Send + 'static,
     S: Into<Option<String>>,
-    F: FnOnce(&mut SqliteConnection, &mut Subject<'static>) -> Result<(T, S), ServiceError>
+    F: FnOnce(&mut SqliteConnection, &mut Subject<'static>) -> ServiceResult<(T, S)>
         + Send
         + 'static,
 {

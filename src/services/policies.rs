@@ -5,7 +5,7 @@ use crate::db::models::audit_events::Actor;
 use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::db::{self, DbError, DbPool, is_unique_violation};
 use crate::domain::policies::{NewPolicy, PolicyChanges, PolicyForm, PolicyLevel, PolicyUses};
-use crate::services::{ServiceError, audited, subject};
+use crate::services::{ServiceError, ServiceResult, audited, subject};
 
 /// A policy and what uses it.
 #[derive(Debug, Clone)]
@@ -52,7 +52,7 @@ pub async fn overview(pool: &DbPool) -> Result<PolicyOverview, DbError> {
 }
 
 /// One policy and its uses.
-pub async fn find(pool: &DbPool, id: i64) -> Result<PolicyRow, ServiceError> {
+pub async fn find(pool: &DbPool, id: i64) -> ServiceResult<PolicyRow> {
     db::run(pool, move |conn| {
         let policy = ThrottlingPolicy::find(conn, id)?.ok_or(ServiceError::NotFound)?;
         let uses = ThrottlingPolicy::uses(conn, id)?;
@@ -66,7 +66,7 @@ pub async fn create(
     pool: &DbPool,
     actor: Actor,
     new: NewPolicy,
-) -> Result<ThrottlingPolicy, ServiceError> {
+) -> ServiceResult<ThrottlingPolicy> {
     let about = subject(OBJECT_TYPE, None);
     audited(pool, &actor, "create", about, move |conn, subject| {
         if ThrottlingPolicy::find_by_name_ignoring_case(conn, new.level, &new.name)?.is_some() {
@@ -94,7 +94,7 @@ pub async fn update(
     actor: Actor,
     id: i64,
     form: PolicyForm,
-) -> Result<ThrottlingPolicy, ServiceError> {
+) -> ServiceResult<ThrottlingPolicy> {
     let about = subject(OBJECT_TYPE, Some(id));
     audited(pool, &actor, "update", about, move |conn, _| {
         let current = ThrottlingPolicy::find(conn, id)?.ok_or(ServiceError::NotFound)?;
@@ -107,11 +107,7 @@ pub async fn update(
 }
 
 /// Deletes a policy that nothing uses.
-pub async fn delete(
-    pool: &DbPool,
-    actor: Actor,
-    id: i64,
-) -> Result<ThrottlingPolicy, ServiceError> {
+pub async fn delete(pool: &DbPool, actor: Actor, id: i64) -> ServiceResult<ThrottlingPolicy> {
     let about = subject(OBJECT_TYPE, Some(id));
     audited(pool, &actor, "delete", about, move |conn, _| {
         let policy = ThrottlingPolicy::find(conn, id)?.ok_or(ServiceError::NotFound)?;

@@ -20,8 +20,8 @@ use crate::db::{self, DbError, DbPool};
 use crate::domain::accounts::{AccountStatus, NewAccount, PASSWORD_MAX, Role, username_key};
 use crate::security::client_address::ClientAddress;
 use crate::security::password;
-use crate::services::ServiceError;
 use crate::services::accounts::insert_user_in;
+use crate::services::{ServiceError, ServiceResult};
 
 /// Five failures for one account from one address lock that pair for 15 minutes.
 pub const ACCOUNT_FROM_ADDRESS_RULE: ThrottleRule = ThrottleRule {
@@ -267,7 +267,7 @@ pub async fn sign_up(
     account: NewAccount,
     needs_approval: bool,
     client: ClientAddress,
-) -> Result<User, ServiceError> {
+) -> ServiceResult<User> {
     let address = address_key(client.0);
     let sign_ups = format!("sign-up:{client}");
     {

@@ -11,7 +11,7 @@ use crate::domain::applications::{SubscriptionStatus, rejection_reason};
 use crate::domain::ids::ApiId;
 use crate::domain::ids::ApplicationId;
 
-use super::{ServiceError, audited};
+use super::{ServiceError, ServiceResult, audited};
 
 /// What the subscribe form sends.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
@@ -50,7 +50,7 @@ pub async fn subscribe(
     actor: Actor,
     api_id: ApiId,
     form: SubscribeForm,
-) -> Result<Subscribed, ServiceError> {
+) -> ServiceResult<Subscribed> {
     // An id that is not a number cannot be one of the actor's applications.
     let application_id: ApplicationId = form.application_id.trim().parse().map_err(|_| {
         if form.application_id.trim().is_empty() {
@@ -138,7 +138,7 @@ pub async fn unsubscribe(
     actor: Actor,
     application_id: ApplicationId,
     subscription_id: i64,
-) -> Result<(), ServiceError> {
+) -> ServiceResult<()> {
     let owner = actor.id;
     let subject = subject(Some(subscription_id), Some(application_id));
     audited(pool, &actor, "unsubscribe", subject, move |conn, _| {
@@ -171,7 +171,7 @@ pub async fn decide(
     subscription_id: i64,
     decision: Decision,
     reason: &str,
-) -> Result<Subscription, ServiceError> {
+) -> ServiceResult<Subscription> {
     let reason = match decision {
         Decision::Approve => None,
         Decision::Reject => {

@@ -11,11 +11,13 @@ use crate::key_managers::{ClientRequest, TokenRequest, spec};
 use crate::services::audited;
 
 use super::offer::KeysAction;
-use super::{Issued, IssuedToken, Keys, KeysRequest, ServiceError, unlink_or_delete};
+use super::{
+    Issued, IssuedToken, Keys, KeysRequest, ServiceError, ServiceResult, unlink_or_delete,
+};
 
 impl Keys {
     /// Changes what the keys' client is registered with.
-    pub async fn update(&self, request: &KeysRequest) -> Result<String, ServiceError> {
+    pub async fn update(&self, request: &KeysRequest) -> ServiceResult<String> {
         let (checked, mapping, consumer_key) = self.on_keys(request, KeysAction::Update).await?;
         let key_type = request.target.key_type;
         let settings =
@@ -55,7 +57,7 @@ impl Keys {
     }
 
     /// A new consumer secret, shown once; the old one stops working.
-    pub async fn regenerate_secret(&self, request: &KeysRequest) -> Result<Issued, ServiceError> {
+    pub async fn regenerate_secret(&self, request: &KeysRequest) -> ServiceResult<Issued> {
         let action = KeysAction::Regenerate;
         let (checked, mapping, consumer_key) = self.on_keys(request, action).await?;
         let secret = checked.connector.regenerate_secret(&consumer_key).await?;
@@ -78,7 +80,7 @@ impl Keys {
     }
 
     /// An access token for the keys (client_credentials), the consumer secret proven.
-    pub async fn token(&self, request: &KeysRequest) -> Result<IssuedToken, ServiceError> {
+    pub async fn token(&self, request: &KeysRequest) -> ServiceResult<IssuedToken> {
         let (checked, mapping, consumer_key) = self.on_keys(request, KeysAction::Token).await?;
         let max = spec(checked.key_manager.kind).map_or(3600, |s| s.max_token_validity);
         let input = TokenInput::parse(&request.form, max).map_err(ServiceError::Invalid)?;
@@ -115,10 +117,7 @@ impl Keys {
 
     /// Removes the keys: a CREATED client is deleted at its key manager, a MAPPED one only
     /// unlinked. When the key manager fails, the keys stay and the error is shown.
-    pub async fn remove(
-        &self,
-        request: &KeysRequest,
-    ) -> Result<(String, CreateMode), ServiceError> {
+    pub async fn remove(&self, request: &KeysRequest) -> ServiceResult<(String, CreateMode)> {
         let (checked, mapping, consumer_key) = self.on_keys(request, KeysAction::Remove).await?;
         let mode = mapping.create_mode;
         unlink_or_delete(checked.connector.as_ref(), mode, &consumer_key).await?;

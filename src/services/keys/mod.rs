@@ -24,7 +24,7 @@ use crate::db::{self, DbPool};
 use crate::domain::keys::{CreateMode, KeyType, KeysForm, MappingState};
 use crate::key_managers::{AccessToken, Connectors, KeyManager, KmResult, may_use};
 
-use super::ServiceError;
+use super::{ServiceError, ServiceResult};
 
 mod changes;
 mod offer;
@@ -92,12 +92,12 @@ impl Checked {
     }
 
     /// Refuses `action` when the key manager cannot do it at all.
-    fn allow(&self, action: KeysAction) -> Result<(), ServiceError> {
+    fn allow(&self, action: KeysAction) -> ServiceResult<()> {
         self.offer().refuses(action).map_or(Ok(()), Err)
     }
 
     /// Refuses `action` when it cannot work on these keys.
-    fn allow_on(&self, action: KeysAction, mapping: &KeyMapping) -> Result<(), ServiceError> {
+    fn allow_on(&self, action: KeysAction, mapping: &KeyMapping) -> ServiceResult<()> {
         let settings = mapping.settings();
         let keys = ExistingKeys {
             mode: mapping.create_mode,
@@ -134,7 +134,7 @@ fn in_progress() -> ServiceError {
 }
 
 /// A key manager's stored configuration; one that does not read is Portico's failure.
-fn config_of(key_manager: &KeyManagerRow) -> Result<KeyManagerConfig, ServiceError> {
+fn config_of(key_manager: &KeyManagerRow) -> ServiceResult<KeyManagerConfig> {
     key_manager
         .config()
         .map_err(|e| ServiceError::internal("a key manager's configuration does not read", e))
@@ -147,7 +147,7 @@ fn usable_key_manager(
     user: &User,
     roles: &[String],
     name: &str,
-) -> Result<(KeyManagerRow, KeyManagerConfig), ServiceError> {
+) -> ServiceResult<(KeyManagerRow, KeyManagerConfig)> {
     let name = name.trim();
     let key_manager = if name.is_empty() {
         KeyManagerRow::all(conn)?
@@ -185,7 +185,7 @@ fn owned(
     conn: &mut diesel::SqliteConnection,
     user_id: i64,
     application_id: ApplicationId,
-) -> Result<(Application, User, Vec<String>), ServiceError> {
+) -> ServiceResult<(Application, User, Vec<String>)> {
     let application =
         Application::find_owned(conn, application_id, user_id)?.ok_or(ServiceError::NotFound)?;
     let user = User::find(conn, user_id)?.ok_or(ServiceError::NotFound)?;
@@ -201,7 +201,7 @@ impl Keys {
         actor: &Actor,
         application_id: ApplicationId,
         key_manager: &str,
-    ) -> Result<Checked, ServiceError> {
+    ) -> ServiceResult<Checked> {
         let (application, user, roles) = owned(conn, actor.id, application_id)?;
         let (key_manager, config) = usable_key_manager(conn, &user, &roles, key_manager)?;
         let connector = self.connectors.connector(&key_manager)?;
@@ -233,7 +233,7 @@ fn active_mapping(
     conn: &mut diesel::SqliteConnection,
     checked: &Checked,
     key_type: KeyType,
-) -> Result<(KeyMapping, String), ServiceError> {
+) -> ServiceResult<(KeyMapping, String)> {
     let mapping = KeyMapping::find(
         conn,
         checked.application.id,
@@ -261,7 +261,7 @@ impl Keys {
         &self,
         request: &KeysRequest,
         action: KeysAction,
-    ) -> Result<(Checked, KeyMapping, String), ServiceError> {
+    ) -> ServiceResult<(Checked, KeyMapping, String)> {
         let this = self.clone();
         let (actor, target) = (request.actor.clone(), request.target);
         let key_manager = request.form.key_manager.clone();

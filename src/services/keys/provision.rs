@@ -16,7 +16,7 @@ use crate::services::audited;
 
 use super::offer::KeysAction;
 use super::tasks::give_back;
-use super::{Checked, Issued, Keys, KeysRequest, ServiceError, in_progress};
+use super::{Checked, Issued, Keys, KeysRequest, ServiceError, ServiceResult, in_progress};
 
 /// How keys are got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +83,7 @@ impl Provision {
         checked: &Checked,
         owner: &str,
         key_type: KeyType,
-    ) -> Result<Ask, ServiceError> {
+    ) -> ServiceResult<Ask> {
         let application_id = checked.application.id;
         Ok(match self {
             Provision::Generate => Ask::Create(ClientRequest {
@@ -128,11 +128,7 @@ impl Ask {
 
 impl Keys {
     /// Gets keys the way `mode` says: reserve, ask the key manager, then activate — or undo.
-    pub async fn provision(
-        &self,
-        mode: Provision,
-        request: &KeysRequest,
-    ) -> Result<Issued, ServiceError> {
+    pub async fn provision(&self, mode: Provision, request: &KeysRequest) -> ServiceResult<Issued> {
         let (checked, reservation, ask) = self.reserve(mode, request).await?;
         let made = match ask.send(checked.connector.as_ref()).await {
             Ok(made) => made,
@@ -187,7 +183,7 @@ impl Keys {
         &self,
         mode: Provision,
         request: &KeysRequest,
-    ) -> Result<(Checked, KeyMapping, Ask), ServiceError> {
+    ) -> ServiceResult<(Checked, KeyMapping, Ask)> {
         let this = self.clone();
         let (actor, target, form) = (request.actor.clone(), request.target, request.form.clone());
         db::run(&self.pool, move |conn| {
@@ -229,7 +225,7 @@ fn reserve(
     checked: &Checked,
     key_type: KeyType,
     mode: CreateMode,
-) -> Result<KeyMapping, ServiceError> {
+) -> ServiceResult<KeyMapping> {
     let (application_id, key_manager) = (checked.application.id, &checked.key_manager);
     if let Some(existing) = KeyMapping::find(conn, application_id, key_type, key_manager.id)? {
         if existing.is_stale() {
@@ -262,7 +258,7 @@ fn reserve(
 fn tidy_interrupted(
     conn: &mut diesel::SqliteConnection,
     reservation: &KeyMapping,
-) -> Result<(), ServiceError> {
+) -> ServiceResult<()> {
     let since = reservation.created_at;
     let left = OAuthClient::unmapped_since(
         conn,

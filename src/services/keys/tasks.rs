@@ -11,7 +11,7 @@ use crate::db::models::key_mappings::KeyMapping;
 use crate::db::{self, DbPool};
 use crate::domain::keys::{CreateMode, MappingState};
 use crate::key_managers::{Connectors, KeyManager, KeyManagerError, KmResult};
-use crate::services::{ServiceError, audited, subject};
+use crate::services::{ServiceError, ServiceResult, audited, subject};
 
 use super::unlink_or_delete;
 
@@ -107,7 +107,7 @@ pub async fn retry_task(
     connectors: &Connectors,
     actor: Actor,
     task_id: i64,
-) -> Result<KeyManagerTask, ServiceError> {
+) -> ServiceResult<KeyManagerTask> {
     let (task, key_manager) = db::run(pool, move |conn| {
         let task = KeyManagerTask::find(conn, task_id)?
             .filter(|t| t.resolved_at.is_none())
@@ -137,7 +137,7 @@ pub async fn retry_task(
 }
 
 /// Marks a task resolved (the administrator dealt with the client by hand).
-pub async fn resolve_task(pool: &DbPool, actor: Actor, task_id: i64) -> Result<(), ServiceError> {
+pub async fn resolve_task(pool: &DbPool, actor: Actor, task_id: i64) -> ServiceResult<()> {
     resolve(pool, &actor, task_id, "Marked resolved by hand").await
 }
 
@@ -147,7 +147,7 @@ async fn resolve(
     actor: &Actor,
     task_id: i64,
     how: &'static str,
-) -> Result<(), ServiceError> {
+) -> ServiceResult<()> {
     let subject = subject("key_manager_task", Some(task_id));
     audited(pool, actor, "resolve", subject, move |conn, _| {
         let task = KeyManagerTask::find(conn, task_id)?.ok_or(ServiceError::NotFound)?;

@@ -165,11 +165,7 @@ fn request(fixture: &Fixture, key_type: KeyType, form: KeysForm) -> KeysRequest 
 }
 
 /// Generates keys of `key_type` for the fixture's application.
-async fn generate(
-    keys: &Keys,
-    fixture: &Fixture,
-    key_type: KeyType,
-) -> Result<Issued, ServiceError> {
+async fn generate(keys: &Keys, fixture: &Fixture, key_type: KeyType) -> ServiceResult<Issued> {
     keys.provision(Provision::Generate, &request(fixture, key_type, form()))
         .await
 }

@@ -10,7 +10,7 @@ use crate::domain::keys::{KeySettings, KeyType};
 use crate::key_managers::{ConnectorSpec, may_use, spec};
 
 use super::offer::{ExistingKeys, KeysAction, Offer};
-use super::{Keys, ServiceError, config_of, owned};
+use super::{Keys, ServiceError, ServiceResult, config_of, owned};
 
 /// The keys tab of one environment: the key managers the user may use, and the chosen one.
 pub struct KeysView {
@@ -84,7 +84,7 @@ impl Keys {
         application_id: ApplicationId,
         key_type: KeyType,
         key_manager: Option<String>,
-    ) -> Result<KeysView, ServiceError> {
+    ) -> ServiceResult<KeysView> {
         let (provisioning, issuer) = (self.provisioning, self.issuer.clone());
         db::run(&self.pool, move |conn| {
             let (application, user, roles) = owned(conn, user_id, application_id)?;

@@ -20,11 +20,11 @@ use crate::db::models::key_managers::KeyManagerRow;
 use crate::domain::FieldErrors;
 use crate::domain::keys::{CLIENT_CREDENTIALS, CreateMode, KeyType, KeysForm};
 use crate::error::AppError;
-use crate::services::ServiceError;
 use crate::services::keys::{
     Issued, IssuedToken, Keys, KeysAction, KeysRequest, KeysView, Provision, SelectedKeyManager,
     Target,
 };
+use crate::services::{ServiceError, ServiceResult};
 use crate::web::context::Viewer;
 use crate::web::one_time::OneTime;
 use crate::web::{PageContext, SignedIn, flash, render, see_other};
@@ -384,7 +384,7 @@ impl KeysPost {
     async fn answer<T>(
         self,
         action: KeysAction,
-        result: Result<T, ServiceError>,
+        result: ServiceResult<T>,
         done: impl FnOnce(T, &KeysPost) -> HttpResponse,
     ) -> Result<HttpResponse, AppError> {
         let error = match result {
