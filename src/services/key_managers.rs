@@ -3,6 +3,7 @@
 //! Portico's own and are not stored; it can be disabled but never deleted. A key manager that
 //! application keys use cannot be deleted. Masked connector fields are sealed with `SecretBox`.
 
+use crate::domain::ids::KeyManagerId;
 use std::collections::BTreeMap;
 
 use crate::db::models::audit_events::Actor;
@@ -75,7 +76,7 @@ fn check_issuer(
     conn: &mut diesel::SqliteConnection,
     issuer: Option<&str>,
     own_issuer: &str,
-    id: Option<i64>,
+    id: Option<KeyManagerId>,
 ) -> ServiceResult<()> {
     let Some(issuer) = issuer else { return Ok(()) };
     if issuer.trim_end_matches('/') == own_issuer.trim_end_matches('/') {
@@ -105,7 +106,7 @@ pub async fn overview(pool: &DbPool) -> Result<Vec<KeyManagerEntry>, DbError> {
     .await
 }
 
-pub async fn find(pool: &DbPool, id: i64) -> ServiceResult<KeyManagerEntry> {
+pub async fn find(pool: &DbPool, id: KeyManagerId) -> ServiceResult<KeyManagerEntry> {
     db::run(pool, move |conn| {
         let key_manager = KeyManagerRow::find(conn, id)?.ok_or(ServiceError::NotFound)?;
         let keys = KeyManagerRow::key_counts(conn)?
@@ -149,7 +150,7 @@ pub async fn create(
                     _ => e.into(),
                 }
             })?;
-        subject.object_id = Some(row.id);
+        subject.object_id = Some(row.id.get());
         let summary = format!("Created {} key manager {}", row.kind, row.name);
         Ok((row, summary))
     })
@@ -162,12 +163,12 @@ pub async fn update(
     pool: &DbPool,
     secret_box: std::sync::Arc<SecretBox>,
     actor: Actor,
-    id: i64,
+    id: KeyManagerId,
     form: KeyManagerForm,
     own_issuer: String,
     allow_private: bool,
 ) -> ServiceResult<KeyManagerRow> {
-    let about = subject(OBJECT_TYPE, Some(id));
+    let about = subject(OBJECT_TYPE, Some(id.get()));
     audited(pool, &actor, "update", about, move |conn, _| {
         let current = KeyManagerRow::find(conn, id)?.ok_or(ServiceError::NotFound)?;
         let stored = open_secrets(&secret_box, &current);
@@ -199,11 +200,11 @@ pub async fn update(
 pub async fn set_enabled(
     pool: &DbPool,
     actor: Actor,
-    id: i64,
+    id: KeyManagerId,
     enabled: bool,
 ) -> ServiceResult<KeyManagerRow> {
     let action = if enabled { "enable" } else { "disable" };
-    let about = subject(OBJECT_TYPE, Some(id));
+    let about = subject(OBJECT_TYPE, Some(id.get()));
     audited(pool, &actor, action, about, move |conn, _| {
         let row = KeyManagerRow::find(conn, id)?.ok_or(ServiceError::NotFound)?;
         KeyManagerRow::set_enabled(conn, id, enabled)?;
@@ -222,8 +223,8 @@ fn capitalised(word: &str) -> String {
 }
 
 /// Deletes a key manager no application keys use; never the resident one.
-pub async fn delete(pool: &DbPool, actor: Actor, id: i64) -> ServiceResult<KeyManagerRow> {
-    audited(pool, &actor, "delete", subject(OBJECT_TYPE, Some(id)), move |conn, _| {
+pub async fn delete(pool: &DbPool, actor: Actor, id: KeyManagerId) -> ServiceResult<KeyManagerRow> {
+    audited(pool, &actor, "delete", subject(OBJECT_TYPE, Some(id.get())), move |conn, _| {
             let row = KeyManagerRow::find(conn, id)?.ok_or(ServiceError::NotFound)?;
             if row.kind == KeyManagerKind::Resident {
                 return Err(ServiceError::Conflict(

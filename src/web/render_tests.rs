@@ -132,7 +132,7 @@ pub fn api_summary(id: i64, name: &str) -> ApiSummary {
 
 pub fn key_manager(id: i64, name: &str, kind: KeyManagerKind, enabled: bool) -> KeyManagerRow {
     KeyManagerRow {
-        id,
+        id: crate::domain::ids::KeyManagerId(id),
         name: name.into(),
         display_name: HOSTILE.into(),
         kind,

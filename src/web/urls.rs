@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::domain::ids::{ApiId, ApplicationId};
+use crate::domain::ids::{ApiId, ApplicationId, KeyManagerId};
 use crate::domain::keys::KeyType;
 use crate::services::keys::KeysAction;
 
@@ -56,10 +56,10 @@ pub enum Url {
     KeyManagers,
     NewKeyManager,
     DiscoverKeyManager,
-    KeyManager(i64),
-    EnableKeyManager(i64),
-    DisableKeyManager(i64),
-    DeleteKeyManager(i64),
+    KeyManager(KeyManagerId),
+    EnableKeyManager(KeyManagerId),
+    DisableKeyManager(KeyManagerId),
+    DeleteKeyManager(KeyManagerId),
     Policies,
     NewPolicy,
     Policy(i64),
@@ -145,10 +145,10 @@ impl Url {
             Url::KeyManagers => ("/admin/key-managers", none),
             Url::NewKeyManager => ("/admin/key-managers/new", none),
             Url::DiscoverKeyManager => ("/admin/key-managers/discover", none),
-            Url::KeyManager(id) => ("/admin/key-managers/{id}", one(id)),
-            Url::EnableKeyManager(id) => ("/admin/key-managers/{id}/enable", one(id)),
-            Url::DisableKeyManager(id) => ("/admin/key-managers/{id}/disable", one(id)),
-            Url::DeleteKeyManager(id) => ("/admin/key-managers/{id}/delete", one(id)),
+            Url::KeyManager(id) => ("/admin/key-managers/{id}", one(id.get())),
+            Url::EnableKeyManager(id) => ("/admin/key-managers/{id}/enable", one(id.get())),
+            Url::DisableKeyManager(id) => ("/admin/key-managers/{id}/disable", one(id.get())),
+            Url::DeleteKeyManager(id) => ("/admin/key-managers/{id}/delete", one(id.get())),
             Url::Policies => ("/admin/throttling-policies", none),
             Url::NewPolicy => ("/admin/throttling-policies/new", none),
             Url::Policy(id) => ("/admin/throttling-policies/{id}", one(id)),
@@ -247,10 +247,10 @@ mod tests {
             Url::KeyManagers,
             Url::NewKeyManager,
             Url::DiscoverKeyManager,
-            Url::KeyManager(7),
-            Url::EnableKeyManager(7),
-            Url::DisableKeyManager(7),
-            Url::DeleteKeyManager(7),
+            Url::KeyManager(KeyManagerId(7)),
+            Url::EnableKeyManager(KeyManagerId(7)),
+            Url::DisableKeyManager(KeyManagerId(7)),
+            Url::DeleteKeyManager(KeyManagerId(7)),
             Url::Policies,
             Url::NewPolicy,
             Url::Policy(7),

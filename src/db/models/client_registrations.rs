@@ -4,6 +4,7 @@
 //! on their way in and opened on their way out, here only: callers hold a `Registration` in the
 //! clear, the table only ciphertext.
 
+use crate::domain::ids::KeyManagerId;
 use diesel::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -18,7 +19,7 @@ const SECRET_PURPOSE: &str = "registered client secret";
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = client_registrations)]
 pub struct ClientRegistration {
-    pub key_manager_id: i64,
+    pub key_manager_id: KeyManagerId,
     pub consumer_key: String,
     pub registration_client_uri: String,
     /// Sealed registration access token.
@@ -54,7 +55,7 @@ fn open(
 impl ClientRegistration {
     pub fn find(
         conn: &mut SqliteConnection,
-        key_manager_id: i64,
+        key_manager_id: KeyManagerId,
         consumer_key: &str,
     ) -> QueryResult<Option<ClientRegistration>> {
         client_registrations::table
@@ -82,7 +83,7 @@ impl ClientRegistration {
     pub fn save(
         conn: &mut SqliteConnection,
         secret_box: &SecretBox,
-        key_manager_id: i64,
+        key_manager_id: KeyManagerId,
         consumer_key: &str,
         registration: &Registration,
     ) -> QueryResult<usize> {
@@ -116,7 +117,7 @@ impl ClientRegistration {
 
     pub fn delete(
         conn: &mut SqliteConnection,
-        key_manager_id: i64,
+        key_manager_id: KeyManagerId,
         consumer_key: &str,
     ) -> QueryResult<usize> {
         diesel::delete(client_registrations::table.find((key_manager_id, consumer_key)))

@@ -1,6 +1,7 @@
 //! `key_manager_tasks`: clients a key manager failed to delete. Each stays on the administrator's
 //! list until it is resolved, so that no client is ever left behind silently.
 
+use crate::domain::ids::KeyManagerId;
 use diesel::prelude::*;
 
 use crate::db::now;
@@ -10,7 +11,7 @@ use crate::db::schema::key_manager_tasks;
 #[diesel(table_name = key_manager_tasks)]
 pub struct KeyManagerTask {
     pub id: i64,
-    pub key_manager_id: Option<i64>,
+    pub key_manager_id: Option<KeyManagerId>,
     pub key_manager_name: String,
     pub consumer_key: String,
     pub application_name: String,
@@ -21,7 +22,7 @@ pub struct KeyManagerTask {
 
 /// What a new task records.
 pub struct NewTask<'a> {
-    pub key_manager_id: i64,
+    pub key_manager_id: KeyManagerId,
     pub key_manager_name: &'a str,
     pub consumer_key: &'a str,
     pub application_name: &'a str,

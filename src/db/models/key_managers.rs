@@ -2,6 +2,7 @@
 //! with their `config` JSON read through the typed `KeyManagerConfig`.
 
 use crate::domain::ids::ApplicationId;
+use crate::domain::ids::KeyManagerId;
 use std::collections::{BTreeMap, HashMap};
 
 use diesel::dsl::count_star;
@@ -16,7 +17,7 @@ use crate::security::secret_box::SecretBox;
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = key_managers)]
 pub struct KeyManagerRow {
-    pub id: i64,
+    pub id: KeyManagerId,
     pub name: String,
     pub display_name: String,
     pub kind: KeyManagerKind,
@@ -146,7 +147,10 @@ impl KeyManagerRow {
             })
     }
 
-    pub fn find(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<KeyManagerRow>> {
+    pub fn find(
+        conn: &mut SqliteConnection,
+        id: KeyManagerId,
+    ) -> QueryResult<Option<KeyManagerRow>> {
         Self::first_where(conn, key_managers::table.find(id).into_boxed())
     }
 
@@ -227,7 +231,7 @@ impl KeyManagerRow {
     /// Applies the form; name and type stay.
     pub fn update(
         conn: &mut SqliteConnection,
-        id: i64,
+        id: KeyManagerId,
         changes: &KeyManagerChanges,
     ) -> QueryResult<KeyManagerRow> {
         diesel::update(key_managers::table.find(id))
@@ -236,7 +240,11 @@ impl KeyManagerRow {
             .get_result(conn)
     }
 
-    pub fn set_enabled(conn: &mut SqliteConnection, id: i64, enabled: bool) -> QueryResult<usize> {
+    pub fn set_enabled(
+        conn: &mut SqliteConnection,
+        id: KeyManagerId,
+        enabled: bool,
+    ) -> QueryResult<usize> {
         diesel::update(key_managers::table.find(id))
             .set((
                 key_managers::enabled.eq(enabled),
@@ -245,13 +253,13 @@ impl KeyManagerRow {
             .execute(conn)
     }
 
-    pub fn delete(conn: &mut SqliteConnection, id: i64) -> QueryResult<usize> {
+    pub fn delete(conn: &mut SqliteConnection, id: KeyManagerId) -> QueryResult<usize> {
         diesel::delete(key_managers::table.find(id)).execute(conn)
     }
 
     /// How many application keys (mappings, in any state) each key manager has: one grouped query.
-    pub fn key_counts(conn: &mut SqliteConnection) -> QueryResult<HashMap<i64, i64>> {
-        let rows: Vec<(i64, i64)> = key_mappings::table
+    pub fn key_counts(conn: &mut SqliteConnection) -> QueryResult<HashMap<KeyManagerId, i64>> {
+        let rows: Vec<(KeyManagerId, i64)> = key_mappings::table
             .group_by(key_mappings::key_manager_id)
             .select((key_mappings::key_manager_id, count_star()))
             .load(conn)?;
@@ -259,7 +267,7 @@ impl KeyManagerRow {
     }
 
     /// The applications with keys at this key manager, with their owners, by name.
-    pub fn key_users(conn: &mut SqliteConnection, id: i64) -> QueryResult<Vec<KeyUser>> {
+    pub fn key_users(conn: &mut SqliteConnection, id: KeyManagerId) -> QueryResult<Vec<KeyUser>> {
         let rows: Vec<(ApplicationId, String, String)> = key_mappings::table
             .inner_join(applications::table.inner_join(users::table))
             .filter(key_mappings::key_manager_id.eq(id))

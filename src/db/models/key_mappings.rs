@@ -2,6 +2,7 @@
 //! A generation first RESERVES its row (so two requests cannot both make a client), then
 //! ACTIVATES it with the consumer key once the key manager answered, or RELEASES it.
 
+use crate::domain::ids::KeyManagerId;
 use diesel::dsl::{Eq, Filter, Find};
 use diesel::prelude::*;
 
@@ -17,7 +18,7 @@ pub struct KeyMapping {
     pub id: i64,
     pub application_id: ApplicationId,
     pub key_type: KeyType,
-    pub key_manager_id: i64,
+    pub key_manager_id: KeyManagerId,
     pub consumer_key: Option<String>,
     pub create_mode: CreateMode,
     pub state: MappingState,
@@ -49,7 +50,7 @@ impl KeyMapping {
         conn: &mut SqliteConnection,
         application_id: ApplicationId,
         key_type: KeyType,
-        key_manager_id: i64,
+        key_manager_id: KeyManagerId,
     ) -> QueryResult<Option<KeyMapping>> {
         key_mappings::table
             .filter(key_mappings::application_id.eq(application_id))
@@ -65,7 +66,7 @@ impl KeyMapping {
         conn: &mut SqliteConnection,
         application_id: ApplicationId,
         key_type: KeyType,
-        key_manager_id: i64,
+        key_manager_id: KeyManagerId,
         create_mode: CreateMode,
     ) -> QueryResult<KeyMapping> {
         let now = now();

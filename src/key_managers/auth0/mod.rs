@@ -19,6 +19,7 @@
 mod clients;
 mod management;
 
+use crate::domain::ids::KeyManagerId;
 use secrecy::SecretString;
 
 use super::client_auth::{ClientAuth, Credentials};
@@ -41,7 +42,7 @@ pub static SPEC: ConnectorSpec = ConnectorSpec {
 
 /// One Auth0 tenant, as a key manager row configures it.
 pub struct Auth0KeyManager {
-    key_manager_id: i64,
+    key_manager_id: KeyManagerId,
     token_endpoint: String,
     /// The Management API audience, which is also its base URL.
     audience: String,

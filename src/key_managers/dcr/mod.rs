@@ -32,6 +32,7 @@ mod registration;
 mod spec;
 mod tokens;
 
+use crate::domain::ids::KeyManagerId;
 use std::collections::BTreeMap;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -93,7 +94,7 @@ impl RegistrationAuth {
 /// A `dcr` or `fs` key manager.
 pub struct DcrKeyManager {
     spec: &'static ConnectorSpec,
-    key_manager_id: i64,
+    key_manager_id: KeyManagerId,
     registration_endpoint: String,
     token_endpoint: String,
     introspection_endpoint: Option<String>,

@@ -2,6 +2,7 @@
 //! holds), the form drawn from the type's connector fields, create, edit, enable, disable and
 //! delete (refused for the resident key manager and while application keys use one).
 
+use crate::domain::ids::KeyManagerId;
 use std::sync::Arc;
 
 use actix_session::Session;
@@ -240,7 +241,7 @@ pub async fn edit(
     ctx: PageContext,
     pool: web::Data<DbPool>,
     settings: web::Data<Settings>,
-    path: web::Path<i64>,
+    path: web::Path<KeyManagerId>,
 ) -> Result<HttpResponse, AppError> {
     let entry = key_managers::find(&pool, path.into_inner()).await?;
     Ok(ok(&edit_page(
@@ -259,7 +260,7 @@ pub async fn update(
     session: Session,
     pool: web::Data<DbPool>,
     settings: web::Data<Settings>,
-    path: web::Path<i64>,
+    path: web::Path<KeyManagerId>,
     pairs: Pairs,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
@@ -296,7 +297,7 @@ async fn switch(
     admin: crate::web::context::Viewer,
     session: Session,
     pool: web::Data<DbPool>,
-    id: i64,
+    id: KeyManagerId,
     enabled: bool,
 ) -> Result<HttpResponse, AppError> {
     let row = key_managers::set_enabled(&pool, admin.actor(), id, enabled).await?;
@@ -314,7 +315,7 @@ pub async fn enable(
     SignedIn(admin): SignedIn,
     session: Session,
     pool: web::Data<DbPool>,
-    path: web::Path<i64>,
+    path: web::Path<KeyManagerId>,
 ) -> Result<HttpResponse, AppError> {
     switch(admin, session, pool, path.into_inner(), true).await
 }
@@ -324,7 +325,7 @@ pub async fn disable(
     SignedIn(admin): SignedIn,
     session: Session,
     pool: web::Data<DbPool>,
-    path: web::Path<i64>,
+    path: web::Path<KeyManagerId>,
 ) -> Result<HttpResponse, AppError> {
     switch(admin, session, pool, path.into_inner(), false).await
 }
@@ -336,7 +337,7 @@ pub async fn delete(
     SignedIn(admin): SignedIn,
     session: Session,
     pool: web::Data<DbPool>,
-    path: web::Path<i64>,
+    path: web::Path<KeyManagerId>,
 ) -> Result<HttpResponse, AppError> {
     let (problem, users) = match key_managers::delete(&pool, admin.actor(), path.into_inner()).await
     {

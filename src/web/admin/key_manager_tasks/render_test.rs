@@ -8,7 +8,7 @@ fn an_open_task_is_retried_or_resolved() {
         ctx: signed_in(true),
         tasks: vec![KeyManagerTask {
             id: 8,
-            key_manager_id: Some(2),
+            key_manager_id: Some(crate::domain::ids::KeyManagerId(2)),
             key_manager_name: "partner-idp".into(),
             consumer_key: "ck".into(),
             application_name: HOSTILE.into(),
