@@ -11,6 +11,7 @@
 //!
 //! This module decides (`handle` answers a `Step`); `web::consent` draws the pages.
 
+use crate::domain::ids::UserId;
 use diesel::prelude::*;
 use serde::Deserialize;
 
@@ -161,7 +162,7 @@ fn proven_client(
 fn owner_of(conn: &mut SqliteConnection, client: &ClientWithApplication) -> QueryResult<String> {
     match client.client.application_id {
         Some(id) => {
-            let owner_id: i64 = crate::db::schema::applications::table
+            let owner_id: UserId = crate::db::schema::applications::table
                 .find(id)
                 .select(crate::db::schema::applications::owner_id)
                 .first(conn)?;
@@ -272,7 +273,7 @@ fn approve(
     conn: &mut SqliteConnection,
     valid: &Valid,
     request: &AuthorizeRequest,
-    user_id: i64,
+    user_id: UserId,
 ) -> QueryResult<Outcome> {
     db::write(conn, |conn| {
         Consent::remember(conn, user_id, &valid.client.client.client_id, &valid.scopes)?;
@@ -316,7 +317,7 @@ pub enum Step {
 /// consent form's) or on an earlier consent that covers it.
 pub async fn handle(
     pool: &DbPool,
-    user_id: Option<i64>,
+    user_id: Option<UserId>,
     request: AuthorizeRequest,
     decision: Option<String>,
 ) -> Result<Step, AppError> {

@@ -1,6 +1,7 @@
 //! Authorization codes: single-use, ten minutes, bound to the client, the redirect URI and the
 //! PKCE challenge. Only their SHA-256 is stored.
 
+use crate::domain::ids::UserId;
 use diesel::prelude::*;
 
 use crate::db::schema::{authorization_codes, users};
@@ -14,7 +15,7 @@ pub const CODE_TTL: i64 = 600;
 pub struct AuthorizationCode {
     pub code_hash: String,
     pub client_id: String,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub redirect_uri: String,
     pub scope: String,
     pub nonce: Option<String>,
@@ -29,7 +30,7 @@ pub struct AuthorizationCode {
 /// What a new code is bound to.
 pub struct NewCode<'a> {
     pub client_id: &'a str,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub redirect_uri: &'a str,
     pub scope: &'a str,
     pub nonce: Option<&'a str>,
@@ -82,7 +83,7 @@ impl AuthorizationCode {
 
     /// Ends every code a person approved that has not been exchanged yet (their account was
     /// locked): such a code must not work again after an unlock.
-    pub fn expire_all_of_user(conn: &mut SqliteConnection, user_id: i64) -> QueryResult<usize> {
+    pub fn expire_all_of_user(conn: &mut SqliteConnection, user_id: UserId) -> QueryResult<usize> {
         let now = crate::db::now();
         diesel::update(
             authorization_codes::table

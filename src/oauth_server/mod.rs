@@ -18,6 +18,7 @@ pub mod token;
 pub mod tokens;
 pub mod userinfo;
 
+use crate::domain::ids::UserId;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -176,7 +177,7 @@ impl AuthorizationServer {
 /// tokens, the access tokens issued to them and their codes not yet exchanged. (The tokens of
 /// the applications they own are refused while the account is not active, and come back with
 /// an unlock: see `ClientWithApplication::owner_active`.)
-pub fn end_grants_of_user(conn: &mut SqliteConnection, user_id: i64) -> QueryResult<()> {
+pub fn end_grants_of_user(conn: &mut SqliteConnection, user_id: UserId) -> QueryResult<()> {
     tokens::Family::revoke_all_of_user(conn, user_id)?;
     codes::AuthorizationCode::expire_all_of_user(conn, user_id)?;
     Ok(())

@@ -3,6 +3,7 @@
 //! starts a family (with or without refresh tokens) and records the access tokens issued to
 //! it, so that withdrawing a consent or locking an account denies every user token at once.
 
+use crate::domain::ids::UserId;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -117,7 +118,7 @@ pub fn new_refresh_token() -> (String, String) {
 pub struct Family {
     pub id: String,
     pub client_id: String,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub scope: String,
     pub auth_time: i64,
     pub revoked_at: Option<i64>,
@@ -140,7 +141,7 @@ impl Family {
     pub fn create(
         conn: &mut SqliteConnection,
         client_id: &str,
-        user_id: i64,
+        user_id: UserId,
         scope: &str,
         auth_time: i64,
         ttl: i64,
@@ -192,7 +193,7 @@ impl Family {
     /// Revokes every family of a user with a client (when the user withdraws consent).
     pub fn revoke_for(
         conn: &mut SqliteConnection,
-        user_id: i64,
+        user_id: UserId,
         client_id: &str,
     ) -> QueryResult<()> {
         Self::revoke_live(conn, user_id, Some(client_id))
@@ -200,14 +201,14 @@ impl Family {
 
     /// Revokes every grant of a person (when an administrator locks or rejects the account):
     /// their refresh tokens stop and the access tokens issued to them are denied, for good.
-    pub fn revoke_all_of_user(conn: &mut SqliteConnection, user_id: i64) -> QueryResult<()> {
+    pub fn revoke_all_of_user(conn: &mut SqliteConnection, user_id: UserId) -> QueryResult<()> {
         Self::revoke_live(conn, user_id, None)
     }
 
     /// Revokes the user's live families, with one client or with all.
     fn revoke_live(
         conn: &mut SqliteConnection,
-        user_id: i64,
+        user_id: UserId,
         client_id: Option<&str>,
     ) -> QueryResult<()> {
         let mut live = refresh_token_families::table

@@ -1,6 +1,7 @@
 //! `GET/POST /oauth2/userinfo` (OIDC Core §5.3): the signed-in person behind a user access
 //! token that carries the `openid` scope.
 
+use crate::domain::ids::UserId;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
@@ -32,7 +33,7 @@ pub async fn userinfo(
                 "The access token lacks the openid scope.",
             ));
         }
-        let user_id: i64 = claims
+        let user_id: UserId = claims
             .sub
             .parse()
             .map_err(|_| OAuthError::invalid_token("The access token is not a user's."))?;

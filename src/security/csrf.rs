@@ -10,6 +10,7 @@
 //! that nonce. Both are compared in constant time. A POST whose session cookie no longer
 //! resolves is not a forgery but an expired session: see `expired_form`.
 
+use crate::domain::ids::UserId;
 use actix_session::{Session, SessionExt};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
@@ -98,7 +99,7 @@ impl CsrfConfig {
 
     /// The signed-in user a session token was made for, when the token is ours. Only used to
     /// bind the draft of an expired session's form to its author; never to authorise.
-    pub(super) fn session_token_user(&self, token: &str) -> Option<i64> {
+    pub(super) fn session_token_user(&self, token: &str) -> Option<UserId> {
         let mut parts = token.splitn(3, '.');
         let (random, user, mac) = (parts.next()?, parts.next()?, parts.next()?);
         let user_id = user.parse().ok()?;

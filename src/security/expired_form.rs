@@ -6,6 +6,7 @@
 //! to that same user only. Nothing of the draft is stored on the server, so an anonymous
 //! flood of such requests costs no row.
 
+use crate::domain::ids::UserId;
 use actix_web::dev::ServiceRequest;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
@@ -27,7 +28,7 @@ const MAX_DRAFT_BYTES: usize = 2600;
 /// The values of a form whose session had ended when it was sent.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct FormDraft {
-    user_id: i64,
+    user_id: UserId,
     expires_at: i64,
     /// The POST path the form was sent to.
     pub action: String,
@@ -45,7 +46,7 @@ pub fn is_secret(name: &str) -> bool {
 }
 
 impl FormDraft {
-    fn of(user_id: i64, action: &str, back: &str, body: &[u8]) -> Self {
+    fn of(user_id: UserId, action: &str, back: &str, body: &[u8]) -> Self {
         let mut draft = FormDraft {
             user_id,
             expires_at: crate::db::now() + DRAFT_SECS,
@@ -76,7 +77,7 @@ impl FormDraft {
     }
 
     /// The kept form of `user_id` in this request's cookie, while it is fresh.
-    pub fn for_user(req: &HttpRequest, user_id: i64) -> Option<FormDraft> {
+    pub fn for_user(req: &HttpRequest, user_id: UserId) -> Option<FormDraft> {
         let config = req.app_data::<actix_web::web::Data<CsrfConfig>>()?;
         let cookie = req.cookie(config.draft_cookie)?;
         let sealed = URL_SAFE_NO_PAD.decode(cookie.value()).ok()?;
@@ -164,11 +165,16 @@ mod tests {
              &long={}&grant_types=a&grant_types=b",
             "%00".repeat(1000)
         );
-        let draft = FormDraft::of(1, "/x", "/y", body.as_bytes());
+        let draft = FormDraft::of(crate::domain::ids::UserId(1), "/x", "/y", body.as_bytes());
         let names: Vec<_> = draft.fields.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["name", "grant_types", "grant_types"]);
         assert!(draft.left_out);
-        let plain = FormDraft::of(1, "/x", "/y", b"csrf_token=t&name=App");
+        let plain = FormDraft::of(
+            crate::domain::ids::UserId(1),
+            "/x",
+            "/y",
+            b"csrf_token=t&name=App",
+        );
         assert!(!plain.left_out, "the CSRF token is not news to anyone");
     }
 }

@@ -4,6 +4,7 @@
 //! database does not let anyone resume a session. Sessions end after `IDLE_SECS` without a
 //! request and `ABSOLUTE_SECS` after sign-in, whatever the activity.
 
+use crate::domain::ids::UserId;
 use std::collections::HashMap;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
@@ -52,7 +53,7 @@ impl DbSessionStore {
 
 type State = HashMap<String, String>;
 
-fn user_id_of(state: &State) -> Option<i64> {
+fn user_id_of(state: &State) -> Option<UserId> {
     state.get(USER_ID).and_then(|v| v.parse().ok())
 }
 

@@ -1,6 +1,7 @@
 //! Accounts: inserting them, the first administrator, and the admin's approve / reject / lock /
 //! unlock decisions. Signing up and signing in, with their throttles, are in `sign_in`.
 
+use crate::domain::ids::UserId;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::db::models::audit_events::{Actor, Subject};
@@ -187,7 +188,7 @@ impl AccountDecision {
 pub async fn decide(
     pool: &DbPool,
     admin: Actor,
-    user_id: i64,
+    user_id: UserId,
     decision: AccountDecision,
     reason: &str,
 ) -> ServiceResult<User> {
@@ -198,7 +199,7 @@ pub async fn decide(
         _ => None,
     };
     let admin_id = admin.id;
-    let subject = subject("account", Some(user_id));
+    let subject = subject("account", Some(user_id.get()));
     audited(pool, &admin, decision.verb(), subject, move |conn, _| {
         let user = User::find(conn, user_id)?.ok_or(ServiceError::NotFound)?;
         if user.id == admin_id {
@@ -232,7 +233,7 @@ pub async fn decide(
 pub async fn set_roles(
     pool: &DbPool,
     actor: Actor,
-    user_id: i64,
+    user_id: UserId,
     values: Vec<String>,
 ) -> ServiceResult<(User, Vec<String>)> {
     use crate::db::models::user_roles::UserRole;
@@ -240,7 +241,7 @@ pub async fn set_roles(
         .map_err(|m| ServiceError::invalid("roles", m))?;
     let subject = Subject {
         object_type: "user_roles",
-        object_id: Some(user_id),
+        object_id: Some(user_id.get()),
         application_id: None,
     };
     audited(pool, &actor, "update", subject, move |conn, _| {

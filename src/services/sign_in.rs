@@ -11,6 +11,7 @@
 //! sign-in failure: probing usernames through sign-up is no cheaper than through sign-in.
 //! Everything lands in the audit trail, with the client address.
 
+use crate::domain::ids::UserId;
 use std::net::IpAddr;
 
 use crate::db::models::audit_events::{AuditEvent, Subject};
@@ -159,10 +160,10 @@ pub async fn sign_in(
     Ok(user)
 }
 
-fn account_subject(id: i64) -> Subject<'static> {
+fn account_subject(id: UserId) -> Subject<'static> {
     Subject {
         object_type: "account",
-        object_id: Some(id),
+        object_id: Some(id.get()),
         application_id: None,
     }
 }
@@ -215,7 +216,7 @@ async fn record_failure(
         .map_or("an unknown username".to_string(), |(_, name)| name.clone());
     let subject = move || Subject {
         object_type: "account",
-        object_id: user.as_ref().map(|(id, _)| *id),
+        object_id: user.as_ref().map(|(id, _)| id.get()),
         application_id: None,
     };
     let locked = counted.locked;

@@ -2,6 +2,7 @@
 //! messages, the CSRF token for its forms, and the current path for the navigation. Visitors
 //! who are not signed in are sent to sign in — told so when their session has expired.
 
+use crate::domain::ids::UserId;
 use std::cell::OnceCell;
 use std::future::{Ready, ready};
 
@@ -23,7 +24,7 @@ use crate::web::errors::{ErrorKind, error_page};
 /// The signed-in person, as the pages need them.
 #[derive(Debug, Clone)]
 pub struct Viewer {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub organization: String,
@@ -59,7 +60,7 @@ pub async fn identify(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let session = req.get_session();
-    if let Ok(Some(user_id)) = session.get::<i64>(USER_ID) {
+    if let Ok(Some(user_id)) = session.get::<UserId>(USER_ID) {
         let pool = req
             .app_data::<web::Data<DbPool>>()
             .expect("the pool is app data")
@@ -206,9 +207,9 @@ impl PageContext {
         })
     }
 
-    /// The signed-in viewer's id, 0 for anonymous visitors.
-    pub fn viewer_id(&self) -> i64 {
-        self.viewer.as_ref().map_or(0, |v| v.id)
+    /// The signed-in viewer's id, `None` for anonymous visitors.
+    pub fn viewer_id(&self) -> Option<UserId> {
+        self.viewer.as_ref().map(|v| v.id)
     }
 
     pub fn is_admin(&self) -> bool {

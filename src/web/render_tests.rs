@@ -28,7 +28,7 @@ pub const HOSTILE_ESCAPED: &str =
 pub fn signed_in(is_admin: bool) -> PageContext {
     let mut ctx = PageContext::blank();
     ctx.viewer = Some(Viewer {
-        id: 1,
+        id: crate::domain::ids::UserId(1),
         username: "alice".into(),
         display_name: HOSTILE.into(),
         organization: "Acme".into(),
@@ -77,7 +77,7 @@ pub fn assert_shows(html: &str, texts: &[&str]) {
 pub fn application(id: i64, name: &str) -> Application {
     Application {
         id: crate::domain::ids::ApplicationId(id),
-        owner_id: 1,
+        owner_id: crate::domain::ids::UserId(1),
         name: name.into(),
         name_key: name.to_lowercase(),
         description: HOSTILE.into(),
@@ -149,7 +149,7 @@ pub fn key_manager(id: i64, name: &str, kind: KeyManagerKind, enabled: bool) -> 
 
 pub fn user(id: i64, username: &str, status: AccountStatus) -> User {
     User {
-        id,
+        id: crate::domain::ids::UserId(id),
         username: username.into(),
         username_key: username.to_lowercase(),
         email: format!("{username}@example.com"),

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::domain::ids::{ApiId, ApplicationId, KeyManagerId};
+use crate::domain::ids::{ApiId, ApplicationId, KeyManagerId, UserId};
 use crate::domain::keys::KeyType;
 use crate::services::keys::KeysAction;
 
@@ -39,11 +39,11 @@ pub enum Url {
     KeysAction(ApplicationId, KeyType, KeysAction),
     Admin,
     AdminUsers,
-    ApproveUser(i64),
-    RejectUser(i64),
-    LockUser(i64),
-    UnlockUser(i64),
-    UserRoles(i64),
+    ApproveUser(UserId),
+    RejectUser(UserId),
+    LockUser(UserId),
+    UnlockUser(UserId),
+    UserRoles(UserId),
     AdminSubscriptions,
     ApproveSubscription(i64),
     RejectSubscription(i64),
@@ -128,11 +128,11 @@ impl Url {
             ),
             Url::Admin => ("/admin", none),
             Url::AdminUsers => ("/admin/users", none),
-            Url::ApproveUser(id) => ("/admin/users/{id}/approve", one(id)),
-            Url::RejectUser(id) => ("/admin/users/{id}/reject", one(id)),
-            Url::LockUser(id) => ("/admin/users/{id}/lock", one(id)),
-            Url::UnlockUser(id) => ("/admin/users/{id}/unlock", one(id)),
-            Url::UserRoles(id) => ("/admin/users/{id}/roles", one(id)),
+            Url::ApproveUser(id) => ("/admin/users/{id}/approve", one(id.get())),
+            Url::RejectUser(id) => ("/admin/users/{id}/reject", one(id.get())),
+            Url::LockUser(id) => ("/admin/users/{id}/lock", one(id.get())),
+            Url::UnlockUser(id) => ("/admin/users/{id}/unlock", one(id.get())),
+            Url::UserRoles(id) => ("/admin/users/{id}/roles", one(id.get())),
             Url::AdminSubscriptions => ("/admin/subscriptions", none),
             Url::ApproveSubscription(id) => ("/admin/subscriptions/{id}/approve", one(id)),
             Url::RejectSubscription(id) => ("/admin/subscriptions/{id}/reject", one(id)),
@@ -230,11 +230,11 @@ mod tests {
             Url::Keys(ApplicationId(7), KeyType::Sandbox),
             Url::Admin,
             Url::AdminUsers,
-            Url::ApproveUser(7),
-            Url::RejectUser(7),
-            Url::LockUser(7),
-            Url::UnlockUser(7),
-            Url::UserRoles(7),
+            Url::ApproveUser(UserId(7)),
+            Url::RejectUser(UserId(7)),
+            Url::LockUser(UserId(7)),
+            Url::UnlockUser(UserId(7)),
+            Url::UserRoles(UserId(7)),
             Url::AdminSubscriptions,
             Url::ApproveSubscription(7),
             Url::RejectSubscription(7),

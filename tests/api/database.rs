@@ -384,9 +384,13 @@ fn an_application_that_got_a_deleted_applications_id_before_the_upgrade_has_only
 
     let pool = portico::db::connect(&path).unwrap();
     let mut conn = pool.get().unwrap();
-    let application = Application::find_owned(&mut conn, portico::domain::ids::ApplicationId(4), 2)
-        .unwrap()
-        .unwrap();
+    let application = Application::find_owned(
+        &mut conn,
+        portico::domain::ids::ApplicationId(4),
+        portico::domain::ids::UserId(2),
+    )
+    .unwrap()
+    .unwrap();
     let history: Vec<_> = AuditEvent::for_application(&mut conn, &application, 50)
         .unwrap()
         .into_iter()

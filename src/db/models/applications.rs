@@ -2,6 +2,7 @@
 //! TPP's application is simply not found.
 
 use crate::domain::ids::ApplicationId;
+use crate::domain::ids::UserId;
 use diesel::prelude::*;
 
 use crate::db::schema::{applications, subscriptions, throttling_policies, users};
@@ -10,7 +11,7 @@ use crate::db::schema::{applications, subscriptions, throttling_policies, users}
 #[diesel(table_name = applications)]
 pub struct Application {
     pub id: ApplicationId,
-    pub owner_id: i64,
+    pub owner_id: UserId,
     pub name: String,
     pub name_key: String,
     pub description: String,
@@ -41,7 +42,7 @@ impl Application {
     pub fn find_owned(
         conn: &mut SqliteConnection,
         id: ApplicationId,
-        owner_id: i64,
+        owner_id: UserId,
     ) -> QueryResult<Option<Application>> {
         applications::table
             .find(id)
@@ -52,7 +53,10 @@ impl Application {
     }
 
     /// The owner's applications by name (for pickers).
-    pub fn all_owned(conn: &mut SqliteConnection, owner_id: i64) -> QueryResult<Vec<Application>> {
+    pub fn all_owned(
+        conn: &mut SqliteConnection,
+        owner_id: UserId,
+    ) -> QueryResult<Vec<Application>> {
         applications::table
             .filter(applications::owner_id.eq(owner_id))
             .order(applications::name_key.asc())
@@ -64,7 +68,7 @@ impl Application {
     /// two queries whatever the page size (each one statement diesel keeps prepared).
     pub fn page_owned(
         conn: &mut SqliteConnection,
-        owner_id: i64,
+        owner_id: UserId,
         offset: i64,
         limit: i64,
     ) -> QueryResult<(Vec<ApplicationListItem>, i64)> {
@@ -103,7 +107,7 @@ impl Application {
 
     pub fn insert(
         conn: &mut SqliteConnection,
-        owner_id: i64,
+        owner_id: UserId,
         values: &ApplicationChanges,
     ) -> QueryResult<Application> {
         diesel::insert_into(applications::table)
@@ -132,7 +136,7 @@ impl Application {
     }
 
     /// The owner's organisation (or name), as shown to people authorizing the application.
-    pub fn owner_label(conn: &mut SqliteConnection, owner_id: i64) -> QueryResult<String> {
+    pub fn owner_label(conn: &mut SqliteConnection, owner_id: UserId) -> QueryResult<String> {
         let (organization, username): (String, String) = users::table
             .find(owner_id)
             .select((users::organization, users::username))

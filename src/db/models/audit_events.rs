@@ -1,6 +1,7 @@
 //! `audit_events`: who created, changed, deleted, subscribed, approved or rejected what, when.
 
 use crate::domain::ids::ApplicationId;
+use crate::domain::ids::UserId;
 use diesel::prelude::*;
 
 use crate::db::models::applications::Application;
@@ -11,7 +12,7 @@ use crate::db::schema::audit_events;
 #[diesel(table_name = audit_events)]
 pub struct AuditEvent {
     pub id: i64,
-    pub actor_id: Option<i64>,
+    pub actor_id: Option<UserId>,
     pub actor_name: String,
     pub action: String,
     pub object_type: String,
@@ -24,7 +25,7 @@ pub struct AuditEvent {
 /// Who acts: a signed-in person.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub id: i64,
+    pub id: UserId,
     pub name: String,
 }
 
@@ -66,7 +67,7 @@ impl AuditEvent {
     /// throttled sign-in.
     pub fn record_as(
         conn: &mut SqliteConnection,
-        actor_id: Option<i64>,
+        actor_id: Option<UserId>,
         actor_name: &str,
         action: &str,
         subject: Subject,

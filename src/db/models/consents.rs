@@ -1,5 +1,6 @@
 //! `consents`: what a person allowed an application (a client) to do on their behalf.
 
+use crate::domain::ids::UserId;
 use diesel::prelude::*;
 
 use crate::db::now;
@@ -9,7 +10,7 @@ use crate::db::schema::{applications, consents, oauth_clients};
 #[diesel(table_name = consents)]
 pub struct Consent {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub client_id: String,
     pub scope: String,
     pub created_at: i64,
@@ -29,7 +30,7 @@ pub struct ConsentLine {
 impl Consent {
     pub fn find(
         conn: &mut SqliteConnection,
-        user_id: i64,
+        user_id: UserId,
         client_id: &str,
     ) -> QueryResult<Option<Consent>> {
         consents::table
@@ -49,7 +50,7 @@ impl Consent {
     /// Remembers the scopes, adding them to what was consented before.
     pub fn remember(
         conn: &mut SqliteConnection,
-        user_id: i64,
+        user_id: UserId,
         client_id: &str,
         scopes: &[String],
     ) -> QueryResult<()> {
@@ -86,7 +87,7 @@ impl Consent {
         Ok(())
     }
 
-    pub fn lines_of(conn: &mut SqliteConnection, user_id: i64) -> QueryResult<Vec<ConsentLine>> {
+    pub fn lines_of(conn: &mut SqliteConnection, user_id: UserId) -> QueryResult<Vec<ConsentLine>> {
         consents::table
             .inner_join(oauth_clients::table.on(oauth_clients::client_id.eq(consents::client_id)))
             .left_join(
@@ -109,7 +110,7 @@ impl Consent {
     pub fn withdraw(
         conn: &mut SqliteConnection,
         id: i64,
-        user_id: i64,
+        user_id: UserId,
     ) -> QueryResult<Option<Consent>> {
         let consent = consents::table
             .find(id)

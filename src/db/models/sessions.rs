@@ -2,6 +2,7 @@
 //! carry the signed-in user (so that locking an account can end all its sessions), and expire
 //! after an idle period and at an absolute limit.
 
+use crate::domain::ids::UserId;
 use diesel::prelude::*;
 
 use crate::db::schema::sessions;
@@ -18,7 +19,7 @@ pub struct SessionRow {
 #[diesel(table_name = sessions)]
 pub struct NewSession<'a> {
     pub id: &'a str,
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     pub state: &'a str,
     pub created_at: i64,
     pub expires_at: i64,
@@ -51,7 +52,7 @@ impl SessionRow {
     pub fn update_state(
         conn: &mut SqliteConnection,
         id: &str,
-        user_id: Option<i64>,
+        user_id: Option<UserId>,
         state: &str,
         expires_at: i64,
     ) -> QueryResult<usize> {
@@ -75,7 +76,7 @@ impl SessionRow {
     }
 
     /// Ends every session of a user (when an admin locks or rejects the account).
-    pub fn delete_for_user(conn: &mut SqliteConnection, user_id: i64) -> QueryResult<usize> {
+    pub fn delete_for_user(conn: &mut SqliteConnection, user_id: UserId) -> QueryResult<usize> {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
     }
 

@@ -2,6 +2,7 @@
 
 use crate::domain::ids::ApiId;
 use crate::domain::ids::ApplicationId;
+use crate::domain::ids::UserId;
 use diesel::prelude::*;
 
 use crate::db::now;
@@ -17,7 +18,7 @@ pub struct Subscription {
     pub policy_id: i64,
     pub status: SubscriptionStatus,
     pub decision_reason: Option<String>,
-    pub decided_by: Option<i64>,
+    pub decided_by: Option<UserId>,
     pub decided_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -104,7 +105,7 @@ impl Subscription {
         id: i64,
         status: SubscriptionStatus,
         reason: Option<&str>,
-        admin_id: i64,
+        admin_id: UserId,
     ) -> QueryResult<usize> {
         let now = now();
         diesel::update(subscriptions::table.find(id))

@@ -1,6 +1,7 @@
 //! `user_roles`: the roles administrators give users (`regulated-tpp`, `partner`, ...), which
 //! key managers' ALLOW/DENY permissions refer to.
 
+use crate::domain::ids::UserId;
 use std::collections::HashMap;
 
 use diesel::prelude::*;
@@ -11,7 +12,7 @@ pub struct UserRole;
 
 impl UserRole {
     /// One user's roles, by name.
-    pub fn of(conn: &mut SqliteConnection, user_id: i64) -> QueryResult<Vec<String>> {
+    pub fn of(conn: &mut SqliteConnection, user_id: UserId) -> QueryResult<Vec<String>> {
         user_roles::table
             .filter(user_roles::user_id.eq(user_id))
             .order(user_roles::role.asc())
@@ -22,14 +23,14 @@ impl UserRole {
     /// The roles of several users (one query), by user id.
     pub fn of_users(
         conn: &mut SqliteConnection,
-        user_ids: &[i64],
-    ) -> QueryResult<HashMap<i64, Vec<String>>> {
-        let rows: Vec<(i64, String)> = user_roles::table
+        user_ids: &[UserId],
+    ) -> QueryResult<HashMap<UserId, Vec<String>>> {
+        let rows: Vec<(UserId, String)> = user_roles::table
             .filter(user_roles::user_id.eq_any(user_ids))
             .order((user_roles::user_id.asc(), user_roles::role.asc()))
             .select((user_roles::user_id, user_roles::role))
             .load(conn)?;
-        let mut roles: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut roles: HashMap<UserId, Vec<String>> = HashMap::new();
         for (user_id, role) in rows {
             roles.entry(user_id).or_default().push(role);
         }
@@ -37,7 +38,11 @@ impl UserRole {
     }
 
     /// Replaces a user's roles.
-    pub fn replace(conn: &mut SqliteConnection, user_id: i64, roles: &[String]) -> QueryResult<()> {
+    pub fn replace(
+        conn: &mut SqliteConnection,
+        user_id: UserId,
+        roles: &[String],
+    ) -> QueryResult<()> {
         diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user_id))).execute(conn)?;
         for role in roles {
             diesel::insert_into(user_roles::table)

@@ -1,5 +1,6 @@
 //! `users`: administrators and third-party providers.
 
+use crate::domain::ids::UserId;
 use diesel::prelude::*;
 
 use crate::db::now;
@@ -9,7 +10,7 @@ use crate::domain::accounts::{AccountStatus, Role};
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     pub username_key: String,
     pub email: String,
@@ -58,7 +59,7 @@ impl User {
         format!("{} {}", self.first_name, self.last_name)
     }
 
-    pub fn find(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<User>> {
+    pub fn find(conn: &mut SqliteConnection, id: UserId) -> QueryResult<Option<User>> {
         users::table
             .find(id)
             .select(User::as_select())
@@ -126,7 +127,7 @@ impl User {
     /// other decision clears an earlier reason).
     pub fn set_decision(
         conn: &mut SqliteConnection,
-        id: i64,
+        id: UserId,
         status: AccountStatus,
         reason: Option<&str>,
     ) -> QueryResult<usize> {

@@ -10,6 +10,7 @@
 //! an administrator when a key manager fails to delete a client in `tasks`.
 
 use crate::domain::ids::ApplicationId;
+use crate::domain::ids::UserId;
 use std::sync::Arc;
 
 use secrecy::SecretString;
@@ -183,7 +184,7 @@ fn usable_key_manager(
 /// The application `user_id` owns, that user, and their roles (what `may_use` reads).
 fn owned(
     conn: &mut diesel::SqliteConnection,
-    user_id: i64,
+    user_id: UserId,
     application_id: ApplicationId,
 ) -> ServiceResult<(Application, User, Vec<String>)> {
     let application =

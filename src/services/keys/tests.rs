@@ -137,7 +137,7 @@ fn fixture() -> Fixture {
         _dir: dir,
         pool,
         actor: Actor {
-            id: 1,
+            id: crate::domain::ids::UserId(1),
             name: "tpp".into(),
         },
         application_id: crate::domain::ids::ApplicationId(1),

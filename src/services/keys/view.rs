@@ -6,6 +6,7 @@ use crate::db::models::applications::Application;
 use crate::db::models::key_managers::{KeyManagerConfig, KeyManagerRow};
 use crate::db::models::key_mappings::KeyMapping;
 use crate::domain::ids::ApplicationId;
+use crate::domain::ids::UserId;
 use crate::domain::keys::{KeySettings, KeyType};
 use crate::key_managers::{ConnectorSpec, may_use, spec};
 
@@ -80,7 +81,7 @@ impl Keys {
     /// The keys tab: the key managers the user may use, and `key_manager` (or the first).
     pub async fn view(
         &self,
-        user_id: i64,
+        user_id: UserId,
         application_id: ApplicationId,
         key_type: KeyType,
         key_manager: Option<String>,

@@ -112,7 +112,7 @@ pub async fn submit(
     match sign_in::sign_in(&pool, &username, password, client).await {
         Ok(user) => {
             start_session(&session, user.id)?;
-            tracing::info!(user_id = user.id, %client, "signed in");
+            tracing::info!(user_id = %user.id, %client, "signed in");
             Ok(see_other(if !next.is_empty() {
                 &next
             } else if user.is_admin() {

@@ -3,6 +3,7 @@
 pub mod login;
 pub mod signup;
 
+use crate::domain::ids::UserId;
 use actix_session::Session;
 use actix_web::HttpResponse;
 use askama::Template;
@@ -37,7 +38,7 @@ pub fn with_next(path: &str, next: &str) -> String {
 
 /// Signs `user_id` in on this browser. A new session id: whatever an attacker planted before is
 /// anonymous afterwards.
-pub fn start_session(session: &Session, user_id: i64) -> Result<(), AppError> {
+pub fn start_session(session: &Session, user_id: UserId) -> Result<(), AppError> {
     session.renew();
     session
         .insert(USER_ID, user_id)

@@ -106,11 +106,11 @@ pub async fn submit(
     };
     match sign_in::sign_up(&pool, account, settings.signup_approval, client).await {
         Ok(user) if settings.signup_approval => {
-            tracing::info!(user_id = user.id, %client, "a TPP signed up, waiting for approval");
+            tracing::info!(user_id = %user.id, %client, "a TPP signed up, waiting for approval");
             Ok(see_other("/signup/pending"))
         }
         Ok(user) => {
-            tracing::info!(user_id = user.id, %client, "a TPP signed up");
+            tracing::info!(user_id = %user.id, %client, "a TPP signed up");
             start_session(&session, user.id)?;
             flash(
                 &session,

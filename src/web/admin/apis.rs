@@ -110,7 +110,7 @@ pub async fn create(
     let form = ApiForm::from_pairs(pairs.into_inner());
     let (status, errors) = match apis::create(&pool, admin.actor(), form.clone()).await {
         Ok(api) => {
-            tracing::info!(admin_id = admin.id, api_id = api.id.get(), "API created");
+            tracing::info!(admin_id = %admin.id, api_id = api.id.get(), "API created");
             flash(
                 &session,
                 "success",
@@ -162,7 +162,7 @@ pub async fn update(
     let form = ApiForm::from_pairs(pairs.into_inner());
     let (status, errors) = match apis::update(&pool, admin.actor(), id, form.clone()).await {
         Ok(api) => {
-            tracing::info!(admin_id = admin.id, api_id = api.id.get(), "API updated");
+            tracing::info!(admin_id = %admin.id, api_id = api.id.get(), "API updated");
             flash(
                 &session,
                 "success",

@@ -142,7 +142,7 @@ pub async fn create(
     };
     match created {
         Ok(policy) => {
-            tracing::info!(admin_id = admin.id, policy_id = policy.id, "policy created");
+            tracing::info!(admin_id = %admin.id, policy_id = policy.id, "policy created");
             flash(
                 &session,
                 "success",
@@ -185,7 +185,7 @@ pub async fn update(
     let form = form.into_inner();
     match policies::update(&pool, admin.actor(), id, form.clone()).await {
         Ok(policy) => {
-            tracing::info!(admin_id = admin.id, policy_id = policy.id, "policy updated");
+            tracing::info!(admin_id = %admin.id, policy_id = policy.id, "policy updated");
             flash(
                 &session,
                 "success",
@@ -226,7 +226,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     match policies::delete(&pool, admin.actor(), path.into_inner()).await {
         Ok(policy) => {
-            tracing::info!(admin_id = admin.id, policy_id = policy.id, "policy deleted");
+            tracing::info!(admin_id = %admin.id, policy_id = policy.id, "policy deleted");
             flash(
                 &session,
                 "success",

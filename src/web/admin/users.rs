@@ -1,6 +1,7 @@
 //! `GET /admin/users` and the approve / reject / lock / unlock decisions.
 
 use super::{DecisionForm, DecisionPost, FailedRejection};
+use crate::domain::ids::UserId;
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -33,7 +34,7 @@ struct UsersPage {
     users: Vec<User>,
     status: String,
     pagination: Pagination,
-    roles: HashMap<i64, Vec<String>>,
+    roles: HashMap<UserId, Vec<String>>,
     failed: FailedRejection,
 }
 
@@ -42,7 +43,7 @@ mod render_test;
 
 impl UsersPage {
     /// A user's roles, comma-separated.
-    fn roles_of(&self, user_id: &i64) -> String {
+    fn roles_of(&self, user_id: &UserId) -> String {
         self.roles
             .get(user_id)
             .map(|r| r.join(", "))
@@ -72,7 +73,7 @@ async fn users_page(
     let page = query.page.unwrap_or(1).max(1);
     let (result, roles) = db::run(pool, move |conn| {
         let result = User::page(conn, status, (page - 1) * PER_PAGE, PER_PAGE)?;
-        let ids: Vec<i64> = result.users.iter().map(|u| u.id).collect();
+        let ids: Vec<UserId> = result.users.iter().map(|u| u.id).collect();
         let roles = UserRole::of_users(conn, &ids)?;
         Ok::<_, DbError>((result, roles))
     })
@@ -105,11 +106,11 @@ async fn decide(
         pool,
         id: user_id,
     } = post;
-    match accounts::decide(&pool, admin.actor(), user_id, decision, &reason).await {
+    match accounts::decide(&pool, admin.actor(), UserId(user_id), decision, &reason).await {
         Ok(user) => {
             tracing::info!(
-                admin_id = admin.id,
-                user_id = user.id,
+                admin_id = %admin.id,
+                user_id = %user.id,
                 decision = decision.done(),
                 "account decision"
             );
@@ -158,7 +159,7 @@ pub async fn roles(
     SignedIn(admin): SignedIn,
     session: Session,
     pool: web::Data<DbPool>,
-    path: web::Path<i64>,
+    path: web::Path<UserId>,
     pairs: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let values: Vec<String> = pairs

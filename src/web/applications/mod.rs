@@ -4,6 +4,7 @@
 pub mod keys;
 
 use crate::domain::ids::ApplicationId;
+use crate::domain::ids::UserId;
 use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -143,7 +144,7 @@ struct OverviewPage {
 async fn overview_page(
     ctx: PageContext,
     pool: &DbPool,
-    owner_id: i64,
+    owner_id: UserId,
     id: ApplicationId,
     form: Option<ApplicationForm>,
     errors: FieldErrors,

@@ -67,7 +67,7 @@ fn the_overview_offers_edit_history_and_deletion() {
         errors: FieldErrors::new(),
         history: vec![AuditEvent {
             id: 1,
-            actor_id: Some(1),
+            actor_id: Some(crate::domain::ids::UserId(1)),
             actor_name: "alice".into(),
             action: "create".into(),
             object_type: "application".into(),

@@ -17,7 +17,7 @@ fn each_user_has_the_actions_of_their_status() {
         ],
         status: String::new(),
         pagination: Pagination::new(1, 50, 3, "/admin/users?".into()),
-        roles: HashMap::from([(3, vec![HOSTILE.to_string()])]),
+        roles: HashMap::from([(crate::domain::ids::UserId(3), vec![HOSTILE.to_string()])]),
         failed: FailedRejection {
             id: 2,
             reason: HOSTILE.into(),
