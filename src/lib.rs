@@ -79,11 +79,7 @@ impl Application {
         );
         AuthorizationServer::spawn_key_reload(authorization_server.clone());
         let workers = std::thread::available_parallelism().map_or(2, usize::from);
-        let state = AppState {
-            pool: aw::Data::new(pool),
-            settings: aw::Data::new(settings),
-            authorization_server,
-        };
+        let state = AppState::new(pool, settings, authorization_server);
         // Database work runs on the blocking pool: as many threads as pooled connections, so a
         // burst queues on the pool's channel instead of parking dozens of threads on its lock.
         let blocking_threads = (db::POOL_SIZE as usize / workers).max(2);

@@ -137,36 +137,48 @@ route_table! {
 /// The largest form body Portico accepts.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
-/// The shared state handlers extract.
+/// The shared state handlers extract, built once at start and shared by every worker.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: web::Data<DbPool>,
     pub settings: web::Data<Settings>,
     pub authorization_server: web::Data<oauth_server::AuthorizationServer>,
+    /// The key managers' connectors.
+    pub connectors: web::Data<Connectors>,
+    /// The keys service over them.
+    pub keys: web::Data<Keys>,
 }
 
-/// The key managers' connectors and the keys service, built once and shared by the handlers.
-fn key_services(state: &AppState) -> (web::Data<Connectors>, web::Data<Keys>) {
-    let server = &state.authorization_server;
-    let settings = &state.settings;
-    let connectors = Connectors::of(server.clone()).with_external(External {
-        pool: state.pool.get_ref().clone(),
-        secret_box: server.secret_box(),
-        allow_private: settings.allow_private_km_urls,
-    });
-    let keys = Keys {
-        pool: state.pool.get_ref().clone(),
-        connectors: connectors.clone(),
-        provisioning: settings.key_provisioning,
-        issuer: settings.base_url(),
-    };
-    (web::Data::new(connectors), web::Data::new(keys))
+impl AppState {
+    pub fn new(
+        pool: DbPool,
+        settings: Settings,
+        authorization_server: web::Data<oauth_server::AuthorizationServer>,
+    ) -> Self {
+        let connectors = Connectors::of(authorization_server.clone()).with_external(External {
+            pool: pool.clone(),
+            secret_box: authorization_server.secret_box(),
+            allow_private: settings.allow_private_km_urls,
+        });
+        let keys = Keys {
+            pool: pool.clone(),
+            connectors: connectors.clone(),
+            provisioning: settings.key_provisioning,
+            issuer: settings.base_url(),
+        };
+        AppState {
+            pool: web::Data::new(pool),
+            settings: web::Data::new(settings),
+            authorization_server,
+            connectors: web::Data::new(connectors),
+            keys: web::Data::new(keys),
+        }
+    }
 }
 
 /// Builds the app: static files and health outside the session; every HTML route inside the
 /// session, identity and CSRF middleware.
 pub fn configure(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
-    let (connectors, keys) = key_services(&state);
     move |cfg: &mut web::ServiceConfig| {
         let settings = state.settings.clone();
         let cookie_name = crate::security::session_store::cookie_name(settings.is_https());
@@ -188,8 +200,8 @@ pub fn configure(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
 
         cfg.app_data(state.pool.clone())
             .app_data(state.settings.clone())
-            .app_data(connectors.clone())
-            .app_data(keys.clone())
+            .app_data(state.connectors.clone())
+            .app_data(state.keys.clone())
             .app_data(web::Data::new(csrf::CsrfConfig::new(&settings)))
             .app_data(web::PayloadConfig::new(MAX_FORM_BYTES))
             .app_data(

@@ -452,30 +452,6 @@ impl Connectors {
     }
 }
 
-impl actix_web::FromRequest for Connectors {
-    type Error = actix_web::Error;
-    type Future = std::future::Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        use actix_web::web::Data;
-        let server = req.app_data::<Data<crate::oauth_server::AuthorizationServer>>();
-        let settings = req.app_data::<Data<crate::config::Settings>>();
-        std::future::ready(match (server, settings) {
-            (Some(server), Some(settings)) => {
-                let context = External {
-                    pool: server.pool.clone(),
-                    secret_box: server.secret_box(),
-                    allow_private: settings.allow_private_km_urls,
-                };
-                Ok(Connectors::of(server.clone()).with_external(context))
-            }
-            _ => Err(actix_web::error::ErrorInternalServerError(
-                "the authorization server and settings are app data",
-            )),
-        })
-    }
-}
-
 /// Refuses a client ID (on the consumer key field, with `rule` saying what one is) unless it is
 /// 1 to `max` characters, each `allowed`, and not only dots: nothing that could steer a request
 /// elsewhere reaches a key manager.
