@@ -24,8 +24,8 @@ use secrecy::SecretString;
 use crate::db::models::key_managers::{KeyManagerRow, PermissionType};
 use crate::db::models::users::User;
 use crate::db::{DbError, DbPool};
-use crate::domain::oauth::{ConsumerKey, Scopes};
 use crate::domain::keys::{KeyManagerKind, KeySettings, KeyType};
+use crate::domain::oauth::{ConsumerKey, Scopes};
 use crate::security::secret_box::SecretBox;
 
 pub use crate::domain::connector_fields::{ConnectorField, FieldKind, connector_fields};
