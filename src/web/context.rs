@@ -209,10 +209,12 @@ impl PageContext {
         self.viewer.as_ref().is_some_and(|v| v.is_admin)
     }
 
-    /// True when the navigation link to `prefix` is the current area.
-    pub fn in_area(&self, prefix: &str) -> bool {
-        if prefix == "/" {
-            return self.path == "/";
+    /// True when the navigation link to `area` is the current area: the page is the area's
+    /// or one below it (the home page has none below it).
+    pub fn in_area(&self, area: &super::Url) -> bool {
+        let prefix = area.to_string();
+        if *area == super::Url::Home {
+            return self.path == prefix;
         }
         self.path == prefix || self.path.starts_with(&format!("{prefix}/"))
     }
