@@ -9,6 +9,7 @@ use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
 use askama::Template;
 
+use super::Url;
 use super::context::flash;
 use crate::domain::FieldErrors;
 use crate::error::AppError;
@@ -35,21 +36,27 @@ pub fn ok(page: &impl Template) -> HttpResponse {
     render(StatusCode::OK, page)
 }
 
-/// 303 See Other to a local path (a `Url`, or a path built from one).
-pub fn see_other(location: impl fmt::Display) -> HttpResponse {
+/// 303 See Other to a local path (one built from a `Url`, with its query).
+pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location.to_string()))
+        .insert_header((header::LOCATION, location))
         .finish()
 }
 
-/// 303 See Other to `to`, whose page shows `message` as a success.
+/// 303 See Other to one of Portico's pages.
+pub fn redirect(to: Url) -> HttpResponse {
+    see_other(&to.to_string())
+}
+
+/// 303 See Other to `to` (a `Url`, or a path built from one), whose page shows `message` as a
+/// success.
 pub fn success(
     session: &Session,
     to: impl fmt::Display,
     message: impl Into<String>,
 ) -> HttpResponse {
     flash(session, "success", message);
-    see_other(to)
+    see_other(&to.to_string())
 }
 
 /// The answer to a form POST: `done` with what the service made (a redirect, as a rule); when

@@ -123,7 +123,7 @@ fn redirect_to_login(req: &ServiceRequest) -> HttpResponse {
     let config = req.app_data::<web::Data<csrf::CsrfConfig>>();
     let expired = config.is_some_and(|c| c.had_session(req));
     if !expired {
-        return super::see_other(super::Url::Login.query("next", &next));
+        return super::see_other(&super::Url::Login.query("next", &next));
     }
     // The session cookie no longer resolves: say why, once (the dead cookie goes).
     let mut response = super::see_other(&expired_form::login_location(&next));

@@ -21,7 +21,7 @@ pub mod urls;
 
 use actix_web::{HttpResponse, web};
 
-pub use answer::{form_answer, ok, render, see_other, success};
+pub use answer::{form_answer, ok, redirect, render, see_other, success};
 pub use context::{PageContext, SignedIn, flash};
 pub use urls::Url;
 

@@ -144,5 +144,5 @@ pub async fn submit(
 /// Ends the session server-side: the cookie, replayed, is anonymous.
 pub async fn logout(session: Session) -> HttpResponse {
     session.purge();
-    see_other(Url::Login.query("signed_out", true))
+    see_other(&Url::Login.query("signed_out", true))
 }

@@ -7,7 +7,7 @@ use actix_session::Session;
 use actix_web::HttpResponse;
 use askama::Template;
 
-use super::{PageContext, Url, see_other};
+use super::{PageContext, Url, redirect, see_other};
 use crate::domain::local_path::LocalPath;
 use crate::error::AppError;
 use crate::security::{csrf, session_store::USER_ID};
@@ -16,8 +16,8 @@ use crate::security::{csrf, session_store::USER_ID};
 /// administrator's dashboard or a TPP's applications.
 pub fn landing(next: &str, is_admin: bool) -> HttpResponse {
     match (next, is_admin) {
-        ("", true) => see_other(Url::Admin),
-        ("", false) => see_other(Url::Applications),
+        ("", true) => redirect(Url::Admin),
+        ("", false) => redirect(Url::Applications),
         (next, _) => see_other(next),
     }
 }

@@ -15,7 +15,7 @@ use crate::security::client_address::ClientAddress;
 use crate::services::ServiceError;
 use crate::services::sign_in;
 use crate::web::accounts::{landing, safe_next, start_session, wait_text, with_next};
-use crate::web::{PageContext, Url, flash, render, see_other};
+use crate::web::{PageContext, Url, flash, redirect, render, see_other};
 
 #[derive(Template)]
 #[template(path = "accounts/signup.html")]
@@ -104,7 +104,7 @@ pub async fn submit(
     match sign_in::sign_up(&pool, account, settings.signup_approval, client).await {
         Ok(user) if settings.signup_approval => {
             tracing::info!(user_id = user.id, %client, "a TPP signed up, waiting for approval");
-            Ok(see_other(Url::SignupPending))
+            Ok(redirect(Url::SignupPending))
         }
         Ok(user) => {
             tracing::info!(user_id = user.id, %client, "a TPP signed up");
@@ -115,7 +115,7 @@ pub async fn submit(
                 "Your account is ready, and you are signed in.",
             );
             // `/login` sends a signed-in person on to `next` (or their applications).
-            Ok(see_other(with_next(Url::Login, &form.next)))
+            Ok(see_other(&with_next(Url::Login, &form.next)))
         }
         Err(ServiceError::Throttled { until }) => {
             tracing::warn!(%client, "sign-up refused: too many from this address");

@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::oauth_server::clients::OAuthClient;
 use crate::services::gateways;
 use crate::web::one_time::OneTime;
-use crate::web::{PageContext, SignedIn, Url, form_answer, see_other, success};
+use crate::web::{PageContext, SignedIn, Url, form_answer, redirect, success};
 
 #[derive(Template)]
 #[template(path = "admin/gateways.html")]
@@ -92,7 +92,7 @@ pub async fn create(
     let result = gateways::register(&pool, &admin.actor(), &form.name).await;
     let done = |registered| {
         one_time.keep(&Url::Gateways.to_string(), &registered);
-        see_other(Url::Gateways)
+        redirect(Url::Gateways)
     };
     let again = async |errors| {
         let name = form.into_inner().name;
