@@ -80,8 +80,8 @@ async fn decide(
     decision: Decision,
     reason: String,
 ) -> Result<HttpResponse, AppError> {
-    let (admin, id) = (&post.admin, post.id);
-    let result = subscriptions::decide(&post.pool, admin.actor(), id, decision, &reason).await;
+    let actor = post.admin.actor();
+    let result = subscriptions::decide(&post.pool, actor, post.id, decision, &reason).await;
     let done = match decision {
         Decision::Approve => "Subscription approved.",
         Decision::Reject => "Subscription rejected.",
