@@ -9,7 +9,7 @@ use crate::db::models::consents::{Consent, ConsentLine};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::oauth_server::tokens::Family;
-use crate::web::{PageContext, SignedIn, flash, see_other};
+use crate::web::{PageContext, SignedIn, Url, success};
 
 #[derive(Template)]
 #[template(path = "account/consents.html")]
@@ -49,10 +49,6 @@ pub async fn revoke(
         })
     })
     .await?;
-    flash(
-        &session,
-        "success",
-        "Permission withdrawn. The application must ask again to act for you.",
-    );
-    Ok(see_other("/account/consents"))
+    let withdrawn = "Permission withdrawn. The application must ask again to act for you.";
+    Ok(success(&session, Url::Consents, withdrawn))
 }

@@ -13,10 +13,11 @@ use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::db::{self, DbPool};
 use crate::domain::FieldErrors;
 use crate::domain::apis::{ApiStatus, Operation};
+use crate::domain::applications::SubscriptionStatus;
 use crate::error::AppError;
-use crate::services::subscriptions::{self, SubscribeForm};
+use crate::services::subscriptions::{self, SubscribeForm, Subscribed};
 use crate::web::pagination::Pagination;
-use crate::web::{PageContext, SignedIn, flash, render, see_other};
+use crate::web::{PageContext, SignedIn, Url, form_answer, success};
 
 const PER_PAGE: i64 = 20;
 
@@ -51,21 +52,12 @@ pub async fn catalog(
         Api::catalog_page(conn, &search, (page - 1) * PER_PAGE, PER_PAGE).map_err(AppError::from)
     })
     .await?;
-    let base = if q.is_empty() {
-        "/apis?".to_string()
-    } else {
-        format!(
-            "/apis?{}&",
-            url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("q", &q)
-                .finish()
-        )
-    };
+    let list = Url::Apis.with_query(Some(("q", q.as_str())).filter(|_| !q.is_empty()));
     Ok(super::ok(&CatalogPage {
         ctx,
         q,
         apis,
-        pagination: Pagination::new(page, PER_PAGE, total, base),
+        pagination: Pagination::new(page, PER_PAGE, total, list),
     }))
 }
 
@@ -139,29 +131,26 @@ pub async fn subscribe(
 ) -> Result<HttpResponse, AppError> {
     let api_id = path.into_inner();
     let form = form.into_inner();
-    match subscriptions::subscribe(&pool, viewer.actor(), api_id, form.clone()).await {
-        Ok(subscribed) => {
-            let application = subscribed.application;
-            let message = match subscribed.subscription.status {
-                crate::domain::applications::SubscriptionStatus::OnHold => format!(
-                    "“{}” is subscribed to {} under {}, waiting for an administrator's approval.",
-                    application.name, subscribed.api, subscribed.tier
-                ),
-                _ => format!(
-                    "“{}” is subscribed to {} under {}.",
-                    application.name, subscribed.api, subscribed.tier
-                ),
-            };
-            flash(&session, "success", message);
-            Ok(see_other(&format!(
-                "/applications/{}/subscriptions",
-                application.id
-            )))
-        }
-        Err(error) => {
-            let (status, errors) = AppError::from(error).into_form()?;
-            let page = api_page(ctx, &pool, api_id, form, errors).await?;
-            Ok(render(status, &page))
-        }
-    }
+    let result = subscriptions::subscribe(&pool, viewer.actor(), api_id, form.clone()).await;
+    let done = |subscribed: Subscribed| {
+        let Subscribed {
+            application,
+            subscription,
+            api,
+            tier,
+        } = subscribed;
+        let waiting = match subscription.status {
+            SubscriptionStatus::OnHold => ", waiting for an administrator's approval",
+            _ => "",
+        };
+        let name = &application.name;
+        let message = format!("“{name}” is subscribed to {api} under {tier}{waiting}.");
+        success(
+            &session,
+            Url::ApplicationSubscriptions(application.id),
+            message,
+        )
+    };
+    let again = async |errors| api_page(ctx, &pool, api_id, form, errors).await;
+    form_answer(result, done, again).await
 }

@@ -64,5 +64,5 @@ pub async fn serve(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
 
 /// `GET /favicon.ico`: browsers ask for it at the root.
 pub async fn favicon() -> HttpResponse {
-    super::see_other("/static/img/favicon.svg")
+    super::redirect(super::Url::Static("img/favicon.svg"))
 }

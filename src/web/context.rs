@@ -124,13 +124,7 @@ fn redirect_to_login(req: &ServiceRequest) -> HttpResponse {
     let config = req.app_data::<web::Data<csrf::CsrfConfig>>();
     let expired = config.is_some_and(|c| c.had_session(req));
     if !expired {
-        let location = format!(
-            "/login?{}",
-            url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("next", &next)
-                .finish()
-        );
-        return super::see_other(&location);
+        return super::see_other(&super::Url::Login.query("next", &next));
     }
     // The session cookie no longer resolves: say why, once (the dead cookie goes).
     let mut response = super::see_other(&expired_form::login_location(&next));
@@ -216,10 +210,12 @@ impl PageContext {
         self.viewer.as_ref().is_some_and(|v| v.is_admin)
     }
 
-    /// True when the navigation link to `prefix` is the current area.
-    pub fn in_area(&self, prefix: &str) -> bool {
-        if prefix == "/" {
-            return self.path == "/";
+    /// True when the navigation link to `area` is the current area: the page is the area's
+    /// or one below it (the home page has none below it).
+    pub fn in_area(&self, area: &super::Url) -> bool {
+        let prefix = area.to_string();
+        if *area == super::Url::Home {
+            return self.path == prefix;
         }
         self.path == prefix || self.path.starts_with(&format!("{prefix}/"))
     }

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod accounts;
 pub mod admin;
+pub mod answer;
 pub mod apis;
 pub mod applications;
 pub mod assets;
@@ -18,28 +19,11 @@ pub(crate) mod render_tests;
 pub mod unsent_form;
 pub mod urls;
 
-use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
-use askama::Template;
 
+pub use answer::{form_answer, ok, redirect, render, see_other, success};
 pub use context::{PageContext, SignedIn, flash};
 pub use urls::Url;
-
-/// Renders a page with a status (forms re-rendered with errors answer 4xx).
-pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
-    match page.render() {
-        Ok(html) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(html),
-        Err(e) => {
-            tracing::error!(error = %e, "a template failed to render");
-            HttpResponse::InternalServerError()
-                .content_type("text/plain; charset=utf-8")
-                .body("Something went wrong on our side.")
-        }
-    }
-}
 
 /// A stored time (Unix seconds) as people read it: `2026-11-24 02:35 UTC`.
 pub fn datetime(unix: &i64) -> String {
@@ -48,18 +32,6 @@ pub fn datetime(unix: &i64) -> String {
         .ok()
         .and_then(|t| t.format(&format).ok())
         .unwrap_or_default()
-}
-
-/// Renders a page with 200 OK.
-pub fn ok(page: &impl Template) -> HttpResponse {
-    render(StatusCode::OK, page)
-}
-
-/// 303 See Other to a local path.
-pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
 }
 
 /// `GET /healthz`: 200 when the database answers.

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::security::expired_form::FormDraft;
-use crate::web::{PageContext, SignedIn, ok, see_other};
+use crate::web::{PageContext, SignedIn, Url, ok, redirect};
 
 #[derive(Template)]
 #[template(path = "account/unsent_form.html")]
@@ -33,6 +33,6 @@ pub async fn show(req: HttpRequest, ctx: PageContext, viewer: SignedIn) -> HttpR
     match FormDraft::for_user(&req, viewer.0.id) {
         Some(draft) => ok(&UnsentFormPage { ctx, draft }),
         // Nothing kept (sent already, expired, or another person's): the usual start page.
-        None => see_other("/applications"),
+        None => redirect(Url::Applications),
     }
 }

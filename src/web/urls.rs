@@ -17,6 +17,8 @@ pub enum Url {
     Home,
     Terms,
     Signup,
+    /// Where a sign-up that waits for an administrator's approval lands.
+    SignupPending,
     Login,
     Logout,
     Consents,
@@ -98,6 +100,7 @@ impl Url {
             Url::Home => ("/", none),
             Url::Terms => ("/terms", none),
             Url::Signup => ("/signup", none),
+            Url::SignupPending => ("/signup/pending", none),
             Url::Login => ("/login", none),
             Url::Logout => ("/logout", none),
             Url::Consents => ("/account/consents", none),
@@ -162,10 +165,23 @@ impl Url {
 
     /// This path with `?name=value` (the value encoded).
     pub fn query(self, name: &str, value: impl fmt::Display) -> String {
-        let pair = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair(name, &value.to_string())
-            .finish();
-        format!("{self}?{pair}")
+        self.with_query([(name, value.to_string().as_str())])
+    }
+
+    /// This path with `?name=value&…` for each pair in order (values encoded), or the bare path
+    /// when there are none: a list page's filters, say.
+    pub fn with_query<'a>(self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        let mut any = false;
+        for (name, value) in pairs {
+            query.append_pair(name, value);
+            any = true;
+        }
+        if any {
+            format!("{self}?{}", query.finish())
+        } else {
+            self.to_string()
+        }
     }
 }
 
@@ -211,6 +227,7 @@ mod tests {
             Url::Home,
             Url::Terms,
             Url::Signup,
+            Url::SignupPending,
             Url::Login,
             Url::Logout,
             Url::Consents,
@@ -259,6 +276,7 @@ mod tests {
             Url::NewApi,
             Url::AdminApi(ApiId(7)),
             Url::Static("css/portico.css"),
+            Url::Static("img/favicon.svg"),
         ];
         let actions = [
             KeysAction::Generate,
@@ -326,5 +344,10 @@ mod tests {
             Url::AdminUsers.query("status", "pending"),
             "/admin/users?status=pending"
         );
+        assert_eq!(
+            Url::Audit.with_query([("actor", "a b"), ("action", "")]),
+            "/admin/audit?actor=a+b&action="
+        );
+        assert_eq!(Url::Apis.with_query(None), "/apis");
     }
 }

@@ -11,10 +11,8 @@ use crate::domain::accounts::AccountStatus;
 use crate::error::AppError;
 use crate::security::client_address::ClientAddress;
 use crate::services::sign_in::{self, SignInError};
-use crate::web::accounts::{
-    ADMIN_HOME, AFTER_SIGN_IN, PendingPage, safe_next, start_session, wait_text, with_next,
-};
-use crate::web::{PageContext, flash, render, see_other};
+use crate::web::accounts::{PendingPage, landing, safe_next, start_session, wait_text, with_next};
+use crate::web::{PageContext, Url, flash, render, see_other};
 
 #[derive(Deserialize, Default)]
 pub struct LoginForm {
@@ -50,7 +48,7 @@ mod render_test;
 impl LoginPage {
     /// The "create an account" link, carrying `next` along.
     fn signup_link(&self) -> String {
-        with_next("/signup", &self.next)
+        with_next(Url::Signup, &self.next)
     }
 }
 
@@ -65,14 +63,7 @@ pub async fn form(
         for message in &ctx.flashes {
             flash(&session, &message.level, message.message.clone());
         }
-        let admin = ctx.viewer.as_ref().is_some_and(|v| v.is_admin);
-        return see_other(if !next.is_empty() {
-            &next
-        } else if admin {
-            ADMIN_HOME
-        } else {
-            AFTER_SIGN_IN
-        });
+        return landing(&next, ctx.is_admin());
     }
     let signed_out = query.signed_out == Some(true);
     super::super::ok(&LoginPage {
@@ -113,13 +104,7 @@ pub async fn submit(
         Ok(user) => {
             start_session(&session, user.id)?;
             tracing::info!(user_id = %user.id, %client, "signed in");
-            Ok(see_other(if !next.is_empty() {
-                &next
-            } else if user.is_admin() {
-                ADMIN_HOME
-            } else {
-                AFTER_SIGN_IN
-            }))
+            Ok(landing(&next, user.is_admin()))
         }
         Err(SignInError::InvalidCredentials) => failed(
             ctx,
@@ -159,5 +144,5 @@ pub async fn submit(
 /// Ends the session server-side: the cookie, replayed, is anonymous.
 pub async fn logout(session: Session) -> HttpResponse {
     session.purge();
-    see_other("/login?signed_out=true")
+    see_other(&Url::Login.query("signed_out", true))
 }

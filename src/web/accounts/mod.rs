@@ -8,15 +8,20 @@ use actix_session::Session;
 use actix_web::HttpResponse;
 use askama::Template;
 
-use super::PageContext;
+use super::{PageContext, Url, redirect, see_other};
 use crate::domain::local_path::LocalPath;
 use crate::error::AppError;
 use crate::security::{csrf, session_store::USER_ID};
 
-/// Where a signed-in person goes when no `next` was given.
-pub const AFTER_SIGN_IN: &str = "/applications";
-/// Where an administrator goes when no `next` was given: their dashboard.
-pub const ADMIN_HOME: &str = "/admin";
+/// 303 to where a person goes once signed in: `next` when there is one, else an
+/// administrator's dashboard or a TPP's applications.
+pub fn landing(next: &str, is_admin: bool) -> HttpResponse {
+    match (next, is_admin) {
+        ("", true) => redirect(Url::Admin),
+        ("", false) => redirect(Url::Applications),
+        (next, _) => see_other(next),
+    }
+}
 
 /// `next` when it is a local path, else empty.
 pub fn safe_next(next: &str) -> String {
@@ -25,15 +30,9 @@ pub fn safe_next(next: &str) -> String {
         .unwrap_or_default()
 }
 
-/// `path`, carrying `next` along as a query parameter when there is one.
-pub fn with_next(path: &str, next: &str) -> String {
-    if next.is_empty() {
-        return path.to_string();
-    }
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("next", next)
-        .finish();
-    format!("{path}?{query}")
+/// `url`, carrying `next` along as a query parameter when there is one.
+pub fn with_next(url: Url, next: &str) -> String {
+    url.with_query(Some(("next", next)).filter(|_| !next.is_empty()))
 }
 
 /// Signs `user_id` in on this browser. A new session id: whatever an attacker planted before is

@@ -14,8 +14,8 @@ use crate::error::AppError;
 use crate::security::client_address::ClientAddress;
 use crate::services::ServiceError;
 use crate::services::sign_in;
-use crate::web::accounts::{safe_next, start_session, wait_text, with_next};
-use crate::web::{PageContext, flash, render, see_other};
+use crate::web::accounts::{landing, safe_next, start_session, wait_text, with_next};
+use crate::web::{PageContext, Url, flash, redirect, render, see_other};
 
 #[derive(Template)]
 #[template(path = "accounts/signup.html")]
@@ -34,7 +34,7 @@ mod render_test;
 impl SignupPage {
     /// The "I already have an account" link, carrying `next` along.
     fn login_link(&self) -> String {
-        with_next("/login", &self.form.next)
+        with_next(Url::Login, &self.form.next)
     }
 }
 
@@ -51,11 +51,8 @@ pub async fn form(
 ) -> HttpResponse {
     let next = safe_next(&query.next);
     if ctx.viewer.is_some() {
-        return see_other(if next.is_empty() {
-            "/applications"
-        } else {
-            &next
-        });
+        // A signed-in administrator too goes on to the applications, not the dashboard.
+        return landing(&next, false);
     }
     let page = SignupPage {
         ctx,
@@ -107,7 +104,7 @@ pub async fn submit(
     match sign_in::sign_up(&pool, account, settings.signup_approval, client).await {
         Ok(user) if settings.signup_approval => {
             tracing::info!(user_id = %user.id, %client, "a TPP signed up, waiting for approval");
-            Ok(see_other("/signup/pending"))
+            Ok(redirect(Url::SignupPending))
         }
         Ok(user) => {
             tracing::info!(user_id = %user.id, %client, "a TPP signed up");
@@ -118,7 +115,7 @@ pub async fn submit(
                 "Your account is ready, and you are signed in.",
             );
             // `/login` sends a signed-in person on to `next` (or their applications).
-            Ok(see_other(&with_next("/login", &form.next)))
+            Ok(see_other(&with_next(Url::Login, &form.next)))
         }
         Err(ServiceError::Throttled { until }) => {
             tracing::warn!(%client, "sign-up refused: too many from this address");

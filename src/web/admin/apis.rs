@@ -7,13 +7,13 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::db::DbPool;
-use crate::db::models::apis::AdminApiRow;
+use crate::db::models::apis::{AdminApiRow, Api};
 use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::domain::FieldErrors;
 use crate::domain::apis::{ApiForm, ApiStatus, MAX_OPENAPI_BYTES, Operation};
 use crate::error::AppError;
 use crate::services::apis::{self, ApiDetail};
-use crate::web::{PageContext, SignedIn, flash, ok, render, see_other};
+use crate::web::{PageContext, SignedIn, Url, form_answer, ok, success};
 
 #[derive(Template)]
 #[template(path = "admin/apis/list.html")]
@@ -38,6 +38,22 @@ struct ApiFormPage {
 }
 
 impl ApiFormPage {
+    fn new(
+        ctx: PageContext,
+        form: ApiForm,
+        errors: FieldErrors,
+        choices: Vec<ThrottlingPolicy>,
+        current: Option<ApiDetail>,
+    ) -> Self {
+        Self {
+            ctx,
+            form,
+            errors,
+            choices,
+            current,
+        }
+    }
+
     /// The statuses the select offers: a new API starts CREATED or PUBLISHED; an existing one
     /// may stay or move along its lifecycle.
     fn statuses(&self) -> Vec<ApiStatus> {
@@ -90,13 +106,14 @@ pub async fn list(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpRespo
 /// `GET /admin/apis/new`.
 pub async fn new_form(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
     let choices = apis::tier_choices(&pool).await?;
-    Ok(ok(&ApiFormPage {
+    let form = ApiForm::blank();
+    Ok(ok(&ApiFormPage::new(
         ctx,
-        form: ApiForm::blank(),
-        errors: FieldErrors::new(),
+        form,
+        FieldErrors::new(),
         choices,
-        current: None,
-    }))
+        None,
+    )))
 }
 
 /// `POST /admin/apis`: 303 to the new API's page.
@@ -108,29 +125,17 @@ pub async fn create(
     pairs: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let form = ApiForm::from_pairs(pairs.into_inner());
-    let (status, errors) = match apis::create(&pool, admin.actor(), form.clone()).await {
-        Ok(api) => {
-            tracing::info!(admin_id = %admin.id, api_id = api.id.get(), "API created");
-            flash(
-                &session,
-                "success",
-                format!("The API {} {} was created.", api.name, api.version),
-            );
-            return Ok(see_other(&format!("/admin/apis/{}", api.id)));
-        }
-        Err(error) => AppError::from(error).into_form()?,
+    let result = apis::create(&pool, admin.actor(), form.clone()).await;
+    let done = |api: Api| {
+        tracing::info!(admin_id = %admin.id, api_id = %api.id, "API created");
+        let message = format!("The API {} {} was created.", api.name, api.version);
+        success(&session, Url::AdminApi(api.id), message)
     };
-    let choices = apis::tier_choices(&pool).await?;
-    Ok(render(
-        status,
-        &ApiFormPage {
-            ctx,
-            form,
-            errors,
-            choices,
-            current: None,
-        },
-    ))
+    let again = async |errors| {
+        let choices = apis::tier_choices(&pool).await?;
+        Ok(ApiFormPage::new(ctx, form, errors, choices, None))
+    };
+    form_answer(result, done, again).await
 }
 
 /// `GET /admin/apis/{id}`.
@@ -140,13 +145,14 @@ pub async fn edit(
     path: web::Path<ApiId>,
 ) -> Result<HttpResponse, AppError> {
     let (detail, choices) = apis::detail(&pool, path.into_inner()).await?;
-    Ok(ok(&ApiFormPage {
+    let form = form_of(&detail);
+    Ok(ok(&ApiFormPage::new(
         ctx,
-        form: form_of(&detail),
-        errors: FieldErrors::new(),
+        form,
+        FieldErrors::new(),
         choices,
-        current: Some(detail),
-    }))
+        Some(detail),
+    )))
 }
 
 /// `POST /admin/apis/{id}`: 303 back to the API's page.
@@ -160,27 +166,15 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let form = ApiForm::from_pairs(pairs.into_inner());
-    let (status, errors) = match apis::update(&pool, admin.actor(), id, form.clone()).await {
-        Ok(api) => {
-            tracing::info!(admin_id = %admin.id, api_id = api.id.get(), "API updated");
-            flash(
-                &session,
-                "success",
-                format!("The API {} {} was saved.", api.name, api.version),
-            );
-            return Ok(see_other(&format!("/admin/apis/{id}")));
-        }
-        Err(error) => AppError::from(error).into_form()?,
+    let result = apis::update(&pool, admin.actor(), id, form.clone()).await;
+    let done = |api: Api| {
+        tracing::info!(admin_id = %admin.id, api_id = %api.id, "API updated");
+        let message = format!("The API {} {} was saved.", api.name, api.version);
+        success(&session, Url::AdminApi(id), message)
     };
-    let (detail, choices) = apis::detail(&pool, id).await?;
-    Ok(render(
-        status,
-        &ApiFormPage {
-            ctx,
-            form,
-            errors,
-            choices,
-            current: Some(detail),
-        },
-    ))
+    let again = async |errors| {
+        let (detail, choices) = apis::detail(&pool, id).await?;
+        Ok(ApiFormPage::new(ctx, form, errors, choices, Some(detail)))
+    };
+    form_answer(result, done, again).await
 }

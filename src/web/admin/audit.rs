@@ -7,8 +7,8 @@ use serde::Deserialize;
 use crate::db::models::audit_events::{AuditEvent, AuditFilter};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
-use crate::web::PageContext;
 use crate::web::pagination::Pagination;
+use crate::web::{PageContext, Url};
 
 const PER_PAGE: i64 = 50;
 
@@ -125,21 +125,18 @@ pub async fn list(
         AuditEvent::page(conn, &filter, (page - 1) * PER_PAGE, PER_PAGE).map_err(AppError::from)
     })
     .await?;
-    let base = format!(
-        "/admin/audit?{}&",
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("actor", &query.actor)
-            .append_pair("action", &query.action)
-            .append_pair("object_type", &query.object_type)
-            .append_pair("from", &query.from)
-            .append_pair("to", &query.to)
-            .finish()
-    );
+    let list = Url::Audit.with_query([
+        ("actor", query.actor.as_str()),
+        ("action", &query.action),
+        ("object_type", &query.object_type),
+        ("from", &query.from),
+        ("to", &query.to),
+    ]);
     Ok(crate::web::ok(&AuditPage {
         ctx,
         query,
         events,
-        pagination: Pagination::new(page, PER_PAGE, total, base),
+        pagination: Pagination::new(page, PER_PAGE, total, list),
         date_error,
     }))
 }

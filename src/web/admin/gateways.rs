@@ -14,9 +14,7 @@ use crate::error::AppError;
 use crate::oauth_server::clients::OAuthClient;
 use crate::services::gateways;
 use crate::web::one_time::OneTime;
-use crate::web::{PageContext, SignedIn, flash, render, see_other};
-
-const GATEWAYS: &str = "/admin/gateways";
+use crate::web::{PageContext, SignedIn, Url, form_answer, redirect, success};
 
 #[derive(Template)]
 #[template(path = "admin/gateways.html")]
@@ -67,7 +65,7 @@ pub async fn list(
     settings: web::Data<crate::config::Settings>,
 ) -> Result<HttpResponse, AppError> {
     let created = one_time
-        .take::<gateways::Registered>(GATEWAYS)
+        .take::<gateways::Registered>(&Url::Gateways.to_string())
         .map(|r| (r.client_id, r.client_secret));
     Ok(crate::web::ok(
         &page(
@@ -91,18 +89,16 @@ pub async fn create(
     settings: web::Data<crate::config::Settings>,
     form: web::Form<GatewayForm>,
 ) -> Result<HttpResponse, AppError> {
-    match gateways::register(&pool, &admin.actor(), &form.name).await {
-        Ok(registered) => {
-            one_time.keep(GATEWAYS, &registered);
-            Ok(see_other(GATEWAYS))
-        }
-        Err(error) => {
-            let (status, errors) = AppError::from(error).into_form()?;
-            let name = form.into_inner().name;
-            let page = page(ctx, &pool, &settings, name, errors, None).await?;
-            Ok(render(status, &page))
-        }
-    }
+    let result = gateways::register(&pool, &admin.actor(), &form.name).await;
+    let done = |registered| {
+        one_time.keep(&Url::Gateways.to_string(), &registered);
+        redirect(Url::Gateways)
+    };
+    let again = async |errors| {
+        let name = form.into_inner().name;
+        page(ctx, &pool, &settings, name, errors, None).await
+    };
+    form_answer(result, done, again).await
 }
 
 pub async fn delete(
@@ -112,10 +108,6 @@ pub async fn delete(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let name = gateways::remove(&pool, &admin.actor(), path.into_inner()).await?;
-    flash(
-        &session,
-        "success",
-        format!("Gateway “{name}” removed: its credentials stop working at once."),
-    );
-    Ok(see_other(GATEWAYS))
+    let message = format!("Gateway “{name}” removed: its credentials stop working at once.");
+    Ok(success(&session, Url::Gateways, message))
 }

@@ -11,7 +11,7 @@ use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::key_managers::Connectors;
 use crate::services::keys;
-use crate::web::{PageContext, SignedIn, flash, see_other};
+use crate::web::{PageContext, SignedIn, Url, success};
 
 #[derive(Template)]
 #[template(path = "admin/key_manager_tasks.html")]
@@ -40,15 +40,11 @@ pub async fn retry(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let task = keys::retry_task(&pool, &connectors, admin.actor(), path.into_inner()).await?;
-    flash(
-        &session,
-        "success",
-        format!(
-            "The client {} was deleted at {}.",
-            task.consumer_key, task.key_manager_name
-        ),
+    let message = format!(
+        "The client {} was deleted at {}.",
+        task.consumer_key, task.key_manager_name
     );
-    Ok(see_other("/admin/key-manager-tasks"))
+    Ok(success(&session, Url::KeyManagerTasks, message))
 }
 
 /// `POST /admin/key-manager-tasks/{id}/resolve`.
@@ -59,6 +55,6 @@ pub async fn resolve(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     keys::resolve_task(&pool, admin.actor(), path.into_inner()).await?;
-    flash(&session, "success", "The task is marked resolved.");
-    Ok(see_other("/admin/key-manager-tasks"))
+    let message = "The task is marked resolved.";
+    Ok(success(&session, Url::KeyManagerTasks, message))
 }

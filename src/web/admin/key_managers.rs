@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::config::Settings;
 use crate::db::DbPool;
-use crate::db::models::key_managers::KeyUser;
+use crate::db::models::key_managers::{KeyManagerRow, KeyUser};
 use crate::domain::FieldErrors;
 use crate::domain::key_managers::{ENDPOINTS, KeyManagerForm};
 use crate::domain::keys::KeyManagerKind;
@@ -21,11 +21,9 @@ use crate::domain::oauth::GrantType;
 use crate::error::AppError;
 use crate::key_managers::{ConnectorField, connector_fields, discovery};
 use crate::security::secret_box::SecretBox;
-use crate::services::ServiceError;
 use crate::services::key_managers::{self, KeyManagerEntry, connector_config, stored_secret_names};
-use crate::web::{PageContext, SignedIn, flash, ok, render, see_other};
-
-const LIST: &str = "/admin/key-managers";
+use crate::web::admin::{InUse, delete_answer};
+use crate::web::{PageContext, SignedIn, Url, form_answer, ok, render, success};
 
 #[derive(Template)]
 #[template(path = "admin/key_managers/list.html")]
@@ -58,6 +56,25 @@ struct FormPage {
 }
 
 impl FormPage {
+    /// The form for a new key manager of `kind`, with `form`'s values (masked ones dropped).
+    fn new_key_manager(
+        ctx: PageContext,
+        kind: KeyManagerKind,
+        form: KeyManagerForm,
+        errors: FieldErrors,
+    ) -> Self {
+        Self {
+            ctx,
+            form: form.without_secrets(kind),
+            errors,
+            kind,
+            current: None,
+            stored_secrets: Vec::new(),
+            resident_endpoints: Vec::new(),
+            filled: Vec::new(),
+        }
+    }
+
     fn fields(&self) -> &'static [ConnectorField] {
         connector_fields(self.kind)
     }
@@ -132,16 +149,21 @@ pub async fn new_form(ctx: PageContext, query: web::Query<NewQuery>) -> HttpResp
         .and_then(|k| k.parse().ok())
         .filter(|k| *k != KeyManagerKind::Resident)
         .unwrap_or(KeyManagerKind::Dcr);
-    ok(&FormPage {
+    let form = KeyManagerForm::blank(kind);
+    ok(&FormPage::new_key_manager(
         ctx,
-        form: KeyManagerForm::blank(kind),
-        errors: FieldErrors::new(),
         kind,
-        current: None,
-        stored_secrets: Vec::new(),
-        resident_endpoints: Vec::new(),
-        filled: Vec::new(),
-    })
+        form,
+        FieldErrors::new(),
+    ))
+}
+
+/// The kind a new key manager's form is for: any but the resident one (made at start).
+fn new_kind(form: &KeyManagerForm) -> KeyManagerKind {
+    match form.kind() {
+        KeyManagerKind::Resident => KeyManagerKind::Dcr,
+        kind => kind,
+    }
 }
 
 type Pairs = web::Form<Vec<(String, String)>>;
@@ -165,36 +187,19 @@ pub async fn create(
         settings.allow_private_km_urls,
     )
     .await;
-    let status = match result {
-        Ok(row) => {
-            flash(
-                &session,
-                "success",
-                format!("The key manager {} was created.", row.name),
-            );
-            return Ok(see_other(&format!("{LIST}/{}", row.id)));
-        }
-        Err(error) => AppError::from(error).into_form()?,
+    let done = |row: KeyManagerRow| {
+        let message = format!("The key manager {} was created.", row.name);
+        success(&session, Url::KeyManager(row.id), message)
     };
-    let kind = form.kind();
-    let kind = if kind == KeyManagerKind::Resident {
-        KeyManagerKind::Dcr
-    } else {
-        kind
-    };
-    Ok(render(
-        status.0,
-        &FormPage {
+    let again = async |errors| {
+        Ok(FormPage::new_key_manager(
             ctx,
-            form: form.without_secrets(kind),
-            errors: status.1,
-            kind,
-            current: None,
-            stored_secrets: Vec::new(),
-            resident_endpoints: Vec::new(),
-            filled: Vec::new(),
-        },
-    ))
+            new_kind(&form),
+            form,
+            errors,
+        ))
+    };
+    form_answer(result, done, again).await
 }
 
 fn edit_page(
@@ -275,22 +280,15 @@ pub async fn update(
         settings.allow_private_km_urls,
     )
     .await;
-    let (status, errors) = match result {
-        Ok(row) => {
-            flash(
-                &session,
-                "success",
-                format!("The key manager {} was saved.", row.name),
-            );
-            return Ok(see_other(&format!("{LIST}/{id}")));
-        }
-        Err(error) => AppError::from(error).into_form()?,
+    let done = |row: KeyManagerRow| {
+        let message = format!("The key manager {} was saved.", row.name);
+        success(&session, Url::KeyManager(id), message)
     };
-    let entry = key_managers::find(&pool, id).await?;
-    Ok(render(
-        status,
-        &edit_page(ctx, &settings, entry, Some(form), errors),
-    ))
+    let again = async |errors| {
+        let entry = key_managers::find(&pool, id).await?;
+        Ok(edit_page(ctx, &settings, entry, Some(form), errors))
+    };
+    form_answer(result, done, again).await
 }
 
 async fn switch(
@@ -302,12 +300,8 @@ async fn switch(
 ) -> Result<HttpResponse, AppError> {
     let row = key_managers::set_enabled(&pool, admin.actor(), id, enabled).await?;
     let state = if enabled { "enabled" } else { "disabled" };
-    flash(
-        &session,
-        "success",
-        format!("The key manager {} is {state}.", row.name),
-    );
-    Ok(see_other(LIST))
+    let message = format!("The key manager {} is {state}.", row.name);
+    Ok(success(&session, Url::KeyManagers, message))
 }
 
 /// `POST /admin/key-managers/{id}/enable`.
@@ -339,30 +333,21 @@ pub async fn delete(
     pool: web::Data<DbPool>,
     path: web::Path<KeyManagerId>,
 ) -> Result<HttpResponse, AppError> {
-    let (problem, users) = match key_managers::delete(&pool, admin.actor(), path.into_inner()).await
-    {
-        Ok(row) => {
-            flash(
-                &session,
-                "success",
-                format!("The key manager {} was deleted.", row.name),
-            );
-            return Ok(see_other(LIST));
-        }
-        Err(ServiceError::Conflict(problem)) => (problem, Vec::new()),
-        Err(ServiceError::InUse { message, users }) => (message, users),
-        Err(e) => return Err(e.into()),
+    let result = key_managers::delete(&pool, admin.actor(), path.into_inner()).await;
+    let done = |row: KeyManagerRow| {
+        let message = format!("The key manager {} was deleted.", row.name);
+        success(&session, Url::KeyManagers, message)
     };
-    let entries = key_managers::overview(&pool).await?;
-    Ok(render(
-        StatusCode::CONFLICT,
-        &ListPage {
+    let again = async |InUse { problem, users }| {
+        let entries = key_managers::overview(&pool).await?;
+        Ok(ListPage {
             ctx,
             entries,
             problem,
             users,
-        },
-    ))
+        })
+    };
+    delete_answer(result, done, again).await
 }
 
 /// `POST /admin/key-managers/discover`: fills the new-key-manager form from the well-known
@@ -374,10 +359,7 @@ pub async fn discover(
     pairs: Pairs,
 ) -> HttpResponse {
     let mut form = KeyManagerForm::from_pairs(pairs.into_inner());
-    let kind = match form.kind() {
-        KeyManagerKind::Resident => KeyManagerKind::Dcr,
-        kind => kind,
-    };
+    let kind = new_kind(&form);
     form.set("type", kind.as_str());
     let url = form.get("well_known_url").to_string();
     let (status, errors, filled) =
@@ -389,19 +371,11 @@ pub async fn discover(
                 Vec::new(),
             ),
         };
-    render(
-        status,
-        &FormPage {
-            ctx,
-            form: form.without_secrets(kind),
-            errors,
-            kind,
-            current: None,
-            stored_secrets: Vec::new(),
-            resident_endpoints: Vec::new(),
-            filled,
-        },
-    )
+    let page = FormPage {
+        filled,
+        ..FormPage::new_key_manager(ctx, kind, form, errors)
+    };
+    render(status, &page)
 }
 
 /// Fills the form from a discovery document and says what it filled. Grant types are ticked

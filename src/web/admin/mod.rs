@@ -11,14 +11,16 @@ pub mod users;
 
 use actix_session::Session;
 use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
 use futures_core::future::LocalBoxFuture;
 use serde::Deserialize;
 
 use super::context::Viewer;
-use super::{PageContext, SignedIn};
+use super::{PageContext, SignedIn, Url, render, success};
 use crate::db::DbPool;
+use crate::db::models::key_managers::KeyUser;
 use crate::error::AppError;
 use crate::services::ServiceError;
 
@@ -85,6 +87,71 @@ impl DecisionForm {
     pub fn reason(self) -> String {
         self.reason
     }
+}
+
+/// A list page that draws its decisions again after a refused rejection: the users waiting
+/// for approval, the subscriptions waiting for approval.
+pub(crate) trait DecisionList: Template + Sized {
+    /// The list the decisions come back to.
+    const LIST: Url;
+
+    /// The list of what waits for a decision, with the refused rejection by its reason field.
+    async fn refused(
+        ctx: PageContext,
+        pool: &DbPool,
+        failed: FailedRejection,
+    ) -> Result<Self, AppError>;
+}
+
+impl DecisionPost {
+    /// The answer to a decision on `self.id`: 303 to the list with the message `done` makes of
+    /// what was decided; when a rejection was refused for its `reason`, the list again (422)
+    /// with the reason and why by its field. Any other error is its error page.
+    pub(crate) async fn answer<P: DecisionList, T>(
+        self,
+        result: Result<T, ServiceError>,
+        reason: String,
+        done: impl FnOnce(T) -> String,
+    ) -> Result<HttpResponse, AppError> {
+        match result {
+            Ok(decided) => Ok(success(&self.session, P::LIST, done(decided))),
+            Err(error) => {
+                let failed = FailedRejection::of(self.id, reason, error)?;
+                let page = P::refused(self.ctx, &self.pool, failed).await?;
+                Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+            }
+        }
+    }
+}
+
+/// Why a delete was refused (409): the thing is the resident one, or still in use — by the
+/// applications (and owners) listed, for a key manager.
+pub(crate) struct InUse {
+    pub problem: String,
+    pub users: Vec<KeyUser>,
+}
+
+/// The answer to an administrator's delete: `done` with what was deleted (a redirect to the
+/// list); when it was refused, the list again (409) with why, drawn by `again`. Any other error
+/// is its error page.
+pub(crate) async fn delete_answer<T, P: Template>(
+    result: Result<T, ServiceError>,
+    done: impl FnOnce(T) -> HttpResponse,
+    again: impl AsyncFnOnce(InUse) -> Result<P, AppError>,
+) -> Result<HttpResponse, AppError> {
+    let refusal = match result {
+        Ok(deleted) => return Ok(done(deleted)),
+        Err(ServiceError::Conflict(problem)) => InUse {
+            problem,
+            users: Vec::new(),
+        },
+        Err(ServiceError::InUse { message, users }) => InUse {
+            problem: message,
+            users,
+        },
+        Err(other) => return Err(other.into()),
+    };
+    Ok(render(StatusCode::CONFLICT, &again(refusal).await?))
 }
 
 impl FailedRejection {

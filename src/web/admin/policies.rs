@@ -2,7 +2,6 @@
 //! to create one, the form to edit one, and delete (refused while the policy is in use).
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
@@ -13,9 +12,8 @@ use crate::domain::policies::{NewPolicy, PolicyForm, PolicyLevel, TimeUnit};
 use crate::error::AppError;
 use crate::services::ServiceError;
 use crate::services::policies::{self, PolicyOverview, PolicyRow};
-use crate::web::{PageContext, SignedIn, flash, ok, render, see_other};
-
-const LIST: &str = "/admin/throttling-policies";
+use crate::web::admin::{InUse, delete_answer};
+use crate::web::{PageContext, SignedIn, Url, form_answer, ok, success};
 
 #[derive(Template)]
 #[template(path = "admin/policies/list.html")]
@@ -70,6 +68,20 @@ struct PolicyFormPage {
 }
 
 impl PolicyFormPage {
+    fn new(
+        ctx: PageContext,
+        form: PolicyForm,
+        errors: FieldErrors,
+        current: Option<PolicyRow>,
+    ) -> Self {
+        Self {
+            ctx,
+            form,
+            errors,
+            current,
+        }
+    }
+
     fn levels(&self) -> &'static [PolicyLevel] {
         PolicyLevel::ALL
     }
@@ -108,12 +120,12 @@ pub async fn list(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpRespo
 
 /// `GET /admin/throttling-policies/new`.
 pub async fn new_form(ctx: PageContext) -> HttpResponse {
-    ok(&PolicyFormPage {
+    ok(&PolicyFormPage::new(
         ctx,
-        form: PolicyForm::blank(),
-        errors: FieldErrors::new(),
-        current: None,
-    })
+        PolicyForm::blank(),
+        FieldErrors::new(),
+        None,
+    ))
 }
 
 /// `POST /admin/throttling-policies`.
@@ -125,36 +137,17 @@ pub async fn create(
     form: web::Form<PolicyForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let rerender = |ctx, form, errors, status| {
-        render(
-            status,
-            &PolicyFormPage {
-                ctx,
-                form,
-                errors,
-                current: None,
-            },
-        )
-    };
     let created = match NewPolicy::parse(&form) {
         Ok(new) => policies::create(&pool, admin.actor(), new).await,
         Err(errors) => Err(ServiceError::Invalid(errors)),
     };
-    match created {
-        Ok(policy) => {
-            tracing::info!(admin_id = %admin.id, policy_id = policy.id, "policy created");
-            flash(
-                &session,
-                "success",
-                format!("The {} policy {} was created.", policy.level, policy.name),
-            );
-            Ok(see_other(LIST))
-        }
-        Err(error) => {
-            let (status, errors) = AppError::from(error).into_form()?;
-            Ok(rerender(ctx, form, errors, status))
-        }
-    }
+    let done = |policy: ThrottlingPolicy| {
+        tracing::info!(admin_id = %admin.id, policy_id = policy.id, "policy created");
+        let message = format!("The {} policy {} was created.", policy.level, policy.name);
+        success(&session, Url::Policies, message)
+    };
+    let again = async |errors| Ok(PolicyFormPage::new(ctx, form, errors, None));
+    form_answer(created, done, again).await
 }
 
 /// `GET /admin/throttling-policies/{id}`.
@@ -164,12 +157,13 @@ pub async fn edit(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let row = policies::find(&pool, path.into_inner()).await?;
-    Ok(ok(&PolicyFormPage {
+    let form = form_of(&row.policy);
+    Ok(ok(&PolicyFormPage::new(
         ctx,
-        form: form_of(&row.policy),
-        errors: FieldErrors::new(),
-        current: Some(row),
-    }))
+        form,
+        FieldErrors::new(),
+        Some(row),
+    )))
 }
 
 /// `POST /admin/throttling-policies/{id}`: level and name are fixed, other fields change.
@@ -183,36 +177,23 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let form = form.into_inner();
-    match policies::update(&pool, admin.actor(), id, form.clone()).await {
-        Ok(policy) => {
-            tracing::info!(admin_id = %admin.id, policy_id = policy.id, "policy updated");
-            flash(
-                &session,
-                "success",
-                format!("The {} policy {} was saved.", policy.level, policy.name),
-            );
-            Ok(see_other(LIST))
-        }
-        Err(error) => {
-            let (status, errors) = AppError::from(error).into_form()?;
-            // Re-render with the stored policy's fixed fields and the values as sent.
-            let row = policies::find(&pool, id).await?;
-            let form = PolicyForm {
-                level: row.policy.level.as_str().to_string(),
-                name: row.policy.name.clone(),
-                ..form
-            };
-            Ok(render(
-                status,
-                &PolicyFormPage {
-                    ctx,
-                    form,
-                    errors,
-                    current: Some(row),
-                },
-            ))
-        }
-    }
+    let result = policies::update(&pool, admin.actor(), id, form.clone()).await;
+    let done = |policy: ThrottlingPolicy| {
+        tracing::info!(admin_id = %admin.id, policy_id = policy.id, "policy updated");
+        let message = format!("The {} policy {} was saved.", policy.level, policy.name);
+        success(&session, Url::Policies, message)
+    };
+    // Drawn again with the stored policy's fixed fields and the values as sent.
+    let again = async |errors| {
+        let row = policies::find(&pool, id).await?;
+        let form = PolicyForm {
+            level: row.policy.level.as_str().to_string(),
+            name: row.policy.name.clone(),
+            ..form
+        };
+        Ok(PolicyFormPage::new(ctx, form, errors, Some(row)))
+    };
+    form_answer(result, done, again).await
 }
 
 /// `POST /admin/throttling-policies/{id}/delete`: refused (409, with what uses it) while
@@ -224,27 +205,19 @@ pub async fn delete(
     pool: web::Data<DbPool>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    match policies::delete(&pool, admin.actor(), path.into_inner()).await {
-        Ok(policy) => {
-            tracing::info!(admin_id = %admin.id, policy_id = policy.id, "policy deleted");
-            flash(
-                &session,
-                "success",
-                format!("The {} policy {} was deleted.", policy.level, policy.name),
-            );
-            Ok(see_other(LIST))
-        }
-        Err(ServiceError::Conflict(problem)) => {
-            let overview = policies::overview(&pool).await?;
-            Ok(render(
-                StatusCode::CONFLICT,
-                &PoliciesPage {
-                    ctx,
-                    overview,
-                    problem,
-                },
-            ))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let result = policies::delete(&pool, admin.actor(), path.into_inner()).await;
+    let done = |policy: ThrottlingPolicy| {
+        tracing::info!(admin_id = %admin.id, policy_id = policy.id, "policy deleted");
+        let message = format!("The {} policy {} was deleted.", policy.level, policy.name);
+        success(&session, Url::Policies, message)
+    };
+    let again = async |InUse { problem, .. }| {
+        let overview = policies::overview(&pool).await?;
+        Ok(PoliciesPage {
+            ctx,
+            overview,
+            problem,
+        })
+    };
+    delete_answer(result, done, again).await
 }

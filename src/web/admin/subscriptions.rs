@@ -1,7 +1,6 @@
 //! `GET /admin/subscriptions`: subscriptions waiting for approval, approve / reject with a reason.
 
-use super::{DecisionForm, DecisionPost, FailedRejection};
-use actix_web::http::StatusCode;
+use super::{DecisionForm, DecisionList, DecisionPost, FailedRejection};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -11,7 +10,7 @@ use crate::db::{self, DbPool};
 use crate::domain::applications::SubscriptionStatus;
 use crate::error::AppError;
 use crate::services::subscriptions::{self, Decision};
-use crate::web::{PageContext, flash, render, see_other};
+use crate::web::{PageContext, Url};
 
 #[derive(Template)]
 #[template(path = "admin/subscriptions.html")]
@@ -63,35 +62,32 @@ pub async fn list(
     Ok(crate::web::ok(&page))
 }
 
+impl DecisionList for ApprovalsPage {
+    const LIST: Url = Url::AdminSubscriptions;
+
+    /// The subscriptions waiting for approval: only their rejection can be refused.
+    async fn refused(
+        ctx: PageContext,
+        pool: &DbPool,
+        failed: FailedRejection,
+    ) -> Result<Self, AppError> {
+        approvals_page(ctx, pool, SubscriptionStatus::OnHold, failed).await
+    }
+}
+
 async fn decide(
     post: DecisionPost,
     decision: Decision,
     reason: String,
 ) -> Result<HttpResponse, AppError> {
-    let DecisionPost {
-        ctx,
-        admin,
-        session,
-        pool,
-        id,
-    } = post;
-    match subscriptions::decide(&pool, admin.actor(), id, decision, &reason).await {
-        Ok(_) => {
-            let done = if decision == Decision::Approve {
-                "approved"
-            } else {
-                "rejected"
-            };
-            flash(&session, "success", format!("Subscription {done}."));
-            Ok(see_other("/admin/subscriptions"))
-        }
-        Err(error) => {
-            let failed = FailedRejection::of(id, reason, error)?;
-            let status = SubscriptionStatus::OnHold;
-            let page = approvals_page(ctx, &pool, status, failed).await?;
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-    }
+    let actor = post.admin.actor();
+    let result = subscriptions::decide(&post.pool, actor, post.id, decision, &reason).await;
+    let done = match decision {
+        Decision::Approve => "Subscription approved.",
+        Decision::Reject => "Subscription rejected.",
+    };
+    post.answer::<ApprovalsPage, _>(result, reason, |_| done.to_string())
+        .await
 }
 
 pub async fn approve(post: DecisionPost) -> Result<HttpResponse, AppError> {

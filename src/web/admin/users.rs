@@ -1,9 +1,8 @@
 //! `GET /admin/users` and the approve / reject / lock / unlock decisions.
 
-use super::{DecisionForm, DecisionPost, FailedRejection};
+use super::{DecisionForm, DecisionList, DecisionPost, FailedRejection};
 use crate::domain::ids::UserId;
 use actix_session::Session;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -17,7 +16,7 @@ use crate::domain::accounts::AccountStatus;
 use crate::error::AppError;
 use crate::services::accounts::{self, AccountDecision};
 use crate::web::pagination::Pagination;
-use crate::web::{PageContext, SignedIn, flash, render, see_other};
+use crate::web::{PageContext, SignedIn, Url, success};
 
 const PER_PAGE: i64 = 25;
 
@@ -78,20 +77,33 @@ async fn users_page(
         Ok::<_, DbError>((result, roles))
     })
     .await?;
+    let list = Url::AdminUsers.with_query(status.map(|s| ("status", s.as_str())));
     let status_text = status.map(|s| s.as_str().to_string()).unwrap_or_default();
-    let base = if status_text.is_empty() {
-        "/admin/users?".to_string()
-    } else {
-        format!("/admin/users?status={status_text}&")
-    };
     Ok(UsersPage {
         ctx,
         users: result.users,
         status: status_text,
-        pagination: Pagination::new(page, PER_PAGE, result.total, base),
+        pagination: Pagination::new(page, PER_PAGE, result.total, list),
         roles,
         failed,
     })
+}
+
+impl DecisionList for UsersPage {
+    const LIST: Url = Url::AdminUsers;
+
+    /// The accounts waiting for approval: only their rejection can be refused.
+    async fn refused(
+        ctx: PageContext,
+        pool: &DbPool,
+        failed: FailedRejection,
+    ) -> Result<Self, AppError> {
+        let query = UsersQuery {
+            status: Some(AccountStatus::Pending.as_str().to_string()),
+            page: None,
+        };
+        users_page(ctx, pool, &query, failed).await
+    }
 }
 
 async fn decide(
@@ -99,38 +111,27 @@ async fn decide(
     decision: AccountDecision,
     reason: String,
 ) -> Result<HttpResponse, AppError> {
-    let DecisionPost {
-        ctx,
-        admin,
-        session,
-        pool,
-        id: user_id,
-    } = post;
-    match accounts::decide(&pool, admin.actor(), UserId(user_id), decision, &reason).await {
-        Ok(user) => {
-            tracing::info!(
-                admin_id = %admin.id,
-                user_id = %user.id,
-                decision = decision.done(),
-                "account decision"
-            );
-            flash(
-                &session,
-                "success",
-                format!("{} is now {}.", user.username, decision.done()),
-            );
-            Ok(see_other("/admin/users"))
-        }
-        Err(error) => {
-            let failed = FailedRejection::of(user_id, reason, error)?;
-            let query = UsersQuery {
-                status: Some(AccountStatus::Pending.as_str().to_string()),
-                page: None,
-            };
-            let page = users_page(ctx, &pool, &query, failed).await?;
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-    }
+    let (admin, user_id) = (&post.admin, post.id);
+    let result = accounts::decide(
+        &post.pool,
+        admin.actor(),
+        UserId(user_id),
+        decision,
+        &reason,
+    )
+    .await;
+    let admin_id = admin.id.get();
+    let done = |user: User| {
+        let done = decision.done();
+        tracing::info!(
+            admin_id,
+            user_id = %user.id,
+            decision = done,
+            "account decision"
+        );
+        format!("{} is now {done}.", user.username)
+    };
+    post.answer::<UsersPage, _>(result, reason, done).await
 }
 
 pub async fn approve(post: DecisionPost) -> Result<HttpResponse, AppError> {
@@ -162,8 +163,21 @@ pub async fn roles(
     path: web::Path<UserId>,
     pairs: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let values: Vec<String> = pairs
-        .into_inner()
+    let values = role_values(pairs.into_inner());
+    let (user, roles) =
+        accounts::set_roles(&pool, admin.actor(), path.into_inner(), values).await?;
+    let shown = if roles.is_empty() {
+        "no roles".to_string()
+    } else {
+        roles.join(", ")
+    };
+    let message = format!("{} now has {shown}.", user.username);
+    Ok(success(&session, Url::AdminUsers, message))
+}
+
+/// The roles a form lists: every `roles` value, split at commas and spaces.
+fn role_values(pairs: Vec<(String, String)>) -> Vec<String> {
+    pairs
         .into_iter()
         .filter(|(k, _)| k == "roles")
         .flat_map(|(_, v)| {
@@ -173,21 +187,5 @@ pub async fn roles(
                 .map(str::to_string)
                 .collect::<Vec<_>>()
         })
-        .collect();
-    match accounts::set_roles(&pool, admin.actor(), path.into_inner(), values).await {
-        Ok((user, roles)) => {
-            let shown = if roles.is_empty() {
-                "no roles".to_string()
-            } else {
-                roles.join(", ")
-            };
-            flash(
-                &session,
-                "success",
-                format!("{} now has {shown}.", user.username),
-            );
-            Ok(see_other("/admin/users"))
-        }
-        Err(other) => Err(other.into()),
-    }
+        .collect()
 }

@@ -15,7 +15,7 @@ fn the_catalog_lists_what_matches_the_search() {
         ctx: visitor(),
         q: HOSTILE.into(),
         apis: vec![api_summary(3, "Payments")],
-        pagination: Pagination::new(1, 20, 1, "/apis?".into()),
+        pagination: Pagination::new(1, 20, 1, crate::web::Url::Apis.to_string()),
     });
     assert_shows(
         &html,

@@ -27,7 +27,7 @@ use crate::services::keys::{
 use crate::services::{ServiceError, ServiceResult};
 use crate::web::context::Viewer;
 use crate::web::one_time::OneTime;
-use crate::web::{PageContext, SignedIn, flash, render, see_other};
+use crate::web::{PageContext, SignedIn, Url, render, see_other, success};
 
 /// What a keys POST made and the keys tab shows once after the redirect (see `one_time`).
 #[derive(Serialize, Deserialize)]
@@ -286,14 +286,10 @@ fn key_type_of(segment: &str) -> Result<KeyType, AppError> {
     KeyType::from_path(segment).ok_or(AppError::NotFound)
 }
 
-fn keys_page(id: ApplicationId, key_type: KeyType, key_manager: &str) -> String {
-    format!(
-        "/applications/{id}/keys/{}?{}",
-        key_type.path(),
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("key_manager", key_manager)
-            .finish()
-    )
+/// The keys tab of an application at one key manager: where a keys POST answers, and the page
+/// its one-time result is kept for.
+fn tab_at(id: ApplicationId, key_type: KeyType, key_manager: &str) -> String {
+    Url::Keys(id, key_type).query("key_manager", key_manager)
 }
 
 #[derive(Deserialize)]
@@ -317,7 +313,7 @@ pub async fn show(
         .view(viewer.id, id, key_type, query.into_inner().key_manager)
         .await?;
     let result = view.selected.as_ref().and_then(|selected| {
-        one_time.take::<KeysResult>(&keys_page(id, key_type, &selected.key_manager.name))
+        one_time.take::<KeysResult>(&tab_at(id, key_type, &selected.key_manager.name))
     });
     let page = KeysPage::new(ctx, view);
     Ok(crate::web::ok(&match result {
@@ -416,7 +412,7 @@ impl KeysPost {
     /// The keys tab the POST was about, at `key_manager`.
     fn tab(&self, key_manager: &str) -> String {
         let target = self.request.target;
-        keys_page(target.application_id, target.key_type, key_manager)
+        tab_at(target.application_id, target.key_type, key_manager)
     }
 
     /// 303 to the keys tab, which shows the new consumer secret once.
@@ -432,8 +428,7 @@ impl KeysPost {
 
     /// 303 back to the keys tab, with a message.
     fn back(&self, key_manager: &str, message: &str) -> HttpResponse {
-        flash(&self.session, "success", message.to_string());
-        see_other(&self.tab(key_manager))
+        success(&self.session, self.tab(key_manager), message)
     }
 }
 

@@ -22,7 +22,7 @@ use crate::error::AppError;
 use crate::key_managers::Connectors;
 use crate::services::{applications, subscriptions};
 use crate::web::pagination::Pagination;
-use crate::web::{PageContext, SignedIn, flash, render, see_other};
+use crate::web::{PageContext, SignedIn, Url, form_answer, success};
 
 const PER_PAGE: i64 = 20;
 
@@ -54,7 +54,7 @@ pub async fn list(
             .map_err(AppError::from)
     })
     .await?;
-    let pagination = Pagination::new(page, PER_PAGE, total, "/applications?".into());
+    let pagination = Pagination::new(page, PER_PAGE, total, Url::Applications.to_string());
     Ok(super::ok(&ListPage {
         ctx,
         items,
@@ -100,32 +100,24 @@ pub async fn create(
     form: web::Form<ApplicationForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    match applications::create(&pool, viewer.actor(), form.clone()).await {
-        Ok(application) => {
-            flash(
-                &session,
-                "success",
-                format!(
-                    "Application “{}” created. Subscribe it to APIs, then generate its keys.",
-                    application.name
-                ),
-            );
-            Ok(see_other(&format!("/applications/{}", application.id)))
-        }
-        Err(error) => {
-            let (status, errors) = AppError::from(error).into_form()?;
-            let policies = application_policies(&pool).await?;
-            Ok(render(
-                status,
-                &NewPage {
-                    ctx,
-                    form,
-                    errors,
-                    policies,
-                },
-            ))
-        }
-    }
+    let result = applications::create(&pool, viewer.actor(), form.clone()).await;
+    let done = |application: Application| {
+        let message = format!(
+            "Application “{}” created. Subscribe it to APIs, then generate its keys.",
+            application.name
+        );
+        success(&session, Url::Application(application.id), message)
+    };
+    let again = async |errors| {
+        let policies = application_policies(&pool).await?;
+        Ok(NewPage {
+            ctx,
+            form,
+            errors,
+            policies,
+        })
+    };
+    form_answer(result, done, again).await
 }
 
 #[derive(Template)]
@@ -202,21 +194,13 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let form = form.into_inner();
-    match applications::update(&pool, viewer.actor(), id, form.clone()).await {
-        Ok(application) => {
-            flash(
-                &session,
-                "success",
-                format!("Application “{}” saved.", application.name),
-            );
-            Ok(see_other(&format!("/applications/{id}")))
-        }
-        Err(error) => {
-            let (status, errors) = AppError::from(error).into_form()?;
-            let page = overview_page(ctx, &pool, viewer.id, id, Some(form), errors).await?;
-            Ok(render(status, &page))
-        }
-    }
+    let result = applications::update(&pool, viewer.actor(), id, form.clone()).await;
+    let done = |application: Application| {
+        let message = format!("Application “{}” saved.", application.name);
+        success(&session, Url::Application(id), message)
+    };
+    let again = async |errors| overview_page(ctx, &pool, viewer.id, id, Some(form), errors).await;
+    form_answer(result, done, again).await
 }
 
 pub async fn delete(
@@ -228,12 +212,8 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let application =
         applications::delete(&pool, &connectors, viewer.actor(), path.into_inner()).await?;
-    flash(
-        &session,
-        "success",
-        format!("Application “{}” deleted.", application.name),
-    );
-    Ok(see_other("/applications"))
+    let message = format!("Application “{}” deleted.", application.name);
+    Ok(success(&session, Url::Applications, message))
 }
 
 #[derive(Template)]
@@ -275,8 +255,12 @@ pub async fn unsubscribe(
 ) -> Result<HttpResponse, AppError> {
     let (id, subscription_id) = path.into_inner();
     subscriptions::unsubscribe(&pool, viewer.actor(), id, subscription_id).await?;
-    flash(&session, "success", "Subscription removed.");
-    Ok(see_other(&format!("/applications/{id}/subscriptions")))
+    let message = "Subscription removed.";
+    Ok(success(
+        &session,
+        Url::ApplicationSubscriptions(id),
+        message,
+    ))
 }
 
 /// The badge class of a subscription status.

@@ -19,7 +19,7 @@ fn the_list_links_each_application() {
             policy_display_name: "Unlimited".into(),
             subscriptions: 2,
         }],
-        pagination: Pagination::new(1, 20, 1, "/applications?".into()),
+        pagination: Pagination::new(1, 20, 1, crate::web::Url::Applications.to_string()),
     });
     assert_shows(
         &html,

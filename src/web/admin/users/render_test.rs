@@ -16,7 +16,7 @@ fn each_user_has_the_actions_of_their_status() {
             user(4, "locked-tpp", AccountStatus::Locked),
         ],
         status: String::new(),
-        pagination: Pagination::new(1, 50, 3, "/admin/users?".into()),
+        pagination: Pagination::new(1, 50, 3, crate::web::Url::AdminUsers.to_string()),
         roles: HashMap::from([(crate::domain::ids::UserId(3), vec![HOSTILE.to_string()])]),
         failed: FailedRejection {
             id: 2,
