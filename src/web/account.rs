@@ -1,7 +1,6 @@
 //! The person's own account: the applications they have authorized through
 //! `/oauth2/authorize`, and withdrawing that permission.
 
-use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
@@ -9,6 +8,7 @@ use crate::db::models::consents::{Consent, ConsentLine};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::oauth_server::tokens::Family;
+use crate::web::ObjectPost;
 use crate::web::{PageContext, SignedIn, Url, success};
 
 #[derive(Template)]
@@ -34,13 +34,8 @@ pub async fn consents(
 }
 
 /// Withdraws a consent and revokes the tokens the application holds for this person.
-pub async fn revoke(
-    SignedIn(viewer): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+pub async fn revoke(post: ObjectPost<i64>) -> Result<HttpResponse, AppError> {
+    let (_, viewer, session, pool, id) = post.into_parts();
     db::run(&pool, move |conn| {
         db::write(conn, |conn| {
             let consent = Consent::withdraw(conn, id, viewer.id)?.ok_or(AppError::NotFound)?;

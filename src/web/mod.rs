@@ -12,6 +12,7 @@ pub mod consent;
 pub mod context;
 pub mod errors;
 pub mod home;
+pub mod object_post;
 pub mod one_time;
 pub mod pagination;
 #[cfg(test)]
@@ -23,6 +24,7 @@ use actix_web::{HttpResponse, web};
 
 pub use answer::{form_answer, ok, redirect, render, see_other, success};
 pub use context::{PageContext, SignedIn, flash};
+pub use object_post::ObjectPost;
 pub use urls::Url;
 
 /// A stored time (Unix seconds) as people read it: `2026-11-24 02:35 UTC`.

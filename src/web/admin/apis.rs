@@ -2,6 +2,7 @@
 //! API, and its edit page with the operations read from its OpenAPI document.
 
 use crate::domain::ids::ApiId;
+use crate::web::ObjectPost;
 use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -144,7 +145,8 @@ pub async fn edit(
     pool: web::Data<DbPool>,
     path: web::Path<ApiId>,
 ) -> Result<HttpResponse, AppError> {
-    let (detail, choices) = apis::detail(&pool, path.into_inner()).await?;
+    let id = path.into_inner();
+    let (detail, choices) = apis::detail(&pool, id).await?;
     let form = form_of(&detail);
     Ok(ok(&ApiFormPage::new(
         ctx,
@@ -157,14 +159,10 @@ pub async fn edit(
 
 /// `POST /admin/apis/{id}`: 303 back to the API's page.
 pub async fn update(
-    ctx: PageContext,
-    SignedIn(admin): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    path: web::Path<ApiId>,
+    post: ObjectPost<ApiId>,
     pairs: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+    let (ctx, admin, session, pool, id) = post.into_parts();
     let form = ApiForm::from_pairs(pairs.into_inner());
     let result = apis::update(&pool, admin.actor(), id, form.clone()).await;
     let done = |api: Api| {

@@ -3,7 +3,6 @@
 //! server; registering one answers 303 to the list, which shows its secret once (a one-time
 //! result, see `web::one_time`).
 
-use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -13,6 +12,7 @@ use crate::domain::FieldErrors;
 use crate::error::AppError;
 use crate::oauth_server::clients::OAuthClient;
 use crate::services::gateways;
+use crate::web::ObjectPost;
 use crate::web::one_time::OneTime;
 use crate::web::{PageContext, SignedIn, Url, form_answer, redirect, success};
 
@@ -101,13 +101,9 @@ pub async fn create(
     form_answer(result, done, again).await
 }
 
-pub async fn delete(
-    SignedIn(admin): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    let name = gateways::remove(&pool, &admin.actor(), path.into_inner()).await?;
+pub async fn delete(post: ObjectPost<i64>) -> Result<HttpResponse, AppError> {
+    let (_, admin, session, pool, id) = post.into_parts();
+    let name = gateways::remove(&pool, &admin.actor(), id).await?;
     let message = format!("Gateway “{name}” removed: its credentials stop working at once.");
     Ok(success(&session, Url::Gateways, message))
 }

@@ -2,7 +2,6 @@
 //! deleted while its key manager was down). The administrator retries the deletion, or resolves
 //! the task after dealing with the client by hand.
 
-use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
@@ -11,7 +10,8 @@ use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::key_managers::Connectors;
 use crate::services::keys;
-use crate::web::{PageContext, SignedIn, Url, success};
+use crate::web::ObjectPost;
+use crate::web::{PageContext, Url, success};
 
 #[derive(Template)]
 #[template(path = "admin/key_manager_tasks.html")]
@@ -33,13 +33,11 @@ pub async fn list(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpRespo
 
 /// `POST /admin/key-manager-tasks/{id}/retry`.
 pub async fn retry(
-    SignedIn(admin): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
+    post: ObjectPost<i64>,
     connectors: web::Data<Connectors>,
-    path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let task = keys::retry_task(&pool, &connectors, admin.actor(), path.into_inner()).await?;
+    let (_, admin, session, pool, id) = post.into_parts();
+    let task = keys::retry_task(&pool, &connectors, admin.actor(), id).await?;
     let message = format!(
         "The client {} was deleted at {}.",
         task.consumer_key, task.key_manager_name
@@ -48,13 +46,9 @@ pub async fn retry(
 }
 
 /// `POST /admin/key-manager-tasks/{id}/resolve`.
-pub async fn resolve(
-    SignedIn(admin): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    keys::resolve_task(&pool, admin.actor(), path.into_inner()).await?;
+pub async fn resolve(post: ObjectPost<i64>) -> Result<HttpResponse, AppError> {
+    let (_, admin, session, pool, id) = post.into_parts();
+    keys::resolve_task(&pool, admin.actor(), id).await?;
     let message = "The task is marked resolved.";
     Ok(success(&session, Url::KeyManagerTasks, message))
 }

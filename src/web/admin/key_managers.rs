@@ -3,6 +3,7 @@
 //! delete (refused for the resident key manager and while application keys use one).
 
 use crate::domain::ids::KeyManagerId;
+use crate::web::ObjectPost;
 use std::sync::Arc;
 
 use actix_session::Session;
@@ -248,7 +249,8 @@ pub async fn edit(
     settings: web::Data<Settings>,
     path: web::Path<KeyManagerId>,
 ) -> Result<HttpResponse, AppError> {
-    let entry = key_managers::find(&pool, path.into_inner()).await?;
+    let id = path.into_inner();
+    let entry = key_managers::find(&pool, id).await?;
     Ok(ok(&edit_page(
         ctx,
         &settings,
@@ -260,15 +262,11 @@ pub async fn edit(
 
 /// `POST /admin/key-managers/{id}`: name and type are fixed.
 pub async fn update(
-    ctx: PageContext,
-    SignedIn(admin): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
+    post: ObjectPost<KeyManagerId>,
     settings: web::Data<Settings>,
-    path: web::Path<KeyManagerId>,
     pairs: Pairs,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+    let (ctx, admin, session, pool, id) = post.into_parts();
     let form = KeyManagerForm::from_pairs(pairs.into_inner());
     let result = key_managers::update(
         &pool,
@@ -305,35 +303,22 @@ async fn switch(
 }
 
 /// `POST /admin/key-managers/{id}/enable`.
-pub async fn enable(
-    SignedIn(admin): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    path: web::Path<KeyManagerId>,
-) -> Result<HttpResponse, AppError> {
-    switch(admin, session, pool, path.into_inner(), true).await
+pub async fn enable(post: ObjectPost<KeyManagerId>) -> Result<HttpResponse, AppError> {
+    let (_, admin, session, pool, id) = post.into_parts();
+    switch(admin, session, pool, id, true).await
 }
 
 /// `POST /admin/key-managers/{id}/disable`.
-pub async fn disable(
-    SignedIn(admin): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    path: web::Path<KeyManagerId>,
-) -> Result<HttpResponse, AppError> {
-    switch(admin, session, pool, path.into_inner(), false).await
+pub async fn disable(post: ObjectPost<KeyManagerId>) -> Result<HttpResponse, AppError> {
+    let (_, admin, session, pool, id) = post.into_parts();
+    switch(admin, session, pool, id, false).await
 }
 
 /// `POST /admin/key-managers/{id}/delete`: 409 for the resident key manager, and while
 /// application keys use it (with those applications and their owners).
-pub async fn delete(
-    ctx: PageContext,
-    SignedIn(admin): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    path: web::Path<KeyManagerId>,
-) -> Result<HttpResponse, AppError> {
-    let result = key_managers::delete(&pool, admin.actor(), path.into_inner()).await;
+pub async fn delete(post: ObjectPost<KeyManagerId>) -> Result<HttpResponse, AppError> {
+    let (ctx, admin, session, pool, id) = post.into_parts();
+    let result = key_managers::delete(&pool, admin.actor(), id).await;
     let done = |row: KeyManagerRow| {
         let message = format!("The key manager {} was deleted.", row.name);
         success(&session, Url::KeyManagers, message)

@@ -9,16 +9,12 @@ pub mod policies;
 pub mod subscriptions;
 pub mod users;
 
-use actix_session::Session;
-use actix_web::dev::Payload;
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
-use futures_core::future::LocalBoxFuture;
 use serde::Deserialize;
 
-use super::context::Viewer;
-use super::{PageContext, SignedIn, Url, render, success};
+use super::{ObjectPost, PageContext, Url, render, success};
 use crate::db::DbPool;
 use crate::db::models::key_managers::KeyUser;
 use crate::error::AppError;
@@ -47,34 +43,10 @@ pub(crate) struct FailedRejection {
     pub message: String,
 }
 
-/// What an administrator's decision POST (approve, reject, lock, unlock) starts from: the page
-/// context (to draw the list again after a refused rejection), the administrator, the session
-/// for the message, the database and the id of what is decided on.
-pub struct DecisionPost {
-    pub ctx: PageContext,
-    pub admin: Viewer,
-    pub session: Session,
-    pub pool: web::Data<DbPool>,
-    pub id: i64,
-}
-
-impl FromRequest for DecisionPost {
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            Ok(DecisionPost {
-                ctx: PageContext::extract(&req).await?,
-                admin: SignedIn::extract(&req).await?.0,
-                session: Session::extract(&req).await?,
-                pool: web::Data::<DbPool>::extract(&req).await?,
-                id: web::Path::<i64>::extract(&req).await?.into_inner(),
-            })
-        })
-    }
-}
+/// What an administrator's decision POST (approve, reject, lock, unlock) starts from: the
+/// administrator and the id of what is decided on, with the page context to draw the list again
+/// after a refused rejection.
+pub type DecisionPost = ObjectPost<i64>;
 
 /// The form of a rejection: its reason.
 #[derive(Deserialize)]
@@ -103,23 +75,21 @@ pub(crate) trait DecisionList: Template + Sized {
     ) -> Result<Self, AppError>;
 }
 
-impl DecisionPost {
-    /// The answer to a decision on `self.id`: 303 to the list with the message `done` makes of
-    /// what was decided; when a rejection was refused for its `reason`, the list again (422)
-    /// with the reason and why by its field. Any other error is its error page.
-    pub(crate) async fn answer<P: DecisionList, T>(
-        self,
-        result: Result<T, ServiceError>,
-        reason: String,
-        done: impl FnOnce(T) -> String,
-    ) -> Result<HttpResponse, AppError> {
-        match result {
-            Ok(decided) => Ok(success(&self.session, P::LIST, done(decided))),
-            Err(error) => {
-                let failed = FailedRejection::of(self.id, reason, error)?;
-                let page = P::refused(self.ctx, &self.pool, failed).await?;
-                Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
-            }
+/// The answer to a decision on `post.id`: 303 to the list with the message `done` makes of what was decided; when a
+/// rejection was refused for its `reason`, the list again (422) with the reason and why by its
+/// field. Any other error is its error page.
+pub(crate) async fn decision_answer<P: DecisionList, T>(
+    post: DecisionPost,
+    result: Result<T, ServiceError>,
+    reason: String,
+    done: impl FnOnce(T) -> String,
+) -> Result<HttpResponse, AppError> {
+    match result {
+        Ok(decided) => Ok(success(&post.session, P::LIST, done(decided))),
+        Err(error) => {
+            let failed = FailedRejection::of(post.id, reason, error)?;
+            let page = P::refused(post.ctx, &post.pool, failed).await?;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
     }
 }

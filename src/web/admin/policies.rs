@@ -12,6 +12,7 @@ use crate::domain::policies::{NewPolicy, PolicyForm, PolicyLevel, TimeUnit};
 use crate::error::AppError;
 use crate::services::ServiceError;
 use crate::services::policies::{self, PolicyOverview, PolicyRow};
+use crate::web::ObjectPost;
 use crate::web::admin::{InUse, delete_answer};
 use crate::web::{PageContext, SignedIn, Url, form_answer, ok, success};
 
@@ -156,7 +157,8 @@ pub async fn edit(
     pool: web::Data<DbPool>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let row = policies::find(&pool, path.into_inner()).await?;
+    let id = path.into_inner();
+    let row = policies::find(&pool, id).await?;
     let form = form_of(&row.policy);
     Ok(ok(&PolicyFormPage::new(
         ctx,
@@ -168,14 +170,10 @@ pub async fn edit(
 
 /// `POST /admin/throttling-policies/{id}`: level and name are fixed, other fields change.
 pub async fn update(
-    ctx: PageContext,
-    SignedIn(admin): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    path: web::Path<i64>,
+    post: ObjectPost<i64>,
     form: web::Form<PolicyForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+    let (ctx, admin, session, pool, id) = post.into_parts();
     let form = form.into_inner();
     let result = policies::update(&pool, admin.actor(), id, form.clone()).await;
     let done = |policy: ThrottlingPolicy| {
@@ -198,14 +196,9 @@ pub async fn update(
 
 /// `POST /admin/throttling-policies/{id}/delete`: refused (409, with what uses it) while
 /// applications, subscriptions or API tiers use the policy.
-pub async fn delete(
-    ctx: PageContext,
-    SignedIn(admin): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    let result = policies::delete(&pool, admin.actor(), path.into_inner()).await;
+pub async fn delete(post: ObjectPost<i64>) -> Result<HttpResponse, AppError> {
+    let (ctx, admin, session, pool, id) = post.into_parts();
+    let result = policies::delete(&pool, admin.actor(), id).await;
     let done = |policy: ThrottlingPolicy| {
         tracing::info!(admin_id = %admin.id, policy_id = policy.id, "policy deleted");
         let message = format!("The {} policy {} was deleted.", policy.level, policy.name);

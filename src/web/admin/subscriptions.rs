@@ -1,6 +1,6 @@
 //! `GET /admin/subscriptions`: subscriptions waiting for approval, approve / reject with a reason.
 
-use super::{DecisionForm, DecisionList, DecisionPost, FailedRejection};
+use super::{DecisionForm, DecisionList, DecisionPost, FailedRejection, decision_answer};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -80,14 +80,13 @@ async fn decide(
     decision: Decision,
     reason: String,
 ) -> Result<HttpResponse, AppError> {
-    let actor = post.admin.actor();
+    let actor = post.viewer.actor();
     let result = subscriptions::decide(&post.pool, actor, post.id, decision, &reason).await;
     let done = match decision {
         Decision::Approve => "Subscription approved.",
         Decision::Reject => "Subscription rejected.",
     };
-    post.answer::<ApprovalsPage, _>(result, reason, |_| done.to_string())
-        .await
+    decision_answer::<ApprovalsPage, _>(post, result, reason, |_| done.to_string()).await
 }
 
 pub async fn approve(post: DecisionPost) -> Result<HttpResponse, AppError> {

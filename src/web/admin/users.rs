@@ -1,8 +1,8 @@
 //! `GET /admin/users` and the approve / reject / lock / unlock decisions.
 
-use super::{DecisionForm, DecisionList, DecisionPost, FailedRejection};
+use super::{DecisionForm, DecisionList, DecisionPost, FailedRejection, decision_answer};
 use crate::domain::ids::UserId;
-use actix_session::Session;
+use crate::web::ObjectPost;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -16,7 +16,7 @@ use crate::domain::accounts::AccountStatus;
 use crate::error::AppError;
 use crate::services::accounts::{self, AccountDecision};
 use crate::web::pagination::Pagination;
-use crate::web::{PageContext, SignedIn, Url, success};
+use crate::web::{PageContext, Url, success};
 
 const PER_PAGE: i64 = 25;
 
@@ -111,7 +111,7 @@ async fn decide(
     decision: AccountDecision,
     reason: String,
 ) -> Result<HttpResponse, AppError> {
-    let (admin, user_id) = (&post.admin, post.id);
+    let (admin, user_id) = (&post.viewer, post.id);
     let result = accounts::decide(
         &post.pool,
         admin.actor(),
@@ -131,7 +131,7 @@ async fn decide(
         );
         format!("{} is now {done}.", user.username)
     };
-    post.answer::<UsersPage, _>(result, reason, done).await
+    decision_answer::<UsersPage, _>(post, result, reason, done).await
 }
 
 pub async fn approve(post: DecisionPost) -> Result<HttpResponse, AppError> {
@@ -157,15 +157,12 @@ pub async fn unlock(post: DecisionPost) -> Result<HttpResponse, AppError> {
 /// `POST /admin/users/{id}/roles`: repeated `roles` (a value may also list several,
 /// comma-separated); each 1–64 of `[a-z0-9._-]`, at most 20. An empty list removes them all.
 pub async fn roles(
-    SignedIn(admin): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    path: web::Path<UserId>,
+    post: ObjectPost<UserId>,
     pairs: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
+    let (_, admin, session, pool, id) = post.into_parts();
     let values = role_values(pairs.into_inner());
-    let (user, roles) =
-        accounts::set_roles(&pool, admin.actor(), path.into_inner(), values).await?;
+    let (user, roles) = accounts::set_roles(&pool, admin.actor(), id, values).await?;
     let shown = if roles.is_empty() {
         "no roles".to_string()
     } else {

@@ -5,6 +5,7 @@ pub mod keys;
 
 use crate::domain::ids::ApplicationId;
 use crate::domain::ids::UserId;
+use crate::web::ObjectPost;
 use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -172,27 +173,16 @@ pub async fn show(
     pool: web::Data<DbPool>,
     path: web::Path<ApplicationId>,
 ) -> Result<HttpResponse, AppError> {
-    let page = overview_page(
-        ctx,
-        &pool,
-        viewer.id,
-        path.into_inner(),
-        None,
-        FieldErrors::new(),
-    )
-    .await?;
+    let id = path.into_inner();
+    let page = overview_page(ctx, &pool, viewer.id, id, None, FieldErrors::new()).await?;
     Ok(super::ok(&page))
 }
 
 pub async fn update(
-    ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    path: web::Path<ApplicationId>,
+    post: ObjectPost<ApplicationId>,
     form: web::Form<ApplicationForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+    let (ctx, viewer, session, pool, id) = post.into_parts();
     let form = form.into_inner();
     let result = applications::update(&pool, viewer.actor(), id, form.clone()).await;
     let done = |application: Application| {
@@ -204,14 +194,11 @@ pub async fn update(
 }
 
 pub async fn delete(
-    SignedIn(viewer): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
+    post: ObjectPost<ApplicationId>,
     connectors: web::Data<Connectors>,
-    path: web::Path<ApplicationId>,
 ) -> Result<HttpResponse, AppError> {
-    let application =
-        applications::delete(&pool, &connectors, viewer.actor(), path.into_inner()).await?;
+    let (_, viewer, session, pool, id) = post.into_parts();
+    let application = applications::delete(&pool, &connectors, viewer.actor(), id).await?;
     let message = format!("Application “{}” deleted.", application.name);
     Ok(success(&session, Url::Applications, message))
 }
@@ -253,7 +240,8 @@ pub async fn unsubscribe(
     pool: web::Data<DbPool>,
     path: web::Path<(ApplicationId, i64)>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, subscription_id) = path.into_inner();
+    let id = path.into_inner();
+    let (id, subscription_id) = id;
     subscriptions::unsubscribe(&pool, viewer.actor(), id, subscription_id).await?;
     let message = "Subscription removed.";
     Ok(success(
