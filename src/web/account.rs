@@ -35,7 +35,7 @@ pub async fn consents(
 
 /// Withdraws a consent and revokes the tokens the application holds for this person.
 pub async fn revoke(post: ObjectPost<i64>) -> Result<HttpResponse, AppError> {
-    let (_, viewer, session, pool, id) = post.into_parts();
+    let (viewer, session, pool, id) = post.into_parts();
     db::run(&pool, move |conn| {
         db::write(conn, |conn| {
             let consent = Consent::withdraw(conn, id, viewer.id)?.ok_or(AppError::NotFound)?;

@@ -2,7 +2,7 @@
 //! subscribe form), and `POST /apis/{id}/subscribe`.
 
 use crate::domain::ids::ApiId;
-use actix_session::Session;
+use crate::web::ObjectPost;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -17,7 +17,7 @@ use crate::domain::applications::SubscriptionStatus;
 use crate::error::AppError;
 use crate::services::subscriptions::{self, SubscribeForm, Subscribed};
 use crate::web::pagination::Pagination;
-use crate::web::{PageContext, SignedIn, Url, form_answer, success};
+use crate::web::{PageContext, Url, form_answer, success};
 
 const PER_PAGE: i64 = 20;
 
@@ -123,13 +123,11 @@ pub async fn show(
 
 pub async fn subscribe(
     ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    path: web::Path<ApiId>,
+    post: ObjectPost<ApiId>,
     form: web::Form<SubscribeForm>,
 ) -> Result<HttpResponse, AppError> {
-    let api_id = path.into_inner();
+    let (viewer, session, pool, id) = post.into_parts();
+    let api_id = id;
     let form = form.into_inner();
     let result = subscriptions::subscribe(&pool, viewer.actor(), api_id, form.clone()).await;
     let done = |subscribed: Subscribed| {

@@ -24,7 +24,7 @@ use actix_web::{HttpResponse, web};
 
 pub use answer::{form_answer, ok, redirect, render, see_other, success};
 pub use context::{PageContext, SignedIn, flash};
-pub use object_post::ObjectPost;
+pub use object_post::{ObjectPost, SignedInPost};
 pub use urls::Url;
 
 /// A stored time (Unix seconds) as people read it: `2026-11-24 02:35 UTC`.

@@ -1,7 +1,8 @@
-//! `ObjectPost<Id>`: what a signed-in POST about one object starts from — the page context (to
-//! draw a form or list again), the person, their session (for the message after it), the
-//! database, and the object's id from the route's `{id}`, as its own id type. The handlers of
-//! such POSTs take this one value instead of five extractors.
+//! What a signed-in POST starts from: `SignedInPost` — the person, their session (for the
+//! message after it) and the database; and `ObjectPost<Id>` — the same about one object, with
+//! its id from the route's `{id}` as its own id type. Handlers take one of these instead of
+//! three or four extractors (and `PageContext` beside it when they may draw a page again: its
+//! extraction takes the pending messages, so only handlers that draw pages ask for it).
 
 use actix_session::Session;
 use actix_web::dev::Payload;
@@ -9,12 +10,42 @@ use actix_web::{FromRequest, HttpRequest, web};
 use futures_core::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
+use super::SignedIn;
 use super::context::Viewer;
-use super::{PageContext, SignedIn};
 use crate::db::DbPool;
 
+pub struct SignedInPost {
+    pub viewer: Viewer,
+    pub session: Session,
+    pub pool: web::Data<DbPool>,
+}
+
+impl SignedInPost {
+    /// The person, the session and the database, in that order.
+    pub fn into_parts(self) -> (Viewer, Session, web::Data<DbPool>) {
+        (self.viewer, self.session, self.pool)
+    }
+
+    async fn extract_from(req: &HttpRequest) -> Result<Self, actix_web::Error> {
+        Ok(SignedInPost {
+            viewer: SignedIn::extract(req).await?.0,
+            session: Session::extract(req).await?,
+            pool: web::Data::<DbPool>::extract(req).await?,
+        })
+    }
+}
+
+impl FromRequest for SignedInPost {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { Self::extract_from(&req).await })
+    }
+}
+
 pub struct ObjectPost<Id> {
-    pub ctx: PageContext,
     pub viewer: Viewer,
     pub session: Session,
     pub pool: web::Data<DbPool>,
@@ -22,9 +53,9 @@ pub struct ObjectPost<Id> {
 }
 
 impl<Id> ObjectPost<Id> {
-    /// The context, the person, the session, the database and the id, in that order.
-    pub fn into_parts(self) -> (PageContext, Viewer, Session, web::Data<DbPool>, Id) {
-        (self.ctx, self.viewer, self.session, self.pool, self.id)
+    /// The person, the session, the database and the id, in that order.
+    pub fn into_parts(self) -> (Viewer, Session, web::Data<DbPool>, Id) {
+        (self.viewer, self.session, self.pool, self.id)
     }
 }
 
@@ -35,11 +66,11 @@ impl<Id: DeserializeOwned + 'static> FromRequest for ObjectPost<Id> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
+            let post = SignedInPost::extract_from(&req).await?;
             Ok(ObjectPost {
-                ctx: PageContext::extract(&req).await?,
-                viewer: SignedIn::extract(&req).await?.0,
-                session: Session::extract(&req).await?,
-                pool: web::Data::<DbPool>::extract(&req).await?,
+                viewer: post.viewer,
+                session: post.session,
+                pool: post.pool,
                 id: web::Path::<Id>::extract(&req).await?.into_inner(),
             })
         })

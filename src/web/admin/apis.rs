@@ -3,7 +3,7 @@
 
 use crate::domain::ids::ApiId;
 use crate::web::ObjectPost;
-use actix_session::Session;
+use crate::web::SignedInPost;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
@@ -14,7 +14,7 @@ use crate::domain::FieldErrors;
 use crate::domain::apis::{ApiForm, ApiStatus, MAX_OPENAPI_BYTES, Operation};
 use crate::error::AppError;
 use crate::services::apis::{self, ApiDetail};
-use crate::web::{PageContext, SignedIn, Url, form_answer, ok, success};
+use crate::web::{PageContext, Url, form_answer, ok, success};
 
 #[derive(Template)]
 #[template(path = "admin/apis/list.html")]
@@ -120,11 +120,10 @@ pub async fn new_form(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpR
 /// `POST /admin/apis`: 303 to the new API's page.
 pub async fn create(
     ctx: PageContext,
-    SignedIn(admin): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
+    post: SignedInPost,
     pairs: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
+    let (admin, session, pool) = post.into_parts();
     let form = ApiForm::from_pairs(pairs.into_inner());
     let result = apis::create(&pool, admin.actor(), form.clone()).await;
     let done = |api: Api| {
@@ -159,10 +158,11 @@ pub async fn edit(
 
 /// `POST /admin/apis/{id}`: 303 back to the API's page.
 pub async fn update(
+    ctx: PageContext,
     post: ObjectPost<ApiId>,
     pairs: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let (ctx, admin, session, pool, id) = post.into_parts();
+    let (admin, session, pool, id) = post.into_parts();
     let form = ApiForm::from_pairs(pairs.into_inner());
     let result = apis::update(&pool, admin.actor(), id, form.clone()).await;
     let done = |api: Api| {

@@ -102,7 +102,7 @@ pub async fn create(
 }
 
 pub async fn delete(post: ObjectPost<i64>) -> Result<HttpResponse, AppError> {
-    let (_, admin, session, pool, id) = post.into_parts();
+    let (admin, session, pool, id) = post.into_parts();
     let name = gateways::remove(&pool, &admin.actor(), id).await?;
     let message = format!("Gateway “{name}” removed: its credentials stop working at once.");
     Ok(success(&session, Url::Gateways, message))

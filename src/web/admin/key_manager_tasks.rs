@@ -36,7 +36,7 @@ pub async fn retry(
     post: ObjectPost<i64>,
     connectors: web::Data<Connectors>,
 ) -> Result<HttpResponse, AppError> {
-    let (_, admin, session, pool, id) = post.into_parts();
+    let (admin, session, pool, id) = post.into_parts();
     let task = keys::retry_task(&pool, &connectors, admin.actor(), id).await?;
     let message = format!(
         "The client {} was deleted at {}.",
@@ -47,7 +47,7 @@ pub async fn retry(
 
 /// `POST /admin/key-manager-tasks/{id}/resolve`.
 pub async fn resolve(post: ObjectPost<i64>) -> Result<HttpResponse, AppError> {
-    let (_, admin, session, pool, id) = post.into_parts();
+    let (admin, session, pool, id) = post.into_parts();
     keys::resolve_task(&pool, admin.actor(), id).await?;
     let message = "The task is marked resolved.";
     Ok(success(&session, Url::KeyManagerTasks, message))

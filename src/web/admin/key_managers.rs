@@ -4,9 +4,9 @@
 
 use crate::domain::ids::KeyManagerId;
 use crate::web::ObjectPost;
+use crate::web::SignedInPost;
 use std::sync::Arc;
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -24,7 +24,7 @@ use crate::key_managers::{ConnectorField, connector_fields, discovery};
 use crate::security::secret_box::SecretBox;
 use crate::services::key_managers::{self, KeyManagerEntry, connector_config, stored_secret_names};
 use crate::web::admin::{InUse, delete_answer};
-use crate::web::{PageContext, SignedIn, Url, form_answer, ok, render, success};
+use crate::web::{PageContext, Url, form_answer, ok, render, success};
 
 #[derive(Template)]
 #[template(path = "admin/key_managers/list.html")]
@@ -172,12 +172,11 @@ type Pairs = web::Form<Vec<(String, String)>>;
 /// `POST /admin/key-managers`.
 pub async fn create(
     ctx: PageContext,
-    SignedIn(admin): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
+    post: SignedInPost,
     settings: web::Data<Settings>,
     pairs: Pairs,
 ) -> Result<HttpResponse, AppError> {
+    let (admin, session, pool) = post.into_parts();
     let form = KeyManagerForm::from_pairs(pairs.into_inner());
     let result = key_managers::create(
         &pool,
@@ -262,11 +261,12 @@ pub async fn edit(
 
 /// `POST /admin/key-managers/{id}`: name and type are fixed.
 pub async fn update(
+    ctx: PageContext,
     post: ObjectPost<KeyManagerId>,
     settings: web::Data<Settings>,
     pairs: Pairs,
 ) -> Result<HttpResponse, AppError> {
-    let (ctx, admin, session, pool, id) = post.into_parts();
+    let (admin, session, pool, id) = post.into_parts();
     let form = KeyManagerForm::from_pairs(pairs.into_inner());
     let result = key_managers::update(
         &pool,
@@ -289,13 +289,8 @@ pub async fn update(
     form_answer(result, done, again).await
 }
 
-async fn switch(
-    admin: crate::web::context::Viewer,
-    session: Session,
-    pool: web::Data<DbPool>,
-    id: KeyManagerId,
-    enabled: bool,
-) -> Result<HttpResponse, AppError> {
+async fn switch(post: ObjectPost<KeyManagerId>, enabled: bool) -> Result<HttpResponse, AppError> {
+    let (admin, session, pool, id) = post.into_parts();
     let row = key_managers::set_enabled(&pool, admin.actor(), id, enabled).await?;
     let state = if enabled { "enabled" } else { "disabled" };
     let message = format!("The key manager {} is {state}.", row.name);
@@ -304,20 +299,21 @@ async fn switch(
 
 /// `POST /admin/key-managers/{id}/enable`.
 pub async fn enable(post: ObjectPost<KeyManagerId>) -> Result<HttpResponse, AppError> {
-    let (_, admin, session, pool, id) = post.into_parts();
-    switch(admin, session, pool, id, true).await
+    switch(post, true).await
 }
 
 /// `POST /admin/key-managers/{id}/disable`.
 pub async fn disable(post: ObjectPost<KeyManagerId>) -> Result<HttpResponse, AppError> {
-    let (_, admin, session, pool, id) = post.into_parts();
-    switch(admin, session, pool, id, false).await
+    switch(post, false).await
 }
 
 /// `POST /admin/key-managers/{id}/delete`: 409 for the resident key manager, and while
 /// application keys use it (with those applications and their owners).
-pub async fn delete(post: ObjectPost<KeyManagerId>) -> Result<HttpResponse, AppError> {
-    let (ctx, admin, session, pool, id) = post.into_parts();
+pub async fn delete(
+    ctx: PageContext,
+    post: ObjectPost<KeyManagerId>,
+) -> Result<HttpResponse, AppError> {
+    let (admin, session, pool, id) = post.into_parts();
     let result = key_managers::delete(&pool, admin.actor(), id).await;
     let done = |row: KeyManagerRow| {
         let message = format!("The key manager {} was deleted.", row.name);

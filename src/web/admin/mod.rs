@@ -9,9 +9,11 @@ pub mod policies;
 pub mod subscriptions;
 pub mod users;
 
-use actix_web::HttpResponse;
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use askama::Template;
+use futures_core::future::LocalBoxFuture;
 use serde::Deserialize;
 
 use super::{ObjectPost, PageContext, Url, render, success};
@@ -46,7 +48,25 @@ pub(crate) struct FailedRejection {
 /// What an administrator's decision POST (approve, reject, lock, unlock) starts from: the
 /// administrator and the id of what is decided on, with the page context to draw the list again
 /// after a refused rejection.
-pub type DecisionPost = ObjectPost<i64>;
+pub struct DecisionPost {
+    pub ctx: PageContext,
+    pub object: ObjectPost<i64>,
+}
+
+impl FromRequest for DecisionPost {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            Ok(DecisionPost {
+                ctx: PageContext::extract(&req).await?,
+                object: ObjectPost::extract(&req).await?,
+            })
+        })
+    }
+}
 
 /// The form of a rejection: its reason.
 #[derive(Deserialize)]
@@ -85,10 +105,10 @@ pub(crate) async fn decision_answer<P: DecisionList, T>(
     done: impl FnOnce(T) -> String,
 ) -> Result<HttpResponse, AppError> {
     match result {
-        Ok(decided) => Ok(success(&post.session, P::LIST, done(decided))),
+        Ok(decided) => Ok(success(&post.object.session, P::LIST, done(decided))),
         Err(error) => {
-            let failed = FailedRejection::of(post.id, reason, error)?;
-            let page = P::refused(post.ctx, &post.pool, failed).await?;
+            let failed = FailedRejection::of(post.object.id, reason, error)?;
+            let page = P::refused(post.ctx, &post.object.pool, failed).await?;
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
     }

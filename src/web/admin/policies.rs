@@ -1,7 +1,6 @@
 //! `/admin/throttling-policies`: the list of application and subscription policies, the form
 //! to create one, the form to edit one, and delete (refused while the policy is in use).
 
-use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
@@ -13,8 +12,9 @@ use crate::error::AppError;
 use crate::services::ServiceError;
 use crate::services::policies::{self, PolicyOverview, PolicyRow};
 use crate::web::ObjectPost;
+use crate::web::SignedInPost;
 use crate::web::admin::{InUse, delete_answer};
-use crate::web::{PageContext, SignedIn, Url, form_answer, ok, success};
+use crate::web::{PageContext, Url, form_answer, ok, success};
 
 #[derive(Template)]
 #[template(path = "admin/policies/list.html")]
@@ -132,11 +132,10 @@ pub async fn new_form(ctx: PageContext) -> HttpResponse {
 /// `POST /admin/throttling-policies`.
 pub async fn create(
     ctx: PageContext,
-    SignedIn(admin): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
+    post: SignedInPost,
     form: web::Form<PolicyForm>,
 ) -> Result<HttpResponse, AppError> {
+    let (admin, session, pool) = post.into_parts();
     let form = form.into_inner();
     let created = match NewPolicy::parse(&form) {
         Ok(new) => policies::create(&pool, admin.actor(), new).await,
@@ -170,10 +169,11 @@ pub async fn edit(
 
 /// `POST /admin/throttling-policies/{id}`: level and name are fixed, other fields change.
 pub async fn update(
+    ctx: PageContext,
     post: ObjectPost<i64>,
     form: web::Form<PolicyForm>,
 ) -> Result<HttpResponse, AppError> {
-    let (ctx, admin, session, pool, id) = post.into_parts();
+    let (admin, session, pool, id) = post.into_parts();
     let form = form.into_inner();
     let result = policies::update(&pool, admin.actor(), id, form.clone()).await;
     let done = |policy: ThrottlingPolicy| {
@@ -196,8 +196,8 @@ pub async fn update(
 
 /// `POST /admin/throttling-policies/{id}/delete`: refused (409, with what uses it) while
 /// applications, subscriptions or API tiers use the policy.
-pub async fn delete(post: ObjectPost<i64>) -> Result<HttpResponse, AppError> {
-    let (ctx, admin, session, pool, id) = post.into_parts();
+pub async fn delete(ctx: PageContext, post: ObjectPost<i64>) -> Result<HttpResponse, AppError> {
+    let (admin, session, pool, id) = post.into_parts();
     let result = policies::delete(&pool, admin.actor(), id).await;
     let done = |policy: ThrottlingPolicy| {
         tracing::info!(admin_id = %admin.id, policy_id = policy.id, "policy deleted");

@@ -80,8 +80,9 @@ async fn decide(
     decision: Decision,
     reason: String,
 ) -> Result<HttpResponse, AppError> {
-    let actor = post.viewer.actor();
-    let result = subscriptions::decide(&post.pool, actor, post.id, decision, &reason).await;
+    let actor = post.object.viewer.actor();
+    let result =
+        subscriptions::decide(&post.object.pool, actor, post.object.id, decision, &reason).await;
     let done = match decision {
         Decision::Approve => "Subscription approved.",
         Decision::Reject => "Subscription rejected.",

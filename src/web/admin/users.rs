@@ -111,9 +111,9 @@ async fn decide(
     decision: AccountDecision,
     reason: String,
 ) -> Result<HttpResponse, AppError> {
-    let (admin, user_id) = (&post.viewer, post.id);
+    let (admin, user_id) = (&post.object.viewer, post.object.id);
     let result = accounts::decide(
-        &post.pool,
+        &post.object.pool,
         admin.actor(),
         UserId(user_id),
         decision,
@@ -160,7 +160,7 @@ pub async fn roles(
     post: ObjectPost<UserId>,
     pairs: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let (_, admin, session, pool, id) = post.into_parts();
+    let (admin, session, pool, id) = post.into_parts();
     let values = role_values(pairs.into_inner());
     let (user, roles) = accounts::set_roles(&pool, admin.actor(), id, values).await?;
     let shown = if roles.is_empty() {

@@ -6,6 +6,7 @@ pub mod keys;
 use crate::domain::ids::ApplicationId;
 use crate::domain::ids::UserId;
 use crate::web::ObjectPost;
+use crate::web::SignedInPost;
 use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -95,11 +96,10 @@ pub async fn new(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpRespon
 
 pub async fn create(
     ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
+    post: SignedInPost,
     form: web::Form<ApplicationForm>,
 ) -> Result<HttpResponse, AppError> {
+    let (viewer, session, pool) = post.into_parts();
     let form = form.into_inner();
     let result = applications::create(&pool, viewer.actor(), form.clone()).await;
     let done = |application: Application| {
@@ -179,10 +179,11 @@ pub async fn show(
 }
 
 pub async fn update(
+    ctx: PageContext,
     post: ObjectPost<ApplicationId>,
     form: web::Form<ApplicationForm>,
 ) -> Result<HttpResponse, AppError> {
-    let (ctx, viewer, session, pool, id) = post.into_parts();
+    let (viewer, session, pool, id) = post.into_parts();
     let form = form.into_inner();
     let result = applications::update(&pool, viewer.actor(), id, form.clone()).await;
     let done = |application: Application| {
@@ -197,7 +198,7 @@ pub async fn delete(
     post: ObjectPost<ApplicationId>,
     connectors: web::Data<Connectors>,
 ) -> Result<HttpResponse, AppError> {
-    let (_, viewer, session, pool, id) = post.into_parts();
+    let (viewer, session, pool, id) = post.into_parts();
     let application = applications::delete(&pool, &connectors, viewer.actor(), id).await?;
     let message = format!("Application “{}” deleted.", application.name);
     Ok(success(&session, Url::Applications, message))
