@@ -3,7 +3,6 @@
 //! the server's keys exactly as its token endpoint signs them. The registry has no columns for
 //! application certificates or the regulatory flag: the key mapping keeps those.
 
-use crate::domain::ids::ApplicationId;
 use actix_web::web;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -12,6 +11,7 @@ use super::{
     OAuthApplicationInfo, Operation, TokenMetadata, TokenRequest,
 };
 use crate::db;
+use crate::domain::ids::ApplicationId;
 use crate::domain::keys::{CLIENT_CREDENTIALS, KeyManagerKind, KeySettings};
 use crate::domain::oauth::RedirectUri;
 use crate::oauth_server::clients::{ClientSettings, Lifetimes, OAuthClient};

@@ -11,7 +11,6 @@
 //!
 //! This module decides (`handle` answers a `Step`); `web::consent` draws the pages.
 
-use crate::domain::ids::UserId;
 use diesel::prelude::*;
 use serde::Deserialize;
 
@@ -21,6 +20,7 @@ use super::tokens::parse_scope;
 use crate::db::models::applications::Application;
 use crate::db::models::consents::Consent;
 use crate::db::{self, DbPool};
+use crate::domain::ids::UserId;
 use crate::error::AppError;
 
 /// The parameters of an authorization request (query on GET, hidden fields on POST).

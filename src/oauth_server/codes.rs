@@ -1,11 +1,11 @@
 //! Authorization codes: single-use, ten minutes, bound to the client, the redirect URI and the
 //! PKCE challenge. Only their SHA-256 is stored.
 
-use crate::domain::ids::UserId;
 use diesel::prelude::*;
 
 use crate::db::schema::{authorization_codes, users};
 use crate::domain::accounts::AccountStatus;
+use crate::domain::ids::UserId;
 use crate::security::{random, sha256_hex};
 
 pub const CODE_TTL: i64 = 600;

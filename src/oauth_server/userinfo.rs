@@ -1,7 +1,6 @@
 //! `GET/POST /oauth2/userinfo` (OIDC Core §5.3): the signed-in person behind a user access
 //! token that carries the `openid` scope.
 
-use crate::domain::ids::UserId;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
@@ -11,6 +10,7 @@ use super::error::OAuthError;
 use crate::db;
 use crate::db::models::users::User;
 use crate::domain::accounts::AccountStatus;
+use crate::domain::ids::UserId;
 
 pub async fn userinfo(
     req: HttpRequest,

@@ -10,7 +10,6 @@
 //! that nonce. Both are compared in constant time. A POST whose session cookie no longer
 //! resolves is not a forgery but an expired session: see `expired_form`.
 
-use crate::domain::ids::UserId;
 use actix_session::{Session, SessionExt};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
@@ -26,6 +25,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::session_store::USER_ID;
 use super::{constant_time_eq, expired_form, form_text, random};
 use crate::config::{SecretKey, Settings};
+use crate::domain::ids::UserId;
 use crate::error::AppError;
 
 /// The session state key of the synchronizer token.

@@ -6,7 +6,6 @@
 //! to that same user only. Nothing of the draft is stored on the server, so an anonymous
 //! flood of such requests costs no row.
 
-use crate::domain::ids::UserId;
 use actix_web::dev::ServiceRequest;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
@@ -15,6 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use super::csrf::CsrfConfig;
+use crate::domain::ids::UserId;
 use crate::domain::local_path::LocalPath;
 
 /// How long a kept form waits for its author to sign in again.

@@ -1,7 +1,6 @@
 //! Accounts: inserting them, the first administrator, and the admin's approve / reject / lock /
 //! unlock decisions. Signing up and signing in, with their throttles, are in `sign_in`.
 
-use crate::domain::ids::UserId;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::db::models::audit_events::{Actor, Subject};
@@ -11,6 +10,7 @@ use crate::db::{self, DbError, DbPool, is_unique_violation};
 use crate::domain::FieldErrors;
 use crate::domain::accounts::{AccountStatus, NewAccount, NewPassword, Role, Username};
 use crate::domain::applications::rejection_reason;
+use crate::domain::ids::UserId;
 use crate::security::password;
 use crate::services::{ServiceError, ServiceResult, audited, subject};
 

@@ -3,12 +3,12 @@
 //! Portico's own and are not stored; it can be disabled but never deleted. A key manager that
 //! application keys use cannot be deleted. Masked connector fields are sealed with `SecretBox`.
 
-use crate::domain::ids::KeyManagerId;
 use std::collections::BTreeMap;
 
 use crate::db::models::audit_events::Actor;
 use crate::db::models::key_managers::{KeyManagerChanges, KeyManagerRow, KeyUser, SECRETS_PURPOSE};
 use crate::db::{self, DbError, DbPool, is_unique_violation};
+use crate::domain::ids::KeyManagerId;
 use crate::domain::key_managers::{KeyManagerForm, KeyManagerInput};
 use crate::domain::keys::KeyManagerKind;
 use crate::security::secret_box::SecretBox;

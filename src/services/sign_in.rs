@@ -11,7 +11,6 @@
 //! sign-in failure: probing usernames through sign-up is no cheaper than through sign-in.
 //! Everything lands in the audit trail, with the client address.
 
-use crate::domain::ids::UserId;
 use std::net::IpAddr;
 
 use crate::db::models::audit_events::{AuditEvent, Subject};
@@ -19,6 +18,7 @@ use crate::db::models::login_throttles::{Attempt, LoginThrottle, ThrottleRule};
 use crate::db::models::users::User;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::accounts::{AccountStatus, NewAccount, PASSWORD_MAX, Role, username_key};
+use crate::domain::ids::UserId;
 use crate::security::client_address::ClientAddress;
 use crate::security::password;
 use crate::services::accounts::insert_user_in;

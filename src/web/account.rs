@@ -8,7 +8,7 @@ use crate::db::models::consents::{Consent, ConsentLine};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::oauth_server::tokens::Family;
-use crate::web::ObjectPost;
+use crate::web::OnObject;
 use crate::web::{PageContext, SignedIn, Url, success};
 
 #[derive(Template)]
@@ -34,7 +34,7 @@ pub async fn consents(
 }
 
 /// Withdraws a consent and revokes the tokens the application holds for this person.
-pub async fn revoke(post: ObjectPost<i64>) -> Result<HttpResponse, AppError> {
+pub async fn revoke(post: OnObject<i64>) -> Result<HttpResponse, AppError> {
     let (viewer, session, pool, id) = post.into_parts();
     db::run(&pool, move |conn| {
         db::write(conn, |conn| {

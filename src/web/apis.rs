@@ -1,8 +1,6 @@
 //! The API catalog: `/apis` (search and pages), `/apis/{id}` (operations, tiers and the
 //! subscribe form), and `POST /apis/{id}/subscribe`.
 
-use crate::domain::ids::ApiId;
-use crate::web::ObjectPost;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -14,8 +12,10 @@ use crate::db::{self, DbPool};
 use crate::domain::FieldErrors;
 use crate::domain::apis::{ApiStatus, Operation};
 use crate::domain::applications::SubscriptionStatus;
+use crate::domain::ids::ApiId;
 use crate::error::AppError;
 use crate::services::subscriptions::{self, SubscribeForm, Subscribed};
+use crate::web::OnObject;
 use crate::web::pagination::Pagination;
 use crate::web::{PageContext, Url, form_answer, success};
 
@@ -123,7 +123,7 @@ pub async fn show(
 
 pub async fn subscribe(
     ctx: PageContext,
-    post: ObjectPost<ApiId>,
+    post: OnObject<ApiId>,
     form: web::Form<SubscribeForm>,
 ) -> Result<HttpResponse, AppError> {
     let (viewer, session, pool, id) = post.into_parts();

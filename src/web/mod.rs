@@ -12,11 +12,11 @@ pub mod consent;
 pub mod context;
 pub mod errors;
 pub mod home;
-pub mod object_post;
 pub mod one_time;
 pub mod pagination;
 #[cfg(test)]
 pub(crate) mod render_tests;
+pub mod signed_in_request;
 pub mod unsent_form;
 pub mod urls;
 
@@ -24,7 +24,7 @@ use actix_web::{HttpResponse, web};
 
 pub use answer::{form_answer, ok, redirect, render, see_other, success};
 pub use context::{PageContext, SignedIn, flash};
-pub use object_post::{ObjectPost, SignedInPost};
+pub use signed_in_request::{OnObject, SignedInRequest};
 pub use urls::Url;
 
 /// A stored time (Unix seconds) as people read it: `2026-11-24 02:35 UTC`.

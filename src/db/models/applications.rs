@@ -1,11 +1,11 @@
 //! `applications`: a TPP's applications. Every query for a TPP filters on the owner, so another
 //! TPP's application is simply not found.
 
-use crate::domain::ids::ApplicationId;
-use crate::domain::ids::UserId;
 use diesel::prelude::*;
 
 use crate::db::schema::{applications, subscriptions, throttling_policies, users};
+use crate::domain::ids::ApplicationId;
+use crate::domain::ids::UserId;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = applications)]

@@ -1,12 +1,12 @@
 //! `audit_events`: who created, changed, deleted, subscribed, approved or rejected what, when.
 
-use crate::domain::ids::ApplicationId;
-use crate::domain::ids::UserId;
 use diesel::prelude::*;
 
 use crate::db::models::applications::Application;
 use crate::db::now;
 use crate::db::schema::audit_events;
+use crate::domain::ids::ApplicationId;
+use crate::domain::ids::UserId;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]

@@ -4,12 +4,12 @@
 //! on their way in and opened on their way out, here only: callers hold a `Registration` in the
 //! clear, the table only ciphertext.
 
-use crate::domain::ids::KeyManagerId;
 use diesel::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::db::now;
 use crate::db::schema::client_registrations;
+use crate::domain::ids::KeyManagerId;
 use crate::security::secret_box::{DecryptError, SecretBox};
 
 /// The `SecretBox` purposes of the sealed columns.

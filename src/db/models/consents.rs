@@ -1,10 +1,10 @@
 //! `consents`: what a person allowed an application (a client) to do on their behalf.
 
-use crate::domain::ids::UserId;
 use diesel::prelude::*;
 
 use crate::db::now;
 use crate::db::schema::{applications, consents, oauth_clients};
+use crate::domain::ids::UserId;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = consents)]

@@ -1,11 +1,11 @@
 //! `key_manager_tasks`: clients a key manager failed to delete. Each stays on the administrator's
 //! list until it is resolved, so that no client is ever left behind silently.
 
-use crate::domain::ids::KeyManagerId;
 use diesel::prelude::*;
 
 use crate::db::now;
 use crate::db::schema::key_manager_tasks;
+use crate::domain::ids::KeyManagerId;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = key_manager_tasks)]

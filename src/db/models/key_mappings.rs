@@ -2,7 +2,6 @@
 //! A generation first RESERVES its row (so two requests cannot both make a client), then
 //! ACTIVATES it with the consumer key once the key manager answered, or RELEASES it.
 
-use crate::domain::ids::KeyManagerId;
 use diesel::dsl::{Eq, Filter, Find};
 use diesel::prelude::*;
 
@@ -10,6 +9,7 @@ use crate::db::models::key_managers::KeyManagerRow;
 use crate::db::now;
 use crate::db::schema::{key_managers, key_mappings};
 use crate::domain::ids::ApplicationId;
+use crate::domain::ids::KeyManagerId;
 use crate::domain::keys::{CreateMode, KeySettings, KeyType, MappingState};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]

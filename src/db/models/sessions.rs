@@ -2,10 +2,10 @@
 //! carry the signed-in user (so that locking an account can end all its sessions), and expire
 //! after an idle period and at an absolute limit.
 
-use crate::domain::ids::UserId;
 use diesel::prelude::*;
 
 use crate::db::schema::sessions;
+use crate::domain::ids::UserId;
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = sessions)]

@@ -1,13 +1,13 @@
 //! `subscriptions`: which application uses which API under which tier, and its status.
 
-use crate::domain::ids::ApiId;
-use crate::domain::ids::ApplicationId;
-use crate::domain::ids::UserId;
 use diesel::prelude::*;
 
 use crate::db::now;
 use crate::db::schema::{apis, applications, subscriptions, throttling_policies, users};
 use crate::domain::applications::SubscriptionStatus;
+use crate::domain::ids::ApiId;
+use crate::domain::ids::ApplicationId;
+use crate::domain::ids::UserId;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = subscriptions)]

@@ -1,11 +1,11 @@
 //! `users`: administrators and third-party providers.
 
-use crate::domain::ids::UserId;
 use diesel::prelude::*;
 
 use crate::db::now;
 use crate::db::schema::users;
 use crate::domain::accounts::{AccountStatus, Role};
+use crate::domain::ids::UserId;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users)]

@@ -19,7 +19,6 @@
 mod clients;
 mod management;
 
-use crate::domain::ids::KeyManagerId;
 use secrecy::SecretString;
 
 use super::client_auth::{ClientAuth, Credentials};
@@ -27,6 +26,7 @@ use super::remote::Remote;
 use super::{ClientRequest, ConnectorSpec, External, KeyManagerError, KmResult, Operation};
 use crate::db::models::key_managers::KeyManagerRow;
 use crate::domain::connector_fields::AUTH0_FIELDS;
+use crate::domain::ids::KeyManagerId;
 use crate::domain::keys::KeyManagerKind;
 
 pub static SPEC: ConnectorSpec = ConnectorSpec {

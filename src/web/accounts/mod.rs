@@ -3,12 +3,12 @@
 pub mod login;
 pub mod signup;
 
-use crate::domain::ids::UserId;
 use actix_session::Session;
 use actix_web::HttpResponse;
 use askama::Template;
 
 use super::{PageContext, Url, redirect, see_other};
+use crate::domain::ids::UserId;
 use crate::domain::local_path::LocalPath;
 use crate::error::AppError;
 use crate::security::{csrf, session_store::USER_ID};

@@ -1,9 +1,6 @@
 //! `/admin/apis`: the API list with statuses and subscription counts, the form to create an
 //! API, and its edit page with the operations read from its OpenAPI document.
 
-use crate::domain::ids::ApiId;
-use crate::web::ObjectPost;
-use crate::web::SignedInPost;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
@@ -12,8 +9,11 @@ use crate::db::models::apis::{AdminApiRow, Api};
 use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::domain::FieldErrors;
 use crate::domain::apis::{ApiForm, ApiStatus, MAX_OPENAPI_BYTES, Operation};
+use crate::domain::ids::ApiId;
 use crate::error::AppError;
 use crate::services::apis::{self, ApiDetail};
+use crate::web::OnObject;
+use crate::web::SignedInRequest;
 use crate::web::{PageContext, Url, form_answer, ok, success};
 
 #[derive(Template)]
@@ -120,7 +120,7 @@ pub async fn new_form(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpR
 /// `POST /admin/apis`: 303 to the new API's page.
 pub async fn create(
     ctx: PageContext,
-    post: SignedInPost,
+    post: SignedInRequest,
     pairs: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let (admin, session, pool) = post.into_parts();
@@ -159,7 +159,7 @@ pub async fn edit(
 /// `POST /admin/apis/{id}`: 303 back to the API's page.
 pub async fn update(
     ctx: PageContext,
-    post: ObjectPost<ApiId>,
+    post: OnObject<ApiId>,
     pairs: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let (admin, session, pool, id) = post.into_parts();

@@ -12,7 +12,7 @@ use crate::domain::FieldErrors;
 use crate::error::AppError;
 use crate::oauth_server::clients::OAuthClient;
 use crate::services::gateways;
-use crate::web::ObjectPost;
+use crate::web::OnObject;
 use crate::web::one_time::OneTime;
 use crate::web::{PageContext, SignedIn, Url, form_answer, redirect, success};
 
@@ -101,7 +101,7 @@ pub async fn create(
     form_answer(result, done, again).await
 }
 
-pub async fn delete(post: ObjectPost<i64>) -> Result<HttpResponse, AppError> {
+pub async fn delete(post: OnObject<i64>) -> Result<HttpResponse, AppError> {
     let (admin, session, pool, id) = post.into_parts();
     let name = gateways::remove(&pool, &admin.actor(), id).await?;
     let message = format!("Gateway “{name}” removed: its credentials stop working at once.");

@@ -10,7 +10,7 @@ use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::key_managers::Connectors;
 use crate::services::keys;
-use crate::web::ObjectPost;
+use crate::web::OnObject;
 use crate::web::{PageContext, Url, success};
 
 #[derive(Template)]
@@ -33,7 +33,7 @@ pub async fn list(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpRespo
 
 /// `POST /admin/key-manager-tasks/{id}/retry`.
 pub async fn retry(
-    post: ObjectPost<i64>,
+    post: OnObject<i64>,
     connectors: web::Data<Connectors>,
 ) -> Result<HttpResponse, AppError> {
     let (admin, session, pool, id) = post.into_parts();
@@ -46,7 +46,7 @@ pub async fn retry(
 }
 
 /// `POST /admin/key-manager-tasks/{id}/resolve`.
-pub async fn resolve(post: ObjectPost<i64>) -> Result<HttpResponse, AppError> {
+pub async fn resolve(post: OnObject<i64>) -> Result<HttpResponse, AppError> {
     let (admin, session, pool, id) = post.into_parts();
     keys::resolve_task(&pool, admin.actor(), id).await?;
     let message = "The task is marked resolved.";

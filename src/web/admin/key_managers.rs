@@ -3,8 +3,8 @@
 //! delete (refused for the resident key manager and while application keys use one).
 
 use crate::domain::ids::KeyManagerId;
-use crate::web::ObjectPost;
-use crate::web::SignedInPost;
+use crate::web::OnObject;
+use crate::web::SignedInRequest;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
@@ -172,7 +172,7 @@ type Pairs = web::Form<Vec<(String, String)>>;
 /// `POST /admin/key-managers`.
 pub async fn create(
     ctx: PageContext,
-    post: SignedInPost,
+    post: SignedInRequest,
     settings: web::Data<Settings>,
     pairs: Pairs,
 ) -> Result<HttpResponse, AppError> {
@@ -262,7 +262,7 @@ pub async fn edit(
 /// `POST /admin/key-managers/{id}`: name and type are fixed.
 pub async fn update(
     ctx: PageContext,
-    post: ObjectPost<KeyManagerId>,
+    post: OnObject<KeyManagerId>,
     settings: web::Data<Settings>,
     pairs: Pairs,
 ) -> Result<HttpResponse, AppError> {
@@ -289,7 +289,7 @@ pub async fn update(
     form_answer(result, done, again).await
 }
 
-async fn switch(post: ObjectPost<KeyManagerId>, enabled: bool) -> Result<HttpResponse, AppError> {
+async fn switch(post: OnObject<KeyManagerId>, enabled: bool) -> Result<HttpResponse, AppError> {
     let (admin, session, pool, id) = post.into_parts();
     let row = key_managers::set_enabled(&pool, admin.actor(), id, enabled).await?;
     let state = if enabled { "enabled" } else { "disabled" };
@@ -298,12 +298,12 @@ async fn switch(post: ObjectPost<KeyManagerId>, enabled: bool) -> Result<HttpRes
 }
 
 /// `POST /admin/key-managers/{id}/enable`.
-pub async fn enable(post: ObjectPost<KeyManagerId>) -> Result<HttpResponse, AppError> {
+pub async fn enable(post: OnObject<KeyManagerId>) -> Result<HttpResponse, AppError> {
     switch(post, true).await
 }
 
 /// `POST /admin/key-managers/{id}/disable`.
-pub async fn disable(post: ObjectPost<KeyManagerId>) -> Result<HttpResponse, AppError> {
+pub async fn disable(post: OnObject<KeyManagerId>) -> Result<HttpResponse, AppError> {
     switch(post, false).await
 }
 
@@ -311,7 +311,7 @@ pub async fn disable(post: ObjectPost<KeyManagerId>) -> Result<HttpResponse, App
 /// application keys use it (with those applications and their owners).
 pub async fn delete(
     ctx: PageContext,
-    post: ObjectPost<KeyManagerId>,
+    post: OnObject<KeyManagerId>,
 ) -> Result<HttpResponse, AppError> {
     let (admin, session, pool, id) = post.into_parts();
     let result = key_managers::delete(&pool, admin.actor(), id).await;

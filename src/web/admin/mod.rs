@@ -16,7 +16,7 @@ use askama::Template;
 use futures_core::future::LocalBoxFuture;
 use serde::Deserialize;
 
-use super::{ObjectPost, PageContext, Url, render, success};
+use super::{OnObject, PageContext, Url, render, success};
 use crate::db::DbPool;
 use crate::db::models::key_managers::KeyUser;
 use crate::error::AppError;
@@ -50,7 +50,7 @@ pub(crate) struct FailedRejection {
 /// after a refused rejection.
 pub struct DecisionPost {
     pub ctx: PageContext,
-    pub object: ObjectPost<i64>,
+    pub object: OnObject<i64>,
 }
 
 impl FromRequest for DecisionPost {
@@ -62,7 +62,7 @@ impl FromRequest for DecisionPost {
         Box::pin(async move {
             Ok(DecisionPost {
                 ctx: PageContext::extract(&req).await?,
-                object: ObjectPost::extract(&req).await?,
+                object: OnObject::extract(&req).await?,
             })
         })
     }

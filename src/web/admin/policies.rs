@@ -11,8 +11,8 @@ use crate::domain::policies::{NewPolicy, PolicyForm, PolicyLevel, TimeUnit};
 use crate::error::AppError;
 use crate::services::ServiceError;
 use crate::services::policies::{self, PolicyOverview, PolicyRow};
-use crate::web::ObjectPost;
-use crate::web::SignedInPost;
+use crate::web::OnObject;
+use crate::web::SignedInRequest;
 use crate::web::admin::{InUse, delete_answer};
 use crate::web::{PageContext, Url, form_answer, ok, success};
 
@@ -132,7 +132,7 @@ pub async fn new_form(ctx: PageContext) -> HttpResponse {
 /// `POST /admin/throttling-policies`.
 pub async fn create(
     ctx: PageContext,
-    post: SignedInPost,
+    post: SignedInRequest,
     form: web::Form<PolicyForm>,
 ) -> Result<HttpResponse, AppError> {
     let (admin, session, pool) = post.into_parts();
@@ -170,7 +170,7 @@ pub async fn edit(
 /// `POST /admin/throttling-policies/{id}`: level and name are fixed, other fields change.
 pub async fn update(
     ctx: PageContext,
-    post: ObjectPost<i64>,
+    post: OnObject<i64>,
     form: web::Form<PolicyForm>,
 ) -> Result<HttpResponse, AppError> {
     let (admin, session, pool, id) = post.into_parts();
@@ -196,7 +196,7 @@ pub async fn update(
 
 /// `POST /admin/throttling-policies/{id}/delete`: refused (409, with what uses it) while
 /// applications, subscriptions or API tiers use the policy.
-pub async fn delete(ctx: PageContext, post: ObjectPost<i64>) -> Result<HttpResponse, AppError> {
+pub async fn delete(ctx: PageContext, post: OnObject<i64>) -> Result<HttpResponse, AppError> {
     let (admin, session, pool, id) = post.into_parts();
     let result = policies::delete(&pool, admin.actor(), id).await;
     let done = |policy: ThrottlingPolicy| {

@@ -2,7 +2,7 @@
 
 use super::{DecisionForm, DecisionList, DecisionPost, FailedRejection, decision_answer};
 use crate::domain::ids::UserId;
-use crate::web::ObjectPost;
+use crate::web::OnObject;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -157,7 +157,7 @@ pub async fn unlock(post: DecisionPost) -> Result<HttpResponse, AppError> {
 /// `POST /admin/users/{id}/roles`: repeated `roles` (a value may also list several,
 /// comma-separated); each 1–64 of `[a-z0-9._-]`, at most 20. An empty list removes them all.
 pub async fn roles(
-    post: ObjectPost<UserId>,
+    post: OnObject<UserId>,
     pairs: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let (admin, session, pool, id) = post.into_parts();

@@ -6,7 +6,6 @@
 //! next GET of the tab shows once. A refused POST draws the tab again with the message by its
 //! form and the values typed (never secrets).
 
-use crate::domain::ids::ApplicationId;
 use actix_session::Session;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
@@ -18,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::models::applications::Application;
 use crate::db::models::key_managers::KeyManagerRow;
 use crate::domain::FieldErrors;
+use crate::domain::ids::ApplicationId;
 use crate::domain::keys::{CLIENT_CREDENTIALS, CreateMode, KeyType, KeysForm};
 use crate::error::AppError;
 use crate::services::keys::{

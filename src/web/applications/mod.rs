@@ -3,11 +3,6 @@
 
 pub mod keys;
 
-use crate::domain::ids::ApplicationId;
-use crate::domain::ids::UserId;
-use crate::web::ObjectPost;
-use crate::web::SignedInPost;
-use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -19,10 +14,14 @@ use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::db::{self, DbPool};
 use crate::domain::FieldErrors;
 use crate::domain::applications::{ApplicationForm, SubscriptionStatus};
+use crate::domain::ids::ApplicationId;
+use crate::domain::ids::UserId;
 use crate::domain::policies::PolicyLevel;
 use crate::error::AppError;
 use crate::key_managers::Connectors;
 use crate::services::{applications, subscriptions};
+use crate::web::OnObject;
+use crate::web::SignedInRequest;
 use crate::web::pagination::Pagination;
 use crate::web::{PageContext, SignedIn, Url, form_answer, success};
 
@@ -96,7 +95,7 @@ pub async fn new(ctx: PageContext, pool: web::Data<DbPool>) -> Result<HttpRespon
 
 pub async fn create(
     ctx: PageContext,
-    post: SignedInPost,
+    post: SignedInRequest,
     form: web::Form<ApplicationForm>,
 ) -> Result<HttpResponse, AppError> {
     let (viewer, session, pool) = post.into_parts();
@@ -169,18 +168,16 @@ async fn overview_page(
 
 pub async fn show(
     ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    pool: web::Data<DbPool>,
-    path: web::Path<ApplicationId>,
+    request: OnObject<ApplicationId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+    let (viewer, _, pool, id) = request.into_parts();
     let page = overview_page(ctx, &pool, viewer.id, id, None, FieldErrors::new()).await?;
     Ok(super::ok(&page))
 }
 
 pub async fn update(
     ctx: PageContext,
-    post: ObjectPost<ApplicationId>,
+    post: OnObject<ApplicationId>,
     form: web::Form<ApplicationForm>,
 ) -> Result<HttpResponse, AppError> {
     let (viewer, session, pool, id) = post.into_parts();
@@ -195,7 +192,7 @@ pub async fn update(
 }
 
 pub async fn delete(
-    post: ObjectPost<ApplicationId>,
+    post: OnObject<ApplicationId>,
     connectors: web::Data<Connectors>,
 ) -> Result<HttpResponse, AppError> {
     let (viewer, session, pool, id) = post.into_parts();
@@ -215,11 +212,9 @@ struct SubscriptionsPage {
 
 pub async fn subscriptions_tab(
     ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    pool: web::Data<DbPool>,
-    path: web::Path<ApplicationId>,
+    request: OnObject<ApplicationId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+    let (viewer, _, pool, id) = request.into_parts();
     let (application, subscriptions) = db::run(&pool, move |conn| {
         let application =
             Application::find_owned(conn, id, viewer.id)?.ok_or(AppError::NotFound)?;
@@ -236,13 +231,9 @@ pub async fn subscriptions_tab(
 }
 
 pub async fn unsubscribe(
-    SignedIn(viewer): SignedIn,
-    session: Session,
-    pool: web::Data<DbPool>,
-    path: web::Path<(ApplicationId, i64)>,
+    request: OnObject<(ApplicationId, i64)>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let (id, subscription_id) = id;
+    let (viewer, session, pool, (id, subscription_id)) = request.into_parts();
     subscriptions::unsubscribe(&pool, viewer.actor(), id, subscription_id).await?;
     let message = "Subscription removed.";
     Ok(success(
