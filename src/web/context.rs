@@ -19,7 +19,7 @@ use crate::db::{self, DbPool};
 use crate::domain::accounts::AccountStatus;
 use crate::error::AppError;
 use crate::security::{csrf, expired_form, session_store::USER_ID};
-use crate::web::errors::{ErrorKind, error_page};
+use actix_web::ResponseError;
 
 /// The signed-in person, as the pages need them.
 #[derive(Debug, Clone)]
@@ -100,7 +100,8 @@ pub async fn require_admin(
     match is_admin {
         Some(true) => Ok(next.call(req).await?.map_into_left_body()),
         Some(false) => {
-            let response = error_page(ErrorKind::Forbidden, "This area is for administrators.");
+            let refused = AppError::Forbidden("This area is for administrators.".into());
+            let response = refused.error_response();
             Ok(req.into_response(response).map_into_right_body())
         }
         None => {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{ENDPOINTS, endpoint};
-use crate::db::models::key_managers::{KeyManagerConfig, PermissionType};
+use super::{KeyManagerConfig, PermissionType};
 use crate::domain::connector_fields::connector_fields;
 use crate::domain::keys::KeyManagerKind;
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{ENDPOINTS, KeyManagerForm, endpoint_mut, parse_name, parse_roles};
-use crate::db::models::key_managers::{KeyManagerConfig, PermissionType};
+use super::{KeyManagerConfig, PermissionType};
 use crate::domain::connector_fields::{ConnectorField, FieldKind, connector_fields};
 use crate::domain::keys::KeyManagerKind;
 use crate::domain::oauth::GrantType;

@@ -2,15 +2,16 @@
 //! name the form field (`connector_<name>` for the connector's own fields); masked connector
 //! values are never kept in the form that is drawn back.
 
+mod config;
 mod form;
 mod input;
 #[cfg(test)]
 mod tests;
 
+pub use config::{KeyManagerConfig, PermissionType};
 pub use form::KeyManagerForm;
 pub use input::KeyManagerInput;
 
-use crate::db::models::key_managers::KeyManagerConfig;
 use crate::domain::oauth::GrantType;
 use crate::domain::text;
 
