@@ -18,8 +18,9 @@ text_enum! {
     pub enum SigningAlgorithm { Es256 = "ES256", Rs256 = "RS256", Ps256 = "PS256", EdDsa = "EdDSA" }
 }
 
-/// What a `portico.toml` may contain. Every field is optional; unknown keys are refused.
-#[derive(Debug, Default, Deserialize)]
+/// What a `portico.toml` may contain. Every field is optional; unknown keys are refused. No
+/// `Debug`: it holds the secret key and the first administrator's password.
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSettings {
     pub listen: Option<String>,

@@ -14,8 +14,8 @@ use crate::security::outbound;
 
 const PEM_MAX: usize = 64 * 1024;
 
-/// A checked form.
-#[derive(Debug, Clone)]
+/// A checked form. No `Debug`: it holds the connector's secrets as typed.
+#[derive(Clone)]
 pub struct KeyManagerInput {
     pub name: String,
     pub kind: KeyManagerKind,
