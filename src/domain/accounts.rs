@@ -16,17 +16,14 @@ text_enum! {
     pub enum AccountStatus { Active = "active", Pending = "pending", Locked = "locked", Rejected = "rejected" }
 }
 
-/// A username: 3–64 of `[A-Za-z0-9._-]`, unique case-insensitively (compare by `key()`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Username(String);
-checked_text!(Username);
+checked_text! {
+    /// A username: 3–64 of `[A-Za-z0-9._-]`, unique case-insensitively (compare by `key()`).
+    pub struct Username;
+}
 
 impl Username {
     pub fn parse(value: &str) -> Result<Self, String> {
-        let value = value.trim();
-        if value.is_empty() {
-            return Err("Username is required.".into());
-        }
+        let value = text::required(value, "Username")?;
         let len = value.chars().count();
         if !(3..=64).contains(&len) {
             return Err("Username must be 3 to 64 characters long.".into());
@@ -53,17 +50,14 @@ pub fn username_key(typed: &str) -> String {
     typed.trim().to_ascii_lowercase()
 }
 
-/// An email address in the syntax of RFC 5322 (addr-spec), at most 254 characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email(String);
-checked_text!(Email);
+checked_text! {
+    /// An email address in the syntax of RFC 5322 (addr-spec), at most 254 characters.
+    pub struct Email;
+}
 
 impl Email {
     pub fn parse(value: &str) -> Result<Self, String> {
-        let value = value.trim();
-        if value.is_empty() {
-            return Err("Email is required.".into());
-        }
+        let value = text::required(value, "Email")?;
         if value.len() > 254 {
             return Err("Email must be at most 254 characters.".into());
         }

@@ -3,7 +3,11 @@
 
 /// Implements the read-only string views of a checked text type.
 macro_rules! checked_text {
-    ($name:ident) => {
+    ($(#[$meta:meta])* pub struct $name:ident;) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $name(String);
+
         impl $name {
             pub fn as_str(&self) -> &str {
                 &self.0

@@ -14,12 +14,13 @@ pub const SCOPES_MAX: usize = 1000;
 /// The longest consumer key.
 pub const CONSUMER_KEY_MAX: usize = 255;
 
-/// A redirect (callback) URI that passed `RedirectUri::parse`. Stored values deserialize as
-/// they were checked when written.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RedirectUri(String);
-checked_text!(RedirectUri);
+checked_text! {
+    /// A redirect (callback) URI that passed `RedirectUri::parse`. Stored values deserialize as
+    /// they were checked when written.
+    #[derive(Serialize, Deserialize)]
+    #[serde(transparent)]
+    pub struct RedirectUri;
+}
 
 impl RedirectUri {
     /// A redirect URI a key manager already holds for a client, read back from it: shown and
@@ -177,10 +178,10 @@ impl Scopes {
     }
 }
 
-/// A consumer key (OAuth2 client id) typed into the out-of-band form: one line, no spaces.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ConsumerKey(String);
-checked_text!(ConsumerKey);
+checked_text! {
+    /// A consumer key (OAuth2 client id) typed into the out-of-band form: one line, no spaces.
+    pub struct ConsumerKey;
+}
 
 impl ConsumerKey {
     pub fn parse(value: &str) -> Result<Self, String> {

@@ -30,6 +30,14 @@ fn check_chars(value: &str, label: &str, allow_newlines: bool) -> Result<(), Str
 }
 
 /// A required one-line value: trimmed, 1..=max characters.
+/// The value trimmed, or "{label} is required." when nothing is left.
+pub fn required<'a>(value: &'a str, label: &str) -> Result<&'a str, String> {
+    match value.trim() {
+        "" => Err(format!("{label} is required.")),
+        value => Ok(value),
+    }
+}
+
 /// A name of ASCII letters, digits and the `punctuation` named beside each character, trimmed,
 /// 1 to `max` characters (the names other forms and URLs refer to things by).
 pub fn identifier(
@@ -38,10 +46,7 @@ pub fn identifier(
     max: usize,
     punctuation: &[(char, &str)],
 ) -> Result<String, String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(format!("{label} is required."));
-    }
+    let value = required(value, label)?;
     if value.chars().count() > max {
         return Err(format!("{label} must be at most {max} characters."));
     }
