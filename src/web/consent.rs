@@ -13,7 +13,7 @@ use crate::oauth_server::authorize::{
     AuthorizeRequest, DecisionForm, Outcome, Returned, Step, Valid, callback_url, handle,
 };
 use crate::web::errors::{ErrorKind, error_page};
-use crate::web::{PageContext, render, see_other};
+use crate::web::{PageContext, Url, render, see_other};
 
 /// `GET /oauth2/authorize`: the consent page, a redirect, or an error page.
 pub async fn start(
@@ -60,12 +60,7 @@ fn respond(ctx: PageContext, outcome: Outcome) -> HttpResponse {
 
 fn sign_in_first(req: &HttpRequest) -> HttpResponse {
     let next = format!("{}?{}", req.path(), req.query_string());
-    see_other(&format!(
-        "/login?{}",
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("next", &next)
-            .finish()
-    ))
+    see_other(&Url::Login.query("next", &next))
 }
 
 /// An error of a request from a proven client and callback: what went wrong, and a link that
@@ -131,6 +126,9 @@ impl ConsentPage {
         }
     }
 }
+
+#[cfg(test)]
+mod render_test;
 
 fn consent_page(ctx: PageContext, request: AuthorizeRequest, valid: Valid) -> HttpResponse {
     let application_name = valid.application_name();
