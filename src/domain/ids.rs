@@ -66,11 +66,6 @@ id_type!(
     /// An API of the catalog (`apis.id`).
     ApiId
 );
-
-impl ApiId {
-    /// No API: what a new API's uniqueness checks compare against (ids start at 1).
-    pub const NONE: ApiId = ApiId(0);
-}
 id_type!(
     /// A person's account (`users.id`).
     UserId

@@ -70,10 +70,10 @@ fn tier_ids(policies: &[ThrottlingPolicy], tiers: &[String]) -> Vec<i64> {
 fn check_conflicts(
     conn: &mut diesel::SqliteConnection,
     input: &ApiInput,
-    except_id: ApiId,
+    except: Option<ApiId>,
 ) -> ServiceResult<()> {
     let mut errors = FieldErrors::new();
-    if Api::find_by_name_version(conn, &input.name, &input.version, except_id)?.is_some() {
+    if Api::find_by_name_version(conn, &input.name, &input.version, except)?.is_some() {
         errors.add(
             "version",
             format!(
@@ -82,7 +82,7 @@ fn check_conflicts(
             ),
         );
     }
-    if let Some(other) = Api::find_by_context(conn, &input.context, except_id)? {
+    if let Some(other) = Api::find_by_context(conn, &input.context, except)? {
         errors.add(
             "context",
             format!(
@@ -111,7 +111,7 @@ fn checked_input(
         Some(api) => ApiInput::parse_update(form, api.status, &names),
     }
     .map_err(ServiceError::Invalid)?;
-    check_conflicts(conn, &input, current.map_or(ApiId::NONE, |api| api.id))?;
+    check_conflicts(conn, &input, current.map(|api| api.id))?;
     let tier_ids = tier_ids(&policies, &input.tiers);
     Ok((input, tier_ids))
 }

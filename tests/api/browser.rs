@@ -9,7 +9,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::helpers::{FetchJson, *};
 
 pub struct Chrome {
     driver: Child,
@@ -165,12 +165,8 @@ impl Chrome {
         let logs: Value = reqwest::Client::new()
             .post(format!("{}/session/{session}/se/log", self.driver_url))
             .json(&json!({ "type": "browser" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .fetch_json()
+            .await;
         let entries = logs["value"]
             .as_array()
             .unwrap_or_else(|| panic!("ChromeDriver gave no browser log: {logs}"));

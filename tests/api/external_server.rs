@@ -1,6 +1,7 @@
 //! The external authorization server of the integration tests: the real `oidc-provider` (npm),
 //! started on a free loopback port per test, killed when the handle drops.
 
+use crate::helpers::FetchJson;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
@@ -93,12 +94,8 @@ impl ExternalServer {
             .post(self.url("/token/introspection"))
             .basic_auth(key, Some(secret))
             .form(&[("token", token)])
-            .send()
+            .fetch_json()
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
     }
 }
 

@@ -701,3 +701,15 @@ pub fn shown_escaped(html: &str, markup: &str) -> bool {
 pub fn data_field(html: &str, name: &str) -> Option<String> {
     select_first(html, &format!("[data-field=\"{name}\"]"))
 }
+
+/// A test's request whose answer is JSON: `request.fetch_json().await` sends it and reads the
+/// body, failing the test when either fails.
+pub trait FetchJson {
+    fn fetch_json<T: serde::de::DeserializeOwned>(self) -> impl Future<Output = T>;
+}
+
+impl FetchJson for reqwest::RequestBuilder {
+    async fn fetch_json<T: serde::de::DeserializeOwned>(self) -> T {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}

@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use diesel::RunQueryDsl;
 
-use crate::helpers::data_field as field;
 use crate::helpers::*;
+use crate::helpers::{FetchJson, data_field as field};
 use crate::results::shown_after;
 
 const CREDENTIALS: &str =
@@ -1167,12 +1167,8 @@ async fn a_portal_token_is_a_jwt_the_server_introspects_as_active() {
         .post(app.url("/oauth2/introspect"))
         .header("authorization", basic(&key, &secret))
         .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     assert_eq!(introspection["active"], true, "{introspection}");
     assert_eq!(introspection["client_id"], key);
     assert_eq!(introspection["scope"], "read write");

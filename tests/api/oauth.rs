@@ -6,7 +6,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::helpers::{FetchJson, *};
 
 pub(crate) const CALLBACK: &str = "https://client.example/callback";
 pub(crate) const VERIFIER: &str = "a-verifier-that-is-long-enough-to-satisfy-rfc-7636-rules_~.";
@@ -92,14 +92,7 @@ pub(crate) async fn client_credentials_token(
 
 /// Verifies a JWT against the published JWKS and returns its header and claims.
 async fn verify_with_jwks(app: &TestApp, token: &str) -> (jsonwebtoken::Header, Value) {
-    let jwks: jsonwebtoken::jwk::JwkSet = http()
-        .get(app.url("/oauth2/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = http().get(app.url("/oauth2/jwks")).fetch_json().await;
     let header = jsonwebtoken::decode_header(token).unwrap();
     let jwk = jwks
         .find(header.kid.as_deref().unwrap())
@@ -141,14 +134,7 @@ async fn discovery_lists_exactly_the_endpoints_and_capabilities() {
         "/.well-known/openid-configuration",
         "/.well-known/oauth-authorization-server",
     ] {
-        let doc: Value = http()
-            .get(app.url(path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let doc: Value = http().get(app.url(path)).fetch_json().await;
         assert_eq!(doc["issuer"], app.address);
         for (key, endpoint) in [
             ("authorization_endpoint", "/oauth2/authorize"),
@@ -174,14 +160,7 @@ async fn discovery_lists_exactly_the_endpoints_and_capabilities() {
         );
         assert_eq!(doc["response_types_supported"], json!(["code"]));
     }
-    let jwks: Value = http()
-        .get(app.url("/oauth2/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = http().get(app.url("/oauth2/jwks")).fetch_json().await;
     let key = &jwks["keys"][0];
     assert_eq!(
         (
@@ -601,12 +580,8 @@ async fn the_code_flow_with_pkce_consent_and_id_token() {
     let info: Value = http()
         .get(app.url("/oauth2/userinfo"))
         .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     assert_eq!(info["preferred_username"], "person");
     assert_eq!(info["name"], "Ada Lovelace");
     let plain = client_credentials_token(&app, &client, None).await;
@@ -1213,14 +1188,7 @@ async fn introspection_answers_only_for_good_tokens_and_their_owners() {
     let none_header = URL_SAFE_NO_PAD
         .encode(json!({ "alg": "none", "typ": "at+jwt", "kid": header["kid"] }).to_string());
     assert_inactive("alg none", format!("{none_header}.{}.", parts[1])).await;
-    let jwks: Value = http()
-        .get(app.url("/oauth2/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = http().get(app.url("/oauth2/jwks")).fetch_json().await;
     let hs_header = json!({ "alg": "HS256", "typ": "at+jwt", "kid": header["kid"] });
     let hs_input = format!(
         "{}.{}",
@@ -1452,14 +1420,7 @@ async fn rotation_keeps_the_old_public_key_until_its_tokens_expire() {
         .kid
         .unwrap();
     assert_ne!(old_kid, new_kid);
-    let jwks: Value = http()
-        .get(app.url("/oauth2/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = http().get(app.url("/oauth2/jwks")).fetch_json().await;
     let kids: Vec<&str> = jwks["keys"]
         .as_array()
         .unwrap()
@@ -1483,14 +1444,7 @@ async fn rotation_keeps_the_old_public_key_until_its_tokens_expire() {
         "UPDATE signing_keys SET publish_until = strftime('%s','now') - 1 WHERE active = 0",
     );
     let app = restart(app, &fixed).await;
-    let jwks: Value = http()
-        .get(app.url("/oauth2/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = http().get(app.url("/oauth2/jwks")).fetch_json().await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
 }
 
@@ -1537,12 +1491,8 @@ async fn the_oauth2_crate_runs_the_whole_journey_against_portico() {
     // Discovery.
     let doc: Value = http_client
         .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     let endpoint = |key: &str| doc[key].as_str().unwrap().to_string();
     let client = BasicClient::new(ClientId::new(registered.client_id.clone()))
         .set_client_secret(ClientSecret::new(registered.secret.clone().unwrap()))

@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::external_server::ExternalServer;
-use crate::helpers::*;
+use crate::helpers::{FetchJson, *};
 
 const CREDENTIALS: &str =
     "The consumer key and consumer secret do not match a client of this key manager.";
@@ -325,12 +325,8 @@ async fn register(server: &ExternalServer, metadata: Value) -> (String, Option<S
     let client: Value = reqwest::Client::new()
         .post(server.url("/reg"))
         .json(&metadata)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     (
         client["client_id"]
             .as_str()

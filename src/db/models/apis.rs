@@ -149,11 +149,11 @@ impl Api {
         conn: &mut SqliteConnection,
         name: &str,
         version: &str,
-        except_id: ApiId,
+        except: Option<ApiId>,
     ) -> QueryResult<Option<ApiSummary>> {
         Self::another(
             conn,
-            except_id,
+            except,
             apis::table
                 .filter(apis::name.eq(name))
                 .filter(apis::version.eq(version))
@@ -161,28 +161,28 @@ impl Api {
         )
     }
 
-    /// The first API but `except_id` the query finds, if any.
+    /// The first API the query finds, but `except` (the API being edited), if any.
     fn another(
         conn: &mut SqliteConnection,
-        except_id: ApiId,
+        except: Option<ApiId>,
         query: apis::BoxedQuery<'_, diesel::sqlite::Sqlite>,
     ) -> QueryResult<Option<ApiSummary>> {
-        query
-            .filter(apis::id.ne(except_id))
-            .select(ApiSummary::as_select())
-            .first(conn)
-            .optional()
+        let query = match except {
+            Some(id) => query.filter(apis::id.ne(id)),
+            None => query,
+        };
+        query.select(ApiSummary::as_select()).first(conn).optional()
     }
 
     /// Another API with this context, if any.
     pub fn find_by_context(
         conn: &mut SqliteConnection,
         context: &str,
-        except_id: ApiId,
+        except: Option<ApiId>,
     ) -> QueryResult<Option<ApiSummary>> {
         Self::another(
             conn,
-            except_id,
+            except,
             apis::table.filter(apis::context.eq(context)).into_boxed(),
         )
     }

@@ -78,9 +78,7 @@ pub async fn seed(pool: &DbPool) -> Result<Vec<Seeded>, DemoError> {
         let label = format!("{} {} at {}", demo.name, demo.version, demo.context);
         let context = demo.context;
         let taken = db::run(pool, move |conn| {
-            Ok::<_, DbError>(
-                Api::find_by_context(conn, context, crate::domain::ids::ApiId::NONE)?.is_some(),
-            )
+            Ok::<_, DbError>(Api::find_by_context(conn, context, None)?.is_some())
         })
         .await?;
         if taken {
