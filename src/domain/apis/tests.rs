@@ -165,9 +165,9 @@ paths:
     assert_eq!(
         required,
         vec![
+            ("Health", vec![]),
             ("List", vec!["pets:read".to_string()]),
             ("Add", vec!["pets:write".to_string()]),
-            ("Health", vec![]),
         ]
     );
     let bad = "openapi: 3.0.3\npaths: {}\ncomponents:\n  securitySchemes:\n    o:\n      type: oauth2\n      flows:\n        implicit:\n          authorizationUrl: https://e/a\n          scopes: {\"has space\": x}\n";
