@@ -275,13 +275,14 @@ impl KeyManager for ResidentKeyManager {
                     fresh: true,
                 };
                 let client_id = &client.client.client_id;
-                let grant = grants::decide(&client.entitlement, &server.issuer, client_id, &ask, |n| {
-                    grants::declared(conn, n)
-                })
-                .map_err(|e| KeyManagerError::Invalid {
-                    field: "scopes",
-                    message: e.description,
-                })?;
+                let grant =
+                    grants::decide(&client.entitlement, &server.issuer, client_id, &ask, |n| {
+                        grants::declared(conn, n)
+                    })
+                    .map_err(|e| KeyManagerError::Invalid {
+                        field: "scopes",
+                        message: e.description,
+                    })?;
                 let claims = access_claims(&server.issuer, &client, client_id, &grant, ttl);
                 let token = server.keys.sign("at+jwt", &claims);
                 Ok(AccessToken {

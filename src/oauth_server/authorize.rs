@@ -397,7 +397,14 @@ pub async fn handle(
         let person = Person::load(conn, user_id)?;
         valid.scopes = match valid.grant_for(conn, &issuer, &request, &person.roles) {
             Ok(grant) => grant.scopes,
-            Err(e) => return Ok(Step::Respond(returned(&valid, &request, e.code, &e.description))),
+            Err(e) => {
+                return Ok(Step::Respond(returned(
+                    &valid,
+                    &request,
+                    e.code,
+                    &e.description,
+                )));
+            }
         };
         match decision.as_deref() {
             Some("approve") => Ok(Step::Respond(approve(conn, &valid, &request, user_id)?)),

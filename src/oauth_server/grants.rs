@@ -113,12 +113,17 @@ impl Entitlement {
                     scopes: Vec::new(),
                 });
             }
-            if let (Some((name, description, roles)), Some(api)) = (scope, entitlement.apis.last_mut())
+            if let (Some((name, description, roles)), Some(api)) =
+                (scope, entitlement.apis.last_mut())
             {
                 api.scopes.push(EntitledScope {
                     name,
                     description,
-                    roles: roles.split(' ').filter(|r| !r.is_empty()).map(str::to_string).collect(),
+                    roles: roles
+                        .split(' ')
+                        .filter(|r| !r.is_empty())
+                        .map(str::to_string)
+                        .collect(),
                 });
             }
         }
@@ -304,7 +309,11 @@ fn targets<'a>(
     if let Err(why) = check_resource(resource) {
         return Err(OAuthError::invalid_target(format!("The resource {why}")));
     }
-    match entitlement.apis.iter().find(|api| api.resource(base) == resource) {
+    match entitlement
+        .apis
+        .iter()
+        .find(|api| api.resource(base) == resource)
+    {
         Some(api) => Ok(vec![api]),
         None => Err(OAuthError::invalid_target(
             "The application holds no active subscription to an API with this resource identifier.",

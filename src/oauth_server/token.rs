@@ -13,8 +13,8 @@ use super::client_auth::ClientCall;
 use super::clients::{ClientWithApplication, OAuthClient};
 use super::codes::{AuthorizationCode, is_pkce_value, verify_pkce};
 use super::error::{OAuthError, no_store_json};
-use super::params::Params;
 use super::grants::{self, Ask, Grant, Person};
+use super::params::Params;
 use super::tokens::{
     self, Family, IdClaims, RefreshToken, access_claims, parse_scope, split_scope,
 };
@@ -100,15 +100,19 @@ fn client_credentials(
     };
     let mut needs_database = false;
     let client_id = &client.client.client_id;
-    let grant = grants::decide(&client.entitlement, &server.issuer, client_id, &ask, |names| {
-        match conn {
+    let grant = grants::decide(
+        &client.entitlement,
+        &server.issuer,
+        client_id,
+        &ask,
+        |names| match conn {
             Some(conn) => grants::declared(conn, names),
             None => {
                 needs_database = true;
                 Ok(Vec::new())
             }
-        }
-    });
+        },
+    );
     if needs_database {
         return Ok(None);
     }
@@ -158,9 +162,13 @@ fn regrant(
         fresh: false,
     };
     let client_id = &client.client.client_id;
-    grants::decide(&client.entitlement, &server.issuer, client_id, &ask, |names| {
-        grants::declared(conn, names)
-    })
+    grants::decide(
+        &client.entitlement,
+        &server.issuer,
+        client_id,
+        &ask,
+        |names| grants::declared(conn, names),
+    )
 }
 
 /// The code exchange. Every refusal but a replayed code (which revokes what the code issued,
@@ -365,7 +373,12 @@ fn user_tokens(
     client: &ClientWithApplication,
     issue: &Issue,
 ) -> Result<serde_json::Value, diesel::result::Error> {
-    let Issue { family, grant, subject, .. } = issue;
+    let Issue {
+        family,
+        grant,
+        subject,
+        ..
+    } = issue;
     let ttl = i64::from(client.client.user_token_ttl);
     let claims = access_claims(&server.issuer, client, subject, grant, ttl);
     let mut body = json!({

@@ -11,13 +11,13 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::clients::{ApplicationClaim, ClientWithApplication};
-use super::grants::{Audience, Grant};
-use crate::domain::apis::scopes::is_scope_char;
 use super::error::OAuthError;
+use super::grants::{Audience, Grant};
 use crate::db::schema::{
     family_access_tokens, refresh_token_families, refresh_tokens, revoked_tokens, users,
 };
 use crate::domain::accounts::AccountStatus;
+use crate::domain::apis::scopes::is_scope_char;
 use crate::security::{random, sha256_hex};
 
 /// The claims of a Portico access token.

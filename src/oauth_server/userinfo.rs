@@ -7,10 +7,10 @@ use serde_json::json;
 
 use super::AuthorizationServer;
 use super::error::OAuthError;
+use super::grants::Person;
 use crate::db;
 use crate::db::models::users::User;
 use crate::domain::accounts::AccountStatus;
-use super::grants::Person;
 
 pub async fn userinfo(
     req: HttpRequest,

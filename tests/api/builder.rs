@@ -282,7 +282,11 @@ impl TestApp {
 
     /// Declares a scope of an API through its scopes form (`roles` comma-separated, or empty).
     pub async fn add_scope(&self, api: i64, name: &str, description: &str, roles: &str) {
-        let fields = [("name", name), ("description", description), ("roles", roles)];
+        let fields = [
+            ("name", name),
+            ("description", description),
+            ("roles", roles),
+        ];
         self.seeder()
             .await
             .post_ok(&format!("/admin/apis/{api}/scopes"), &fields)

@@ -566,14 +566,21 @@ async fn the_code_flow_with_pkce_consent_and_id_token() {
     // The person's subject is stable and opaque: not their database id.
     let subject = claims["sub"].as_str().unwrap().to_string();
     assert_ne!(subject, app.user_id("person").to_string());
-    assert!(subject.len() == 32 && subject.chars().all(|c| c.is_ascii_hexdigit()), "{subject}");
+    assert!(
+        subject.len() == 32 && subject.chars().all(|c| c.is_ascii_hexdigit()),
+        "{subject}"
+    );
     assert_eq!(claims["scope"], "openid profile");
     assert!(tokens["refresh_token"].as_str().is_some());
     let (header, id_claims) = verify_with_jwks(&app, tokens["id_token"].as_str().unwrap()).await;
     assert_eq!(header.typ.as_deref(), Some("JWT"));
     assert_eq!(id_claims["aud"], client.client_id.as_str());
     assert_eq!(id_claims["nonce"], "n-0S6");
-    assert_eq!(id_claims["sub"], subject.as_str(), "the same subject in the ID token");
+    assert_eq!(
+        id_claims["sub"],
+        subject.as_str(),
+        "the same subject in the ID token"
+    );
 
     // The consent is remembered: the next request goes straight back with a code.
     let url = format!("/oauth2/authorize?{query}");
@@ -587,7 +594,11 @@ async fn the_code_flow_with_pkce_consent_and_id_token() {
         .bearer_auth(tokens["access_token"].as_str().unwrap())
         .fetch_json()
         .await;
-    assert_eq!(info["sub"], subject.as_str(), "the same subject at userinfo");
+    assert_eq!(
+        info["sub"],
+        subject.as_str(),
+        "the same subject at userinfo"
+    );
     assert_eq!(info["preferred_username"], "person");
     assert_eq!(info["name"], "Ada Lovelace");
     let plain = client_credentials_token(&app, &client, None).await;

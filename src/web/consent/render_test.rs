@@ -18,7 +18,12 @@ fn the_consent_page_names_the_application_its_owner_and_each_scope() {
         owner: "Wallet Corp".into(),
         scopes: ["openid", "email", "payments:write"]
             .into_iter()
-            .map(|s| (s.to_string(), super::describe(s, Some("Make payments for you"))))
+            .map(|s| {
+                (
+                    s.to_string(),
+                    super::describe(s, Some("Make payments for you")),
+                )
+            })
             .collect(),
     });
     assert_shows(
