@@ -187,6 +187,14 @@ diesel::table! {
         id_token_ttl -> Integer,
         created_at -> BigInt,
         updated_at -> BigInt,
+        id_token_signed_response_alg -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    oauth_client_origins (origin, client_id) {
+        origin -> Text,
+        client_id -> Text,
     }
 }
 
@@ -205,6 +213,7 @@ diesel::table! {
         used_at -> Nullable<BigInt>,
         family_id -> Nullable<Text>,
         created_at -> BigInt,
+        redirect_uri_sent -> Bool,
     }
 }
 
@@ -325,6 +334,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     signing_keys,
     oauth_clients,
+    oauth_client_origins,
     authorization_codes,
     refresh_token_families,
     refresh_tokens,

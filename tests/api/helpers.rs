@@ -530,6 +530,8 @@ pub struct ClientSpec<'a> {
     pub pkce_mandatory: bool,
     pub pkce_plain_allowed: bool,
     pub resource_server: bool,
+    /// The ID-token algorithm it registers (`RS256`...); `None`: the server's.
+    pub id_token_algorithm: Option<&'a str>,
 }
 
 impl Default for ClientSpec<'_> {
@@ -542,6 +544,7 @@ impl Default for ClientSpec<'_> {
             pkce_mandatory: true,
             pkce_plain_allowed: false,
             resource_server: false,
+            id_token_algorithm: None,
         }
     }
 }
@@ -562,6 +565,7 @@ impl TestApp {
             public_client: spec.public,
             resource_server: spec.resource_server,
             lifetimes: Lifetimes::default(),
+            id_token_algorithm: spec.id_token_algorithm.map(|a| a.parse().expect("an algorithm")),
         };
         let (client, secret) =
             OAuthClient::register(&mut self.db(), &settings).expect("the client registers");
