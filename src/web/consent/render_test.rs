@@ -22,7 +22,7 @@ fn the_consent_page_names_the_application_its_owner_and_each_scope() {
         &html,
         &[
             "Wallet Corp",
-            r#"action="/oauth2/authorize""#,
+            r#"action="/oauth2/authorize/decision""#,
             HOSTILE_ESCAPED,
         ],
     );
