@@ -10,6 +10,7 @@ pub mod applications;
 pub mod assets;
 pub mod consent;
 pub mod context;
+pub mod end_session;
 pub mod errors;
 pub mod home;
 pub mod one_time;
