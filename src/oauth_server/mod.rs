@@ -8,11 +8,14 @@ pub mod client_auth;
 pub mod client_cache;
 pub mod clients;
 pub mod codes;
+pub mod cors;
+pub mod end_session;
 pub mod error;
 pub mod introspect;
 pub mod keys;
 pub mod metadata;
 pub mod params;
+pub mod prompt;
 pub mod revoke;
 pub mod token;
 pub mod tokens;
@@ -192,20 +195,43 @@ impl From<DbError> for KeyError {
     }
 }
 
-/// The client-authenticated endpoints and the public metadata.
+/// The client-authenticated endpoints and the public metadata, each with its CORS policy.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/oauth2/token", web::post().to(token::token))
-        .route("/oauth2/introspect", web::post().to(introspect::introspect))
-        .route("/oauth2/revoke", web::post().to(revoke::revoke))
-        .route("/oauth2/jwks", web::get().to(metadata::jwks))
-        .route("/oauth2/userinfo", web::get().to(userinfo::userinfo))
-        .route("/oauth2/userinfo", web::post().to(userinfo::userinfo))
-        .route(
+    use actix_web::middleware::from_fn;
+    let clients = || from_fn(cors::clients);
+    let public = || from_fn(cors::public);
+    cfg.service(
+        web::resource("/oauth2/token")
+            .wrap(clients())
+            .route(web::post().to(token::token)),
+    )
+    .service(
+        web::resource("/oauth2/introspect")
+            .wrap(clients())
+            .route(web::post().to(introspect::introspect)),
+    )
+    .service(
+        web::resource("/oauth2/revoke")
+            .wrap(clients())
+            .route(web::post().to(revoke::revoke)),
+    )
+    .service(
+        web::resource("/oauth2/userinfo")
+            .wrap(clients())
+            .route(web::get().to(userinfo::userinfo))
+            .route(web::post().to(userinfo::userinfo)),
+    )
+    .service(
+        web::resource("/oauth2/jwks")
+            .wrap(public())
+            .route(web::get().to(metadata::jwks)),
+    )
+    .service(
+        web::resource([
             "/.well-known/openid-configuration",
-            web::get().to(metadata::discovery),
-        )
-        .route(
             "/.well-known/oauth-authorization-server",
-            web::get().to(metadata::discovery),
-        );
+        ])
+        .wrap(public())
+        .route(web::get().to(metadata::discovery)),
+    );
 }
