@@ -154,9 +154,10 @@ async fn discovery_lists_exactly_the_endpoints_and_capabilities() {
             doc["code_challenge_methods_supported"],
             json!(["S256", "plain"])
         );
+        // RS256 is always there beside the configured algorithm (OIDC Discovery §3).
         assert_eq!(
             doc["id_token_signing_alg_values_supported"],
-            json!(["ES256"])
+            json!(["ES256", "RS256"])
         );
         assert_eq!(doc["response_types_supported"], json!(["code"]));
     }
@@ -449,7 +450,7 @@ pub(crate) async fn authorize(
         let mut fields: Vec<(String, String)> = Vec::new();
         let document = scraper::Html::parse_document(&page);
         for input in document.select(
-            &scraper::Selector::parse("form[action='/oauth2/authorize'] input[type=hidden]")
+            &scraper::Selector::parse("form[action='/oauth2/authorize/decision'] input[type=hidden]")
                 .unwrap(),
         ) {
             fields.push((
@@ -460,7 +461,7 @@ pub(crate) async fn authorize(
         fields.push(("decision".into(), "approve".into()));
         browser
             .client
-            .post(app.url("/oauth2/authorize"))
+            .post(app.url("/oauth2/authorize/decision"))
             .form(&fields)
             .send()
             .await
@@ -643,7 +644,7 @@ async fn a_visitor_signs_in_first_and_a_denial_goes_back_with_access_denied() {
         .collect();
     fields.push(("csrf_token", &token));
     fields.push(("decision", "deny"));
-    let response = browser.post_raw("/oauth2/authorize", &fields).await;
+    let response = browser.post_raw("/oauth2/authorize/decision", &fields).await;
     let denied = location(&response);
     assert!(
         denied.starts_with(CALLBACK)
@@ -1228,7 +1229,10 @@ async fn introspection_answers_only_for_good_tokens_and_their_owners() {
     assert_inactive("wrong iss", forge(&app, &wrong_iss)).await;
     assert_inactive("garbage", "garbage".into()).await;
     assert_inactive("three dots of garbage", "a.b.c".into()).await;
-    assert_inactive("empty", String::new()).await;
+    // No token at all is a malformed request, not an inactive token (RFC 7662 §2.1).
+    let (status, body, _) =
+        post_json(&app, "/oauth2/introspect", Some(&basic(&client)), &[("token", "")]).await;
+    assert_oauth_error((status, body), "invalid_request", "empty token");
 }
 
 #[actix_web::test]
@@ -1249,15 +1253,15 @@ async fn revocation_denies_the_token_and_leaves_other_clients_alone() {
                 .clone()
         }
     };
-    // Another client's revocation: 200, and the token stays active.
-    let (status, _, _) = post_json(
+    // Another client's revocation is refused (RFC 7009 §2.1), and the token stays active.
+    let (status, body, _) = post_json(
         &app,
         "/oauth2/revoke",
         Some(&basic(&other)),
         &[("token", &token)],
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_oauth_error((status, body), "invalid_grant", "another client's token");
     assert_eq!(introspect(token.clone()).await, true);
     let (status, _, _) = post_json(
         &app,
@@ -1445,7 +1449,15 @@ async fn rotation_keeps_the_old_public_key_until_its_tokens_expire() {
     );
     let app = restart(app, &fixed).await;
     let jwks: Value = http().get(app.url("/oauth2/jwks")).fetch_json().await;
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    // The new ES256 key and the new RS256 key kept beside it for ID tokens.
+    assert_eq!(kids.len(), 2, "{jwks}");
+    assert!(kids.contains(&new_kid.as_str()) && !kids.contains(&old_kid.as_str()));
 }
 
 #[actix_web::test]

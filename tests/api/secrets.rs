@@ -225,11 +225,11 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
     .unwrap();
     let (status, consent) = tpp.page(&format!("/oauth2/authorize?{query}")).await;
     assert_eq!(status, StatusCode::OK, "the consent page");
-    let mut fields = hidden_fields(&consent, "/oauth2/authorize");
+    let mut fields = hidden_fields(&consent, "/oauth2/authorize/decision");
     fields.push(("decision".into(), "approve".into()));
     let response = tpp
         .client
-        .post(app.url("/oauth2/authorize"))
+        .post(app.url("/oauth2/authorize/decision"))
         .form(&fields)
         .send()
         .await
