@@ -296,8 +296,16 @@ mod tests {
             let uri = RedirectUri::parse(good).unwrap();
             assert!(uri.is_private_use(), "{good}");
         }
-        assert!(!RedirectUri::parse("https://app.example/cb").unwrap().is_private_use());
-        for bad in ["myapp:/callback", "com.example.app:/cb#x", "1com.example:/cb"] {
+        assert!(
+            !RedirectUri::parse("https://app.example/cb")
+                .unwrap()
+                .is_private_use()
+        );
+        for bad in [
+            "myapp:/callback",
+            "com.example.app:/cb#x",
+            "1com.example:/cb",
+        ] {
             assert!(RedirectUri::parse(bad).is_err(), "{bad}");
         }
     }
@@ -305,16 +313,48 @@ mod tests {
     #[test]
     fn loopback_ip_redirects_match_on_any_port_and_nothing_else_does() {
         let cases = [
-            ("http://127.0.0.1:8080/cb", "http://127.0.0.1:51234/cb", true),
+            (
+                "http://127.0.0.1:8080/cb",
+                "http://127.0.0.1:51234/cb",
+                true,
+            ),
             ("http://127.0.0.1/cb", "http://127.0.0.1:51234/cb", true),
             ("http://[::1]:8080/cb", "http://[::1]:9/cb", true),
-            ("http://127.0.0.1:8080/cb", "http://127.0.0.1:51234/other", false),
-            ("http://127.0.0.1:8080/cb", "http://127.0.0.1:51234/cb?x=1", false),
-            ("http://127.0.0.1:8080/cb", "https://127.0.0.1:51234/cb", false),
-            ("http://localhost:8080/cb", "http://localhost:9000/cb", false),
-            ("https://app.example:8443/cb", "https://app.example:9443/cb", false),
-            ("http://127.0.0.1:8080/cb", "http://127.0.0.2:8080/cb", false),
-            ("http://127.0.0.1:8080/cb", "http://user@127.0.0.1:8080/cb", false),
+            (
+                "http://127.0.0.1:8080/cb",
+                "http://127.0.0.1:51234/other",
+                false,
+            ),
+            (
+                "http://127.0.0.1:8080/cb",
+                "http://127.0.0.1:51234/cb?x=1",
+                false,
+            ),
+            (
+                "http://127.0.0.1:8080/cb",
+                "https://127.0.0.1:51234/cb",
+                false,
+            ),
+            (
+                "http://localhost:8080/cb",
+                "http://localhost:9000/cb",
+                false,
+            ),
+            (
+                "https://app.example:8443/cb",
+                "https://app.example:9443/cb",
+                false,
+            ),
+            (
+                "http://127.0.0.1:8080/cb",
+                "http://127.0.0.2:8080/cb",
+                false,
+            ),
+            (
+                "http://127.0.0.1:8080/cb",
+                "http://user@127.0.0.1:8080/cb",
+                false,
+            ),
         ];
         for (registered, requested, matches) in cases {
             assert_eq!(

@@ -23,9 +23,9 @@ use super::clients::{ClientWithApplication, OAuthClient};
 use super::codes::{AuthorizationCode, NewCode, is_pkce_value};
 use super::prompt::{self, Prompt};
 use super::tokens::parse_scope;
+use crate::db;
 use crate::db::models::applications::Application;
 use crate::db::models::consents::Consent;
-use crate::db;
 use crate::domain::ids::UserId;
 use crate::domain::oauth::is_private_use;
 use crate::error::AppError;
@@ -400,7 +400,9 @@ pub enum Step {
     Consent(Box<Valid>),
     /// The sign-in page, then the request again (`AuthorizeRequest::after_sign_in`); `again`
     /// when the person is signed in but must sign in anew.
-    SignIn { again: bool },
+    SignIn {
+        again: bool,
+    },
 }
 
 /// Checks a request and, for a signed-in person, acts on their `decision` (the consent

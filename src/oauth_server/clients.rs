@@ -247,27 +247,26 @@ impl OAuthClient {
     ) -> QueryResult<usize> {
         let uris =
             serde_json::to_string(&settings.redirect_uris).expect("a list of strings serializes");
-        let changed = diesel::update(
-            oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)),
-        )
-            .set((
-                oauth_clients::client_name.eq(&settings.client_name),
-                oauth_clients::application_id.eq(settings.application_id),
-                oauth_clients::key_type.eq(settings.key_type),
-                oauth_clients::grant_types.eq(settings.grant_types.join(" ")),
-                oauth_clients::redirect_uris.eq(uris),
-                oauth_clients::pkce_mandatory.eq(settings.pkce_mandatory),
-                oauth_clients::pkce_plain_allowed.eq(settings.pkce_plain_allowed),
-                oauth_clients::public_client.eq(settings.public_client),
-                oauth_clients::resource_server.eq(settings.resource_server),
-                oauth_clients::application_token_ttl.eq(settings.lifetimes.application_token),
-                oauth_clients::user_token_ttl.eq(settings.lifetimes.user_token),
-                oauth_clients::refresh_token_ttl.eq(settings.lifetimes.refresh_token),
-                oauth_clients::id_token_ttl.eq(settings.lifetimes.id_token),
-                oauth_clients::id_token_signed_response_alg.eq(settings.id_token_algorithm),
-                oauth_clients::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
+        let changed =
+            diesel::update(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)))
+                .set((
+                    oauth_clients::client_name.eq(&settings.client_name),
+                    oauth_clients::application_id.eq(settings.application_id),
+                    oauth_clients::key_type.eq(settings.key_type),
+                    oauth_clients::grant_types.eq(settings.grant_types.join(" ")),
+                    oauth_clients::redirect_uris.eq(uris),
+                    oauth_clients::pkce_mandatory.eq(settings.pkce_mandatory),
+                    oauth_clients::pkce_plain_allowed.eq(settings.pkce_plain_allowed),
+                    oauth_clients::public_client.eq(settings.public_client),
+                    oauth_clients::resource_server.eq(settings.resource_server),
+                    oauth_clients::application_token_ttl.eq(settings.lifetimes.application_token),
+                    oauth_clients::user_token_ttl.eq(settings.lifetimes.user_token),
+                    oauth_clients::refresh_token_ttl.eq(settings.lifetimes.refresh_token),
+                    oauth_clients::id_token_ttl.eq(settings.lifetimes.id_token),
+                    oauth_clients::id_token_signed_response_alg.eq(settings.id_token_algorithm),
+                    oauth_clients::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
         if changed > 0 {
             Self::keep_origins(conn, client_id, &settings.redirect_uris)?;
         }

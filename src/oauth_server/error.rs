@@ -81,7 +81,11 @@ impl OAuthError {
 
     /// RFC 7009 §2.2.1: a `token_type_hint` (or token type) the server does not revoke.
     pub fn unsupported_token_type(description: impl Into<String>) -> Self {
-        Self::new("unsupported_token_type", StatusCode::BAD_REQUEST, description)
+        Self::new(
+            "unsupported_token_type",
+            StatusCode::BAD_REQUEST,
+            description,
+        )
     }
 
     /// The `WWW-Authenticate` challenge of this answer, when it has one.

@@ -29,7 +29,9 @@ pub async fn introspect(
     let answer = db::run(&server.pool.clone(), move |conn| {
         let caller = server.authenticate(conn, &credentials)?;
         if token.is_empty() {
-            return Err(OAuthError::invalid_request("The parameter token is missing."));
+            return Err(OAuthError::invalid_request(
+                "The parameter token is missing.",
+            ));
         }
         Ok::<_, OAuthError>(
             describe(conn, &server, &caller, &token)?.unwrap_or_else(|| json!({ "active": false })),

@@ -301,10 +301,10 @@ fn replace_active_key(
             .filter(signing_keys::algorithm.eq(algorithm)),
     )
     .set((
-            signing_keys::active.eq(false),
-            signing_keys::publish_until.eq(now + max_token_lifetime),
-        ))
-        .execute(conn)?;
+        signing_keys::active.eq(false),
+        signing_keys::publish_until.eq(now + max_token_lifetime),
+    ))
+    .execute(conn)?;
     diesel::insert_into(signing_keys::table)
         .values((
             signing_keys::kid.eq(&kid),
@@ -402,7 +402,9 @@ fn load_set(
         }
     }
     if active.is_empty() {
-        return Err(KeyError::Unreadable("there is no active signing key".into()));
+        return Err(KeyError::Unreadable(
+            "there is no active signing key".into(),
+        ));
     }
     Ok(KeySet {
         active,

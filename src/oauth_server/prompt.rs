@@ -86,7 +86,13 @@ mod tests {
         let both = Prompt::parse("login consent").unwrap();
         assert!(both.login && both.consent && both.wants_sign_in());
         assert_eq!(Prompt::parse("").unwrap(), Prompt::default());
-        for bad in ["none login", "consent none", "create", "LOGIN", "login\tconsent"] {
+        for bad in [
+            "none login",
+            "consent none",
+            "create",
+            "LOGIN",
+            "login\tconsent",
+        ] {
             assert!(Prompt::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(after_sign_in("login consent"), "consent");

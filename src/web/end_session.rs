@@ -35,7 +35,11 @@ pub async fn start_posted(
 ) -> Result<HttpResponse, AppError> {
     let request = form.into_inner();
     if ctx.viewer.is_none() {
-        return Ok(see_other(&format!("{}?{}", Url::EndSession, request.to_query())));
+        return Ok(see_other(&format!(
+            "{}?{}",
+            Url::EndSession,
+            request.to_query()
+        )));
     }
     answer(ctx, &session, &server, request, false).await
 }
