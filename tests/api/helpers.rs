@@ -565,7 +565,9 @@ impl TestApp {
             public_client: spec.public,
             resource_server: spec.resource_server,
             lifetimes: Lifetimes::default(),
-            id_token_algorithm: spec.id_token_algorithm.map(|a| a.parse().expect("an algorithm")),
+            id_token_algorithm: spec
+                .id_token_algorithm
+                .map(|a| a.parse().expect("an algorithm")),
         };
         let (client, secret) =
             OAuthClient::register(&mut self.db(), &settings).expect("the client registers");

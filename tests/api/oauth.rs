@@ -91,7 +91,7 @@ pub(crate) async fn client_credentials_token(
 }
 
 /// Verifies a JWT against the published JWKS and returns its header and claims.
-async fn verify_with_jwks(app: &TestApp, token: &str) -> (jsonwebtoken::Header, Value) {
+pub(crate) async fn verify_with_jwks(app: &TestApp, token: &str) -> (jsonwebtoken::Header, Value) {
     let jwks: jsonwebtoken::jwk::JwkSet = http().get(app.url("/oauth2/jwks")).fetch_json().await;
     let header = jsonwebtoken::decode_header(token).unwrap();
     let jwk = jwks
@@ -450,8 +450,10 @@ pub(crate) async fn authorize(
         let mut fields: Vec<(String, String)> = Vec::new();
         let document = scraper::Html::parse_document(&page);
         for input in document.select(
-            &scraper::Selector::parse("form[action='/oauth2/authorize/decision'] input[type=hidden]")
-                .unwrap(),
+            &scraper::Selector::parse(
+                "form[action='/oauth2/authorize/decision'] input[type=hidden]",
+            )
+            .unwrap(),
         ) {
             fields.push((
                 input.value().attr("name").unwrap().into(),
@@ -644,7 +646,9 @@ async fn a_visitor_signs_in_first_and_a_denial_goes_back_with_access_denied() {
         .collect();
     fields.push(("csrf_token", &token));
     fields.push(("decision", "deny"));
-    let response = browser.post_raw("/oauth2/authorize/decision", &fields).await;
+    let response = browser
+        .post_raw("/oauth2/authorize/decision", &fields)
+        .await;
     let denied = location(&response);
     assert!(
         denied.starts_with(CALLBACK)
@@ -1092,7 +1096,7 @@ async fn parallel_reuse_of_a_refresh_token_lets_at_most_one_through_and_revokes_
 }
 
 /// Signs arbitrary claims with the server's own key, read the way Portico reads it.
-fn forge(app: &TestApp, claims: &Value) -> String {
+pub(crate) fn forge(app: &TestApp, claims: &Value) -> String {
     use portico::oauth_server::keys::{SigningAlgorithm, SigningKeys};
     let settings = settings_for(&app.db_path, &[]);
     let secret_box = portico::security::secret_box::SecretBox::new(&settings.secret_key);
@@ -1230,8 +1234,13 @@ async fn introspection_answers_only_for_good_tokens_and_their_owners() {
     assert_inactive("garbage", "garbage".into()).await;
     assert_inactive("three dots of garbage", "a.b.c".into()).await;
     // No token at all is a malformed request, not an inactive token (RFC 7662 §2.1).
-    let (status, body, _) =
-        post_json(&app, "/oauth2/introspect", Some(&basic(&client)), &[("token", "")]).await;
+    let (status, body, _) = post_json(
+        &app,
+        "/oauth2/introspect",
+        Some(&basic(&client)),
+        &[("token", "")],
+    )
+    .await;
     assert_oauth_error((status, body), "invalid_request", "empty token");
 }
 

@@ -251,7 +251,8 @@ impl Run {
                 step.path
             );
             let local = target.starts_with('/') && !target.starts_with("//");
-            let to_client = step.route.starts_with("/oauth2/authorize") && target.starts_with(CALLBACK);
+            let to_client =
+                step.route.starts_with("/oauth2/authorize") && target.starts_with(CALLBACK);
             assert!(local || to_client, "POST {}: 303 to {target}", step.path);
             self.routes.push(step.route);
         }
