@@ -77,10 +77,10 @@ route_table! {
     SignedIn get  "/account/unsent-form"       => unsent_form::show;
     SignedIn post "/account/consents/{id}/revoke" => account::revoke;
     Public   get  "/oauth2/authorize"          => consent::start;
-    Public   post "/oauth2/authorize"          => consent::start_posted;
+    Public   post "/oauth2/authorize"          => consent::start;
     Public   post "/oauth2/authorize/decision" => consent::decide;
     Public   get  "/oauth2/logout"             => end_session::start;
-    Public   post "/oauth2/logout"             => end_session::start_posted;
+    Public   post "/oauth2/logout"             => end_session::start;
     Public   post "/oauth2/logout/confirm"     => end_session::confirm;
     Public   get  "/apis"                      => apis::catalog;
     Public   get  "/apis/{id}"                 => apis::show;

@@ -159,6 +159,17 @@ pub fn web_origin(uri: &str) -> Option<String> {
     matches!(url.scheme(), "http" | "https").then(|| url.origin().ascii_serialization())
 }
 
+/// The web origin an `Origin` header names, when it is one: not `null`, not a URL with a path.
+pub fn parse_origin(value: &str) -> Option<String> {
+    let url = url::Url::parse(value).ok()?;
+    let bare = url.path() == "/"
+        && !value.ends_with('/')
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty();
+    bare.then(|| web_origin(value)).flatten()
+}
+
 text_enum! {
     /// The OAuth2 grant types a key manager can offer, in the order the forms list them.
     pub enum GrantType {
@@ -367,15 +378,27 @@ mod tests {
 
     #[test]
     fn web_origins_are_what_browsers_send() {
+        for (uri, origin) in [
+            ("https://App.Example:443/cb?x", Some("https://app.example")),
+            ("http://[::1]:8080/cb", Some("http://[::1]:8080")),
+            ("com.example.app:/cb", None),
+        ] {
+            assert_eq!(web_origin(uri).as_deref(), origin, "{uri}");
+        }
+        // An Origin header is a bare origin.
         assert_eq!(
-            web_origin("https://App.Example:443/cb?x").as_deref(),
-            Some("https://app.example")
+            parse_origin("http://127.0.0.1:5173").as_deref(),
+            Some("http://127.0.0.1:5173")
         );
-        assert_eq!(
-            web_origin("http://[::1]:8080/cb").as_deref(),
-            Some("http://[::1]:8080")
-        );
-        assert_eq!(web_origin("com.example.app:/cb"), None);
+        for bad in [
+            "null",
+            "https://a.example/",
+            "https://a.example/x",
+            "a.example",
+            "",
+        ] {
+            assert_eq!(parse_origin(bad), None, "{bad}");
+        }
     }
 
     #[test]

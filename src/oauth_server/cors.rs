@@ -18,6 +18,7 @@ use super::AuthorizationServer;
 use super::clients::OAuthClient;
 use super::error::OAuthError;
 use crate::db;
+use crate::domain::oauth::parse_origin;
 
 /// How long a browser may keep a preflight's answer.
 const PREFLIGHT_MAX_AGE: &str = "600";
@@ -39,18 +40,6 @@ pub fn not_allowed(origin: &str) -> OAuthError {
     OAuthError::invalid_request(format!(
         "Requests from the origin {origin} are not allowed for this client: it is not the origin of one of its registered redirect URIs."
     ))
-}
-
-/// The web origin an `Origin` header names, when it is one (not `null`, not a URL with a path).
-fn parse_origin(value: &str) -> Option<String> {
-    let url = url::Url::parse(value).ok()?;
-    let bare = url.path() == "/"
-        && !value.ends_with('/')
-        && url.query().is_none()
-        && url.fragment().is_none()
-        && url.username().is_empty();
-    bare.then(|| crate::domain::oauth::web_origin(value))
-        .flatten()
 }
 
 fn is_preflight(req: &ServiceRequest) -> bool {
@@ -148,31 +137,4 @@ async fn registered(server: &AuthorizationServer, origin: &str) -> Result<bool, 
         OAuthClient::origin_registered(conn, &origin).map_err(OAuthError::from)
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_origin;
-
-    #[test]
-    fn only_bare_web_origins_are_origins() {
-        assert_eq!(
-            parse_origin("https://App.example").as_deref(),
-            Some("https://app.example")
-        );
-        assert_eq!(
-            parse_origin("http://127.0.0.1:5173").as_deref(),
-            Some("http://127.0.0.1:5173")
-        );
-        for bad in [
-            "null",
-            "https://app.example/",
-            "https://app.example/x",
-            "app.example",
-            "com.example.app:/cb",
-            "",
-        ] {
-            assert_eq!(parse_origin(bad), None, "{bad}");
-        }
-    }
 }

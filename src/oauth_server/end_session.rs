@@ -35,13 +35,6 @@ pub struct LogoutRequest {
     pub state: String,
 }
 
-impl LogoutRequest {
-    /// The request as a query string (its GET form).
-    pub fn to_query(&self) -> String {
-        serde_urlencoded::to_string(self).unwrap_or_default()
-    }
-}
-
 /// What a logout request leads to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum LogoutStep {

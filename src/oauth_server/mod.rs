@@ -198,40 +198,26 @@ impl From<DbError> for KeyError {
 /// The client-authenticated endpoints and the public metadata, each with its CORS policy.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use actix_web::middleware::from_fn;
-    let clients = || from_fn(cors::clients);
-    let public = || from_fn(cors::public);
-    cfg.service(
-        web::resource("/oauth2/token")
-            .wrap(clients())
-            .route(web::post().to(token::token)),
-    )
-    .service(
-        web::resource("/oauth2/introspect")
-            .wrap(clients())
-            .route(web::post().to(introspect::introspect)),
-    )
-    .service(
-        web::resource("/oauth2/revoke")
-            .wrap(clients())
-            .route(web::post().to(revoke::revoke)),
-    )
-    .service(
-        web::resource("/oauth2/userinfo")
-            .wrap(clients())
-            .route(web::get().to(userinfo::userinfo))
-            .route(web::post().to(userinfo::userinfo)),
-    )
-    .service(
-        web::resource("/oauth2/jwks")
-            .wrap(public())
-            .route(web::get().to(metadata::jwks)),
-    )
-    .service(
-        web::resource([
+    macro_rules! endpoint {
+        ($paths:expr, $cors:path, $($method:ident => $handler:path),+) => {
+            cfg.service(
+                web::resource($paths)
+                    .wrap(from_fn($cors))
+                    $(.route(web::$method().to($handler)))+,
+            )
+        };
+    }
+    endpoint!("/oauth2/token", cors::clients, post => token::token);
+    endpoint!("/oauth2/introspect", cors::clients, post => introspect::introspect);
+    endpoint!("/oauth2/revoke", cors::clients, post => revoke::revoke);
+    endpoint!("/oauth2/userinfo", cors::clients, get => userinfo::userinfo, post => userinfo::userinfo);
+    endpoint!("/oauth2/jwks", cors::public, get => metadata::jwks);
+    endpoint!(
+        [
             "/.well-known/openid-configuration",
             "/.well-known/oauth-authorization-server",
-        ])
-        .wrap(public())
-        .route(web::get().to(metadata::discovery)),
+        ],
+        cors::public,
+        get => metadata::discovery
     );
 }

@@ -9,12 +9,12 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::error::AppError;
-use crate::oauth_server::AuthorizationServer;
 use crate::oauth_server::authorize::{
     AuthorizeRequest, DecisionForm, Outcome, Person, Returned, Step, Valid, handle,
 };
 use crate::security::session_store::AUTH_TIME;
 use crate::web::errors::{ErrorKind, error_page};
+use crate::web::protocol::{ProtocolRequest, Visit, hidden_fields};
 use crate::web::{PageContext, Url, render, see_other};
 
 /// The signed-in person and when they signed in (their session's record).
@@ -25,45 +25,19 @@ fn person(ctx: &PageContext, session: &Session) -> Option<Person> {
     })
 }
 
-/// `GET /oauth2/authorize`: the consent page, a redirect, or an error page.
+/// `GET/POST /oauth2/authorize`: the consent page, a redirect, or an error page. A POST is
+/// outside the CSRF guard: other sites send it (OIDC Core §3.1.2.1).
 pub async fn start(
-    ctx: PageContext,
-    session: Session,
-    server: web::Data<AuthorizationServer>,
-    query: web::Query<AuthorizeRequest>,
+    visit: Visit,
+    request: ProtocolRequest<AuthorizeRequest>,
 ) -> Result<HttpResponse, AppError> {
-    answer(ctx, &session, &server, query.into_inner()).await
-}
-
-/// `POST /oauth2/authorize` (OIDC Core §3.1.2.1): the same request as a form, which other
-/// sites post — so it is outside the CSRF guard, and its session cookie (`SameSite=Lax`) is
-/// not sent when they do. Without a session in sight the browser is sent to the GET of the
-/// same request, which carries the cookie; nothing is decided before.
-pub async fn start_posted(
-    ctx: PageContext,
-    session: Session,
-    server: web::Data<AuthorizationServer>,
-    form: web::Form<AuthorizeRequest>,
-) -> Result<HttpResponse, AppError> {
-    let request = form.into_inner();
-    if ctx.viewer.is_none() {
-        return Ok(see_other(&format!(
-            "{}?{}",
-            Url::Authorize,
-            request.to_query()
-        )));
-    }
-    answer(ctx, &session, &server, request).await
-}
-
-async fn answer(
-    ctx: PageContext,
-    session: &Session,
-    server: &AuthorizationServer,
-    request: AuthorizeRequest,
-) -> Result<HttpResponse, AppError> {
-    let person = person(&ctx, session);
-    match handle(server, person, request.clone(), None).await? {
+    let Visit {
+        ctx,
+        session,
+        server,
+    } = visit;
+    let request = request.params;
+    match handle(&server, person(&ctx, &session), request.clone(), None).await? {
         Step::Respond(outcome) => Ok(respond(ctx, outcome)),
         Step::SignIn { again } => Ok(sign_in_first(&request, again)),
         Step::Consent(valid) => Ok(consent_page(ctx, request, *valid)),
@@ -71,21 +45,16 @@ async fn answer(
 }
 
 /// `POST /oauth2/authorize/decision`: the person's Allow or Deny (CSRF-checked).
-pub async fn decide(
-    ctx: PageContext,
-    session: Session,
-    server: web::Data<AuthorizationServer>,
-    form: web::Form<DecisionForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn decide(visit: Visit, form: web::Form<DecisionForm>) -> Result<HttpResponse, AppError> {
     let DecisionForm { request, decision } = form.into_inner();
-    let Some(person) = person(&ctx, &session) else {
+    let Some(person) = person(&visit.ctx, &visit.session) else {
         return Ok(error_page(
             ErrorKind::Forbidden,
             "Sign in, then start again from the application.",
         ));
     };
-    match handle(&server, Some(person), request.clone(), Some(decision)).await? {
-        Step::Respond(outcome) => Ok(respond(ctx, outcome)),
+    match handle(&visit.server, Some(person), request.clone(), Some(decision)).await? {
+        Step::Respond(outcome) => Ok(respond(visit.ctx, outcome)),
         Step::SignIn { .. } => Ok(sign_in_first(&request, true)),
         Step::Consent(_) => Ok(error_page(ErrorKind::BadRequest, "")),
     }
@@ -146,7 +115,8 @@ fn return_page(ctx: PageContext, returned: Returned) -> HttpResponse {
 #[template(path = "oauth/consent.html")]
 struct ConsentPage {
     ctx: PageContext,
-    request: AuthorizeRequest,
+    /// The request, carried to the decision.
+    hidden: Vec<(String, String)>,
     application_name: String,
     owner: String,
     scopes: Vec<String>,
@@ -179,7 +149,7 @@ fn consent_page(ctx: PageContext, request: AuthorizeRequest, valid: Valid) -> Ht
         StatusCode::OK,
         &ConsentPage {
             ctx,
-            request,
+            hidden: hidden_fields(&request),
             application_name,
             owner: valid.owner,
             scopes,

@@ -3,68 +3,41 @@
 //! on a confirmation page, or a refused request is explained. What a request means is
 //! `oauth_server::end_session`'s; this module draws it.
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::error::AppError;
-use crate::oauth_server::AuthorizationServer;
 use crate::oauth_server::end_session::{LogoutRequest, LogoutStep, check};
 use crate::web::errors::{ErrorKind, error_page};
+use crate::web::protocol::{ProtocolRequest, Visit, hidden_fields};
 use crate::web::{PageContext, Url, render, see_other};
 
-/// `GET /oauth2/logout`.
+/// `GET/POST /oauth2/logout`: the application's request (a POST is outside the CSRF guard).
 pub async fn start(
-    ctx: PageContext,
-    session: Session,
-    server: web::Data<AuthorizationServer>,
-    query: web::Query<LogoutRequest>,
+    visit: Visit,
+    request: ProtocolRequest<LogoutRequest>,
 ) -> Result<HttpResponse, AppError> {
-    answer(ctx, &session, &server, query.into_inner(), false).await
-}
-
-/// `POST /oauth2/logout`: the same request as a form, posted by other sites (outside the CSRF
-/// guard). Their POST carries no `SameSite=Lax` session cookie, so without a session in sight
-/// the browser is sent to the GET of the same request.
-pub async fn start_posted(
-    ctx: PageContext,
-    session: Session,
-    server: web::Data<AuthorizationServer>,
-    form: web::Form<LogoutRequest>,
-) -> Result<HttpResponse, AppError> {
-    let request = form.into_inner();
-    if ctx.viewer.is_none() {
-        return Ok(see_other(&format!(
-            "{}?{}",
-            Url::EndSession,
-            request.to_query()
-        )));
-    }
-    answer(ctx, &session, &server, request, false).await
+    answer(visit, request.params, false).await
 }
 
 /// `POST /oauth2/logout/confirm`: the person said yes (a CSRF-guarded form).
 pub async fn confirm(
-    ctx: PageContext,
-    session: Session,
-    server: web::Data<AuthorizationServer>,
+    visit: Visit,
     form: web::Form<LogoutRequest>,
 ) -> Result<HttpResponse, AppError> {
-    answer(ctx, &session, &server, form.into_inner(), true).await
+    answer(visit, form.into_inner(), true).await
 }
 
 async fn answer(
-    ctx: PageContext,
-    session: &Session,
-    server: &AuthorizationServer,
+    visit: Visit,
     request: LogoutRequest,
     confirmed: bool,
 ) -> Result<HttpResponse, AppError> {
-    let signed_in = ctx.viewer.as_ref().map(|v| v.id);
-    match check(server, signed_in, request.clone(), confirmed).await? {
+    let signed_in = visit.ctx.viewer.as_ref().map(|v| v.id);
+    match check(&visit.server, signed_in, request.clone(), confirmed).await? {
         LogoutStep::End { to } => {
-            session.purge();
+            visit.session.purge();
             Ok(see_other(
                 &to.unwrap_or_else(|| Url::Login.query("signed_out", true)),
             ))
@@ -72,9 +45,9 @@ async fn answer(
         LogoutStep::Confirm { application_name } => Ok(render(
             StatusCode::OK,
             &ConfirmPage {
-                ctx,
+                ctx: visit.ctx,
                 application_name,
-                request,
+                hidden: hidden_fields(&request),
             },
         )),
         LogoutStep::Refuse(message) => Ok(error_page(ErrorKind::BadRequest, &message)),
@@ -87,7 +60,8 @@ async fn answer(
 struct ConfirmPage {
     ctx: PageContext,
     application_name: Option<String>,
-    request: LogoutRequest,
+    /// The request, carried to the confirmation.
+    hidden: Vec<(String, String)>,
 }
 
 #[cfg(test)]
@@ -100,12 +74,12 @@ mod tests {
         let html = render(&ConfirmPage {
             ctx: signed_in(false),
             application_name: Some(HOSTILE.into()),
-            request: LogoutRequest {
+            hidden: hidden_fields(&LogoutRequest {
                 client_id: "wallet-client".into(),
                 post_logout_redirect_uri: "https://wallet.example/bye".into(),
                 state: HOSTILE.into(),
                 ..LogoutRequest::default()
-            },
+            }),
         });
         assert_shows(
             &html,

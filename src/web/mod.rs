@@ -15,6 +15,7 @@ pub mod errors;
 pub mod home;
 pub mod one_time;
 pub mod pagination;
+pub mod protocol;
 #[cfg(test)]
 pub(crate) mod render_tests;
 pub mod signed_in_request;

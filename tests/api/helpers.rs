@@ -301,6 +301,22 @@ impl Browser {
         self.post_raw(path, &all).await
     }
 
+    /// POSTs exactly these fields with one more header (`origin`, `sec-fetch-site`...).
+    pub async fn post_with_header<T: serde::Serialize + ?Sized>(
+        &self,
+        path: &str,
+        (name, value): (&str, &str),
+        fields: &T,
+    ) -> Response {
+        self.client
+            .post(format!("{}{}", self.address, path))
+            .header(name, value)
+            .form(fields)
+            .send()
+            .await
+            .expect("POST answers")
+    }
+
     /// POSTs a form (with the CSRF token) that must succeed with 303; the answer.
     pub async fn post_ok(&self, path: &str, fields: &[(&str, &str)]) -> Response {
         let response = self.post(path, fields).await;
@@ -309,7 +325,7 @@ impl Browser {
     }
 
     /// POSTs exactly these fields (no CSRF token added).
-    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+    pub async fn post_raw<T: serde::Serialize + ?Sized>(&self, path: &str, fields: &T) -> Response {
         self.client
             .post(format!("{}{}", self.address, path))
             .form(fields)
@@ -532,6 +548,17 @@ pub struct ClientSpec<'a> {
     pub resource_server: bool,
     /// The ID-token algorithm it registers (`RS256`...); `None`: the server's.
     pub id_token_algorithm: Option<&'a str>,
+}
+
+impl<'a> ClientSpec<'a> {
+    /// A public client (a browser or native app: no secret, PKCE) with these redirect URIs.
+    pub fn public(redirect_uris: &'a [&'a str]) -> Self {
+        Self {
+            public: true,
+            redirect_uris,
+            ..Default::default()
+        }
+    }
 }
 
 impl Default for ClientSpec<'_> {

@@ -62,34 +62,27 @@ async fn preflight(app: &TestApp, path: &str, origin: &str) -> (StatusCode, Head
 async fn discovery_and_the_jwks_answer_any_origin() {
     let app = spawn_app().await;
     for path in ["/.well-known/openid-configuration", "/oauth2/jwks"] {
-        let response = http()
-            .get(app.url(path))
-            .header("origin", "https://anyone.example")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{path}");
-        assert_eq!(allowed_origin(response.headers()), Some("*"), "{path}");
-        let response = http()
-            .request(reqwest::Method::OPTIONS, app.url(path))
-            .header("origin", "https://anyone.example")
-            .header("access-control-request-method", "GET")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::NO_CONTENT, "{path}");
-        assert_eq!(allowed_origin(response.headers()), Some("*"), "{path}");
+        for (method, answer) in [
+            (reqwest::Method::GET, StatusCode::OK),
+            (reqwest::Method::OPTIONS, StatusCode::NO_CONTENT),
+        ] {
+            let response = http()
+                .request(method.clone(), app.url(path))
+                .header("origin", "https://anyone.example")
+                .header("access-control-request-method", "GET")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), answer, "{method} {path}");
+            assert_eq!(allowed_origin(response.headers()), Some("*"), "{path}");
+        }
     }
 }
 
 #[actix_web::test]
 async fn a_single_page_app_redeems_its_code_from_its_own_origin_only() {
     let app = spawn_app().await;
-    let spa = app.register_client(ClientSpec {
-        public: true,
-        redirect_uris: &[CALLBACK],
-        ..Default::default()
-    });
+    let spa = app.register_client(ClientSpec::public(&[CALLBACK]));
     let other = app.register_client(ClientSpec {
         redirect_uris: &["https://other.example/cb"],
         ..Default::default()

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 use crate::oauth::{
-    VERIFIER, app_with_client, assert_oauth_error, basic, client_credentials_token, code_for,
-    exchange, http, post_json,
+    VERIFIER, active, app_with_client, assert_oauth_error, basic, client_credentials_token,
+    code_for, exchange, http, post_json, revoke,
 };
 
 async fn userinfo(app: &TestApp, authorization: Option<&str>) -> (StatusCode, Value, String) {
@@ -140,37 +140,16 @@ async fn revoking_another_clients_token_or_with_an_unknown_hint_is_refused_and_n
     let (_, tokens) = exchange(&app, &client, &code, VERIFIER).await;
     let refresh = tokens["refresh_token"].as_str().unwrap();
     let access = client_credentials_token(&app, &client, None).await;
-    let active = |token: String| {
-        let auth = basic(&client);
-        let app = &app;
-        async move {
-            post_json(app, "/oauth2/introspect", Some(&auth), &[("token", &token)])
-                .await
-                .1["active"]
-                .clone()
-        }
-    };
     for token in [refresh, access.as_str()] {
-        let (status, body, _) = post_json(
-            &app,
-            "/oauth2/revoke",
-            Some(&basic(&other)),
-            &[("token", token)],
-        )
-        .await;
-        assert_oauth_error((status, body), "invalid_grant", "another client's token");
+        let refused = revoke(&app, Some(&other), &[("token", token)]).await;
+        assert_oauth_error(refused, "invalid_grant", "another client's token");
         for hint in ["id_token", "ACCESS_TOKEN", "urn:x"] {
-            let (status, body, _) = post_json(
-                &app,
-                "/oauth2/revoke",
-                Some(&basic(&client)),
-                &[("token", token), ("token_type_hint", hint)],
-            )
-            .await;
+            let form = [("token", token), ("token_type_hint", hint)];
+            let (status, body) = revoke(&app, Some(&client), &form).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{hint}");
             assert_eq!(body["error"], "unsupported_token_type", "{hint}");
         }
-        assert_eq!(active(token.to_string()).await, true, "not revoked");
+        assert_eq!(active(&app, &client, token).await, true, "not revoked");
     }
     assert_eq!(
         app.count("SELECT COUNT(*) FROM revoked_tokens")
@@ -182,14 +161,13 @@ async fn revoking_another_clients_token_or_with_an_unknown_hint_is_refused_and_n
         (access.as_str(), "refresh_token"),
         (refresh, "refresh_token"),
     ] {
-        let (status, _, _) = post_json(
+        let (status, _) = revoke(
             &app,
-            "/oauth2/revoke",
-            Some(&basic(&client)),
+            Some(&client),
             &[("token", token), ("token_type_hint", hint)],
         )
         .await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(active(token.to_string()).await, false);
+        assert_eq!(active(&app, &client, token).await, false);
     }
 }

@@ -88,27 +88,12 @@ async fn without_a_hint_of_the_person_they_are_asked_first() {
     // The confirmation is a guarded form: without its token nothing ends.
     let (_, page) = person.page(&requests[0]).await;
     let fields = hidden_fields(&page, "/oauth2/logout/confirm");
-    let forged: Vec<_> = fields
-        .iter()
-        .filter(|(k, _)| k != "csrf_token")
-        .cloned()
-        .collect();
-    let response = person
-        .client
-        .post(app.url("/oauth2/logout/confirm"))
-        .form(&forged)
-        .send()
-        .await
-        .unwrap();
+    let mut forged = fields.clone();
+    forged.retain(|(k, _)| k != "csrf_token");
+    let response = person.post_raw("/oauth2/logout/confirm", &forged).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(person.is_signed_in().await);
-    let response = person
-        .client
-        .post(app.url("/oauth2/logout/confirm"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+    let response = person.post_raw("/oauth2/logout/confirm", &fields).await;
     assert_eq!(location(&response), format!("{CALLBACK}?state=s-2"));
     assert!(!person.is_signed_in().await);
     assert!(someone_else.is_signed_in().await);

@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 
 use crate::helpers::*;
-use crate::oauth::{VERIFIER, challenge, post_token};
+use crate::oauth::{VERIFIER, challenge, decide, redeem_public};
 
 /// The authorization request of a public client to `redirect_uri`.
 fn request(client_id: &str, redirect_uri: &str) -> String {
@@ -27,46 +27,30 @@ fn request(client_id: &str, redirect_uri: &str) -> String {
 
 /// Approves the consent page of `url` for the signed-in `browser` (unless an earlier consent
 /// covers it); where the browser goes.
-async fn approve(app: &TestApp, browser: &Browser, url: &str) -> String {
+async fn approve(browser: &Browser, url: &str) -> String {
     let response = browser.get(url).await;
-    if response.status() == StatusCode::SEE_OTHER {
-        return location(&response);
-    }
-    assert_eq!(response.status(), StatusCode::OK, "{url}");
-    let page = response.text().await.unwrap();
-    let mut fields = hidden_fields(&page, "/oauth2/authorize/decision");
-    fields.push(("decision".into(), "approve".into()));
-    let response = browser
-        .client
-        .post(app.url("/oauth2/authorize/decision"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = match response.status() {
+        StatusCode::OK => decide(browser, &response.text().await.unwrap(), "approve").await,
+        _ => response,
+    };
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{url}");
     location(&response)
 }
 
 /// Exchanges the code of a redirect as the public client; the status.
-async fn redeem(app: &TestApp, client_id: &str, redirect: &str, redirect_uri: &str) -> StatusCode {
+async fn exchange_as(
+    client_id: &str,
+    app: &TestApp,
+    redirect: &str,
+    redirect_uri: &str,
+) -> StatusCode {
     let code = url::Url::parse(redirect)
         .unwrap()
         .query_pairs()
         .find(|(k, _)| k == "code")
         .map(|(_, v)| v.into_owned())
         .expect("a code");
-    let (status, body, _) = post_token(
-        app,
-        None,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", client_id),
-            ("code", &code),
-            ("redirect_uri", redirect_uri),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let (status, body) = redeem_public(app, client_id, &code, redirect_uri).await;
     assert!(status != StatusCode::OK || body["access_token"].is_string());
     status
 }
@@ -74,38 +58,34 @@ async fn redeem(app: &TestApp, client_id: &str, redirect: &str, redirect_uri: &s
 #[actix_web::test]
 async fn a_loopback_redirect_uri_matches_on_any_port_and_nothing_else_is_loosened() {
     let app = spawn_app().await;
-    let client = app.register_client(ClientSpec {
-        public: true,
-        redirect_uris: &["http://127.0.0.1:8080/callback", "http://[::1]/callback"],
-        ..Default::default()
-    });
+    let loopback = ["http://127.0.0.1:8080/callback", "http://[::1]/callback"];
+    let client = app.register_client(ClientSpec::public(&loopback));
     let person = app.tpp("person").await;
     for (port_chosen, registered_as) in [
         ("http://127.0.0.1:51234/callback", "127.0.0.1:8080"),
         ("http://[::1]:40001/callback", "[::1] without a port"),
     ] {
-        let to = approve(&app, &person, &request(&client.client_id, port_chosen)).await;
+        let to = approve(&person, &request(&client.client_id, port_chosen)).await;
         assert!(
             to.starts_with(&format!("{port_chosen}?code=")),
             "{registered_as}: {to}"
         );
         // The code is bound to the port the app used.
         assert_eq!(
-            redeem(&app, &client.client_id, &to, port_chosen).await,
+            exchange_as(&client.client_id, &app, &to, port_chosen).await,
             StatusCode::OK,
             "{registered_as}"
         );
     }
     let to = approve(
-        &app,
         &person,
         &request(&client.client_id, "http://127.0.0.1:51234/callback"),
     )
     .await;
     assert_eq!(
-        redeem(
-            &app,
+        exchange_as(
             &client.client_id,
+            &app,
             &to,
             "http://127.0.0.1:8080/callback"
         )
@@ -164,10 +144,10 @@ async fn a_native_app_registers_its_private_use_scheme_as_a_public_client_only()
 
     // The person is sent back to the app's scheme with the code, which the app redeems.
     let person = app.tpp("person").await;
-    let to = approve(&app, &person, &request(&client_id, scheme_uri)).await;
+    let to = approve(&person, &request(&client_id, scheme_uri)).await;
     assert!(to.starts_with(&format!("{scheme_uri}?code=")), "{to}");
     assert_eq!(
-        redeem(&app, &client_id, &to, scheme_uri).await,
+        exchange_as(&client_id, &app, &to, scheme_uri).await,
         StatusCode::OK
     );
 

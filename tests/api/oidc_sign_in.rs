@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use crate::helpers::*;
 use crate::oauth::{
-    CALLBACK, VERIFIER, app_with_client, authorize, challenge, exchange, pair, verify_with_jwks,
+    CALLBACK, VERIFIER, app_with_client, authorize, challenge, decide, exchange, pair,
+    verify_with_jwks,
 };
 
 /// The authorization request of `client` for `openid`, with extra parameters.
@@ -87,8 +88,9 @@ async fn sign_in_again(browser: &Browser, login: &str, username: &str) -> reqwes
         .await
 }
 
-#[actix_web::test]
-async fn auth_time_is_when_the_person_signed_in_and_max_age_asks_for_a_fresh_sign_in() {
+/// A Portico with a client, and a person who signed in and allowed it `openid`; the query of
+/// the redirect that followed.
+async fn consented() -> (TestApp, TestClient, Browser, Vec<(String, String)>) {
     let (app, _, client) = app_with_client().await;
     let person = app.tpp("person").await;
     let query = request(&client, &[]);
@@ -96,7 +98,14 @@ async fn auth_time_is_when_the_person_signed_in_and_max_age_asks_for_a_fresh_sig
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    authorize(&app, &person, &pairs).await;
+    let answer = authorize(&person, &pairs).await;
+    (app, client, person, answer)
+}
+
+#[actix_web::test]
+async fn auth_time_is_when_the_person_signed_in_and_max_age_asks_for_a_fresh_sign_in() {
+    let (app, client, person, _) = consented().await;
+    let query = request(&client, &[]);
 
     // An hour after signing in, the code is new but auth_time is the sign-in's.
     let signed_in_at = sign_in_ago(&app, "person", 3600);
@@ -149,14 +158,7 @@ async fn auth_time_is_when_the_person_signed_in_and_max_age_asks_for_a_fresh_sig
 
 #[actix_web::test]
 async fn prompt_login_signs_the_person_in_again_and_prompt_consent_asks_again() {
-    let (app, _, client) = app_with_client().await;
-    let person = app.tpp("person").await;
-    let query = request(&client, &[]);
-    let pairs: Vec<(&str, &str)> = query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let answer = authorize(&app, &person, &pairs).await;
+    let (app, client, person, answer) = consented().await;
     assert_eq!(pair(&answer, "iss"), Some(app.address.as_str()), "RFC 9207");
 
     // The consent is remembered, yet prompt=login shows the sign-in form to the signed-in
@@ -177,15 +179,7 @@ async fn prompt_login_signs_the_person_in_again_and_prompt_consent_asks_again() 
     let (status, page) = person.page(&back).await;
     assert_eq!(status, StatusCode::OK, "{back}");
     assert!(page.contains("name=\"decision\" value=\"approve\""));
-    let mut fields = hidden_fields(&page, "/oauth2/authorize/decision");
-    fields.push(("decision".into(), "approve".into()));
-    let response = person
-        .client
-        .post(app.url("/oauth2/authorize/decision"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+    let response = decide(&person, &page, "approve").await;
     let claims = id_claims(&app, &client, &location(&response)).await;
     assert!(claims["auth_time"].as_i64().unwrap() >= before);
 
@@ -208,56 +202,39 @@ async fn a_posted_authorization_request_is_answered_and_the_decision_keeps_its_c
     let query = request(&client, &[("nonce", "n-1")]);
 
     // Posted by the person's browser, with no CSRF token: the consent page.
-    let response = person.post_raw("/oauth2/authorize", &as_form(&query)).await;
+    let response = person.post_raw("/oauth2/authorize", &query).await;
     assert_eq!(response.status(), StatusCode::OK);
     let page = response.text().await.unwrap();
-    let mut decision = hidden_fields(&page, "/oauth2/authorize/decision");
-    decision.push(("decision".into(), "approve".into()));
 
     // The decision without its token (or from another site) is refused, and nothing is made.
-    let without: Vec<(String, String)> = decision
-        .iter()
-        .filter(|(k, _)| k != "csrf_token")
-        .cloned()
-        .collect();
+    let mut decision = hidden_fields(&page, "/oauth2/authorize/decision");
+    decision.push(("decision".into(), "approve".into()));
+    let mut without = decision.clone();
+    without.retain(|(k, _)| k != "csrf_token");
     let forged = person
-        .client
-        .post(app.url("/oauth2/authorize/decision"))
-        .form(&without)
-        .send()
-        .await
-        .unwrap();
+        .post_raw("/oauth2/authorize/decision", &without)
+        .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     let cross_site = person
-        .client
-        .post(app.url("/oauth2/authorize/decision"))
-        .header("sec-fetch-site", "cross-site")
-        .form(&decision)
-        .send()
-        .await
-        .unwrap();
+        .post_with_header(
+            "/oauth2/authorize/decision",
+            ("sec-fetch-site", "cross-site"),
+            &decision,
+        )
+        .await;
     assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM authorization_codes")
             + app.count("SELECT COUNT(*) FROM consents"),
         0
     );
-    let response = person
-        .client
-        .post(app.url("/oauth2/authorize/decision"))
-        .form(&decision)
-        .send()
-        .await
-        .unwrap();
+    let response = decide(&person, &page, "approve").await;
     let claims = id_claims(&app, &client, &location(&response)).await;
     assert_eq!(claims["nonce"], "n-1");
 
     // Posted from another site (no session cookie with it): the GET of the same request, which
     // the browser sends with its cookie and which answers with a code.
-    let response = app
-        .browser()
-        .post_raw("/oauth2/authorize", &as_form(&query))
-        .await;
+    let response = app.browser().post_raw("/oauth2/authorize", &query).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let get = location(&response);
     assert_eq!(get, authorize_url(&query));
@@ -268,15 +245,8 @@ async fn a_posted_authorization_request_is_answered_and_the_decision_keeps_its_c
 
     // A bad posted request gets the same answers as a bad GET.
     let bad = request(&client, &[("prompt", "none login")]);
-    let response = person.post_raw("/oauth2/authorize", &as_form(&bad)).await;
+    let response = person.post_raw("/oauth2/authorize", &bad).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let page = response.text().await.unwrap();
     assert!(page.contains("invalid_request") && page.contains("prompt=none"));
-}
-
-fn as_form(query: &[(String, String)]) -> Vec<(&str, &str)> {
-    query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect()
 }

@@ -9,53 +9,43 @@ use serde_json::{Value, json};
 use crate::helpers::{FetchJson, *};
 use crate::oauth::{
     VERIFIER, assert_oauth_error, authorize, basic, challenge, client_credentials_token, code_for,
-    exchange, http, pair, post_token, verify_with_jwks,
+    exchange, http, jwks_field, pair, redeem, verify_with_jwks,
 };
 
 #[actix_web::test]
 async fn discovery_advertises_rs256_iss_logout_and_no_request_objects() {
     let app = spawn_app().await;
-    let doc: Value = http()
-        .get(app.url("/.well-known/openid-configuration"))
-        .fetch_json()
-        .await;
-    assert_eq!(
-        doc["id_token_signing_alg_values_supported"],
-        json!(["ES256", "RS256"])
-    );
-    assert_eq!(doc["request_parameter_supported"], false);
-    assert_eq!(doc["request_uri_parameter_supported"], false);
-    assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
-    assert_eq!(
-        doc["end_session_endpoint"],
-        format!("{}/oauth2/logout", app.address)
-    );
-    assert_eq!(
-        doc["prompt_values_supported"],
-        json!(["none", "login", "consent", "select_account"])
-    );
-    // Both keys are published, the configured one first.
-    let jwks: Value = http().get(app.url("/oauth2/jwks")).fetch_json().await;
-    let algorithms: Vec<&str> = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["alg"].as_str().unwrap())
-        .collect();
-    assert_eq!(algorithms, ["ES256", "RS256"]);
-
-    // Configured for RS256, there is one key and one algorithm.
     let rsa = spawn_app_with(&[("PORTICO_SIGNING_ALGORITHM", "RS256")]).await;
-    let doc: Value = http()
-        .get(rsa.url("/.well-known/openid-configuration"))
-        .fetch_json()
-        .await;
-    assert_eq!(
-        doc["id_token_signing_alg_values_supported"],
-        json!(["RS256"])
-    );
-    let jwks: Value = http().get(rsa.url("/oauth2/jwks")).fetch_json().await;
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    // RS256 beside the configured algorithm (its key published second); alone when configured.
+    for (portal, algorithms) in [(&app, vec!["ES256", "RS256"]), (&rsa, vec!["RS256"])] {
+        let doc: Value = http()
+            .get(portal.url("/.well-known/openid-configuration"))
+            .fetch_json()
+            .await;
+        assert_eq!(
+            doc["id_token_signing_alg_values_supported"],
+            json!(algorithms)
+        );
+        assert_eq!(jwks_field(portal, "alg").await, algorithms);
+        for (field, value) in [
+            ("request_parameter_supported", json!(false)),
+            ("request_uri_parameter_supported", json!(false)),
+            (
+                "authorization_response_iss_parameter_supported",
+                json!(true),
+            ),
+            (
+                "end_session_endpoint",
+                json!(format!("{}/oauth2/logout", portal.address)),
+            ),
+            (
+                "prompt_values_supported",
+                json!(["none", "login", "consent", "select_account"]),
+            ),
+        ] {
+            assert_eq!(doc[field], value, "{field}");
+        }
+    }
 }
 
 #[actix_web::test]
@@ -130,7 +120,6 @@ async fn redirect_uri_at_the_token_endpoint_is_required_only_when_the_request_se
     let challenge = challenge(VERIFIER);
     let code_without_redirect_uri = || async {
         let pairs = authorize(
-            &app,
             &person,
             &[
                 ("response_type", "code"),
@@ -142,49 +131,26 @@ async fn redirect_uri_at_the_token_endpoint_is_required_only_when_the_request_se
         .await;
         pair(&pairs, "code").unwrap().to_string()
     };
-    let exchange_without = |code: String| {
-        let auth = basic(&client);
-        let app = &app;
-        async move {
-            let (status, body, _) = post_token(
-                app,
-                Some(&auth),
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("code_verifier", VERIFIER),
-                ],
-            )
-            .await;
-            (status, body)
-        }
-    };
+    let auth = basic(&client);
+    let verifier_only = [("code_verifier", VERIFIER)];
     // Not sent to /authorize (the one registered URI was used): not needed, and if sent, it
     // must be that one.
-    let (status, body) = exchange_without(code_without_redirect_uri().await).await;
+    let code = code_without_redirect_uri().await;
+    let (status, body) = redeem(&app, Some(&auth), &code, &verifier_only).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let code = code_without_redirect_uri().await;
-    let (status, body, _) = post_token(
-        &app,
-        Some(&basic(&client)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", "https://client.example/other"),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
-    assert_oauth_error((status, body), "invalid_grant", "another redirect_uri");
+    let other = [
+        ("redirect_uri", "https://client.example/other"),
+        ("code_verifier", VERIFIER),
+    ];
+    let refused = redeem(&app, Some(&auth), &code, &other).await;
+    assert_oauth_error(refused, "invalid_grant", "another redirect_uri");
     let (status, body) = exchange(&app, &client, &code, VERIFIER).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // Sent to /authorize: required, and the code stays usable after the refusal.
     let code = code_for(&app, &person, &client, "openid").await;
-    assert_oauth_error(
-        exchange_without(code.clone()).await,
-        "invalid_grant",
-        "missing redirect_uri",
-    );
+    let refused = redeem(&app, Some(&auth), &code, &verifier_only).await;
+    assert_oauth_error(refused, "invalid_grant", "missing redirect_uri");
     let (status, body) = exchange(&app, &client, &code, VERIFIER).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }

@@ -33,7 +33,6 @@ async fn every_post_route_refuses_a_missing_wrong_foreign_or_cross_site_token() 
     let routes = posts.len();
     for route in posts {
         let path = fill_route(route.path, id);
-        let url = app.url(&path);
         let form = [("username", "target-user"), ("password", PASSWORD)];
 
         let missing = admin.post_raw(&path, &form).await;
@@ -43,22 +42,13 @@ async fn every_post_route_refuses_a_missing_wrong_foreign_or_cross_site_token() 
         let foreign = admin
             .post_raw(&path, &[form[0], form[1], ("csrf_token", &other_token)])
             .await;
+        let own = [form[0], form[1], ("csrf_token", &own_token)];
         let cross_site = admin
-            .client
-            .post(&url)
-            .header("origin", "https://evil.example")
-            .form(&[form[0], form[1], ("csrf_token", &own_token)])
-            .send()
-            .await
-            .unwrap();
+            .post_with_header(&path, ("origin", "https://evil.example"), &own)
+            .await;
         let fetch_cross_site = admin
-            .client
-            .post(&url)
-            .header("sec-fetch-site", "cross-site")
-            .form(&[form[0], form[1], ("csrf_token", &own_token)])
-            .send()
-            .await
-            .unwrap();
+            .post_with_header(&path, ("sec-fetch-site", "cross-site"), &own)
+            .await;
         for (case, response) in [
             ("missing", missing),
             ("wrong", wrong),
