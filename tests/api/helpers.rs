@@ -301,6 +301,22 @@ impl Browser {
         self.post_raw(path, &all).await
     }
 
+    /// POSTs exactly these fields with one more header (`origin`, `sec-fetch-site`...).
+    pub async fn post_with_header<T: serde::Serialize + ?Sized>(
+        &self,
+        path: &str,
+        (name, value): (&str, &str),
+        fields: &T,
+    ) -> Response {
+        self.client
+            .post(format!("{}{}", self.address, path))
+            .header(name, value)
+            .form(fields)
+            .send()
+            .await
+            .expect("POST answers")
+    }
+
     /// POSTs a form (with the CSRF token) that must succeed with 303; the answer.
     pub async fn post_ok(&self, path: &str, fields: &[(&str, &str)]) -> Response {
         let response = self.post(path, fields).await;
@@ -309,7 +325,7 @@ impl Browser {
     }
 
     /// POSTs exactly these fields (no CSRF token added).
-    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+    pub async fn post_raw<T: serde::Serialize + ?Sized>(&self, path: &str, fields: &T) -> Response {
         self.client
             .post(format!("{}{}", self.address, path))
             .form(fields)
@@ -530,6 +546,19 @@ pub struct ClientSpec<'a> {
     pub pkce_mandatory: bool,
     pub pkce_plain_allowed: bool,
     pub resource_server: bool,
+    /// The ID-token algorithm it registers (`RS256`...); `None`: the server's.
+    pub id_token_algorithm: Option<&'a str>,
+}
+
+impl<'a> ClientSpec<'a> {
+    /// A public client (a browser or native app: no secret, PKCE) with these redirect URIs.
+    pub fn public(redirect_uris: &'a [&'a str]) -> Self {
+        Self {
+            public: true,
+            redirect_uris,
+            ..Default::default()
+        }
+    }
 }
 
 impl Default for ClientSpec<'_> {
@@ -542,6 +571,7 @@ impl Default for ClientSpec<'_> {
             pkce_mandatory: true,
             pkce_plain_allowed: false,
             resource_server: false,
+            id_token_algorithm: None,
         }
     }
 }
@@ -562,6 +592,9 @@ impl TestApp {
             public_client: spec.public,
             resource_server: spec.resource_server,
             lifetimes: Lifetimes::default(),
+            id_token_algorithm: spec
+                .id_token_algorithm
+                .map(|a| a.parse().expect("an algorithm")),
         };
         let (client, secret) =
             OAuthClient::register(&mut self.db(), &settings).expect("the client registers");
