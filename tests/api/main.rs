@@ -17,6 +17,8 @@ mod demo;
 mod external_server;
 mod helpers;
 mod hostile;
+mod interop;
+mod interop_rust;
 mod key_manager_admin;
 mod keys;
 mod limits;
