@@ -15,6 +15,7 @@ mod database;
 mod dcr_connector;
 mod demo;
 mod external_server;
+mod gateways;
 mod helpers;
 mod hostile;
 mod interop;

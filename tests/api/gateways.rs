@@ -1,0 +1,550 @@
+//! Portico's tokens in front of a real API: the Debian packages of HAProxy and nginx (with njs)
+//! run as the test user on free loopback ports, configured from the files under `deploy/` (only
+//! ports, paths, keys and the API's identifiers filled in), in front of a small upstream API the
+//! test serves. Portico is seeded through its pages: an Inventory API and a Ledger API whose
+//! OpenAPI documents declare their scopes, and three applications with production keys — Shop
+//! (subscribed to Inventory), Books (to Ledger only) and Both (to both).
+//!
+//! Each gateway lets a subscribed application's token with the operation's scope through, and
+//! refuses, without calling the API, tokens of an unsubscribed application, of another API's
+//! audience, without the scope, expired, revoked (nginx asks Portico) and signed by another key.
+
+use std::io::Read;
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::interop::{Stopped, repository_path};
+use crate::oauth::{basic, http, post_json, post_token};
+
+/// The scopes of the Inventory API's operations: reading and changing items.
+const READ: &str = "inventory:read";
+const WRITE: &str = "inventory:write";
+
+/// An OpenAPI document whose OAuth2 security scheme declares `read` and `write`: `GET /items`
+/// requires the first, `POST /items` the second.
+fn document(read: &str, write: &str) -> String {
+    let scheme = |scope: &str| json!([{ "portico": [scope] }]);
+    json!({
+        "openapi": "3.0.0",
+        "info": { "title": "Items", "version": "1.0.0" },
+        "components": { "securitySchemes": { "portico": {
+            "type": "oauth2",
+            "flows": { "clientCredentials": {
+                "tokenUrl": "/oauth2/token",
+                "scopes": { read: "Read the items", write: "Change the items" },
+            } },
+        } } },
+        "paths": { "/items": {
+            "get": { "summary": "List items", "security": scheme(read) },
+            "post": { "summary": "Add an item", "security": scheme(write) },
+        } },
+    })
+    .to_string()
+}
+
+/// The seeded Portico (see the module's documentation).
+pub struct World {
+    app: Scenario,
+}
+
+impl World {
+    pub async fn build() -> World {
+        let app = TestApp::new()
+            .with_tpp("owner")
+            .with_application("owner", "Shop")
+            .with_keys("Shop", "production")
+            .with_application("owner", "Books")
+            .with_keys("Books", "production")
+            .with_application("owner", "Both")
+            .with_keys("Both", "production")
+            .build()
+            .await;
+        let inventory = publish(&app, "Inventory", "/inventory", READ, WRITE).await;
+        let ledger = publish(&app, "Ledger", "/ledger", "ledger:read", "ledger:write").await;
+        let owner = app.session("owner");
+        for (application, api) in [
+            ("Shop", inventory),
+            ("Books", ledger),
+            ("Both", inventory),
+            ("Both", ledger),
+        ] {
+            owner
+                .subscribe(api, app.application(application), "Gold")
+                .await;
+        }
+        World { app }
+    }
+
+    /// An API's resource identifier: Portico's public URL and the API's context.
+    pub fn audience(&self, context: &str) -> String {
+        format!("{}{context}", self.app.address)
+    }
+
+    fn client(&self, application: &str) -> TestClient {
+        let keys = self.app.keys(application, "production");
+        TestClient {
+            client_id: keys.consumer_key.clone(),
+            secret: Some(keys.consumer_secret.clone()),
+        }
+    }
+
+    /// The consumer key of an application's production keys.
+    pub fn client_id(&self, application: &str) -> String {
+        self.client(application).client_id
+    }
+
+    /// A client_credentials token of an application, asking for `scope` (and `resource`).
+    pub async fn token(&self, application: &str, scope: &str, resource: Option<&str>) -> String {
+        let mut form = vec![("grant_type", "client_credentials"), ("scope", scope)];
+        form.extend(resource.map(|r| ("resource", r)));
+        let auth = basic(&self.client(application));
+        let (status, body, _) = post_token(&self.app, Some(&auth), &form).await;
+        assert_eq!(status, StatusCode::OK, "{application}: {body}");
+        body["access_token"].as_str().expect("a token").to_string()
+    }
+
+    /// A token the owner takes on the keys page valid for one second, once it has run out.
+    pub async fn expired_token(&self, application: &str) -> String {
+        let owner = self.app.session("owner");
+        let secret = &self.app.keys(application, "production").consumer_secret;
+        let id = self.app.application(application);
+        let response = owner.portal_token(id, secret, Some(READ), "1").await;
+        let shown = crate::results::shown_after(owner, response).await;
+        let token = data_field(&shown, "access_token").expect("the token is shown");
+        actix_web::rt::time::sleep(Duration::from_millis(2100)).await;
+        token
+    }
+
+    /// The application revokes its own token (RFC 7009).
+    pub async fn revoke(&self, application: &str, token: &str) {
+        let auth = basic(&self.client(application));
+        let (status, _, _) = post_json(
+            &self.app,
+            "/oauth2/revoke",
+            Some(&auth),
+            &[("token", token)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "revocation");
+    }
+
+    /// A gateway client, made on the admin's Gateways page: its id and secret.
+    pub async fn gateway_client(&self) -> (String, String) {
+        let admin = self.app.admin_session();
+        let response = admin
+            .post("/admin/gateways", &[("name", "Edge gateway")])
+            .await;
+        let page = crate::results::shown_after(admin, response).await;
+        (
+            data_field(&page, "client_id").expect("the gateway's client id"),
+            data_field(&page, "client_secret").expect("the gateway's secret"),
+        )
+    }
+
+    /// Portico's public URL (its issuer).
+    pub fn issuer(&self) -> &str {
+        &self.app.address
+    }
+}
+
+/// Publishes an API with the scoped document through the admin's form; its id.
+async fn publish(app: &Scenario, name: &str, context: &str, read: &str, write: &str) -> i64 {
+    let document = document(read, write);
+    let fields = [
+        ("name", name),
+        ("version", "1.0.0"),
+        ("context", context),
+        ("description", "Items, behind a gateway"),
+        ("openapi_document", document.as_str()),
+        ("status", "PUBLISHED"),
+        ("tiers", "Gold"),
+    ];
+    let response = app.admin_session().post("/admin/apis", &fields).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "publish {name}");
+    location(&response)
+        .trim_start_matches("/admin/apis/")
+        .parse()
+        .expect("the API's id")
+}
+
+/// The same header and claims signed by a key Portico never had (the same `kid`).
+pub fn signed_by_another_key(token: &str) -> String {
+    let header = jsonwebtoken::decode_header(token).expect("a JWT");
+    let claims: Value = jsonwebtoken::dangerous::insecure_decode(token)
+        .expect("a JWT")
+        .claims;
+    let key = rcgen::KeyPair::generate().expect("a P-256 key");
+    let key = jsonwebtoken::EncodingKey::from_ec_der(&key.serialize_der());
+    jsonwebtoken::encode(&header, &claims, &key).expect("signed")
+}
+
+/// The upstream API: answers every request with 200 and what it saw, and remembers it.
+pub struct Upstream {
+    pub address: String,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Upstream {
+    pub fn start() -> Upstream {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let url = stand_in(web::Data::from(seen.clone()), answer);
+        Upstream {
+            address: url.trim_start_matches("http://").to_string(),
+            seen,
+        }
+    }
+
+    /// Every request that reached the API, as `METHOD /path for CLIENT`.
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.lock().expect("the upstream's log").clone()
+    }
+}
+
+async fn answer(request: HttpRequest, seen: web::Data<Mutex<Vec<String>>>) -> HttpResponse {
+    let client = request
+        .headers()
+        .get("x-client-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("nobody");
+    let line = format!("{} {} for {client}", request.method(), request.path());
+    seen.lock().expect("the upstream's log").push(line.clone());
+    HttpResponse::Ok().body(format!("inventory: {line}"))
+}
+
+/// A running gateway and where it listens.
+pub struct Gateway {
+    pub url: String,
+    log: std::path::PathBuf,
+    _process: Stopped,
+}
+
+/// A free loopback port (bound, then released for the gateway).
+fn free_port() -> u16 {
+    let (listener, _) = loopback();
+    listener.local_addr().expect("an address").port()
+}
+
+impl Gateway {
+    /// Starts `command` (its output to `log`), listening on `port`; waits until it accepts.
+    fn start(mut command: Command, port: u16, log: &Path) -> Gateway {
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("a log file");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("the log"))
+            .stderr(out)
+            .spawn()
+            .expect("the gateway starts");
+        let mut process = Stopped(child);
+        for _ in 0..100 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Gateway {
+                    url: format!("http://127.0.0.1:{port}"),
+                    log: log.to_path_buf(),
+                    _process: process,
+                };
+            }
+            if let Some(status) = process.0.try_wait().expect("the gateway's status") {
+                panic!("the gateway exited with {status}: {}", read(log));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the gateway does not listen: {}", read(log));
+    }
+
+    /// HAProxy with `deploy/haproxy/portico-jwt.cfg`, its settings in the environment.
+    pub fn haproxy(dir: &Path, settings: &[(&str, &str)]) -> Gateway {
+        let port = free_port();
+        let mut command = Command::new("haproxy");
+        command
+            .arg("-db")
+            .arg("-f")
+            .arg(repository_path("deploy/haproxy/portico-jwt.cfg"))
+            .env("GATEWAY_BIND", format!("127.0.0.1:{port}"))
+            .envs(settings.iter().copied());
+        Gateway::start(command, port, &dir.join("haproxy.log"))
+    }
+
+    /// nginx with `deploy/nginx/nginx.conf.template` filled in, and portico.js beside it.
+    pub fn nginx(dir: &Path, placeholders: &[(&str, &str)], env: &[(&str, &str)]) -> Gateway {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let njs = repository_path("deploy/nginx");
+        let njs = njs.to_str().expect("a path");
+        let mut values = vec![("GATEWAY_LISTEN", listen.as_str()), ("NJS_DIR", njs)];
+        values.extend_from_slice(placeholders);
+        let template = read(&repository_path("deploy/nginx/nginx.conf.template"));
+        let conf = dir.join("nginx.conf");
+        std::fs::write(&conf, fill(&template, &values)).expect("the configuration is written");
+        // Workers run as an unprivileged user when the test runs as root: they cross the folder.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let mut command = Command::new("nginx");
+        command
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(&conf)
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .args(["-g", "daemon off;"])
+            .envs(env.iter().copied());
+        Gateway::start(command, port, &dir.join("error.log"))
+    }
+
+    /// A request through the gateway: the status, the WWW-Authenticate challenge and the body.
+    pub async fn call(&self, method: &str, token: Option<&str>) -> (StatusCode, String, String) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut request = http().request(method, format!("{}/items", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("the gateway answers");
+        let status = response.status();
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (status, challenge, response.text().await.unwrap_or_default())
+    }
+
+    /// What the gateway logged so far.
+    pub fn log(&self) -> String {
+        read(&self.log)
+    }
+}
+
+fn read(path: &Path) -> String {
+    let mut text = String::new();
+    if let Ok(mut file) = std::fs::File::open(path) {
+        let _ = file.read_to_string(&mut text);
+    }
+    text
+}
+
+/// A template with each `${NAME}` replaced; none may be left outside the comments.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let filled = values
+        .iter()
+        .fold(template.to_string(), |text, (name, value)| {
+            text.replace(&format!("${{{name}}}"), value)
+        });
+    let left: Vec<&str> = filled
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#') && line.contains("${"))
+        .collect();
+    assert!(left.is_empty(), "placeholders left: {left:?}");
+    filled
+}
+
+/// Portico's active public key as PEM, written by `deploy/haproxy/jwks-to-pem.mjs`; its `alg`.
+pub fn public_key_pem(issuer: &str, pem: &Path) -> String {
+    let output = Command::new("node")
+        .arg(repository_path("deploy/haproxy/jwks-to-pem.mjs"))
+        .arg(issuer)
+        .arg(pem)
+        .output()
+        .expect("node runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let key: Value = serde_json::from_slice(&output.stdout).expect("the key's kid and alg");
+    key["alg"].as_str().expect("an alg").to_string()
+}
+
+/// One request through a gateway and what it must answer: a name, the method (on `/items`), the
+/// token, the status and a part of the challenge (refusals) or of the API's answer (passes).
+type Case<'a> = (&'a str, &'a str, Option<&'a str>, StatusCode, &'a str);
+
+/// Runs the cases; only the passing ones reach the API.
+pub async fn check(gateway: &Gateway, upstream: &Upstream, cases: &[Case<'_>]) {
+    let before = upstream.seen().len();
+    let mut passed = Vec::new();
+    for (name, method, token, expected, shows) in cases {
+        let (status, challenge, body) = gateway.call(method, *token).await;
+        let log = gateway.log();
+        assert_eq!(status, *expected, "{name}: {challenge} {body}\n{log}");
+        if status.is_success() {
+            assert!(body.contains(shows), "{name}: {body}");
+            passed.push(body.trim_start_matches("inventory: ").to_string());
+        } else {
+            assert!(
+                challenge.starts_with("Bearer realm=\"api\""),
+                "{name}: {challenge}"
+            );
+            assert!(challenge.contains(shows), "{name}: {challenge}");
+        }
+    }
+    assert_eq!(
+        upstream.seen()[before..],
+        passed,
+        "only the passing requests reached the API"
+    );
+}
+
+/// The tokens each gateway is shown.
+struct Tokens {
+    /// Shop's, with the read scope.
+    read: String,
+    /// Shop's, with both scopes.
+    write: String,
+    /// Books' (subscribed to Ledger only), for Ledger.
+    unsubscribed: String,
+    /// Both's, narrowed to Ledger with `resource`.
+    other_audience: String,
+    /// Shop's, valid for one second, run out.
+    expired: String,
+    /// Shop's read token signed again by another key.
+    foreign: String,
+}
+
+impl World {
+    async fn tokens(&self) -> Tokens {
+        let ledger = self.audience("/ledger");
+        let read = self.token("Shop", READ, None).await;
+        Tokens {
+            write: self.token("Shop", &format!("{READ} {WRITE}"), None).await,
+            unsubscribed: self.token("Books", "ledger:read", None).await,
+            other_audience: self.token("Both", "ledger:read", Some(&ledger)).await,
+            expired: self.expired_token("Shop").await,
+            foreign: signed_by_another_key(&read),
+            read,
+        }
+    }
+}
+
+const OK: StatusCode = StatusCode::OK;
+const UNAUTHORIZED: StatusCode = StatusCode::UNAUTHORIZED;
+const FORBIDDEN: StatusCode = StatusCode::FORBIDDEN;
+
+/// What each gateway test starts from: the seeded Portico, its tokens, the upstream API and a
+/// folder for the gateway's files.
+struct Stage {
+    world: World,
+    tokens: Tokens,
+    upstream: Upstream,
+    dir: tempfile::TempDir,
+    /// The upstream's answers to Shop's reading and writing calls.
+    reads: String,
+    writes: String,
+}
+
+impl Stage {
+    async fn new() -> Stage {
+        let world = World::build().await;
+        let tokens = world.tokens().await;
+        let shop = world.client_id("Shop");
+        Stage {
+            tokens,
+            upstream: Upstream::start(),
+            dir: tempfile::tempdir().expect("a temporary directory"),
+            reads: format!("GET /items for {shop}"),
+            writes: format!("POST /items for {shop}"),
+            world,
+        }
+    }
+
+    /// The settings both gateways take: the upstream, the API's identifier and its scopes.
+    fn api_settings(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("API_UPSTREAM", self.upstream.address.clone()),
+            ("API_AUDIENCE", self.world.audience("/inventory")),
+            ("API_READ_SCOPE", READ.into()),
+            ("API_WRITE_SCOPE", WRITE.into()),
+        ]
+    }
+}
+
+/// Settings as the gateways take them.
+fn pairs<'a>(settings: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    settings.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+const NO_WRITE_SCOPE: &str = "error=\"insufficient_scope\", scope=\"inventory:write\"";
+
+#[actix_web::test]
+#[ignore = "needs API audiences (issue #16 item 3)"]
+async fn haproxy_checks_the_signature_issuer_audience_expiry_and_scope_of_portico_jwts() {
+    let stage = Stage::new().await;
+    let (world, tokens) = (&stage.world, &stage.tokens);
+    let pem = stage.dir.path().join("portico.pem");
+    let alg = public_key_pem(world.issuer(), &pem);
+    let mut settings = stage.api_settings();
+    settings.extend([
+        ("PORTICO_ISSUER", world.issuer().to_string()),
+        ("PORTICO_ALG", alg),
+        ("PORTICO_KEY_PEM", pem.to_string_lossy().into_owned()),
+    ]);
+    let gateway = Gateway::haproxy(stage.dir.path(), &pairs(&settings));
+    let (not_for_us, bad_signature) = (
+        "The token is not for this API",
+        "The signature does not verify",
+    );
+    #[rustfmt::skip]
+    check(&gateway, &stage.upstream, &[
+        ("subscribed, reading", "GET", Some(&tokens.read), OK, &stage.reads),
+        ("subscribed, writing", "POST", Some(&tokens.write), OK, &stage.writes),
+        ("without the write scope", "POST", Some(&tokens.read), FORBIDDEN, NO_WRITE_SCOPE),
+        ("no token", "GET", None, UNAUTHORIZED, "Bearer realm=\"api\""),
+        ("an unsubscribed application", "GET", Some(&tokens.unsubscribed), UNAUTHORIZED, not_for_us),
+        ("another API's audience", "GET", Some(&tokens.other_audience), UNAUTHORIZED, not_for_us),
+        ("expired", "GET", Some(&tokens.expired), UNAUTHORIZED, "The token has expired"),
+        ("signed by another key", "GET", Some(&tokens.foreign), UNAUTHORIZED, bad_signature),
+        ("garbage", "GET", Some("a.b.c"), UNAUTHORIZED, bad_signature),
+    ]).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs API audiences (issue #16 item 3)"]
+async fn nginx_asks_portico_about_each_token_and_checks_the_subscription_audience_and_scope() {
+    let stage = Stage::new().await;
+    let (world, tokens) = (&stage.world, &stage.tokens);
+    let (gateway_id, gateway_secret) = world.gateway_client().await;
+    let mut settings = stage.api_settings();
+    settings.extend([
+        ("PORTICO_URL", world.issuer().to_string()),
+        ("API_CONTEXT", "/inventory".to_string()),
+    ]);
+    let credentials = [
+        ("PORTICO_GATEWAY_ID", gateway_id.as_str()),
+        ("PORTICO_GATEWAY_SECRET", gateway_secret.as_str()),
+    ];
+    let gateway = Gateway::nginx(stage.dir.path(), &pairs(&settings), &credentials);
+    let inactive = "The token is not active";
+    let revoked = world.token("Shop", READ, None).await;
+    #[rustfmt::skip]
+    check(&gateway, &stage.upstream, &[
+        ("subscribed, reading", "GET", Some(&tokens.read), OK, &stage.reads),
+        ("subscribed, writing", "POST", Some(&tokens.write), OK, &stage.writes),
+        ("before its revocation", "GET", Some(&revoked), OK, &stage.reads),
+        ("without the write scope", "POST", Some(&tokens.read), FORBIDDEN, NO_WRITE_SCOPE),
+        ("no token", "GET", None, UNAUTHORIZED, "Bearer realm=\"api\""),
+        ("an unsubscribed application", "GET", Some(&tokens.unsubscribed), FORBIDDEN, "The application is not subscribed to this API"),
+        ("another API's audience", "GET", Some(&tokens.other_audience), UNAUTHORIZED, "The token is not for this API"),
+        ("expired", "GET", Some(&tokens.expired), UNAUTHORIZED, inactive),
+        ("signed by another key", "GET", Some(&tokens.foreign), UNAUTHORIZED, inactive),
+        ("garbage", "GET", Some("a.b.c"), UNAUTHORIZED, inactive),
+    ]).await;
+    world.revoke("Shop", &revoked).await;
+    check(
+        &gateway,
+        &stage.upstream,
+        &[("revoked", "GET", Some(&revoked), UNAUTHORIZED, inactive)],
+    )
+    .await;
+}
