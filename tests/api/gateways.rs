@@ -27,6 +27,8 @@ use crate::oauth::{basic, http, post_json, post_token};
 /// The scopes of the Inventory API's operations: reading and changing items.
 const READ: &str = "inventory:read";
 const WRITE: &str = "inventory:write";
+/// The Inventory API's resource identifier, set by the administrator.
+const INVENTORY: &str = "https://inventory.example/v1";
 
 /// An OpenAPI document whose OAuth2 security scheme declares `read` and `write`: `GET /items`
 /// requires the first, `POST /items` the second.
@@ -53,6 +55,8 @@ fn document(read: &str, write: &str) -> String {
 /// The seeded Portico (see the module's documentation).
 pub struct World {
     app: Scenario,
+    inventory: i64,
+    ledger: i64,
 }
 
 impl World {
@@ -67,8 +71,16 @@ impl World {
             .with_keys("Both", "production")
             .build()
             .await;
-        let inventory = publish(&app, "Inventory", "/inventory", READ, WRITE).await;
-        let ledger = publish(&app, "Ledger", "/ledger", "ledger:read", "ledger:write").await;
+        // Inventory's resource identifier is one the administrator sets; Ledger's the default.
+        let inventory = publish(&app, "Inventory", "/inventory", INVENTORY, (READ, WRITE)).await;
+        let ledger = publish(
+            &app,
+            "Ledger",
+            "/ledger",
+            "",
+            ("ledger:read", "ledger:write"),
+        )
+        .await;
         let owner = app.session("owner");
         for (application, api) in [
             ("Shop", inventory),
@@ -80,12 +92,21 @@ impl World {
                 .subscribe(api, app.application(application), "Gold")
                 .await;
         }
-        World { app }
+        World {
+            app,
+            inventory,
+            ledger,
+        }
     }
 
-    /// An API's resource identifier: Portico's public URL and the API's context.
-    pub fn audience(&self, context: &str) -> String {
-        format!("{}{context}", self.app.address)
+    /// An API's resource identifier, as its page shows it.
+    pub async fn audience(&self, api: i64) -> String {
+        let (_, page) = self
+            .app
+            .session("owner")
+            .page(&format!("/apis/{api}"))
+            .await;
+        data_field(&page, "resource").expect("the API page shows its resource identifier")
     }
 
     fn client(&self, application: &str) -> TestClient {
@@ -156,7 +177,13 @@ impl World {
 }
 
 /// Publishes an API with the scoped document through the admin's form; its id.
-async fn publish(app: &Scenario, name: &str, context: &str, read: &str, write: &str) -> i64 {
+async fn publish(
+    app: &Scenario,
+    name: &str,
+    context: &str,
+    resource: &str,
+    (read, write): (&str, &str),
+) -> i64 {
     let document = document(read, write);
     let fields = [
         ("name", name),
@@ -166,6 +193,7 @@ async fn publish(app: &Scenario, name: &str, context: &str, read: &str, write: &
         ("openapi_document", document.as_str()),
         ("status", "PUBLISHED"),
         ("tiers", "Gold"),
+        ("resource_identifier", resource),
     ];
     let response = app.admin_session().post("/admin/apis", &fields).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "publish {name}");
@@ -415,7 +443,7 @@ struct Tokens {
 
 impl World {
     async fn tokens(&self) -> Tokens {
-        let ledger = self.audience("/ledger");
+        let ledger = self.audience(self.ledger).await;
         let read = self.token("Shop", READ, None).await;
         Tokens {
             write: self.token("Shop", &format!("{READ} {WRITE}"), None).await,
@@ -436,6 +464,8 @@ const FORBIDDEN: StatusCode = StatusCode::FORBIDDEN;
 /// folder for the gateway's files.
 struct Stage {
     world: World,
+    /// Inventory's resource identifier.
+    audience: String,
     tokens: Tokens,
     upstream: Upstream,
     dir: tempfile::TempDir,
@@ -449,7 +479,10 @@ impl Stage {
         let world = World::build().await;
         let tokens = world.tokens().await;
         let shop = world.client_id("Shop");
+        let audience = world.audience(world.inventory).await;
+        assert_eq!(audience, INVENTORY);
         Stage {
+            audience,
             tokens,
             upstream: Upstream::start(),
             dir: tempfile::tempdir().expect("a temporary directory"),
@@ -463,7 +496,7 @@ impl Stage {
     fn api_settings(&self) -> Vec<(&'static str, String)> {
         vec![
             ("API_UPSTREAM", self.upstream.address.clone()),
-            ("API_AUDIENCE", self.world.audience("/inventory")),
+            ("API_AUDIENCE", self.audience.clone()),
             ("API_READ_SCOPE", READ.into()),
             ("API_WRITE_SCOPE", WRITE.into()),
         ]
