@@ -524,6 +524,9 @@ async fn haproxy_checks_the_signature_issuer_audience_expiry_and_scope_of_portic
         ("PORTICO_KEY_PEM", pem.to_string_lossy().into_owned()),
     ]);
     let gateway = Gateway::haproxy(stage.dir.path(), &pairs(&settings));
+    // HAProxy never asks Portico: a revoked token passes until it expires (the README says so).
+    let revoked = world.token("Shop", READ, None).await;
+    world.revoke("Shop", &revoked).await;
     let (not_for_us, bad_signature) = (
         "The token is not for this API",
         "The signature does not verify",
@@ -532,6 +535,7 @@ async fn haproxy_checks_the_signature_issuer_audience_expiry_and_scope_of_portic
     check(&gateway, &stage.upstream, &[
         ("subscribed, reading", "GET", Some(&tokens.read), OK, &stage.reads),
         ("subscribed, writing", "POST", Some(&tokens.write), OK, &stage.writes),
+        ("revoked, not yet expired", "GET", Some(&revoked), OK, &stage.reads),
         ("without the write scope", "POST", Some(&tokens.read), FORBIDDEN, NO_WRITE_SCOPE),
         ("no token", "GET", None, UNAUTHORIZED, "Bearer realm=\"api\""),
         ("an unsubscribed application", "GET", Some(&tokens.unsubscribed), UNAUTHORIZED, not_for_us),
