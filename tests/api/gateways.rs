@@ -54,7 +54,7 @@ fn document(read: &str, write: &str) -> String {
 
 /// The seeded Portico (see the module's documentation).
 pub struct World {
-    app: Scenario,
+    pub app: Scenario,
     inventory: i64,
     ledger: i64,
 }

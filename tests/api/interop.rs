@@ -1,9 +1,8 @@
 //! The interop suite: the standard client libraries drive Portico's authorization server as an
 //! integrator's application would. `tests/interop/client.js` runs openid-client 6 and jose (npm,
 //! installed by `.ci/run` from the lockfile) through every flow and reports each step as a JSON
-//! line; this test starts Portico, seeds the application and its clients through the pages,
-//! answers the script's browser steps with a signed-in person's session and checks what each
-//! step reports. The Rust `openidconnect` crate has its own test in `interop_rust.rs`.
+//! line; this test starts Portico, seeds the application and its clients, answers the
+//! script's browser steps with a signed-in person's session and checks what each step reports. The Rust `openidconnect` crate has its own test in `interop_rust.rs`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -12,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::gateways::World;
 use crate::helpers::*;
 use crate::oauth::{CALLBACK, authorize};
 
@@ -159,26 +159,23 @@ async fn consent(app: &TestApp, person: &Browser, url: &str, stdin: &mut ChildSt
     writeln!(stdin, "{callback}").expect("the script reads the callback");
 }
 
-/// A Portico with the Wallet application subscribed to the Payments API; its confidential and
-/// public clients.
-pub(crate) async fn wallet_with_clients() -> (Scenario, TestClient, TestClient) {
-    let scenario = TestApp::new()
-        .with_api("Payments", "/payments", &["Gold"])
-        .with_subscriber("owner", "Wallet", "Payments", "Gold")
-        .build()
-        .await;
-    let application = Some(scenario.application("Wallet"));
-    let confidential = scenario.register_client(ClientSpec {
+/// The gateway tests' Portico (`gateways::World`: the Shop application subscribed to the
+/// Inventory API, whose scopes are `inventory:read` and `inventory:write`) with a confidential
+/// and a public client of Shop.
+pub(crate) async fn shop_with_clients() -> (World, TestClient, TestClient) {
+    let world = World::build().await;
+    let application = Some(world.app.application("Shop"));
+    let confidential = world.app.register_client(ClientSpec {
         application_id: application,
         ..Default::default()
     });
-    let public = scenario.register_client(ClientSpec {
+    let public = world.app.register_client(ClientSpec {
         application_id: application,
         grants: &["authorization_code", "refresh_token"],
         public: true,
         ..Default::default()
     });
-    (scenario, confidential, public)
+    (world, confidential, public)
 }
 
 /// What the `aud` of a client's access tokens holds.
@@ -188,12 +185,13 @@ fn audience(client: &TestClient) -> String {
 
 #[actix_web::test]
 async fn openid_client_and_jose_run_every_flow_against_portico() {
-    let (app, confidential, public) = wallet_with_clients().await;
+    let (world, confidential, public) = shop_with_clients().await;
+    let app = &world.app;
     let person = app.tpp("person").await;
     let input = json!({
         "issuer": app.address,
         "redirect_uri": CALLBACK,
-        "api_scope": null,
+        "api_scope": "inventory:read",
         "confidential": {
             "client_id": confidential.client_id,
             "client_secret": confidential.secret,
@@ -201,7 +199,7 @@ async fn openid_client_and_jose_run_every_flow_against_portico() {
         },
         "public": { "client_id": public.client_id, "audience": audience(&public) },
     });
-    let report = run_client(&app, &person, &input).await;
+    let report = run_client(app, &person, &input).await;
     let names: Vec<&str> = report.0.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, STEPS, "every step ran, once");
 
@@ -220,7 +218,9 @@ async fn openid_client_and_jose_run_every_flow_against_portico() {
         assert_eq!(claims["iss"], app.address, "{step}");
         assert_eq!(claims["client_id"], confidential.client_id, "{step}");
         assert_eq!(claims["sub"], confidential.client_id, "{step}");
-        assert_eq!(claims["application"]["name"], "Wallet", "{step}");
+        assert_eq!(claims["application"]["name"], "Shop", "{step}");
+        assert_eq!(token["scope"], "inventory:read", "{step}: what was granted");
+        assert_eq!(claims["scope"], "inventory:read", "{step}");
     }
     assert_eq!(
         report.ok("access_token_check_refuses_another_audience")["refused"],

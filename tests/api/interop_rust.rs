@@ -8,12 +8,13 @@ use openidconnect::{
     PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
 };
 
-use crate::interop::wallet_with_clients;
+use crate::interop::shop_with_clients;
 use crate::oauth::{CALLBACK, authorize, http, pair};
 
 #[actix_web::test]
 async fn the_openidconnect_crate_discovers_portico_and_runs_its_flows() {
-    let (app, registered, _) = wallet_with_clients().await;
+    let (world, registered, _) = shop_with_clients().await;
+    let app = &world.app;
     let person = app.tpp("person").await;
     let http_client = http();
 
@@ -49,7 +50,7 @@ async fn the_openidconnect_crate_discovers_portico_and_runs_its_flows() {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let callback = authorize(&app, &person, &query).await;
+    let callback = authorize(app, &person, &query).await;
     assert_eq!(pair(&callback, "state"), Some(state.secret().as_str()));
     let code = pair(&callback, "code").expect("a code").to_string();
     let tokens = client
