@@ -54,7 +54,11 @@ pub async fn save(
                 e.into()
             }
         })?;
-        let verb = if existing.is_some() { "Changed" } else { "Added" };
+        let verb = if existing.is_some() {
+            "Changed"
+        } else {
+            "Added"
+        };
         let roles = if input.roles.is_empty() {
             "any role".to_string()
         } else {
@@ -72,7 +76,9 @@ pub async fn save(
 fn taken(name: &str, owner: &str) -> ServiceError {
     ServiceError::taken(
         "name",
-        format!("The scope {name} is already declared by {owner}; scope names are unique across APIs."),
+        format!(
+            "The scope {name} is already declared by {owner}; scope names are unique across APIs."
+        ),
     )
 }
 

@@ -35,6 +35,7 @@ mod policies;
 mod process;
 mod results;
 mod routes;
+mod scopes;
 mod secrets;
 mod sessions;
 mod settings;

@@ -37,7 +37,7 @@ pub struct Operation {
     pub path: String,
     pub summary: String,
     /// The OAuth2 scopes the operation requires (its security requirements).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
 }
 

@@ -105,9 +105,7 @@ impl OpenApiDocument {
 
 /// The security schemes of `components.securitySchemes`, by name.
 fn security_schemes(root: &Map<String, Value>) -> Option<&Map<String, Value>> {
-    root.get("components")?
-        .get("securitySchemes")?
-        .as_object()
+    root.get("components")?.get("securitySchemes")?.as_object()
 }
 
 /// The names of the OAuth2 and OpenID Connect security schemes.
@@ -139,8 +137,9 @@ fn declared_scopes(root: &Map<String, Value>) -> Result<Vec<(String, String)>, S
             continue;
         };
         for (name, description) in declared {
-            let name = parse_scope_name(name)
-                .map_err(|why| format!("The OpenAPI document declares a scope Portico cannot use: {why}"))?;
+            let name = parse_scope_name(name).map_err(|why| {
+                format!("The OpenAPI document declares a scope Portico cannot use: {why}")
+            })?;
             if !scopes.iter().any(|(known, _)| *known == name) {
                 let description = description.as_str().unwrap_or_default();
                 scopes.push((name, shorten(description.trim(), 500)));
@@ -167,7 +166,12 @@ fn required_scopes(security: Option<&Value>, schemes: &[String]) -> Vec<String> 
             if !schemes.contains(scheme) {
                 continue;
             }
-            for scope in wanted.as_array().into_iter().flatten().filter_map(Value::as_str) {
+            for scope in wanted
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
                 if !scopes.iter().any(|s| s == scope) {
                     scopes.push(scope.to_string());
                 }

@@ -142,10 +142,12 @@ pub fn check_resource(value: &str) -> Result<(), String> {
         Ok(url) if url.fragment().is_some() || value.contains('#') => {
             Err("must not contain a fragment (#…).".into())
         }
-        Ok(url) if url.cannot_be_a_base() && url.scheme() != "urn" => Err(
-            "must be an absolute URI such as https://api.example.com/payments/v1.".into(),
-        ),
+        Ok(url) if url.cannot_be_a_base() && url.scheme() != "urn" => {
+            Err("must be an absolute URI such as https://api.example.com/payments/v1.".into())
+        }
         Ok(_) => Ok(()),
-        Err(_) => Err("must be an absolute URI such as https://api.example.com/payments/v1.".into()),
+        Err(_) => {
+            Err("must be an absolute URI such as https://api.example.com/payments/v1.".into())
+        }
     }
 }

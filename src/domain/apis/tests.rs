@@ -179,10 +179,23 @@ paths:
 #[test]
 fn scope_names_follow_rfc_6749_and_leave_the_openid_scopes_alone() {
     use super::scopes::parse_scope_name;
-    for good in ["payments:write", "read", "https://api.example.com/x.read", "a!#[]~"] {
+    for good in [
+        "payments:write",
+        "read",
+        "https://api.example.com/x.read",
+        "a!#[]~",
+    ] {
         assert_eq!(parse_scope_name(good).as_deref(), Ok(good), "{good}");
     }
-    for bad in ["", "two words", "quote\"", "back\\slash", "é", "openid", "offline_access"] {
+    for bad in [
+        "",
+        "two words",
+        "quote\"",
+        "back\\slash",
+        "é",
+        "openid",
+        "offline_access",
+    ] {
         assert!(parse_scope_name(bad).is_err(), "{bad:?}");
     }
     assert!(parse_scope_name(&"s".repeat(100)).is_ok());
@@ -205,7 +218,13 @@ fn resource_identifiers_default_to_the_public_url_and_context() {
         parse_resource_identifier("https://api.example/pets").unwrap(),
         Some("https://api.example/pets".to_string())
     );
-    for bad in ["pets", "/pets", "https://a.example/#x", "https://a b.example", "mailto:x@y"] {
+    for bad in [
+        "pets",
+        "/pets",
+        "https://a.example/#x",
+        "https://a b.example",
+        "mailto:x@y",
+    ] {
         let err = parse_resource_identifier(bad).unwrap_err();
         assert!(err.starts_with("The resource identifier "), "{bad}: {err}");
     }
