@@ -7,7 +7,9 @@
 //!
 //! Each gateway lets a subscribed application's token with the operation's scope through, and
 //! refuses, without calling the API, tokens of an unsubscribed application, of another API's
-//! audience, without the scope, expired, revoked (nginx asks Portico) and signed by another key.
+//! audience, without the scope, expired and signed by another key; nginx, which asks Portico,
+//! also a revoked token and one whose application has since unsubscribed (HAProxy lets those
+//! through until they expire, as the README says).
 
 use std::io::Read;
 use std::net::TcpStream;
@@ -28,7 +30,7 @@ use crate::oauth::{basic, http, post_json, post_token};
 const READ: &str = "inventory:read";
 const WRITE: &str = "inventory:write";
 /// The Inventory API's resource identifier, set by the administrator.
-const INVENTORY: &str = "https://inventory.example/v1";
+pub const INVENTORY: &str = "https://inventory.example/v1";
 
 /// An OpenAPI document whose OAuth2 security scheme declares `read` and `write`: `GET /items`
 /// requires the first, `POST /items` the second.
@@ -155,6 +157,22 @@ impl World {
         )
         .await;
         assert_eq!(status, StatusCode::OK, "revocation");
+    }
+
+    /// The owner cancels the application's subscription to Inventory on its subscriptions page.
+    pub async fn unsubscribe_from_inventory(&self, application: &str) {
+        let id = self.app.application(application);
+        let subscription = self.app.count(&format!(
+            "SELECT id AS n FROM subscriptions WHERE application_id = {id} AND api_id = {}",
+            self.inventory
+        ));
+        let owner = self.app.session("owner");
+        owner
+            .post_ok(
+                &format!("/applications/{id}/subscriptions/{subscription}/delete"),
+                &[],
+            )
+            .await;
     }
 
     /// A gateway client, made on the admin's Gateways page: its id and secret.
@@ -511,7 +529,6 @@ fn pairs<'a>(settings: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a s
 const NO_WRITE_SCOPE: &str = "error=\"insufficient_scope\", scope=\"inventory:write\"";
 
 #[actix_web::test]
-#[ignore = "needs API audiences (issue #16 item 3)"]
 async fn haproxy_checks_the_signature_issuer_audience_expiry_and_scope_of_portico_jwts() {
     let stage = Stage::new().await;
     let (world, tokens) = (&stage.world, &stage.tokens);
@@ -544,10 +561,15 @@ async fn haproxy_checks_the_signature_issuer_audience_expiry_and_scope_of_portic
         ("signed by another key", "GET", Some(&tokens.foreign), UNAUTHORIZED, bad_signature),
         ("garbage", "GET", Some("a.b.c"), UNAUTHORIZED, bad_signature),
     ]).await;
+    // Nor does a cancelled subscription stop a token HAProxy has: it runs until it expires.
+    world.unsubscribe_from_inventory("Shop").await;
+    #[rustfmt::skip]
+    check(&gateway, &stage.upstream, &[
+        ("after unsubscribing", "GET", Some(&tokens.read), OK, &stage.reads),
+    ]).await;
 }
 
 #[actix_web::test]
-#[ignore = "needs API audiences (issue #16 item 3)"]
 async fn nginx_asks_portico_about_each_token_and_checks_the_subscription_audience_and_scope() {
     let stage = Stage::new().await;
     let (world, tokens) = (&stage.world, &stage.tokens);
@@ -584,4 +606,10 @@ async fn nginx_asks_portico_about_each_token_and_checks_the_subscription_audienc
         &[("revoked", "GET", Some(&revoked), UNAUTHORIZED, inactive)],
     )
     .await;
+    // A cancelled subscription is seen at the next request.
+    world.unsubscribe_from_inventory("Shop").await;
+    #[rustfmt::skip]
+    check(&gateway, &stage.upstream, &[
+        ("after unsubscribing", "GET", Some(&tokens.read), UNAUTHORIZED, inactive),
+    ]).await;
 }

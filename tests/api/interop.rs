@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::gateways::World;
+use crate::gateways::{INVENTORY, World};
 use crate::helpers::*;
 use crate::oauth::{CALLBACK, authorize};
 
@@ -178,11 +178,6 @@ pub(crate) async fn shop_with_clients() -> (World, TestClient, TestClient) {
     (world, confidential, public)
 }
 
-/// What the `aud` of a client's access tokens holds.
-fn audience(client: &TestClient) -> String {
-    client.client_id.clone()
-}
-
 #[actix_web::test]
 async fn openid_client_and_jose_run_every_flow_against_portico() {
     let (world, confidential, public) = shop_with_clients().await;
@@ -195,9 +190,9 @@ async fn openid_client_and_jose_run_every_flow_against_portico() {
         "confidential": {
             "client_id": confidential.client_id,
             "client_secret": confidential.secret,
-            "audience": audience(&confidential),
+            "audience": INVENTORY,
         },
-        "public": { "client_id": public.client_id, "audience": audience(&public) },
+        "public": { "client_id": public.client_id, "audience": INVENTORY },
     });
     let report = run_client(app, &person, &input).await;
     let names: Vec<&str> = report.0.iter().map(|(name, _)| name.as_str()).collect();
