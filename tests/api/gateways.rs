@@ -11,20 +11,14 @@
 //! also a revoked token and one whose application has since unsubscribed (HAProxy lets those
 //! through until they expire, as the README says).
 
-use std::io::Read;
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{HttpRequest, HttpResponse, web};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::gateways_harness::{Gateway, Upstream, public_key_pem};
 use crate::helpers::*;
-use crate::interop::{Stopped, repository_path};
-use crate::oauth::{basic, http, post_json, post_token};
+use crate::oauth::{basic, post_json, post_token};
 
 /// The scopes of the Inventory API's operations: reading and changing items.
 const READ: &str = "inventory:read";
@@ -232,207 +226,36 @@ pub fn signed_by_another_key(token: &str) -> String {
     jsonwebtoken::encode(&header, &claims, &key).expect("signed")
 }
 
-/// The upstream API: answers every request with 200 and what it saw, and remembers it.
-pub struct Upstream {
-    pub address: String,
-    seen: Arc<Mutex<Vec<String>>>,
+/// What a gateway answers: the status and a part of the challenge (a refusal) or of the API's
+/// answer (a pass).
+type Answer<'a> = (StatusCode, &'a str);
+
+/// One request through a gateway (a name, the method on `/items`, the token) and what HAProxy
+/// and nginx answer, in that order: a row of the README's table.
+type Row<'a> = (&'a str, &'a str, Option<&'a str>, [Answer<'a>; 2]);
+
+/// The gateway whose column of the rows a test checks.
+#[derive(Clone, Copy)]
+enum Kind {
+    HAProxy = 0,
+    Nginx = 1,
 }
 
-impl Upstream {
-    pub fn start() -> Upstream {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let url = stand_in(web::Data::from(seen.clone()), answer);
-        Upstream {
-            address: url.trim_start_matches("http://").to_string(),
-            seen,
-        }
-    }
-
-    /// Every request that reached the API, as `METHOD /path for CLIENT`.
-    pub fn seen(&self) -> Vec<String> {
-        self.seen.lock().expect("the upstream's log").clone()
-    }
-}
-
-async fn answer(request: HttpRequest, seen: web::Data<Mutex<Vec<String>>>) -> HttpResponse {
-    let client = request
-        .headers()
-        .get("x-client-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("nobody");
-    let line = format!("{} {} for {client}", request.method(), request.path());
-    seen.lock().expect("the upstream's log").push(line.clone());
-    HttpResponse::Ok().body(format!("inventory: {line}"))
-}
-
-/// A running gateway and where it listens.
-pub struct Gateway {
-    pub url: String,
-    log: std::path::PathBuf,
-    _process: Stopped,
-}
-
-/// A free loopback port (bound, then released for the gateway).
-fn free_port() -> u16 {
-    let (listener, _) = loopback();
-    listener.local_addr().expect("an address").port()
-}
-
-impl Gateway {
-    /// Starts `command` (its output to `log`), listening on `port`; waits until it accepts.
-    fn start(mut command: Command, port: u16, log: &Path) -> Gateway {
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .expect("a log file");
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("the log"))
-            .stderr(out)
-            .spawn()
-            .expect("the gateway starts");
-        let mut process = Stopped(child);
-        for _ in 0..100 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Gateway {
-                    url: format!("http://127.0.0.1:{port}"),
-                    log: log.to_path_buf(),
-                    _process: process,
-                };
-            }
-            if let Some(status) = process.0.try_wait().expect("the gateway's status") {
-                panic!("the gateway exited with {status}: {}", read(log));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("the gateway does not listen: {}", read(log));
-    }
-
-    /// HAProxy with `deploy/haproxy/portico-jwt.cfg`, its settings in the environment.
-    pub fn haproxy(dir: &Path, settings: &[(&str, &str)]) -> Gateway {
-        let port = free_port();
-        let mut command = Command::new("haproxy");
-        command
-            .arg("-db")
-            .arg("-f")
-            .arg(repository_path("deploy/haproxy/portico-jwt.cfg"))
-            .env("GATEWAY_BIND", format!("127.0.0.1:{port}"))
-            .envs(settings.iter().copied());
-        Gateway::start(command, port, &dir.join("haproxy.log"))
-    }
-
-    /// nginx with `deploy/nginx/nginx.conf.template` filled in, and portico.js beside it.
-    pub fn nginx(dir: &Path, placeholders: &[(&str, &str)], env: &[(&str, &str)]) -> Gateway {
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let njs = repository_path("deploy/nginx");
-        let njs = njs.to_str().expect("a path");
-        let mut values = vec![("GATEWAY_LISTEN", listen.as_str()), ("NJS_DIR", njs)];
-        values.extend_from_slice(placeholders);
-        let template = read(&repository_path("deploy/nginx/nginx.conf.template"));
-        let conf = dir.join("nginx.conf");
-        std::fs::write(&conf, fill(&template, &values)).expect("the configuration is written");
-        // Workers run as an unprivileged user when the test runs as root: they cross the folder.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        let mut command = Command::new("nginx");
-        command
-            .arg("-p")
-            .arg(dir)
-            .arg("-c")
-            .arg(&conf)
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .args(["-g", "daemon off;"])
-            .envs(env.iter().copied());
-        Gateway::start(command, port, &dir.join("error.log"))
-    }
-
-    /// A request through the gateway: the status, the WWW-Authenticate challenge and the body.
-    pub async fn call(&self, method: &str, token: Option<&str>) -> (StatusCode, String, String) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
-        let mut request = http().request(method, format!("{}/items", self.url));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.expect("the gateway answers");
-        let status = response.status();
-        let challenge = response
-            .headers()
-            .get("www-authenticate")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        (status, challenge, response.text().await.unwrap_or_default())
-    }
-
-    /// What the gateway logged so far.
-    pub fn log(&self) -> String {
-        read(&self.log)
-    }
-}
-
-fn read(path: &Path) -> String {
-    let mut text = String::new();
-    if let Ok(mut file) = std::fs::File::open(path) {
-        let _ = file.read_to_string(&mut text);
-    }
-    text
-}
-
-/// A template with each `${NAME}` replaced; none may be left outside the comments.
-fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let filled = values
-        .iter()
-        .fold(template.to_string(), |text, (name, value)| {
-            text.replace(&format!("${{{name}}}"), value)
-        });
-    let left: Vec<&str> = filled
-        .lines()
-        .filter(|line| !line.trim_start().starts_with('#') && line.contains("${"))
-        .collect();
-    assert!(left.is_empty(), "placeholders left: {left:?}");
-    filled
-}
-
-/// Portico's active public key as PEM, written by `deploy/haproxy/jwks-to-pem.mjs`; its `alg`.
-pub fn public_key_pem(issuer: &str, pem: &Path) -> String {
-    let output = Command::new("node")
-        .arg(repository_path("deploy/haproxy/jwks-to-pem.mjs"))
-        .arg(issuer)
-        .arg(pem)
-        .output()
-        .expect("node runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let key: Value = serde_json::from_slice(&output.stdout).expect("the key's kid and alg");
-    key["alg"].as_str().expect("an alg").to_string()
-}
-
-/// One request through a gateway and what it must answer: a name, the method (on `/items`), the
-/// token, the status and a part of the challenge (refusals) or of the API's answer (passes).
-type Case<'a> = (&'a str, &'a str, Option<&'a str>, StatusCode, &'a str);
-
-/// Runs the cases; only the passing ones reach the API.
-pub async fn check(gateway: &Gateway, upstream: &Upstream, cases: &[Case<'_>]) {
+/// Sends each row's request; every answer must be the gateway's, and only the passing
+/// requests may reach the API.
+async fn check(gateway: &Gateway, upstream: &Upstream, kind: Kind, rows: &[Row<'_>]) {
     let before = upstream.seen().len();
     let mut passed = Vec::new();
-    for (name, method, token, expected, shows) in cases {
+    for (name, method, token, answers) in rows {
+        let (expected, shows) = answers[kind as usize];
         let (status, challenge, body) = gateway.call(method, *token).await;
         let log = gateway.log();
-        assert_eq!(status, *expected, "{name}: {challenge} {body}\n{log}");
+        assert_eq!(status, expected, "{name}: {challenge} {body}\n{log}");
         if status.is_success() {
             assert!(body.contains(shows), "{name}: {body}");
             passed.push(body.trim_start_matches("inventory: ").to_string());
         } else {
-            assert!(
-                challenge.starts_with("Bearer realm=\"api\""),
-                "{name}: {challenge}"
-            );
+            assert!(challenge.starts_with(REALM), "{name}: {challenge}");
             assert!(challenge.contains(shows), "{name}: {challenge}");
         }
     }
@@ -477,16 +300,17 @@ impl World {
 const OK: StatusCode = StatusCode::OK;
 const UNAUTHORIZED: StatusCode = StatusCode::UNAUTHORIZED;
 const FORBIDDEN: StatusCode = StatusCode::FORBIDDEN;
+const REALM: &str = "Bearer realm=\"api\"";
 
 /// What each gateway test starts from: the seeded Portico, its tokens, the upstream API and a
 /// folder for the gateway's files.
 struct Stage {
     world: World,
-    /// Inventory's resource identifier.
-    audience: String,
     tokens: Tokens,
     upstream: Upstream,
     dir: tempfile::TempDir,
+    /// Inventory's resource identifier.
+    audience: String,
     /// The upstream's answers to Shop's reading and writing calls.
     reads: String,
     writes: String,
@@ -519,6 +343,44 @@ impl Stage {
             ("API_WRITE_SCOPE", WRITE.into()),
         ]
     }
+
+    /// Runs the README's table through the gateway: the tokens as issued, then a token revoked
+    /// after it passed, then Shop's token once Shop has unsubscribed from Inventory.
+    async fn walk(&self, gateway: &Gateway, kind: Kind) {
+        let (tokens, world) = (&self.tokens, &self.world);
+        let (reads, writes) = ((OK, self.reads.as_str()), (OK, self.writes.as_str()));
+        let not_for_us = (UNAUTHORIZED, "The token is not for this API");
+        let bad_signature = (UNAUTHORIZED, "The signature does not verify");
+        let inactive = (UNAUTHORIZED, "The token is not active");
+        let no_write_scope = (FORBIDDEN, NO_WRITE_SCOPE);
+        let unsubscribed = (FORBIDDEN, "The application is not subscribed to this API");
+        let revoked = world.token("Shop", READ, None).await;
+        #[rustfmt::skip]
+        check(gateway, &self.upstream, kind, &[
+            ("subscribed, reading", "GET", Some(&tokens.read), [reads, reads]),
+            ("subscribed, writing", "POST", Some(&tokens.write), [writes, writes]),
+            ("before its revocation", "GET", Some(&revoked), [reads, reads]),
+            ("without the write scope", "POST", Some(&tokens.read), [no_write_scope, no_write_scope]),
+            ("no token", "GET", None, [(UNAUTHORIZED, REALM), (UNAUTHORIZED, REALM)]),
+            ("an unsubscribed application", "GET", Some(&tokens.unsubscribed), [not_for_us, unsubscribed]),
+            ("another API's audience", "GET", Some(&tokens.other_audience), [not_for_us, not_for_us]),
+            ("expired", "GET", Some(&tokens.expired), [(UNAUTHORIZED, "The token has expired"), inactive]),
+            ("signed by another key", "GET", Some(&tokens.foreign), [bad_signature, inactive]),
+            ("garbage", "GET", Some("a.b.c"), [bad_signature, inactive]),
+        ]).await;
+        // HAProxy never asks Portico: what changed since the token was issued is seen only by
+        // nginx; HAProxy lets the token run until it expires (the README says so).
+        world.revoke("Shop", &revoked).await;
+        #[rustfmt::skip]
+        check(gateway, &self.upstream, kind, &[
+            ("revoked", "GET", Some(&revoked), [reads, inactive]),
+        ]).await;
+        world.unsubscribe_from_inventory("Shop").await;
+        #[rustfmt::skip]
+        check(gateway, &self.upstream, kind, &[
+            ("after unsubscribing", "GET", Some(&tokens.read), [reads, inactive]),
+        ]).await;
+    }
 }
 
 /// Settings as the gateways take them.
@@ -531,52 +393,25 @@ const NO_WRITE_SCOPE: &str = "error=\"insufficient_scope\", scope=\"inventory:wr
 #[actix_web::test]
 async fn haproxy_checks_the_signature_issuer_audience_expiry_and_scope_of_portico_jwts() {
     let stage = Stage::new().await;
-    let (world, tokens) = (&stage.world, &stage.tokens);
     let pem = stage.dir.path().join("portico.pem");
-    let alg = public_key_pem(world.issuer(), &pem);
+    let alg = public_key_pem(stage.world.issuer(), &pem);
     let mut settings = stage.api_settings();
     settings.extend([
-        ("PORTICO_ISSUER", world.issuer().to_string()),
+        ("PORTICO_ISSUER", stage.world.issuer().to_string()),
         ("PORTICO_ALG", alg),
         ("PORTICO_KEY_PEM", pem.to_string_lossy().into_owned()),
     ]);
     let gateway = Gateway::haproxy(stage.dir.path(), &pairs(&settings));
-    // HAProxy never asks Portico: a revoked token passes until it expires (the README says so).
-    let revoked = world.token("Shop", READ, None).await;
-    world.revoke("Shop", &revoked).await;
-    let (not_for_us, bad_signature) = (
-        "The token is not for this API",
-        "The signature does not verify",
-    );
-    #[rustfmt::skip]
-    check(&gateway, &stage.upstream, &[
-        ("subscribed, reading", "GET", Some(&tokens.read), OK, &stage.reads),
-        ("subscribed, writing", "POST", Some(&tokens.write), OK, &stage.writes),
-        ("revoked, not yet expired", "GET", Some(&revoked), OK, &stage.reads),
-        ("without the write scope", "POST", Some(&tokens.read), FORBIDDEN, NO_WRITE_SCOPE),
-        ("no token", "GET", None, UNAUTHORIZED, "Bearer realm=\"api\""),
-        ("an unsubscribed application", "GET", Some(&tokens.unsubscribed), UNAUTHORIZED, not_for_us),
-        ("another API's audience", "GET", Some(&tokens.other_audience), UNAUTHORIZED, not_for_us),
-        ("expired", "GET", Some(&tokens.expired), UNAUTHORIZED, "The token has expired"),
-        ("signed by another key", "GET", Some(&tokens.foreign), UNAUTHORIZED, bad_signature),
-        ("garbage", "GET", Some("a.b.c"), UNAUTHORIZED, bad_signature),
-    ]).await;
-    // Nor does a cancelled subscription stop a token HAProxy has: it runs until it expires.
-    world.unsubscribe_from_inventory("Shop").await;
-    #[rustfmt::skip]
-    check(&gateway, &stage.upstream, &[
-        ("after unsubscribing", "GET", Some(&tokens.read), OK, &stage.reads),
-    ]).await;
+    stage.walk(&gateway, Kind::HAProxy).await;
 }
 
 #[actix_web::test]
 async fn nginx_asks_portico_about_each_token_and_checks_the_subscription_audience_and_scope() {
     let stage = Stage::new().await;
-    let (world, tokens) = (&stage.world, &stage.tokens);
-    let (gateway_id, gateway_secret) = world.gateway_client().await;
+    let (gateway_id, gateway_secret) = stage.world.gateway_client().await;
     let mut settings = stage.api_settings();
     settings.extend([
-        ("PORTICO_URL", world.issuer().to_string()),
+        ("PORTICO_URL", stage.world.issuer().to_string()),
         ("API_CONTEXT", "/inventory".to_string()),
     ]);
     let credentials = [
@@ -584,32 +419,5 @@ async fn nginx_asks_portico_about_each_token_and_checks_the_subscription_audienc
         ("PORTICO_GATEWAY_SECRET", gateway_secret.as_str()),
     ];
     let gateway = Gateway::nginx(stage.dir.path(), &pairs(&settings), &credentials);
-    let inactive = "The token is not active";
-    let revoked = world.token("Shop", READ, None).await;
-    #[rustfmt::skip]
-    check(&gateway, &stage.upstream, &[
-        ("subscribed, reading", "GET", Some(&tokens.read), OK, &stage.reads),
-        ("subscribed, writing", "POST", Some(&tokens.write), OK, &stage.writes),
-        ("before its revocation", "GET", Some(&revoked), OK, &stage.reads),
-        ("without the write scope", "POST", Some(&tokens.read), FORBIDDEN, NO_WRITE_SCOPE),
-        ("no token", "GET", None, UNAUTHORIZED, "Bearer realm=\"api\""),
-        ("an unsubscribed application", "GET", Some(&tokens.unsubscribed), FORBIDDEN, "The application is not subscribed to this API"),
-        ("another API's audience", "GET", Some(&tokens.other_audience), UNAUTHORIZED, "The token is not for this API"),
-        ("expired", "GET", Some(&tokens.expired), UNAUTHORIZED, inactive),
-        ("signed by another key", "GET", Some(&tokens.foreign), UNAUTHORIZED, inactive),
-        ("garbage", "GET", Some("a.b.c"), UNAUTHORIZED, inactive),
-    ]).await;
-    world.revoke("Shop", &revoked).await;
-    check(
-        &gateway,
-        &stage.upstream,
-        &[("revoked", "GET", Some(&revoked), UNAUTHORIZED, inactive)],
-    )
-    .await;
-    // A cancelled subscription is seen at the next request.
-    world.unsubscribe_from_inventory("Shop").await;
-    #[rustfmt::skip]
-    check(&gateway, &stage.upstream, &[
-        ("after unsubscribing", "GET", Some(&tokens.read), UNAUTHORIZED, inactive),
-    ]).await;
+    stage.walk(&gateway, Kind::Nginx).await;
 }

@@ -16,6 +16,7 @@ mod dcr_connector;
 mod demo;
 mod external_server;
 mod gateways;
+mod gateways_harness;
 mod helpers;
 mod hostile;
 mod interop;
