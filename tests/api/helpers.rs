@@ -35,6 +35,29 @@ pub fn loopback() -> (std::net::TcpListener, String) {
     (listener, format!("http://127.0.0.1:{port}"))
 }
 
+/// A stand-in server on a free loopback port that answers every request with `handler`, which
+/// may read `state` as app data; its base URL.
+pub fn stand_in<T, F, Args>(state: actix_web::web::Data<T>, handler: F) -> String
+where
+    T: ?Sized + Send + Sync + 'static,
+    F: actix_web::Handler<Args> + Send,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    let (listener, base) = loopback();
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(state.clone())
+            .default_service(actix_web::web::to(handler.clone()))
+    })
+    .workers(1)
+    .listen(listener)
+    .expect("the stand-in listens")
+    .run();
+    actix_web::rt::spawn(server);
+    base
+}
+
 /// Extra environment for one test's Portico (`PORTICO_SIGNUP_APPROVAL=true`, ...).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
