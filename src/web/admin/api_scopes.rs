@@ -25,7 +25,43 @@ struct ScopesPage {
     errors: FieldErrors,
 }
 
+/// What fills the scope form: the values sent (refused), or the scope `?scope=` names (if any).
+enum Fill {
+    Sent(ScopeForm),
+    Named(Option<String>),
+}
+
 impl ScopesPage {
+    /// The API's scopes page, its form filled by `fill`, with `errors`.
+    async fn load(
+        ctx: PageContext,
+        pool: &DbPool,
+        id: ApiId,
+        fill: Fill,
+        errors: FieldErrors,
+    ) -> Result<Self, AppError> {
+        let (api, scopes) = api_scopes::of_api(pool, id).await?;
+        let form = match fill {
+            Fill::Sent(form) => form,
+            Fill::Named(name) => scopes
+                .iter()
+                .find(|s| Some(&s.name) == name.as_ref())
+                .map(|s| ScopeForm {
+                    name: s.name.clone(),
+                    description: s.description.clone(),
+                    roles: s.role_list().join(", "),
+                })
+                .unwrap_or_default(),
+        };
+        Ok(Self {
+            ctx,
+            api,
+            scopes,
+            form,
+            errors,
+        })
+    }
+
     /// Whether the form changes a scope the API has (rather than adding one).
     fn editing(&self) -> bool {
         self.scopes.iter().any(|s| s.name == self.form.name.trim())
@@ -51,28 +87,12 @@ pub struct PageQuery {
 /// `GET /admin/apis/{id}/scopes`.
 pub async fn page(
     ctx: PageContext,
-    pool: web::Data<DbPool>,
-    path: web::Path<ApiId>,
+    on: OnObject<ApiId>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (api, scopes) = api_scopes::of_api(&pool, path.into_inner()).await?;
-    let form = scopes
-        .iter()
-        .find(|s| Some(&s.name) == query.scope.as_ref())
-        .map(|s| ScopeForm {
-            name: s.name.clone(),
-            description: s.description.clone(),
-            roles: s.role_list().join(", "),
-        })
-        .unwrap_or_default();
-    let errors = FieldErrors::new();
-    Ok(ok(&ScopesPage {
-        ctx,
-        api,
-        scopes,
-        form,
-        errors,
-    }))
+    let fill = Fill::Named(query.into_inner().scope);
+    let page = ScopesPage::load(ctx, &on.pool, on.id, fill, FieldErrors::new()).await?;
+    Ok(ok(&page))
 }
 
 /// `POST /admin/apis/{id}/scopes`: 303 back to the scopes page.
@@ -82,22 +102,13 @@ pub async fn save(
     form: web::Form<ScopeForm>,
 ) -> Result<HttpResponse, AppError> {
     let (admin, session, pool, id) = post.into_parts();
-    let form = form.into_inner();
-    let result = api_scopes::save(&pool, admin.actor(), id, form.clone()).await;
+    let sent = form.into_inner();
+    let result = api_scopes::save(&pool, admin.actor(), id, sent.clone()).await;
     let done = |scope: ApiScope| {
         let message = format!("The scope {} was saved.", scope.name);
         success(&session, Url::AdminApiScopes(id), message)
     };
-    let again = async |errors| {
-        let (api, scopes) = api_scopes::of_api(&pool, id).await?;
-        Ok(ScopesPage {
-            ctx,
-            api,
-            scopes,
-            form,
-            errors,
-        })
-    };
+    let again = async |errors| ScopesPage::load(ctx, &pool, id, Fill::Sent(sent), errors).await;
     form_answer(result, done, again).await
 }
 
