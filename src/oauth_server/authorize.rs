@@ -21,6 +21,8 @@ use serde::{Deserialize, Serialize};
 use super::AuthorizationServer;
 use super::clients::{ClientWithApplication, OAuthClient};
 use super::codes::{AuthorizationCode, NewCode, is_pkce_value};
+use super::error::OAuthError;
+use super::grants::{self, Ask, Grant, Person};
 use super::prompt::{self, Prompt};
 use super::tokens::parse_scope;
 use crate::db;
@@ -60,6 +62,9 @@ pub struct AuthorizeRequest {
     pub request: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub request_uri: String,
+    /// The API the token is for (RFC 8707); empty: every subscribed API.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub resource: String,
 }
 
 impl AuthorizeRequest {
@@ -96,6 +101,9 @@ pub struct Valid {
     redirect_uri: String,
     /// Whether the request named its redirect URI (the token request must then repeat it).
     redirect_uri_sent: bool,
+    /// What the request asks for (`None`: the default).
+    asked: Option<Vec<String>>,
+    /// What the person would grant (`grant_for`); empty until the person is known.
     pub scopes: Vec<String>,
     /// The organisation (or user) that owns the application.
     pub owner: String,
@@ -108,6 +116,41 @@ impl Valid {
     /// The name the person knows the application by.
     pub fn application_name(&self) -> String {
         self.client.display_name()
+    }
+
+    /// What an API scope lets the application do, as its API describes it.
+    pub fn scope_description(&self, name: &str) -> Option<&str> {
+        self.client
+            .entitlement
+            .scope(name)
+            .map(|s| s.description.as_str())
+            .filter(|d| !d.is_empty())
+    }
+
+    fn resource(&self, request: &AuthorizeRequest) -> Option<String> {
+        Some(request.resource.clone()).filter(|r| !r.is_empty())
+    }
+
+    /// What the request gets, for a person with `roles` (`Some(&[])`: the check before anyone
+    /// is known, whose errors are the request's).
+    fn grant_for(
+        &self,
+        conn: &mut SqliteConnection,
+        issuer: &str,
+        request: &AuthorizeRequest,
+        roles: &[String],
+    ) -> Result<Grant, OAuthError> {
+        let resource = self.resource(request);
+        let ask = Ask {
+            scopes: self.asked.as_deref(),
+            resource: resource.as_deref(),
+            roles: Some(roles),
+            fresh: true,
+        };
+        let client_id = &self.client.client.client_id;
+        grants::decide(&self.client.entitlement, issuer, client_id, &ask, |names| {
+            grants::declared(conn, names)
+        })
     }
 }
 
@@ -179,21 +222,30 @@ fn validate(
         (Ok(prompt), Ok(max_age)) => (prompt, max_age),
         (Err(e), _) | (_, Err(e)) => return fail("invalid_request", e),
     };
-    let scopes = match parse_scope((!request.scope.is_empty()).then_some(request.scope.as_str())) {
-        Ok(scopes) => scopes,
+    let asked = match parse_scope(Some(request.scope.as_str())) {
+        Ok(asked) => asked,
         Err(e) => return fail("invalid_scope", e.description),
     };
     let owner = owner_of(conn, &client)?;
-    Ok(Ok(Valid {
-        client,
-        redirect_uri,
+    let valid = Valid {
+        client: client.clone(),
+        redirect_uri: redirect_uri.clone(),
         redirect_uri_sent: !request.redirect_uri.is_empty(),
-        scopes,
+        asked,
+        scopes: Vec::new(),
         owner,
         prompt,
         max_age,
         issuer: issuer.to_string(),
-    }))
+    };
+    // Unknown scopes and resources are the request's errors, whoever signs in.
+    match valid.grant_for(conn, issuer, request, &[]) {
+        Ok(_) => Ok(Ok(valid)),
+        Err(e) if e.code == "server_error" => Err(diesel::result::Error::QueryBuilderError(
+            "the scopes of the APIs could not be read".into(),
+        )),
+        Err(e) => fail(e.code, e.description),
+    }
 }
 
 /// The client and the callback address the request names, when the client is known and
@@ -356,7 +408,8 @@ fn approve(
     db::write(conn, |conn| {
         let client_id = &valid.client.client.client_id;
         Consent::remember(conn, person.user_id, client_id, &valid.scopes)?;
-        let scope = super::tokens::granted(&valid.scopes);
+        let scope = valid.scopes.join(" ");
+        let resource = valid.resource(request).unwrap_or_default();
         let code = AuthorizationCode::issue(
             conn,
             &NewCode {
@@ -365,6 +418,7 @@ fn approve(
                 redirect_uri: &valid.redirect_uri,
                 redirect_uri_sent: valid.redirect_uri_sent,
                 scope: &scope,
+                resource: &resource,
                 nonce: (!request.nonce.is_empty()).then_some(request.nonce.as_str()),
                 code_challenge: pkce.then_some(request.code_challenge.as_str()),
                 code_challenge_method: pkce.then_some(method),
@@ -381,7 +435,7 @@ fn approve(
 /// The person a request comes from: who, and when they signed in (their session's record;
 /// `None` for a session that did not record it, which counts as too old for any `max_age`).
 #[derive(Debug, Clone, Copy)]
-pub struct Person {
+pub struct Requester {
     pub user_id: UserId,
     pub auth_time: Option<i64>,
 }
@@ -409,25 +463,39 @@ pub enum Step {
 /// form's) or on the request's `prompt`, `max_age` and an earlier consent.
 pub async fn handle(
     server: &AuthorizationServer,
-    person: Option<Person>,
+    requester: Option<Requester>,
     request: AuthorizeRequest,
     decision: Option<String>,
 ) -> Result<Step, AppError> {
     let issuer = server.issuer.clone();
     db::run(&server.pool, move |conn| {
-        let valid = match validate(conn, &issuer, &request)? {
+        let mut valid = match validate(conn, &issuer, &request)? {
             Ok(valid) => valid,
             Err(failure) => return Ok(Step::Respond(failure_outcome(failure))),
         };
-        let signed_in = person.and_then(|p| {
+        let signed_in = requester.and_then(|p| {
             p.auth_time.map(|auth_time| SignedIn {
                 user_id: p.user_id,
                 auth_time,
             })
         });
+        if let Some(person) = signed_in {
+            let roles = Person::load(conn, person.user_id)?.roles;
+            valid.scopes = match valid.grant_for(conn, &issuer, &request, &roles) {
+                Ok(grant) => grant.scopes,
+                Err(e) => {
+                    return Ok(Step::Respond(returned(
+                        &valid,
+                        &request,
+                        e.code,
+                        &e.description,
+                    )));
+                }
+            };
+        }
         match decision.as_deref() {
             Some(decision) => decide(conn, &valid, &request, signed_in, decision),
-            None => ask(conn, valid, &request, person, signed_in),
+            None => ask(conn, valid, &request, requester, signed_in),
         }
     })
     .await
@@ -463,7 +531,7 @@ fn ask(
     conn: &mut SqliteConnection,
     valid: Valid,
     request: &AuthorizeRequest,
-    person: Option<Person>,
+    requester: Option<Requester>,
     signed_in: Option<SignedIn>,
 ) -> Result<Step, AppError> {
     let fresh = signed_in.filter(|p| {
@@ -480,7 +548,7 @@ fn ask(
             )));
         }
         return Ok(Step::SignIn {
-            again: person.is_some(),
+            again: requester.is_some(),
         });
     };
     let remembered = Consent::find(conn, person.user_id, &valid.client.client.client_id)?
@@ -515,4 +583,22 @@ fn silent_error(
             ("state", &request.state),
         ],
     )
+}
+
+/// An error of a valid request the person may carry back by a link (what the application may
+/// not be granted).
+fn returned(
+    valid: &Valid,
+    request: &AuthorizeRequest,
+    error: &'static str,
+    description: &str,
+) -> Outcome {
+    Outcome::Return(Returned {
+        application_name: valid.client.display_name(),
+        redirect_uri: valid.redirect_uri.clone(),
+        error,
+        description: description.to_string(),
+        state: request.state.clone(),
+        issuer: valid.issuer.clone(),
+    })
 }

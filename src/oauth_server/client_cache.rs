@@ -141,6 +141,7 @@ mod tests {
             },
             application: None,
             owner_active: true,
+            entitlement: Default::default(),
         })
     }
 

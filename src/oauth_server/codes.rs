@@ -26,6 +26,8 @@ pub struct AuthorizationCode {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub family_id: Option<String>,
+    /// The resource the request named (RFC 8707); empty: none.
+    pub resource: String,
     /// Whether the authorization request named its redirect_uri (RFC 6749 §4.1.3).
     pub redirect_uri_sent: bool,
 }
@@ -37,6 +39,7 @@ pub struct NewCode<'a> {
     pub redirect_uri: &'a str,
     pub redirect_uri_sent: bool,
     pub scope: &'a str,
+    pub resource: &'a str,
     pub nonce: Option<&'a str>,
     pub code_challenge: Option<&'a str>,
     pub code_challenge_method: Option<&'a str>,
@@ -57,6 +60,7 @@ impl AuthorizationCode {
                 authorization_codes::redirect_uri.eq(new.redirect_uri),
                 authorization_codes::redirect_uri_sent.eq(new.redirect_uri_sent),
                 authorization_codes::scope.eq(new.scope),
+                authorization_codes::resource.eq(new.resource),
                 authorization_codes::nonce.eq(new.nonce),
                 authorization_codes::code_challenge.eq(new.code_challenge),
                 authorization_codes::code_challenge_method.eq(new.code_challenge_method),

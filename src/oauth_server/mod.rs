@@ -11,6 +11,7 @@ pub mod codes;
 pub mod cors;
 pub mod end_session;
 pub mod error;
+pub mod grants;
 pub mod introspect;
 pub mod keys;
 pub mod metadata;

@@ -10,7 +10,7 @@ use askama::Template;
 
 use crate::error::AppError;
 use crate::oauth_server::authorize::{
-    AuthorizeRequest, DecisionForm, Outcome, Person, Returned, Step, Valid, handle,
+    AuthorizeRequest, DecisionForm, Outcome, Requester, Returned, Step, Valid, handle,
 };
 use crate::security::session_store::AUTH_TIME;
 use crate::web::errors::{ErrorKind, error_page};
@@ -18,8 +18,8 @@ use crate::web::protocol::{ProtocolRequest, Visit, hidden_fields};
 use crate::web::{PageContext, Url, render, see_other};
 
 /// The signed-in person and when they signed in (their session's record).
-fn person(ctx: &PageContext, session: &Session) -> Option<Person> {
-    ctx.viewer.as_ref().map(|viewer| Person {
+fn person(ctx: &PageContext, session: &Session) -> Option<Requester> {
+    ctx.viewer.as_ref().map(|viewer| Requester {
         user_id: viewer.id,
         auth_time: session.get::<i64>(AUTH_TIME).ok().flatten(),
     })
@@ -119,19 +119,20 @@ struct ConsentPage {
     hidden: Vec<(String, String)>,
     application_name: String,
     owner: String,
-    scopes: Vec<String>,
+    /// Each scope asked for, with what it lets the application do.
+    scopes: Vec<(String, String)>,
 }
 
-impl ConsentPage {
-    /// What a scope lets the application do, in words.
-    fn describe(&self, scope: &str) -> String {
-        match scope {
-            "openid" => "Confirm who you are (your account id)".to_string(),
-            "profile" => "See your name and username".to_string(),
-            "email" => "See your email address".to_string(),
-            "default" => "Call the APIs it is subscribed to, as you".to_string(),
-            other => format!("Use the “{other}” permission"),
-        }
+/// What a scope lets the application do, in words: the OpenID scopes Portico's, an API scope
+/// its API's description.
+fn describe(scope: &str, description: Option<&str>) -> String {
+    match (scope, description) {
+        ("openid", _) => "Confirm who you are".to_string(),
+        ("profile", _) => "See your name and username".to_string(),
+        ("email", _) => "See your email address".to_string(),
+        ("offline_access", _) => "Keep this access while you are away".to_string(),
+        (_, Some(description)) => description.to_string(),
+        (other, None) => format!("Use the “{other}” permission"),
     }
 }
 
@@ -140,11 +141,11 @@ mod render_test;
 
 fn consent_page(ctx: PageContext, request: AuthorizeRequest, valid: Valid) -> HttpResponse {
     let application_name = valid.application_name();
-    let scopes = if valid.scopes.is_empty() {
-        vec!["default".to_string()]
-    } else {
-        valid.scopes
-    };
+    let scopes = valid
+        .scopes
+        .iter()
+        .map(|s| (s.clone(), describe(s, valid.scope_description(s))))
+        .collect();
     render(
         StatusCode::OK,
         &ConsentPage {

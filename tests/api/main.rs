@@ -38,6 +38,7 @@ mod policies;
 mod process;
 mod results;
 mod routes;
+mod scopes;
 mod secrets;
 mod sessions;
 mod settings;

@@ -116,11 +116,14 @@ pub(crate) async fn app_with_client() -> (TestApp, i64, TestClient) {
     (app, application_id, client)
 }
 
-/// An application owned by a TPP, subscribed to one API: what the tokens speak for.
+/// An application owned by a TPP, subscribed to one API with the scopes `read` and `write`:
+/// what the tokens speak for.
 pub(crate) async fn application(app: &TestApp) -> (Browser, i64) {
     let api = app
         .publish_api("Payments", "/payments", "PUBLISHED", &["Gold"])
         .await;
+    app.add_scope(api, "read", "Read payments", "").await;
+    app.add_scope(api, "write", "Make payments", "").await;
     let tpp = app.tpp_of("owner", "Wallet Corp").await;
     let id = tpp.create_application("Wallet").await;
     tpp.subscribe(api, id, "Gold").await;
@@ -216,24 +219,23 @@ async fn client_credentials_issues_an_rfc_9068_jwt_with_the_application() {
         assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
         assert_eq!(claims["iss"], app.address);
         assert_eq!(claims["sub"], client.client_id.as_str());
-        assert_eq!(claims["aud"], client.client_id.as_str());
+        // RFC 8707 / RFC 9068: the audience is the subscribed API's resource identifier.
+        assert_eq!(claims["aud"], format!("{}/payments", app.address));
         assert_eq!(claims["client_id"], client.client_id.as_str());
         assert_eq!(claims["key_type"], "PRODUCTION");
         assert_eq!(
             claims["application"],
-            json!({ "id": application_id, "name": "Wallet", "owner": "owner", "tier": "10PerMin" })
+            json!({ "id": application_id, "name": "Wallet", "tier": "10PerMin" }),
+            "the application, never its owner's username"
         );
         assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 20));
         assert_eq!(
             claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
             3600
         );
-        let expected_scope = if auth_method == "basic" {
-            "read write"
-        } else {
-            "default"
-        };
-        assert_eq!(claims["scope"], expected_scope);
+        // Asked or not (the default), the application gets the scopes of its subscribed API.
+        assert_eq!(claims["scope"], "read write");
+        assert_eq!(body["scope"], "read write");
     }
     // The hot path writes nothing.
     assert_eq!(
@@ -435,7 +437,11 @@ async fn token_endpoint_errors_follow_rfc_6749() {
 }
 
 /// Signs in `browser` (a TPP) and walks the consent page; returns the redirect's query pairs.
-pub(crate) async fn authorize(browser: &Browser, query: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) async fn authorize(
+    app: &TestApp,
+    browser: &Browser,
+    query: &[(&str, &str)],
+) -> Vec<(String, String)> {
     let url = format!(
         "/oauth2/authorize?{}",
         serde_urlencoded::to_string(query).unwrap()
@@ -449,11 +455,21 @@ pub(crate) async fn authorize(browser: &Browser, query: &[(&str, &str)]) -> Vec<
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let location = location(&response);
     assert!(location.starts_with(CALLBACK), "{location}");
-    url::Url::parse(&location)
+    let pairs: Vec<(String, String)> = url::Url::parse(&location)
         .unwrap()
         .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+        .into_owned()
+        .collect();
+    let discovery: Value = http()
+        .get(app.url("/.well-known/openid-configuration"))
+        .fetch_json()
+        .await;
+    assert_eq!(
+        pair(&pairs, "iss"),
+        discovery["issuer"].as_str(),
+        "RFC 9207"
+    );
+    pairs
 }
 
 pub(crate) fn pair<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -471,6 +487,7 @@ pub(crate) async fn code_for(
 ) -> String {
     let challenge = challenge(VERIFIER);
     let pairs = authorize(
+        app,
         browser,
         &[
             ("response_type", "code"),
@@ -485,15 +502,6 @@ pub(crate) async fn code_for(
     )
     .await;
     assert_eq!(pair(&pairs, "state"), Some("xyz"));
-    let discovery: Value = http()
-        .get(app.url("/.well-known/openid-configuration"))
-        .fetch_json()
-        .await;
-    assert_eq!(
-        pair(&pairs, "iss"),
-        discovery["issuer"].as_str(),
-        "RFC 9207"
-    );
     pair(&pairs, "code").expect("a code").to_string()
 }
 
@@ -610,14 +618,24 @@ async fn the_code_flow_with_pkce_consent_and_id_token() {
     let (status, tokens) = exchange(&app, &client, &code, VERIFIER).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     let (_, claims) = verify_with_jwks(&app, tokens["access_token"].as_str().unwrap()).await;
-    assert_eq!(claims["sub"], app.user_id("person").to_string());
+    // The person's subject is stable and opaque: not their database id.
+    let subject = claims["sub"].as_str().unwrap().to_string();
+    assert_ne!(subject, app.user_id("person").to_string());
+    assert!(
+        subject.len() == 32 && subject.chars().all(|c| c.is_ascii_hexdigit()),
+        "{subject}"
+    );
     assert_eq!(claims["scope"], "openid profile");
     assert!(tokens["refresh_token"].as_str().is_some());
     let (header, id_claims) = verify_with_jwks(&app, tokens["id_token"].as_str().unwrap()).await;
     assert_eq!(header.typ.as_deref(), Some("JWT"));
     assert_eq!(id_claims["aud"], client.client_id.as_str());
     assert_eq!(id_claims["nonce"], "n-0S6");
-    assert_eq!(id_claims["sub"], app.user_id("person").to_string());
+    assert_eq!(
+        id_claims["sub"],
+        subject.as_str(),
+        "the same subject in the ID token"
+    );
 
     // The consent is remembered: the next request goes straight back with a code.
     let url = format!("/oauth2/authorize?{query}");
@@ -631,6 +649,11 @@ async fn the_code_flow_with_pkce_consent_and_id_token() {
         .bearer_auth(tokens["access_token"].as_str().unwrap())
         .fetch_json()
         .await;
+    assert_eq!(
+        info["sub"],
+        subject.as_str(),
+        "the same subject at userinfo"
+    );
     assert_eq!(info["preferred_username"], "person");
     assert_eq!(info["name"], "Ada Lovelace");
     let plain = client_credentials_token(&app, &client, None).await;
@@ -822,6 +845,7 @@ async fn authorization_requests_are_checked_before_any_redirect() {
     }
     // Plain is accepted where the client allows it.
     let pairs = authorize(
+        &app,
         &browser,
         &[
             ("response_type", "code"),
@@ -845,7 +869,7 @@ async fn codes_are_single_use_bound_and_short_lived() {
     let person = app.tpp("coder").await;
 
     // Reuse revokes what the first exchange issued.
-    let code = code_for(&app, &person, &client, "read").await;
+    let code = code_for(&app, &person, &client, "openid").await;
     let (status, first) = exchange(&app, &client, &code, VERIFIER).await;
     assert_eq!(status, StatusCode::OK);
     let (status, again) = exchange(&app, &client, &code, VERIFIER).await;
@@ -872,7 +896,7 @@ async fn codes_are_single_use_bound_and_short_lived() {
     }
 
     // Another client's code, a wrong redirect URI, an expired code, PKCE mismatches.
-    let code = code_for(&app, &person, &client, "read").await;
+    let code = code_for(&app, &person, &client, "openid").await;
     let (status, body) = exchange(&app, &other, &code, VERIFIER).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -916,7 +940,7 @@ async fn codes_are_single_use_bound_and_short_lived() {
         "failed attempts do not consume the code"
     );
 
-    let code = code_for(&app, &person, &client, "read").await;
+    let code = code_for(&app, &person, &client, "openid").await;
     // Time passing: the code's ten minutes are over.
     app.execute("UPDATE authorization_codes SET expires_at = strftime('%s','now') - 1 WHERE used_at IS NULL");
     assert_oauth_error(
@@ -935,6 +959,7 @@ async fn a_verifier_without_a_challenge_is_refused() {
     });
     let person = app.tpp("no-pkce").await;
     let pairs = authorize(
+        &app,
         &person,
         &[
             ("response_type", "code"),
@@ -973,7 +998,7 @@ async fn public_clients_authenticate_by_pkce_alone() {
     });
     assert!(client.secret.is_none());
     let person = app.tpp("mobile").await;
-    let code = code_for(&app, &person, &client, "read").await;
+    let code = code_for(&app, &person, &client, "openid").await;
     let (status, body) = redeem_public(&app, &client.client_id, &code, CALLBACK).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body, _) = post_token(
@@ -1007,8 +1032,7 @@ async fn public_clients_authenticate_by_pkce_alone() {
 
 #[actix_web::test]
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
-    let app = spawn_app().await;
-    let client = app.register_client(ClientSpec::default());
+    let (app, _, client) = app_with_client().await;
     let other = app.register_client(ClientSpec::default());
     let person = app.tpp("refresher").await;
     let code = code_for(&app, &person, &client, "read write").await;
@@ -1070,7 +1094,7 @@ async fn parallel_reuse_of_a_refresh_token_lets_at_most_one_through_and_revokes_
     let app = spawn_app().await;
     let client = app.register_client(ClientSpec::default());
     let person = app.tpp("racer").await;
-    let code = code_for(&app, &person, &client, "read").await;
+    let code = code_for(&app, &person, &client, "openid").await;
     let (_, tokens) = exchange(&app, &client, &code, VERIFIER).await;
     let token = tokens["refresh_token"].as_str().unwrap().to_string();
     let auth = basic(&client);
@@ -1143,7 +1167,7 @@ async fn introspection_answers_only_for_good_tokens_and_their_owners() {
     assert_eq!(body["application"]["name"], "Wallet");
     assert_eq!(
         body["subscriptions"],
-        json!([{ "context": "/payments", "tier": "Gold", "api": "Payments", "version": "1.0.0" }])
+        json!([{ "context": "/payments", "resource": format!("{}/payments", app.address), "tier": "Gold", "api": "Payments", "version": "1.0.0" }])
     );
     for key in ["exp", "iat", "sub", "token_type"] {
         assert!(body.get(key).is_some(), "{key}");
@@ -1293,7 +1317,7 @@ async fn revocation_denies_the_token_and_leaves_other_clients_alone() {
 
     // Revoking a refresh token ends its family and the access tokens it issued.
     let person = app.tpp("revoker").await;
-    let code = code_for(&app, &person, &client, "read").await;
+    let code = code_for(&app, &person, &client, "openid").await;
     let (_, tokens) = exchange(&app, &client, &code, VERIFIER).await;
     let refresh = tokens["refresh_token"].as_str().unwrap();
     let (_, body, _) = post_json(
@@ -1514,7 +1538,7 @@ async fn the_oauth2_crate_runs_the_whole_journey_against_portico() {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     assert!(path.starts_with("/oauth2/authorize"));
-    let pairs = authorize(&person, &query_refs).await;
+    let pairs = authorize(&app, &person, &query_refs).await;
     assert_eq!(pair(&pairs, "state"), Some(state.secret().as_str()));
     let code = pair(&pairs, "code").unwrap().to_string();
     let tokens = client
