@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AuthorizationServer;
 use super::clients::{ClientWithApplication, OAuthClient};
-use super::codes::{AuthorizationCode, NewCode, is_pkce_value};
+use super::codes::{AuthorizationCode, NewCode, check_challenge};
 use super::error::OAuthError;
 use super::grants::{self, Ask, Grant, Person};
 use super::prompt::{self, Prompt};
@@ -327,31 +327,12 @@ fn check_parameters(
     if request.state.len() > MAX_STATE {
         return invalid(&format!("The state is longer than {MAX_STATE} characters."));
     }
-    let method = if request.code_challenge_method.is_empty() {
-        "plain"
-    } else {
-        request.code_challenge_method.as_str()
-    };
-    if request.code_challenge.is_empty() {
-        if !request.code_challenge_method.is_empty() {
-            return invalid("code_challenge_method was sent without a code_challenge.");
-        }
-        if client.client.pkce_mandatory || client.client.public_client {
-            return invalid("This client must use PKCE: send a code_challenge.");
-        }
-        return Ok(());
-    }
-    if !is_pkce_value(&request.code_challenge) {
-        return invalid(
-            "The code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_', '~'.",
-        );
-    }
-    match method {
-        "S256" => Ok(()),
-        "plain" if client.client.pkce_plain_allowed => Ok(()),
-        "plain" => invalid("This client must use the S256 code_challenge_method."),
-        _ => invalid("The code_challenge_method must be S256 or plain."),
-    }
+    check_challenge(
+        &request.code_challenge,
+        &request.code_challenge_method,
+        &client.client,
+    )
+    .or_else(invalid)
 }
 
 /// Where the browser goes next, or the error page it sees.
@@ -516,14 +497,8 @@ fn decide(
         return Ok(Step::Respond(approve(conn, valid, request, person)?));
     }
     // The person clicked Deny on a page naming the application: their choice to go back.
-    Ok(Step::Respond(redirect_with(
-        valid,
-        &[
-            ("error", "access_denied"),
-            ("error_description", "The user declined."),
-            ("state", &request.state),
-        ],
-    )))
+    let denied = error_to_callback(valid, request, "access_denied", "The user declined.");
+    Ok(Step::Respond(denied))
 }
 
 /// A request without a decision: a sign-in, a consent page, a code, or `prompt=none`'s answer.
@@ -540,7 +515,7 @@ fn ask(
     });
     let Some(person) = fresh else {
         if valid.prompt.none {
-            return Ok(Step::Respond(silent_error(
+            return Ok(Step::Respond(error_to_callback(
                 &valid,
                 request,
                 "login_required",
@@ -556,7 +531,7 @@ fn ask(
     if remembered && !valid.prompt.consent {
         Ok(Step::Respond(approve(conn, &valid, request, person)?))
     } else if valid.prompt.none {
-        Ok(Step::Respond(silent_error(
+        Ok(Step::Respond(error_to_callback(
             &valid,
             request,
             "consent_required",
@@ -567,9 +542,9 @@ fn ask(
     }
 }
 
-/// What `prompt=none` asks for when it cannot be answered silently: the error, sent to the
-/// callback at once (OIDC Core §3.1.2.6).
-fn silent_error(
+/// An error sent to the callback at once: the person's Deny, or what `prompt=none` asks for
+/// when it cannot be answered silently (OIDC Core §3.1.2.6).
+fn error_to_callback(
     valid: &Valid,
     request: &AuthorizeRequest,
     error: &str,
