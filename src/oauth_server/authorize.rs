@@ -20,9 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use super::AuthorizationServer;
 use super::clients::{ClientWithApplication, OAuthClient};
-use super::codes::{AuthorizationCode, NewCode, is_pkce_value};
+use super::codes::{AuthorizationCode, NewCode, check_challenge};
 use super::error::OAuthError;
-use super::grants::{self, Ask, Grant};
+use super::grants::{self, Ask, Grant, Person};
 use super::prompt::{self, Prompt};
 use super::tokens::parse_scope;
 use crate::db;
@@ -127,43 +127,29 @@ impl Valid {
             .filter(|d| !d.is_empty())
     }
 
-    fn resource(request: &AuthorizeRequest) -> Option<&str> {
-        Some(request.resource.as_str()).filter(|r| !r.is_empty())
+    fn resource(&self, request: &AuthorizeRequest) -> Option<String> {
+        Some(request.resource.clone()).filter(|r| !r.is_empty())
     }
 
-    /// What the request gets, for a person with `roles` (`&[]`: the check before anyone is
-    /// known, whose errors are the request's).
+    /// What the request gets, for a person with `roles` (`Some(&[])`: the check before anyone
+    /// is known, whose errors are the request's).
     fn grant_for(
         &self,
         conn: &mut SqliteConnection,
+        issuer: &str,
         request: &AuthorizeRequest,
         roles: &[String],
     ) -> Result<Grant, OAuthError> {
+        let resource = self.resource(request);
         let ask = Ask {
             scopes: self.asked.as_deref(),
-            resource: Self::resource(request),
+            resource: resource.as_deref(),
             roles: Some(roles),
             fresh: true,
         };
         let client_id = &self.client.client.client_id;
-        grants::decide(
-            &self.client.entitlement,
-            &self.issuer,
-            client_id,
-            &ask,
-            |names| grants::declared(conn, names),
-        )
-    }
-
-    /// A refused grant, carried back by a link like every error of a proven request.
-    fn refusal(&self, request: &AuthorizeRequest, error: OAuthError) -> Outcome {
-        Outcome::Return(Returned {
-            application_name: self.application_name(),
-            redirect_uri: self.redirect_uri.clone(),
-            error: error.code,
-            description: error.description,
-            state: request.state.clone(),
-            issuer: self.issuer.clone(),
+        grants::decide(&self.client.entitlement, issuer, client_id, &ask, |names| {
+            grants::declared(conn, names)
         })
     }
 }
@@ -253,7 +239,7 @@ fn validate(
         issuer: issuer.to_string(),
     };
     // Unknown scopes and resources are the request's errors, whoever signs in.
-    match valid.grant_for(conn, request, &[]) {
+    match valid.grant_for(conn, issuer, request, &[]) {
         Ok(_) => Ok(Ok(valid)),
         Err(e) if e.code == "server_error" => Err(diesel::result::Error::QueryBuilderError(
             "the scopes of the APIs could not be read".into(),
@@ -341,31 +327,12 @@ fn check_parameters(
     if request.state.len() > MAX_STATE {
         return invalid(&format!("The state is longer than {MAX_STATE} characters."));
     }
-    let method = if request.code_challenge_method.is_empty() {
-        "plain"
-    } else {
-        request.code_challenge_method.as_str()
-    };
-    if request.code_challenge.is_empty() {
-        if !request.code_challenge_method.is_empty() {
-            return invalid("code_challenge_method was sent without a code_challenge.");
-        }
-        if client.client.pkce_mandatory || client.client.public_client {
-            return invalid("This client must use PKCE: send a code_challenge.");
-        }
-        return Ok(());
-    }
-    if !is_pkce_value(&request.code_challenge) {
-        return invalid(
-            "The code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_', '~'.",
-        );
-    }
-    match method {
-        "S256" => Ok(()),
-        "plain" if client.client.pkce_plain_allowed => Ok(()),
-        "plain" => invalid("This client must use the S256 code_challenge_method."),
-        _ => invalid("The code_challenge_method must be S256 or plain."),
-    }
+    check_challenge(
+        &request.code_challenge,
+        &request.code_challenge_method,
+        &client.client,
+    )
+    .or_else(invalid)
 }
 
 /// Where the browser goes next, or the error page it sees.
@@ -423,7 +390,7 @@ fn approve(
         let client_id = &valid.client.client.client_id;
         Consent::remember(conn, person.user_id, client_id, &valid.scopes)?;
         let scope = valid.scopes.join(" ");
-        let resource = Valid::resource(request).unwrap_or_default();
+        let resource = valid.resource(request).unwrap_or_default();
         let code = AuthorizationCode::issue(
             conn,
             &NewCode {
@@ -432,7 +399,7 @@ fn approve(
                 redirect_uri: &valid.redirect_uri,
                 redirect_uri_sent: valid.redirect_uri_sent,
                 scope: &scope,
-                resource,
+                resource: &resource,
                 nonce: (!request.nonce.is_empty()).then_some(request.nonce.as_str()),
                 code_challenge: pkce.then_some(request.code_challenge.as_str()),
                 code_challenge_method: pkce.then_some(method),
@@ -449,7 +416,7 @@ fn approve(
 /// The person a request comes from: who, and when they signed in (their session's record;
 /// `None` for a session that did not record it, which counts as too old for any `max_age`).
 #[derive(Debug, Clone, Copy)]
-pub struct Person {
+pub struct Requester {
     pub user_id: UserId,
     pub auth_time: Option<i64>,
 }
@@ -477,7 +444,7 @@ pub enum Step {
 /// form's) or on the request's `prompt`, `max_age` and an earlier consent.
 pub async fn handle(
     server: &AuthorizationServer,
-    person: Option<Person>,
+    requester: Option<Requester>,
     request: AuthorizeRequest,
     decision: Option<String>,
 ) -> Result<Step, AppError> {
@@ -487,23 +454,29 @@ pub async fn handle(
             Ok(valid) => valid,
             Err(failure) => return Ok(Step::Respond(failure_outcome(failure))),
         };
-        let signed_in = person.and_then(|p| {
+        let signed_in = requester.and_then(|p| {
             p.auth_time.map(|auth_time| SignedIn {
                 user_id: p.user_id,
                 auth_time,
             })
         });
-        // What this person would grant: their roles may leave role-bound scopes out.
-        if let Some(signed_in) = signed_in {
-            let grantee = grants::Person::load(conn, signed_in.user_id)?;
-            valid.scopes = match valid.grant_for(conn, &request, &grantee.roles) {
+        if let Some(person) = signed_in {
+            let roles = Person::load(conn, person.user_id)?.roles;
+            valid.scopes = match valid.grant_for(conn, &issuer, &request, &roles) {
                 Ok(grant) => grant.scopes,
-                Err(e) => return Ok(Step::Respond(valid.refusal(&request, e))),
+                Err(e) => {
+                    return Ok(Step::Respond(returned(
+                        &valid,
+                        &request,
+                        e.code,
+                        &e.description,
+                    )));
+                }
             };
         }
         match decision.as_deref() {
             Some(decision) => decide(conn, &valid, &request, signed_in, decision),
-            None => ask(conn, valid, &request, person, signed_in),
+            None => ask(conn, valid, &request, requester, signed_in),
         }
     })
     .await
@@ -524,14 +497,8 @@ fn decide(
         return Ok(Step::Respond(approve(conn, valid, request, person)?));
     }
     // The person clicked Deny on a page naming the application: their choice to go back.
-    Ok(Step::Respond(redirect_with(
-        valid,
-        &[
-            ("error", "access_denied"),
-            ("error_description", "The user declined."),
-            ("state", &request.state),
-        ],
-    )))
+    let denied = error_to_callback(valid, request, "access_denied", "The user declined.");
+    Ok(Step::Respond(denied))
 }
 
 /// A request without a decision: a sign-in, a consent page, a code, or `prompt=none`'s answer.
@@ -539,7 +506,7 @@ fn ask(
     conn: &mut SqliteConnection,
     valid: Valid,
     request: &AuthorizeRequest,
-    person: Option<Person>,
+    requester: Option<Requester>,
     signed_in: Option<SignedIn>,
 ) -> Result<Step, AppError> {
     let fresh = signed_in.filter(|p| {
@@ -548,7 +515,7 @@ fn ask(
     });
     let Some(person) = fresh else {
         if valid.prompt.none {
-            return Ok(Step::Respond(silent_error(
+            return Ok(Step::Respond(error_to_callback(
                 &valid,
                 request,
                 "login_required",
@@ -556,7 +523,7 @@ fn ask(
             )));
         }
         return Ok(Step::SignIn {
-            again: person.is_some(),
+            again: requester.is_some(),
         });
     };
     let remembered = Consent::find(conn, person.user_id, &valid.client.client.client_id)?
@@ -564,7 +531,7 @@ fn ask(
     if remembered && !valid.prompt.consent {
         Ok(Step::Respond(approve(conn, &valid, request, person)?))
     } else if valid.prompt.none {
-        Ok(Step::Respond(silent_error(
+        Ok(Step::Respond(error_to_callback(
             &valid,
             request,
             "consent_required",
@@ -575,9 +542,9 @@ fn ask(
     }
 }
 
-/// What `prompt=none` asks for when it cannot be answered silently: the error, sent to the
-/// callback at once (OIDC Core §3.1.2.6).
-fn silent_error(
+/// An error sent to the callback at once: the person's Deny, or what `prompt=none` asks for
+/// when it cannot be answered silently (OIDC Core §3.1.2.6).
+fn error_to_callback(
     valid: &Valid,
     request: &AuthorizeRequest,
     error: &str,
@@ -591,4 +558,22 @@ fn silent_error(
             ("state", &request.state),
         ],
     )
+}
+
+/// An error of a valid request the person may carry back by a link (what the application may
+/// not be granted).
+fn returned(
+    valid: &Valid,
+    request: &AuthorizeRequest,
+    error: &'static str,
+    description: &str,
+) -> Outcome {
+    Outcome::Return(Returned {
+        application_name: valid.client.display_name(),
+        redirect_uri: valid.redirect_uri.clone(),
+        error,
+        description: description.to_string(),
+        state: request.state.clone(),
+        issuer: valid.issuer.clone(),
+    })
 }

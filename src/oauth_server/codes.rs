@@ -137,6 +137,35 @@ pub fn verify_pkce(challenge: &str, method: &str, verifier: &str) -> bool {
     crate::security::constant_time_eq(computed.as_bytes(), challenge.as_bytes())
 }
 
+/// The PKCE part of an authorization request (RFC 7636 §4.3) against what the client
+/// registered: the description of what is wrong, if anything.
+pub fn check_challenge(
+    challenge: &str,
+    method: &str,
+    client: &super::clients::OAuthClient,
+) -> Result<(), &'static str> {
+    if challenge.is_empty() {
+        if !method.is_empty() {
+            return Err("code_challenge_method was sent without a code_challenge.");
+        }
+        if client.pkce_mandatory || client.public_client {
+            return Err("This client must use PKCE: send a code_challenge.");
+        }
+        return Ok(());
+    }
+    if !is_pkce_value(challenge) {
+        return Err(
+            "The code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_', '~'.",
+        );
+    }
+    match method {
+        "S256" => Ok(()),
+        "plain" | "" if client.pkce_plain_allowed => Ok(()),
+        "plain" | "" => Err("This client must use the S256 code_challenge_method."),
+        _ => Err("The code_challenge_method must be S256 or plain."),
+    }
+}
+
 /// A verifier or challenge: 43–128 characters of `[A-Za-z0-9-._~]` (RFC 7636 §4.1).
 pub fn is_pkce_value(value: &str) -> bool {
     (43..=128).contains(&value.len())

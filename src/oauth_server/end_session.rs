@@ -2,7 +2,7 @@
 //! person to `/oauth2/logout` to end their Portico session, and names where they go next.
 //!
 //! - `id_token_hint` must be an ID token Portico signed (expired ones count, §2); it names the
-//!   application (its `aud`) and the person (its `sub`).
+//!   application (its `aud`) and the person (its `sub`, their opaque subject).
 //! - `client_id`, when sent with a hint, must be the hint's audience.
 //! - `post_logout_redirect_uri` must be a redirect URI registered for that application (the same
 //!   matching as the authorization endpoint's); `state` is carried back to it.
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::AuthorizationServer;
 use super::authorize::{MAX_STATE, callback_url};
 use super::clients::{ClientWithApplication, OAuthClient};
+use super::grants::Person;
 use crate::db;
 use crate::domain::ids::UserId;
 use crate::error::AppError;
@@ -93,33 +94,29 @@ pub async fn check(
         (_, "") => None,
         (_, id) => Some(id.to_string()),
     };
-    let client = match client_id {
-        Some(id) => match db::run(&server.pool, move |conn| {
-            OAuthClient::find_with_application(conn, &id).map_err(AppError::from)
-        })
-        .await?
-        {
-            Some(client) => Some(client),
-            None => return Ok(refuse("The application is not known here.")),
-        },
+    let subject = hint.as_ref().map(|h| h.sub.clone());
+    let (client, hinted) = db::run(&server.pool, move |conn| {
+        let client = match client_id {
+            Some(id) => Some(OAuthClient::find_with_application(conn, &id)?),
+            None => None,
+        };
+        let hinted = match subject {
+            Some(subject) => Person::find_by_subject(conn, &subject)?,
+            None => None,
+        };
+        Ok::<_, AppError>((client, hinted))
+    })
+    .await?;
+    let client = match client {
+        Some(None) => return Ok(refuse("The application is not known here.")),
+        Some(found) => found,
         None => None,
     };
     let to = match destination(client.as_ref(), &request) {
         Ok(to) => to,
         Err(message) => return Ok(refuse(message)),
     };
-    // The hint names the person signed in when its subject is theirs (opaque, see `grants`).
-    let hint_names_person = match (&hint, signed_in) {
-        (Some(hint), Some(user_id)) => {
-            let person = db::run(&server.pool, move |conn| {
-                super::grants::Person::load(conn, user_id).map_err(AppError::from)
-            })
-            .await?;
-            hint.sub == person.subject
-        }
-        _ => false,
-    };
-    if signed_in.is_none() || confirmed || hint_names_person {
+    if signed_in.is_none() || confirmed || (hinted.is_some() && hinted == signed_in) {
         return Ok(LogoutStep::End { to });
     }
     Ok(LogoutStep::Confirm {

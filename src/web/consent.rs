@@ -10,7 +10,7 @@ use askama::Template;
 
 use crate::error::AppError;
 use crate::oauth_server::authorize::{
-    AuthorizeRequest, DecisionForm, Outcome, Person, Returned, Step, Valid, handle,
+    AuthorizeRequest, DecisionForm, Outcome, Requester, Returned, Step, Valid, handle,
 };
 use crate::security::session_store::AUTH_TIME;
 use crate::web::errors::{ErrorKind, error_page};
@@ -18,8 +18,8 @@ use crate::web::protocol::{ProtocolRequest, Visit, hidden_fields};
 use crate::web::{PageContext, Url, render, see_other};
 
 /// The signed-in person and when they signed in (their session's record).
-fn person(ctx: &PageContext, session: &Session) -> Option<Person> {
-    ctx.viewer.as_ref().map(|viewer| Person {
+fn person(ctx: &PageContext, session: &Session) -> Option<Requester> {
+    ctx.viewer.as_ref().map(|viewer| Requester {
         user_id: viewer.id,
         auth_time: session.get::<i64>(AUTH_TIME).ok().flatten(),
     })

@@ -437,7 +437,11 @@ async fn token_endpoint_errors_follow_rfc_6749() {
 }
 
 /// Signs in `browser` (a TPP) and walks the consent page; returns the redirect's query pairs.
-pub(crate) async fn authorize(browser: &Browser, query: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) async fn authorize(
+    app: &TestApp,
+    browser: &Browser,
+    query: &[(&str, &str)],
+) -> Vec<(String, String)> {
     let url = format!(
         "/oauth2/authorize?{}",
         serde_urlencoded::to_string(query).unwrap()
@@ -451,11 +455,21 @@ pub(crate) async fn authorize(browser: &Browser, query: &[(&str, &str)]) -> Vec<
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let location = location(&response);
     assert!(location.starts_with(CALLBACK), "{location}");
-    url::Url::parse(&location)
+    let pairs: Vec<(String, String)> = url::Url::parse(&location)
         .unwrap()
         .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+        .into_owned()
+        .collect();
+    let discovery: Value = http()
+        .get(app.url("/.well-known/openid-configuration"))
+        .fetch_json()
+        .await;
+    assert_eq!(
+        pair(&pairs, "iss"),
+        discovery["issuer"].as_str(),
+        "RFC 9207"
+    );
+    pairs
 }
 
 pub(crate) fn pair<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -473,6 +487,7 @@ pub(crate) async fn code_for(
 ) -> String {
     let challenge = challenge(VERIFIER);
     let pairs = authorize(
+        app,
         browser,
         &[
             ("response_type", "code"),
@@ -487,15 +502,6 @@ pub(crate) async fn code_for(
     )
     .await;
     assert_eq!(pair(&pairs, "state"), Some("xyz"));
-    let discovery: Value = http()
-        .get(app.url("/.well-known/openid-configuration"))
-        .fetch_json()
-        .await;
-    assert_eq!(
-        pair(&pairs, "iss"),
-        discovery["issuer"].as_str(),
-        "RFC 9207"
-    );
     pair(&pairs, "code").expect("a code").to_string()
 }
 
@@ -839,6 +845,7 @@ async fn authorization_requests_are_checked_before_any_redirect() {
     }
     // Plain is accepted where the client allows it.
     let pairs = authorize(
+        &app,
         &browser,
         &[
             ("response_type", "code"),
@@ -952,6 +959,7 @@ async fn a_verifier_without_a_challenge_is_refused() {
     });
     let person = app.tpp("no-pkce").await;
     let pairs = authorize(
+        &app,
         &person,
         &[
             ("response_type", "code"),
@@ -1530,7 +1538,7 @@ async fn the_oauth2_crate_runs_the_whole_journey_against_portico() {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     assert!(path.starts_with("/oauth2/authorize"));
-    let pairs = authorize(&person, &query_refs).await;
+    let pairs = authorize(&app, &person, &query_refs).await;
     assert_eq!(pair(&pairs, "state"), Some(state.secret().as_str()));
     let code = pair(&pairs, "code").unwrap().to_string();
     let tokens = client

@@ -245,7 +245,7 @@ async fn no_bad_authorization_request_sends_anyone_to_a_callback_on_its_own() {
     assert!(page.contains("name=\"decision\" value=\"approve\""));
     // Once consented, prompt=none answers silently with a code, and prompt=consent asks again.
     let query: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    authorize(&signed_in, &query).await;
+    authorize(&app, &signed_in, &query).await;
     let url = format!(
         "/oauth2/authorize?{}",
         serde_urlencoded::to_string(&silent).unwrap()

@@ -75,9 +75,7 @@ async fn every_401_says_how_to_authenticate() {
 async fn userinfo_reads_any_case_of_bearer_and_answers_only_what_the_scopes_cover() {
     let (app, _, client) = app_with_client().await;
     let person = app.tpp("person").await;
-    // The person's opaque subject (never their database id).
-    let sub = app.lines("SELECT subject AS line FROM users WHERE username = 'person'")[0].clone();
-    assert_ne!(sub, app.user_id("person").to_string());
+    let sub = app.text("SELECT subject AS line FROM users WHERE username_key = 'person'");
     let cases = [
         ("openid", json!({ "sub": sub })),
         (

@@ -98,7 +98,7 @@ async fn consented() -> (TestApp, TestClient, Browser, Vec<(String, String)>) {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let answer = authorize(&person, &pairs).await;
+    let answer = authorize(&app, &person, &pairs).await;
     (app, client, person, answer)
 }
 

@@ -120,6 +120,7 @@ async fn redirect_uri_at_the_token_endpoint_is_required_only_when_the_request_se
     let challenge = challenge(VERIFIER);
     let code_without_redirect_uri = || async {
         let pairs = authorize(
+            &app,
             &person,
             &[
                 ("response_type", "code"),
