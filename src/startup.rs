@@ -132,6 +132,9 @@ route_table! {
     Admin    post "/admin/apis"                => admin::apis::create;
     Admin    get  "/admin/apis/{id}"           => admin::apis::edit;
     Admin    post "/admin/apis/{id}"           => admin::apis::update;
+    Admin    get  "/admin/apis/{id}/scopes"    => admin::api_scopes::page;
+    Admin    post "/admin/apis/{id}/scopes"    => admin::api_scopes::save;
+    Admin    post "/admin/apis/{id}/scopes/{scope}/delete" => admin::api_scopes::delete;
 }
 
 /// The largest form body Portico accepts.

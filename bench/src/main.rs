@@ -247,6 +247,16 @@ fn seed(db: &Path, large: bool, rotation_tokens: u64) -> (String, Varying) {
         INSERT INTO api_tiers (api_id, policy_id)
         SELECT apis.id, p.id FROM apis, throttling_policies p
         WHERE p.level = 'subscription' AND p.name IN ('Bronze', 'Gold', 'Unlimited');
+        -- Every API declares two scopes; the first also `read` and `write` (what the token
+        -- requests ask for), so a token and its introspection carry real scope and audience data.
+        INSERT INTO api_scopes (api_id, name, description, roles, from_document, created_at,
+            updated_at)
+        SELECT apis.id, 'payments' || apis.id || ':' || v.verb, 'Benchmark scope', '', 0, {now}, {now}
+        FROM apis, (SELECT 'read' AS verb UNION ALL SELECT 'write') v;
+        INSERT INTO api_scopes (api_id, name, description, roles, from_document, created_at,
+            updated_at)
+        SELECT 1, v.verb, 'Benchmark scope', '', 0, {now}, {now}
+        FROM (SELECT 'read' AS verb UNION ALL SELECT 'write') v;
         INSERT INTO applications (owner_id, name, name_key, description, policy_id, created_at,
             updated_at)
         SELECT u.id, 'Bench application ' || n, 'bench application ' || n, 'Seeded', p.id, {now}, {now}

@@ -16,6 +16,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         decision_reason -> Nullable<Text>,
+        subject -> Nullable<Text>,
     }
 }
 
@@ -94,8 +95,24 @@ diesel::table! {
         operations -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        resource_identifier -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    api_scopes (id) {
+        id -> BigInt,
+        api_id -> BigInt,
+        name -> Text,
+        description -> Text,
+        roles -> Text,
+        from_document -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::joinable!(api_scopes -> apis (api_id));
 
 diesel::table! {
     api_tiers (api_id, policy_id) {
@@ -205,6 +222,7 @@ diesel::table! {
         used_at -> Nullable<BigInt>,
         family_id -> Nullable<Text>,
         created_at -> BigInt,
+        resource -> Text,
     }
 }
 
@@ -218,6 +236,7 @@ diesel::table! {
         revoked_at -> Nullable<BigInt>,
         expires_at -> BigInt,
         created_at -> BigInt,
+        resource -> Text,
     }
 }
 
@@ -319,6 +338,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     key_managers,
     user_roles,
     apis,
+    api_scopes,
     api_tiers,
     applications,
     subscriptions,

@@ -15,7 +15,8 @@ use crate::domain::ids::ApplicationId;
 use crate::domain::keys::{CLIENT_CREDENTIALS, KeyManagerKind, KeySettings};
 use crate::domain::oauth::RedirectUri;
 use crate::oauth_server::clients::{ClientSettings, Lifetimes, OAuthClient};
-use crate::oauth_server::tokens::{access_claims, deny, granted};
+use crate::oauth_server::grants::{self, Ask};
+use crate::oauth_server::tokens::{access_claims, deny};
 use crate::oauth_server::{AuthorizationServer, MAX_TOKEN_LIFETIME};
 
 pub static SPEC: ConnectorSpec = ConnectorSpec {
@@ -241,7 +242,7 @@ impl KeyManager for ResidentKeyManager {
     ) -> KmFuture<'a, AccessToken> {
         let consumer_key = request.consumer_key.clone();
         let secret = request.consumer_secret.clone();
-        let scope = granted(request.scopes.as_slice());
+        let scopes = request.scopes.clone();
         let ttl = request.validity_period;
         Box::pin(async move {
             if !(1..=MAX_TOKEN_LIFETIME).contains(&ttl) {
@@ -266,13 +267,23 @@ impl KeyManager for ResidentKeyManager {
                         "These keys do not allow the client_credentials grant.".into(),
                     ));
                 }
-                let claims = access_claims(
-                    &server.issuer,
-                    &client,
-                    &client.client.client_id,
-                    &scope,
-                    ttl,
-                );
+                // The same grant as the token endpoint's (no scopes: the documented default).
+                let ask = Ask {
+                    scopes: (!scopes.is_empty()).then_some(scopes.as_slice()),
+                    resource: None,
+                    roles: None,
+                    fresh: true,
+                };
+                let client_id = &client.client.client_id;
+                let grant =
+                    grants::decide(&client.entitlement, &server.issuer, client_id, &ask, |n| {
+                        grants::declared(conn, n)
+                    })
+                    .map_err(|e| KeyManagerError::Invalid {
+                        field: "scopes",
+                        message: e.description,
+                    })?;
+                let claims = access_claims(&server.issuer, &client, client_id, &grant, ttl);
                 let token = server.keys.sign("at+jwt", &claims);
                 Ok(AccessToken {
                     access_token: SecretString::from(token),

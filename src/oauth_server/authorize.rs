@@ -16,6 +16,8 @@ use serde::Deserialize;
 
 use super::clients::{ClientWithApplication, OAuthClient};
 use super::codes::{AuthorizationCode, NewCode, is_pkce_value};
+use super::error::OAuthError;
+use super::grants::{self, Ask, Grant, Person};
 use super::tokens::parse_scope;
 use crate::db::models::applications::Application;
 use crate::db::models::consents::Consent;
@@ -44,6 +46,9 @@ pub struct AuthorizeRequest {
     pub nonce: String,
     #[serde(default)]
     pub prompt: String,
+    /// The API the token is for (RFC 8707); empty: every subscribed API.
+    #[serde(default)]
+    pub resource: String,
 }
 
 /// The longest `state` Portico carries back (it travels in a URL).
@@ -61,6 +66,9 @@ pub struct DecisionForm {
 pub struct Valid {
     client: ClientWithApplication,
     redirect_uri: String,
+    /// What the request asks for (`None`: the default).
+    asked: Option<Vec<String>>,
+    /// What the person would grant (`grant_for`); empty until the person is known.
     pub scopes: Vec<String>,
     /// The organisation (or user) that owns the application.
     pub owner: String,
@@ -70,6 +78,41 @@ impl Valid {
     /// The name the person knows the application by.
     pub fn application_name(&self) -> String {
         application_name(&self.client)
+    }
+
+    /// What an API scope lets the application do, as its API describes it.
+    pub fn scope_description(&self, name: &str) -> Option<&str> {
+        self.client
+            .entitlement
+            .scope(name)
+            .map(|s| s.description.as_str())
+            .filter(|d| !d.is_empty())
+    }
+
+    fn resource(&self, request: &AuthorizeRequest) -> Option<String> {
+        Some(request.resource.clone()).filter(|r| !r.is_empty())
+    }
+
+    /// What the request gets, for a person with `roles` (`Some(&[])`: the check before anyone
+    /// is known, whose errors are the request's).
+    fn grant_for(
+        &self,
+        conn: &mut SqliteConnection,
+        issuer: &str,
+        request: &AuthorizeRequest,
+        roles: &[String],
+    ) -> Result<Grant, OAuthError> {
+        let resource = self.resource(request);
+        let ask = Ask {
+            scopes: self.asked.as_deref(),
+            resource: resource.as_deref(),
+            roles: Some(roles),
+            fresh: true,
+        };
+        let client_id = &self.client.client.client_id;
+        grants::decide(&self.client.entitlement, issuer, client_id, &ask, |names| {
+            grants::declared(conn, names)
+        })
     }
 }
 
@@ -94,6 +137,7 @@ pub struct Returned {
 /// with no way to the callback), then everything else (a failure is carried back by a link).
 fn validate(
     conn: &mut SqliteConnection,
+    issuer: &str,
     request: &AuthorizeRequest,
 ) -> QueryResult<Result<Valid, Failure>> {
     let (client, redirect_uri) = match proven_client(conn, request)? {
@@ -116,17 +160,26 @@ fn validate(
     if let Err((error, description)) = check_parameters(&client, request) {
         return fail(error, description);
     }
-    let scopes = match parse_scope((!request.scope.is_empty()).then_some(request.scope.as_str())) {
-        Ok(scopes) => scopes,
+    let asked = match parse_scope(Some(request.scope.as_str())) {
+        Ok(asked) => asked,
         Err(e) => return fail("invalid_scope", e.description),
     };
     let owner = owner_of(conn, &client)?;
-    Ok(Ok(Valid {
-        client,
-        redirect_uri,
-        scopes,
+    let valid = Valid {
+        client: client.clone(),
+        redirect_uri: redirect_uri.clone(),
+        asked,
+        scopes: Vec::new(),
         owner,
-    }))
+    };
+    // Unknown scopes and resources are the request's errors, whoever signs in.
+    match valid.grant_for(conn, issuer, request, &[]) {
+        Ok(_) => Ok(Ok(valid)),
+        Err(e) if e.code == "server_error" => Err(diesel::result::Error::QueryBuilderError(
+            "the scopes of the APIs could not be read".into(),
+        )),
+        Err(e) => fail(e.code, e.description),
+    }
 }
 
 /// The client and the callback address the request names, when the client is known and
@@ -277,7 +330,8 @@ fn approve(
 ) -> QueryResult<Outcome> {
     db::write(conn, |conn| {
         Consent::remember(conn, user_id, &valid.client.client.client_id, &valid.scopes)?;
-        let scope = super::tokens::granted(&valid.scopes);
+        let scope = valid.scopes.join(" ");
+        let resource = valid.resource(request).unwrap_or_default();
         let code = AuthorizationCode::issue(
             conn,
             &NewCode {
@@ -285,6 +339,7 @@ fn approve(
                 user_id,
                 redirect_uri: &valid.redirect_uri,
                 scope: &scope,
+                resource: &resource,
                 nonce: (!request.nonce.is_empty()).then_some(request.nonce.as_str()),
                 code_challenge: (!request.code_challenge.is_empty())
                     .then_some(request.code_challenge.as_str()),
@@ -317,12 +372,13 @@ pub enum Step {
 /// consent form's) or on an earlier consent that covers it.
 pub async fn handle(
     pool: &DbPool,
+    issuer: String,
     user_id: Option<UserId>,
     request: AuthorizeRequest,
     decision: Option<String>,
 ) -> Result<Step, AppError> {
     db::run(pool, move |conn| {
-        let valid = match validate(conn, &request)? {
+        let mut valid = match validate(conn, &issuer, &request)? {
             Ok(valid) => valid,
             Err(failure) => return Ok(Step::Respond(failure_outcome(failure))),
         };
@@ -337,6 +393,18 @@ pub async fn handle(
                 )));
             }
             return Ok(Step::SignIn);
+        };
+        let person = Person::load(conn, user_id)?;
+        valid.scopes = match valid.grant_for(conn, &issuer, &request, &person.roles) {
+            Ok(grant) => grant.scopes,
+            Err(e) => {
+                return Ok(Step::Respond(returned(
+                    &valid,
+                    &request,
+                    e.code,
+                    &e.description,
+                )));
+            }
         };
         match decision.as_deref() {
             Some("approve") => Ok(Step::Respond(approve(conn, &valid, &request, user_id)?)),

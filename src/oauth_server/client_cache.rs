@@ -140,6 +140,7 @@ mod tests {
             },
             application: None,
             owner_active: true,
+            entitlement: Default::default(),
         })
     }
 

@@ -5,6 +5,7 @@
 
 use diesel::prelude::*;
 
+use super::grants::Entitlement;
 use crate::db::now;
 use crate::db::schema::{applications, oauth_clients, throttling_policies, users};
 use crate::domain::accounts::AccountStatus;
@@ -74,6 +75,8 @@ impl Default for Lifetimes {
 pub struct ApplicationClaim {
     pub id: i64,
     pub name: String,
+    /// Who owns the application (the consent page names them); never put in a token.
+    #[serde(skip)]
     pub owner: String,
     pub tier: String,
 }
@@ -87,6 +90,8 @@ pub struct ClientWithApplication {
     /// no tokens and the tokens it holds are inactive (they come back if the owner is
     /// unlocked). Clients of no application (gateways, test clients) are always usable.
     pub owner_active: bool,
+    /// The APIs and scopes the application is entitled to now (see `grants`).
+    pub entitlement: Entitlement,
 }
 
 impl OAuthClient {
@@ -148,7 +153,14 @@ impl OAuthClient {
                 Option<AccountStatus>,
             )>(conn)
             .optional()?;
-        Ok(row.map(|(client, id, name, owner, tier, status)| {
+        let Some((client, id, name, owner, tier, status)) = row else {
+            return Ok(None);
+        };
+        let entitlement = match id {
+            Some(id) => Entitlement::load(conn, id)?,
+            None => Entitlement::default(),
+        };
+        Ok(Some({
             let application = match (id, name, owner, tier) {
                 (Some(id), Some(name), Some(owner), Some(tier)) => Some(ApplicationClaim {
                     id,
@@ -162,6 +174,7 @@ impl OAuthClient {
                 client,
                 application,
                 owner_active: status.is_none_or(|s| s == AccountStatus::Active),
+                entitlement,
             }
         }))
     }

@@ -25,6 +25,8 @@ pub struct AuthorizationCode {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub family_id: Option<String>,
+    /// The resource the request named (RFC 8707); empty: none.
+    pub resource: String,
 }
 
 /// What a new code is bound to.
@@ -33,6 +35,7 @@ pub struct NewCode<'a> {
     pub user_id: UserId,
     pub redirect_uri: &'a str,
     pub scope: &'a str,
+    pub resource: &'a str,
     pub nonce: Option<&'a str>,
     pub code_challenge: Option<&'a str>,
     pub code_challenge_method: Option<&'a str>,
@@ -51,6 +54,7 @@ impl AuthorizationCode {
                 authorization_codes::user_id.eq(new.user_id),
                 authorization_codes::redirect_uri.eq(new.redirect_uri),
                 authorization_codes::scope.eq(new.scope),
+                authorization_codes::resource.eq(new.resource),
                 authorization_codes::nonce.eq(new.nonce),
                 authorization_codes::code_challenge.eq(new.code_challenge),
                 authorization_codes::code_challenge_method.eq(new.code_challenge_method),

@@ -53,6 +53,10 @@ impl OAuthError {
         Self::new("invalid_scope", StatusCode::BAD_REQUEST, description)
     }
 
+    pub fn invalid_target(description: impl Into<String>) -> Self {
+        Self::new("invalid_target", StatusCode::BAD_REQUEST, description)
+    }
+
     pub fn invalid_token(description: impl Into<String>) -> Self {
         Self::new("invalid_token", StatusCode::UNAUTHORIZED, description)
     }

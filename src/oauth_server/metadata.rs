@@ -6,6 +6,10 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use super::AuthorizationServer;
+use super::error::OAuthError;
+use crate::db;
+use crate::db::models::api_scopes::ApiScope;
+use crate::domain::apis::scopes::OPENID_SCOPES;
 
 pub async fn jwks(server: web::Data<AuthorizationServer>) -> HttpResponse {
     HttpResponse::Ok()
@@ -14,7 +18,15 @@ pub async fn jwks(server: web::Data<AuthorizationServer>) -> HttpResponse {
         .body(server.keys.jwks())
 }
 
-pub async fn discovery(server: web::Data<AuthorizationServer>) -> HttpResponse {
+/// The discovery document; `scopes_supported` lists the OpenID scopes and the scopes of the APIs
+/// in the catalog, read at each request.
+pub async fn discovery(server: web::Data<AuthorizationServer>) -> Result<HttpResponse, OAuthError> {
+    let api_scopes = db::run(&server.pool, |conn| {
+        ApiScope::listed_names(conn).map_err(OAuthError::from)
+    })
+    .await?;
+    let mut scopes: Vec<String> = OPENID_SCOPES.iter().map(|s| s.to_string()).collect();
+    scopes.extend(api_scopes);
     let base = &server.issuer;
     let auth_methods = ["client_secret_basic", "client_secret_post"];
     let document = json!({
@@ -32,13 +44,13 @@ pub async fn discovery(server: web::Data<AuthorizationServer>) -> HttpResponse {
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256", "plain"],
-        "scopes_supported": ["openid", "profile", "email"],
+        "scopes_supported": scopes,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [server.keys.algorithm().as_str()],
         "token_endpoint_auth_signing_alg_values_supported": [],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "preferred_username", "name", "given_name", "family_name", "email"],
     });
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(document)
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
+        .json(document))
 }

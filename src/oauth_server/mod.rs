@@ -9,6 +9,7 @@ pub mod client_cache;
 pub mod clients;
 pub mod codes;
 pub mod error;
+pub mod grants;
 pub mod introspect;
 pub mod keys;
 pub mod metadata;

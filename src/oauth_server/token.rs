@@ -1,7 +1,8 @@
 //! `POST /oauth2/token` (RFC 6749): client_credentials, authorization_code with PKCE
 //! (RFC 7636), and refresh_token with rotation — a rotated token presented again revokes its
 //! whole family. client_credentials is the hot path: the client from the client cache (or one
-//! indexed lookup), one constant-time SHA-256 comparison, one signature, no write.
+//! indexed lookup), one constant-time SHA-256 comparison, one signature, no write. What each
+//! token carries (scopes, audience) is decided in `grants`.
 
 use actix_web::{HttpResponse, web};
 use diesel::prelude::*;
@@ -12,8 +13,11 @@ use super::client_auth::ClientCall;
 use super::clients::{ClientWithApplication, OAuthClient};
 use super::codes::{AuthorizationCode, is_pkce_value, verify_pkce};
 use super::error::{OAuthError, no_store_json};
+use super::grants::{self, Ask, Grant, Person};
 use super::params::Params;
-use super::tokens::{self, Family, IdClaims, RefreshToken, access_claims, granted, parse_scope};
+use super::tokens::{
+    self, Family, IdClaims, RefreshToken, access_claims, parse_scope, split_scope,
+};
 use crate::db;
 use crate::domain::accounts::AccountStatus;
 
@@ -29,15 +33,15 @@ pub async fn token(
     // would cost more than the work. Everything else goes to the blocking pool.
     if grant_type == "client_credentials"
         && let Some(client) = server.client_at_hand(&credentials)?
+        && let Some(body) = client_credentials(&server, &client, &params, None)?
     {
-        return Ok(no_store_json(&client_credentials(
-            &server, &client, &params,
-        )?));
+        return Ok(no_store_json(&body));
     }
     let body = db::run(&server.pool.clone(), move |conn| {
         let client = server.authenticate(conn, &credentials)?;
         match grant_type.as_str() {
-            "client_credentials" => client_credentials(&server, &client, &params),
+            "client_credentials" => client_credentials(&server, &client, &params, Some(conn))
+                .map(|body| body.expect("with a connection there is always an answer")),
             "authorization_code" => authorization_code(conn, &server, &client, &params),
             "refresh_token" => refresh_token(conn, &server, &client, &params),
             _ => Err(OAuthError::unsupported_grant_type()),
@@ -72,11 +76,14 @@ fn require_grant(client: &OAuthClient, grant: &str) -> Result<(), OAuthError> {
     }
 }
 
+/// The application's own token. Without a connection (the hot path) it answers `None` when the
+/// request names a scope that only the database can tell known or unknown.
 fn client_credentials(
     server: &AuthorizationServer,
     client: &ClientWithApplication,
     params: &Params,
-) -> Answer {
+    conn: Option<&mut SqliteConnection>,
+) -> Result<Option<serde_json::Value>, OAuthError> {
     if client.client.public_client {
         return Err(OAuthError::unauthorized_client(
             "A public client cannot use client_credentials.",
@@ -84,22 +91,84 @@ fn client_credentials(
     }
     require_grant(&client.client, "client_credentials")?;
     require_active_owner(client)?;
-    let scope = granted(&parse_scope(params.get("scope"))?);
-    let ttl = i64::from(client.client.application_token_ttl);
-    let claims = access_claims(
+    let asked = parse_scope(params.get("scope"))?;
+    let ask = Ask {
+        scopes: asked.as_deref(),
+        resource: params.get("resource"),
+        roles: None,
+        fresh: true,
+    };
+    let mut needs_database = false;
+    let client_id = &client.client.client_id;
+    let grant = grants::decide(
+        &client.entitlement,
         &server.issuer,
-        client,
-        &client.client.client_id,
-        &scope,
-        ttl,
+        client_id,
+        &ask,
+        |names| match conn {
+            Some(conn) => grants::declared(conn, names),
+            None => {
+                needs_database = true;
+                Ok(Vec::new())
+            }
+        },
     );
+    if needs_database {
+        return Ok(None);
+    }
+    let grant = grant?;
+    let ttl = i64::from(client.client.application_token_ttl);
+    let claims = access_claims(&server.issuer, client, client_id, &grant, ttl);
     let token = server.keys.sign("at+jwt", &claims);
-    Ok(json!({
+    Ok(Some(json!({
         "access_token": token,
         "token_type": "Bearer",
         "expires_in": ttl,
-        "scope": scope,
-    }))
+        "scope": claims.scope,
+    })))
+}
+
+/// The resource of a code exchange or refresh: the grant's own (a request may repeat it), or,
+/// for a grant that named none, the one the request names.
+fn chosen_resource<'a>(
+    granted: &'a str,
+    asked: Option<&'a str>,
+) -> Result<Option<&'a str>, OAuthError> {
+    match (granted, asked) {
+        ("", asked) => Ok(asked),
+        (granted, None) => Ok(Some(granted)),
+        (granted, Some(asked)) if asked == granted => Ok(Some(granted)),
+        (_, Some(_)) => Err(OAuthError::invalid_target(
+            "The resource must be the one the authorization request named.",
+        )),
+    }
+}
+
+/// Decides a user grant again, as it stands now: `scope` is what the person allowed (or a part
+/// of it), `resource` what the grant is for.
+fn regrant(
+    conn: &mut SqliteConnection,
+    server: &AuthorizationServer,
+    client: &ClientWithApplication,
+    person: &Person,
+    scope: &str,
+    resource: Option<&str>,
+) -> Result<Grant, OAuthError> {
+    let scopes = split_scope(scope);
+    let ask = Ask {
+        scopes: Some(&scopes),
+        resource,
+        roles: Some(&person.roles),
+        fresh: false,
+    };
+    let client_id = &client.client.client_id;
+    grants::decide(
+        &client.entitlement,
+        &server.issuer,
+        client_id,
+        &ask,
+        |names| grants::declared(conn, names),
+    )
 }
 
 /// The code exchange. Every refusal but a replayed code (which revokes what the code issued,
@@ -115,6 +184,7 @@ fn authorization_code(
     let code_text = params.require("code")?.to_string();
     let redirect_uri = params.get("redirect_uri").map(str::to_string);
     let verifier = params.get("code_verifier").map(str::to_string);
+    let resource = params.get("resource").map(str::to_string);
     db::write::<_, OAuthError, _>(conn, |conn| {
         let (code, status) = AuthorizationCode::find(conn, &code_text)?
             .ok_or_else(|| OAuthError::invalid_grant("The code is not valid."))?;
@@ -146,26 +216,29 @@ fn authorization_code(
             ));
         }
         check_verifier(&code, verifier.as_deref(), client.client.public_client)?;
+        let resource = chosen_resource(&code.resource, resource.as_deref())?;
+        let person = Person::load(conn, code.user_id)?;
+        let grant = regrant(conn, server, client, &person, &code.scope, resource)?;
         // A family even without refresh tokens: it records the access token, so that
         // withdrawing the consent or locking the account denies it.
         let family = Family::create(
             conn,
             &client.client.client_id,
             code.user_id,
-            &code.scope,
+            (&code.scope, resource.unwrap_or_default()),
             code.auth_time,
             i64::from(client.client.refresh_token_ttl),
         )?;
         AuthorizationCode::consume(conn, &code.code_hash, Some(family.id.as_str()))?;
-        Ok(Ok(user_tokens(
-            conn,
-            server,
-            client,
-            &family,
-            &code.scope,
-            client.client.allows_grant("refresh_token"),
-            code.nonce.as_deref(),
-        )?))
+        let issue = Issue {
+            family: &family,
+            grant: &grant,
+            subject: &person.subject,
+            bound: &code.scope,
+            with_refresh: client.client.allows_grant("refresh_token"),
+            nonce: code.nonce.as_deref(),
+        };
+        Ok(Ok(user_tokens(conn, server, client, &issue)?))
     })?
 }
 
@@ -208,7 +281,8 @@ fn refresh_token(
     require_grant(&client.client, "refresh_token")?;
     require_active_owner(client)?;
     let presented = params.require("refresh_token")?.to_string();
-    let requested = parse_scope(params.get("scope"))?;
+    let requested = parse_scope(params.get("scope"))?.unwrap_or_default();
+    let resource = params.get("resource").map(str::to_string);
     db::write::<_, OAuthError, _>(conn, |conn| {
         let (token, family, status) = RefreshToken::find(conn, &presented)?
             .ok_or_else(|| OAuthError::invalid_grant("The refresh token is not valid."))?;
@@ -235,13 +309,22 @@ fn refresh_token(
             ));
         }
         let scope = narrowed(&token.scope, &requested)?;
+        let resource = chosen_resource(&family.resource, resource.as_deref())?;
+        let person = Person::load(conn, family.user_id)?;
+        let grant = regrant(conn, server, client, &person, &scope, resource)?;
         if !RefreshToken::mark_used(conn, &token.token_hash)? {
             // Rotated by a parallel request between the read and now: a reuse as well.
             return Ok(Err(reuse(conn, &family)?));
         }
-        Ok(Ok(user_tokens(
-            conn, server, client, &family, &scope, true, None,
-        )?))
+        let issue = Issue {
+            family: &family,
+            grant: &grant,
+            subject: &person.subject,
+            bound: &scope,
+            with_refresh: true,
+            nonce: None,
+        };
+        Ok(Ok(user_tokens(conn, server, client, &issue)?))
     })?
 }
 
@@ -270,43 +353,58 @@ fn narrowed(original: &str, requested: &[String]) -> Result<String, OAuthError> 
     }
 }
 
+/// The tokens of a user's grant about to be issued.
+struct Issue<'a> {
+    family: &'a Family,
+    grant: &'a Grant,
+    /// The person's opaque subject.
+    subject: &'a str,
+    /// What the refresh token may give at most (the scope allowed, or the part asked for).
+    bound: &'a str,
+    with_refresh: bool,
+    nonce: Option<&'a str>,
+}
+
 /// The access token (+ a refresh token when `with_refresh`, + an ID token for `openid`) of a
 /// user's grant; the access token is recorded in the family.
 fn user_tokens(
     conn: &mut SqliteConnection,
     server: &AuthorizationServer,
     client: &ClientWithApplication,
-    family: &Family,
-    scope: &str,
-    with_refresh: bool,
-    nonce: Option<&str>,
+    issue: &Issue,
 ) -> Result<serde_json::Value, diesel::result::Error> {
-    let subject = family.user_id.to_string();
+    let Issue {
+        family,
+        grant,
+        subject,
+        ..
+    } = issue;
     let ttl = i64::from(client.client.user_token_ttl);
-    let claims = access_claims(&server.issuer, client, &subject, scope, ttl);
+    let claims = access_claims(&server.issuer, client, subject, grant, ttl);
     let mut body = json!({
         "access_token": server.keys.sign("at+jwt", &claims),
         "token_type": "Bearer",
         "expires_in": ttl,
-        "scope": scope,
+        "scope": claims.scope,
     });
     Family::record_access_token(conn, &family.id, &claims.jti, claims.exp)?;
-    if with_refresh {
+    if issue.with_refresh {
         let (refresh, hash) = tokens::new_refresh_token();
         RefreshToken::insert(
             conn,
             &hash,
             &family.id,
-            scope,
+            issue.bound,
             i64::from(client.client.refresh_token_ttl),
         )?;
         body["refresh_token"] = json!(refresh);
     }
-    if scope.split(' ').any(|s| s == "openid") {
+    if grant.scopes.iter().any(|s| s == "openid") {
         let now = db::now();
+        let nonce = issue.nonce;
         let id_claims = IdClaims {
             iss: &server.issuer,
-            sub: &subject,
+            sub: subject,
             aud: &client.client.client_id,
             exp: now + i64::from(client.client.id_token_ttl),
             iat: now,

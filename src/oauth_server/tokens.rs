@@ -12,10 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use super::clients::{ApplicationClaim, ClientWithApplication};
 use super::error::OAuthError;
+use super::grants::{Audience, Grant};
 use crate::db::schema::{
     family_access_tokens, refresh_token_families, refresh_tokens, revoked_tokens, users,
 };
 use crate::domain::accounts::AccountStatus;
+use crate::domain::apis::scopes::is_scope_char;
 use crate::security::{random, sha256_hex};
 
 /// The claims of a Portico access token.
@@ -23,7 +25,7 @@ use crate::security::{random, sha256_hex};
 pub struct AccessClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    pub aud: Audience,
     pub exp: i64,
     pub iat: i64,
     pub jti: String,
@@ -49,43 +51,41 @@ pub struct IdClaims<'a> {
     pub nonce: Option<&'a str>,
 }
 
-/// Builds the access-token claims for a client (and a user, for user flows).
+/// Builds the access-token claims for a client (and a user's opaque subject, for user flows).
 pub fn access_claims(
     issuer: &str,
     client: &ClientWithApplication,
     subject: &str,
-    scope: &str,
+    grant: &Grant,
     ttl: i64,
 ) -> AccessClaims {
     let now = crate::db::now();
     AccessClaims {
         iss: issuer.to_string(),
         sub: subject.to_string(),
-        aud: client.client.client_id.clone(),
+        aud: grant.audience.clone(),
         exp: now + ttl,
         iat: now,
         jti: random::token(16),
         client_id: client.client.client_id.clone(),
-        scope: scope.to_string(),
+        scope: grant.scope(),
         key_type: client.client.key_type.map(|k| k.as_str().to_string()),
         application: client.application.clone(),
     }
 }
 
-/// Checks a `scope` parameter (RFC 6749 §3.3): space-separated tokens of NQCHAR.
-pub fn parse_scope(scope: Option<&str>) -> Result<Vec<String>, OAuthError> {
-    let Some(scope) = scope else {
-        return Ok(Vec::new());
+/// Checks a `scope` parameter (RFC 6749 §3.3): space-separated scope tokens, repeats dropped.
+/// `None` when no scope was asked (absent, or only spaces).
+pub fn parse_scope(scope: Option<&str>) -> Result<Option<Vec<String>>, OAuthError> {
+    let Some(scope) = scope.filter(|s| !s.trim().is_empty()) else {
+        return Ok(None);
     };
     if scope.len() > 1000 {
         return Err(OAuthError::invalid_scope("The scope is too long."));
     }
     let mut scopes: Vec<String> = Vec::new();
     for token in scope.split(' ').filter(|t| !t.is_empty()) {
-        if !token
-            .chars()
-            .all(|c| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c))
-        {
+        if !token.chars().all(is_scope_char) {
             return Err(OAuthError::invalid_scope(
                 "A scope contains characters that are not allowed.",
             ));
@@ -94,16 +94,16 @@ pub fn parse_scope(scope: Option<&str>) -> Result<Vec<String>, OAuthError> {
             scopes.push(token.to_string());
         }
     }
-    Ok(scopes)
+    Ok(Some(scopes))
 }
 
-/// The scope string granted when a client asks for `scopes` (or nothing: `default`).
-pub fn granted(scopes: &[String]) -> String {
-    if scopes.is_empty() {
-        "default".to_string()
-    } else {
-        scopes.join(" ")
-    }
+/// The scopes of a stored scope string.
+pub fn split_scope(scope: &str) -> Vec<String> {
+    scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// A new refresh token and its hash.
@@ -123,6 +123,8 @@ pub struct Family {
     pub auth_time: i64,
     pub revoked_at: Option<i64>,
     pub expires_at: i64,
+    /// The resource the grant was narrowed to (RFC 8707); empty: none.
+    pub resource: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -142,7 +144,7 @@ impl Family {
         conn: &mut SqliteConnection,
         client_id: &str,
         user_id: UserId,
-        scope: &str,
+        (scope, resource): (&str, &str),
         auth_time: i64,
         ttl: i64,
     ) -> QueryResult<Family> {
@@ -153,6 +155,7 @@ impl Family {
                 refresh_token_families::client_id.eq(client_id),
                 refresh_token_families::user_id.eq(user_id),
                 refresh_token_families::scope.eq(scope),
+                refresh_token_families::resource.eq(resource),
                 refresh_token_families::auth_time.eq(auth_time),
                 refresh_token_families::expires_at.eq(now + ttl),
                 refresh_token_families::created_at.eq(now),

@@ -7,10 +7,10 @@ use serde_json::json;
 
 use super::AuthorizationServer;
 use super::error::OAuthError;
+use super::grants::Person;
 use crate::db;
 use crate::db::models::users::User;
 use crate::domain::accounts::AccountStatus;
-use crate::domain::ids::UserId;
 
 pub async fn userinfo(
     req: HttpRequest,
@@ -33,10 +33,8 @@ pub async fn userinfo(
                 "The access token lacks the openid scope.",
             ));
         }
-        let user_id: UserId = claims
-            .sub
-            .parse()
-            .map_err(|_| OAuthError::invalid_token("The access token is not a user's."))?;
+        let user_id = Person::find_by_subject(conn, &claims.sub)?
+            .ok_or_else(|| OAuthError::invalid_token("The access token is not a user's."))?;
         let user = User::find(conn, user_id)?
             .ok_or_else(|| OAuthError::invalid_token("The user no longer exists."))?;
         if user.status != AccountStatus::Active {

@@ -1,6 +1,7 @@
 //! The administrator's side of the API catalog: create and update APIs, their subscription
 //! tiers, their lifecycle status and their OpenAPI document.
 
+use crate::db::models::api_scopes::ApiScope;
 use crate::db::models::apis::{AdminApiRow, Api, ApiFields};
 use crate::db::models::audit_events::Actor;
 use crate::db::models::throttling_policies::ThrottlingPolicy;
@@ -17,6 +18,7 @@ pub struct ApiDetail {
     pub api: Api,
     pub tiers: Vec<ThrottlingPolicy>,
     pub subscriptions: i64,
+    pub scopes: Vec<ApiScope>,
 }
 
 const OBJECT_TYPE: &str = "api";
@@ -41,6 +43,7 @@ pub async fn detail(pool: &DbPool, id: ApiId) -> ServiceResult<(ApiDetail, Vec<T
         let detail = ApiDetail {
             tiers: Api::tiers(conn, id)?,
             subscriptions: Api::subscription_count(conn, id)?,
+            scopes: ApiScope::of_api(conn, id)?,
             api,
         };
         let choices = ThrottlingPolicy::list(conn, PolicyLevel::Subscription)?;
@@ -91,6 +94,34 @@ fn check_conflicts(
             ),
         );
     }
+    if let Some(resource) = &input.resource_identifier
+        && let Some(other) = Api::find_by_resource(conn, resource, except)?
+    {
+        errors.add(
+            "resource_identifier",
+            format!(
+                "The resource identifier {resource} is already used by {} {}.",
+                other.name, other.version
+            ),
+        );
+    }
+    if let DocumentChange::Replace(document) = &input.document {
+        let names: Vec<&str> = document.scopes.iter().map(|(n, _)| n.as_str()).collect();
+        let taken = ApiScope::taken_elsewhere(conn, except, &names)?;
+        if !taken.is_empty() {
+            let list: Vec<String> = taken
+                .iter()
+                .map(|(scope, api, version)| format!("{scope} ({api} {version})"))
+                .collect();
+            errors.add(
+                "openapi_document",
+                format!(
+                    "Scope names are unique across APIs; the document declares scopes another API has: {}.",
+                    list.join(", ")
+                ),
+            );
+        }
+    }
     if errors.is_empty() {
         Ok(())
     } else {
@@ -123,6 +154,7 @@ fn fields(input: &ApiInput) -> ApiFields<'_> {
         context: &input.context,
         description: &input.description,
         status: input.status,
+        resource_identifier: input.resource_identifier.as_deref(),
     }
 }
 
@@ -161,6 +193,7 @@ pub async fn create(pool: &DbPool, actor: Actor, form: ApiForm) -> ServiceResult
         };
         let api = Api::insert(conn, fields(&input), document).map_err(unique_violation)?;
         Api::replace_tiers(conn, api.id, &tier_ids)?;
+        replace_document_scopes(conn, api.id, &input.document)?;
         subject.object_id = Some(api.id.get());
         let tiers = input.tiers.join(", ");
         let summary = format!(
@@ -192,6 +225,7 @@ pub async fn update(pool: &DbPool, actor: Actor, id: ApiId, form: ApiForm) -> Se
         };
         let api = Api::update(conn, id, fields(&input), document).map_err(unique_violation)?;
         Api::replace_tiers(conn, id, &tier_ids)?;
+        replace_document_scopes(conn, id, &input.document)?;
         let status_note = if current.status == api.status {
             String::new()
         } else {
@@ -205,6 +239,20 @@ pub async fn update(pool: &DbPool, actor: Actor, id: ApiId, form: ApiForm) -> Se
         Ok((api, summary))
     })
     .await
+}
+
+/// The scopes the document declares replace those the previous one declared (none, when the
+/// document is removed); the administrator's own scopes stay.
+fn replace_document_scopes(
+    conn: &mut diesel::SqliteConnection,
+    id: ApiId,
+    document: &DocumentChange,
+) -> diesel::QueryResult<()> {
+    match document {
+        DocumentChange::Keep => Ok(()),
+        DocumentChange::Remove => ApiScope::replace_from_document(conn, id, &[]),
+        DocumentChange::Replace(doc) => ApiScope::replace_from_document(conn, id, &doc.scopes),
+    }
 }
 
 /// An API as the audit trail names it: "API Payments v1 at /payments/v1".

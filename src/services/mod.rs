@@ -3,6 +3,7 @@
 //! outcomes as one typed error, `ServiceError`, that the web layer turns into pages.
 
 pub mod accounts;
+pub mod api_scopes;
 pub mod apis;
 pub mod applications;
 pub mod demo;

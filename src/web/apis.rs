@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::db::models::api_scopes::ApiScope;
 use crate::db::models::apis::{Api, ApiSummary};
 use crate::db::models::applications::Application;
 use crate::db::models::throttling_policies::ThrottlingPolicy;
@@ -68,9 +69,17 @@ struct ApiPage {
     api: Api,
     operations: Vec<Operation>,
     tiers: Vec<ThrottlingPolicy>,
+    scopes: Vec<ApiScope>,
     applications: Vec<Application>,
     form: SubscribeForm,
     errors: FieldErrors,
+}
+
+impl ApiPage {
+    /// The API's resource identifier: the `resource` clients name and their tokens' `aud`.
+    fn resource(&self) -> String {
+        self.api.resource(&self.ctx.base_url())
+    }
 }
 
 /// Loads what the API page shows; 404 for APIs that are not in the catalog.
@@ -82,16 +91,17 @@ async fn api_page(
     errors: FieldErrors,
 ) -> Result<ApiPage, AppError> {
     let viewer_id = ctx.viewer.as_ref().map(|v| v.id);
-    let (api, tiers, applications) = db::run(pool, move |conn| {
+    let (api, tiers, scopes, applications) = db::run(pool, move |conn| {
         let api = Api::find(conn, api_id)?
             .filter(|a| a.status.is_listed())
             .ok_or(AppError::NotFound)?;
         let tiers = Api::tiers(conn, api.id)?;
+        let scopes = ApiScope::of_api(conn, api.id)?;
         let applications = match viewer_id {
             Some(id) => Application::all_owned(conn, id)?,
             None => Vec::new(),
         };
-        Ok::<_, AppError>((api, tiers, applications))
+        Ok::<_, AppError>((api, tiers, scopes, applications))
     })
     .await?;
     Ok(ApiPage {
@@ -99,6 +109,7 @@ async fn api_page(
         operations: api.operations(),
         api,
         tiers,
+        scopes,
         applications,
         form,
         errors,

@@ -24,7 +24,8 @@ pub async fn start(
 ) -> Result<HttpResponse, AppError> {
     let request = query.into_inner();
     let user_id = ctx.viewer.as_ref().map(|v| v.id);
-    match handle(&pool, user_id, request.clone(), None).await? {
+    let issuer = ctx.base_url();
+    match handle(&pool, issuer, user_id, request.clone(), None).await? {
         Step::Respond(outcome) => Ok(respond(ctx, outcome)),
         Step::SignIn => Ok(sign_in_first(&req)),
         Step::Consent(valid) => Ok(consent_page(ctx, request, *valid)),
@@ -44,7 +45,8 @@ pub async fn decide(
             "Sign in, then start again from the application.",
         ));
     };
-    match handle(&pool, Some(user_id), request, Some(decision)).await? {
+    let issuer = ctx.base_url();
+    match handle(&pool, issuer, Some(user_id), request, Some(decision)).await? {
         Step::Respond(outcome) => Ok(respond(ctx, outcome)),
         Step::Consent(_) | Step::SignIn => Ok(error_page(ErrorKind::BadRequest, "")),
     }
@@ -111,19 +113,20 @@ struct ConsentPage {
     request: AuthorizeRequest,
     application_name: String,
     owner: String,
-    scopes: Vec<String>,
+    /// Each scope asked for, with what it lets the application do.
+    scopes: Vec<(String, String)>,
 }
 
-impl ConsentPage {
-    /// What a scope lets the application do, in words.
-    fn describe(&self, scope: &str) -> String {
-        match scope {
-            "openid" => "Confirm who you are (your account id)".to_string(),
-            "profile" => "See your name and username".to_string(),
-            "email" => "See your email address".to_string(),
-            "default" => "Call the APIs it is subscribed to, as you".to_string(),
-            other => format!("Use the “{other}” permission"),
-        }
+/// What a scope lets the application do, in words: the OpenID scopes Portico's, an API scope
+/// its API's description.
+fn describe(scope: &str, description: Option<&str>) -> String {
+    match (scope, description) {
+        ("openid", _) => "Confirm who you are".to_string(),
+        ("profile", _) => "See your name and username".to_string(),
+        ("email", _) => "See your email address".to_string(),
+        ("offline_access", _) => "Keep this access while you are away".to_string(),
+        (_, Some(description)) => description.to_string(),
+        (other, None) => format!("Use the “{other}” permission"),
     }
 }
 
@@ -132,11 +135,11 @@ mod render_test;
 
 fn consent_page(ctx: PageContext, request: AuthorizeRequest, valid: Valid) -> HttpResponse {
     let application_name = valid.application_name();
-    let scopes = if valid.scopes.is_empty() {
-        vec!["default".to_string()]
-    } else {
-        valid.scopes
-    };
+    let scopes = valid
+        .scopes
+        .iter()
+        .map(|s| (s.clone(), describe(s, valid.scope_description(s))))
+        .collect();
     render(
         StatusCode::OK,
         &ConsentPage {

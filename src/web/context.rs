@@ -182,6 +182,16 @@ pub struct PageContext {
 }
 
 impl PageContext {
+    /// The public URL without a trailing slash (the issuer, the base of resource identifiers);
+    /// empty outside a request.
+    pub fn base_url(&self) -> String {
+        self.request
+            .as_ref()
+            .and_then(|r| r.app_data::<actix_web::web::Data<crate::config::Settings>>())
+            .map(|settings| settings.base_url())
+            .unwrap_or_default()
+    }
+
     /// The context of a page drawn outside a request's session (error pages).
     pub fn blank() -> Self {
         Self {

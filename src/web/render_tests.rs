@@ -116,6 +116,7 @@ pub fn api(id: i64, name: &str) -> Api {
         operations: "[]".into(),
         created_at: 0,
         updated_at: 0,
+        resource_identifier: None,
     }
 }
 

@@ -69,6 +69,8 @@ pub enum Url {
     AdminApis,
     NewApi,
     AdminApi(ApiId),
+    /// Where the scope form posts; `admin::api_scopes::delete_path` adds a scope's removal.
+    AdminApiScopes(ApiId),
     /// A file of `static/` (`css/portico.css`), served by `assets::serve`.
     Static(&'static str),
 }
@@ -159,6 +161,7 @@ impl Url {
             Url::AdminApis => ("/admin/apis", none),
             Url::NewApi => ("/admin/apis/new", none),
             Url::AdminApi(id) => ("/admin/apis/{id}", one(id.get())),
+            Url::AdminApiScopes(id) => ("/admin/apis/{id}/scopes", one(id.get())),
             Url::Static(path) => ("/static/{path:.*}", [Some(Text(path)), None]),
         }
     }
@@ -275,6 +278,7 @@ mod tests {
             Url::AdminApis,
             Url::NewApi,
             Url::AdminApi(ApiId(7)),
+            Url::AdminApiScopes(ApiId(7)),
             Url::Static("css/portico.css"),
             Url::Static("img/favicon.svg"),
         ];

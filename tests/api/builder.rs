@@ -15,7 +15,7 @@ use crate::helpers::*;
 type Form<'a> = &'a [(&'a str, &'a str)];
 
 /// An OpenAPI document with one operation, `GET /items` ("List items").
-const ITEMS_DOCUMENT: &str =
+pub const ITEMS_DOCUMENT: &str =
     r#"{"openapi": "3.0.0", "paths": {"/items": {"get": {"summary": "List items"}}}}"#;
 
 /// What to seed, in order; `build` starts Portico and replays it through the pages.
@@ -278,6 +278,19 @@ impl TestApp {
             tiers: tiers.iter().map(|t| t.to_string()).collect(),
         };
         publish_api(self.seeder().await, &api).await
+    }
+
+    /// Declares a scope of an API through its scopes form (`roles` comma-separated, or empty).
+    pub async fn add_scope(&self, api: i64, name: &str, description: &str, roles: &str) {
+        let fields = [
+            ("name", name),
+            ("description", description),
+            ("roles", roles),
+        ];
+        self.seeder()
+            .await
+            .post_ok(&format!("/admin/apis/{api}/scopes"), &fields)
+            .await;
     }
 
     /// Makes a subscription tier wait for approval, through the policy's edit form.

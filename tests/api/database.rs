@@ -124,6 +124,8 @@ fn lines(conn: &mut SqliteConnection, sql: &str) -> Vec<String> {
 
 /// Rows in every table; the last statements delete objects the audit trail still names.
 const EVERY_TABLE: &str = include_str!("fixtures/every_table.sql");
+/// Rows of the tables made after `ids_never_reused`, for a database already migrated.
+const LATER_TABLES: &str = include_str!("fixtures/later_tables.sql");
 const IDS_NEVER_REUSED: &str = "ids_never_reused";
 
 /// A database made by the migrations before `ids_never_reused`, filled with `EVERY_TABLE`.
@@ -345,13 +347,18 @@ fn no_table_ever_hands_out_an_id_twice() {
     let older = dir.path().join("older.db");
     database_before_ids_never_reused(&older);
     drop(portico::db::connect(&older).unwrap());
+    let mut conn = SqliteConnection::establish(&older.to_string_lossy()).unwrap();
+    conn.batch_execute(LATER_TABLES).unwrap();
+    drop(conn);
     let checked = assert_no_id_is_handed_out_twice(&older);
     // ... and a new one.
     let new = dir.path().join("new.db");
     drop(portico::db::connect(&new).unwrap());
     let mut conn = SqliteConnection::establish(&new.to_string_lossy()).unwrap();
-    conn.batch_execute(&format!("PRAGMA foreign_keys = ON; {EVERY_TABLE}"))
-        .unwrap();
+    conn.batch_execute(&format!(
+        "PRAGMA foreign_keys = ON; {EVERY_TABLE} {LATER_TABLES}"
+    ))
+    .unwrap();
     drop(conn);
     assert_eq!(assert_no_id_is_handed_out_twice(&new), checked);
     assert!(

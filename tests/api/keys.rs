@@ -1080,6 +1080,13 @@ async fn the_token_endpoint_follows_every_change_to_a_client_it_has_just_used() 
 async fn a_portal_token_is_a_jwt_the_server_introspects_as_active() {
     let (app, tpp) = spawn_tpp("karl").await;
     let id = tpp.create_application("Tokens").await;
+    // The token carries the scopes of the API the application is subscribed to.
+    let api = app
+        .publish_api("Payments", "/payments", "PUBLISHED", &["Gold"])
+        .await;
+    app.add_scope(api, "read", "Read payments", "").await;
+    app.add_scope(api, "write", "Make payments", "").await;
+    tpp.subscribe(api, id, "Gold").await;
     let (key, secret) = generate(&tpp, id, "sandbox", &client_credentials()).await;
     let path = format!("{}/token", keys_path(id, "sandbox"));
 
@@ -1109,6 +1116,15 @@ async fn a_portal_token_is_a_jwt_the_server_introspects_as_active() {
             vec![("consumer_secret", &secret), ("validity_period", "soon")],
             "validity_period",
             "whole number",
+        ),
+        (
+            vec![
+                ("consumer_secret", &secret),
+                ("scopes", "read anything_at_all"),
+                ("validity_period", "600"),
+            ],
+            "scopes",
+            "Unknown scope: anything_at_all",
         ),
         (
             vec![

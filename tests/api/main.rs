@@ -32,6 +32,7 @@ mod policies;
 mod process;
 mod results;
 mod routes;
+mod scopes;
 mod secrets;
 mod sessions;
 mod settings;

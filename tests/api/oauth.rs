@@ -116,11 +116,14 @@ pub(crate) async fn app_with_client() -> (TestApp, i64, TestClient) {
     (app, application_id, client)
 }
 
-/// An application owned by a TPP, subscribed to one API: what the tokens speak for.
+/// An application owned by a TPP, subscribed to one API with the scopes `read` and `write`:
+/// what the tokens speak for.
 pub(crate) async fn application(app: &TestApp) -> (Browser, i64) {
     let api = app
         .publish_api("Payments", "/payments", "PUBLISHED", &["Gold"])
         .await;
+    app.add_scope(api, "read", "Read payments", "").await;
+    app.add_scope(api, "write", "Make payments", "").await;
     let tpp = app.tpp_of("owner", "Wallet Corp").await;
     let id = tpp.create_application("Wallet").await;
     tpp.subscribe(api, id, "Gold").await;
@@ -215,24 +218,23 @@ async fn client_credentials_issues_an_rfc_9068_jwt_with_the_application() {
         assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
         assert_eq!(claims["iss"], app.address);
         assert_eq!(claims["sub"], client.client_id.as_str());
-        assert_eq!(claims["aud"], client.client_id.as_str());
+        // RFC 8707 / RFC 9068: the audience is the subscribed API's resource identifier.
+        assert_eq!(claims["aud"], format!("{}/payments", app.address));
         assert_eq!(claims["client_id"], client.client_id.as_str());
         assert_eq!(claims["key_type"], "PRODUCTION");
         assert_eq!(
             claims["application"],
-            json!({ "id": application_id, "name": "Wallet", "owner": "owner", "tier": "10PerMin" })
+            json!({ "id": application_id, "name": "Wallet", "tier": "10PerMin" }),
+            "the application, never its owner's username"
         );
         assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 20));
         assert_eq!(
             claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
             3600
         );
-        let expected_scope = if auth_method == "basic" {
-            "read write"
-        } else {
-            "default"
-        };
-        assert_eq!(claims["scope"], expected_scope);
+        // Asked or not (the default), the application gets the scopes of its subscribed API.
+        assert_eq!(claims["scope"], "read write");
+        assert_eq!(body["scope"], "read write");
     }
     // The hot path writes nothing.
     assert_eq!(
@@ -561,14 +563,24 @@ async fn the_code_flow_with_pkce_consent_and_id_token() {
     let (status, tokens) = exchange(&app, &client, &code, VERIFIER).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     let (_, claims) = verify_with_jwks(&app, tokens["access_token"].as_str().unwrap()).await;
-    assert_eq!(claims["sub"], app.user_id("person").to_string());
+    // The person's subject is stable and opaque: not their database id.
+    let subject = claims["sub"].as_str().unwrap().to_string();
+    assert_ne!(subject, app.user_id("person").to_string());
+    assert!(
+        subject.len() == 32 && subject.chars().all(|c| c.is_ascii_hexdigit()),
+        "{subject}"
+    );
     assert_eq!(claims["scope"], "openid profile");
     assert!(tokens["refresh_token"].as_str().is_some());
     let (header, id_claims) = verify_with_jwks(&app, tokens["id_token"].as_str().unwrap()).await;
     assert_eq!(header.typ.as_deref(), Some("JWT"));
     assert_eq!(id_claims["aud"], client.client_id.as_str());
     assert_eq!(id_claims["nonce"], "n-0S6");
-    assert_eq!(id_claims["sub"], app.user_id("person").to_string());
+    assert_eq!(
+        id_claims["sub"],
+        subject.as_str(),
+        "the same subject in the ID token"
+    );
 
     // The consent is remembered: the next request goes straight back with a code.
     let url = format!("/oauth2/authorize?{query}");
@@ -582,6 +594,11 @@ async fn the_code_flow_with_pkce_consent_and_id_token() {
         .bearer_auth(tokens["access_token"].as_str().unwrap())
         .fetch_json()
         .await;
+    assert_eq!(
+        info["sub"],
+        subject.as_str(),
+        "the same subject at userinfo"
+    );
     assert_eq!(info["preferred_username"], "person");
     assert_eq!(info["name"], "Ada Lovelace");
     let plain = client_credentials_token(&app, &client, None).await;
@@ -809,7 +826,7 @@ async fn codes_are_single_use_bound_and_short_lived() {
     let person = app.tpp("coder").await;
 
     // Reuse revokes what the first exchange issued.
-    let code = code_for(&app, &person, &client, "read").await;
+    let code = code_for(&app, &person, &client, "openid").await;
     let (status, first) = exchange(&app, &client, &code, VERIFIER).await;
     assert_eq!(status, StatusCode::OK);
     let (status, again) = exchange(&app, &client, &code, VERIFIER).await;
@@ -836,7 +853,7 @@ async fn codes_are_single_use_bound_and_short_lived() {
     }
 
     // Another client's code, a wrong redirect URI, an expired code, PKCE mismatches.
-    let code = code_for(&app, &person, &client, "read").await;
+    let code = code_for(&app, &person, &client, "openid").await;
     let (status, body) = exchange(&app, &other, &code, VERIFIER).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -886,7 +903,7 @@ async fn codes_are_single_use_bound_and_short_lived() {
         "failed attempts do not consume the code"
     );
 
-    let code = code_for(&app, &person, &client, "read").await;
+    let code = code_for(&app, &person, &client, "openid").await;
     // Time passing: the code's ten minutes are over.
     app.execute("UPDATE authorization_codes SET expires_at = strftime('%s','now') - 1 WHERE used_at IS NULL");
     assert_oauth_error(
@@ -947,7 +964,7 @@ async fn public_clients_authenticate_by_pkce_alone() {
     });
     assert!(client.secret.is_none());
     let person = app.tpp("mobile").await;
-    let code = code_for(&app, &person, &client, "read").await;
+    let code = code_for(&app, &person, &client, "openid").await;
     let (status, body, _) = post_token(
         &app,
         None,
@@ -992,8 +1009,7 @@ async fn public_clients_authenticate_by_pkce_alone() {
 
 #[actix_web::test]
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
-    let app = spawn_app().await;
-    let client = app.register_client(ClientSpec::default());
+    let (app, _, client) = app_with_client().await;
     let other = app.register_client(ClientSpec::default());
     let person = app.tpp("refresher").await;
     let code = code_for(&app, &person, &client, "read write").await;
@@ -1055,7 +1071,7 @@ async fn parallel_reuse_of_a_refresh_token_lets_at_most_one_through_and_revokes_
     let app = spawn_app().await;
     let client = app.register_client(ClientSpec::default());
     let person = app.tpp("racer").await;
-    let code = code_for(&app, &person, &client, "read").await;
+    let code = code_for(&app, &person, &client, "openid").await;
     let (_, tokens) = exchange(&app, &client, &code, VERIFIER).await;
     let token = tokens["refresh_token"].as_str().unwrap().to_string();
     let auth = basic(&client);
@@ -1128,7 +1144,7 @@ async fn introspection_answers_only_for_good_tokens_and_their_owners() {
     assert_eq!(body["application"]["name"], "Wallet");
     assert_eq!(
         body["subscriptions"],
-        json!([{ "context": "/payments", "tier": "Gold", "api": "Payments", "version": "1.0.0" }])
+        json!([{ "context": "/payments", "resource": format!("{}/payments", app.address), "tier": "Gold", "api": "Payments", "version": "1.0.0" }])
     );
     for key in ["exp", "iat", "sub", "token_type"] {
         assert!(body.get(key).is_some(), "{key}");
@@ -1302,7 +1318,7 @@ async fn revocation_denies_the_token_and_leaves_other_clients_alone() {
 
     // Revoking a refresh token ends its family and the access tokens it issued.
     let person = app.tpp("revoker").await;
-    let code = code_for(&app, &person, &client, "read").await;
+    let code = code_for(&app, &person, &client, "openid").await;
     let (_, tokens) = exchange(&app, &client, &code, VERIFIER).await;
     let refresh = tokens["refresh_token"].as_str().unwrap();
     let (_, body, _) = post_json(

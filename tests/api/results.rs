@@ -110,7 +110,7 @@ async fn one_time_results_are_shown_once_by_the_page_the_redirect_leads_to() {
     }
 
     // A token: shown once, by the tab; the other session of the same person never sees it.
-    let response = tpp.portal_token(id, &secret, Some("read"), "600").await;
+    let response = tpp.portal_token(id, &secret, Some("openid"), "600").await;
     assert_eq!(location(&response), tab);
     let (_, elsewhere) = other_session.page(&tab).await;
     assert!(
@@ -127,7 +127,7 @@ async fn one_time_results_are_shown_once_by_the_page_the_redirect_leads_to() {
         input_value(&page, "validity_period").as_deref(),
         Some("600")
     );
-    assert_eq!(input_value(&page, "scopes").as_deref(), Some("read"));
+    assert_eq!(input_value(&page, "scopes").as_deref(), Some("openid"));
     let (_, reload) = tpp.page(&tab).await;
     assert!(!reload.contains(&token), "the token is shown once");
     assert_eq!(audit_rows(&app, "generate_token"), 1, "one token, one row");
@@ -597,6 +597,18 @@ async fn admin_areas(run: &mut Run) {
             format!("/admin/apis/{pets}"),
             As::Admin,
             API,
+        ),
+        post(
+            "/admin/apis/{id}/scopes",
+            format!("/admin/apis/{pets}/scopes"),
+            As::Admin,
+            &[("name", "pets:read"), ("description", "Read pets")],
+        ),
+        post(
+            "/admin/apis/{id}/scopes/{scope}/delete",
+            format!("/admin/apis/{pets}/scopes/pets%3Aread/delete"),
+            As::Admin,
+            &[],
         ),
     ])
     .await;

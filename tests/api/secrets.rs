@@ -186,9 +186,7 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
     let regenerated = data_field(&shown_after(&tpp, response).await, "consumer_secret").unwrap();
     secrets.push(("regenerated consumer secret".into(), regenerated.clone()));
     let (key, _) = keys[0].clone();
-    let response = tpp
-        .portal_token(id, &regenerated, Some("read"), "600")
-        .await;
+    let response = tpp.portal_token(id, &regenerated, None, "600").await;
     let portal_token = data_field(&shown_after(&tpp, response).await, "access_token").unwrap();
     secrets.push(("portal access token".into(), portal_token));
 
@@ -219,7 +217,7 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
         ("response_type", "code"),
         ("client_id", key.as_str()),
         ("redirect_uri", CALLBACK),
-        ("scope", "read"),
+        ("scope", "openid"),
         ("state", "s-1"),
     ])
     .unwrap();

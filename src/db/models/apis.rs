@@ -8,6 +8,7 @@ use diesel::dsl::count;
 use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::db::now;
 use crate::db::schema::{api_tiers, apis, subscriptions, throttling_policies};
+use crate::domain::apis::scopes::resource_identifier;
 use crate::domain::apis::{ApiStatus, Operation};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -23,6 +24,7 @@ pub struct Api {
     pub operations: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub resource_identifier: Option<String>,
 }
 
 /// A catalog entry without the (possibly large) OpenAPI document.
@@ -46,13 +48,14 @@ pub struct AdminApiRow {
 
 /// The stored fields of an API, as the admin form sets them.
 #[derive(Debug, Clone, Copy, Insertable, AsChangeset)]
-#[diesel(table_name = apis)]
+#[diesel(table_name = apis, treat_none_as_null = true)]
 pub struct ApiFields<'a> {
     pub name: &'a str,
     pub version: &'a str,
     pub context: &'a str,
     pub description: &'a str,
     pub status: ApiStatus,
+    pub resource_identifier: Option<&'a str>,
 }
 
 /// Escapes `%`, `_` and `\` so that user text matches literally inside LIKE.
@@ -67,6 +70,26 @@ pub fn like_pattern(text: &str) -> String {
 impl Api {
     pub fn operations(&self) -> Vec<Operation> {
         serde_json::from_str(&self.operations).unwrap_or_default()
+    }
+
+    /// The API's resource identifier (its tokens' audience) under the public URL `base`.
+    pub fn resource(&self, base: &str) -> String {
+        resource_identifier(base, &self.context, self.resource_identifier.as_deref())
+    }
+
+    /// Another API with this resource identifier set, if any.
+    pub fn find_by_resource(
+        conn: &mut SqliteConnection,
+        resource: &str,
+        except: Option<ApiId>,
+    ) -> QueryResult<Option<ApiSummary>> {
+        Self::another(
+            conn,
+            except,
+            apis::table
+                .filter(apis::resource_identifier.eq(resource))
+                .into_boxed(),
+        )
     }
 
     pub fn find(conn: &mut SqliteConnection, id: ApiId) -> QueryResult<Option<Api>> {

@@ -1,5 +1,6 @@
 //! One file per table: the row types and the queries on them. Nothing here knows about HTTP.
 
+pub mod api_scopes;
 pub mod apis;
 pub mod applications;
 pub mod audit_events;

@@ -2,10 +2,12 @@
 //! API carries is read in `openapi`.
 
 mod openapi;
+pub mod scopes;
 #[cfg(test)]
 mod tests;
 
 pub use openapi::{MAX_OPENAPI_BYTES, OpenApiDocument};
+pub use scopes::{ScopeForm, ScopeInput};
 
 use super::{FieldErrors, text};
 use crate::text_enum;
@@ -34,6 +36,9 @@ pub struct Operation {
     pub method: String,
     pub path: String,
     pub summary: String,
+    /// The OAuth2 scopes the operation requires (its security requirements).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
 }
 
 impl ApiStatus {
@@ -89,6 +94,8 @@ pub struct ApiForm {
     pub status: String,
     pub openapi_document: String,
     pub remove_openapi_document: Option<String>,
+    /// Empty: the default (public URL + context).
+    pub resource_identifier: String,
     /// `openapi_document` read by `read_document`, before any database work.
     pub read_document: Option<Result<OpenApiDocument, String>>,
 }
@@ -116,6 +123,7 @@ impl ApiForm {
                 "status" => form.status = value,
                 "openapi_document" => form.openapi_document = value,
                 "remove_openapi_document" => form.remove_openapi_document = Some(value),
+                "resource_identifier" => form.resource_identifier = value,
                 _ => {}
             }
         }
@@ -239,6 +247,8 @@ pub struct ApiInput {
     pub tiers: Vec<String>,
     pub status: ApiStatus,
     pub document: DocumentChange,
+    /// The resource identifier an administrator set; `None`: the default.
+    pub resource_identifier: Option<String>,
 }
 
 impl ApiInput {
@@ -299,6 +309,10 @@ impl ApiInput {
             text::optional_text(&form.description, "Description", 2000),
         );
         let tiers = errors.check("tiers", parse_tiers(&form.tiers, known_tiers));
+        let resource_identifier = errors.check(
+            "resource_identifier",
+            scopes::parse_resource_identifier(&form.resource_identifier),
+        );
         let status = errors.check(
             "status",
             parse_status(&form.status).and_then(|status| status_rule(status).map(|()| status)),
@@ -346,6 +360,7 @@ impl ApiInput {
             tiers: tiers?,
             status: status?,
             document: document?,
+            resource_identifier: resource_identifier?,
         })
     }
 }

@@ -78,12 +78,14 @@ fn openapi_json_and_yaml_give_their_operations() {
             Operation {
                 method: "GET".into(),
                 path: "/pets".into(),
-                summary: "List pets".into()
+                summary: "List pets".into(),
+                scopes: vec![],
             },
             Operation {
                 method: "POST".into(),
                 path: "/pets".into(),
-                summary: String::new()
+                summary: String::new(),
+                scopes: vec![],
             },
         ]
     );
@@ -117,4 +119,133 @@ fn bad_documents_are_explained() {
             .unwrap_err()
             .contains("at most 60 KiB")
     );
+}
+
+#[test]
+fn oauth2_schemes_give_the_scopes_and_what_each_operation_requires() {
+    let yaml = r#"
+openapi: 3.0.3
+info: {title: t, version: '1'}
+security: [{petstore_auth: ["pets:read"]}]
+components:
+  securitySchemes:
+    petstore_auth:
+      type: oauth2
+      flows:
+        clientCredentials:
+          tokenUrl: https://example.com/token
+          scopes: {"pets:read": "Read pets", "pets:write": "Change pets"}
+        authorizationCode:
+          authorizationUrl: https://example.com/a
+          tokenUrl: https://example.com/token
+          scopes: {"pets:read": "Read pets again", "pets:admin": "Run the shop"}
+    key: {type: apiKey, in: header, name: X-Key}
+paths:
+  /pets:
+    get: {summary: List}
+    post: {summary: Add, security: [{petstore_auth: ["pets:write"]}, {key: []}]}
+  /health:
+    get: {summary: Health, security: []}
+"#;
+    let doc = OpenApiDocument::parse(yaml).unwrap();
+    assert_eq!(
+        doc.scopes,
+        // By name; a scope two flows declare keeps the description of the first flow by name.
+        vec![
+            ("pets:admin".to_string(), "Run the shop".to_string()),
+            ("pets:read".to_string(), "Read pets again".to_string()),
+            ("pets:write".to_string(), "Change pets".to_string()),
+        ]
+    );
+    let required: Vec<(&str, Vec<String>)> = doc
+        .operations
+        .iter()
+        .map(|o| (o.summary.as_str(), o.scopes.clone()))
+        .collect();
+    assert_eq!(
+        required,
+        vec![
+            ("Health", vec![]),
+            ("List", vec!["pets:read".to_string()]),
+            ("Add", vec!["pets:write".to_string()]),
+        ]
+    );
+    let bad = "openapi: 3.0.3\npaths: {}\ncomponents:\n  securitySchemes:\n    o:\n      type: oauth2\n      flows:\n        implicit:\n          authorizationUrl: https://e/a\n          scopes: {\"has space\": x}\n";
+    let err = OpenApiDocument::parse(bad).unwrap_err();
+    assert!(err.contains("declares a scope Portico cannot use"), "{err}");
+    assert!(err.contains("has space"), "{err}");
+}
+
+#[test]
+fn scope_names_follow_rfc_6749_and_leave_the_openid_scopes_alone() {
+    use super::scopes::parse_scope_name;
+    for good in [
+        "payments:write",
+        "read",
+        "https://api.example.com/x.read",
+        "a!#[]~",
+    ] {
+        assert_eq!(parse_scope_name(good).as_deref(), Ok(good), "{good}");
+    }
+    for bad in [
+        "",
+        "two words",
+        "quote\"",
+        "back\\slash",
+        "é",
+        "openid",
+        "offline_access",
+    ] {
+        assert!(parse_scope_name(bad).is_err(), "{bad:?}");
+    }
+    assert!(parse_scope_name(&"s".repeat(100)).is_ok());
+    assert!(parse_scope_name(&"s".repeat(101)).is_err());
+}
+
+#[test]
+fn resource_identifiers_default_to_the_public_url_and_context() {
+    use super::scopes::{parse_resource_identifier, resource_identifier};
+    assert_eq!(
+        resource_identifier("https://portal.example/", "/pets/v1", None),
+        "https://portal.example/pets/v1"
+    );
+    assert_eq!(
+        resource_identifier("https://portal.example", "/pets/v1", Some("urn:pets")),
+        "urn:pets"
+    );
+    assert_eq!(parse_resource_identifier("  "), Ok(None));
+    assert_eq!(
+        parse_resource_identifier("https://api.example/pets").unwrap(),
+        Some("https://api.example/pets".to_string())
+    );
+    for bad in [
+        "pets",
+        "/pets",
+        "https://a.example/#x",
+        "https://a b.example",
+        "mailto:x@y",
+    ] {
+        let err = parse_resource_identifier(bad).unwrap_err();
+        assert!(err.starts_with("The resource identifier "), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn the_scope_form_checks_each_field() {
+    use super::{ScopeForm, ScopeInput};
+    let form = ScopeForm::from_pairs(vec![
+        ("name".into(), " pets:write ".into()),
+        ("description".into(), "Change pets".into()),
+        ("roles".into(), "partner, regulated-tpp".into()),
+    ]);
+    let input = ScopeInput::parse(&form).unwrap();
+    assert_eq!(input.name, "pets:write");
+    assert_eq!(input.roles, ["partner", "regulated-tpp"]);
+    let form = ScopeForm::from_pairs(vec![
+        ("name".into(), "bad name".into()),
+        ("roles".into(), "Upper".into()),
+    ]);
+    let errors = ScopeInput::parse(&form).unwrap_err();
+    assert!(errors.get("name").is_some());
+    assert!(errors.get("roles").is_some());
 }

@@ -55,6 +55,14 @@ impl ApiFormPage {
         }
     }
 
+    /// The resource identifier the API has now (what its tokens' `aud` names).
+    fn resource(&self) -> String {
+        self.current
+            .as_ref()
+            .map(|d| d.api.resource(&self.ctx.base_url()))
+            .unwrap_or_default()
+    }
+
     /// The statuses the select offers: a new API starts CREATED or PUBLISHED; an existing one
     /// may stay or move along its lifecycle.
     fn statuses(&self) -> Vec<ApiStatus> {
@@ -94,6 +102,7 @@ fn form_of(detail: &ApiDetail) -> ApiForm {
         status: detail.api.status.as_str().to_string(),
         openapi_document: String::new(),
         remove_openapi_document: None,
+        resource_identifier: detail.api.resource_identifier.clone().unwrap_or_default(),
         read_document: None,
     }
 }

@@ -1,5 +1,6 @@
 //! The admin area (`/admin`, administrators only — enforced by `require_admin` on the scope).
 
+pub mod api_scopes;
 pub mod apis;
 pub mod audit;
 pub mod gateways;

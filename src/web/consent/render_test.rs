@@ -16,7 +16,15 @@ fn the_consent_page_names_the_application_its_owner_and_each_scope() {
         },
         application_name: HOSTILE.into(),
         owner: "Wallet Corp".into(),
-        scopes: vec!["openid".into(), "email".into()],
+        scopes: ["openid", "email", "payments:write"]
+            .into_iter()
+            .map(|s| {
+                (
+                    s.to_string(),
+                    super::describe(s, Some("Make payments for you")),
+                )
+            })
+            .collect(),
     });
     assert_shows(
         &html,
@@ -27,8 +35,9 @@ fn the_consent_page_names_the_application_its_owner_and_each_scope() {
         ],
     );
     for (scope, described) in [
-        ("openid", "Confirm who you are (your account id)"),
+        ("openid", "Confirm who you are"),
         ("email", "See your email address"),
+        ("payments:write", "Make payments for you"),
     ] {
         let line = format!(r#"<span class="mono">{scope}</span> — {described}"#);
         assert!(html.contains(&line), "{scope} is described: {html}");

@@ -41,6 +41,7 @@ fn the_edit_form_keeps_the_stored_document() {
             api: stored,
             tiers: Vec::new(),
             subscriptions: 1,
+            scopes: Vec::new(),
         }),
     });
     assert_shows(
