@@ -173,10 +173,7 @@ impl NewAccount {
                 "You must accept the terms and conditions to sign up.",
             );
         }
-        match account {
-            Some(account) if errors.is_empty() => Ok(account),
-            _ => Err(errors),
-        }
+        errors.into_result(account)
     }
 
     /// The account, when every field is valid; each error goes to its field.
