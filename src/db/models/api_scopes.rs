@@ -4,6 +4,7 @@
 use diesel::prelude::*;
 
 use crate::db::now;
+use crate::db::rows::FirstRow;
 use crate::db::schema::{api_scopes, apis};
 use crate::domain::apis::ApiStatus;
 use crate::domain::ids::ApiId;
@@ -42,9 +43,7 @@ impl ApiScope {
     pub fn find(conn: &mut SqliteConnection, name: &str) -> QueryResult<Option<ApiScope>> {
         api_scopes::table
             .filter(api_scopes::name.eq(name))
-            .select(ApiScope::as_select())
-            .first(conn)
-            .optional()
+            .first_row(conn)
     }
 
     /// Which of `names` some API declares.
