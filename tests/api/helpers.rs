@@ -615,6 +615,12 @@ pub async fn unprocessable(response: Response, case: &str) -> String {
     body_of(response).await
 }
 
+/// The body of an answer that must have `status`.
+pub async fn body_with(response: Response, status: StatusCode) -> String {
+    assert_eq!(response.status(), status);
+    body_of(response).await
+}
+
 /// The body of an answer, as text.
 pub async fn body_of(response: Response) -> String {
     response.text().await.expect("a body")
