@@ -448,6 +448,15 @@ pub fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The string `key` of each object in a JSON array (the test fails on anything else).
+pub fn strings_at<'a>(array: &'a serde_json::Value, key: &str) -> Vec<&'a str> {
+    let items = array.as_array().expect("a JSON array");
+    items
+        .iter()
+        .map(|item| item[key].as_str().expect("a string"))
+        .collect()
+}
+
 /// The value of the first `<input name=...>` on a page.
 pub fn input_value(html: &str, name: &str) -> Option<String> {
     first_attribute(html, &format!("input[name=\"{name}\"]"), "value")

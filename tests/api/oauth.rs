@@ -1427,12 +1427,7 @@ async fn rotation_keeps_the_old_public_key_until_its_tokens_expire() {
         .unwrap();
     assert_ne!(old_kid, new_kid);
     let jwks: Value = http().get(app.url("/oauth2/jwks")).fetch_json().await;
-    let kids: Vec<&str> = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap())
-        .collect();
+    let kids = strings_at(&jwks["keys"], "kid");
     assert!(kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()));
     for token in [&old_token, &new_token] {
         verify_with_jwks(&app, token).await;
