@@ -389,7 +389,8 @@ mod tests {
         let token = |secret: &SecretString| TokenRequest {
             consumer_key: key.clone(),
             consumer_secret: secret.clone(),
-            scopes: crate::domain::oauth::Scopes::parse("read").unwrap(),
+            // A known scope an application token does not carry (no person): left out.
+            scopes: crate::domain::oauth::Scopes::parse("openid").unwrap(),
             validity_period: 120,
         };
         assert!(matches!(
@@ -402,7 +403,7 @@ mod tests {
             .get_new_application_access_token(&token(&secret))
             .await
             .unwrap();
-        assert_eq!((issued.expires_in, issued.scope.as_str()), (120, "read"));
+        assert_eq!((issued.expires_in, issued.scope.as_str()), (120, ""));
         let jwt = issued.access_token.expose_secret().to_string();
         let metadata = resident.get_token_metadata(&jwt).await.unwrap();
         assert!(metadata.active);

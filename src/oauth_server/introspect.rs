@@ -126,7 +126,7 @@ fn describe(
         "token_type": "refresh_token",
         "client_id": family.client_id,
         "scope": refresh.scope,
-        "sub": family.user_id.to_string(),
+        "sub": grants::Person::load(conn, family.user_id)?.subject,
         "iss": server.issuer,
         "exp": refresh.expires_at,
         "iat": refresh.issued_at,

@@ -2,7 +2,7 @@
 //! tiers, their lifecycle status and their OpenAPI document.
 
 use crate::db::models::api_scopes::ApiScope;
-use crate::db::models::apis::{AdminApiRow, Api, ApiFields};
+use crate::db::models::apis::{AdminApiRow, Api, ApiFields, ApiSummary, Unique};
 use crate::db::models::audit_events::Actor;
 use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::db::{self, DbError, DbPool, is_unique_violation};
@@ -69,41 +69,24 @@ fn tier_ids(policies: &[ThrottlingPolicy], tiers: &[String]) -> Vec<i64> {
         .collect()
 }
 
-/// Refuses a name + version or a context that another API has.
+/// Refuses a name + version, a context, a resource identifier or a scope of the document that
+/// another API has.
 fn check_conflicts(
     conn: &mut diesel::SqliteConnection,
     input: &ApiInput,
     except: Option<ApiId>,
 ) -> ServiceResult<()> {
     let mut errors = FieldErrors::new();
-    if Api::find_by_name_version(conn, &input.name, &input.version, except)?.is_some() {
-        errors.add(
-            "version",
-            format!(
-                "An API named {} already has version {}.",
-                input.name, input.version
-            ),
-        );
-    }
-    if let Some(other) = Api::find_by_context(conn, &input.context, except)? {
-        errors.add(
-            "context",
-            format!(
-                "The context {} is already used by {} {}.",
-                input.context, other.name, other.version
-            ),
-        );
-    }
-    if let Some(resource) = &input.resource_identifier
-        && let Some(other) = Api::find_by_resource(conn, resource, except)?
-    {
-        errors.add(
-            "resource_identifier",
-            format!(
-                "The resource identifier {resource} is already used by {} {}.",
-                other.name, other.version
-            ),
-        );
+    let mut uniques = vec![
+        Unique::NameVersion(&input.name, &input.version),
+        Unique::Context(&input.context),
+    ];
+    uniques.extend(input.resource_identifier.as_deref().map(Unique::Resource));
+    for unique in uniques {
+        if let Some(other) = Api::holder(conn, unique, except)? {
+            let (field, message) = conflict(unique, &other);
+            errors.add(field, message);
+        }
     }
     if let DocumentChange::Replace(document) = &input.document {
         let names: Vec<&str> = document.scopes.iter().map(|(n, _)| n.as_str()).collect();
@@ -126,6 +109,25 @@ fn check_conflicts(
         Ok(())
     } else {
         Err(ServiceError::Taken(errors))
+    }
+}
+
+/// The field and the message of a value another API (`other`) holds.
+fn conflict(unique: Unique, other: &ApiSummary) -> (&'static str, String) {
+    let by = format!("{} {}", other.name, other.version);
+    match unique {
+        Unique::NameVersion(name, version) => (
+            "version",
+            format!("An API named {name} already has version {version}."),
+        ),
+        Unique::Context(context) => (
+            "context",
+            format!("The context {context} is already used by {by}."),
+        ),
+        Unique::Resource(resource) => (
+            "resource_identifier",
+            format!("The resource identifier {resource} is already used by {by}."),
+        ),
     }
 }
 

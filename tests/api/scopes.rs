@@ -567,7 +567,12 @@ async fn a_user_token_gets_the_scopes_the_persons_roles_allow_and_loses_what_goe
     assert!(!listed.contains("pets:admin"), "{listed}");
     let everywhere = code_flow(&app, &person, &client, "openid pets:read pets:admin", None).await;
     assert_eq!(everywhere["scope"], "openid pets:read");
-    assert_eq!(claims(&everywhere["access_token"])["aud"], pets_id.as_str());
+    let access = claims(&everywhere["access_token"]);
+    assert_eq!(access["aud"], pets_id.as_str());
+    // The person is known by one opaque subject, in the access token and in introspection.
+    assert_ne!(access["sub"], app.user_id("person").to_string());
+    let refresh_answer = introspect(&app, &client, &everywhere["refresh_token"]).await;
+    assert_eq!(refresh_answer["sub"], access["sub"]);
 
     // Given the role, the person's next grant has the scope.
     let user = app.user_id("person");

@@ -4,7 +4,6 @@
 use diesel::prelude::*;
 
 use crate::db::now;
-use crate::db::rows::FirstRow;
 use crate::db::schema::{api_scopes, apis};
 use crate::domain::apis::ApiStatus;
 use crate::domain::ids::ApiId;
@@ -21,6 +20,12 @@ pub struct ApiScope {
     pub from_document: bool,
 }
 
+/// The scopes `ApiScope::load` reads.
+enum Picked<'a> {
+    Api(ApiId),
+    Name(&'a str),
+}
+
 impl ApiScope {
     pub fn role_list(&self) -> Vec<&str> {
         self.roles.split(' ').filter(|r| !r.is_empty()).collect()
@@ -32,18 +37,21 @@ impl ApiScope {
 
     /// An API's scopes, by name.
     pub fn of_api(conn: &mut SqliteConnection, api_id: ApiId) -> QueryResult<Vec<ApiScope>> {
-        api_scopes::table
-            .filter(api_scopes::api_id.eq(api_id))
-            .order(api_scopes::name.asc())
-            .select(ApiScope::as_select())
-            .load(conn)
+        Self::load(conn, Picked::Api(api_id))
     }
 
     /// The scope of this name, whichever API declares it.
     pub fn find(conn: &mut SqliteConnection, name: &str) -> QueryResult<Option<ApiScope>> {
-        api_scopes::table
-            .filter(api_scopes::name.eq(name))
-            .first_row(conn)
+        Ok(Self::load(conn, Picked::Name(name))?.pop())
+    }
+
+    fn load(conn: &mut SqliteConnection, picked: Picked) -> QueryResult<Vec<ApiScope>> {
+        let query = api_scopes::table.select(ApiScope::as_select()).into_boxed();
+        let query = match picked {
+            Picked::Api(api_id) => query.filter(api_scopes::api_id.eq(api_id)),
+            Picked::Name(name) => query.filter(api_scopes::name.eq(name)),
+        };
+        query.order(api_scopes::name.asc()).load(conn)
     }
 
     /// Which of `names` some API declares.

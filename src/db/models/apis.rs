@@ -58,6 +58,14 @@ pub struct ApiFields<'a> {
     pub resource_identifier: Option<&'a str>,
 }
 
+/// What no two APIs share.
+#[derive(Debug, Clone, Copy)]
+pub enum Unique<'a> {
+    NameVersion(&'a str, &'a str),
+    Context(&'a str),
+    Resource(&'a str),
+}
+
 /// Escapes `%`, `_` and `\` so that user text matches literally inside LIKE.
 pub fn like_pattern(text: &str) -> String {
     let escaped = text
@@ -75,21 +83,6 @@ impl Api {
     /// The API's resource identifier (its tokens' audience) under the public URL `base`.
     pub fn resource(&self, base: &str) -> String {
         resource_identifier(base, &self.context, self.resource_identifier.as_deref())
-    }
-
-    /// Another API with this resource identifier set, if any.
-    pub fn find_by_resource(
-        conn: &mut SqliteConnection,
-        resource: &str,
-        except: Option<ApiId>,
-    ) -> QueryResult<Option<ApiSummary>> {
-        Self::another(
-            conn,
-            except,
-            apis::table
-                .filter(apis::resource_identifier.eq(resource))
-                .into_boxed(),
-        )
     }
 
     pub fn find(conn: &mut SqliteConnection, id: ApiId) -> QueryResult<Option<Api>> {
@@ -167,47 +160,27 @@ impl Api {
             .get_result(conn)
     }
 
-    /// Another API with this name and version, if any.
-    pub fn find_by_name_version(
+    /// Another API than `except` (the API being edited) that holds `unique`, if any.
+    pub fn holder(
         conn: &mut SqliteConnection,
-        name: &str,
-        version: &str,
+        unique: Unique,
         except: Option<ApiId>,
     ) -> QueryResult<Option<ApiSummary>> {
-        Self::another(
-            conn,
-            except,
-            apis::table
+        let query = match unique {
+            Unique::NameVersion(name, version) => apis::table
                 .filter(apis::name.eq(name))
                 .filter(apis::version.eq(version))
                 .into_boxed(),
-        )
-    }
-
-    /// The first API the query finds, but `except` (the API being edited), if any.
-    fn another(
-        conn: &mut SqliteConnection,
-        except: Option<ApiId>,
-        query: apis::BoxedQuery<'_, diesel::sqlite::Sqlite>,
-    ) -> QueryResult<Option<ApiSummary>> {
+            Unique::Context(context) => apis::table.filter(apis::context.eq(context)).into_boxed(),
+            Unique::Resource(resource) => apis::table
+                .filter(apis::resource_identifier.eq(resource))
+                .into_boxed(),
+        };
         let query = match except {
             Some(id) => query.filter(apis::id.ne(id)),
             None => query,
         };
         query.select(ApiSummary::as_select()).first(conn).optional()
-    }
-
-    /// Another API with this context, if any.
-    pub fn find_by_context(
-        conn: &mut SqliteConnection,
-        context: &str,
-        except: Option<ApiId>,
-    ) -> QueryResult<Option<ApiSummary>> {
-        Self::another(
-            conn,
-            except,
-            apis::table.filter(apis::context.eq(context)).into_boxed(),
-        )
     }
 
     pub fn insert(

@@ -46,32 +46,15 @@ pub fn parse_scope_name(value: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
-/// What the scope form sends. Roles come comma- or space-separated, or repeated.
-#[derive(Debug, Clone, Default)]
+/// What the scope form sends; `roles` comma- or space-separated.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct ScopeForm {
+    #[serde(default)]
     pub name: String,
+    #[serde(default)]
     pub description: String,
-    pub roles: Vec<String>,
-}
-
-impl ScopeForm {
-    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        let mut form = Self::default();
-        for (key, value) in pairs {
-            match key.as_str() {
-                "name" => form.name = value,
-                "description" => form.description = value,
-                "roles" => form.roles.push(value),
-                _ => {}
-            }
-        }
-        form
-    }
-
-    /// The roles as one line, as the form's field shows them.
-    pub fn roles_line(&self) -> String {
-        self.roles.join(", ")
-    }
+    #[serde(default)]
+    pub roles: String,
 }
 
 /// A checked scope.
@@ -91,21 +74,16 @@ impl ScopeInput {
             "description",
             text::optional_line(&form.description, "Description", 500),
         );
-        let split: Vec<String> = form
-            .roles
-            .iter()
-            .flat_map(|v| v.split([',', ' ']))
-            .map(str::to_string)
-            .collect();
+        let split: Vec<String> = form.roles.split([',', ' ']).map(str::to_string).collect();
         let roles = errors.check("roles", parse_roles(&split));
-        match (name, description, roles) {
-            (Some(name), Some(description), Some(roles)) if errors.is_empty() => Ok(Self {
-                name,
-                description,
-                roles,
-            }),
-            _ => Err(errors),
-        }
+        let (Some(name), Some(description), Some(roles)) = (name, description, roles) else {
+            return Err(errors);
+        };
+        Ok(Self {
+            name,
+            description,
+            roles,
+        })
     }
 }
 

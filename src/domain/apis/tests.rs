@@ -233,18 +233,19 @@ fn resource_identifiers_default_to_the_public_url_and_context() {
 #[test]
 fn the_scope_form_checks_each_field() {
     use super::{ScopeForm, ScopeInput};
-    let form = ScopeForm::from_pairs(vec![
-        ("name".into(), " pets:write ".into()),
-        ("description".into(), "Change pets".into()),
-        ("roles".into(), "partner, regulated-tpp".into()),
-    ]);
+    let form = ScopeForm {
+        name: " pets:write ".into(),
+        description: "Change pets".into(),
+        roles: "partner, regulated-tpp".into(),
+    };
     let input = ScopeInput::parse(&form).unwrap();
     assert_eq!(input.name, "pets:write");
     assert_eq!(input.roles, ["partner", "regulated-tpp"]);
-    let form = ScopeForm::from_pairs(vec![
-        ("name".into(), "bad name".into()),
-        ("roles".into(), "Upper".into()),
-    ]);
+    let form = ScopeForm {
+        name: "bad name".into(),
+        roles: "Upper".into(),
+        ..ScopeForm::default()
+    };
     let errors = ScopeInput::parse(&form).unwrap_err();
     assert!(errors.get("name").is_some());
     assert!(errors.get("roles").is_some());

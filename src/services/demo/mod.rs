@@ -3,7 +3,7 @@
 //! admin form (validation, tiers, audit trail, recorded as the first administrator's doing);
 //! an API whose context is already taken is left as it is, so running it twice adds nothing.
 
-use crate::db::models::apis::Api;
+use crate::db::models::apis::{Api, Unique};
 use crate::db::models::audit_events::Actor;
 use crate::db::models::users::User;
 use crate::db::{self, DbError, DbPool};
@@ -78,7 +78,7 @@ pub async fn seed(pool: &DbPool) -> Result<Vec<Seeded>, DemoError> {
         let label = format!("{} {} at {}", demo.name, demo.version, demo.context);
         let context = demo.context;
         let taken = db::run(pool, move |conn| {
-            Ok::<_, DbError>(Api::find_by_context(conn, context, None)?.is_some())
+            Ok::<_, DbError>(Api::holder(conn, Unique::Context(context), None)?.is_some())
         })
         .await?;
         if taken {

@@ -62,7 +62,7 @@ pub async fn page(
         .map(|s| ScopeForm {
             name: s.name.clone(),
             description: s.description.clone(),
-            roles: s.role_names(),
+            roles: s.role_list().join(", "),
         })
         .unwrap_or_default();
     let errors = FieldErrors::new();
@@ -79,10 +79,10 @@ pub async fn page(
 pub async fn save(
     ctx: PageContext,
     post: OnObject<ApiId>,
-    pairs: web::Form<Vec<(String, String)>>,
+    form: web::Form<ScopeForm>,
 ) -> Result<HttpResponse, AppError> {
     let (admin, session, pool, id) = post.into_parts();
-    let form = ScopeForm::from_pairs(pairs.into_inner());
+    let form = form.into_inner();
     let result = api_scopes::save(&pool, admin.actor(), id, form.clone()).await;
     let done = |scope: ApiScope| {
         let message = format!("The scope {} was saved.", scope.name);
