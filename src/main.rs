@@ -30,8 +30,9 @@ enum Command {
         #[arg(long)]
         username: String,
     },
-    /// Make a new active signing key; the old public key stays in the JWKS until the tokens it
-    /// signed have expired. A running Portico picks the new key up within a minute.
+    /// Make new active signing keys (the configured algorithm's and the RS256 one kept for ID
+    /// tokens); the old public keys stay in the JWKS until the tokens they signed have expired.
+    /// A running Portico picks the new keys up within a minute.
     RotateSigningKey,
     /// Publish three demo APIs (Payments, Accounts, FX Rates) with their OpenAPI documents and
     /// tiers, recorded as the first administrator's doing; APIs already there are left alone.
@@ -108,16 +109,18 @@ fn rotate_signing_key(settings: Settings) -> Result<(), String> {
     let pool = portico::db::connect(&settings.database_path).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let secret_box = SecretBox::new(&settings.secret_key);
-    let kid = keys::rotate(
+    let kids = keys::rotate(
         &mut conn,
         &secret_box,
         settings.signing_algorithm,
         MAX_TOKEN_LIFETIME,
     )
     .map_err(|e| e.to_string())?;
-    println!(
-        "New active {} signing key: kid {kid}.",
-        settings.signing_algorithm
-    );
+    for (algorithm, kid) in keys::kept_algorithms(settings.signing_algorithm)
+        .iter()
+        .zip(kids)
+    {
+        println!("New active {algorithm} signing key: kid {kid}.");
+    }
     Ok(())
 }

@@ -18,7 +18,8 @@ use crate::security::{csrf, headers};
 use crate::services::keys::Keys;
 use crate::web::context::{identify, require_admin, require_signed_in};
 use crate::web::{
-    account, accounts, admin, apis, applications, assets, consent, errors, home, unsent_form,
+    account, accounts, admin, apis, applications, assets, consent, end_session, errors, home,
+    unsent_form,
 };
 
 /// Who may use a route.
@@ -76,7 +77,11 @@ route_table! {
     SignedIn get  "/account/unsent-form"       => unsent_form::show;
     SignedIn post "/account/consents/{id}/revoke" => account::revoke;
     Public   get  "/oauth2/authorize"          => consent::start;
-    Public   post "/oauth2/authorize"          => consent::decide;
+    Public   post "/oauth2/authorize"          => consent::start;
+    Public   post "/oauth2/authorize/decision" => consent::decide;
+    Public   get  "/oauth2/logout"             => end_session::start;
+    Public   post "/oauth2/logout"             => end_session::start;
+    Public   post "/oauth2/logout/confirm"     => end_session::confirm;
     Public   get  "/apis"                      => apis::catalog;
     Public   get  "/apis/{id}"                 => apis::show;
     SignedIn post "/apis/{id}/subscribe"       => apis::subscribe;

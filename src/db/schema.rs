@@ -204,6 +204,14 @@ diesel::table! {
         id_token_ttl -> Integer,
         created_at -> BigInt,
         updated_at -> BigInt,
+        id_token_signed_response_alg -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    oauth_client_origins (origin, client_id) {
+        origin -> Text,
+        client_id -> Text,
     }
 }
 
@@ -223,6 +231,7 @@ diesel::table! {
         family_id -> Nullable<Text>,
         created_at -> BigInt,
         resource -> Text,
+        redirect_uri_sent -> Bool,
     }
 }
 
@@ -345,6 +354,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     signing_keys,
     oauth_clients,
+    oauth_client_origins,
     authorization_codes,
     refresh_token_families,
     refresh_tokens,

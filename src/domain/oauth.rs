@@ -40,8 +40,10 @@ fn is_loopback(host: &url::Host<&str>) -> bool {
 }
 
 impl RedirectUri {
-    /// One callback (redirect) URL: absolute https, or http on a loopback host; no fragment, no
-    /// wildcard, no credentials, at most 2048 characters.
+    /// One callback (redirect) URL: absolute https, http on a loopback host, or a private-use
+    /// scheme of a native app (`com.example.app:/callback`, RFC 8252 §7.1); no fragment, no
+    /// wildcard, no credentials, at most 2048 characters. Whether a private-use scheme suits
+    /// the client (a public one) is the keys settings' rule.
     pub fn parse(value: &str) -> Result<Self, String> {
         let value = value.trim();
         let shown: String = value.chars().take(80).collect();
@@ -79,14 +81,17 @@ impl RedirectUri {
         let url = url::Url::parse(value).map_err(|_| {
             format!("“{shown}” is not an absolute URL such as https://app.example/callback.")
         })?;
-        let host = url
-            .host()
-            .ok_or_else(|| format!("The callback URL “{shown}” has no host."))?;
         if !url.username().is_empty() || url.password().is_some() {
             return Err(format!(
                 "The callback URL “{shown}” must not carry a user name or password."
             ));
         }
+        if is_private_use_scheme(url.scheme()) {
+            return Ok(RedirectUri(value.to_string()));
+        }
+        let host = url
+            .host()
+            .ok_or_else(|| format!("The callback URL “{shown}” has no host."))?;
         match url.scheme() {
             "https" => {}
             "http" if is_loopback(&host) => {}
@@ -97,12 +102,72 @@ impl RedirectUri {
             }
             _ => {
                 return Err(format!(
-                    "The callback URL “{shown}” must be an https URL (or http on 127.0.0.1, ::1 or localhost)."
+                    "The callback URL “{shown}” must be an https URL (or http on 127.0.0.1, ::1 or localhost, or a native app's private-use scheme such as com.example.app:/callback)."
                 ));
             }
         }
         Ok(RedirectUri(value.to_string()))
     }
+
+    /// True for a native app's private-use scheme URI (`com.example.app:/callback`).
+    pub fn is_private_use(&self) -> bool {
+        is_private_use(&self.0)
+    }
+}
+
+/// True for a private-use URI scheme (RFC 8252 §7.1): a reverse domain name such as
+/// `com.example.app` — letters, digits, `+ - .`, with at least one dot.
+fn is_private_use_scheme(scheme: &str) -> bool {
+    scheme.contains('.')
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// True when a redirect URI uses a private-use scheme (a native app's).
+pub fn is_private_use(uri: &str) -> bool {
+    uri.split_once(':')
+        .is_some_and(|(scheme, _)| is_private_use_scheme(&scheme.to_ascii_lowercase()))
+}
+
+/// True when an authorization request's `requested` redirect URI is the `registered` one:
+/// exactly, or — for http on a loopback IP literal (127.0.0.1, [::1]) — on any port, since a
+/// native app listens on whatever port the system gives it (RFC 8252 §7.3).
+pub fn redirect_matches(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    let (Ok(mut expected), Ok(asked)) = (url::Url::parse(registered), url::Url::parse(requested))
+    else {
+        return false;
+    };
+    let loopback_ip = matches!(
+        expected.host(),
+        Some(url::Host::Ipv4(ip)) if ip.is_loopback()
+    ) || matches!(expected.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    expected.scheme() == "http"
+        && loopback_ip
+        && expected.set_port(asked.port()).is_ok()
+        && expected.as_str() == requested
+}
+
+/// The web origin of an http(s) URI (`scheme://host[:port]`, as browsers send it in
+/// `Origin`); `None` for other schemes and for what is no URL.
+pub fn web_origin(uri: &str) -> Option<String> {
+    let url = url::Url::parse(uri).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.origin().ascii_serialization())
+}
+
+/// The web origin an `Origin` header names, when it is one: not `null`, not a URL with a path.
+pub fn parse_origin(value: &str) -> Option<String> {
+    let url = url::Url::parse(value).ok()?;
+    let bare = url.path() == "/"
+        && !value.ends_with('/')
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty();
+    bare.then(|| web_origin(value)).flatten()
 }
 
 text_enum! {
@@ -234,6 +299,106 @@ mod tests {
         }
         let long = format!("https://app.example/{}", "a".repeat(2048));
         assert!(RedirectUri::parse(&long).unwrap_err().contains("2048"));
+    }
+
+    #[test]
+    fn native_apps_may_use_private_use_schemes() {
+        for good in ["com.example.app:/callback", "com.example.app://callback"] {
+            let uri = RedirectUri::parse(good).unwrap();
+            assert!(uri.is_private_use(), "{good}");
+        }
+        assert!(
+            !RedirectUri::parse("https://app.example/cb")
+                .unwrap()
+                .is_private_use()
+        );
+        for bad in [
+            "myapp:/callback",
+            "com.example.app:/cb#x",
+            "1com.example:/cb",
+        ] {
+            assert!(RedirectUri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn loopback_ip_redirects_match_on_any_port_and_nothing_else_does() {
+        let cases = [
+            (
+                "http://127.0.0.1:8080/cb",
+                "http://127.0.0.1:51234/cb",
+                true,
+            ),
+            ("http://127.0.0.1/cb", "http://127.0.0.1:51234/cb", true),
+            ("http://[::1]:8080/cb", "http://[::1]:9/cb", true),
+            (
+                "http://127.0.0.1:8080/cb",
+                "http://127.0.0.1:51234/other",
+                false,
+            ),
+            (
+                "http://127.0.0.1:8080/cb",
+                "http://127.0.0.1:51234/cb?x=1",
+                false,
+            ),
+            (
+                "http://127.0.0.1:8080/cb",
+                "https://127.0.0.1:51234/cb",
+                false,
+            ),
+            (
+                "http://localhost:8080/cb",
+                "http://localhost:9000/cb",
+                false,
+            ),
+            (
+                "https://app.example:8443/cb",
+                "https://app.example:9443/cb",
+                false,
+            ),
+            (
+                "http://127.0.0.1:8080/cb",
+                "http://127.0.0.2:8080/cb",
+                false,
+            ),
+            (
+                "http://127.0.0.1:8080/cb",
+                "http://user@127.0.0.1:8080/cb",
+                false,
+            ),
+        ];
+        for (registered, requested, matches) in cases {
+            assert_eq!(
+                redirect_matches(registered, requested),
+                matches,
+                "{registered} / {requested}"
+            );
+        }
+    }
+
+    #[test]
+    fn web_origins_are_what_browsers_send() {
+        for (uri, origin) in [
+            ("https://App.Example:443/cb?x", Some("https://app.example")),
+            ("http://[::1]:8080/cb", Some("http://[::1]:8080")),
+            ("com.example.app:/cb", None),
+        ] {
+            assert_eq!(web_origin(uri).as_deref(), origin, "{uri}");
+        }
+        // An Origin header is a bare origin.
+        assert_eq!(
+            parse_origin("http://127.0.0.1:5173").as_deref(),
+            Some("http://127.0.0.1:5173")
+        );
+        for bad in [
+            "null",
+            "https://a.example/",
+            "https://a.example/x",
+            "a.example",
+            "",
+        ] {
+            assert_eq!(parse_origin(bad), None, "{bad}");
+        }
     }
 
     #[test]

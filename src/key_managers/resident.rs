@@ -96,6 +96,8 @@ fn client_settings(request: &ClientRequest, lifetimes: Lifetimes) -> ClientSetti
         public_client: settings.public_client,
         resource_server: false,
         lifetimes,
+        // Today's default: the server's configured algorithm (kept as it is on an update).
+        id_token_algorithm: None,
     }
 }
 
@@ -148,6 +150,7 @@ impl KeyManager for ResidentKeyManager {
                 // The link stays as it is: a mapped client keeps its application.
                 settings.application_id = client.application_id;
                 settings.key_type = client.key_type;
+                settings.id_token_algorithm = client.id_token_signed_response_alg;
                 OAuthClient::update(conn, &consumer_key, &settings)?;
                 Ok(OAuthApplicationInfo {
                     consumer_key: consumer_key.clone(),

@@ -1,54 +1,87 @@
-//! `GET/POST /oauth2/authorize` (RFC 6749 §4.1): the code flow. An anonymous visitor signs in
-//! first; a signed-in one sees a consent page naming the application, its owner's organisation
-//! and the scopes, unless an earlier consent covers them. The redirect URI must match a
-//! registered one exactly — otherwise an error page, never a redirect.
+//! `GET/POST /oauth2/authorize` (RFC 6749 §4.1, OIDC Core §3.1.2): the code flow. An
+//! anonymous visitor signs in first; a signed-in one sees a consent page naming the
+//! application, its owner's organisation and the scopes, unless an earlier consent covers them.
+//! `prompt` and `max_age` may ask for a fresh sign-in, a silent answer or the consent page
+//! again (`prompt`). The redirect URI must match a registered one exactly (a loopback one on
+//! any port, RFC 8252 §7.3) — otherwise an error page, never a redirect. Every response to the
+//! callback carries `iss` (RFC 9207).
 //!
 //! Callback addresses are registered by self-service TPPs, so Portico does not trust them enough
 //! to send anyone there unasked (RFC 9700 §4.11.2): the browser goes to the callback
-//! automatically only with a code (after a consent the person gave) or after the person clicked
-//! Allow or Deny. Every other error, whoever the visitor, is a page that says what was wrong and
-//! offers a link back to the application, which the person may follow or not.
+//! automatically only with a code (after a consent the person gave), after the person clicked
+//! Allow or Deny, or with the answer `prompt=none` asked for. Every other error, whoever the
+//! visitor, is a page that says what was wrong and offers a link back to the application, which
+//! the person may follow or not.
 //!
 //! This module decides (`handle` answers a `Step`); `web::consent` draws the pages.
 
 use diesel::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use super::AuthorizationServer;
 use super::clients::{ClientWithApplication, OAuthClient};
 use super::codes::{AuthorizationCode, NewCode, is_pkce_value};
 use super::error::OAuthError;
-use super::grants::{self, Ask, Grant, Person};
+use super::grants::{self, Ask, Grant};
+use super::prompt::{self, Prompt};
 use super::tokens::parse_scope;
+use crate::db;
 use crate::db::models::applications::Application;
 use crate::db::models::consents::Consent;
-use crate::db::{self, DbPool};
 use crate::domain::ids::UserId;
+use crate::domain::oauth::is_private_use;
 use crate::error::AppError;
 
-/// The parameters of an authorization request (query on GET, hidden fields on POST).
-#[derive(Debug, Default, Clone, Deserialize)]
+/// The parameters of an authorization request (a query on GET, a form on POST — OIDC Core
+/// §3.1.2.1 — and the consent page's hidden fields).
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(default)]
 pub struct AuthorizeRequest {
-    #[serde(default)]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub response_type: String,
-    #[serde(default)]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub client_id: String,
-    #[serde(default)]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub redirect_uri: String,
-    #[serde(default)]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub scope: String,
-    #[serde(default)]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub state: String,
-    #[serde(default)]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub code_challenge: String,
-    #[serde(default)]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub code_challenge_method: String,
-    #[serde(default)]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub nonce: String,
-    #[serde(default)]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub prompt: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub max_age: String,
+    /// A request object (OIDC Core §6): not supported, refused.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub request: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub request_uri: String,
     /// The API the token is for (RFC 8707); empty: every subscribed API.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub resource: String,
+}
+
+impl AuthorizeRequest {
+    /// The request as a query string (its GET form).
+    pub fn to_query(&self) -> String {
+        serde_urlencoded::to_string(self).unwrap_or_default()
+    }
+
+    /// The request to come back to once the person has signed in for it: what asked for the
+    /// sign-in (`prompt=login`, `select_account`, `max_age`) is met by then.
+    pub fn after_sign_in(&self) -> Self {
+        Self {
+            prompt: prompt::after_sign_in(&self.prompt),
+            max_age: String::new(),
+            ..self.clone()
+        }
+    }
 }
 
 /// The longest `state` Portico carries back (it travels in a URL).
@@ -66,18 +99,23 @@ pub struct DecisionForm {
 pub struct Valid {
     client: ClientWithApplication,
     redirect_uri: String,
+    /// Whether the request named its redirect URI (the token request must then repeat it).
+    redirect_uri_sent: bool,
     /// What the request asks for (`None`: the default).
     asked: Option<Vec<String>>,
     /// What the person would grant (`grant_for`); empty until the person is known.
     pub scopes: Vec<String>,
     /// The organisation (or user) that owns the application.
     pub owner: String,
+    prompt: Prompt,
+    max_age: Option<i64>,
+    issuer: String,
 }
 
 impl Valid {
     /// The name the person knows the application by.
     pub fn application_name(&self) -> String {
-        application_name(&self.client)
+        self.client.display_name()
     }
 
     /// What an API scope lets the application do, as its API describes it.
@@ -89,29 +127,43 @@ impl Valid {
             .filter(|d| !d.is_empty())
     }
 
-    fn resource(&self, request: &AuthorizeRequest) -> Option<String> {
-        Some(request.resource.clone()).filter(|r| !r.is_empty())
+    fn resource(request: &AuthorizeRequest) -> Option<&str> {
+        Some(request.resource.as_str()).filter(|r| !r.is_empty())
     }
 
-    /// What the request gets, for a person with `roles` (`Some(&[])`: the check before anyone
-    /// is known, whose errors are the request's).
+    /// What the request gets, for a person with `roles` (`&[]`: the check before anyone is
+    /// known, whose errors are the request's).
     fn grant_for(
         &self,
         conn: &mut SqliteConnection,
-        issuer: &str,
         request: &AuthorizeRequest,
         roles: &[String],
     ) -> Result<Grant, OAuthError> {
-        let resource = self.resource(request);
         let ask = Ask {
             scopes: self.asked.as_deref(),
-            resource: resource.as_deref(),
+            resource: Self::resource(request),
             roles: Some(roles),
             fresh: true,
         };
         let client_id = &self.client.client.client_id;
-        grants::decide(&self.client.entitlement, issuer, client_id, &ask, |names| {
-            grants::declared(conn, names)
+        grants::decide(
+            &self.client.entitlement,
+            &self.issuer,
+            client_id,
+            &ask,
+            |names| grants::declared(conn, names),
+        )
+    }
+
+    /// A refused grant, carried back by a link like every error of a proven request.
+    fn refusal(&self, request: &AuthorizeRequest, error: OAuthError) -> Outcome {
+        Outcome::Return(Returned {
+            application_name: self.application_name(),
+            redirect_uri: self.redirect_uri.clone(),
+            error: error.code,
+            description: error.description,
+            state: request.state.clone(),
+            issuer: self.issuer.clone(),
         })
     }
 }
@@ -131,6 +183,22 @@ pub struct Returned {
     pub description: String,
     /// The request's `state`, unless the state itself was what was wrong.
     pub state: String,
+    pub issuer: String,
+}
+
+impl Returned {
+    /// The callback address with the error (the link the person may follow).
+    pub fn return_url(&self) -> Option<String> {
+        callback_url(
+            &self.redirect_uri,
+            &[
+                ("error", self.error),
+                ("error_description", &self.description),
+                ("state", &self.state),
+                ("iss", &self.issuer),
+            ],
+        )
+    }
 }
 
 /// Checks a request: first the client and its callback address (a failure there is a page
@@ -146,7 +214,7 @@ fn validate(
     };
     let fail = |error: &'static str, description: String| {
         Ok(Err(Failure::Return(Returned {
-            application_name: application_name(&client),
+            application_name: client.display_name(),
             redirect_uri: redirect_uri.clone(),
             error,
             description,
@@ -155,11 +223,19 @@ fn validate(
             } else {
                 String::new()
             },
+            issuer: issuer.to_string(),
         })))
     };
     if let Err((error, description)) = check_parameters(&client, request) {
         return fail(error, description);
     }
+    let (prompt, max_age) = match (
+        Prompt::parse(&request.prompt),
+        prompt::parse_max_age(&request.max_age),
+    ) {
+        (Ok(prompt), Ok(max_age)) => (prompt, max_age),
+        (Err(e), _) | (_, Err(e)) => return fail("invalid_request", e),
+    };
     let asked = match parse_scope(Some(request.scope.as_str())) {
         Ok(asked) => asked,
         Err(e) => return fail("invalid_scope", e.description),
@@ -168,12 +244,16 @@ fn validate(
     let valid = Valid {
         client: client.clone(),
         redirect_uri: redirect_uri.clone(),
+        redirect_uri_sent: !request.redirect_uri.is_empty(),
         asked,
         scopes: Vec::new(),
         owner,
+        prompt,
+        max_age,
+        issuer: issuer.to_string(),
     };
     // Unknown scopes and resources are the request's errors, whoever signs in.
-    match valid.grant_for(conn, issuer, request, &[]) {
+    match valid.grant_for(conn, request, &[]) {
         Ok(_) => Ok(Ok(valid)),
         Err(e) if e.code == "server_error" => Err(diesel::result::Error::QueryBuilderError(
             "the scopes of the APIs could not be read".into(),
@@ -183,7 +263,8 @@ fn validate(
 }
 
 /// The client and the callback address the request names, when the client is known and
-/// active and the address is registered for it exactly; otherwise what the page says.
+/// active and the address is registered for it (exactly; a loopback one on any port; a
+/// private-use scheme only for a public client); otherwise what the page says.
 fn proven_client(
     conn: &mut SqliteConnection,
     request: &AuthorizeRequest,
@@ -198,16 +279,17 @@ fn proven_client(
             "The application asking for access is not available: its owner's account is not active.",
         ));
     }
-    let registered = client.client.redirect_uris();
-    let redirect_uri = if request.redirect_uri.is_empty() && registered.len() == 1 {
-        registered[0].clone()
-    } else if registered.contains(&request.redirect_uri) {
-        request.redirect_uri.clone()
-    } else {
+    let requested = (!request.redirect_uri.is_empty()).then_some(request.redirect_uri.as_str());
+    let Some(redirect_uri) = client.client.redirect_uri_for(requested) else {
         return Ok(Err(
             "The application sent a callback address that is not registered for it. No access was given.",
         ));
     };
+    if is_private_use(&redirect_uri) && !client.client.public_client {
+        return Ok(Err(
+            "The application's callback address is a native app's private-use scheme, which only a public client may use. No access was given.",
+        ));
+    }
     Ok(Ok((client, redirect_uri)))
 }
 
@@ -225,15 +307,6 @@ fn owner_of(conn: &mut SqliteConnection, client: &ClientWithApplication) -> Quer
     }
 }
 
-/// The name the person knows the application by.
-fn application_name(client: &ClientWithApplication) -> String {
-    client
-        .application
-        .as_ref()
-        .map(|a| a.name.clone())
-        .unwrap_or_else(|| client.client.client_name.clone())
-}
-
 /// The checks of everything but the client, the redirect URI and the scope: the error code and
 /// its description when one fails.
 fn check_parameters(
@@ -241,6 +314,18 @@ fn check_parameters(
     request: &AuthorizeRequest,
 ) -> Result<(), (&'static str, String)> {
     let invalid = |description: &str| Err(("invalid_request", description.to_string()));
+    if !request.request.is_empty() {
+        return Err((
+            "request_not_supported",
+            "Request objects (the request parameter) are not supported: send the parameters themselves.".into(),
+        ));
+    }
+    if !request.request_uri.is_empty() {
+        return Err((
+            "request_uri_not_supported",
+            "request_uri is not supported: send the parameters themselves.".into(),
+        ));
+    }
     if request.response_type != "code" {
         return Err((
             "unsupported_response_type",
@@ -255,9 +340,6 @@ fn check_parameters(
     }
     if request.state.len() > MAX_STATE {
         return invalid(&format!("The state is longer than {MAX_STATE} characters."));
-    }
-    if !matches!(request.prompt.as_str(), "" | "none" | "consent") {
-        return invalid("prompt may only be none or consent.");
     }
     let method = if request.code_challenge_method.is_empty() {
         "plain"
@@ -307,8 +389,11 @@ pub fn callback_url(redirect_uri: &str, pairs: &[(&str, &str)]) -> Option<String
     Some(url.into())
 }
 
-fn redirect_with(redirect_uri: &str, pairs: &[(&str, &str)]) -> Outcome {
-    match callback_url(redirect_uri, pairs) {
+/// The browser to the callback with `pairs` and the issuer (RFC 9207).
+fn redirect_with(valid: &Valid, pairs: &[(&str, &str)]) -> Outcome {
+    let mut pairs = pairs.to_vec();
+    pairs.push(("iss", &valid.issuer));
+    match callback_url(&valid.redirect_uri, &pairs) {
         Some(url) => Outcome::Redirect(url),
         None => Outcome::Page("The callback address is not valid.".into()),
     }
@@ -321,43 +406,59 @@ fn failure_outcome(failure: Failure) -> Outcome {
     }
 }
 
-/// Issues a code and sends the browser back to the client.
+/// Issues a code for the person signed in at `auth_time` and sends the browser back to the
+/// client.
 fn approve(
     conn: &mut SqliteConnection,
     valid: &Valid,
     request: &AuthorizeRequest,
-    user_id: UserId,
+    person: SignedIn,
 ) -> QueryResult<Outcome> {
+    let pkce = !request.code_challenge.is_empty();
+    let method = match request.code_challenge_method.as_str() {
+        "" => "plain",
+        method => method,
+    };
     db::write(conn, |conn| {
-        Consent::remember(conn, user_id, &valid.client.client.client_id, &valid.scopes)?;
+        let client_id = &valid.client.client.client_id;
+        Consent::remember(conn, person.user_id, client_id, &valid.scopes)?;
         let scope = valid.scopes.join(" ");
-        let resource = valid.resource(request).unwrap_or_default();
+        let resource = Valid::resource(request).unwrap_or_default();
         let code = AuthorizationCode::issue(
             conn,
             &NewCode {
-                client_id: &valid.client.client.client_id,
-                user_id,
+                client_id,
+                user_id: person.user_id,
                 redirect_uri: &valid.redirect_uri,
+                redirect_uri_sent: valid.redirect_uri_sent,
                 scope: &scope,
-                resource: &resource,
+                resource,
                 nonce: (!request.nonce.is_empty()).then_some(request.nonce.as_str()),
-                code_challenge: (!request.code_challenge.is_empty())
-                    .then_some(request.code_challenge.as_str()),
-                code_challenge_method: (!request.code_challenge.is_empty()).then_some(
-                    if request.code_challenge_method.is_empty() {
-                        "plain"
-                    } else {
-                        request.code_challenge_method.as_str()
-                    },
-                ),
-                auth_time: crate::db::now(),
+                code_challenge: pkce.then_some(request.code_challenge.as_str()),
+                code_challenge_method: pkce.then_some(method),
+                auth_time: person.auth_time,
             },
         )?;
         Ok(redirect_with(
-            &valid.redirect_uri,
+            valid,
             &[("code", &code), ("state", &request.state)],
         ))
     })
+}
+
+/// The person a request comes from: who, and when they signed in (their session's record;
+/// `None` for a session that did not record it, which counts as too old for any `max_age`).
+#[derive(Debug, Clone, Copy)]
+pub struct Person {
+    pub user_id: UserId,
+    pub auth_time: Option<i64>,
+}
+
+/// A person whose sign-in time is known.
+#[derive(Debug, Clone, Copy)]
+struct SignedIn {
+    user_id: UserId,
+    auth_time: i64,
 }
 
 /// What an authorization request leads to.
@@ -365,92 +466,129 @@ pub enum Step {
     Respond(Outcome),
     /// The consent page, for the signed-in person to allow or deny.
     Consent(Box<Valid>),
-    SignIn,
+    /// The sign-in page, then the request again (`AuthorizeRequest::after_sign_in`); `again`
+    /// when the person is signed in but must sign in anew.
+    SignIn {
+        again: bool,
+    },
 }
 
-/// Checks a request and, for a signed-in person (`user_id`), acts on their `decision` (the
-/// consent form's) or on an earlier consent that covers it.
+/// Checks a request and, for a signed-in person, acts on their `decision` (the consent
+/// form's) or on the request's `prompt`, `max_age` and an earlier consent.
 pub async fn handle(
-    pool: &DbPool,
-    issuer: String,
-    user_id: Option<UserId>,
+    server: &AuthorizationServer,
+    person: Option<Person>,
     request: AuthorizeRequest,
     decision: Option<String>,
 ) -> Result<Step, AppError> {
-    db::run(pool, move |conn| {
+    let issuer = server.issuer.clone();
+    db::run(&server.pool, move |conn| {
         let mut valid = match validate(conn, &issuer, &request)? {
             Ok(valid) => valid,
             Err(failure) => return Ok(Step::Respond(failure_outcome(failure))),
         };
-        let silent = request.prompt == "none";
-        let Some(user_id) = user_id else {
-            if silent {
-                return Ok(Step::Respond(returned(
-                    &valid,
-                    &request,
-                    "login_required",
-                    "The person is not signed in to Portico.",
-                )));
-            }
-            return Ok(Step::SignIn);
-        };
-        let person = Person::load(conn, user_id)?;
-        valid.scopes = match valid.grant_for(conn, &issuer, &request, &person.roles) {
-            Ok(grant) => grant.scopes,
-            Err(e) => {
-                return Ok(Step::Respond(returned(
-                    &valid,
-                    &request,
-                    e.code,
-                    &e.description,
-                )));
-            }
-        };
+        let signed_in = person.and_then(|p| {
+            p.auth_time.map(|auth_time| SignedIn {
+                user_id: p.user_id,
+                auth_time,
+            })
+        });
+        // What this person would grant: their roles may leave role-bound scopes out.
+        if let Some(signed_in) = signed_in {
+            let grantee = grants::Person::load(conn, signed_in.user_id)?;
+            valid.scopes = match valid.grant_for(conn, &request, &grantee.roles) {
+                Ok(grant) => grant.scopes,
+                Err(e) => return Ok(Step::Respond(valid.refusal(&request, e))),
+            };
+        }
         match decision.as_deref() {
-            Some("approve") => Ok(Step::Respond(approve(conn, &valid, &request, user_id)?)),
-            // The person clicked Deny on a page naming the application: their choice to go
-            // back.
-            Some(_) => Ok(Step::Respond(redirect_with(
-                &valid.redirect_uri,
-                &[
-                    ("error", "access_denied"),
-                    ("error_description", "The user declined."),
-                    ("state", &request.state),
-                ],
-            ))),
-            None => {
-                let remembered = Consent::find(conn, user_id, &valid.client.client.client_id)?
-                    .is_some_and(|c| c.covers(&valid.scopes));
-                if remembered && request.prompt != "consent" {
-                    Ok(Step::Respond(approve(conn, &valid, &request, user_id)?))
-                } else if silent {
-                    Ok(Step::Respond(returned(
-                        &valid,
-                        &request,
-                        "consent_required",
-                        "The person has not allowed this application yet.",
-                    )))
-                } else {
-                    Ok(Step::Consent(Box::new(valid)))
-                }
-            }
+            Some(decision) => decide(conn, &valid, &request, signed_in, decision),
+            None => ask(conn, valid, &request, person, signed_in),
         }
     })
     .await
 }
 
-/// An error of a valid request (`prompt=none` that cannot be answered silently).
-fn returned(
+/// The person's Allow or Deny on the consent page.
+fn decide(
+    conn: &mut SqliteConnection,
     valid: &Valid,
     request: &AuthorizeRequest,
-    error: &'static str,
+    signed_in: Option<SignedIn>,
+    decision: &str,
+) -> Result<Step, AppError> {
+    let Some(person) = signed_in else {
+        return Ok(Step::SignIn { again: false });
+    };
+    if decision == "approve" {
+        return Ok(Step::Respond(approve(conn, valid, request, person)?));
+    }
+    // The person clicked Deny on a page naming the application: their choice to go back.
+    Ok(Step::Respond(redirect_with(
+        valid,
+        &[
+            ("error", "access_denied"),
+            ("error_description", "The user declined."),
+            ("state", &request.state),
+        ],
+    )))
+}
+
+/// A request without a decision: a sign-in, a consent page, a code, or `prompt=none`'s answer.
+fn ask(
+    conn: &mut SqliteConnection,
+    valid: Valid,
+    request: &AuthorizeRequest,
+    person: Option<Person>,
+    signed_in: Option<SignedIn>,
+) -> Result<Step, AppError> {
+    let fresh = signed_in.filter(|p| {
+        !valid.prompt.wants_sign_in()
+            && prompt::fresh_enough(Some(p.auth_time), valid.max_age, db::now())
+    });
+    let Some(person) = fresh else {
+        if valid.prompt.none {
+            return Ok(Step::Respond(silent_error(
+                &valid,
+                request,
+                "login_required",
+                "The person must sign in to Portico.",
+            )));
+        }
+        return Ok(Step::SignIn {
+            again: person.is_some(),
+        });
+    };
+    let remembered = Consent::find(conn, person.user_id, &valid.client.client.client_id)?
+        .is_some_and(|c| c.covers(&valid.scopes));
+    if remembered && !valid.prompt.consent {
+        Ok(Step::Respond(approve(conn, &valid, request, person)?))
+    } else if valid.prompt.none {
+        Ok(Step::Respond(silent_error(
+            &valid,
+            request,
+            "consent_required",
+            "The person has not allowed this application yet.",
+        )))
+    } else {
+        Ok(Step::Consent(Box::new(valid)))
+    }
+}
+
+/// What `prompt=none` asks for when it cannot be answered silently: the error, sent to the
+/// callback at once (OIDC Core §3.1.2.6).
+fn silent_error(
+    valid: &Valid,
+    request: &AuthorizeRequest,
+    error: &str,
     description: &str,
 ) -> Outcome {
-    Outcome::Return(Returned {
-        application_name: application_name(&valid.client),
-        redirect_uri: valid.redirect_uri.clone(),
-        error,
-        description: description.to_string(),
-        state: request.state.clone(),
-    })
+    redirect_with(
+        valid,
+        &[
+            ("error", error),
+            ("error_description", description),
+            ("state", &request.state),
+        ],
+    )
 }

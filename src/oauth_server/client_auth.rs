@@ -1,6 +1,7 @@
 //! Client authentication at the token, introspection and revocation endpoints:
 //! `client_secret_basic` or `client_secret_post` (never both), or a public client naming itself
-//! (its proof is PKCE, checked by the grant).
+//! (its proof is PKCE, checked by the grant). A call from a browser (an `Origin`, read by the
+//! CORS middleware) must come from the origin of one of the client's redirect URIs.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -11,6 +12,7 @@ use futures_core::future::LocalBoxFuture;
 use std::sync::Arc;
 
 use super::clients::ClientWithApplication;
+use super::cors::{RequestOrigin, not_allowed};
 use super::error::OAuthError;
 use super::params::Params;
 
@@ -45,26 +47,42 @@ impl FromRequest for ClientCall {
     }
 }
 
-/// Who the request says it is, before the registry confirms it.
+/// Who the request says it is, before the registry confirms it, and the browser origin it
+/// came from (if any).
 pub enum Credentials {
     /// client_id + client_secret, from the Authorization header or the body.
     Secret {
         client_id: String,
         client_secret: String,
+        origin: Option<String>,
     },
     /// A client_id alone: only a public client may do this.
-    Public { client_id: String },
+    Public {
+        client_id: String,
+        origin: Option<String>,
+    },
 }
 
 impl Credentials {
     pub fn client_id(&self) -> &str {
         match self {
-            Credentials::Secret { client_id, .. } | Credentials::Public { client_id } => client_id,
+            Credentials::Secret { client_id, .. } | Credentials::Public { client_id, .. } => {
+                client_id
+            }
+        }
+    }
+
+    fn origin(&self) -> Option<&str> {
+        match self {
+            Credentials::Secret { origin, .. } | Credentials::Public { origin, .. } => {
+                origin.as_deref()
+            }
         }
     }
 
     /// The client, when these credentials prove to be it: its secret for a confidential client,
-    /// its id alone for a public one. Wrong secret and wrong kind of client look alike.
+    /// its id alone for a public one. Wrong secret and wrong kind of client look alike. A
+    /// browser's call from an origin the client did not register is refused.
     pub fn confirm(
         &self,
         client: Arc<ClientWithApplication>,
@@ -75,10 +93,12 @@ impl Credentials {
             }
             Credentials::Public { .. } => client.client.public_client,
         };
-        if valid {
-            Ok(client)
-        } else {
-            Err(OAuthError::invalid_client())
+        if !valid {
+            return Err(OAuthError::invalid_client());
+        }
+        match self.origin() {
+            Some(origin) if !client.client.allows_origin(origin) => Err(not_allowed(origin)),
+            _ => Ok(client),
         }
     }
 
@@ -92,6 +112,7 @@ impl Credentials {
         };
         let post_secret = params.get("client_secret");
         let post_id = params.get("client_id");
+        let origin = RequestOrigin::of(req);
         match (basic, post_secret) {
             (Some(_), Some(_)) => Err(OAuthError::invalid_request(
                 "Use one client authentication method, not both client_secret_basic and client_secret_post.",
@@ -105,18 +126,21 @@ impl Credentials {
                 Ok(Credentials::Secret {
                     client_id,
                     client_secret,
+                    origin,
                 })
             }
             (None, Some(secret)) => match post_id {
                 Some(client_id) => Ok(Credentials::Secret {
                     client_id: client_id.to_string(),
                     client_secret: secret.to_string(),
+                    origin,
                 }),
                 None => Err(OAuthError::invalid_client()),
             },
             (None, None) => match post_id {
                 Some(client_id) => Ok(Credentials::Public {
                     client_id: client_id.to_string(),
+                    origin,
                 }),
                 None => Err(OAuthError::invalid_client()),
             },

@@ -137,6 +137,7 @@ mod tests {
                 id_token_ttl: 3600,
                 created_at: 0,
                 updated_at: 0,
+                id_token_signed_response_alg: None,
             },
             application: None,
             owner_active: true,

@@ -6,10 +6,14 @@
 use diesel::prelude::*;
 
 use super::grants::Entitlement;
+use crate::config::SigningAlgorithm;
 use crate::db::now;
-use crate::db::schema::{applications, oauth_clients, throttling_policies, users};
+use crate::db::schema::{
+    applications, oauth_client_origins, oauth_clients, throttling_policies, users,
+};
 use crate::domain::accounts::AccountStatus;
 use crate::domain::keys::KeyType;
+use crate::domain::oauth::{redirect_matches, web_origin};
 use crate::security::{constant_time_eq, random, sha256_hex};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -33,6 +37,8 @@ pub struct OAuthClient {
     pub id_token_ttl: i32,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The algorithm of its ID tokens (`None`: the server's configured one).
+    pub id_token_signed_response_alg: Option<SigningAlgorithm>,
 }
 
 /// What a client is registered with.
@@ -48,6 +54,8 @@ pub struct ClientSettings {
     pub public_client: bool,
     pub resource_server: bool,
     pub lifetimes: Lifetimes,
+    /// The algorithm its ID tokens are signed with (`None`: the server's configured one).
+    pub id_token_algorithm: Option<SigningAlgorithm>,
 }
 
 /// Token lifetimes in seconds.
@@ -94,6 +102,16 @@ pub struct ClientWithApplication {
     pub entitlement: Entitlement,
 }
 
+impl ClientWithApplication {
+    /// The name the person knows the application by (a client of no application: its own).
+    pub fn display_name(&self) -> String {
+        self.application
+            .as_ref()
+            .map(|a| a.name.clone())
+            .unwrap_or_else(|| self.client.client_name.clone())
+    }
+}
+
 impl OAuthClient {
     pub fn allows_grant(&self, grant: &str) -> bool {
         self.grant_types.split(' ').any(|g| g == grant)
@@ -101,6 +119,37 @@ impl OAuthClient {
 
     pub fn redirect_uris(&self) -> Vec<String> {
         serde_json::from_str(&self.redirect_uris).unwrap_or_default()
+    }
+
+    /// The redirect URI an authorization (or logout) request may send the browser to: the one
+    /// it names when that matches a registered one (`redirect_matches`), or the only registered
+    /// one when it names none.
+    pub fn redirect_uri_for(&self, requested: Option<&str>) -> Option<String> {
+        let registered = self.redirect_uris();
+        match requested {
+            None if registered.len() == 1 => registered.into_iter().next(),
+            None => None,
+            Some(requested) => registered
+                .iter()
+                .any(|r| redirect_matches(r, requested))
+                .then(|| requested.to_string()),
+        }
+    }
+
+    /// True when `origin` (a browser's `Origin`) is the origin of one of its redirect URIs.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.redirect_uris()
+            .iter()
+            .any(|uri| web_origin(uri).as_deref() == Some(origin))
+    }
+
+    /// True when `origin` is the origin of a redirect URI of some client (the CORS preflight
+    /// of an endpoint, which names no client yet).
+    pub fn origin_registered(conn: &mut SqliteConnection, origin: &str) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            oauth_client_origins::table.filter(oauth_client_origins::origin.eq(origin)),
+        ))
+        .get_result(conn)
     }
 
     /// Compares the SHA-256 of `secret` with the stored one in constant time.
@@ -211,24 +260,54 @@ impl OAuthClient {
     ) -> QueryResult<usize> {
         let uris =
             serde_json::to_string(&settings.redirect_uris).expect("a list of strings serializes");
-        diesel::update(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)))
-            .set((
-                oauth_clients::client_name.eq(&settings.client_name),
-                oauth_clients::application_id.eq(settings.application_id),
-                oauth_clients::key_type.eq(settings.key_type),
-                oauth_clients::grant_types.eq(settings.grant_types.join(" ")),
-                oauth_clients::redirect_uris.eq(uris),
-                oauth_clients::pkce_mandatory.eq(settings.pkce_mandatory),
-                oauth_clients::pkce_plain_allowed.eq(settings.pkce_plain_allowed),
-                oauth_clients::public_client.eq(settings.public_client),
-                oauth_clients::resource_server.eq(settings.resource_server),
-                oauth_clients::application_token_ttl.eq(settings.lifetimes.application_token),
-                oauth_clients::user_token_ttl.eq(settings.lifetimes.user_token),
-                oauth_clients::refresh_token_ttl.eq(settings.lifetimes.refresh_token),
-                oauth_clients::id_token_ttl.eq(settings.lifetimes.id_token),
-                oauth_clients::updated_at.eq(now()),
-            ))
-            .execute(conn)
+        let changed =
+            diesel::update(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)))
+                .set((
+                    oauth_clients::client_name.eq(&settings.client_name),
+                    oauth_clients::application_id.eq(settings.application_id),
+                    oauth_clients::key_type.eq(settings.key_type),
+                    oauth_clients::grant_types.eq(settings.grant_types.join(" ")),
+                    oauth_clients::redirect_uris.eq(uris),
+                    oauth_clients::pkce_mandatory.eq(settings.pkce_mandatory),
+                    oauth_clients::pkce_plain_allowed.eq(settings.pkce_plain_allowed),
+                    oauth_clients::public_client.eq(settings.public_client),
+                    oauth_clients::resource_server.eq(settings.resource_server),
+                    oauth_clients::application_token_ttl.eq(settings.lifetimes.application_token),
+                    oauth_clients::user_token_ttl.eq(settings.lifetimes.user_token),
+                    oauth_clients::refresh_token_ttl.eq(settings.lifetimes.refresh_token),
+                    oauth_clients::id_token_ttl.eq(settings.lifetimes.id_token),
+                    oauth_clients::id_token_signed_response_alg.eq(settings.id_token_algorithm),
+                    oauth_clients::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+        if changed > 0 {
+            Self::keep_origins(conn, client_id, &settings.redirect_uris)?;
+        }
+        Ok(changed)
+    }
+
+    /// Records the web origins of the client's redirect URIs (the CORS allow-list).
+    fn keep_origins(
+        conn: &mut SqliteConnection,
+        client_id: &str,
+        redirect_uris: &[String],
+    ) -> QueryResult<()> {
+        diesel::delete(
+            oauth_client_origins::table.filter(oauth_client_origins::client_id.eq(client_id)),
+        )
+        .execute(conn)?;
+        let mut origins: Vec<String> = redirect_uris.iter().filter_map(|u| web_origin(u)).collect();
+        origins.sort();
+        origins.dedup();
+        for origin in origins {
+            diesel::insert_into(oauth_client_origins::table)
+                .values((
+                    oauth_client_origins::origin.eq(origin),
+                    oauth_client_origins::client_id.eq(client_id),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
     }
 
     /// A new secret; the old one stops working at once.

@@ -1,5 +1,6 @@
-//! Authorization codes: single-use, ten minutes, bound to the client, the redirect URI and the
-//! PKCE challenge. Only their SHA-256 is stored.
+//! Authorization codes: single-use, ten minutes, bound to the client, the redirect URI (and
+//! whether the request named it) and the PKCE challenge, carrying the person's sign-in time.
+//! Only their SHA-256 is stored.
 
 use diesel::prelude::*;
 
@@ -27,6 +28,8 @@ pub struct AuthorizationCode {
     pub family_id: Option<String>,
     /// The resource the request named (RFC 8707); empty: none.
     pub resource: String,
+    /// Whether the authorization request named its redirect_uri (RFC 6749 §4.1.3).
+    pub redirect_uri_sent: bool,
 }
 
 /// What a new code is bound to.
@@ -34,11 +37,13 @@ pub struct NewCode<'a> {
     pub client_id: &'a str,
     pub user_id: UserId,
     pub redirect_uri: &'a str,
+    pub redirect_uri_sent: bool,
     pub scope: &'a str,
     pub resource: &'a str,
     pub nonce: Option<&'a str>,
     pub code_challenge: Option<&'a str>,
     pub code_challenge_method: Option<&'a str>,
+    /// When the person signed in (their session's sign-in time).
     pub auth_time: i64,
 }
 
@@ -53,6 +58,7 @@ impl AuthorizationCode {
                 authorization_codes::client_id.eq(new.client_id),
                 authorization_codes::user_id.eq(new.user_id),
                 authorization_codes::redirect_uri.eq(new.redirect_uri),
+                authorization_codes::redirect_uri_sent.eq(new.redirect_uri_sent),
                 authorization_codes::scope.eq(new.scope),
                 authorization_codes::resource.eq(new.resource),
                 authorization_codes::nonce.eq(new.nonce),

@@ -1,5 +1,8 @@
-//! `OAuthError`: RFC 6749 §5.2 error answers — JSON, `Cache-Control: no-store`, and 401 with
-//! `WWW-Authenticate` for `invalid_client`. Internal causes are logged, never shown.
+//! `OAuthError`: RFC 6749 §5.2 error answers — JSON, `Cache-Control: no-store` — with the
+//! `WWW-Authenticate` challenge RFC 6749 §5.2 and RFC 6750 §3 ask for: `Basic` with
+//! `error="invalid_client"` at the client-authenticated endpoints, `Bearer` with
+//! `error="invalid_token"` / `"insufficient_scope"` at userinfo, and a bare `Bearer` when no
+//! token was sent at all. Internal causes are logged, never shown.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
@@ -10,7 +13,12 @@ pub struct OAuthError {
     pub code: &'static str,
     pub description: String,
     status: StatusCode,
+    /// A request without any token: its challenge names no error (RFC 6750 §3.1).
+    no_token: bool,
 }
+
+/// The realm of Portico's challenges.
+const REALM: &str = "portico";
 
 impl OAuthError {
     fn new(code: &'static str, status: StatusCode, description: impl Into<String>) -> Self {
@@ -18,6 +26,7 @@ impl OAuthError {
             code,
             description: description.into(),
             status,
+            no_token: false,
         }
     }
 
@@ -61,6 +70,47 @@ impl OAuthError {
         Self::new("invalid_token", StatusCode::UNAUTHORIZED, description)
     }
 
+    /// A protected resource asked without any access token (RFC 6750 §3.1).
+    pub fn token_required() -> Self {
+        Self {
+            no_token: true,
+            ..Self::invalid_token("A Bearer access token is required.")
+        }
+    }
+
+    /// A valid token without the scope the resource needs (RFC 6750 §3.1): 403.
+    pub fn insufficient_scope(description: impl Into<String>) -> Self {
+        Self::new("insufficient_scope", StatusCode::FORBIDDEN, description)
+    }
+
+    /// RFC 7009 §2.2.1: a `token_type_hint` (or token type) the server does not revoke.
+    pub fn unsupported_token_type(description: impl Into<String>) -> Self {
+        Self::new(
+            "unsupported_token_type",
+            StatusCode::BAD_REQUEST,
+            description,
+        )
+    }
+
+    /// The `WWW-Authenticate` challenge of this answer, when it has one.
+    fn challenge(&self) -> Option<String> {
+        // Our descriptions are plain sentences; quotes and backslashes would end the value.
+        let description: String = self
+            .description
+            .chars()
+            .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+            .collect();
+        match self.code {
+            "invalid_client" => Some(format!("Basic realm=\"{REALM}\", error=\"invalid_client\"")),
+            "invalid_token" if self.no_token => Some(format!("Bearer realm=\"{REALM}\"")),
+            "invalid_token" | "insufficient_scope" => Some(format!(
+                "Bearer realm=\"{REALM}\", error=\"{}\", error_description=\"{description}\"",
+                self.code
+            )),
+            _ => None,
+        }
+    }
+
     pub fn server_error() -> Self {
         Self::new(
             "server_error",
@@ -93,15 +143,8 @@ impl ResponseError for OAuthError {
         response
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"));
-        match self.code {
-            "invalid_client" => {
-                response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"portico\""));
-            }
-            "invalid_token" => {
-                response
-                    .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
-            }
-            _ => {}
+        if let Some(challenge) = self.challenge() {
+            response.insert_header((header::WWW_AUTHENTICATE, challenge));
         }
         response
             .json(serde_json::json!({ "error": self.code, "error_description": self.description }))

@@ -34,6 +34,11 @@ pub async fn introspect(
     let pool = server.pool.clone();
     let answer = move |conn: &mut SqliteConnection| {
         let caller = server.authenticate(conn, &credentials)?;
+        if token.is_empty() {
+            return Err(OAuthError::invalid_request(
+                "The parameter token is missing.",
+            ));
+        }
         Ok::<_, OAuthError>(
             describe(conn, &server, &caller, &token)?.unwrap_or_else(|| json!({ "active": false })),
         )

@@ -1,7 +1,9 @@
 //! Signing keys: generated at first start (ES256 unless the settings choose RS256, PS256 or
-//! EdDSA), private keys encrypted at rest, parsed once and held in memory. Rotation makes a new
-//! active key and keeps the old public key in the JWKS until every token it signed has expired.
-//! A running Portico picks up a rotation made by `portico rotate-signing-key` within a minute.
+//! EdDSA), private keys encrypted at rest, parsed once and held in memory. Beside the configured
+//! algorithm's key an RS256 key is always kept: OpenID Connect Discovery requires RS256 for ID
+//! tokens, and a client may register it as its ID-token algorithm. Rotation makes new active
+//! keys and keeps the old public keys in the JWKS until every token they signed has expired. A
+//! running Portico picks up a rotation made by `portico rotate-signing-key` within a minute.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -62,9 +64,10 @@ struct ActiveKey {
     signer: Signer,
 }
 
-/// Everything derived from the stored keys: the signer, the verifiers and the JWKS document.
+/// Everything derived from the stored keys: the signers, the verifiers and the JWKS document.
 struct KeySet {
-    active: ActiveKey,
+    /// The active key of each algorithm kept, the configured one first.
+    active: Vec<ActiveKey>,
     verifiers: HashMap<String, (Algorithm, DecodingKey)>,
     jwks: String,
 }
@@ -87,33 +90,58 @@ pub enum VerifyError {
 pub struct SigningKeys {
     current: RwLock<Arc<KeySet>>,
     rng: SystemRandom,
+    /// The configured algorithm: access tokens and, unless a client chose, ID tokens.
+    primary: SigningAlgorithm,
+}
+
+/// The algorithms Portico keeps an active key of when `primary` is configured: it, and RS256.
+pub fn kept_algorithms(primary: SigningAlgorithm) -> Vec<SigningAlgorithm> {
+    let mut kept = vec![primary];
+    if primary != SigningAlgorithm::Rs256 {
+        kept.push(SigningAlgorithm::Rs256);
+    }
+    kept
 }
 
 impl SigningKeys {
-    /// Loads the stored keys, creating an active key of `algorithm` when there is none of it.
+    /// Loads the stored keys, creating an active key of `algorithm` (and of RS256) when there
+    /// is none of it; an active key of an algorithm no longer configured is retired.
     pub fn load_or_create(
         conn: &mut SqliteConnection,
         secret_box: &SecretBox,
         algorithm: SigningAlgorithm,
         max_token_lifetime: i64,
     ) -> Result<Self, KeyError> {
+        let kept = kept_algorithms(algorithm);
         // Checked and created in one immediate transaction: two processes starting on a new
         // database must not both make an active key.
         crate::db::write(conn, |conn| {
-            let active = signing_keys::table
+            let active: Vec<SigningAlgorithm> = signing_keys::table
                 .filter(signing_keys::active.eq(true))
                 .select(signing_keys::algorithm)
-                .first::<SigningAlgorithm>(conn)
-                .optional()?;
-            if active != Some(algorithm) {
-                replace_active_key(conn, secret_box, algorithm, max_token_lifetime)?;
+                .load(conn)?;
+            for wanted in &kept {
+                if !active.contains(wanted) {
+                    replace_active_key(conn, secret_box, *wanted, max_token_lifetime)?;
+                }
             }
+            diesel::update(
+                signing_keys::table
+                    .filter(signing_keys::active.eq(true))
+                    .filter(signing_keys::algorithm.ne_all(&kept)),
+            )
+            .set((
+                signing_keys::active.eq(false),
+                signing_keys::publish_until.eq(crate::db::now() + max_token_lifetime),
+            ))
+            .execute(conn)?;
             Ok::<_, KeyError>(())
         })?;
-        let set = load_set(conn, secret_box)?;
+        let set = load_set(conn, secret_box, algorithm)?;
         Ok(Self {
             current: RwLock::new(Arc::new(set)),
             rng: SystemRandom::new(),
+            primary: algorithm,
         })
     }
 
@@ -123,7 +151,7 @@ impl SigningKeys {
         conn: &mut SqliteConnection,
         secret_box: &SecretBox,
     ) -> Result<(), KeyError> {
-        let set = load_set(conn, secret_box)?;
+        let set = load_set(conn, secret_box, self.primary)?;
         *self.current.write().expect("the key lock") = Arc::new(set);
         Ok(())
     }
@@ -133,13 +161,37 @@ impl SigningKeys {
     }
 
     pub fn algorithm(&self) -> SigningAlgorithm {
-        self.set().active.algorithm
+        self.primary
     }
 
-    /// Signs `claims` as a compact JWS with the active key; `typ` is `at+jwt` or `JWT`.
+    /// The algorithms ID tokens can be signed with: the configured one first, then RS256.
+    pub fn id_token_algorithms(&self) -> Vec<SigningAlgorithm> {
+        self.set().active.iter().map(|k| k.algorithm).collect()
+    }
+
+    /// Signs `claims` as a compact JWS with the configured algorithm's active key; `typ` is
+    /// `at+jwt` or `JWT`.
     pub fn sign(&self, typ: &str, claims: &impl Serialize) -> String {
+        self.sign_with(self.primary, typ, claims)
+    }
+
+    /// Signs an ID token with the algorithm its client registered (`None`: the configured
+    /// one). A registered algorithm Portico keeps no key of falls back to the configured one.
+    pub fn sign_id_token(
+        &self,
+        algorithm: Option<SigningAlgorithm>,
+        claims: &impl Serialize,
+    ) -> String {
+        self.sign_with(algorithm.unwrap_or(self.primary), "JWT", claims)
+    }
+
+    fn sign_with(&self, algorithm: SigningAlgorithm, typ: &str, claims: &impl Serialize) -> String {
         let set = self.set();
-        let key = &set.active;
+        let key = set
+            .active
+            .iter()
+            .find(|k| k.algorithm == algorithm)
+            .unwrap_or(&set.active[0]);
         let header = json!({ "alg": key.algorithm.as_str(), "typ": typ, "kid": key.kid });
         let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
         token.push('.');
@@ -177,6 +229,21 @@ impl SigningKeys {
         token: &str,
         expected_typ: &str,
     ) -> Result<T, VerifyError> {
+        self.verify_checking(token, expected_typ, true)
+    }
+
+    /// Verifies one of our ID tokens presented back as a hint (RP-Initiated Logout): the
+    /// signature and issuer must hold, but it may have expired since.
+    pub fn verify_hint<T: DeserializeOwned>(&self, token: &str) -> Result<T, VerifyError> {
+        self.verify_checking(token, "JWT", false)
+    }
+
+    fn verify_checking<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        expected_typ: &str,
+        check_expiry: bool,
+    ) -> Result<T, VerifyError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Invalid)?;
         if header.typ.as_deref() != Some(expected_typ) {
             return Err(VerifyError::Invalid);
@@ -189,6 +256,7 @@ impl SigningKeys {
         }
         let mut validation = jsonwebtoken::Validation::new(*algorithm);
         validation.validate_aud = false;
+        validation.validate_exp = check_expiry;
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "iat", "iss"]);
         jsonwebtoken::decode::<T>(token, key, &validation)
@@ -197,20 +265,24 @@ impl SigningKeys {
     }
 }
 
-/// Makes a new active key of `algorithm`; the previous active key stays published for
-/// `max_token_lifetime` seconds, then leaves the JWKS.
+/// Makes a new active key of `algorithm` and of RS256 beside it; the previous active keys stay
+/// published for `max_token_lifetime` seconds, then leave the JWKS. Answers the new kids.
 pub fn rotate(
     conn: &mut SqliteConnection,
     secret_box: &SecretBox,
     algorithm: SigningAlgorithm,
     max_token_lifetime: i64,
-) -> Result<String, KeyError> {
+) -> Result<Vec<String>, KeyError> {
     crate::db::write(conn, |conn| {
-        replace_active_key(conn, secret_box, algorithm, max_token_lifetime)
+        kept_algorithms(algorithm)
+            .into_iter()
+            .map(|kept| replace_active_key(conn, secret_box, kept, max_token_lifetime))
+            .collect()
     })
 }
 
-/// The work of `rotate`, inside the caller's transaction.
+/// A new active key of `algorithm` in place of the one before (inside the caller's
+/// transaction).
 fn replace_active_key(
     conn: &mut SqliteConnection,
     secret_box: &SecretBox,
@@ -223,12 +295,16 @@ fn replace_active_key(
     jwk["alg"] = json!(algorithm.as_str());
     jwk["use"] = json!("sig");
     let now = crate::db::now();
-    diesel::update(signing_keys::table.filter(signing_keys::active.eq(true)))
-        .set((
-            signing_keys::active.eq(false),
-            signing_keys::publish_until.eq(now + max_token_lifetime),
-        ))
-        .execute(conn)?;
+    diesel::update(
+        signing_keys::table
+            .filter(signing_keys::active.eq(true))
+            .filter(signing_keys::algorithm.eq(algorithm)),
+    )
+    .set((
+        signing_keys::active.eq(false),
+        signing_keys::publish_until.eq(now + max_token_lifetime),
+    ))
+    .execute(conn)?;
     diesel::insert_into(signing_keys::table)
         .values((
             signing_keys::kid.eq(&kid),
@@ -287,9 +363,13 @@ fn generate(algorithm: SigningAlgorithm) -> Result<(Vec<u8>, serde_json::Value),
     }
 }
 
-fn load_set(conn: &mut SqliteConnection, secret_box: &SecretBox) -> Result<KeySet, KeyError> {
+fn load_set(
+    conn: &mut SqliteConnection,
+    secret_box: &SecretBox,
+    primary: SigningAlgorithm,
+) -> Result<KeySet, KeyError> {
     let now = crate::db::now();
-    let stored: Vec<StoredKey> = signing_keys::table
+    let mut stored: Vec<StoredKey> = signing_keys::table
         .filter(
             signing_keys::active
                 .eq(true)
@@ -298,28 +378,34 @@ fn load_set(conn: &mut SqliteConnection, secret_box: &SecretBox) -> Result<KeySe
         .order(signing_keys::id.desc())
         .select(StoredKey::as_select())
         .load(conn)?;
+    // The configured algorithm's active key first (in the JWKS too), then the other active
+    // ones, then the retired ones still published; the newest first within each.
+    stored.sort_by_key(|k| (!(k.active && k.algorithm == primary), !k.active));
     let mut verifiers = HashMap::new();
     let mut keys = Vec::new();
-    let mut active = None;
+    let mut active: Vec<ActiveKey> = Vec::new();
     for key in &stored {
         let jwk: serde_json::Value = serde_json::from_str(&key.public_jwk)
             .map_err(|e| KeyError::Unreadable(e.to_string()))?;
         let decoding = decoding_key(key.algorithm, &jwk)?;
         verifiers.insert(key.kid.clone(), (key.algorithm.jwt(), decoding));
         keys.push(jwk);
-        if key.active && active.is_none() {
+        if key.active && !active.iter().any(|k| k.algorithm == key.algorithm) {
             let pkcs8 = secret_box
                 .open(PURPOSE, &key.private_key)
                 .map_err(|e| KeyError::Unreadable(e.to_string()))?;
-            active = Some(ActiveKey {
+            active.push(ActiveKey {
                 kid: key.kid.clone(),
                 algorithm: key.algorithm,
                 signer: signer(key.algorithm, &pkcs8)?,
             });
         }
     }
-    let active =
-        active.ok_or_else(|| KeyError::Unreadable("there is no active signing key".into()))?;
+    if active.is_empty() {
+        return Err(KeyError::Unreadable(
+            "there is no active signing key".into(),
+        ));
+    }
     Ok(KeySet {
         active,
         verifiers,

@@ -8,12 +8,15 @@ pub mod client_auth;
 pub mod client_cache;
 pub mod clients;
 pub mod codes;
+pub mod cors;
+pub mod end_session;
 pub mod error;
 pub mod grants;
 pub mod introspect;
 pub mod keys;
 pub mod metadata;
 pub mod params;
+pub mod prompt;
 pub mod revoke;
 pub mod token;
 pub mod tokens;
@@ -193,20 +196,29 @@ impl From<DbError> for KeyError {
     }
 }
 
-/// The client-authenticated endpoints and the public metadata.
+/// The client-authenticated endpoints and the public metadata, each with its CORS policy.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/oauth2/token", web::post().to(token::token))
-        .route("/oauth2/introspect", web::post().to(introspect::introspect))
-        .route("/oauth2/revoke", web::post().to(revoke::revoke))
-        .route("/oauth2/jwks", web::get().to(metadata::jwks))
-        .route("/oauth2/userinfo", web::get().to(userinfo::userinfo))
-        .route("/oauth2/userinfo", web::post().to(userinfo::userinfo))
-        .route(
+    use actix_web::middleware::from_fn;
+    macro_rules! endpoint {
+        ($paths:expr, $cors:path, $($method:ident => $handler:path),+) => {
+            cfg.service(
+                web::resource($paths)
+                    .wrap(from_fn($cors))
+                    $(.route(web::$method().to($handler)))+,
+            )
+        };
+    }
+    endpoint!("/oauth2/token", cors::clients, post => token::token);
+    endpoint!("/oauth2/introspect", cors::clients, post => introspect::introspect);
+    endpoint!("/oauth2/revoke", cors::clients, post => revoke::revoke);
+    endpoint!("/oauth2/userinfo", cors::clients, get => userinfo::userinfo, post => userinfo::userinfo);
+    endpoint!("/oauth2/jwks", cors::public, get => metadata::jwks);
+    endpoint!(
+        [
             "/.well-known/openid-configuration",
-            web::get().to(metadata::discovery),
-        )
-        .route(
             "/.well-known/oauth-authorization-server",
-            web::get().to(metadata::discovery),
-        );
+        ],
+        cors::public,
+        get => metadata::discovery
+    );
 }

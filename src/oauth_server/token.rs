@@ -210,7 +210,10 @@ fn authorization_code(
                 "The account that approved this code is not active.",
             ));
         }
-        if redirect_uri.as_deref() != Some(code.redirect_uri.as_str()) {
+        // Required only when the authorization request named it (RFC 6749 §4.1.3).
+        if (code.redirect_uri_sent || redirect_uri.is_some())
+            && redirect_uri.as_deref() != Some(code.redirect_uri.as_str())
+        {
             return Err(OAuthError::invalid_grant(
                 "redirect_uri does not match the authorization request.",
             ));
@@ -412,7 +415,11 @@ fn user_tokens(
             azp: &client.client.client_id,
             nonce,
         };
-        body["id_token"] = json!(server.keys.sign("JWT", &id_claims));
+        body["id_token"] = json!(
+            server
+                .keys
+                .sign_id_token(client.client.id_token_signed_response_alg, &id_claims)
+        );
     }
     Ok(body)
 }

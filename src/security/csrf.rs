@@ -28,6 +28,12 @@ use crate::config::{SecretKey, Settings};
 use crate::domain::ids::UserId;
 use crate::error::AppError;
 
+/// The POST routes other sites post to by design, which the guard lets through: the
+/// authorization endpoint (OIDC Core §3.1.2.1) and the end-session endpoint (RP-Initiated
+/// Logout §2). Neither does anything a GET of the same request would not; the consent decision
+/// and the logout confirmation they lead to are ordinary forms, guarded.
+pub const EXEMPT: &[&str] = &["/oauth2/authorize", "/oauth2/logout"];
+
 /// The session state key of the synchronizer token.
 const SESSION_KEY: &str = "csrf";
 /// The form field that carries it.
@@ -220,7 +226,8 @@ pub async fn guard(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let config = config_of(req.request());
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    let exempt = *req.method() == Method::POST && EXEMPT.contains(&req.path());
+    if exempt || matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         let response = next.call(req).await?;
         return Ok(set_issued_cookie(response, &config).map_into_left_body());
     }

@@ -21,6 +21,8 @@ const EXTEND_EVERY_SECS: i64 = 60;
 
 /// The session state key holding the signed-in user's id.
 pub const USER_ID: &str = "user_id";
+/// The session state key holding when the user signed in (Unix seconds).
+pub const AUTH_TIME: &str = "auth_time";
 
 /// The session cookie's name: `__Host-` prefixed when served over https.
 pub fn cookie_name(secure: bool) -> &'static str {

@@ -39,6 +39,7 @@ pub async fn register(pool: &DbPool, actor: &Actor, name: &str) -> ServiceResult
         public_client: false,
         resource_server: true,
         lifetimes: Lifetimes::default(),
+        id_token_algorithm: None,
     };
     let about = subject(OBJECT_TYPE, None);
     audited(pool, actor, "create", about, move |conn, subject| {

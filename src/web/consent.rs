@@ -3,52 +3,60 @@
 //! the application by a link, and the sign-in detour. What a request means — its checks, the
 //! remembered consent, the code — is `oauth_server::authorize`'s; this module only draws it.
 
+use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use crate::db::DbPool;
 use crate::error::AppError;
 use crate::oauth_server::authorize::{
-    AuthorizeRequest, DecisionForm, Outcome, Returned, Step, Valid, callback_url, handle,
+    AuthorizeRequest, DecisionForm, Outcome, Person, Returned, Step, Valid, handle,
 };
+use crate::security::session_store::AUTH_TIME;
 use crate::web::errors::{ErrorKind, error_page};
+use crate::web::protocol::{ProtocolRequest, Visit, hidden_fields};
 use crate::web::{PageContext, Url, render, see_other};
 
-/// `GET /oauth2/authorize`: the consent page, a redirect, or an error page.
+/// The signed-in person and when they signed in (their session's record).
+fn person(ctx: &PageContext, session: &Session) -> Option<Person> {
+    ctx.viewer.as_ref().map(|viewer| Person {
+        user_id: viewer.id,
+        auth_time: session.get::<i64>(AUTH_TIME).ok().flatten(),
+    })
+}
+
+/// `GET/POST /oauth2/authorize`: the consent page, a redirect, or an error page. A POST is
+/// outside the CSRF guard: other sites send it (OIDC Core §3.1.2.1).
 pub async fn start(
-    req: HttpRequest,
-    ctx: PageContext,
-    pool: web::Data<DbPool>,
-    query: web::Query<AuthorizeRequest>,
+    visit: Visit,
+    request: ProtocolRequest<AuthorizeRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let request = query.into_inner();
-    let user_id = ctx.viewer.as_ref().map(|v| v.id);
-    let issuer = ctx.base_url();
-    match handle(&pool, issuer, user_id, request.clone(), None).await? {
+    let Visit {
+        ctx,
+        session,
+        server,
+    } = visit;
+    let request = request.params;
+    match handle(&server, person(&ctx, &session), request.clone(), None).await? {
         Step::Respond(outcome) => Ok(respond(ctx, outcome)),
-        Step::SignIn => Ok(sign_in_first(&req)),
+        Step::SignIn { again } => Ok(sign_in_first(&request, again)),
         Step::Consent(valid) => Ok(consent_page(ctx, request, *valid)),
     }
 }
 
-/// `POST /oauth2/authorize`: the person's Allow or Deny.
-pub async fn decide(
-    ctx: PageContext,
-    pool: web::Data<DbPool>,
-    form: web::Form<DecisionForm>,
-) -> Result<HttpResponse, AppError> {
+/// `POST /oauth2/authorize/decision`: the person's Allow or Deny (CSRF-checked).
+pub async fn decide(visit: Visit, form: web::Form<DecisionForm>) -> Result<HttpResponse, AppError> {
     let DecisionForm { request, decision } = form.into_inner();
-    let Some(user_id) = ctx.viewer.as_ref().map(|v| v.id) else {
+    let Some(person) = person(&visit.ctx, &visit.session) else {
         return Ok(error_page(
             ErrorKind::Forbidden,
             "Sign in, then start again from the application.",
         ));
     };
-    let issuer = ctx.base_url();
-    match handle(&pool, issuer, Some(user_id), request, Some(decision)).await? {
-        Step::Respond(outcome) => Ok(respond(ctx, outcome)),
-        Step::Consent(_) | Step::SignIn => Ok(error_page(ErrorKind::BadRequest, "")),
+    match handle(&visit.server, Some(person), request.clone(), Some(decision)).await? {
+        Step::Respond(outcome) => Ok(respond(visit.ctx, outcome)),
+        Step::SignIn { .. } => Ok(sign_in_first(&request, true)),
+        Step::Consent(_) => Ok(error_page(ErrorKind::BadRequest, "")),
     }
 }
 
@@ -60,9 +68,12 @@ fn respond(ctx: PageContext, outcome: Outcome) -> HttpResponse {
     }
 }
 
-fn sign_in_first(req: &HttpRequest) -> HttpResponse {
-    let next = format!("{}?{}", req.path(), req.query_string());
-    see_other(&Url::Login.query("next", &next))
+/// The sign-in page, then the request again; `again` shows the form to a signed-in person.
+fn sign_in_first(request: &AuthorizeRequest, again: bool) -> HttpResponse {
+    let next = format!("{}?{}", Url::Authorize, request.after_sign_in().to_query());
+    let again = if again { "true" } else { "" };
+    let pairs = [("next", next.as_str()), ("again", again)];
+    see_other(&Url::Login.with_query(pairs.into_iter().filter(|(_, v)| !v.is_empty())))
 }
 
 /// An error of a request from a proven client and callback: what went wrong, and a link that
@@ -79,19 +90,13 @@ struct ReturnPage {
 }
 
 fn return_page(ctx: PageContext, returned: Returned) -> HttpResponse {
-    let Some(return_url) = callback_url(
-        &returned.redirect_uri,
-        &[
-            ("error", returned.error),
-            ("error_description", &returned.description),
-            ("state", &returned.state),
-        ],
-    ) else {
+    let Some(return_url) = returned.return_url() else {
         return error_page(ErrorKind::BadRequest, "The callback address is not valid.");
     };
+    // A native app's private-use callback has no host: its scheme names the app.
     let callback_host = url::Url::parse(&returned.redirect_uri)
         .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
+        .map(|u| u.host_str().unwrap_or(u.scheme()).to_string())
         .unwrap_or_default();
     render(
         StatusCode::BAD_REQUEST,
@@ -110,7 +115,8 @@ fn return_page(ctx: PageContext, returned: Returned) -> HttpResponse {
 #[template(path = "oauth/consent.html")]
 struct ConsentPage {
     ctx: PageContext,
-    request: AuthorizeRequest,
+    /// The request, carried to the decision.
+    hidden: Vec<(String, String)>,
     application_name: String,
     owner: String,
     /// Each scope asked for, with what it lets the application do.
@@ -144,7 +150,7 @@ fn consent_page(ctx: PageContext, request: AuthorizeRequest, valid: Valid) -> Ht
         StatusCode::OK,
         &ConsentPage {
             ctx,
-            request,
+            hidden: hidden_fields(&request),
             application_name,
             owner: valid.owner,
             scopes,

@@ -10,10 +10,12 @@ pub mod applications;
 pub mod assets;
 pub mod consent;
 pub mod context;
+pub mod end_session;
 pub mod errors;
 pub mod home;
 pub mod one_time;
 pub mod pagination;
+pub mod protocol;
 #[cfg(test)]
 pub(crate) mod render_tests;
 pub mod signed_in_request;

@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use portico::config::SecretKey;
@@ -600,17 +600,7 @@ async fn fault(
 fn fault_server(kind: Fault, upstream: &str) -> (String, Arc<Mutex<Seen>>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let state = web::Data::new((kind, upstream.to_string(), seen.clone()));
-    let (listener, base) = loopback();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .default_service(web::to(fault))
-    })
-    .workers(1)
-    .listen(listener)
-    .unwrap();
-    actix_web::rt::spawn(server.run());
-    (base, seen)
+    (stand_in(state, fault), seen)
 }
 
 #[actix_web::test]

@@ -35,6 +35,29 @@ pub fn loopback() -> (std::net::TcpListener, String) {
     (listener, format!("http://127.0.0.1:{port}"))
 }
 
+/// A stand-in server on a free loopback port that answers every request with `handler`, which
+/// may read `state` as app data; its base URL.
+pub fn stand_in<T, F, Args>(state: actix_web::web::Data<T>, handler: F) -> String
+where
+    T: ?Sized + Send + Sync + 'static,
+    F: actix_web::Handler<Args> + Send,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    let (listener, base) = loopback();
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(state.clone())
+            .default_service(actix_web::web::to(handler.clone()))
+    })
+    .workers(1)
+    .listen(listener)
+    .expect("the stand-in listens")
+    .run();
+    actix_web::rt::spawn(server);
+    base
+}
+
 /// Extra environment for one test's Portico (`PORTICO_SIGNUP_APPROVAL=true`, ...).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
@@ -301,6 +324,22 @@ impl Browser {
         self.post_raw(path, &all).await
     }
 
+    /// POSTs exactly these fields with one more header (`origin`, `sec-fetch-site`...).
+    pub async fn post_with_header<T: serde::Serialize + ?Sized>(
+        &self,
+        path: &str,
+        (name, value): (&str, &str),
+        fields: &T,
+    ) -> Response {
+        self.client
+            .post(format!("{}{}", self.address, path))
+            .header(name, value)
+            .form(fields)
+            .send()
+            .await
+            .expect("POST answers")
+    }
+
     /// POSTs a form (with the CSRF token) that must succeed with 303; the answer.
     pub async fn post_ok(&self, path: &str, fields: &[(&str, &str)]) -> Response {
         let response = self.post(path, fields).await;
@@ -309,7 +348,7 @@ impl Browser {
     }
 
     /// POSTs exactly these fields (no CSRF token added).
-    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+    pub async fn post_raw<T: serde::Serialize + ?Sized>(&self, path: &str, fields: &T) -> Response {
         self.client
             .post(format!("{}{}", self.address, path))
             .form(fields)
@@ -448,15 +487,6 @@ pub fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The string `key` of each object in a JSON array (the test fails on anything else).
-pub fn strings_at<'a>(array: &'a serde_json::Value, key: &str) -> Vec<&'a str> {
-    let items = array.as_array().expect("a JSON array");
-    items
-        .iter()
-        .map(|item| item[key].as_str().expect("a string"))
-        .collect()
-}
-
 /// The value of the first `<input name=...>` on a page.
 pub fn input_value(html: &str, name: &str) -> Option<String> {
     first_attribute(html, &format!("input[name=\"{name}\"]"), "value")
@@ -551,6 +581,19 @@ pub struct ClientSpec<'a> {
     pub pkce_mandatory: bool,
     pub pkce_plain_allowed: bool,
     pub resource_server: bool,
+    /// The ID-token algorithm it registers (`RS256`...); `None`: the server's.
+    pub id_token_algorithm: Option<&'a str>,
+}
+
+impl<'a> ClientSpec<'a> {
+    /// A public client (a browser or native app: no secret, PKCE) with these redirect URIs.
+    pub fn public(redirect_uris: &'a [&'a str]) -> Self {
+        Self {
+            public: true,
+            redirect_uris,
+            ..Default::default()
+        }
+    }
 }
 
 impl Default for ClientSpec<'_> {
@@ -563,6 +606,7 @@ impl Default for ClientSpec<'_> {
             pkce_mandatory: true,
             pkce_plain_allowed: false,
             resource_server: false,
+            id_token_algorithm: None,
         }
     }
 }
@@ -583,6 +627,9 @@ impl TestApp {
             public_client: spec.public,
             resource_server: spec.resource_server,
             lifetimes: Lifetimes::default(),
+            id_token_algorithm: spec
+                .id_token_algorithm
+                .map(|a| a.parse().expect("an algorithm")),
         };
         let (client, secret) =
             OAuthClient::register(&mut self.db(), &settings).expect("the client registers");

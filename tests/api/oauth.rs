@@ -91,7 +91,7 @@ pub(crate) async fn client_credentials_token(
 }
 
 /// Verifies a JWT against the published JWKS and returns its header and claims.
-async fn verify_with_jwks(app: &TestApp, token: &str) -> (jsonwebtoken::Header, Value) {
+pub(crate) async fn verify_with_jwks(app: &TestApp, token: &str) -> (jsonwebtoken::Header, Value) {
     let jwks: jsonwebtoken::jwk::JwkSet = http().get(app.url("/oauth2/jwks")).fetch_json().await;
     let header = jsonwebtoken::decode_header(token).unwrap();
     let jwk = jwks
@@ -157,9 +157,10 @@ async fn discovery_lists_exactly_the_endpoints_and_capabilities() {
             doc["code_challenge_methods_supported"],
             json!(["S256", "plain"])
         );
+        // RS256 is always there beside the configured algorithm (OIDC Discovery §3).
         assert_eq!(
             doc["id_token_signing_alg_values_supported"],
-            json!(["ES256"])
+            json!(["ES256", "RS256"])
         );
         assert_eq!(doc["response_types_supported"], json!(["code"]));
     }
@@ -436,37 +437,14 @@ async fn token_endpoint_errors_follow_rfc_6749() {
 }
 
 /// Signs in `browser` (a TPP) and walks the consent page; returns the redirect's query pairs.
-pub(crate) async fn authorize(
-    app: &TestApp,
-    browser: &Browser,
-    query: &[(&str, &str)],
-) -> Vec<(String, String)> {
+pub(crate) async fn authorize(browser: &Browser, query: &[(&str, &str)]) -> Vec<(String, String)> {
     let url = format!(
         "/oauth2/authorize?{}",
         serde_urlencoded::to_string(query).unwrap()
     );
     let response = browser.get(&url).await;
     let response = if response.status() == StatusCode::OK {
-        let page = response.text().await.unwrap();
-        let mut fields: Vec<(String, String)> = Vec::new();
-        let document = scraper::Html::parse_document(&page);
-        for input in document.select(
-            &scraper::Selector::parse("form[action='/oauth2/authorize'] input[type=hidden]")
-                .unwrap(),
-        ) {
-            fields.push((
-                input.value().attr("name").unwrap().into(),
-                input.value().attr("value").unwrap_or("").into(),
-            ));
-        }
-        fields.push(("decision".into(), "approve".into()));
-        browser
-            .client
-            .post(app.url("/oauth2/authorize"))
-            .form(&fields)
-            .send()
-            .await
-            .unwrap()
+        decide(browser, &response.text().await.unwrap(), "approve").await
     } else {
         response
     };
@@ -495,7 +473,6 @@ pub(crate) async fn code_for(
 ) -> String {
     let challenge = challenge(VERIFIER);
     let pairs = authorize(
-        app,
         browser,
         &[
             ("response_type", "code"),
@@ -510,6 +487,15 @@ pub(crate) async fn code_for(
     )
     .await;
     assert_eq!(pair(&pairs, "state"), Some("xyz"));
+    let discovery: Value = http()
+        .get(app.url("/.well-known/openid-configuration"))
+        .fetch_json()
+        .await;
+    assert_eq!(
+        pair(&pairs, "iss"),
+        discovery["issuer"].as_str(),
+        "RFC 9207"
+    );
     pair(&pairs, "code").expect("a code").to_string()
 }
 
@@ -519,18 +505,81 @@ pub(crate) async fn exchange(
     code: &str,
     verifier: &str,
 ) -> (StatusCode, Value) {
-    let (status, body, _) = post_token(
-        app,
-        Some(&basic(client)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", verifier),
-        ],
-    )
-    .await;
+    let fields = [("redirect_uri", CALLBACK), ("code_verifier", verifier)];
+    redeem(app, Some(&basic(client)), code, &fields).await
+}
+
+/// A code exchange with these fields besides the grant type and the code (redirect_uri,
+/// code_verifier, a public client's client_id...), authenticated by `auth` when given.
+pub(crate) async fn redeem(
+    app: &TestApp,
+    auth: Option<&str>,
+    code: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut form = vec![("grant_type", "authorization_code"), ("code", code)];
+    form.extend_from_slice(fields);
+    let (status, body, _) = post_token(app, auth, &form).await;
     (status, body)
+}
+
+/// A public client's code exchange: its client_id, and PKCE as its only proof.
+pub(crate) async fn redeem_public(
+    app: &TestApp,
+    client_id: &str,
+    code: &str,
+    redirect_uri: &str,
+) -> (StatusCode, Value) {
+    let fields = [
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", VERIFIER),
+    ];
+    redeem(app, None, code, &fields).await
+}
+
+/// Sends the consent page's decision form (`approve` or `deny`) from the person's browser.
+pub(crate) async fn decide(browser: &Browser, consent: &str, decision: &str) -> reqwest::Response {
+    let mut fields = hidden_fields(consent, "/oauth2/authorize/decision");
+    fields.push(("decision".into(), decision.into()));
+    browser
+        .post_raw("/oauth2/authorize/decision", &fields)
+        .await
+}
+
+/// The `field` (`kid`, `alg`) of each key the JWKS publishes, in order.
+pub(crate) async fn jwks_field(app: &TestApp, field: &str) -> Vec<String> {
+    let jwks: Value = http().get(app.url("/oauth2/jwks")).fetch_json().await;
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k[field].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A revocation of `token`, by `client` (or unauthenticated).
+pub(crate) async fn revoke(
+    app: &TestApp,
+    client: Option<&TestClient>,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let auth = client.map(basic);
+    let (status, body, _) = post_json(app, "/oauth2/revoke", auth.as_deref(), form).await;
+    (status, body)
+}
+
+/// Whether introspection says `token` is active, asked by `client`.
+pub(crate) async fn active(app: &TestApp, client: &TestClient, token: &str) -> Value {
+    post_json(
+        app,
+        "/oauth2/introspect",
+        Some(&basic(client)),
+        &[("token", token)],
+    )
+    .await
+    .1["active"]
+        .clone()
 }
 
 #[actix_web::test]
@@ -637,25 +686,13 @@ async fn a_visitor_signs_in_first_and_a_denial_goes_back_with_access_denied() {
     assert_eq!(location(&response), format!("/oauth2/authorize?{query}"));
 
     let (_, consent) = browser.page(&location(&response)).await;
-    let token = input_value(&consent, "csrf_token").unwrap();
-    let mut fields: Vec<(&str, &str)> = serde_urlencoded::from_str::<Vec<(String, String)>>(&query)
-        .unwrap()
-        .iter()
-        .map(|(k, v)| {
-            (
-                Box::leak(k.clone().into_boxed_str()) as &str,
-                Box::leak(v.clone().into_boxed_str()) as &str,
-            )
-        })
-        .collect();
-    fields.push(("csrf_token", &token));
-    fields.push(("decision", "deny"));
-    let response = browser.post_raw("/oauth2/authorize", &fields).await;
+    let response = decide(&browser, &consent, "deny").await;
     let denied = location(&response);
     assert!(
         denied.starts_with(CALLBACK)
             && denied.contains("error=access_denied")
-            && denied.contains("state=st"),
+            && denied.contains("state=st")
+            && denied.contains("iss="),
         "{denied}"
     );
     assert_eq!(
@@ -792,7 +829,6 @@ async fn authorization_requests_are_checked_before_any_redirect() {
     }
     // Plain is accepted where the client allows it.
     let pairs = authorize(
-        &app,
         &browser,
         &[
             ("response_type", "code"),
@@ -850,17 +886,11 @@ async fn codes_are_single_use_bound_and_short_lived() {
         (StatusCode::BAD_REQUEST, Some("invalid_grant")),
         "another client's code"
     );
-    let (status, body, _) = post_token(
-        &app,
-        Some(&basic(&client)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", "https://client.example/other"),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let other_callback = [
+        ("redirect_uri", "https://client.example/other"),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, body) = redeem(&app, Some(&basic(&client)), &code, &other_callback).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_grant")),
@@ -912,7 +942,6 @@ async fn a_verifier_without_a_challenge_is_refused() {
     });
     let person = app.tpp("no-pkce").await;
     let pairs = authorize(
-        &app,
         &person,
         &[
             ("response_type", "code"),
@@ -927,14 +956,11 @@ async fn a_verifier_without_a_challenge_is_refused() {
         (status, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_grant"))
     );
-    let (status, _, _) = post_token(
+    let (status, _) = redeem(
         &app,
         Some(&basic(&client)),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", CALLBACK),
-        ],
+        code,
+        &[("redirect_uri", CALLBACK)],
     )
     .await;
     assert_eq!(
@@ -955,18 +981,7 @@ async fn public_clients_authenticate_by_pkce_alone() {
     assert!(client.secret.is_none());
     let person = app.tpp("mobile").await;
     let code = code_for(&app, &person, &client, "openid").await;
-    let (status, body, _) = post_token(
-        &app,
-        None,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", &client.client_id),
-            ("code", &code),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let (status, body) = redeem_public(&app, &client.client_id, &code, CALLBACK).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body, _) = post_token(
         &app,
@@ -1097,7 +1112,7 @@ async fn parallel_reuse_of_a_refresh_token_lets_at_most_one_through_and_revokes_
 }
 
 /// Signs arbitrary claims with the server's own key, read the way Portico reads it.
-fn forge(app: &TestApp, claims: &Value) -> String {
+pub(crate) fn forge(app: &TestApp, claims: &Value) -> String {
     use portico::oauth_server::keys::{SigningAlgorithm, SigningKeys};
     let settings = settings_for(&app.db_path, &[]);
     let secret_box = portico::security::secret_box::SecretBox::new(&settings.secret_key);
@@ -1234,7 +1249,10 @@ async fn introspection_answers_only_for_good_tokens_and_their_owners() {
     assert_inactive("wrong iss", forge(&app, &wrong_iss)).await;
     assert_inactive("garbage", "garbage".into()).await;
     assert_inactive("three dots of garbage", "a.b.c".into()).await;
-    assert_inactive("empty", String::new()).await;
+    // No token at all is a malformed request, not an inactive token (RFC 7662 §2.1).
+    let auth = basic(&client);
+    let answer = post_json(&app, "/oauth2/introspect", Some(&auth), &[("token", "")]).await;
+    assert_oauth_error((answer.0, answer.1), "invalid_request", "empty token");
 }
 
 #[actix_web::test]
@@ -1245,46 +1263,19 @@ async fn revocation_denies_the_token_and_leaves_other_clients_alone() {
     let client = app.register_client(ClientSpec::default());
     let other = app.register_client(ClientSpec::default());
     let token = client_credentials_token(&app, &client, None).await;
-    let introspect = |token: String| {
-        let auth = basic(&client);
-        let app = &app;
-        async move {
-            post_json(app, "/oauth2/introspect", Some(&auth), &[("token", &token)])
-                .await
-                .1["active"]
-                .clone()
-        }
-    };
-    // Another client's revocation: 200, and the token stays active.
-    let (status, _, _) = post_json(
-        &app,
-        "/oauth2/revoke",
-        Some(&basic(&other)),
-        &[("token", &token)],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(introspect(token.clone()).await, true);
-    let (status, _, _) = post_json(
-        &app,
-        "/oauth2/revoke",
-        Some(&basic(&client)),
-        &[("token", "never-issued")],
-    )
-    .await;
+
+    // Another client's revocation is refused (RFC 7009 §2.1), and the token stays active.
+    let refused = revoke(&app, Some(&other), &[("token", &token)]).await;
+    assert_oauth_error(refused, "invalid_grant", "another client's token");
+    assert_eq!(active(&app, &client, &token).await, true);
+    let (status, _) = revoke(&app, Some(&client), &[("token", "never-issued")]).await;
     assert_eq!(status, StatusCode::OK, "unknown tokens get 200");
-    let (status, _, _) = post_json(&app, "/oauth2/revoke", None, &[("token", &token)]).await;
+    let (status, _) = revoke(&app, None, &[("token", &token)]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    let (status, _, _) = post_json(
-        &app,
-        "/oauth2/revoke",
-        Some(&basic(&client)),
-        &[("token", &token)],
-    )
-    .await;
+    let (status, _) = revoke(&app, Some(&client), &[("token", &token)]).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(introspect(token.clone()).await, false);
+    assert_eq!(active(&app, &client, &token).await, false);
     assert_eq!(app.count("SELECT COUNT(*) FROM revoked_tokens"), 1);
     // The database is the truth: a restarted Portico still denies it (and accepts the others).
     let app = restart(app, &fixed).await;
@@ -1322,13 +1313,7 @@ async fn revocation_denies_the_token_and_leaves_other_clients_alone() {
         (body["active"].as_bool(), body["token_type"].as_str()),
         (Some(true), Some("refresh_token"))
     );
-    post_json(
-        &app,
-        "/oauth2/revoke",
-        Some(&basic(&client)),
-        &[("token", refresh)],
-    )
-    .await;
+    revoke(&app, Some(&client), &[("token", refresh)]).await;
     for token in [refresh, tokens["access_token"].as_str().unwrap()] {
         let (_, body, _) = post_json(
             &app,
@@ -1426,9 +1411,8 @@ async fn rotation_keeps_the_old_public_key_until_its_tokens_expire() {
         .kid
         .unwrap();
     assert_ne!(old_kid, new_kid);
-    let jwks: Value = http().get(app.url("/oauth2/jwks")).fetch_json().await;
-    let kids = strings_at(&jwks["keys"], "kid");
-    assert!(kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()));
+    let kids = jwks_field(&app, "kid").await;
+    assert!(kids.contains(&old_kid) && kids.contains(&new_kid));
     for token in [&old_token, &new_token] {
         verify_with_jwks(&app, token).await;
         let (_, body, _) = post_json(
@@ -1445,8 +1429,10 @@ async fn rotation_keeps_the_old_public_key_until_its_tokens_expire() {
         "UPDATE signing_keys SET publish_until = strftime('%s','now') - 1 WHERE active = 0",
     );
     let app = restart(app, &fixed).await;
-    let jwks: Value = http().get(app.url("/oauth2/jwks")).fetch_json().await;
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    let kids = jwks_field(&app, "kid").await;
+    // The new ES256 key and the new RS256 key kept beside it for ID tokens.
+    assert_eq!(kids.len(), 2, "{kids:?}");
+    assert!(kids.contains(&new_kid) && !kids.contains(&old_kid));
 }
 
 #[actix_web::test]
@@ -1534,7 +1520,7 @@ async fn the_oauth2_crate_runs_the_whole_journey_against_portico() {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     assert!(path.starts_with("/oauth2/authorize"));
-    let pairs = authorize(&app, &person, &query_refs).await;
+    let pairs = authorize(&person, &query_refs).await;
     assert_eq!(pair(&pairs, "state"), Some(state.secret().as_str()));
     let code = pair(&pairs, "code").unwrap().to_string();
     let tokens = client

@@ -2,7 +2,7 @@
 //! every kind of bad parameter, for an anonymous visitor and for a signed-in person. Before the
 //! client and its callback are both proven, a page with no way to the callback; after, a page
 //! whose link the person may follow back. The browser goes to a callback on its own only with
-//! a code, or after the person clicked Allow or Deny.
+//! a code, after the person clicked Allow or Deny, or with the answer `prompt=none` asks for.
 
 use reqwest::StatusCode;
 use scraper::{Html, Selector};
@@ -137,9 +137,13 @@ async fn no_bad_authorization_request_sends_anyone_to_a_callback_on_its_own() {
         ("challenge with a bad character", set(&good, "code_challenge", Some(&bad_chars)), back("invalid_request")),
         ("state too long", set(&good, "state", Some(&long_state)),
             Expect::Return { callback: CALLBACK, error: "invalid_request", state: false }),
-        ("prompt=login", set(&good, "prompt", Some("login")), back("invalid_request")),
         ("prompt=none consent", set(&good, "prompt", Some("none consent")), back("invalid_request")),
-        ("prompt=select_account", set(&good, "prompt", Some("select_account")), back("invalid_request")),
+        ("prompt=none login", set(&good, "prompt", Some("none login")), back("invalid_request")),
+        ("an unknown prompt value", set(&good, "prompt", Some("create")), back("invalid_request")),
+        ("max_age not a number", set(&good, "max_age", Some("ten")), back("invalid_request")),
+        ("a negative max_age", set(&good, "max_age", Some("-1")), back("invalid_request")),
+        ("a request object", set(&good, "request", Some("eyJhbGciOiJub25lIn0.e30.")), back("request_not_supported")),
+        ("a request_uri", set(&good, "request_uri", Some("https://client.example/r/1")), back("request_uri_not_supported")),
     ];
     let anonymous = app.browser();
     let signed_in = app.tpp("person").await;
@@ -160,18 +164,6 @@ async fn no_bad_authorization_request_sends_anyone_to_a_callback_on_its_own() {
             *expect,
         ));
     }
-    runs.push((
-        "prompt=none, anonymous".into(),
-        &anonymous,
-        silent.clone(),
-        back("login_required"),
-    ));
-    runs.push((
-        "prompt=none, signed in".into(),
-        &signed_in,
-        silent.clone(),
-        back("consent_required"),
-    ));
 
     for (case, browser, query, expect) in &runs {
         let url = format!(
@@ -198,6 +190,10 @@ async fn no_bad_authorization_request_sends_anyone_to_a_callback_on_its_own() {
                     pairs.contains(&("error".into(), error.to_string())),
                     "{case}: {link}"
                 );
+                assert!(
+                    pairs.contains(&("iss".into(), app.address.clone())),
+                    "{case}: RFC 9207's iss: {link}"
+                );
                 assert_eq!(
                     pairs.iter().any(|(k, v)| k == "state" && v == "keep"),
                     *state,
@@ -206,6 +202,27 @@ async fn no_bad_authorization_request_sends_anyone_to_a_callback_on_its_own() {
                 assert!(!pairs.iter().any(|(k, _)| k == "code"), "{case}");
                 assert!(page.contains(error), "{case}: the page names the error");
             }
+        }
+    }
+    // prompt=none that cannot be answered silently: the error goes to the callback at once.
+    for (who, browser, error) in [
+        ("anonymous", &anonymous, "login_required"),
+        ("signed in", &signed_in, "consent_required"),
+    ] {
+        let url = format!(
+            "/oauth2/authorize?{}",
+            serde_urlencoded::to_string(&silent).unwrap()
+        );
+        let response = browser.get(&url).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{who}");
+        let target = url::Url::parse(&location(&response)).unwrap();
+        let pairs: Vec<(String, String)> = target.query_pairs().into_owned().collect();
+        assert!(target.as_str().starts_with(CALLBACK), "{who}: {target}");
+        for (name, value) in [("error", error), ("state", "keep"), ("iss", &app.address)] {
+            assert!(
+                pairs.contains(&(name.into(), value.to_string())),
+                "{who}: {target}"
+            );
         }
     }
     assert_eq!(
@@ -228,7 +245,7 @@ async fn no_bad_authorization_request_sends_anyone_to_a_callback_on_its_own() {
     assert!(page.contains("name=\"decision\" value=\"approve\""));
     // Once consented, prompt=none answers silently with a code, and prompt=consent asks again.
     let query: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    authorize(&app, &signed_in, &query).await;
+    authorize(&signed_in, &query).await;
     let url = format!(
         "/oauth2/authorize?{}",
         serde_urlencoded::to_string(&silent).unwrap()

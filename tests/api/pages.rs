@@ -42,7 +42,7 @@ async fn every_page_carries_the_security_headers() {
             assert_security_headers(&response, path);
         }
     }
-    let refused = tpp.post_raw("/logout", &[]).await;
+    let refused = tpp.post_raw("/logout", &[] as &[(&str, &str)]).await;
     assert_security_headers(&refused, "a refused POST");
 }
 

@@ -152,10 +152,16 @@ async fn one_time_results_are_shown_once_by_the_page_the_redirect_leads_to() {
 }
 
 /// POST routes whose success is not a 303 to a page of Portico, and why.
-const EXCEPTIONS: &[(&str, &str)] = &[(
-    "/admin/key-managers/discover",
-    "changes nothing: it fills the new key manager form from a discovery document and draws that form again (CONTRACT.md)",
-)];
+const EXCEPTIONS: &[(&str, &str)] = &[
+    (
+        "/admin/key-managers/discover",
+        "changes nothing: it fills the new key manager form from a discovery document and draws that form again (CONTRACT.md)",
+    ),
+    (
+        "/oauth2/logout",
+        "an application's logout request without an id_token_hint asks the person first: it draws the confirmation page (tests/api/oidc_logout.rs)",
+    ),
+];
 
 /// Who sends a POST of the table.
 #[derive(Clone, Copy)]
@@ -245,7 +251,8 @@ impl Run {
                 step.path
             );
             let local = target.starts_with('/') && !target.starts_with("//");
-            let to_client = step.route == "/oauth2/authorize" && target.starts_with(CALLBACK);
+            let to_client =
+                step.route.starts_with("/oauth2/authorize") && target.starts_with(CALLBACK);
             assert!(local || to_client, "POST {}: 303 to {target}", step.path);
             self.routes.push(step.route);
         }
@@ -283,6 +290,14 @@ async fn accounts(run: &mut Run) {
         ),
         post("/login", "/login", As::Fresh("poster"), &credentials),
         post("/logout", "/logout", As::Fresh("poster"), &[]),
+        // RP-Initiated Logout: an application's request (no id_token_hint: the person is asked,
+        // 200), then the person's confirmation, which ends the session with a 303.
+        post(
+            "/oauth2/logout/confirm",
+            "/oauth2/logout/confirm",
+            As::Fresh("poster"),
+            &[],
+        ),
         post(
             "/admin/users/{id}/lock",
             users(&locked, "lock"),
@@ -427,16 +442,23 @@ async fn consent_and_subscriptions(run: &mut Run, id: i64, api: i64) {
     .unwrap();
     let (status, consent) = run.tpp().page(&format!("/oauth2/authorize?{query}")).await;
     assert_eq!(status, StatusCode::OK, "the consent page");
-    let mut decision = hidden_fields(&consent, "/oauth2/authorize");
+    let mut decision = hidden_fields(&consent, "/oauth2/authorize/decision");
     decision.retain(|(name, _)| name != "csrf_token");
     decision.push(("decision".into(), "approve".into()));
     let authorize = Post {
-        route: "/oauth2/authorize",
-        path: "/oauth2/authorize".into(),
+        route: "/oauth2/authorize/decision",
+        path: "/oauth2/authorize/decision".into(),
         by: As::Tpp,
         fields: decision,
     };
-    run.succeed(vec![authorize]).await;
+    // The same request posted (OIDC Core §3.1.2.1): the consent is remembered, so a code.
+    let posted = Post {
+        route: "/oauth2/authorize",
+        path: "/oauth2/authorize".into(),
+        by: As::Tpp,
+        fields: serde_urlencoded::from_str(&query).unwrap(),
+    };
+    run.succeed(vec![authorize, posted]).await;
     let consent = run.id_of("SELECT id AS n FROM consents");
     let sub = run.id_of("SELECT id AS n FROM subscriptions");
     let app_id = id.to_string();

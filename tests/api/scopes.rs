@@ -650,7 +650,7 @@ async fn code_flow(
     if let Some(resource) = resource {
         query.push(("resource", resource));
     }
-    let pairs = authorize(app, person, &query).await;
+    let pairs = authorize(person, &query).await;
     let code = pair(&pairs, "code").expect("a code").to_string();
     let (status, tokens) = exchange(app, client, &code, VERIFIER).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");

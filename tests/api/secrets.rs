@@ -223,15 +223,7 @@ async fn no_secret_is_found_anywhere_but_in_the_response_that_made_it() {
     .unwrap();
     let (status, consent) = tpp.page(&format!("/oauth2/authorize?{query}")).await;
     assert_eq!(status, StatusCode::OK, "the consent page");
-    let mut fields = hidden_fields(&consent, "/oauth2/authorize");
-    fields.push(("decision".into(), "approve".into()));
-    let response = tpp
-        .client
-        .post(app.url("/oauth2/authorize"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+    let response = crate::oauth::decide(&tpp, &consent, "approve").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let code = url::Url::parse(&location(&response))
         .unwrap()

@@ -353,13 +353,8 @@ async fn a_form_sent_after_the_session_expired_is_kept_for_after_sign_in() {
         ("csrf_token", token.as_str()),
     ];
     let cross_site = browser
-        .client
-        .post(app.url("/applications"))
-        .header("origin", "https://evil.example")
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+        .post_with_header("/applications", ("origin", "https://evil.example"), &fields)
+        .await;
     assert_eq!(
         cross_site.status(),
         StatusCode::FORBIDDEN,

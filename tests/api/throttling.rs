@@ -426,7 +426,10 @@ async fn hsts_is_sent_when_the_public_url_is_https_and_only_then() {
             "{path}"
         );
     }
-    let refused = https.browser().post_raw("/login", &[]).await;
+    let refused = https
+        .browser()
+        .post_raw("/login", &[] as &[(&str, &str)])
+        .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(hsts(&refused).is_some(), "a refused POST");
     let http = spawn_app().await;

@@ -45,6 +45,15 @@ impl KeySettings {
                 );
             }
         }
+        if let Some(urls) = &callback_urls
+            && !form.public_client
+            && urls.iter().any(RedirectUri::is_private_use)
+        {
+            errors.add(
+                "callback_url",
+                "A private-use callback URL (such as com.example.app:/callback) is for native apps, which are public clients: tick Public client, or give an https URL.",
+            );
+        }
         if form.public_client
             && errors.get("grant_types").is_none()
             && !(has(AUTHORIZATION_CODE) && form.pkce_mandatory)

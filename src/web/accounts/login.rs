@@ -29,6 +29,9 @@ pub struct LoginQuery {
     next: Option<String>,
     signed_out: Option<bool>,
     expired: Option<bool>,
+    /// An application asked for a fresh sign-in (`prompt=login`, `max_age`): the form is shown
+    /// even to a signed-in person.
+    again: Option<bool>,
 }
 
 #[derive(Template)]
@@ -40,6 +43,7 @@ struct LoginPage {
     error: Option<String>,
     signed_out: bool,
     expired: bool,
+    again: bool,
 }
 
 #[cfg(test)]
@@ -58,6 +62,19 @@ pub async fn form(
     query: web::Query<LoginQuery>,
 ) -> HttpResponse {
     let next = safe_next(query.next.as_deref().unwrap_or_default());
+    let again = query.again == Some(true);
+    if let Some(viewer) = ctx.viewer.as_ref().filter(|_| again) {
+        let username = viewer.username.clone();
+        return super::super::ok(&LoginPage {
+            ctx,
+            username,
+            next,
+            error: None,
+            signed_out: false,
+            expired: false,
+            again,
+        });
+    }
     if ctx.viewer.is_some() {
         // Passing through (right after sign-up): the messages wait for the page it goes on to.
         for message in &ctx.flashes {
@@ -73,6 +90,7 @@ pub async fn form(
         error: None,
         signed_out,
         expired: query.expired == Some(true),
+        again,
     })
 }
 
@@ -97,6 +115,7 @@ pub async fn submit(
             error: Some(message.to_string()),
             signed_out: false,
             expired: false,
+            again: false,
         };
         Ok(render(status, &page))
     };

@@ -11,7 +11,8 @@ use super::{PageContext, Url, redirect, see_other};
 use crate::domain::ids::UserId;
 use crate::domain::local_path::LocalPath;
 use crate::error::AppError;
-use crate::security::{csrf, session_store::USER_ID};
+use crate::security::csrf;
+use crate::security::session_store::{AUTH_TIME, USER_ID};
 
 /// 303 to where a person goes once signed in: `next` when there is one, else an
 /// administrator's dashboard or a TPP's applications.
@@ -35,12 +36,13 @@ pub fn with_next(url: Url, next: &str) -> String {
     url.with_query(Some(("next", next)).filter(|_| !next.is_empty()))
 }
 
-/// Signs `user_id` in on this browser. A new session id: whatever an attacker planted before is
-/// anonymous afterwards.
+/// Signs `user_id` in on this browser, recording when (the ID tokens' `auth_time`). A new
+/// session id: whatever an attacker planted before is anonymous afterwards.
 pub fn start_session(session: &Session, user_id: UserId) -> Result<(), AppError> {
     session.renew();
     session
         .insert(USER_ID, user_id)
+        .and_then(|()| session.insert(AUTH_TIME, crate::db::now()))
         .map_err(|e| AppError::Failed(Box::new(e)))?;
     csrf::rotate(session);
     Ok(())

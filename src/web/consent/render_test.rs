@@ -1,19 +1,20 @@
 use super::{ConsentPage, ReturnPage};
 use crate::oauth_server::authorize::AuthorizeRequest;
+use crate::web::protocol::hidden_fields;
 use crate::web::render_tests::{HOSTILE, HOSTILE_ESCAPED, assert_shows, render, signed_in};
 
 #[test]
 fn the_consent_page_names_the_application_its_owner_and_each_scope() {
     let html = render(&ConsentPage {
         ctx: signed_in(false),
-        request: AuthorizeRequest {
+        hidden: hidden_fields(&AuthorizeRequest {
             response_type: "code".into(),
             client_id: "wallet-client".into(),
             redirect_uri: "https://wallet.example/cb".into(),
             scope: "openid email".into(),
             state: HOSTILE.into(),
             ..AuthorizeRequest::default()
-        },
+        }),
         application_name: HOSTILE.into(),
         owner: "Wallet Corp".into(),
         scopes: ["openid", "email", "payments:write"]
@@ -30,7 +31,7 @@ fn the_consent_page_names_the_application_its_owner_and_each_scope() {
         &html,
         &[
             "Wallet Corp",
-            r#"action="/oauth2/authorize""#,
+            r#"action="/oauth2/authorize/decision""#,
             HOSTILE_ESCAPED,
         ],
     );

@@ -24,6 +24,7 @@ fn a_new_gateways_secret_is_shown_once_and_each_gateway_can_be_removed() {
         id_token_ttl: 0,
         created_at: 0,
         updated_at: 0,
+        id_token_signed_response_alg: None,
     };
     let html = render(&GatewaysPage {
         ctx: signed_in(true),
