@@ -154,7 +154,7 @@ async fn consent(app: &TestApp, person: &Browser, url: &str, stdin: &mut ChildSt
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let callback = authorize(app, person, &query).await;
+    let callback = authorize(person, &query).await;
     let callback = url::Url::parse_with_params(CALLBACK, &callback).expect("a callback URL");
     writeln!(stdin, "{callback}").expect("the script reads the callback");
 }

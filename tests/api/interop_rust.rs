@@ -50,7 +50,7 @@ async fn the_openidconnect_crate_discovers_portico_and_runs_its_flows() {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let callback = authorize(app, &person, &query).await;
+    let callback = authorize(&person, &query).await;
     assert_eq!(pair(&callback, "state"), Some(state.secret().as_str()));
     let code = pair(&callback, "code").expect("a code").to_string();
     let tokens = client
