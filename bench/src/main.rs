@@ -528,16 +528,14 @@ impl Portico {
     }
 
     async fn access_token(&self) -> String {
-        let answer: serde_json::Value = self
+        let request = self
             .http
             .post(format!("{}/oauth2/token", self.base))
             .header("Authorization", basic(CLIENT_ID, CLIENT_SECRET))
             .header("Content-Type", "application/x-www-form-urlencoded")
-            .body("grant_type=client_credentials&scope=read")
-            .send()
+            .body("grant_type=client_credentials&scope=read");
+        let answer: serde_json::Value = succeeded(request, "a Portico access token")
             .await
-            .and_then(|r| r.error_for_status())
-            .expect("a Portico access token")
             .json()
             .await
             .expect("a token answer");
@@ -579,14 +577,12 @@ impl Portico {
 
     /// The path of the first application on the list page (`/applications/{id}`).
     async fn first_application(&self, cookie: &str) -> String {
-        let html = self
+        let request = self
             .http
             .get(format!("{}/applications", self.base))
-            .header("Cookie", cookie)
-            .send()
+            .header("Cookie", cookie);
+        let html = succeeded(request, "GET /applications")
             .await
-            .and_then(|r| r.error_for_status())
-            .expect("GET /applications")
             .text()
             .await
             .expect("the application list");
@@ -608,6 +604,16 @@ impl Drop for Portico {
     fn drop(&mut self) {
         stop(&mut self.child);
     }
+}
+
+/// Sends `request` and answers its response when the status is a success; the bench stops,
+/// saying `what` failed, on any other outcome.
+async fn succeeded(request: reqwest::RequestBuilder, what: &str) -> reqwest::Response {
+    request
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .expect(what)
 }
 
 fn stop(child: &mut Child) {
@@ -695,7 +701,7 @@ impl Peer {
 
     /// Registers a client_credentials client (RFC 7591): (client_id, client_secret).
     async fn register(&self) -> (String, String) {
-        let answer: serde_json::Value = self
+        let request = self
             .http
             .post(format!("{}/reg", self.base))
             .json(&serde_json::json!({
@@ -705,11 +711,9 @@ impl Peer {
                 "redirect_uris": [],
                 "token_endpoint_auth_method": "client_secret_basic",
                 "scope": "read write",
-            }))
-            .send()
+            }));
+        let answer: serde_json::Value = succeeded(request, "RFC 7591 registration at the peer")
             .await
-            .and_then(|r| r.error_for_status())
-            .expect("RFC 7591 registration at the peer")
             .json()
             .await
             .expect("a registration answer");

@@ -2,6 +2,7 @@
 //! migrations, and `run`, which moves blocking diesel work off the async executor.
 
 pub mod models;
+pub mod rows;
 pub mod schema;
 
 use std::path::Path;

@@ -166,6 +166,18 @@ impl NewAccount {
     /// Validates every field of the form at once, so the person sees all problems together.
     pub fn parse(form: &SignupForm) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
+        let account = Self::collect(form, &mut errors);
+        if form.accept_terms.as_deref() != Some("true") {
+            errors.add(
+                "accept_terms",
+                "You must accept the terms and conditions to sign up.",
+            );
+        }
+        errors.into_result(account)
+    }
+
+    /// The account, when every field is valid; each error goes to its field.
+    fn collect(form: &SignupForm, errors: &mut FieldErrors) -> Option<Self> {
         let username = errors.check("username", Username::parse(&form.username));
         let email = errors.check("email", Email::parse(&form.email));
         let first_name = errors.check(
@@ -184,39 +196,16 @@ impl NewAccount {
             &form.password,
             &form.password_confirm,
             username.as_ref(),
-            &mut errors,
+            errors,
         );
-        if form.accept_terms.as_deref() != Some("true") {
-            errors.add(
-                "accept_terms",
-                "You must accept the terms and conditions to sign up.",
-            );
-        }
-        match (
-            username,
-            email,
-            first_name,
-            last_name,
-            organization,
-            password,
-        ) {
-            (
-                Some(username),
-                Some(email),
-                Some(first_name),
-                Some(last_name),
-                Some(organization),
-                Some(password),
-            ) if errors.is_empty() => Ok(Self {
-                username,
-                email,
-                first_name,
-                last_name,
-                organization,
-                password,
-            }),
-            _ => Err(errors),
-        }
+        Some(Self {
+            username: username?,
+            email: email?,
+            first_name: first_name?,
+            last_name: last_name?,
+            organization: organization?,
+            password: password?,
+        })
     }
 }
 
@@ -239,36 +228,20 @@ mod tests {
     #[test]
     fn passwords_follow_the_rules() {
         let user = Username::parse("alice").unwrap();
-        let mut errors = FieldErrors::new();
-        assert!(NewPassword::parse("short", "short", Some(&user), &mut errors).is_none());
-        assert!(errors.get("password").unwrap().contains("12"));
-        let mut errors = FieldErrors::new();
-        assert!(
-            NewPassword::parse("xxALICExx-long", "xxALICExx-long", Some(&user), &mut errors)
-                .is_none()
-        );
-        assert!(errors.get("password").unwrap().contains("username"));
-        let mut errors = FieldErrors::new();
-        assert!(
-            NewPassword::parse(
-                "a long passphrase",
-                "a long passphrasf",
-                Some(&user),
-                &mut errors
-            )
-            .is_none()
-        );
-        assert!(errors.get("password_confirm").is_some());
-        let mut errors = FieldErrors::new();
-        assert!(
-            NewPassword::parse(
-                "a long passphrase",
-                "a long passphrase",
-                Some(&user),
-                &mut errors
-            )
-            .is_some()
-        );
+        // Whether a password and its confirmation pass, and the errors they get.
+        let parse = |password: &str, confirmation: &str| {
+            let mut errors = FieldErrors::new();
+            let parsed = NewPassword::parse(password, confirmation, Some(&user), &mut errors);
+            (parsed.is_some(), errors)
+        };
+        let (passed, errors) = parse("short", "short");
+        assert!(!passed && errors.get("password").unwrap().contains("12"));
+        let (passed, errors) = parse("xxALICExx-long", "xxALICExx-long");
+        assert!(!passed && errors.get("password").unwrap().contains("username"));
+        let (passed, errors) = parse("a long passphrase", "a long passphrasf");
+        assert!(!passed && errors.get("password_confirm").is_some());
+        let (passed, errors) = parse("a long passphrase", "a long passphrase");
+        assert!(passed && errors.is_empty());
     }
 
     #[test]

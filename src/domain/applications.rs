@@ -80,14 +80,12 @@ impl ApplicationInput {
         if policy_name.is_empty() {
             errors.add("throttling_policy", "Choose a throttling policy.");
         }
-        match (name, description) {
-            (Some(name), Some(description)) if errors.is_empty() => Ok(Self {
-                name,
-                description,
-                policy_name,
-            }),
-            _ => Err(errors),
-        }
+        let input = name.zip(description).map(|(name, description)| Self {
+            name,
+            description,
+            policy_name,
+        });
+        errors.into_result(input)
     }
 }
 

@@ -108,6 +108,14 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// What a form's checks made: the value when every check passed, else these errors.
+    pub fn into_result<T>(self, value: Option<T>) -> Result<T, FieldErrors> {
+        match value {
+            Some(value) if self.is_empty() => Ok(value),
+            _ => Err(self),
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
         self.0.iter().map(|(f, m)| (*f, m.as_str()))
     }

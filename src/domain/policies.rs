@@ -157,10 +157,7 @@ impl PolicyChanges {
         if level == PolicyLevel::Application && form.approval_ticked() {
             errors.add("requires_approval", APPROVAL_LEVEL_ERROR);
         }
-        match changes {
-            Some(changes) if errors.is_empty() => Ok(changes),
-            _ => Err(errors),
-        }
+        errors.into_result(changes)
     }
 
     fn collect(form: &PolicyForm, errors: &mut FieldErrors) -> Option<Self> {
@@ -202,20 +199,22 @@ impl NewPolicy {
     /// Validates every field of the form at once, so the administrator sees all problems.
     pub fn parse(form: &PolicyForm) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
+        let new = Self::collect(form, &mut errors);
+        errors.into_result(new)
+    }
+
+    fn collect(form: &PolicyForm, errors: &mut FieldErrors) -> Option<Self> {
         let level = errors.check("level", parse_level(&form.level));
         let name = errors.check("name", parse_name(&form.name));
-        let changes = PolicyChanges::collect(form, &mut errors);
+        let changes = PolicyChanges::collect(form, errors);
         if level == Some(PolicyLevel::Application) && form.approval_ticked() {
             errors.add("requires_approval", APPROVAL_LEVEL_ERROR);
         }
-        match (level, name, changes) {
-            (Some(level), Some(name), Some(changes)) if errors.is_empty() => Ok(Self {
-                level,
-                name,
-                changes,
-            }),
-            _ => Err(errors),
-        }
+        Some(Self {
+            level: level?,
+            name: name?,
+            changes: changes?,
+        })
     }
 }
 

@@ -29,7 +29,6 @@ fn check_chars(value: &str, label: &str, allow_newlines: bool) -> Result<(), Str
     Ok(())
 }
 
-/// A required one-line value: trimmed, 1..=max characters.
 /// The value trimmed, or "{label} is required." when nothing is left.
 pub fn required<'a>(value: &'a str, label: &str) -> Result<&'a str, String> {
     match value.trim() {
@@ -71,31 +70,28 @@ pub fn identifier(
 pub const DOTS_HYPHENS_UNDERSCORES: &[(char, &str)] =
     &[('.', "dots"), ('-', "hyphens"), ('_', "underscores")];
 
+/// A required one-line value: trimmed, 1..=max characters.
 pub fn required_line(value: &str, label: &str, max: usize) -> Result<String, String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(format!("{label} is required."));
-    }
-    optional_line(value, label, max)
+    optional_line(required(value, label)?, label, max)
 }
 
 /// An optional one-line value: trimmed, at most max characters (empty allowed).
 pub fn optional_line(value: &str, label: &str, max: usize) -> Result<String, String> {
-    let value = value.trim();
-    if value.chars().count() > max {
-        return Err(format!("{label} must be at most {max} characters."));
-    }
-    check_chars(value, label, false)?;
-    Ok(value.to_string())
+    capped(value, label, max, false)
 }
 
 /// An optional multi-line value (descriptions): newlines and tabs allowed.
 pub fn optional_text(value: &str, label: &str, max: usize) -> Result<String, String> {
+    capped(value, label, max, true)
+}
+
+/// The value trimmed, when at most `max` characters are left and none is refused.
+fn capped(value: &str, label: &str, max: usize, allow_newlines: bool) -> Result<String, String> {
     let value = value.trim();
     if value.chars().count() > max {
         return Err(format!("{label} must be at most {max} characters."));
     }
-    check_chars(value, label, true)?;
+    check_chars(value, label, allow_newlines)?;
     Ok(value.to_string())
 }
 

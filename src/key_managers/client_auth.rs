@@ -214,12 +214,7 @@ mod tests {
     use super::*;
 
     fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            url: "http://127.0.0.1:1/token".into(),
-            status,
-            content_type: "application/json".into(),
-            body: body.as_bytes().to_vec(),
-        }
+        Reply::json_answer("http://127.0.0.1:1/token", status, body)
     }
 
     fn refused(status: u16, body: &str) -> Refused {

@@ -87,6 +87,17 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A JSON answer of `url`, for the tests of what reads answers.
+    #[cfg(test)]
+    pub fn json_answer(url: &str, status: u16, body: &str) -> Self {
+        Reply {
+            url: url.into(),
+            status,
+            content_type: "application/json".into(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
@@ -410,12 +421,7 @@ mod tests {
     use super::*;
 
     fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            url: "http://127.0.0.1:1/reg".into(),
-            status,
-            content_type: "application/json".into(),
-            body: body.as_bytes().to_vec(),
-        }
+        Reply::json_answer("http://127.0.0.1:1/reg", status, body)
     }
 
     #[test]

@@ -4,11 +4,12 @@
 //! application certificates or the regulatory flag: the key mapping keeps those.
 
 use actix_web::web;
+use diesel::SqliteConnection;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{
-    AccessToken, ClientRequest, ConnectorSpec, KeyManager, KeyManagerError, KmFuture, MapRequest,
-    OAuthApplicationInfo, Operation, TokenMetadata, TokenRequest,
+    AccessToken, ClientRequest, ConnectorSpec, KeyManager, KeyManagerError, KmFuture, KmResult,
+    MapRequest, OAuthApplicationInfo, Operation, TokenMetadata, TokenRequest,
 };
 use crate::db;
 use crate::domain::ids::ApplicationId;
@@ -36,6 +37,14 @@ pub struct ResidentKeyManager {
 impl ResidentKeyManager {
     pub fn new(server: web::Data<AuthorizationServer>) -> Self {
         Self { server }
+    }
+
+    /// A call of the contract answered by `work` on the server's database (blocking pool).
+    fn on_db<'a, T: Send + 'static>(
+        &'a self,
+        work: impl FnOnce(&mut SqliteConnection) -> KmResult<T> + Send + 'static,
+    ) -> KmFuture<'a, T> {
+        Box::pin(db::run(&self.server.pool, work))
     }
 }
 
@@ -133,25 +142,22 @@ impl KeyManager for ResidentKeyManager {
     ) -> KmFuture<'a, OAuthApplicationInfo> {
         let consumer_key = consumer_key.to_string();
         let request = request.clone();
-        Box::pin(async move {
-            db::run(&self.server.pool, move |conn| {
-                db::write(conn, |conn| {
-                    let client =
-                        OAuthClient::find(conn, &consumer_key)?.ok_or(KeyManagerError::NotFound)?;
-                    let mut settings = client_settings(&request, lifetimes_of(&client));
-                    // The link stays as it is: a mapped client keeps its application.
-                    settings.application_id = client.application_id;
-                    settings.key_type = client.key_type;
-                    settings.id_token_algorithm = client.id_token_signed_response_alg;
-                    OAuthClient::update(conn, &consumer_key, &settings)?;
-                    Ok(OAuthApplicationInfo {
-                        consumer_key: consumer_key.clone(),
-                        consumer_secret: None,
-                        settings: request.settings.clone(),
-                    })
+        self.on_db(move |conn| {
+            db::write(conn, |conn| {
+                let client =
+                    OAuthClient::find(conn, &consumer_key)?.ok_or(KeyManagerError::NotFound)?;
+                let mut settings = client_settings(&request, lifetimes_of(&client));
+                // The link stays as it is: a mapped client keeps its application.
+                settings.application_id = client.application_id;
+                settings.key_type = client.key_type;
+                settings.id_token_algorithm = client.id_token_signed_response_alg;
+                OAuthClient::update(conn, &consumer_key, &settings)?;
+                Ok(OAuthApplicationInfo {
+                    consumer_key: consumer_key.clone(),
+                    consumer_secret: None,
+                    settings: request.settings.clone(),
                 })
             })
-            .await
         })
     }
 
@@ -160,24 +166,18 @@ impl KeyManager for ResidentKeyManager {
         consumer_key: &'a str,
     ) -> KmFuture<'a, OAuthApplicationInfo> {
         let consumer_key = consumer_key.to_string();
-        Box::pin(async move {
-            db::run(&self.server.pool, move |conn| {
-                let client =
-                    OAuthClient::find(conn, &consumer_key)?.ok_or(KeyManagerError::NotFound)?;
-                Ok(info_of(client))
-            })
-            .await
+        self.on_db(move |conn| {
+            let client =
+                OAuthClient::find(conn, &consumer_key)?.ok_or(KeyManagerError::NotFound)?;
+            Ok(info_of(client))
         })
     }
 
     fn delete_application<'a>(&'a self, consumer_key: &'a str) -> KmFuture<'a, ()> {
         let consumer_key = consumer_key.to_string();
-        Box::pin(async move {
-            db::run(&self.server.pool, move |conn| {
-                OAuthClient::delete(conn, &consumer_key)?;
-                Ok(())
-            })
-            .await
+        self.on_db(move |conn| {
+            OAuthClient::delete(conn, &consumer_key)?;
+            Ok(())
         })
     }
 
@@ -188,54 +188,50 @@ impl KeyManager for ResidentKeyManager {
         let consumer_key = request.consumer_key.clone();
         let secret = request.consumer_secret.clone();
         let (application_id, key_type) = (request.application_id, request.key_type);
-        Box::pin(async move {
-            db::run(&self.server.pool, move |conn| {
-                db::write(conn, |conn| {
-                    let client = OAuthClient::find(conn, &consumer_key)?
-                        .ok_or(KeyManagerError::InvalidCredentials)?;
-                    if client.public_client || !client.secret_matches(secret.expose_secret()) {
-                        return Err(KeyManagerError::InvalidCredentials);
-                    }
-                    // Only once the secret is proven may the caller learn anything more.
-                    if client.resource_server {
-                        return Err(KeyManagerError::Conflict(
-                            "This OAuth client is a gateway's and cannot be mapped to an application."
-                                .into(),
-                        ));
-                    }
-                    if client.application_id.is_some() {
-                        return Err(KeyManagerError::Conflict(
-                            "These OAuth keys are already mapped to an application.".into(),
-                        ));
-                    }
-                    OAuthClient::link(conn, &consumer_key, Some(application_id.get()), Some(key_type))?;
-                    Ok(info_of(client))
-                })
+        self.on_db(move |conn| {
+            db::write(conn, |conn| {
+                let client = OAuthClient::find(conn, &consumer_key)?
+                    .ok_or(KeyManagerError::InvalidCredentials)?;
+                if client.public_client || !client.secret_matches(secret.expose_secret()) {
+                    return Err(KeyManagerError::InvalidCredentials);
+                }
+                // Only once the secret is proven may the caller learn anything more.
+                if client.resource_server {
+                    return Err(KeyManagerError::Conflict(
+                        "This OAuth client is a gateway's and cannot be mapped to an application."
+                            .into(),
+                    ));
+                }
+                if client.application_id.is_some() {
+                    return Err(KeyManagerError::Conflict(
+                        "These OAuth keys are already mapped to an application.".into(),
+                    ));
+                }
+                OAuthClient::link(
+                    conn,
+                    &consumer_key,
+                    Some(application_id.get()),
+                    Some(key_type),
+                )?;
+                Ok(info_of(client))
             })
-            .await
         })
     }
 
     fn delete_mapped_application<'a>(&'a self, consumer_key: &'a str) -> KmFuture<'a, ()> {
         let consumer_key = consumer_key.to_string();
-        Box::pin(async move {
-            db::run(&self.server.pool, move |conn| {
-                OAuthClient::link(conn, &consumer_key, None, None)?;
-                Ok(())
-            })
-            .await
+        self.on_db(move |conn| {
+            OAuthClient::link(conn, &consumer_key, None, None)?;
+            Ok(())
         })
     }
 
     fn regenerate_secret<'a>(&'a self, consumer_key: &'a str) -> KmFuture<'a, SecretString> {
         let consumer_key = consumer_key.to_string();
-        Box::pin(async move {
-            db::run(&self.server.pool, move |conn| {
-                OAuthClient::regenerate_secret(conn, &consumer_key)?
-                    .map(SecretString::from)
-                    .ok_or(KeyManagerError::NotFound)
-            })
-            .await
+        self.on_db(move |conn| {
+            OAuthClient::regenerate_secret(conn, &consumer_key)?
+                .map(SecretString::from)
+                .ok_or(KeyManagerError::NotFound)
         })
     }
 
@@ -303,21 +299,18 @@ impl KeyManager for ResidentKeyManager {
     fn get_token_metadata<'a>(&'a self, token: &'a str) -> KmFuture<'a, TokenMetadata> {
         let token = token.to_string();
         let server = self.server.clone();
-        Box::pin(async move {
-            db::run(&self.server.pool, move |conn| {
-                Ok(match server.verify_access_token(conn, &token)? {
-                    Some(claims) => TokenMetadata {
-                        active: true,
-                        client_id: Some(claims.client_id),
-                        scope: Some(claims.scope),
-                        expires_at: Some(claims.exp),
-                        application_id: claims.application.map(|a| ApplicationId(a.id)),
-                        key_type: claims.key_type,
-                    },
-                    None => TokenMetadata::inactive(),
-                })
+        self.on_db(move |conn| {
+            Ok(match server.verify_access_token(conn, &token)? {
+                Some(claims) => TokenMetadata {
+                    active: true,
+                    client_id: Some(claims.client_id),
+                    scope: Some(claims.scope),
+                    expires_at: Some(claims.exp),
+                    application_id: claims.application.map(|a| ApplicationId(a.id)),
+                    key_type: claims.key_type,
+                },
+                None => TokenMetadata::inactive(),
             })
-            .await
         })
     }
 
@@ -325,16 +318,13 @@ impl KeyManager for ResidentKeyManager {
         let consumer_key = consumer_key.to_string();
         let token = token.to_string();
         let server = self.server.clone();
-        Box::pin(async move {
-            db::run(&self.server.pool, move |conn| {
-                if let Some(claims) = server.verify_access_token(conn, &token)?
-                    && claims.client_id == consumer_key
-                {
-                    deny(conn, &claims.jti, claims.exp)?;
-                }
-                Ok(())
-            })
-            .await
+        self.on_db(move |conn| {
+            if let Some(claims) = server.verify_access_token(conn, &token)?
+                && claims.client_id == consumer_key
+            {
+                deny(conn, &claims.jti, claims.exp)?;
+            }
+            Ok(())
         })
     }
 }

@@ -4,7 +4,9 @@
 //! application keys use cannot be deleted. Masked connector fields are sealed with `SecretBox`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use crate::config::Settings;
 use crate::db::models::audit_events::Actor;
 use crate::db::models::key_managers::{KeyManagerChanges, KeyManagerRow, KeyUser, SECRETS_PURPOSE};
 use crate::db::{self, DbError, DbPool, is_unique_violation};
@@ -19,6 +21,26 @@ use crate::services::{ServiceError, ServiceResult, audited, subject};
 pub struct KeyManagerEntry {
     pub key_manager: KeyManagerRow,
     pub keys: i64,
+}
+
+/// What Portico's settings say about key managers, as creating and changing one needs it.
+pub struct KeyManagerSettings {
+    /// Seals the masked connector fields.
+    pub secret_box: Arc<SecretBox>,
+    /// Portico's public URL, the resident key manager's issuer, which no other may take.
+    pub own_issuer: String,
+    /// Whether a key manager's URLs may point at private addresses.
+    pub allow_private: bool,
+}
+
+impl KeyManagerSettings {
+    pub fn of(settings: &Settings) -> Self {
+        Self {
+            secret_box: Arc::new(SecretBox::new(&settings.secret_key)),
+            own_issuer: settings.base_url(),
+            allow_private: settings.allow_private_km_urls,
+        }
+    }
 }
 
 const OBJECT_TYPE: &str = "key_manager";
@@ -121,14 +143,12 @@ pub async fn find(pool: &DbPool, id: KeyManagerId) -> ServiceResult<KeyManagerEn
 /// Creates a key manager: its name and issuer must be free.
 pub async fn create(
     pool: &DbPool,
-    secret_box: std::sync::Arc<SecretBox>,
+    settings: KeyManagerSettings,
     actor: Actor,
     form: KeyManagerForm,
-    own_issuer: String,
-    allow_private: bool,
 ) -> ServiceResult<KeyManagerRow> {
-    let input =
-        KeyManagerInput::parse(&form, None, &[], allow_private).map_err(ServiceError::Invalid)?;
+    let input = KeyManagerInput::parse(&form, None, &[], settings.allow_private)
+        .map_err(ServiceError::Invalid)?;
     let about = subject(OBJECT_TYPE, None);
     audited(pool, &actor, "create", about, move |conn, subject| {
         let name_taken = || {
@@ -140,8 +160,8 @@ pub async fn create(
         if KeyManagerRow::find_by_name(conn, &input.name)?.is_some() {
             return Err(name_taken());
         }
-        check_issuer(conn, input.issuer.as_deref(), &own_issuer, None)?;
-        let changes = changes(&input, &secret_box, BTreeMap::new());
+        check_issuer(conn, input.issuer.as_deref(), &settings.own_issuer, None)?;
+        let changes = changes(&input, &settings.secret_box, BTreeMap::new());
         let row =
             KeyManagerRow::insert(conn, &input.name, input.kind, &changes).map_err(|e| {
                 match (is_unique_violation(&e), input.issuer.as_deref()) {
@@ -161,27 +181,30 @@ pub async fn create(
 /// The resident key manager's endpoints and issuer are Portico's own and are not stored.
 pub async fn update(
     pool: &DbPool,
-    secret_box: std::sync::Arc<SecretBox>,
+    settings: KeyManagerSettings,
     actor: Actor,
     id: KeyManagerId,
     form: KeyManagerForm,
-    own_issuer: String,
-    allow_private: bool,
 ) -> ServiceResult<KeyManagerRow> {
     let about = subject(OBJECT_TYPE, Some(id.get()));
     audited(pool, &actor, "update", about, move |conn, _| {
         let current = KeyManagerRow::find(conn, id)?.ok_or(ServiceError::NotFound)?;
-        let stored = open_secrets(&secret_box, &current);
+        let stored = open_secrets(&settings.secret_box, &current);
         let names: Vec<String> = stored.keys().cloned().collect();
         let input = KeyManagerInput::parse(
             &form,
             Some((&current.name, current.kind)),
             &names,
-            allow_private,
+            settings.allow_private,
         )
         .map_err(ServiceError::Invalid)?;
-        check_issuer(conn, input.issuer.as_deref(), &own_issuer, Some(id))?;
-        let changes = changes(&input, &secret_box, stored);
+        check_issuer(
+            conn,
+            input.issuer.as_deref(),
+            &settings.own_issuer,
+            Some(id),
+        )?;
+        let changes = changes(&input, &settings.secret_box, stored);
         let row = KeyManagerRow::update(conn, id, &changes).map_err(|e| {
             if is_unique_violation(&e) {
                 issuer_taken(input.issuer.as_deref().unwrap_or(""))

@@ -155,6 +155,11 @@ impl Chrome {
         self.text("body").await
     }
 
+    /// Runs `script` in the page; what it returns.
+    pub async fn run(&self, script: &str) -> Value {
+        self.client.execute(script, vec![]).await.unwrap()
+    }
+
     pub async fn path(&self) -> String {
         self.client.current_url().await.unwrap().path().to_string()
     }
@@ -210,11 +215,7 @@ async fn the_console_check_sees_script_errors() {
     let app = spawn_app().await;
     let chrome = Chrome::start(&app).await;
     chrome.goto("/").await;
-    chrome
-        .client
-        .execute("console.error('a deliberate error')", vec![])
-        .await
-        .unwrap();
+    chrome.run("console.error('a deliberate error')").await;
     let caught = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
         chrome.assert_no_console_errors("/"),
     ))

@@ -50,8 +50,13 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-/// POSTs a form with the session's CSRF token; None when the process is gone.
-async fn post(browser: &Browser, path: &str, fields: &[(&str, &str)]) -> Option<reqwest::Response> {
+/// POSTs a form with the session's CSRF token; the answer when the server acknowledged the
+/// write (303), None when it did not (refused, or the process is gone).
+async fn acknowledged(
+    browser: &Browser,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> Option<reqwest::Response> {
     let mut token = None;
     for page in ["/", "/login"] {
         let body = browser
@@ -71,89 +76,67 @@ async fn post(browser: &Browser, path: &str, fields: &[(&str, &str)]) -> Option<
     let token = token?;
     let mut all = fields.to_vec();
     all.push(("csrf_token", &token));
-    browser
+    let response = browser
         .client
         .post(format!("{}{path}", browser.address))
         .form(&all)
         .send()
         .await
-        .ok()
+        .ok()?;
+    (response.status() == StatusCode::SEE_OTHER).then_some(response)
 }
 
 /// One TPP writing until the process dies; returns what was acknowledged. A new TPP signs up
 /// and in first; a signed-in one (whose session lives in the database) goes on writing.
-// Long: one TPP's writes in the order a person makes them, each acknowledged before the next.
-#[allow(clippy::too_many_lines)]
 async fn worker(browser: Browser, signup: Option<String>, prefix: String, api: i64) -> Vec<Ack> {
     let mut acks = Vec::new();
     if let Some(username) = signup {
-        let Some(r) = post(&browser, "/signup", &signup_fields(&username)).await else {
-            return acks;
-        };
-        if r.status() != StatusCode::SEE_OTHER {
+        if acknowledged(&browser, "/signup", &signup_fields(&username))
+            .await
+            .is_none()
+        {
             return acks;
         }
         acks.push(Ack::SignUp(username.clone()));
-        match post(
-            &browser,
-            "/login",
-            &[("username", &username), ("password", PASSWORD)],
-        )
-        .await
-        {
-            Some(r) if r.status() == StatusCode::SEE_OTHER => {}
-            _ => return acks,
+        let signed_in = [("username", username.as_str()), ("password", PASSWORD)];
+        if acknowledged(&browser, "/login", &signed_in).await.is_none() {
+            return acks;
         }
     }
     for n in 0.. {
         let name = format!("{prefix} app {n}");
-        let Some(r) = post(
-            &browser,
-            "/applications",
-            &[
-                ("name", &name),
-                ("throttling_policy", "50PerMin"),
-                ("description", "written before a kill"),
-            ],
-        )
-        .await
-        else {
+        let application = [
+            ("name", name.as_str()),
+            ("throttling_policy", "50PerMin"),
+            ("description", "written before a kill"),
+        ];
+        let Some(r) = acknowledged(&browser, "/applications", &application).await else {
             return acks;
         };
-        if r.status() != StatusCode::SEE_OTHER {
-            return acks;
-        }
         let id: i64 = location(&r).rsplit('/').next().unwrap().parse().unwrap();
         acks.push(Ack::Application(id, name));
-        match post(
-            &browser,
-            &format!("/apis/{api}/subscribe"),
-            &[
-                ("application_id", &id.to_string()),
-                ("throttling_policy", "Bronze"),
-            ],
-        )
-        .await
-        {
-            Some(r) if r.status() == StatusCode::SEE_OTHER => acks.push(Ack::Subscription(id, api)),
-            _ => return acks,
-        }
-        for key_type in ["production", "sandbox"] {
-            let Some(r) = post(
-                &browser,
-                &format!("/applications/{id}/keys/{key_type}/generate"),
-                &[
-                    ("key_manager", "resident"),
-                    ("grant_types", "client_credentials"),
-                ],
-            )
+        let application_id = id.to_string();
+        let subscription = [
+            ("application_id", application_id.as_str()),
+            ("throttling_policy", "Bronze"),
+        ];
+        let subscribe = format!("/apis/{api}/subscribe");
+        if acknowledged(&browser, &subscribe, &subscription)
             .await
-            else {
+            .is_none()
+        {
+            return acks;
+        }
+        acks.push(Ack::Subscription(id, api));
+        for key_type in ["production", "sandbox"] {
+            let generate = format!("/applications/{id}/keys/{key_type}/generate");
+            let keys = [
+                ("key_manager", "resident"),
+                ("grant_types", "client_credentials"),
+            ];
+            let Some(r) = acknowledged(&browser, &generate, &keys).await else {
                 return acks;
             };
-            if r.status() != StatusCode::SEE_OTHER {
-                return acks;
-            }
             // The keys exist once the POST answered; the page it leads to shows their key.
             let Ok(page) = browser
                 .client

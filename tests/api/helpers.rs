@@ -366,6 +366,18 @@ impl Browser {
             .await
     }
 
+    /// Signs in through the sign-in page `login` drew, as a person would: with the `next` its
+    /// form carries.
+    pub async fn sign_in_on(&self, login: &str, username: &str, password: &str) -> Response {
+        let next = input_value(login, "next").expect("the sign-in form carries next");
+        let fields = [
+            ("username", username),
+            ("password", password),
+            ("next", &next),
+        ];
+        self.post("/login", &fields).await
+    }
+
     /// True when the home page shows this browser as signed in.
     pub async fn is_signed_in(&self) -> bool {
         let (_, body) = self.page("/").await;
@@ -656,6 +668,12 @@ pub async fn unprocessable(response: Response, case: &str) -> String {
         StatusCode::UNPROCESSABLE_ENTITY,
         "{case}"
     );
+    body_of(response).await
+}
+
+/// The body of an answer that must have `status`.
+pub async fn body_with(response: Response, status: StatusCode) -> String {
+    assert_eq!(response.status(), status);
     body_of(response).await
 }
 

@@ -241,8 +241,7 @@ async fn a_key_manager_with_keys_cannot_be_deleted_and_the_refusal_lists_them() 
     let response = admin
         .post(&format!("/admin/key-managers/{km}/delete"), &[])
         .await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    let page = response.text().await.unwrap();
+    let page = body_with(response, StatusCode::CONFLICT).await;
     assert!(
         data_field(&page, "problem")
             .unwrap()
@@ -335,8 +334,7 @@ async fn discovery_fills_the_form_from_the_real_oidc_provider() {
     let admin = app.admin().await;
     let url = server.url("/.well-known/openid-configuration");
     let response = discover(&admin, &url).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let page = response.text().await.unwrap();
+    let page = body_with(response, StatusCode::OK).await;
     assert_eq!(
         input_value(&page, "issuer").as_deref(),
         Some(server.issuer.as_str())

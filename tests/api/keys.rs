@@ -552,8 +552,7 @@ async fn generating_keys_that_exist_is_a_conflict() {
     let response = tpp
         .try_generate(id, "production", &client_credentials())
         .await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    let body = response.text().await.unwrap();
+    let body = body_with(response, StatusCode::CONFLICT).await;
     assert!(body.contains("already has production keys"));
     assert!(field(&body, "consumer_secret").is_none());
     assert_eq!(field(&body, "consumer_key").unwrap(), key);
@@ -1654,8 +1653,7 @@ async fn a_failing_key_manager_is_shown_on_the_tab(
         ("callback_url", "https://kept.example/cb"),
     ];
     let response = tpp.post(&format!("{base}/update"), &update).await;
-    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-    let body = response.text().await.unwrap();
+    let body = body_with(response, StatusCode::BAD_GATEWAY).await;
     assert!(
         field(&body, "keys_refusal")
             .unwrap()

@@ -688,17 +688,7 @@ async fn a_visitor_signs_in_first_and_a_denial_goes_back_with_access_denied() {
     let login = location(&response);
     assert!(login.starts_with("/login?next=%2Foauth2%2Fauthorize%3F"));
     let (_, page) = browser.page(&login).await;
-    let next = input_value(&page, "next").unwrap();
-    let response = browser
-        .post(
-            "/login",
-            &[
-                ("username", "visitor"),
-                ("password", PASSWORD),
-                ("next", &next),
-            ],
-        )
-        .await;
+    let response = browser.sign_in_on(&page, "visitor", PASSWORD).await;
     assert_eq!(location(&response), format!("/oauth2/authorize?{query}"));
 
     let (_, consent) = browser.page(&location(&response)).await;

@@ -190,17 +190,7 @@ async fn a_visitor_sent_to_sign_in_comes_back_after() {
         "/login?next=%2Fadmin%2Fusers%3Fstatus%3Dpending"
     );
     let (_, page) = browser.page(&location(&response)).await;
-    let next = input_value(&page, "next").unwrap();
-    let response = browser
-        .post(
-            "/login",
-            &[
-                ("username", ADMIN),
-                ("password", ADMIN_PASSWORD),
-                ("next", &next),
-            ],
-        )
-        .await;
+    let response = browser.sign_in_on(&page, ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(location(&response), "/admin/users?status=pending");
 }
 

@@ -377,17 +377,7 @@ async fn a_form_sent_after_the_session_expired_is_kept_for_after_sign_in() {
     assert_eq!(app.snapshot(), before, "nothing written");
     let (_, login) = browser.page(&location(&response)).await;
     assert!(login.contains("Your session has expired; sign in again."));
-    let next = input_value(&login, "next").unwrap();
-    let response = browser
-        .post(
-            "/login",
-            &[
-                ("username", "rosa"),
-                ("password", PASSWORD),
-                ("next", &next),
-            ],
-        )
-        .await;
+    let response = browser.sign_in_on(&login, "rosa", PASSWORD).await;
     assert_eq!(location(&response), "/account/unsent-form");
 
     let (status, page) = browser.page("/account/unsent-form").await;

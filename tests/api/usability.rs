@@ -132,13 +132,8 @@ fn page_kind(path: &str) -> String {
 async fn phone_problems(chrome: &Chrome) -> Vec<String> {
     chrome.client.set_window_size(390, 844).await.unwrap();
     let widths = chrome
-        .client
-        .execute(
-            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
-            vec![],
-        )
-        .await
-        .unwrap();
+        .run("return [document.documentElement.scrollWidth, document.documentElement.clientWidth];")
+        .await;
     chrome.client.set_window_size(1280, 800).await.unwrap();
     let (scroll, client) = (widths[0].as_i64().unwrap(), widths[1].as_i64().unwrap());
     if scroll > client {
@@ -168,7 +163,7 @@ async fn crawl(chrome: &Chrome, base: &str, start: &[&str], prefix: &str) -> Cra
     while let Some(path) = queue.pop_front() {
         chrome.goto(&path).await;
         let landed = chrome.path().await;
-        let report = chrome.client.execute(AUDIT, vec![]).await.unwrap();
+        let report = chrome.run(AUDIT).await;
         crawl.pages += 1;
         let status = report["status"].as_i64().unwrap_or_default();
         if !(200..400).contains(&status) {
@@ -287,18 +282,15 @@ async fn the_audit_sees_a_missing_label_low_contrast_and_a_broken_link() {
     let chrome = Chrome::start(&app).await;
     chrome.goto("/").await;
     chrome
-        .client
-        .execute(
+        .run(
             "const main = document.querySelector('main');
              main.insertAdjacentHTML('beforeend', '<input id=unnamed><p id=faint>faint words</p>');
              const faint = document.getElementById('faint');
              faint.style.color = '#ccc';
              faint.style.background = '#fff';",
-            vec![],
         )
-        .await
-        .unwrap();
-    let report: Value = chrome.client.execute(AUDIT, vec![]).await.unwrap();
+        .await;
+    let report: Value = chrome.run(AUDIT).await;
     let problems = report["problems"].to_string();
     assert!(problems.contains("control without a label"), "{problems}");
     assert!(
@@ -307,7 +299,7 @@ async fn the_audit_sees_a_missing_label_low_contrast_and_a_broken_link() {
     );
     // A 404 logs a network error by design; only the audit's status matters here.
     chrome.client.goto(&app.url("/no/such/page")).await.unwrap();
-    let report: Value = chrome.client.execute(AUDIT, vec![]).await.unwrap();
+    let report: Value = chrome.run(AUDIT).await;
     assert_eq!(report["status"], 404);
     chrome.close().await;
 }
@@ -318,16 +310,13 @@ async fn the_audit_sees_a_missing_label_low_contrast_and_a_broken_link() {
 async fn tab_through(chrome: &Chrome, path: &str) -> Vec<String> {
     chrome.goto(path).await;
     let expected = chrome
-        .client
-        .execute(
+        .run(
             "return [...document.querySelectorAll('a[href], button, input, select, textarea, summary')]
                .filter((e) => e.type !== 'hidden' && !e.disabled && e.getClientRects().length > 0
                  && getComputedStyle(e).visibility !== 'hidden'
                  && !(e.closest('details:not([open])') && !e.closest('summary'))).length;",
-            vec![],
         )
         .await
-        .unwrap()
         .as_u64()
         .unwrap();
     let body = chrome
@@ -342,18 +331,15 @@ async fn tab_through(chrome: &Chrome, path: &str) -> Vec<String> {
             .await
             .ok();
         let focus = chrome
-            .client
-            .execute(
+            .run(
                 "const e = document.activeElement;
                  if (!e || e === document.body) return null;
                  if (!e.dataset.tabbed) e.dataset.tabbed = String(document.querySelectorAll('[data-tabbed]').length);
                  const s = getComputedStyle(e);
                  const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none';
                  return { id: e.dataset.tabbed, what: e.outerHTML.slice(0, 100), ring };",
-                vec![],
             )
-            .await
-            .unwrap();
+            .await;
         if focus.is_null() {
             continue;
         }
@@ -367,17 +353,14 @@ async fn tab_through(chrome: &Chrome, path: &str) -> Vec<String> {
     }
     if (reached.len() as u64) < expected {
         let missed = chrome
-            .client
-            .execute(
+            .run(
                 "return [...document.querySelectorAll('a[href], button, input, select, textarea, summary')]
                    .filter((e) => e.type !== 'hidden' && !e.disabled && e.getClientRects().length > 0
                      && getComputedStyle(e).visibility !== 'hidden' && !e.dataset.tabbed
                      && !(e.closest('details:not([open])') && !e.closest('summary')))
                    .map((e) => e.outerHTML.slice(0, 100));",
-                vec![],
             )
-            .await
-            .unwrap();
+            .await;
         problems.push(format!(
             "{path}: Tab reached {} of {expected} controls, not {missed}",
             reached.len()

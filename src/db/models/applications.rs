@@ -3,6 +3,7 @@
 
 use diesel::prelude::*;
 
+use crate::db::rows::FirstRow;
 use crate::db::schema::{applications, subscriptions, throttling_policies, users};
 use crate::domain::ids::ApplicationId;
 use crate::domain::ids::UserId;
@@ -47,9 +48,7 @@ impl Application {
         applications::table
             .find(id)
             .filter(applications::owner_id.eq(owner_id))
-            .select(Application::as_select())
-            .first(conn)
-            .optional()
+            .first_row(conn)
     }
 
     /// The owner's applications by name (for pickers).

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::db::now;
+use crate::db::rows::FirstRow;
 use crate::db::schema::client_registrations;
 use crate::domain::ids::KeyManagerId;
 use crate::security::secret_box::{DecryptError, SecretBox};
@@ -60,9 +61,7 @@ impl ClientRegistration {
     ) -> QueryResult<Option<ClientRegistration>> {
         client_registrations::table
             .find((key_manager_id, consumer_key))
-            .select(ClientRegistration::as_select())
-            .first(conn)
-            .optional()
+            .first_row(conn)
     }
 
     /// The registration with its token and secret opened.

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::now;
+use crate::db::rows::FirstRow;
 use crate::db::schema::{applications, consents, oauth_clients};
 use crate::domain::ids::UserId;
 
@@ -36,9 +37,7 @@ impl Consent {
         consents::table
             .filter(consents::user_id.eq(user_id))
             .filter(consents::client_id.eq(client_id))
-            .select(Consent::as_select())
-            .first(conn)
-            .optional()
+            .first_row(conn)
     }
 
     /// True when an earlier consent already covers every scope asked for.
@@ -112,12 +111,10 @@ impl Consent {
         id: i64,
         user_id: UserId,
     ) -> QueryResult<Option<Consent>> {
-        let consent = consents::table
+        let consent: Option<Consent> = consents::table
             .find(id)
             .filter(consents::user_id.eq(user_id))
-            .select(Consent::as_select())
-            .first(conn)
-            .optional()?;
+            .first_row(conn)?;
         if let Some(consent) = &consent {
             diesel::delete(consents::table.find(consent.id)).execute(conn)?;
         }

@@ -4,6 +4,7 @@
 use diesel::prelude::*;
 
 use crate::db::now;
+use crate::db::rows::FirstRow;
 use crate::db::schema::key_manager_tasks;
 use crate::domain::ids::KeyManagerId;
 
@@ -45,11 +46,7 @@ impl KeyManagerTask {
     }
 
     pub fn find(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<KeyManagerTask>> {
-        key_manager_tasks::table
-            .find(id)
-            .select(KeyManagerTask::as_select())
-            .first(conn)
-            .optional()
+        key_manager_tasks::table.find(id).first_row(conn)
     }
 
     /// Open tasks first (oldest first), then the most recently resolved ones.

@@ -7,6 +7,7 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use crate::db::now;
+use crate::db::rows::FirstRow;
 use crate::db::schema::{applications, key_managers, key_mappings, users};
 use crate::domain::ids::{ApplicationId, KeyManagerId};
 pub use crate::domain::key_managers::{KeyManagerConfig, PermissionType};
@@ -75,23 +76,13 @@ impl KeyManagerRow {
         conn: &mut SqliteConnection,
         id: KeyManagerId,
     ) -> QueryResult<Option<KeyManagerRow>> {
-        Self::first_where(conn, key_managers::table.find(id).into_boxed())
-    }
-
-    /// The row the query finds, if any.
-    fn first_where(
-        conn: &mut SqliteConnection,
-        query: key_managers::BoxedQuery<'_, diesel::sqlite::Sqlite>,
-    ) -> QueryResult<Option<KeyManagerRow>> {
-        query
-            .select(KeyManagerRow::as_select())
-            .first(conn)
-            .optional()
+        key_managers::table.find(id).first_row(conn)
     }
 
     pub fn find_by_name(conn: &mut SqliteConnection, name: &str) -> QueryResult<Option<Self>> {
-        let query = key_managers::table.filter(key_managers::name.eq(name));
-        Self::first_where(conn, query.into_boxed())
+        key_managers::table
+            .filter(key_managers::name.eq(name))
+            .first_row(conn)
     }
 
     /// Every key manager, the resident one first, then by display name.
@@ -129,8 +120,9 @@ pub struct KeyUser {
 
 impl KeyManagerRow {
     pub fn find_by_issuer(conn: &mut SqliteConnection, issuer: &str) -> QueryResult<Option<Self>> {
-        let query = key_managers::table.filter(key_managers::issuer.eq(issuer));
-        Self::first_where(conn, query.into_boxed())
+        key_managers::table
+            .filter(key_managers::issuer.eq(issuer))
+            .first_row(conn)
     }
 
     pub fn insert(

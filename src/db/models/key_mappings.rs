@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::models::key_managers::KeyManagerRow;
 use crate::db::now;
+use crate::db::rows::FirstRow;
 use crate::db::schema::{key_managers, key_mappings};
 use crate::domain::ids::ApplicationId;
 use crate::domain::ids::KeyManagerId;
@@ -56,9 +57,7 @@ impl KeyMapping {
             .filter(key_mappings::application_id.eq(application_id))
             .filter(key_mappings::key_type.eq(key_type))
             .filter(key_mappings::key_manager_id.eq(key_manager_id))
-            .select(KeyMapping::as_select())
-            .first(conn)
-            .optional()
+            .first_row(conn)
     }
 
     /// Inserts a RESERVED row; a UNIQUE violation means keys exist (or are being made).

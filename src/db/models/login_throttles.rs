@@ -7,6 +7,7 @@
 
 use diesel::prelude::*;
 
+use crate::db::rows::FirstRow;
 use crate::db::schema::login_throttles;
 
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
@@ -136,11 +137,7 @@ impl LoginThrottle {
     }
 
     fn find(conn: &mut SqliteConnection, key: &str) -> QueryResult<Option<LoginThrottle>> {
-        login_throttles::table
-            .find(key)
-            .select(LoginThrottle::as_select())
-            .first(conn)
-            .optional()
+        login_throttles::table.find(key).first_row(conn)
     }
 
     fn upsert(conn: &mut SqliteConnection, row: &LoginThrottle) -> QueryResult<()> {

@@ -4,6 +4,7 @@
 
 use diesel::prelude::*;
 
+use crate::db::rows::FirstRow;
 use crate::db::schema::sessions;
 use crate::domain::ids::UserId;
 
@@ -37,9 +38,7 @@ impl SessionRow {
             .find(id)
             .filter(sessions::expires_at.gt(now))
             .filter(sessions::created_at.gt(oldest_created))
-            .select(SessionRow::as_select())
-            .first(conn)
-            .optional()
+            .first_row(conn)
     }
 
     pub fn insert(conn: &mut SqliteConnection, row: &NewSession) -> QueryResult<usize> {

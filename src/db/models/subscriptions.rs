@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::now;
+use crate::db::rows::FirstRow;
 use crate::db::schema::{apis, applications, subscriptions, throttling_policies, users};
 use crate::domain::applications::SubscriptionStatus;
 use crate::domain::ids::ApiId;
@@ -55,11 +56,7 @@ pub struct ApprovalLine {
 
 impl Subscription {
     pub fn find(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<Subscription>> {
-        subscriptions::table
-            .find(id)
-            .select(Subscription::as_select())
-            .first(conn)
-            .optional()
+        subscriptions::table.find(id).first_row(conn)
     }
 
     pub fn find_for(
@@ -70,9 +67,7 @@ impl Subscription {
         subscriptions::table
             .filter(subscriptions::application_id.eq(application_id))
             .filter(subscriptions::api_id.eq(api_id))
-            .select(Subscription::as_select())
-            .first(conn)
-            .optional()
+            .first_row(conn)
     }
 
     pub fn insert(

@@ -6,6 +6,7 @@ use diesel::dsl::{Eq, count_star};
 use diesel::prelude::*;
 
 use crate::db::now;
+use crate::db::rows::FirstRow;
 use crate::db::schema::{api_tiers, applications, subscriptions, throttling_policies};
 use crate::domain::policies::{NewPolicy, PolicyChanges, PolicyLevel, PolicyUses, TimeUnit};
 
@@ -63,11 +64,7 @@ impl ThrottlingPolicy {
     }
 
     pub fn find(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<Self>> {
-        throttling_policies::table
-            .find(id)
-            .select(Self::as_select())
-            .first(conn)
-            .optional()
+        throttling_policies::table.find(id).first_row(conn)
     }
 
     pub fn find_by_name(
@@ -78,9 +75,7 @@ impl ThrottlingPolicy {
         throttling_policies::table
             .filter(throttling_policies::level.eq(level))
             .filter(throttling_policies::name.eq(name))
-            .select(Self::as_select())
-            .first(conn)
-            .optional()
+            .first_row(conn)
     }
 
     /// Every policy of a level, by name.

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::now;
+use crate::db::rows::FirstRow;
 use crate::db::schema::users;
 use crate::domain::accounts::{AccountStatus, Role};
 use crate::domain::ids::UserId;
@@ -60,19 +61,13 @@ impl User {
     }
 
     pub fn find(conn: &mut SqliteConnection, id: UserId) -> QueryResult<Option<User>> {
-        users::table
-            .find(id)
-            .select(User::as_select())
-            .first(conn)
-            .optional()
+        users::table.find(id).first_row(conn)
     }
 
     pub fn find_by_key(conn: &mut SqliteConnection, key: &str) -> QueryResult<Option<User>> {
         users::table
             .filter(users::username_key.eq(key))
-            .select(User::as_select())
-            .first(conn)
-            .optional()
+            .first_row(conn)
     }
 
     pub fn insert(conn: &mut SqliteConnection, new: &NewUser) -> QueryResult<User> {
@@ -94,9 +89,7 @@ impl User {
         users::table
             .filter(users::role.eq(Role::Admin))
             .order(users::id)
-            .select(User::as_select())
-            .first(conn)
-            .optional()
+            .first_row(conn)
     }
 
     /// Users newest first, optionally only those of one status.

@@ -81,8 +81,9 @@ impl KeySettings {
                 );
             }
         }
-        match (callback_urls, certificate) {
-            (Some(callback_urls), Some(certificate)) if errors.is_empty() => Ok(Self {
+        let settings = callback_urls
+            .zip(certificate)
+            .map(|(callback_urls, certificate)| Self {
                 grant_types,
                 callback_urls,
                 pkce_mandatory: form.pkce_mandatory,
@@ -90,9 +91,8 @@ impl KeySettings {
                 public_client: form.public_client,
                 regulatory: form.regulatory,
                 certificate,
-            }),
-            _ => Err(errors),
-        }
+            });
+        errors.into_result(settings)
     }
 
     pub fn allows(&self, grant: &str) -> bool {

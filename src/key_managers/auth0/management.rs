@@ -211,11 +211,8 @@ mod tests {
 
     #[test]
     fn management_answers_are_judged_by_auth0s_error_shape_then_the_generic_rules() {
-        let reply = |status: u16, body: &str| Reply {
-            url: "https://tenant.example/api/v2/clients".into(),
-            status,
-            content_type: "application/json".into(),
-            body: body.as_bytes().to_vec(),
+        let reply = |status: u16, body: &str| {
+            Reply::json_answer("https://tenant.example/api/v2/clients", status, body)
         };
         let auth0 = |status: u16, message: &str| {
             reply(

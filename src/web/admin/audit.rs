@@ -103,40 +103,51 @@ fn day_start(text: &str) -> Result<Option<i64>, String> {
         .map_err(|_| format!("“{}” is not a date like 2026-11-24.", text.trim()))
 }
 
+impl AuditQuery {
+    /// The filter the query asks for; with dates that cannot be read, none of them and why.
+    fn filter(&self) -> (AuditFilter, Option<String>) {
+        let (from, to, date_error) = match (day_start(&self.from), day_start(&self.to)) {
+            (Ok(from), Ok(to)) => (from, to.map(|t| t + 86_399), None),
+            (Err(e), _) | (_, Err(e)) => (None, None, Some(e)),
+        };
+        let filter = AuditFilter {
+            actor: self.actor.clone(),
+            action: self.action.clone(),
+            object_type: self.object_type.clone(),
+            from,
+            to,
+        };
+        (filter, date_error)
+    }
+
+    /// The list's URL with the query's filters, for the links to other pages.
+    fn url(&self) -> String {
+        Url::Audit.with_query([
+            ("actor", self.actor.as_str()),
+            ("action", &self.action),
+            ("object_type", &self.object_type),
+            ("from", &self.from),
+            ("to", &self.to),
+        ])
+    }
+}
+
 pub async fn list(
     ctx: PageContext,
     pool: web::Data<DbPool>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
+    let (filter, date_error) = query.filter();
     let page = query.page.unwrap_or(1).max(1);
-    let (from, to, date_error) = match (day_start(&query.from), day_start(&query.to)) {
-        (Ok(from), Ok(to)) => (from, to.map(|t| t + 86_399), None),
-        (Err(e), _) | (_, Err(e)) => (None, None, Some(e)),
-    };
-    let filter = AuditFilter {
-        actor: query.actor.clone(),
-        action: query.action.clone(),
-        object_type: query.object_type.clone(),
-        from,
-        to,
-    };
     let (events, total) = db::run(&pool, move |conn| {
         AuditEvent::page(conn, &filter, (page - 1) * PER_PAGE, PER_PAGE).map_err(AppError::from)
     })
     .await?;
-    let list = Url::Audit.with_query([
-        ("actor", query.actor.as_str()),
-        ("action", &query.action),
-        ("object_type", &query.object_type),
-        ("from", &query.from),
-        ("to", &query.to),
-    ]);
     Ok(crate::web::ok(&AuditPage {
         ctx,
-        query,
+        pagination: Pagination::new(page, PER_PAGE, total, query.url()),
+        query: query.into_inner(),
         events,
-        pagination: Pagination::new(page, PER_PAGE, total, list),
         date_error,
     }))
 }

@@ -22,7 +22,9 @@ use crate::domain::oauth::GrantType;
 use crate::error::AppError;
 use crate::key_managers::{ConnectorField, connector_fields, discovery};
 use crate::security::secret_box::SecretBox;
-use crate::services::key_managers::{self, KeyManagerEntry, connector_config, stored_secret_names};
+use crate::services::key_managers::{
+    self, KeyManagerEntry, KeyManagerSettings, connector_config, stored_secret_names,
+};
 use crate::web::admin::{InUse, delete_answer};
 use crate::web::{PageContext, Url, form_answer, ok, render, success};
 
@@ -178,15 +180,8 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let (admin, session, pool) = post.into_parts();
     let form = KeyManagerForm::from_pairs(pairs.into_inner());
-    let result = key_managers::create(
-        &pool,
-        secret_box(&settings),
-        admin.actor(),
-        form.clone(),
-        settings.base_url(),
-        settings.allow_private_km_urls,
-    )
-    .await;
+    let km_settings = KeyManagerSettings::of(&settings);
+    let result = key_managers::create(&pool, km_settings, admin.actor(), form.clone()).await;
     let done = |row: KeyManagerRow| {
         let message = format!("The key manager {} was created.", row.name);
         success(&session, Url::KeyManager(row.id), message)
@@ -268,16 +263,8 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let (admin, session, pool, id) = post.into_parts();
     let form = KeyManagerForm::from_pairs(pairs.into_inner());
-    let result = key_managers::update(
-        &pool,
-        secret_box(&settings),
-        admin.actor(),
-        id,
-        form.clone(),
-        settings.base_url(),
-        settings.allow_private_km_urls,
-    )
-    .await;
+    let km_settings = KeyManagerSettings::of(&settings);
+    let result = key_managers::update(&pool, km_settings, admin.actor(), id, form.clone()).await;
     let done = |row: KeyManagerRow| {
         let message = format!("The key manager {} was saved.", row.name);
         success(&session, Url::KeyManager(id), message)
