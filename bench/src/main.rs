@@ -471,14 +471,17 @@ impl Portico {
         }
         let token = self.access_token().await;
         scenarios.push(Scenario {
-            name: "introspection of a JWT access token",
+            // The gateway's hot path (issue #16 item 7), with the scopes and audiences of five
+            // subscribed APIs; the peer cannot introspect JWTs, so its opaque-token
+            // introspection is the yardstick.
+            name: "introspection of a JWT access token (peer: opaque access token)",
             portico: Load {
                 path: "/oauth2/introspect".into(),
                 body: Some(format!("token={token}")),
                 headers: form_headers(CLIENT_ID, CLIENT_SECRET),
                 varying: Varying::Nothing,
             },
-            peer: None,
+            peer: Some((peer_introspect.clone(), "opaque")),
         });
         scenarios.push(Scenario {
             name: "introspection of a refresh token (peer: opaque access token)",
