@@ -139,7 +139,7 @@ impl Valid {
         issuer: &str,
         request: &AuthorizeRequest,
         roles: &[String],
-    ) -> Result<Grant, OAuthError> {
+    ) -> QueryResult<Result<Grant, OAuthError>> {
         let resource = self.resource(request);
         let ask = Ask {
             scopes: self.asked.as_deref(),
@@ -148,9 +148,18 @@ impl Valid {
             fresh: true,
         };
         let client_id = &self.client.client.client_id;
-        grants::decide(&self.client.entitlement, issuer, client_id, &ask, |names| {
-            grants::declared(conn, names)
-        })
+        // A failed read of the scope catalog stays a database error, not the request's.
+        let mut unread = None;
+        let grant = grants::decide(&self.client.entitlement, issuer, client_id, &ask, |names| {
+            grants::declared(conn, names).or_else(|e| {
+                unread = Some(e);
+                Ok(Vec::new())
+            })
+        });
+        match unread {
+            Some(e) => Err(e),
+            None => Ok(grant),
+        }
     }
 }
 
@@ -239,11 +248,8 @@ fn validate(
         issuer: issuer.to_string(),
     };
     // Unknown scopes and resources are the request's errors, whoever signs in.
-    match valid.grant_for(conn, issuer, request, &[]) {
+    match valid.grant_for(conn, issuer, request, &[])? {
         Ok(_) => Ok(Ok(valid)),
-        Err(e) if e.code == "server_error" => Err(diesel::result::Error::QueryBuilderError(
-            "the scopes of the APIs could not be read".into(),
-        )),
         Err(e) => fail(e.code, e.description),
     }
 }
@@ -462,7 +468,7 @@ pub async fn handle(
         });
         if let Some(person) = signed_in {
             let roles = Person::load(conn, person.user_id)?.roles;
-            valid.scopes = match valid.grant_for(conn, &issuer, &request, &roles) {
+            valid.scopes = match valid.grant_for(conn, &issuer, &request, &roles)? {
                 Ok(grant) => grant.scopes,
                 Err(e) => {
                     return Ok(Step::Respond(returned(
