@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+use crate::db::Database;
 use crate::security::client_address::TrustedProxies;
 use crate::text_enum;
 
@@ -25,6 +26,12 @@ text_enum! {
 pub struct FileSettings {
     pub listen: Option<String>,
     pub database_url: Option<String>,
+    pub database_pool_size: Option<u32>,
+    /// Milliseconds a PostgreSQL statement may run (or wait for a lock) before it is cancelled.
+    pub database_statement_timeout: Option<u64>,
+    /// PostgreSQL's `sslmode` (disable, prefer, require, verify-ca, verify-full) when the URL
+    /// does not say it.
+    pub database_sslmode: Option<String>,
     pub public_url: Option<String>,
     pub secret_key: Option<String>,
     pub admin_username: Option<String>,
@@ -57,7 +64,10 @@ impl TextList {
 /// The resolved settings Portico runs with.
 pub struct Settings {
     pub listen: SocketAddr,
-    pub database_path: PathBuf,
+    /// The SQLite file or the PostgreSQL server (`PORTICO_DATABASE_URL`).
+    pub database: Database,
+    /// How many pooled database connections (and blocking threads) Portico keeps.
+    pub database_pool_size: u32,
     pub public_url: Url,
     /// True when no public URL was configured: it then follows the bound listener's address.
     pub public_url_from_listen: bool,
@@ -195,14 +205,27 @@ impl Settings {
             ))
         })?;
 
-        let database =
-            pick("PORTICO_DATABASE_URL", file.database_url).unwrap_or_else(|| "portico.db".into());
-        let database_path = PathBuf::from(
-            database
-                .strip_prefix("sqlite://")
-                .or_else(|| database.strip_prefix("sqlite:"))
-                .unwrap_or(&database),
-        );
+        let database = database(
+            pick("PORTICO_DATABASE_URL", file.database_url),
+            number(
+                "PORTICO_DATABASE_STATEMENT_TIMEOUT (database_statement_timeout)",
+                env("PORTICO_DATABASE_STATEMENT_TIMEOUT"),
+                file.database_statement_timeout,
+            )?,
+            pick("PORTICO_DATABASE_SSLMODE", file.database_sslmode),
+        )?;
+        let database_pool_size = number(
+            "PORTICO_DATABASE_POOL_SIZE (database_pool_size)",
+            env("PORTICO_DATABASE_POOL_SIZE"),
+            file.database_pool_size.map(u64::from),
+        )?
+        .map_or(Ok(crate::db::POOL_SIZE), |n| {
+            u32::try_from(n).ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+                SettingsError::new(
+                    "PORTICO_DATABASE_POOL_SIZE (database_pool_size): must be 1 to 1000",
+                )
+            })
+        })?;
 
         let (public_url, public_url_from_listen) = match pick("PORTICO_PUBLIC_URL", file.public_url)
         {
@@ -213,7 +236,15 @@ impl Settings {
         let secret_key = match pick("PORTICO_SECRET_KEY", file.secret_key) {
             Some(hex) => SecretKey::parse_hex(&hex)
                 .map_err(|e| SettingsError::new(format!("PORTICO_SECRET_KEY (secret_key) {e}")))?,
-            None => SecretKey::load_or_create(&secret_key_path(&database_path))?,
+            None => match &database {
+                Database::Sqlite(path) => SecretKey::load_or_create(&secret_key_path(path))?,
+                Database::Postgres { .. } => {
+                    return Err(SettingsError::new(
+                        "PORTICO_SECRET_KEY (secret_key) is required with PostgreSQL: every \
+                         instance must use the same key (64 hexadecimal characters)",
+                    ));
+                }
+            },
         };
 
         let first_admin = first_admin(
@@ -234,7 +265,8 @@ impl Settings {
         Ok(Settings {
             trusted_proxies,
             listen,
-            database_path,
+            database,
+            database_pool_size,
             public_url,
             public_url_from_listen,
             secret_key,
@@ -319,6 +351,59 @@ fn parse_public_url(text: &str) -> Result<Url, SettingsError> {
         ));
     }
     Ok(url)
+}
+
+/// The database setting: a `postgres://` or `postgresql://` URL selects PostgreSQL (with the
+/// statement timeout and, unless the URL says it, the sslmode); anything else names a SQLite
+/// file (`sqlite://` or `sqlite:` prefixes allowed), `portico.db` when unset.
+fn database(
+    url: Option<String>,
+    statement_timeout_ms: Option<u64>,
+    sslmode: Option<String>,
+) -> Result<Database, SettingsError> {
+    let text = url.unwrap_or_else(|| "portico.db".into());
+    if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
+        let path = text
+            .strip_prefix("sqlite://")
+            .or_else(|| text.strip_prefix("sqlite:"))
+            .unwrap_or(&text);
+        return Ok(Database::Sqlite(PathBuf::from(path)));
+    }
+    let mut parsed = Url::parse(&text).map_err(|e| {
+        SettingsError::new(format!("PORTICO_DATABASE_URL (database_url): not a valid URL: {e}"))
+    })?;
+    if let Some(mode) = sslmode {
+        const MODES: &[&str] = &["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+        if !MODES.contains(&mode.as_str()) {
+            return Err(SettingsError::new(format!(
+                "PORTICO_DATABASE_SSLMODE (database_sslmode): {mode:?} is not one of {}",
+                MODES.join(", ")
+            )));
+        }
+        if !parsed.query_pairs().any(|(k, _)| k == "sslmode") {
+            parsed.query_pairs_mut().append_pair("sslmode", &mode);
+        }
+    }
+    let statement_timeout = statement_timeout_ms
+        .map_or(crate::db::STATEMENT_TIMEOUT, std::time::Duration::from_millis);
+    Ok(Database::Postgres {
+        url: SecretString::from(parsed.to_string()),
+        statement_timeout,
+    })
+}
+
+/// A whole-number setting from the environment (text) or the file (a number).
+fn number(
+    name: &str,
+    from_env: Option<String>,
+    from_file: Option<u64>,
+) -> Result<Option<u64>, SettingsError> {
+    match from_env {
+        Some(text) => text.trim().parse().map(Some).map_err(|_| {
+            SettingsError::new(format!("{name}: expected a whole number, got {text:?}"))
+        }),
+        None => Ok(from_file),
+    }
 }
 
 fn parse_bool(value: &str) -> Option<bool> {

@@ -50,7 +50,7 @@ pub enum StartError {
 
 impl Application {
     pub async fn build(mut settings: Settings) -> Result<Self, StartError> {
-        let pool = db::connect(&settings.database_path)?;
+        let pool = db::connect_with(settings.database.clone(), settings.database_pool_size)?;
         services::accounts::ensure_first_admin(&pool, settings.first_admin.as_ref()).await?;
         aw::block(security::password::warm_up).await.ok();
 
@@ -79,10 +79,11 @@ impl Application {
         );
         AuthorizationServer::spawn_key_reload(authorization_server.clone());
         let workers = std::thread::available_parallelism().map_or(2, usize::from);
+        let pool_size = pool.max_size() as usize;
         let state = AppState::new(pool, settings, authorization_server);
         // Database work runs on the blocking pool: as many threads as pooled connections, so a
         // burst queues on the pool's channel instead of parking dozens of threads on its lock.
-        let blocking_threads = (db::POOL_SIZE as usize / workers).max(2);
+        let blocking_threads = (pool_size / workers).max(2);
         let max_connections = security::request_limits::connection_limit(workers);
         let server = HttpServer::new(move || startup::app(state.clone()))
             .workers(workers)

@@ -79,7 +79,7 @@ async fn create_admin(settings: Settings, username: &str) -> Result<(), String> 
         .read_line(&mut line)
         .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
     let password = SecretString::from(line.trim_end_matches(['\r', '\n']).to_string());
-    let pool = portico::db::connect(&settings.database_path).map_err(|e| e.to_string())?;
+    let pool = portico::db::connect(settings.database.clone()).map_err(|e| e.to_string())?;
     let user = portico::services::accounts::create_admin(&pool, username, &password)
         .await
         .map_err(|e| e.to_string())?;
@@ -89,7 +89,7 @@ async fn create_admin(settings: Settings, username: &str) -> Result<(), String> 
 
 async fn seed_demo(settings: Settings) -> Result<(), String> {
     use portico::services::demo::{self, Seeded};
-    let pool = portico::db::connect(&settings.database_path).map_err(|e| e.to_string())?;
+    let pool = portico::db::connect(settings.database.clone()).map_err(|e| e.to_string())?;
     portico::services::accounts::ensure_first_admin(&pool, settings.first_admin.as_ref())
         .await
         .map_err(|e| e.to_string())?;
@@ -106,7 +106,7 @@ async fn seed_demo(settings: Settings) -> Result<(), String> {
 fn rotate_signing_key(settings: Settings) -> Result<(), String> {
     use portico::oauth_server::{MAX_TOKEN_LIFETIME, keys};
     use portico::security::secret_box::SecretBox;
-    let pool = portico::db::connect(&settings.database_path).map_err(|e| e.to_string())?;
+    let pool = portico::db::connect(settings.database.clone()).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let secret_box = SecretBox::new(&settings.secret_key);
     let kids = keys::rotate(

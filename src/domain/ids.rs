@@ -90,7 +90,7 @@ mod tests {
 
     #[test]
     fn an_id_goes_to_the_database_and_back_as_its_number() {
-        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
         let row: Row = diesel::sql_query("SELECT ? + 1 AS id")
             .bind::<BigInt, _>(ApplicationId(41))
             .get_result(&mut conn)

@@ -3,8 +3,8 @@
 //! the server's keys exactly as its token endpoint signs them. The registry has no columns for
 //! application certificates or the regulatory flag: the key mapping keeps those.
 
+use crate::db::DbConnection;
 use actix_web::web;
-use diesel::SqliteConnection;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{
@@ -42,7 +42,7 @@ impl ResidentKeyManager {
     /// A call of the contract answered by `work` on the server's database (blocking pool).
     fn on_db<'a, T: Send + 'static>(
         &'a self,
-        work: impl FnOnce(&mut SqliteConnection) -> KmResult<T> + Send + 'static,
+        work: impl FnOnce(&mut DbConnection) -> KmResult<T> + Send + 'static,
     ) -> KmFuture<'a, T> {
         Box::pin(db::run(&self.server.pool, work))
     }

@@ -15,6 +15,7 @@
 //!
 //! This module decides (`handle` answers a `Step`); `web::consent` draws the pages.
 
+use crate::db::DbConnection;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -135,7 +136,7 @@ impl Valid {
     /// is known, whose errors are the request's).
     fn grant_for(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         issuer: &str,
         request: &AuthorizeRequest,
         roles: &[String],
@@ -199,7 +200,7 @@ impl Returned {
 /// Checks a request: first the client and its callback address (a failure there is a page
 /// with no way to the callback), then everything else (a failure is carried back by a link).
 fn validate(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     issuer: &str,
     request: &AuthorizeRequest,
 ) -> QueryResult<Result<Valid, Failure>> {
@@ -258,7 +259,7 @@ fn validate(
 /// active and the address is registered for it (exactly; a loopback one on any port; a
 /// private-use scheme only for a public client); otherwise what the page says.
 fn proven_client(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     request: &AuthorizeRequest,
 ) -> QueryResult<Result<(ClientWithApplication, String), &'static str>> {
     let Some(client) = OAuthClient::find_with_application(conn, &request.client_id)? else {
@@ -286,7 +287,7 @@ fn proven_client(
 }
 
 /// Who the consent page says owns the application (Portico's own clients belong to the portal).
-fn owner_of(conn: &mut SqliteConnection, client: &ClientWithApplication) -> QueryResult<String> {
+fn owner_of(conn: &mut DbConnection, client: &ClientWithApplication) -> QueryResult<String> {
     match client.client.application_id {
         Some(id) => {
             let owner_id: UserId = crate::db::schema::applications::table
@@ -382,7 +383,7 @@ fn failure_outcome(failure: Failure) -> Outcome {
 /// Issues a code for the person signed in at `auth_time` and sends the browser back to the
 /// client.
 fn approve(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     valid: &Valid,
     request: &AuthorizeRequest,
     person: SignedIn,
@@ -490,7 +491,7 @@ pub async fn handle(
 
 /// The person's Allow or Deny on the consent page.
 fn decide(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     valid: &Valid,
     request: &AuthorizeRequest,
     signed_in: Option<SignedIn>,
@@ -509,7 +510,7 @@ fn decide(
 
 /// A request without a decision: a sign-in, a consent page, a code, or `prompt=none`'s answer.
 fn ask(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     valid: Valid,
     request: &AuthorizeRequest,
     requester: Option<Requester>,

@@ -3,6 +3,7 @@
 //! are shown once, when made. The keys feature reaches this registry through the KeyManager
 //! contract; gateways are clients an administrator marks as resource servers.
 
+use crate::db::DbConnection;
 use diesel::prelude::*;
 
 use super::grants::Entitlement;
@@ -145,7 +146,7 @@ impl OAuthClient {
 
     /// True when `origin` is the origin of a redirect URI of some client (the CORS preflight
     /// of an endpoint, which names no client yet).
-    pub fn origin_registered(conn: &mut SqliteConnection, origin: &str) -> QueryResult<bool> {
+    pub fn origin_registered(conn: &mut DbConnection, origin: &str) -> QueryResult<bool> {
         diesel::select(diesel::dsl::exists(
             oauth_client_origins::table.filter(oauth_client_origins::origin.eq(origin)),
         ))
@@ -162,7 +163,7 @@ impl OAuthClient {
         }
     }
 
-    pub fn find(conn: &mut SqliteConnection, client_id: &str) -> QueryResult<Option<OAuthClient>> {
+    pub fn find(conn: &mut DbConnection, client_id: &str) -> QueryResult<Option<OAuthClient>> {
         oauth_clients::table
             .filter(oauth_clients::client_id.eq(client_id))
             .select(OAuthClient::as_select())
@@ -175,7 +176,7 @@ impl OAuthClient {
     /// Flat left joins: a left join onto a parenthesised inner join makes SQLite materialise
     /// that whole join (every application) on each call — seconds with 200,000 applications.
     pub fn find_with_application(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         client_id: &str,
     ) -> QueryResult<Option<ClientWithApplication>> {
         let row = oauth_clients::table
@@ -230,13 +231,13 @@ impl OAuthClient {
 
     /// Registers a client: returns it and, for confidential clients, the secret (shown once).
     pub fn register(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         settings: &ClientSettings,
     ) -> QueryResult<(OAuthClient, Option<String>)> {
         let client_id = random::token(16);
         let secret = (!settings.public_client).then(|| random::token(32));
         let now = now();
-        let client = diesel::insert_into(oauth_clients::table)
+        let client = crate::on_each!(conn, |c| diesel::insert_into(oauth_clients::table)
             .values((
                 oauth_clients::client_id.eq(&client_id),
                 oauth_clients::secret_hash.eq(secret.as_ref().map(|s| sha256_hex(s.as_bytes()))),
@@ -246,7 +247,7 @@ impl OAuthClient {
                 oauth_clients::client_name.eq(""),
             ))
             .returning(OAuthClient::as_returning())
-            .get_result(conn)?;
+            .get_result(c))?;
         Self::update(conn, &client.client_id, settings)?;
         let client = Self::find(conn, &client.client_id)?.expect("the client was just made");
         Ok((client, secret))
@@ -254,7 +255,7 @@ impl OAuthClient {
 
     /// Replaces the client's settings (not its id or secret).
     pub fn update(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         client_id: &str,
         settings: &ClientSettings,
     ) -> QueryResult<usize> {
@@ -288,7 +289,7 @@ impl OAuthClient {
 
     /// Records the web origins of the client's redirect URIs (the CORS allow-list).
     fn keep_origins(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         client_id: &str,
         redirect_uris: &[String],
     ) -> QueryResult<()> {
@@ -312,7 +313,7 @@ impl OAuthClient {
 
     /// A new secret; the old one stops working at once.
     pub fn regenerate_secret(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         client_id: &str,
     ) -> QueryResult<Option<String>> {
         let secret = random::token(32);
@@ -329,7 +330,7 @@ impl OAuthClient {
     /// Links the client to an application and environment (its tokens then carry them), or
     /// unlinks it with `None`: out-of-band provisioning maps and unmaps existing clients so.
     pub fn link(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         client_id: &str,
         application_id: Option<i64>,
         key_type: Option<KeyType>,
@@ -343,13 +344,13 @@ impl OAuthClient {
             .execute(conn)
     }
 
-    pub fn delete(conn: &mut SqliteConnection, client_id: &str) -> QueryResult<usize> {
+    pub fn delete(conn: &mut DbConnection, client_id: &str) -> QueryResult<usize> {
         diesel::delete(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)))
             .execute(conn)
     }
 
     /// Every gateway (resource-server) client.
-    pub fn resource_servers(conn: &mut SqliteConnection) -> QueryResult<Vec<OAuthClient>> {
+    pub fn resource_servers(conn: &mut DbConnection) -> QueryResult<Vec<OAuthClient>> {
         oauth_clients::table
             .filter(oauth_clients::resource_server.eq(true))
             .order(oauth_clients::id.asc())
@@ -357,7 +358,7 @@ impl OAuthClient {
             .load(conn)
     }
 
-    pub fn delete_by_id(conn: &mut SqliteConnection, id: i64) -> QueryResult<usize> {
+    pub fn delete_by_id(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
         diesel::delete(oauth_clients::table.find(id)).execute(conn)
     }
 
@@ -365,7 +366,7 @@ impl OAuthClient {
     /// names: what a process stopped between making (or linking) a client and activating the
     /// keys left behind. Answers (client id, created at).
     pub fn unmapped_since(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         application_id: i64,
         key_type: KeyType,
         since: i64,

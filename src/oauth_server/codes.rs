@@ -2,6 +2,7 @@
 //! whether the request named it) and the PKCE challenge, carrying the person's sign-in time.
 //! Only their SHA-256 is stored.
 
+use crate::db::DbConnection;
 use diesel::prelude::*;
 
 use crate::db::schema::{authorization_codes, users};
@@ -49,7 +50,7 @@ pub struct NewCode<'a> {
 
 impl AuthorizationCode {
     /// Stores a new code and returns it (the only time it exists in clear).
-    pub fn issue(conn: &mut SqliteConnection, new: &NewCode) -> QueryResult<String> {
+    pub fn issue(conn: &mut DbConnection, new: &NewCode) -> QueryResult<String> {
         let code = random::token(32);
         let now = crate::db::now();
         diesel::insert_into(authorization_codes::table)
@@ -80,7 +81,7 @@ impl AuthorizationCode {
     /// The code with the status of the account that approved it (one read: a code of an
     /// account locked since is refused at the exchange).
     pub fn find(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         code: &str,
     ) -> QueryResult<Option<(AuthorizationCode, AccountStatus)>> {
         authorization_codes::table
@@ -93,7 +94,7 @@ impl AuthorizationCode {
 
     /// Ends every code a person approved that has not been exchanged yet (their account was
     /// locked): such a code must not work again after an unlock.
-    pub fn expire_all_of_user(conn: &mut SqliteConnection, user_id: UserId) -> QueryResult<usize> {
+    pub fn expire_all_of_user(conn: &mut DbConnection, user_id: UserId) -> QueryResult<usize> {
         let now = crate::db::now();
         diesel::update(
             authorization_codes::table
@@ -107,7 +108,7 @@ impl AuthorizationCode {
 
     /// Marks the code used and remembers the family it was exchanged for.
     pub fn consume(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         hash: &str,
         family_id: Option<&str>,
     ) -> QueryResult<()> {

@@ -16,6 +16,7 @@
 //! is what makes an unsubscription, a blocked subscription, a retired API or a removed scope
 //! take effect at the next request.
 
+use crate::db::DbConnection;
 use diesel::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -71,7 +72,7 @@ pub struct Entitlement {
 impl Entitlement {
     /// The application's active subscriptions to APIs that are not retired, with their scopes:
     /// one query.
-    pub fn load(conn: &mut SqliteConnection, application_id: i64) -> QueryResult<Self> {
+    pub fn load(conn: &mut DbConnection, application_id: i64) -> QueryResult<Self> {
         type Row = (
             i64,
             String,
@@ -322,7 +323,7 @@ fn targets<'a>(
 }
 
 /// Of `names`, those some API declares.
-pub fn declared(conn: &mut SqliteConnection, names: &[&str]) -> QueryResult<Vec<String>> {
+pub fn declared(conn: &mut DbConnection, names: &[&str]) -> QueryResult<Vec<String>> {
     crate::db::models::api_scopes::ApiScope::known(conn, names)
 }
 
@@ -334,7 +335,7 @@ pub struct Person {
 }
 
 impl Person {
-    pub fn load(conn: &mut SqliteConnection, user_id: UserId) -> QueryResult<Person> {
+    pub fn load(conn: &mut DbConnection, user_id: UserId) -> QueryResult<Person> {
         let (subject, role): (Option<String>, String) = users::table
             .find(user_id)
             .select((users::subject, users::role))
@@ -353,10 +354,7 @@ impl Person {
     }
 
     /// The person a subject names.
-    pub fn find_by_subject(
-        conn: &mut SqliteConnection,
-        subject: &str,
-    ) -> QueryResult<Option<UserId>> {
+    pub fn find_by_subject(conn: &mut DbConnection, subject: &str) -> QueryResult<Option<UserId>> {
         users::table
             .filter(users::subject.eq(subject))
             .select(users::id)

@@ -6,6 +6,7 @@
 //! `grants::still_granted`), the application and its active subscriptions, so a gateway can
 //! decide.
 
+use crate::db::DbConnection;
 use actix_web::{HttpResponse, web};
 use diesel::prelude::*;
 use serde_json::json;
@@ -32,7 +33,7 @@ pub async fn introspect(
     let token = params.get("token").unwrap_or_default().to_string();
     let server = server.into_inner();
     let pool = server.pool.clone();
-    let answer = move |conn: &mut SqliteConnection| {
+    let answer = move |conn: &mut DbConnection| {
         let caller = server.authenticate(conn, &credentials)?;
         if token.is_empty() {
             return Err(OAuthError::invalid_request(
@@ -54,7 +55,7 @@ pub async fn introspect(
 
 /// The token's description when it is active and the caller may see it.
 fn describe(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     server: &AuthorizationServer,
     caller: &ClientWithApplication,
     token: &str,
@@ -145,7 +146,7 @@ impl AuthorizationServer {
     /// family), so no read of the person is needed here.
     pub fn verify_access_token(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         token: &str,
     ) -> QueryResult<Option<AccessClaims>> {
         Ok(self
@@ -157,7 +158,7 @@ impl AuthorizationServer {
     /// entitled to now).
     pub fn verify_access_token_of(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         token: &str,
     ) -> QueryResult<Option<(AccessClaims, Arc<ClientWithApplication>)>> {
         let Some(claims) = self.decode_access_token(token) else {

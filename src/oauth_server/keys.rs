@@ -5,6 +5,7 @@
 //! keys and keeps the old public keys in the JWKS until every token they signed has expired. A
 //! running Portico picks up a rotation made by `portico rotate-signing-key` within a minute.
 
+use crate::db::DbConnection;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -107,7 +108,7 @@ impl SigningKeys {
     /// Loads the stored keys, creating an active key of `algorithm` (and of RS256) when there
     /// is none of it; an active key of an algorithm no longer configured is retired.
     pub fn load_or_create(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         secret_box: &SecretBox,
         algorithm: SigningAlgorithm,
         max_token_lifetime: i64,
@@ -146,11 +147,7 @@ impl SigningKeys {
     }
 
     /// Re-reads the keys (after a rotation by another process).
-    pub fn reload(
-        &self,
-        conn: &mut SqliteConnection,
-        secret_box: &SecretBox,
-    ) -> Result<(), KeyError> {
+    pub fn reload(&self, conn: &mut DbConnection, secret_box: &SecretBox) -> Result<(), KeyError> {
         let set = load_set(conn, secret_box, self.primary)?;
         *self.current.write().expect("the key lock") = Arc::new(set);
         Ok(())
@@ -268,7 +265,7 @@ impl SigningKeys {
 /// Makes a new active key of `algorithm` and of RS256 beside it; the previous active keys stay
 /// published for `max_token_lifetime` seconds, then leave the JWKS. Answers the new kids.
 pub fn rotate(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     secret_box: &SecretBox,
     algorithm: SigningAlgorithm,
     max_token_lifetime: i64,
@@ -284,7 +281,7 @@ pub fn rotate(
 /// A new active key of `algorithm` in place of the one before (inside the caller's
 /// transaction).
 fn replace_active_key(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     secret_box: &SecretBox,
     algorithm: SigningAlgorithm,
     max_token_lifetime: i64,
@@ -364,7 +361,7 @@ fn generate(algorithm: SigningAlgorithm) -> Result<(Vec<u8>, serde_json::Value),
 }
 
 fn load_set(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     secret_box: &SecretBox,
     primary: SigningAlgorithm,
 ) -> Result<KeySet, KeyError> {

@@ -22,13 +22,14 @@ pub mod token;
 pub mod tokens;
 pub mod userinfo;
 
+use crate::db::DbConnection;
 use crate::domain::ids::UserId;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
 
-use diesel::{QueryResult, SqliteConnection};
+use diesel::QueryResult;
 
 use crate::config::SigningAlgorithm;
 use crate::db::{self, DbError, DbPool};
@@ -81,7 +82,7 @@ impl AuthorizationServer {
     /// read). Unknown client and wrong secret look alike.
     pub fn authenticate(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         credentials: &Credentials,
     ) -> Result<Arc<ClientWithApplication>, OAuthError> {
         match self.clients.get(credentials.client_id()) {
@@ -109,7 +110,7 @@ impl AuthorizationServer {
     /// Reads the client from the registry, keeps it in the client cache, confirms it.
     fn read_client(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         credentials: &Credentials,
     ) -> Result<Arc<ClientWithApplication>, OAuthError> {
         let client = self
@@ -123,7 +124,7 @@ impl AuthorizationServer {
     /// is active, without a read of its own while the client is cached.
     pub fn client(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         client_id: &str,
     ) -> QueryResult<Option<Arc<ClientWithApplication>>> {
         match self.clients.get(client_id) {
@@ -134,7 +135,7 @@ impl AuthorizationServer {
 
     fn read_and_keep(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         client_id: &str,
     ) -> QueryResult<Option<Arc<ClientWithApplication>>> {
         let generation = self.clients.generation();
@@ -181,7 +182,7 @@ impl AuthorizationServer {
 /// tokens, the access tokens issued to them and their codes not yet exchanged. (The tokens of
 /// the applications they own are refused while the account is not active, and come back with
 /// an unlock: see `ClientWithApplication::owner_active`.)
-pub fn end_grants_of_user(conn: &mut SqliteConnection, user_id: UserId) -> QueryResult<()> {
+pub fn end_grants_of_user(conn: &mut DbConnection, user_id: UserId) -> QueryResult<()> {
     tokens::Family::revoke_all_of_user(conn, user_id)?;
     codes::AuthorizationCode::expire_all_of_user(conn, user_id)?;
     Ok(())

@@ -4,8 +4,8 @@
 //! indexed lookup), one constant-time SHA-256 comparison, one signature, no write. What each
 //! token carries (scopes, audience) is decided in `grants`.
 
+use crate::db::DbConnection;
 use actix_web::{HttpResponse, web};
-use diesel::prelude::*;
 use serde_json::json;
 
 use super::AuthorizationServer;
@@ -82,7 +82,7 @@ fn client_credentials(
     server: &AuthorizationServer,
     client: &ClientWithApplication,
     params: &Params,
-    conn: Option<&mut SqliteConnection>,
+    conn: Option<&mut DbConnection>,
 ) -> Result<Option<serde_json::Value>, OAuthError> {
     if client.client.public_client {
         return Err(OAuthError::unauthorized_client(
@@ -147,7 +147,7 @@ fn chosen_resource<'a>(
 /// Decides a user grant again, as it stands now: `scope` is what the person allowed (or a part
 /// of it), `resource` what the grant is for.
 fn regrant(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     server: &AuthorizationServer,
     client: &ClientWithApplication,
     person: &Person,
@@ -174,7 +174,7 @@ fn regrant(
 /// The code exchange. Every refusal but a replayed code (which revokes what the code issued,
 /// RFC 6749 §4.1.2) rolls back: the code stays as it was.
 fn authorization_code(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     server: &AuthorizationServer,
     client: &ClientWithApplication,
     params: &Params,
@@ -276,7 +276,7 @@ fn check_verifier(
 /// so a refused refresh leaves the token as it was; only a rotated token presented again
 /// writes (it revokes its whole family, RFC 9700 §4.14.2).
 fn refresh_token(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     server: &AuthorizationServer,
     client: &ClientWithApplication,
     params: &Params,
@@ -332,7 +332,7 @@ fn refresh_token(
 }
 
 /// A rotated refresh token presented again: someone holds a copy. Ends the whole family.
-fn reuse(conn: &mut SqliteConnection, family: &Family) -> Result<OAuthError, OAuthError> {
+fn reuse(conn: &mut DbConnection, family: &Family) -> Result<OAuthError, OAuthError> {
     Family::revoke(conn, &family.id)?;
     Ok(OAuthError::invalid_grant(
         "The refresh token has already been used; its grant is revoked.",
@@ -371,7 +371,7 @@ struct Issue<'a> {
 /// The access token (+ a refresh token when `with_refresh`, + an ID token for `openid`) of a
 /// user's grant; the access token is recorded in the family.
 fn user_tokens(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     server: &AuthorizationServer,
     client: &ClientWithApplication,
     issue: &Issue,

@@ -3,6 +3,7 @@
 //! starts a family (with or without refresh tokens) and records the access tokens issued to
 //! it, so that withdrawing a consent or locking an account denies every user token at once.
 
+use crate::db::DbConnection;
 use crate::domain::ids::UserId;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -141,7 +142,7 @@ pub struct RefreshToken {
 impl Family {
     /// Starts a family for a user's grant to a client.
     pub fn create(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         client_id: &str,
         user_id: UserId,
         (scope, resource): (&str, &str),
@@ -149,7 +150,7 @@ impl Family {
         ttl: i64,
     ) -> QueryResult<Family> {
         let now = crate::db::now();
-        diesel::insert_into(refresh_token_families::table)
+        crate::on_each!(conn, |c| diesel::insert_into(refresh_token_families::table)
             .values((
                 refresh_token_families::id.eq(random::token(16)),
                 refresh_token_families::client_id.eq(client_id),
@@ -161,10 +162,10 @@ impl Family {
                 refresh_token_families::created_at.eq(now),
             ))
             .returning(Family::as_returning())
-            .get_result(conn)
+            .get_result(c))
     }
 
-    pub fn find(conn: &mut SqliteConnection, id: &str) -> QueryResult<Option<Family>> {
+    pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Family>> {
         refresh_token_families::table
             .find(id)
             .select(Family::as_select())
@@ -173,7 +174,7 @@ impl Family {
     }
 
     /// Revokes the family: its refresh tokens stop working and its access tokens are denied.
-    pub fn revoke(conn: &mut SqliteConnection, id: &str) -> QueryResult<()> {
+    pub fn revoke(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
         let now = crate::db::now();
         diesel::update(
             refresh_token_families::table
@@ -195,7 +196,7 @@ impl Family {
 
     /// Revokes every family of a user with a client (when the user withdraws consent).
     pub fn revoke_for(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         user_id: UserId,
         client_id: &str,
     ) -> QueryResult<()> {
@@ -204,13 +205,13 @@ impl Family {
 
     /// Revokes every grant of a person (when an administrator locks or rejects the account):
     /// their refresh tokens stop and the access tokens issued to them are denied, for good.
-    pub fn revoke_all_of_user(conn: &mut SqliteConnection, user_id: UserId) -> QueryResult<()> {
+    pub fn revoke_all_of_user(conn: &mut DbConnection, user_id: UserId) -> QueryResult<()> {
         Self::revoke_live(conn, user_id, None)
     }
 
     /// Revokes the user's live families, with one client or with all.
     fn revoke_live(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         user_id: UserId,
         client_id: Option<&str>,
     ) -> QueryResult<()> {
@@ -230,7 +231,7 @@ impl Family {
 
     /// Records an access token issued to the family, so that revoking the family denies it.
     pub fn record_access_token(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         family_id: &str,
         jti: &str,
         expires_at: i64,
@@ -248,7 +249,7 @@ impl Family {
 
 impl RefreshToken {
     pub fn insert(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         hash: &str,
         family_id: &str,
         scope: &str,
@@ -270,7 +271,7 @@ impl RefreshToken {
     /// The token with its family and the status of the account the grant belongs to, in one
     /// read.
     pub fn find(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         token: &str,
     ) -> QueryResult<Option<(RefreshToken, Family, AccountStatus)>> {
         refresh_tokens::table
@@ -287,7 +288,7 @@ impl RefreshToken {
     }
 
     /// Marks the token used (rotated); false when it already was.
-    pub fn mark_used(conn: &mut SqliteConnection, hash: &str) -> QueryResult<bool> {
+    pub fn mark_used(conn: &mut DbConnection, hash: &str) -> QueryResult<bool> {
         let changed = diesel::update(
             refresh_tokens::table
                 .find(hash)
@@ -300,15 +301,15 @@ impl RefreshToken {
 }
 
 /// Adds an access token to the deny-list until it expires.
-pub fn deny(conn: &mut SqliteConnection, jti: &str, expires_at: i64) -> QueryResult<()> {
-    diesel::insert_into(revoked_tokens::table)
+pub fn deny(conn: &mut DbConnection, jti: &str, expires_at: i64) -> QueryResult<()> {
+    crate::on_each!(conn, |c| diesel::insert_into(revoked_tokens::table)
         .values((
             revoked_tokens::jti.eq(jti),
             revoked_tokens::expires_at.eq(expires_at),
         ))
         .on_conflict(revoked_tokens::jti)
         .do_nothing()
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 
@@ -327,7 +328,7 @@ struct Revoked {
 }
 
 impl RevocationList {
-    pub fn is_revoked(&self, conn: &mut SqliteConnection, jti: &str) -> QueryResult<bool> {
+    pub fn is_revoked(&self, conn: &mut DbConnection, jti: &str) -> QueryResult<bool> {
         let last_id = self.inner.lock().expect("the revocation lock").last_id;
         let fresh: Vec<(i64, String, i64)> = revoked_tokens::table
             .filter(revoked_tokens::id.gt(last_id))

@@ -29,7 +29,7 @@ async fn insert_user(
 
 /// Inserts an account on `conn` (inside the caller's transaction, when it has one).
 pub(crate) fn insert_user_in(
-    conn: &mut diesel::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     account: &NewAccount,
     password_hash: &str,
     role: Role,

@@ -54,7 +54,7 @@ pub async fn detail(pool: &DbPool, id: ApiId) -> ServiceResult<(ApiDetail, Vec<T
 
 /// The subscription policies, which an API may offer as tiers.
 fn subscription_policies(
-    conn: &mut diesel::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
 ) -> diesel::QueryResult<(Vec<String>, Vec<ThrottlingPolicy>)> {
     let policies = ThrottlingPolicy::list(conn, PolicyLevel::Subscription)?;
     Ok((policies.iter().map(|p| p.name.clone()).collect(), policies))
@@ -72,7 +72,7 @@ fn tier_ids(policies: &[ThrottlingPolicy], tiers: &[String]) -> Vec<i64> {
 /// Refuses a name + version, a context, a resource identifier or a scope of the document that
 /// another API has.
 fn check_conflicts(
-    conn: &mut diesel::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     input: &ApiInput,
     except: Option<ApiId>,
 ) -> ServiceResult<()> {
@@ -134,7 +134,7 @@ fn conflict(unique: Unique, other: &ApiSummary) -> (&'static str, String) {
 /// Reads the form against the subscription policies (and, for an existing API, its status),
 /// and checks that it conflicts with no other API: the input, and the ids of its tiers.
 fn checked_input(
-    conn: &mut diesel::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     form: &ApiForm,
     current: Option<&Api>,
 ) -> ServiceResult<(ApiInput, Vec<i64>)> {
@@ -246,7 +246,7 @@ pub async fn update(pool: &DbPool, actor: Actor, id: ApiId, form: ApiForm) -> Se
 /// The scopes the document declares replace those the previous one declared (none, when the
 /// document is removed); the administrator's own scopes stay.
 fn replace_document_scopes(
-    conn: &mut diesel::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     id: ApiId,
     document: &DocumentChange,
 ) -> diesel::QueryResult<()> {

@@ -29,7 +29,7 @@ fn duplicate(name: &str) -> ServiceError {
 
 /// Resolves the application-level policy a form names.
 fn application_policy(
-    conn: &mut diesel::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     name: &str,
 ) -> ServiceResult<ThrottlingPolicy> {
     ThrottlingPolicy::find_by_name(conn, PolicyLevel::Application, name)?.ok_or_else(|| {
@@ -42,7 +42,7 @@ fn application_policy(
 
 /// The row's values from the form, with the policy it names.
 fn changes<'a>(
-    conn: &mut diesel::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     input: &'a ApplicationInput,
 ) -> ServiceResult<(ApplicationChanges<'a>, ThrottlingPolicy)> {
     let policy = application_policy(conn, &input.policy_name)?;

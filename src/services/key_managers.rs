@@ -95,7 +95,7 @@ fn violates_issuer(error: &diesel::result::Error) -> bool {
 }
 
 fn check_issuer(
-    conn: &mut diesel::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     issuer: Option<&str>,
     own_issuer: &str,
     id: Option<KeyManagerId>,

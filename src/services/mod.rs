@@ -14,8 +14,7 @@ pub mod policies;
 pub mod sign_in;
 pub mod subscriptions;
 
-use diesel::SqliteConnection;
-
+use crate::db::DbConnection;
 use crate::db::models::audit_events::{Actor, AuditEvent, Subject};
 use crate::db::models::key_managers::KeyUser;
 use crate::db::{self, DbError, DbPool};
@@ -166,9 +165,7 @@ pub async fn audited<T, S, F>(
 where
     T: Send + 'static,
     S: Into<Option<String>>,
-    F: FnOnce(&mut SqliteConnection, &mut Subject<'static>) -> ServiceResult<(T, S)>
-        + Send
-        + 'static,
+    F: FnOnce(&mut DbConnection, &mut Subject<'static>) -> ServiceResult<(T, S)> + Send + 'static,
 {
     let actor = actor.clone();
     db::run(pool, move |conn| {

@@ -1,6 +1,7 @@
 //! `api_scopes`: the scopes each API declares, unique by name across APIs, with the roles a
 //! person needs to get one in a user token.
 
+use crate::db::DbConnection;
 use diesel::prelude::*;
 
 use crate::db::now;
@@ -36,16 +37,16 @@ impl ApiScope {
     }
 
     /// An API's scopes, by name.
-    pub fn of_api(conn: &mut SqliteConnection, api_id: ApiId) -> QueryResult<Vec<ApiScope>> {
+    pub fn of_api(conn: &mut DbConnection, api_id: ApiId) -> QueryResult<Vec<ApiScope>> {
         Self::load(conn, Picked::Api(api_id))
     }
 
     /// The scope of this name, whichever API declares it.
-    pub fn find(conn: &mut SqliteConnection, name: &str) -> QueryResult<Option<ApiScope>> {
+    pub fn find(conn: &mut DbConnection, name: &str) -> QueryResult<Option<ApiScope>> {
         Ok(Self::load(conn, Picked::Name(name))?.pop())
     }
 
-    fn load(conn: &mut SqliteConnection, picked: Picked) -> QueryResult<Vec<ApiScope>> {
+    fn load(conn: &mut DbConnection, picked: Picked) -> QueryResult<Vec<ApiScope>> {
         let query = api_scopes::table.select(ApiScope::as_select()).into_boxed();
         let query = match picked {
             Picked::Api(api_id) => query.filter(api_scopes::api_id.eq(api_id)),
@@ -55,7 +56,7 @@ impl ApiScope {
     }
 
     /// Which of `names` some API declares.
-    pub fn known(conn: &mut SqliteConnection, names: &[&str]) -> QueryResult<Vec<String>> {
+    pub fn known(conn: &mut DbConnection, names: &[&str]) -> QueryResult<Vec<String>> {
         api_scopes::table
             .filter(api_scopes::name.eq_any(names))
             .select(api_scopes::name)
@@ -63,7 +64,7 @@ impl ApiScope {
     }
 
     /// The scope names of the APIs in the catalog (published or deprecated), for discovery.
-    pub fn listed_names(conn: &mut SqliteConnection) -> QueryResult<Vec<String>> {
+    pub fn listed_names(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
         api_scopes::table
             .inner_join(apis::table)
             .filter(
@@ -80,7 +81,7 @@ impl ApiScope {
     /// (The caller has made sure no other API declares the name; the unique index stands
     /// behind it.)
     pub fn save(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         api_id: ApiId,
         name: &str,
         description: &str,
@@ -89,7 +90,7 @@ impl ApiScope {
     ) -> QueryResult<ApiScope> {
         let now = now();
         let roles = roles.join(" ");
-        let changed = diesel::update(
+        let changed = crate::on_each!(conn, |c| diesel::update(
             api_scopes::table
                 .filter(api_scopes::api_id.eq(api_id))
                 .filter(api_scopes::name.eq(name)),
@@ -100,12 +101,12 @@ impl ApiScope {
             api_scopes::updated_at.eq(now),
         ))
         .returning(ApiScope::as_returning())
-        .get_result(conn)
+        .get_result(c))
         .optional()?;
         if let Some(scope) = changed {
             return Ok(scope);
         }
-        diesel::insert_into(api_scopes::table)
+        crate::on_each!(conn, |c| diesel::insert_into(api_scopes::table)
             .values((
                 api_scopes::api_id.eq(api_id),
                 api_scopes::name.eq(name),
@@ -116,11 +117,11 @@ impl ApiScope {
                 api_scopes::updated_at.eq(now),
             ))
             .returning(ApiScope::as_returning())
-            .get_result(conn)
+            .get_result(c))
     }
 
     /// Removes the API's scope of this name; false when it has none.
-    pub fn delete(conn: &mut SqliteConnection, api_id: ApiId, name: &str) -> QueryResult<bool> {
+    pub fn delete(conn: &mut DbConnection, api_id: ApiId, name: &str) -> QueryResult<bool> {
         let removed = diesel::delete(
             api_scopes::table
                 .filter(api_scopes::api_id.eq(api_id))
@@ -134,7 +135,7 @@ impl ApiScope {
     /// ones are added, gone ones removed, kept ones take the document's description (their
     /// roles stay). Scopes an administrator added are left alone.
     pub fn replace_from_document(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         api_id: ApiId,
         declared: &[(String, String)],
     ) -> QueryResult<()> {
@@ -158,7 +159,7 @@ impl ApiScope {
 
     /// Of `names`, those another API than `api_id` declares, with that API's name and version.
     pub fn taken_elsewhere(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         api_id: Option<ApiId>,
         names: &[&str],
     ) -> QueryResult<Vec<(String, String, String)>> {

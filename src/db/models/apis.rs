@@ -1,5 +1,6 @@
 //! `apis` and `api_tiers`: the API catalog.
 
+use crate::db::DbConnection;
 use crate::domain::ids::ApiId;
 use diesel::prelude::*;
 
@@ -85,7 +86,7 @@ impl Api {
         resource_identifier(base, &self.context, self.resource_identifier.as_deref())
     }
 
-    pub fn find(conn: &mut SqliteConnection, id: ApiId) -> QueryResult<Option<Api>> {
+    pub fn find(conn: &mut DbConnection, id: ApiId) -> QueryResult<Option<Api>> {
         apis::table
             .find(id)
             .select(Api::as_select())
@@ -94,7 +95,7 @@ impl Api {
     }
 
     /// The subscription tiers this API allows, by name.
-    pub fn tiers(conn: &mut SqliteConnection, api_id: ApiId) -> QueryResult<Vec<ThrottlingPolicy>> {
+    pub fn tiers(conn: &mut DbConnection, api_id: ApiId) -> QueryResult<Vec<ThrottlingPolicy>> {
         api_tiers::table
             .inner_join(throttling_policies::table)
             .filter(api_tiers::api_id.eq(api_id))
@@ -105,7 +106,7 @@ impl Api {
 
     /// Published and deprecated APIs whose name, context or description contains `query`.
     pub fn catalog_page(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         query: &str,
         offset: i64,
         limit: i64,
@@ -139,7 +140,7 @@ impl Api {
     }
 
     /// Every API, by name and version, with how many subscriptions each has: one grouped query.
-    pub fn admin_list(conn: &mut SqliteConnection) -> QueryResult<Vec<AdminApiRow>> {
+    pub fn admin_list(conn: &mut DbConnection) -> QueryResult<Vec<AdminApiRow>> {
         let rows: Vec<(ApiSummary, i64)> = apis::table
             .left_join(subscriptions::table)
             .group_by(apis::id)
@@ -153,7 +154,7 @@ impl Api {
     }
 
     /// How many subscriptions an API has, whatever their status.
-    pub fn subscription_count(conn: &mut SqliteConnection, api_id: ApiId) -> QueryResult<i64> {
+    pub fn subscription_count(conn: &mut DbConnection, api_id: ApiId) -> QueryResult<i64> {
         subscriptions::table
             .filter(subscriptions::api_id.eq(api_id))
             .count()
@@ -162,7 +163,7 @@ impl Api {
 
     /// Another API than `except` (the API being edited) that holds `unique`, if any.
     pub fn holder(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         unique: Unique,
         except: Option<ApiId>,
     ) -> QueryResult<Option<ApiSummary>> {
@@ -184,13 +185,13 @@ impl Api {
     }
 
     pub fn insert(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         fields: ApiFields,
         document: Option<(&str, &[Operation])>,
     ) -> QueryResult<Api> {
         let now = now();
         let (text, operations) = document_columns(document);
-        diesel::insert_into(apis::table)
+        crate::on_each!(conn, |c| diesel::insert_into(apis::table)
             .values((
                 fields,
                 apis::openapi_document.eq(text),
@@ -199,13 +200,13 @@ impl Api {
                 apis::updated_at.eq(now),
             ))
             .returning(Api::as_returning())
-            .get_result(conn)
+            .get_result(c))
     }
 
     /// Sets the form's fields; the OpenAPI document only when `document` is `Some` (`Some(None)`
     /// removes it).
     pub fn update(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         id: ApiId,
         fields: ApiFields,
         document: Option<Option<(&str, &[Operation])>>,
@@ -217,15 +218,15 @@ impl Api {
                 apis::operations.eq(operations),
             )
         });
-        diesel::update(apis::table.find(id))
+        crate::on_each!(conn, |c| diesel::update(apis::table.find(id))
             .set((fields, apis::updated_at.eq(now()), document))
             .returning(Api::as_returning())
-            .get_result(conn)
+            .get_result(c))
     }
 
     /// Makes `policy_ids` the API's tiers, replacing the previous ones.
     pub fn replace_tiers(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         api_id: ApiId,
         policy_ids: &[i64],
     ) -> QueryResult<()> {
@@ -239,9 +240,9 @@ impl Api {
                 )
             })
             .collect();
-        diesel::insert_into(api_tiers::table)
+        crate::on_each!(conn, |c| diesel::insert_into(api_tiers::table)
             .values(&rows)
-            .execute(conn)?;
+            .execute(c))?;
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! `applications`: a TPP's applications. Every query for a TPP filters on the owner, so another
 //! TPP's application is simply not found.
 
+use crate::db::DbConnection;
 use diesel::prelude::*;
 
 use crate::db::rows::FirstRow;
@@ -41,7 +42,7 @@ pub struct ApplicationListItem {
 impl Application {
     /// The application when `owner_id` owns it.
     pub fn find_owned(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         id: ApplicationId,
         owner_id: UserId,
     ) -> QueryResult<Option<Application>> {
@@ -52,10 +53,7 @@ impl Application {
     }
 
     /// The owner's applications by name (for pickers).
-    pub fn all_owned(
-        conn: &mut SqliteConnection,
-        owner_id: UserId,
-    ) -> QueryResult<Vec<Application>> {
+    pub fn all_owned(conn: &mut DbConnection, owner_id: UserId) -> QueryResult<Vec<Application>> {
         applications::table
             .filter(applications::owner_id.eq(owner_id))
             .order(applications::name_key.asc())
@@ -66,7 +64,7 @@ impl Application {
     /// One page of the owner's applications with their policy and subscription count, in
     /// two queries whatever the page size (each one statement diesel keeps prepared).
     pub fn page_owned(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         owner_id: UserId,
         offset: i64,
         limit: i64,
@@ -105,22 +103,22 @@ impl Application {
     }
 
     pub fn insert(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         owner_id: UserId,
         values: &ApplicationChanges,
     ) -> QueryResult<Application> {
-        diesel::insert_into(applications::table)
+        crate::on_each!(conn, |c| diesel::insert_into(applications::table)
             .values((
                 values,
                 applications::owner_id.eq(owner_id),
                 applications::created_at.eq(values.updated_at),
             ))
             .returning(Application::as_returning())
-            .get_result(conn)
+            .get_result(c))
     }
 
     pub fn update(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         id: ApplicationId,
         values: &ApplicationChanges,
     ) -> QueryResult<usize> {
@@ -130,12 +128,12 @@ impl Application {
     }
 
     /// Deletes the application; its subscriptions go with it (ON DELETE CASCADE).
-    pub fn delete(conn: &mut SqliteConnection, id: ApplicationId) -> QueryResult<usize> {
+    pub fn delete(conn: &mut DbConnection, id: ApplicationId) -> QueryResult<usize> {
         diesel::delete(applications::table.find(id)).execute(conn)
     }
 
     /// The owner's organisation (or name), as shown to people authorizing the application.
-    pub fn owner_label(conn: &mut SqliteConnection, owner_id: UserId) -> QueryResult<String> {
+    pub fn owner_label(conn: &mut DbConnection, owner_id: UserId) -> QueryResult<String> {
         let (organization, username): (String, String) = users::table
             .find(owner_id)
             .select((users::organization, users::username))

@@ -1,5 +1,6 @@
 //! `audit_events`: who created, changed, deleted, subscribed, approved or rejected what, when.
 
+use crate::db::DbConnection;
 use diesel::prelude::*;
 
 use crate::db::models::applications::Application;
@@ -54,7 +55,7 @@ pub struct AuditFilter {
 impl AuditEvent {
     /// Writes one event; call inside the transaction of the change it records.
     pub fn record(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         actor: &Actor,
         action: &str,
         subject: Subject,
@@ -66,7 +67,7 @@ impl AuditEvent {
     /// Writes one event whose actor may be nobody signed in (`actor_id` None): a failed or
     /// throttled sign-in.
     pub fn record_as(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         actor_id: Option<UserId>,
         actor_name: &str,
         action: &str,
@@ -95,7 +96,7 @@ impl AuditEvent {
     /// starts at its own "create" event, written in the transaction that made the row, and
     /// never before the row was made: nothing recorded earlier under its id is its own.
     pub fn for_application(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         application: &Application,
         limit: i64,
     ) -> QueryResult<Vec<AuditEvent>> {
@@ -117,7 +118,7 @@ impl AuditEvent {
 
     /// One page of events matching the filter, newest first, and how many match in all.
     pub fn page(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         filter: &AuditFilter,
         offset: i64,
         limit: i64,

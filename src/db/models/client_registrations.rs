@@ -4,6 +4,7 @@
 //! on their way in and opened on their way out, here only: callers hold a `Registration` in the
 //! clear, the table only ciphertext.
 
+use crate::db::DbConnection;
 use diesel::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -55,7 +56,7 @@ fn open(
 
 impl ClientRegistration {
     pub fn find(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         key_manager_id: KeyManagerId,
         consumer_key: &str,
     ) -> QueryResult<Option<ClientRegistration>> {
@@ -80,7 +81,7 @@ impl ClientRegistration {
     /// Records a new registration, or replaces what is known of it (the server rotated the
     /// registration access token, or issued a new secret); the token and secret are sealed.
     pub fn save(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         secret_box: &SecretBox,
         key_manager_id: KeyManagerId,
         consumer_key: &str,
@@ -98,7 +99,7 @@ impl ClientRegistration {
             client_registrations::client_secret.eq(secret.as_deref()),
             client_registrations::updated_at.eq(now),
         );
-        diesel::insert_into(client_registrations::table)
+        crate::on_each!(conn, |c| diesel::insert_into(client_registrations::table)
             .values((
                 client_registrations::key_manager_id.eq(key_manager_id),
                 client_registrations::consumer_key.eq(consumer_key),
@@ -111,11 +112,11 @@ impl ClientRegistration {
             ))
             .do_update()
             .set(changes)
-            .execute(conn)
+            .execute(c))
     }
 
     pub fn delete(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         key_manager_id: KeyManagerId,
         consumer_key: &str,
     ) -> QueryResult<usize> {

@@ -1,5 +1,6 @@
 //! `consents`: what a person allowed an application (a client) to do on their behalf.
 
+use crate::db::DbConnection;
 use diesel::prelude::*;
 
 use crate::db::now;
@@ -30,7 +31,7 @@ pub struct ConsentLine {
 
 impl Consent {
     pub fn find(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         user_id: UserId,
         client_id: &str,
     ) -> QueryResult<Option<Consent>> {
@@ -48,7 +49,7 @@ impl Consent {
 
     /// Remembers the scopes, adding them to what was consented before.
     pub fn remember(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         user_id: UserId,
         client_id: &str,
         scopes: &[String],
@@ -68,7 +69,7 @@ impl Consent {
             }
         }
         let now = now();
-        diesel::insert_into(consents::table)
+        crate::on_each!(conn, |c| diesel::insert_into(consents::table)
             .values((
                 consents::user_id.eq(user_id),
                 consents::client_id.eq(client_id),
@@ -82,11 +83,11 @@ impl Consent {
                 consents::scope.eq(all.join(" ")),
                 consents::updated_at.eq(now),
             ))
-            .execute(conn)?;
+            .execute(c))?;
         Ok(())
     }
 
-    pub fn lines_of(conn: &mut SqliteConnection, user_id: UserId) -> QueryResult<Vec<ConsentLine>> {
+    pub fn lines_of(conn: &mut DbConnection, user_id: UserId) -> QueryResult<Vec<ConsentLine>> {
         consents::table
             .inner_join(oauth_clients::table.on(oauth_clients::client_id.eq(consents::client_id)))
             .left_join(
@@ -107,7 +108,7 @@ impl Consent {
 
     /// Deletes the user's consent; returns it (None when it is not theirs).
     pub fn withdraw(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         id: i64,
         user_id: UserId,
     ) -> QueryResult<Option<Consent>> {

@@ -1,6 +1,7 @@
 //! `key_manager_tasks`: clients a key manager failed to delete. Each stays on the administrator's
 //! list until it is resolved, so that no client is ever left behind silently.
 
+use crate::db::DbConnection;
 use diesel::prelude::*;
 
 use crate::db::now;
@@ -31,7 +32,7 @@ pub struct NewTask<'a> {
 }
 
 impl KeyManagerTask {
-    pub fn record(conn: &mut SqliteConnection, task: &NewTask) -> QueryResult<()> {
+    pub fn record(conn: &mut DbConnection, task: &NewTask) -> QueryResult<()> {
         diesel::insert_into(key_manager_tasks::table)
             .values((
                 key_manager_tasks::key_manager_id.eq(task.key_manager_id),
@@ -45,12 +46,12 @@ impl KeyManagerTask {
         Ok(())
     }
 
-    pub fn find(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<KeyManagerTask>> {
+    pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<KeyManagerTask>> {
         key_manager_tasks::table.find(id).first_row(conn)
     }
 
     /// Open tasks first (oldest first), then the most recently resolved ones.
-    pub fn list(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<KeyManagerTask>> {
+    pub fn list(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<KeyManagerTask>> {
         let mut open: Vec<KeyManagerTask> = key_manager_tasks::table
             .filter(key_manager_tasks::resolved_at.is_null())
             .order(key_manager_tasks::id.asc())
@@ -68,7 +69,7 @@ impl KeyManagerTask {
     }
 
     /// Marks the task resolved; false when it already was.
-    pub fn resolve(conn: &mut SqliteConnection, id: i64) -> QueryResult<bool> {
+    pub fn resolve(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
         let changed = diesel::update(
             key_manager_tasks::table
                 .find(id)

@@ -1,6 +1,7 @@
 //! `key_managers`: the key managers an administrator configured (the resident one is seeded),
 //! with their `config` JSON read through the typed `KeyManagerConfig`.
 
+use crate::db::DbConnection;
 use std::collections::{BTreeMap, HashMap};
 
 use diesel::dsl::count_star;
@@ -72,21 +73,18 @@ impl KeyManagerRow {
             })
     }
 
-    pub fn find(
-        conn: &mut SqliteConnection,
-        id: KeyManagerId,
-    ) -> QueryResult<Option<KeyManagerRow>> {
+    pub fn find(conn: &mut DbConnection, id: KeyManagerId) -> QueryResult<Option<KeyManagerRow>> {
         key_managers::table.find(id).first_row(conn)
     }
 
-    pub fn find_by_name(conn: &mut SqliteConnection, name: &str) -> QueryResult<Option<Self>> {
+    pub fn find_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Option<Self>> {
         key_managers::table
             .filter(key_managers::name.eq(name))
             .first_row(conn)
     }
 
     /// Every key manager, the resident one first, then by display name.
-    pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<KeyManagerRow>> {
+    pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<KeyManagerRow>> {
         let mut rows: Vec<KeyManagerRow> = key_managers::table
             .order((key_managers::display_name.asc(), key_managers::id.asc()))
             .select(KeyManagerRow::as_select())
@@ -119,20 +117,20 @@ pub struct KeyUser {
 }
 
 impl KeyManagerRow {
-    pub fn find_by_issuer(conn: &mut SqliteConnection, issuer: &str) -> QueryResult<Option<Self>> {
+    pub fn find_by_issuer(conn: &mut DbConnection, issuer: &str) -> QueryResult<Option<Self>> {
         key_managers::table
             .filter(key_managers::issuer.eq(issuer))
             .first_row(conn)
     }
 
     pub fn insert(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         name: &str,
         kind: KeyManagerKind,
         changes: &KeyManagerChanges,
     ) -> QueryResult<KeyManagerRow> {
         let now = now();
-        diesel::insert_into(key_managers::table)
+        crate::on_each!(conn, |c| diesel::insert_into(key_managers::table)
             .values((
                 key_managers::name.eq(name),
                 key_managers::kind.eq(kind),
@@ -141,23 +139,23 @@ impl KeyManagerRow {
                 key_managers::updated_at.eq(now),
             ))
             .returning(KeyManagerRow::as_returning())
-            .get_result(conn)
+            .get_result(c))
     }
 
     /// Applies the form; name and type stay.
     pub fn update(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         id: KeyManagerId,
         changes: &KeyManagerChanges,
     ) -> QueryResult<KeyManagerRow> {
-        diesel::update(key_managers::table.find(id))
+        crate::on_each!(conn, |c| diesel::update(key_managers::table.find(id))
             .set((changes, key_managers::updated_at.eq(now())))
             .returning(KeyManagerRow::as_returning())
-            .get_result(conn)
+            .get_result(c))
     }
 
     pub fn set_enabled(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         id: KeyManagerId,
         enabled: bool,
     ) -> QueryResult<usize> {
@@ -169,12 +167,12 @@ impl KeyManagerRow {
             .execute(conn)
     }
 
-    pub fn delete(conn: &mut SqliteConnection, id: KeyManagerId) -> QueryResult<usize> {
+    pub fn delete(conn: &mut DbConnection, id: KeyManagerId) -> QueryResult<usize> {
         diesel::delete(key_managers::table.find(id)).execute(conn)
     }
 
     /// How many application keys (mappings, in any state) each key manager has: one grouped query.
-    pub fn key_counts(conn: &mut SqliteConnection) -> QueryResult<HashMap<KeyManagerId, i64>> {
+    pub fn key_counts(conn: &mut DbConnection) -> QueryResult<HashMap<KeyManagerId, i64>> {
         let rows: Vec<(KeyManagerId, i64)> = key_mappings::table
             .group_by(key_mappings::key_manager_id)
             .select((key_mappings::key_manager_id, count_star()))
@@ -183,7 +181,7 @@ impl KeyManagerRow {
     }
 
     /// The applications with keys at this key manager, with their owners, by name.
-    pub fn key_users(conn: &mut SqliteConnection, id: KeyManagerId) -> QueryResult<Vec<KeyUser>> {
+    pub fn key_users(conn: &mut DbConnection, id: KeyManagerId) -> QueryResult<Vec<KeyUser>> {
         let rows: Vec<(ApplicationId, String, String)> = key_mappings::table
             .inner_join(applications::table.inner_join(users::table))
             .filter(key_mappings::key_manager_id.eq(id))

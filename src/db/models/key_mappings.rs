@@ -2,6 +2,7 @@
 //! A generation first RESERVES its row (so two requests cannot both make a client), then
 //! ACTIVATES it with the consumer key once the key manager answered, or RELEASES it.
 
+use crate::db::DbConnection;
 use diesel::dsl::{Eq, Filter, Find};
 use diesel::prelude::*;
 
@@ -48,7 +49,7 @@ impl KeyMapping {
     }
 
     pub fn find(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         application_id: ApplicationId,
         key_type: KeyType,
         key_manager_id: KeyManagerId,
@@ -62,14 +63,14 @@ impl KeyMapping {
 
     /// Inserts a RESERVED row; a UNIQUE violation means keys exist (or are being made).
     pub fn reserve(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         application_id: ApplicationId,
         key_type: KeyType,
         key_manager_id: KeyManagerId,
         create_mode: CreateMode,
     ) -> QueryResult<KeyMapping> {
         let now = now();
-        diesel::insert_into(key_mappings::table)
+        crate::on_each!(conn, |c| diesel::insert_into(key_mappings::table)
             .values((
                 key_mappings::application_id.eq(application_id),
                 key_mappings::key_type.eq(key_type),
@@ -80,13 +81,13 @@ impl KeyMapping {
                 key_mappings::updated_at.eq(now),
             ))
             .returning(KeyMapping::as_returning())
-            .get_result(conn)
+            .get_result(c))
     }
 
     /// Fills a reservation with the key manager's answer; 0 when the reservation is gone (its
     /// application was deleted meanwhile).
     pub fn activate(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         id: i64,
         consumer_key: &str,
         settings: &KeySettings,
@@ -102,12 +103,12 @@ impl KeyMapping {
     }
 
     /// Drops a reservation that did not come through.
-    pub fn release(conn: &mut SqliteConnection, id: i64) -> QueryResult<usize> {
+    pub fn release(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
         diesel::delete(in_state(id, MappingState::Reserved)).execute(conn)
     }
 
     pub fn update_settings(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         id: i64,
         settings: &KeySettings,
     ) -> QueryResult<usize> {
@@ -119,19 +120,19 @@ impl KeyMapping {
             .execute(conn)
     }
 
-    pub fn touch(conn: &mut SqliteConnection, id: i64) -> QueryResult<usize> {
+    pub fn touch(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
         diesel::update(key_mappings::table.find(id))
             .set(key_mappings::updated_at.eq(now()))
             .execute(conn)
     }
 
-    pub fn delete(conn: &mut SqliteConnection, id: i64) -> QueryResult<usize> {
+    pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
         diesel::delete(key_mappings::table.find(id)).execute(conn)
     }
 
     /// Every mapping of an application with its key manager (before the application goes).
     pub fn of_application(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         application_id: ApplicationId,
     ) -> QueryResult<Vec<(KeyMapping, KeyManagerRow)>> {
         key_mappings::table

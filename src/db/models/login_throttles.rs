@@ -5,6 +5,7 @@
 //! simultaneous attempts cannot all slip through. A row with no failures and no lock whose key
 //! starts with `known:` remembers when an account last signed in from an address.
 
+use crate::db::DbConnection;
 use diesel::prelude::*;
 
 use crate::db::rows::FirstRow;
@@ -40,7 +41,7 @@ pub enum Attempt {
 impl LoginThrottle {
     /// When any of the keys is locked at `now`, the time its lock ends.
     pub fn locked_until(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         keys: &[&str],
         now: i64,
     ) -> QueryResult<Option<i64>> {
@@ -54,7 +55,7 @@ impl LoginThrottle {
     /// Counts one attempt against every key at once, unless one of them is locked. Call inside
     /// an immediate transaction: the look and the count must be one step.
     pub fn count_attempt(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         keys: &[(&str, ThrottleRule)],
         now: i64,
     ) -> QueryResult<Attempt> {
@@ -74,7 +75,7 @@ impl LoginThrottle {
     /// Counts one failure for `key`; locks the key when the rule's limit is reached (and then
     /// answers true). Call inside an immediate transaction (it reads, then writes).
     pub fn record_failure(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         key: &str,
         rule: ThrottleRule,
         now: i64,
@@ -104,19 +105,19 @@ impl LoginThrottle {
     /// Takes back one attempt counted by `count_attempt` that turned out not to be a failure.
     /// A lock that attempt set stays: the limit counts attempts, and undoing a lock would let
     /// a known password reopen the address for guessing other accounts.
-    pub fn refund(conn: &mut SqliteConnection, key: &str) -> QueryResult<usize> {
+    pub fn refund(conn: &mut DbConnection, key: &str) -> QueryResult<usize> {
         diesel::update(login_throttles::table.find(key))
             .filter(login_throttles::failures.gt(0))
             .set(login_throttles::failures.eq(login_throttles::failures - 1))
             .execute(conn)
     }
 
-    pub fn clear(conn: &mut SqliteConnection, key: &str) -> QueryResult<usize> {
+    pub fn clear(conn: &mut DbConnection, key: &str) -> QueryResult<usize> {
         diesel::delete(login_throttles::table.find(key)).execute(conn)
     }
 
     /// Remembers that a sign-in succeeded under `key` (a `known:` key) at `now`.
-    pub fn remember(conn: &mut SqliteConnection, key: &str, now: i64) -> QueryResult<()> {
+    pub fn remember(conn: &mut DbConnection, key: &str, now: i64) -> QueryResult<()> {
         let row = LoginThrottle {
             throttle_key: key.to_string(),
             failures: 0,
@@ -128,7 +129,7 @@ impl LoginThrottle {
 
     /// True when `remember` was called for `key` less than `max_age_secs` ago.
     pub fn remembered(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         key: &str,
         max_age_secs: i64,
         now: i64,
@@ -136,17 +137,17 @@ impl LoginThrottle {
         Ok(Self::find(conn, key)?.is_some_and(|row| row.window_started_at + max_age_secs > now))
     }
 
-    fn find(conn: &mut SqliteConnection, key: &str) -> QueryResult<Option<LoginThrottle>> {
+    fn find(conn: &mut DbConnection, key: &str) -> QueryResult<Option<LoginThrottle>> {
         login_throttles::table.find(key).first_row(conn)
     }
 
-    fn upsert(conn: &mut SqliteConnection, row: &LoginThrottle) -> QueryResult<()> {
-        diesel::insert_into(login_throttles::table)
+    fn upsert(conn: &mut DbConnection, row: &LoginThrottle) -> QueryResult<()> {
+        crate::on_each!(conn, |c| diesel::insert_into(login_throttles::table)
             .values(row)
             .on_conflict(login_throttles::throttle_key)
             .do_update()
             .set(row)
-            .execute(conn)?;
+            .execute(c))?;
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! carry the signed-in user (so that locking an account can end all its sessions), and expire
 //! after an idle period and at an absolute limit.
 
+use crate::db::DbConnection;
 use diesel::prelude::*;
 
 use crate::db::rows::FirstRow;
@@ -29,7 +30,7 @@ pub struct NewSession<'a> {
 impl SessionRow {
     /// The live session with this id: not idle-expired and not older than `oldest_created`.
     pub fn find_live(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         id: &str,
         now: i64,
         oldest_created: i64,
@@ -41,7 +42,7 @@ impl SessionRow {
             .first_row(conn)
     }
 
-    pub fn insert(conn: &mut SqliteConnection, row: &NewSession) -> QueryResult<usize> {
+    pub fn insert(conn: &mut DbConnection, row: &NewSession) -> QueryResult<usize> {
         diesel::insert_into(sessions::table)
             .values(row)
             .execute(conn)
@@ -49,7 +50,7 @@ impl SessionRow {
 
     /// Replaces the state of an existing session; 0 when it is gone.
     pub fn update_state(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         id: &str,
         user_id: Option<UserId>,
         state: &str,
@@ -64,23 +65,23 @@ impl SessionRow {
             .execute(conn)
     }
 
-    pub fn extend(conn: &mut SqliteConnection, id: &str, expires_at: i64) -> QueryResult<usize> {
+    pub fn extend(conn: &mut DbConnection, id: &str, expires_at: i64) -> QueryResult<usize> {
         diesel::update(sessions::table.find(id))
             .set(sessions::expires_at.eq(expires_at))
             .execute(conn)
     }
 
-    pub fn delete(conn: &mut SqliteConnection, id: &str) -> QueryResult<usize> {
+    pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
         diesel::delete(sessions::table.find(id)).execute(conn)
     }
 
     /// Ends every session of a user (when an admin locks or rejects the account).
-    pub fn delete_for_user(conn: &mut SqliteConnection, user_id: UserId) -> QueryResult<usize> {
+    pub fn delete_for_user(conn: &mut DbConnection, user_id: UserId) -> QueryResult<usize> {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
     }
 
     pub fn delete_expired(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         now: i64,
         oldest_created: i64,
     ) -> QueryResult<usize> {

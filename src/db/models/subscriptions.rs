@@ -1,5 +1,6 @@
 //! `subscriptions`: which application uses which API under which tier, and its status.
 
+use crate::db::DbConnection;
 use diesel::prelude::*;
 
 use crate::db::now;
@@ -55,12 +56,12 @@ pub struct ApprovalLine {
 }
 
 impl Subscription {
-    pub fn find(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<Subscription>> {
+    pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Subscription>> {
         subscriptions::table.find(id).first_row(conn)
     }
 
     pub fn find_for(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         application_id: ApplicationId,
         api_id: ApiId,
     ) -> QueryResult<Option<Subscription>> {
@@ -71,14 +72,14 @@ impl Subscription {
     }
 
     pub fn insert(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         application_id: ApplicationId,
         api_id: ApiId,
         policy_id: i64,
         status: SubscriptionStatus,
     ) -> QueryResult<Subscription> {
         let now = now();
-        diesel::insert_into(subscriptions::table)
+        crate::on_each!(conn, |c| diesel::insert_into(subscriptions::table)
             .values((
                 subscriptions::application_id.eq(application_id),
                 subscriptions::api_id.eq(api_id),
@@ -88,15 +89,15 @@ impl Subscription {
                 subscriptions::updated_at.eq(now),
             ))
             .returning(Subscription::as_returning())
-            .get_result(conn)
+            .get_result(c))
     }
 
-    pub fn delete(conn: &mut SqliteConnection, id: i64) -> QueryResult<usize> {
+    pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
         diesel::delete(subscriptions::table.find(id)).execute(conn)
     }
 
     pub fn decide(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         id: i64,
         status: SubscriptionStatus,
         reason: Option<&str>,
@@ -116,7 +117,7 @@ impl Subscription {
 
     /// The subscriptions of one application, by API name.
     pub fn lines_of(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         application_id: ApplicationId,
     ) -> QueryResult<Vec<SubscriptionLine>> {
         subscriptions::table
@@ -140,7 +141,7 @@ impl Subscription {
 
     /// The subscriptions in one status (oldest first), for the administrator's task list.
     pub fn approvals(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         status: SubscriptionStatus,
         limit: i64,
     ) -> QueryResult<Vec<ApprovalLine>> {

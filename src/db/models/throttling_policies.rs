@@ -1,5 +1,6 @@
 //! `throttling_policies`: application-level policies and the subscription tiers APIs allow.
 
+use crate::db::DbConnection;
 use std::collections::HashMap;
 
 use diesel::dsl::{Eq, count_star};
@@ -63,12 +64,12 @@ impl ThrottlingPolicy {
         }
     }
 
-    pub fn find(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<Self>> {
+    pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Self>> {
         throttling_policies::table.find(id).first_row(conn)
     }
 
     pub fn find_by_name(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         level: PolicyLevel,
         name: &str,
     ) -> QueryResult<Option<Self>> {
@@ -79,7 +80,7 @@ impl ThrottlingPolicy {
     }
 
     /// Every policy of a level, by name.
-    pub fn list(conn: &mut SqliteConnection, level: PolicyLevel) -> QueryResult<Vec<Self>> {
+    pub fn list(conn: &mut DbConnection, level: PolicyLevel) -> QueryResult<Vec<Self>> {
         throttling_policies::table
             .filter(throttling_policies::level.eq(level))
             .order(throttling_policies::name.asc())
@@ -88,7 +89,7 @@ impl ThrottlingPolicy {
     }
 
     /// Every policy, application level first, each level by name.
-    pub fn list_all(conn: &mut SqliteConnection) -> QueryResult<Vec<Self>> {
+    pub fn list_all(conn: &mut DbConnection) -> QueryResult<Vec<Self>> {
         throttling_policies::table
             .order((
                 throttling_policies::level.asc(),
@@ -101,7 +102,7 @@ impl ThrottlingPolicy {
     /// The policy of this level whose name matches `name` ignoring case, if any: names that
     /// differ only in case would be confused in forms that take a policy name.
     pub fn find_by_name_ignoring_case(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         level: PolicyLevel,
         name: &str,
     ) -> QueryResult<Option<Self>> {
@@ -111,9 +112,9 @@ impl ThrottlingPolicy {
             .find(|p| p.name.to_ascii_lowercase() == wanted))
     }
 
-    pub fn insert(conn: &mut SqliteConnection, new: &NewPolicy) -> QueryResult<Self> {
+    pub fn insert(conn: &mut DbConnection, new: &NewPolicy) -> QueryResult<Self> {
         let now = now();
-        diesel::insert_into(throttling_policies::table)
+        crate::on_each!(conn, |c| diesel::insert_into(throttling_policies::table)
             .values((
                 throttling_policies::level.eq(new.level),
                 throttling_policies::name.eq(&new.name),
@@ -122,27 +123,25 @@ impl ThrottlingPolicy {
                 throttling_policies::updated_at.eq(now),
             ))
             .returning(Self::as_returning())
-            .get_result(conn)
+            .get_result(c))
     }
 
     /// Applies the changeable fields; the level and the name stay.
-    pub fn update(
-        conn: &mut SqliteConnection,
-        id: i64,
-        changes: &PolicyChanges,
-    ) -> QueryResult<Self> {
-        diesel::update(throttling_policies::table.find(id))
-            .set((columns(changes), throttling_policies::updated_at.eq(now())))
-            .returning(Self::as_returning())
-            .get_result(conn)
+    pub fn update(conn: &mut DbConnection, id: i64, changes: &PolicyChanges) -> QueryResult<Self> {
+        crate::on_each!(conn, |c| diesel::update(
+            throttling_policies::table.find(id)
+        )
+        .set((columns(changes), throttling_policies::updated_at.eq(now())))
+        .returning(Self::as_returning())
+        .get_result(c))
     }
 
-    pub fn delete(conn: &mut SqliteConnection, id: i64) -> QueryResult<usize> {
+    pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
         diesel::delete(throttling_policies::table.find(id)).execute(conn)
     }
 
     /// How many applications, subscriptions and APIs use one policy.
-    pub fn uses(conn: &mut SqliteConnection, id: i64) -> QueryResult<PolicyUses> {
+    pub fn uses(conn: &mut DbConnection, id: i64) -> QueryResult<PolicyUses> {
         Ok(PolicyUses {
             applications: applications::table
                 .filter(applications::policy_id.eq(id))
@@ -160,7 +159,7 @@ impl ThrottlingPolicy {
     }
 
     /// The uses of every policy that has any, by policy id: one grouped query per table.
-    pub fn all_uses(conn: &mut SqliteConnection) -> QueryResult<HashMap<i64, PolicyUses>> {
+    pub fn all_uses(conn: &mut DbConnection) -> QueryResult<HashMap<i64, PolicyUses>> {
         let mut uses: HashMap<i64, PolicyUses> = HashMap::new();
         // One grouped count of a table's rows by policy, into one field of the uses.
         macro_rules! tally {

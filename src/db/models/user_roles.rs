@@ -1,6 +1,7 @@
 //! `user_roles`: the roles administrators give users (`regulated-tpp`, `partner`, ...), which
 //! key managers' ALLOW/DENY permissions refer to.
 
+use crate::db::DbConnection;
 use crate::domain::ids::UserId;
 use std::collections::HashMap;
 
@@ -12,7 +13,7 @@ pub struct UserRole;
 
 impl UserRole {
     /// One user's roles, by name.
-    pub fn of(conn: &mut SqliteConnection, user_id: UserId) -> QueryResult<Vec<String>> {
+    pub fn of(conn: &mut DbConnection, user_id: UserId) -> QueryResult<Vec<String>> {
         user_roles::table
             .filter(user_roles::user_id.eq(user_id))
             .order(user_roles::role.asc())
@@ -22,7 +23,7 @@ impl UserRole {
 
     /// The roles of several users (one query), by user id.
     pub fn of_users(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         user_ids: &[UserId],
     ) -> QueryResult<HashMap<UserId, Vec<String>>> {
         let rows: Vec<(UserId, String)> = user_roles::table
@@ -38,11 +39,7 @@ impl UserRole {
     }
 
     /// Replaces a user's roles.
-    pub fn replace(
-        conn: &mut SqliteConnection,
-        user_id: UserId,
-        roles: &[String],
-    ) -> QueryResult<()> {
+    pub fn replace(conn: &mut DbConnection, user_id: UserId, roles: &[String]) -> QueryResult<()> {
         diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user_id))).execute(conn)?;
         for role in roles {
             diesel::insert_into(user_roles::table)

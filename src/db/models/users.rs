@@ -1,5 +1,6 @@
 //! `users`: administrators and third-party providers.
 
+use crate::db::DbConnection;
 use diesel::prelude::*;
 
 use crate::db::now;
@@ -60,24 +61,24 @@ impl User {
         format!("{} {}", self.first_name, self.last_name)
     }
 
-    pub fn find(conn: &mut SqliteConnection, id: UserId) -> QueryResult<Option<User>> {
+    pub fn find(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<User>> {
         users::table.find(id).first_row(conn)
     }
 
-    pub fn find_by_key(conn: &mut SqliteConnection, key: &str) -> QueryResult<Option<User>> {
+    pub fn find_by_key(conn: &mut DbConnection, key: &str) -> QueryResult<Option<User>> {
         users::table
             .filter(users::username_key.eq(key))
             .first_row(conn)
     }
 
-    pub fn insert(conn: &mut SqliteConnection, new: &NewUser) -> QueryResult<User> {
-        diesel::insert_into(users::table)
+    pub fn insert(conn: &mut DbConnection, new: &NewUser) -> QueryResult<User> {
+        crate::on_each!(conn, |c| diesel::insert_into(users::table)
             .values(new)
             .returning(User::as_returning())
-            .get_result(conn)
+            .get_result(c))
     }
 
-    pub fn admin_exists(conn: &mut SqliteConnection) -> QueryResult<bool> {
+    pub fn admin_exists(conn: &mut DbConnection) -> QueryResult<bool> {
         diesel::select(diesel::dsl::exists(
             users::table.filter(users::role.eq(Role::Admin)),
         ))
@@ -85,7 +86,7 @@ impl User {
     }
 
     /// The administrator created first, when there is one.
-    pub fn first_admin(conn: &mut SqliteConnection) -> QueryResult<Option<User>> {
+    pub fn first_admin(conn: &mut DbConnection) -> QueryResult<Option<User>> {
         users::table
             .filter(users::role.eq(Role::Admin))
             .order(users::id)
@@ -94,7 +95,7 @@ impl User {
 
     /// Users newest first, optionally only those of one status.
     pub fn page(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         status: Option<AccountStatus>,
         offset: i64,
         limit: i64,
@@ -119,7 +120,7 @@ impl User {
     /// An administrator's decision: the new status and, for a rejection, its reason (any
     /// other decision clears an earlier reason).
     pub fn set_decision(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         id: UserId,
         status: AccountStatus,
         reason: Option<&str>,

@@ -144,7 +144,7 @@ fn config_of(key_manager: &KeyManagerRow) -> ServiceResult<KeyManagerConfig> {
 /// The key manager a form names (or, when it names none, the first the user may use), checked
 /// with `may_use`.
 fn usable_key_manager(
-    conn: &mut diesel::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     user: &User,
     roles: &[String],
     name: &str,
@@ -183,7 +183,7 @@ fn usable_key_manager(
 
 /// The application `user_id` owns, that user, and their roles (what `may_use` reads).
 fn owned(
-    conn: &mut diesel::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     user_id: UserId,
     application_id: ApplicationId,
 ) -> ServiceResult<(Application, User, Vec<String>)> {
@@ -198,7 +198,7 @@ impl Keys {
     /// Ownership, then the key manager: what every operation checks first.
     fn check(
         &self,
-        conn: &mut diesel::SqliteConnection,
+        conn: &mut crate::db::DbConnection,
         actor: &Actor,
         application_id: ApplicationId,
         key_manager: &str,
@@ -231,7 +231,7 @@ async fn unlink_or_delete(
 
 /// The active keys of a checked request, with their consumer key.
 fn active_mapping(
-    conn: &mut diesel::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     checked: &Checked,
     key_type: KeyType,
 ) -> ServiceResult<(KeyMapping, String)> {

@@ -221,7 +221,7 @@ fn keys_exist(key_type: KeyType, key_manager: &KeyManagerRow) -> ServiceError {
 /// Reserves the key mapping of a generation or mapping: 409 when keys exist or are being made.
 /// A reservation left by a stopped process is taken over.
 fn reserve(
-    conn: &mut diesel::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     checked: &Checked,
     key_type: KeyType,
     mode: CreateMode,
@@ -256,7 +256,7 @@ fn reserve(
 /// left the client behind: one made for the reservation, whose secret nobody ever saw, is
 /// deleted; one that was provided out-of-band is unlinked, so that it can be provided again.
 fn tidy_interrupted(
-    conn: &mut diesel::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     reservation: &KeyMapping,
 ) -> ServiceResult<()> {
     let since = reservation.created_at;
