@@ -523,7 +523,7 @@ async fn create_admin_reads_the_password_from_stdin() {
     // A short password is refused with the rule it breaks.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portico"))
         .args(["create-admin", "--username", "weak-admin"])
-        .env("PORTICO_DATABASE_URL", &app.db_path)
+        .envs(app.db_env())
         .stdin(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())

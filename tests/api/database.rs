@@ -1,4 +1,4 @@
-//! The SQLite database: pragmas on every pooled connection, migrations, seeded defaults.
+//! The SQLite database (these run on SQLite files whichever backend the suite tests): pragmas on every pooled connection, migrations, seeded defaults.
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -15,6 +15,14 @@ struct Mode {
 struct Number {
     #[diesel(sql_type = BigInt)]
     n: i64,
+}
+
+/// The SQLite connection inside a pooled one (this suite runs on SQLite files).
+fn sqlite(conn: &mut portico::db::DbConnection) -> &mut SqliteConnection {
+    match conn {
+        portico::db::DbConnection::Sqlite(conn) => conn,
+        portico::db::DbConnection::Postgres(_) => unreachable!("a SQLite file was opened"),
+    }
 }
 
 fn pragma(conn: &mut SqliteConnection, name: &str) -> i64 {
@@ -36,12 +44,12 @@ fn every_pooled_connection_has_wal_busy_timeout_foreign_keys_and_normal_sync() {
     let connections: Vec<_> = (0..3).map(|_| pool.get().unwrap()).collect();
     for mut conn in connections {
         let mode = diesel::sql_query("PRAGMA journal_mode")
-            .get_result::<Mode>(&mut *conn)
+            .get_result::<Mode>(sqlite(&mut conn))
             .unwrap();
         assert_eq!(mode.journal_mode, "wal");
-        assert_eq!(pragma(&mut conn, "foreign_keys"), 1);
-        assert_eq!(pragma(&mut conn, "synchronous"), 1, "NORMAL");
-        assert!(pragma(&mut conn, "busy_timeout") >= 5000);
+        assert_eq!(pragma(sqlite(&mut conn), "foreign_keys"), 1);
+        assert_eq!(pragma(sqlite(&mut conn), "synchronous"), 1, "NORMAL");
+        assert!(pragma(sqlite(&mut conn), "busy_timeout") >= 5000);
     }
 }
 
@@ -53,13 +61,13 @@ fn migrations_bring_an_older_file_up_to_date_and_seed_the_defaults_once() {
     // Make it an "older" file: revert every migration, leaving an empty schema.
     {
         let mut conn = pool.get().unwrap();
-        while conn.revert_last_migration(portico::db::MIGRATIONS).is_ok() {}
-        assert!(conn.has_pending_migration(portico::db::MIGRATIONS).unwrap());
+        while sqlite(&mut conn).revert_last_migration(portico::db::sqlite::MIGRATIONS).is_ok() {}
+        assert!(sqlite(&mut conn).has_pending_migration(portico::db::sqlite::MIGRATIONS).unwrap());
     }
     drop(pool);
     let pool = portico::db::connect(&path).unwrap();
     let mut conn = pool.get().unwrap();
-    assert!(!conn.has_pending_migration(portico::db::MIGRATIONS).unwrap());
+    assert!(!sqlite(&mut conn).has_pending_migration(portico::db::sqlite::MIGRATIONS).unwrap());
     drop(conn);
     drop(pool);
     // Starting again adds nothing twice.
@@ -70,25 +78,25 @@ fn migrations_bring_an_older_file_up_to_date_and_seed_the_defaults_once() {
     };
     assert_eq!(
         count(
-            &mut conn,
+            sqlite(&mut conn),
             "SELECT COUNT(*) AS n FROM throttling_policies WHERE level = 'application' AND name IN ('10PerMin','20PerMin','50PerMin','Unlimited')"
         ),
         4
     );
     assert_eq!(
         count(
-            &mut conn,
+            sqlite(&mut conn),
             "SELECT COUNT(*) AS n FROM throttling_policies WHERE level = 'subscription' AND name IN ('Bronze','Silver','Gold','Unlimited')"
         ),
         4
     );
     assert_eq!(
-        count(&mut conn, "SELECT COUNT(*) AS n FROM throttling_policies"),
+        count(sqlite(&mut conn), "SELECT COUNT(*) AS n FROM throttling_policies"),
         8
     );
     assert_eq!(
         count(
-            &mut conn,
+            sqlite(&mut conn),
             "SELECT COUNT(*) AS n FROM key_managers WHERE name = 'resident' AND display_name = 'Resident Key Manager' AND kind = 'resident'"
         ),
         1
@@ -103,7 +111,7 @@ fn there_can_be_only_one_resident_key_manager() {
     let second = diesel::sql_query(
         "INSERT INTO key_managers (name, display_name, kind, created_at, updated_at) VALUES ('resident2', 'Second', 'resident', 0, 0)",
     )
-    .execute(&mut *conn);
+    .execute(sqlite(&mut conn));
     assert!(second.is_err());
 }
 
@@ -132,7 +140,7 @@ const IDS_NEVER_REUSED: &str = "ids_never_reused";
 /// The embedded ids migration.
 fn ids_migration() -> Box<dyn diesel::migration::Migration<diesel::sqlite::Sqlite>> {
     use diesel::migration::MigrationSource;
-    MigrationSource::<diesel::sqlite::Sqlite>::migrations(&portico::db::MIGRATIONS)
+    MigrationSource::<diesel::sqlite::Sqlite>::migrations(&portico::db::sqlite::MIGRATIONS)
         .unwrap()
         .into_iter()
         .find(|m| m.name().to_string().ends_with(IDS_NEVER_REUSED))
@@ -144,7 +152,7 @@ fn database_before_ids_never_reused(path: &std::path::Path) {
     let mut conn = SqliteConnection::establish(&path.to_string_lossy()).unwrap();
     conn.batch_execute("PRAGMA foreign_keys = ON;").unwrap();
     let mut migrations =
-        MigrationSource::<diesel::sqlite::Sqlite>::migrations(&portico::db::MIGRATIONS).unwrap();
+        MigrationSource::<diesel::sqlite::Sqlite>::migrations(&portico::db::sqlite::MIGRATIONS).unwrap();
     migrations.sort_by_key(|m| m.name().version().to_string());
     let mine = migrations
         .iter()
@@ -311,14 +319,14 @@ fn the_ids_migration_keeps_every_table_index_key_and_row_of_an_older_database() 
     let mut conn = pool.get().unwrap();
     assert_eq!(
         lines(
-            &mut conn,
+            sqlite(&mut conn),
             "SELECT integrity_check AS line FROM pragma_integrity_check"
         ),
         ["ok"]
     );
     assert!(
         lines(
-            &mut conn,
+            sqlite(&mut conn),
             "SELECT \"table\" AS line FROM pragma_foreign_key_check"
         )
         .is_empty()
@@ -332,11 +340,11 @@ fn the_ids_migration_keeps_every_table_index_key_and_row_of_an_older_database() 
         ("throttling_policies", 21),
     ] {
         assert!(
-            next_id(&mut conn, table) > deleted,
+            next_id(sqlite(&mut conn), table) > deleted,
             "{table} would hand out {deleted} again"
         );
     }
-    let id = insert_application(&mut conn, "Newcomer", 300);
+    let id = insert_application(sqlite(&mut conn), "Newcomer", 300);
     assert_eq!(id, 5, "not the deleted application's 4");
 }
 

@@ -10,7 +10,7 @@ use crate::helpers::*;
 fn seed_demo(app: &TestApp) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_portico"))
         .arg("seed-demo")
-        .env("PORTICO_DATABASE_URL", &app.db_path)
+        .envs(app.db_env())
         .env("PORTICO_LISTEN", "127.0.0.1:0")
         .env_remove("PORTICO_ADMIN_USERNAME")
         .env_remove("PORTICO_ADMIN_PASSWORD")

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use portico::Application;
 use portico::config::{FileSettings, Settings};
+use portico::db::DbConnection;
 use reqwest::{Response, StatusCode};
 use scraper::{Html, Selector};
 use tempfile::TempDir;
@@ -22,7 +23,11 @@ pub const PASSWORD: &str = "a long test passphrase";
 
 pub struct TestApp {
     pub address: String,
+    /// The SQLite file (on PostgreSQL, where it would be: nothing is there).
     pub db_path: PathBuf,
+    /// What `PORTICO_DATABASE_URL` is: the SQLite file or this test's PostgreSQL database.
+    pub db_url: String,
+    pub(crate) pg: Option<std::sync::Arc<crate::pg::TestDatabase>>,
     pub dir: TempDir,
     /// The administrator's session that seeds data through the admin pages, once signed in.
     pub(crate) seeder: OnceLock<Browser>,
@@ -85,29 +90,51 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
 
 /// Starts another Portico on an existing database (a restart).
 pub async fn restart(app: TestApp, env: &[(&str, &str)]) -> TestApp {
-    let TestApp { dir, db_path, .. } = app;
-    spawn_on(dir, db_path, env).await
+    let TestApp {
+        dir,
+        db_path,
+        db_url,
+        pg,
+        ..
+    } = app;
+    start_on(
+        TestApp {
+            db_url,
+            pg,
+            ..TestApp::unstarted(dir, db_path)
+        },
+        env,
+    )
+    .await
 }
 
 async fn spawn_on(dir: TempDir, db_path: PathBuf, env: &[(&str, &str)]) -> TestApp {
-    let settings = settings_for(&db_path, env);
-    let app = Application::build(settings).await.expect("Portico starts");
-    let port = app.port();
-    actix_web::rt::spawn(app.run_until_stopped());
+    start_on(TestApp::unstarted(dir, db_path), env).await
+}
+
+async fn start_on(app: TestApp, env: &[(&str, &str)]) -> TestApp {
+    let settings = settings_for(&app.db_url, env);
+    let server = Application::build(settings).await.expect("Portico starts");
+    let port = server.port();
+    actix_web::rt::spawn(server.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
-        ..TestApp::unstarted(dir, db_path)
+        ..app
     }
 }
 
-pub fn settings_for(db_path: &std::path::Path, env: &[(&str, &str)]) -> Settings {
-    let db = db_path.to_string_lossy().to_string();
+/// The settings of a test's Portico on the database `db_url` (a PostgreSQL one gets the shared
+/// test secret key, which every instance on it must have).
+pub fn settings_for(db_url: &str, env: &[(&str, &str)]) -> Settings {
     let mut vars: Vec<(String, String)> = vec![
         ("PORTICO_LISTEN".into(), "127.0.0.1:0".into()),
-        ("PORTICO_DATABASE_URL".into(), db),
+        ("PORTICO_DATABASE_URL".into(), db_url.to_string()),
         ("PORTICO_ADMIN_USERNAME".into(), ADMIN.into()),
         ("PORTICO_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
     ];
+    if db_url.starts_with("postgres") {
+        vars.push(("PORTICO_SECRET_KEY".into(), crate::pg::SECRET_KEY.into()));
+    }
     for (k, v) in env {
         vars.retain(|(name, _)| name != k);
         vars.push((k.to_string(), v.to_string()));
@@ -132,13 +159,30 @@ struct Line {
 
 impl TestApp {
     /// A Portico not (yet) listening on this database: for `restart` and external processes.
+    /// On PostgreSQL the database is a new one of the test's own.
     pub fn unstarted(dir: TempDir, db_path: PathBuf) -> TestApp {
+        let pg = crate::pg::on_postgres()
+            .then(|| std::sync::Arc::new(crate::pg::TestDatabase::create()));
         TestApp {
             address: String::new(),
+            db_url: pg.as_ref().map_or_else(
+                || db_path.to_string_lossy().into_owned(),
+                |db| db.url.clone(),
+            ),
+            pg,
             db_path,
             dir,
             seeder: OnceLock::new(),
         }
+    }
+
+    /// The environment a `portico` process needs to run on this test's database.
+    pub fn db_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![("PORTICO_DATABASE_URL", self.db_url.clone())];
+        if self.pg.is_some() {
+            env.push(("PORTICO_SECRET_KEY", crate::pg::SECRET_KEY.into()));
+        }
+        env
     }
 
     pub fn browser(&self) -> Browser {
@@ -156,13 +200,17 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
-    pub fn db(&self) -> SqliteConnection {
-        let mut conn = SqliteConnection::establish(&self.db_path.to_string_lossy())
-            .expect("the database opens");
+    pub fn db(&self) -> DbConnection {
+        if self.pg.is_some() {
+            return DbConnection::Postgres(
+                PgConnection::establish(&self.db_url).expect("the database answers"),
+            );
+        }
+        let mut conn = SqliteConnection::establish(&self.db_url).expect("the database opens");
         diesel::sql_query("PRAGMA busy_timeout = 10000")
             .execute(&mut conn)
             .expect("pragma");
-        conn
+        DbConnection::Sqlite(conn)
     }
 
     /// `SELECT COUNT(*) ...` (or any query answering one integer named n).

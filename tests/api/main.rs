@@ -1,5 +1,6 @@
 //! Portico's one integration-test binary: each module drives a real Portico on a loopback port
-//! with its own SQLite file.
+//! with its own database: a SQLite file, or with `PORTICO_TEST_DATABASE=postgres` a PostgreSQL
+//! database of its own (`pg.rs`).
 
 mod accounts;
 mod admin_apis;
@@ -38,6 +39,7 @@ mod oidc_tokens;
 mod oob_proof;
 mod ownership;
 mod pages;
+mod pg;
 mod policies;
 mod process;
 mod results;

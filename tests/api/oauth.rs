@@ -1122,7 +1122,7 @@ async fn parallel_reuse_of_a_refresh_token_lets_at_most_one_through_and_revokes_
 /// Signs arbitrary claims with the server's own key, read the way Portico reads it.
 pub(crate) fn forge(app: &TestApp, claims: &Value) -> String {
     use portico::oauth_server::keys::{SigningAlgorithm, SigningKeys};
-    let settings = settings_for(&app.db_path, &[]);
+    let settings = settings_for(&app.db_url, &[]);
     let secret_box = portico::security::secret_box::SecretBox::new(&settings.secret_key);
     let keys =
         SigningKeys::load_or_create(&mut app.db(), &secret_box, SigningAlgorithm::Es256, 86_400)
@@ -1404,7 +1404,7 @@ async fn rotation_keeps_the_old_public_key_until_its_tokens_expire() {
         .unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_portico"))
         .arg("rotate-signing-key")
-        .env("PORTICO_DATABASE_URL", &app.db_path)
+        .envs(app.db_env())
         .output()
         .unwrap();
     assert!(
@@ -1465,7 +1465,7 @@ async fn private_signing_keys_are_encrypted_at_rest() {
         !parse(&blob),
         "the stored key is not a plain PKCS#8 document"
     );
-    let settings = settings_for(&app.db_path, &[]);
+    let settings = settings_for(&app.db_url, &[]);
     let opened = portico::security::secret_box::SecretBox::new(&settings.secret_key)
         .open("signing key", &blob)
         .unwrap();

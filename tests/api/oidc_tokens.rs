@@ -89,7 +89,7 @@ async fn rotation_renews_the_rs256_key_with_the_configured_one() {
     let before: Value = http().get(app.url("/oauth2/jwks")).fetch_json().await;
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_portico"))
         .arg("rotate-signing-key")
-        .env("PORTICO_DATABASE_URL", &app.db_path)
+        .envs(app.db_env())
         .output()
         .unwrap();
     assert!(output.status.success());

@@ -39,7 +39,7 @@ impl Portico {
         let mut command = Command::new(env!("CARGO_BIN_EXE_portico"));
         command
             .env("PORTICO_LISTEN", "127.0.0.1:0")
-            .env("PORTICO_DATABASE_URL", &self.app.db_path)
+            .envs(self.app.db_env())
             .env("PORTICO_ADMIN_USERNAME", ADMIN)
             .env("PORTICO_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "info")

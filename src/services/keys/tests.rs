@@ -120,18 +120,19 @@ fn fixture() -> Fixture {
     use diesel::RunQueryDsl;
     let dir = tempfile::tempdir().unwrap();
     let pool = db::connect(&dir.path().join("keys.db")).unwrap();
-    let mut conn = pool.get().unwrap();
+    let mut pooled = pool.get().unwrap();
+    let conn: &mut db::DbConnection = &mut pooled;
     diesel::sql_query(
         "INSERT INTO users (username, username_key, email, first_name, last_name, password_hash, role, status, created_at, updated_at) \
          VALUES ('tpp', 'tpp', 'tpp@example.com', 'T', 'P', 'x', 'tpp', 'active', 0, 0)",
     )
-    .execute(&mut conn)
+    .execute(conn)
     .unwrap();
     diesel::sql_query(
         "INSERT INTO applications (owner_id, name, name_key, description, policy_id, created_at, updated_at) \
          SELECT 1, 'Wallet', 'wallet', '', id, 0, 0 FROM throttling_policies WHERE name = '10PerMin'",
     )
-    .execute(&mut conn)
+    .execute(conn)
     .unwrap();
     Fixture {
         _dir: dir,
@@ -186,7 +187,7 @@ fn count(pool: &DbPool, sql: &str) -> i64 {
         n: i64,
     }
     diesel::sql_query(sql)
-        .get_result::<N>(&mut pool.get().unwrap())
+        .get_result::<N>(&mut **pool.get().unwrap())
         .unwrap()
         .n
 }
