@@ -26,4 +26,18 @@ impl DbConnection {
     pub fn is_postgres(&self) -> bool {
         matches!(self, DbConnection::Postgres(_))
     }
+
+    /// Makes the rest of this write transaction the only one working on `key` (a name such as
+    /// `application:42`), across every instance: a transaction-scoped advisory lock on
+    /// PostgreSQL. On SQLite every write transaction is already the only one (`BEGIN
+    /// IMMEDIATE`), so nothing is needed. Take several keys in one sorted order.
+    pub fn lock_key(&mut self, key: &str) -> diesel::QueryResult<()> {
+        use diesel::RunQueryDsl;
+        if let DbConnection::Postgres(conn) = self {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<diesel::sql_types::Text, _>(key)
+                .execute(conn)?;
+        }
+        Ok(())
+    }
 }

@@ -106,6 +106,19 @@ impl AuthorizationCode {
         .execute(conn)
     }
 
+    /// Marks the code used, unless it already was: false when a parallel exchange (on another
+    /// instance, say) took it between the read and now.
+    pub fn claim(conn: &mut DbConnection, hash: &str) -> QueryResult<bool> {
+        let claimed = diesel::update(
+            authorization_codes::table
+                .find(hash)
+                .filter(authorization_codes::used_at.is_null()),
+        )
+        .set(authorization_codes::used_at.eq(crate::db::now()))
+        .execute(conn)?;
+        Ok(claimed == 1)
+    }
+
     /// Marks the code used and remembers the family it was exchanged for.
     pub fn consume(
         conn: &mut DbConnection,

@@ -194,13 +194,7 @@ fn authorization_code(
             ));
         }
         if code.used_at.is_some() {
-            // A replayed code: whatever it issued is revoked (RFC 6749 §4.1.2).
-            if let Some(family) = &code.family_id {
-                Family::revoke(conn, family)?;
-            }
-            return Ok(Err(OAuthError::invalid_grant(
-                "The code has already been used.",
-            )));
+            return Ok(Err(replayed(conn, &code_text)?));
         }
         if code.expires_at <= db::now() {
             return Err(OAuthError::invalid_grant("The code has expired."));
@@ -220,6 +214,10 @@ fn authorization_code(
         }
         check_verifier(&code, verifier.as_deref(), client.client.public_client)?;
         let resource = chosen_resource(&code.resource, resource.as_deref())?;
+        if !AuthorizationCode::claim(conn, &code.code_hash)? {
+            // Exchanged by a parallel request between the read and now: a replay as well.
+            return Ok(Err(replayed(conn, &code_text)?));
+        }
         let person = Person::load(conn, code.user_id)?;
         let grant = regrant(conn, server, client, &person, &code.scope, resource)?;
         // A family even without refresh tokens: it records the access token, so that
@@ -422,4 +420,13 @@ fn user_tokens(
         );
     }
     Ok(body)
+}
+
+/// A code presented again: whatever it was exchanged for is revoked (RFC 6749 §4.1.2).
+fn replayed(conn: &mut DbConnection, code: &str) -> Result<OAuthError, OAuthError> {
+    let exchanged = AuthorizationCode::find(conn, code)?.and_then(|(code, _)| code.family_id);
+    if let Some(family) = exchanged {
+        Family::revoke(conn, &family)?;
+    }
+    Ok(OAuthError::invalid_grant("The code has already been used."))
 }

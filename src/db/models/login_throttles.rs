@@ -60,6 +60,13 @@ impl LoginThrottle {
         now: i64,
     ) -> QueryResult<Attempt> {
         let names: Vec<&str> = keys.iter().map(|(key, _)| *key).collect();
+        // Several instances count on one database: each key's count is read and written by one
+        // transaction at a time (on SQLite the write transaction already is).
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        for key in sorted {
+            conn.lock_key(&format!("login_throttle:{key}"))?;
+        }
         if let Some(until) = Self::locked_until(conn, &names, now)? {
             return Ok(Attempt::Refused { until });
         }
@@ -80,6 +87,7 @@ impl LoginThrottle {
         rule: ThrottleRule,
         now: i64,
     ) -> QueryResult<bool> {
+        conn.lock_key(&format!("login_throttle:{key}"))?;
         let current = Self::find(conn, key)?;
         let mut row = match current {
             Some(row) if row.window_started_at + rule.window_secs > now => row,

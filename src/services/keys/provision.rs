@@ -227,6 +227,8 @@ fn reserve(
     mode: CreateMode,
 ) -> ServiceResult<KeyMapping> {
     let (application_id, key_manager) = (checked.application.id, &checked.key_manager);
+    // One reservation at a time per application, across every instance of a shared database.
+    conn.lock_key(&format!("application:{}", application_id.get()))?;
     if let Some(existing) = KeyMapping::find(conn, application_id, key_type, key_manager.id)? {
         if existing.is_stale() {
             tracing::warn!(
