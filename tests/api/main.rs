@@ -37,6 +37,7 @@ mod oidc_native;
 mod oidc_sign_in;
 mod oidc_tokens;
 mod oob_proof;
+mod outage;
 mod ownership;
 mod pages;
 mod pg;
