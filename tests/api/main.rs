@@ -20,6 +20,7 @@ mod gateways;
 mod gateways_harness;
 mod helpers;
 mod hostile;
+mod instances;
 mod interop;
 mod interop_rust;
 mod key_manager_admin;
