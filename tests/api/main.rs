@@ -52,3 +52,4 @@ mod sessions;
 mod settings;
 mod throttling;
 mod usability;
+mod work_claims;
