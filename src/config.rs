@@ -205,30 +205,13 @@ impl Settings {
             ))
         })?;
 
-        let database = database(
-            pick("PORTICO_DATABASE_URL", file.database_url),
-            number(
-                "PORTICO_DATABASE_STATEMENT_TIMEOUT (database_statement_timeout)",
-                env("PORTICO_DATABASE_STATEMENT_TIMEOUT"),
-                file.database_statement_timeout,
-            )?,
-            pick("PORTICO_DATABASE_SSLMODE", file.database_sslmode),
+        let (database, database_pool_size) = database_settings(
+            &env,
+            file.database_url,
+            file.database_statement_timeout,
+            file.database_sslmode,
+            file.database_pool_size,
         )?;
-        let database_pool_size = number(
-            "PORTICO_DATABASE_POOL_SIZE (database_pool_size)",
-            env("PORTICO_DATABASE_POOL_SIZE"),
-            file.database_pool_size.map(u64::from),
-        )?
-        .map_or(Ok(crate::db::POOL_SIZE), |n| {
-            u32::try_from(n)
-                .ok()
-                .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| {
-                    SettingsError::new(
-                        "PORTICO_DATABASE_POOL_SIZE (database_pool_size): must be 1 to 1000",
-                    )
-                })
-        })?;
 
         let (public_url, public_url_from_listen) = match pick("PORTICO_PUBLIC_URL", file.public_url)
         {
@@ -354,6 +337,41 @@ fn parse_public_url(text: &str) -> Result<Url, SettingsError> {
         ));
     }
     Ok(url)
+}
+
+/// The database settings: which database (`database`) and how many pooled connections.
+fn database_settings(
+    env: &impl Fn(&str) -> Option<String>,
+    url: Option<String>,
+    statement_timeout: Option<u64>,
+    sslmode: Option<String>,
+    pool_size: Option<u32>,
+) -> Result<(Database, u32), SettingsError> {
+    let database = database(
+        env("PORTICO_DATABASE_URL").or(url),
+        number(
+            "PORTICO_DATABASE_STATEMENT_TIMEOUT (database_statement_timeout)",
+            env("PORTICO_DATABASE_STATEMENT_TIMEOUT"),
+            statement_timeout,
+        )?,
+        env("PORTICO_DATABASE_SSLMODE").or(sslmode),
+    )?;
+    let pool_size = number(
+        "PORTICO_DATABASE_POOL_SIZE (database_pool_size)",
+        env("PORTICO_DATABASE_POOL_SIZE"),
+        pool_size.map(u64::from),
+    )?
+    .map_or(Ok(crate::db::POOL_SIZE), |n| {
+        u32::try_from(n)
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| {
+                SettingsError::new(
+                    "PORTICO_DATABASE_POOL_SIZE (database_pool_size): must be 1 to 1000",
+                )
+            })
+    })?;
+    Ok((database, pool_size))
 }
 
 /// The database setting: a `postgres://` or `postgresql://` URL selects PostgreSQL (with the

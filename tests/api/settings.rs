@@ -88,6 +88,34 @@ fn bad_values_name_their_setting() {
             ],
             "PORTICO_ADMIN_PASSWORD",
         ),
+        // PostgreSQL: every instance needs the same key, so none is made up.
+        (
+            vec![("PORTICO_DATABASE_URL", "postgres://u@127.0.0.1/p")],
+            "PORTICO_SECRET_KEY",
+        ),
+        (
+            vec![
+                ("PORTICO_SECRET_KEY", KEY),
+                ("PORTICO_DATABASE_URL", "postgres://u@127.0.0.1/p"),
+                ("PORTICO_DATABASE_SSLMODE", "sometimes"),
+            ],
+            "PORTICO_DATABASE_SSLMODE",
+        ),
+        (
+            vec![
+                ("PORTICO_SECRET_KEY", KEY),
+                ("PORTICO_DATABASE_POOL_SIZE", "0"),
+            ],
+            "PORTICO_DATABASE_POOL_SIZE",
+        ),
+        (
+            vec![
+                ("PORTICO_SECRET_KEY", KEY),
+                ("PORTICO_DATABASE_URL", "postgres://u@127.0.0.1/p"),
+                ("PORTICO_DATABASE_STATEMENT_TIMEOUT", "soon"),
+            ],
+            "PORTICO_DATABASE_STATEMENT_TIMEOUT",
+        ),
     ];
     for (vars, named) in cases {
         let error = Settings::resolve(FileSettings::default(), env_of(&vars))
