@@ -219,3 +219,48 @@ async fn sign_in_attempts_are_counted_across_instances() {
         "five password checks in all, not five per instance"
     );
 }
+
+#[actix_web::test]
+async fn a_generation_killed_at_one_instance_is_taken_over_at_the_other() {
+    if !crate::pg::on_postgres() {
+        return; // A SQLite file serves one process.
+    }
+    let (mut a, b, _balancer) = two_instances();
+    let tpp_a = a.app.tpp("ilse").await;
+    let id = tpp_a.create_application("Halfway").await;
+    // What A leaves when it is killed after its client was made and before the keys were
+    // activated (made exactly, as the moment of a kill cannot be chosen): its reservation and
+    // client, ten minutes old.
+    let left = a.app.register_client(ClientSpec {
+        application_id: Some(id),
+        grants: &["client_credentials"],
+        ..ClientSpec::default()
+    });
+    let then = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 601;
+    a.app.execute(&format!(
+        "INSERT INTO key_mappings (application_id, key_type, key_manager_id, create_mode, state, created_at, updated_at) \
+         SELECT {id}, 'PRODUCTION', id, 'CREATED', 'RESERVED', {then}, {then} \
+         FROM key_managers WHERE name = 'resident'"
+    ));
+    a.app.execute(&format!(
+        "UPDATE oauth_clients SET created_at = {then}, updated_at = {then} WHERE client_id = '{}'",
+        left.client_id
+    ));
+    a.kill();
+
+    let tpp_b = at(&tpp_a, &b);
+    let keys = tpp_b
+        .generate_keys(id, "production", &client_credentials())
+        .await;
+    assert_eq!(
+        b.app.lines("SELECT client_id AS line FROM oauth_clients"),
+        vec![keys.consumer_key.clone()],
+        "the client A left is gone; B's is there"
+    );
+    assert_eq!(token_at(&b, &keys).await.0, StatusCode::OK);
+    assert!(b.logs().contains("a stale key reservation was taken over"));
+}
