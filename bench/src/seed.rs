@@ -114,19 +114,19 @@ pub fn seed_postgres(url: &str, large: bool, rotation_tokens: u64) {
 fn seed_sql(dialect: Dialect, large: bool, rotation_tokens: u64) -> String {
     let now = portico::db::now();
     let password_hash = portico::security::password::hash_blocking(TPP_PASSWORD);
-    let mut sql = small_sql(dialect, now, &password_hash, rotation_tokens);
+    let mut rows = small_sql(dialect, now, &password_hash, rotation_tokens);
     if large {
-        sql.push_str(&large_sql(now, &password_hash));
+        rows.push_str(&large_sql(now, &password_hash));
     }
-    sql.push_str(dialect.end());
-    sql.replace("bench_sha256(", dialect.sha256())
+    let rows = rows.replace("bench_sha256(", dialect.sha256());
+    format!("{}{rows}{}", dialect.begin(), dialect.end())
 }
 
 // The script itself, one statement after the other.
 #[allow(clippy::too_many_lines)]
 fn small_sql(dialect: Dialect, now: i64, password_hash: &str, rotation_tokens: u64) -> String {
     format!(
-        "{begin}
+        "
         INSERT INTO users (username, username_key, email, first_name, last_name, organization,
             password_hash, role, status, terms_accepted_at, created_at, updated_at)
         VALUES ('{TPP_USERNAME}', '{TPP_USERNAME}', 'bench@example.test', 'Bench', 'User',
@@ -186,7 +186,6 @@ fn small_sql(dialect: Dialect, now: i64, password_hash: &str, rotation_tokens: u
         ",
         families = rotation_tokens + 1,
         seq = (rotation_tokens + 1).max(1_000_000),
-        begin = dialect.begin(),
         no = dialect.falsehood(),
     )
 }
