@@ -1,5 +1,6 @@
 //! The `portico` command: serve (the default), create an administrator from a shell, rotate
-//! the signing key, or publish demo APIs.
+//! the signing key, publish demo APIs, copy a SQLite installation to PostgreSQL, or back up a
+//! SQLite database.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -37,6 +38,22 @@ enum Command {
     /// Publish three demo APIs (Payments, Accounts, FX Rates) with their OpenAPI documents and
     /// tiers, recorded as the first administrator's doing; APIs already there are left alone.
     SeedDemo,
+    /// Copy this SQLite installation (PORTICO_DATABASE_URL) into an EMPTY PostgreSQL database:
+    /// every table, ids and encrypted values as they are, in one transaction; then print the
+    /// rows of each table on both sides. Portico on PostgreSQL needs this installation's
+    /// secret key (PORTICO_SECRET_KEY).
+    MigrateDatabase {
+        /// The PostgreSQL database to fill: postgres://user@host/database
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
+    /// Write a consistent copy of the SQLite database to a new file while Portico serves (on
+    /// PostgreSQL, use pg_dump).
+    Backup {
+        /// The file to create (refused when it exists).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
 }
 
 #[actix_web::main]
@@ -55,6 +72,8 @@ async fn main() -> ExitCode {
         Command::CreateAdmin { username } => create_admin(settings, &username).await,
         Command::RotateSigningKey => rotate_signing_key(settings),
         Command::SeedDemo => seed_demo(settings).await,
+        Command::MigrateDatabase { to } => migrate_database(&settings, &to),
+        Command::Backup { to } => backup(&settings, &to),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -122,5 +141,26 @@ fn rotate_signing_key(settings: Settings) -> Result<(), String> {
     {
         println!("New active {algorithm} signing key: kid {kid}.");
     }
+    Ok(())
+}
+
+fn migrate_database(settings: &Settings, to: &str) -> Result<(), String> {
+    let counts = portico::db::copy::migrate_to_postgres(&settings.database, to)
+        .map_err(|e| e.to_string())?;
+    print!("{}", portico::db::copy::render_counts(&counts));
+    println!(
+        "Copied into PostgreSQL. Start Portico there with PORTICO_SECRET_KEY set to this \
+         installation's secret key (the secrets are encrypted under it)."
+    );
+    Ok(())
+}
+
+fn backup(settings: &Settings, to: &std::path::Path) -> Result<(), String> {
+    portico::db::copy::backup(&settings.database, to).map_err(|e| e.to_string())?;
+    println!(
+        "Wrote {}. Keep the secret key with it (PORTICO_SECRET_KEY, or the key file beside the \
+         database): the secrets in the copy are encrypted under it.",
+        to.display()
+    );
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 pub mod changes;
 mod connection;
+pub mod copy;
 pub mod models;
 pub mod postgres;
 pub mod rows;

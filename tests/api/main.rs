@@ -27,6 +27,7 @@ mod key_manager_admin;
 mod keys;
 mod limits;
 mod logs;
+mod moving;
 mod oauth;
 mod oauth_authorize;
 mod oauth_locked;

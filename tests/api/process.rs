@@ -22,8 +22,14 @@ impl Portico {
     pub fn start(env: &[(&str, &str)]) -> Portico {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let db_path = dir.path().join("portico.db");
+        Portico::start_on(TestApp::unstarted(dir, db_path), env)
+    }
+
+    /// Starts `portico` on the database of an unstarted `TestApp` (a SQLite one whatever the
+    /// suite's backend, for instance).
+    pub fn start_on(app: TestApp, env: &[(&str, &str)]) -> Portico {
         let mut portico = Portico {
-            app: TestApp::unstarted(dir, db_path),
+            app,
             child: None,
             logs: Arc::new(Mutex::new(Vec::new())),
             env: env
