@@ -220,11 +220,14 @@ impl Settings {
             file.database_pool_size.map(u64::from),
         )?
         .map_or(Ok(crate::db::POOL_SIZE), |n| {
-            u32::try_from(n).ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
-                SettingsError::new(
-                    "PORTICO_DATABASE_POOL_SIZE (database_pool_size): must be 1 to 1000",
-                )
-            })
+            u32::try_from(n)
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| {
+                    SettingsError::new(
+                        "PORTICO_DATABASE_POOL_SIZE (database_pool_size): must be 1 to 1000",
+                    )
+                })
         })?;
 
         let (public_url, public_url_from_listen) = match pick("PORTICO_PUBLIC_URL", file.public_url)
@@ -370,10 +373,19 @@ fn database(
         return Ok(Database::Sqlite(PathBuf::from(path)));
     }
     let mut parsed = Url::parse(&text).map_err(|e| {
-        SettingsError::new(format!("PORTICO_DATABASE_URL (database_url): not a valid URL: {e}"))
+        SettingsError::new(format!(
+            "PORTICO_DATABASE_URL (database_url): not a valid URL: {e}"
+        ))
     })?;
     if let Some(mode) = sslmode {
-        const MODES: &[&str] = &["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+        const MODES: &[&str] = &[
+            "disable",
+            "allow",
+            "prefer",
+            "require",
+            "verify-ca",
+            "verify-full",
+        ];
         if !MODES.contains(&mode.as_str()) {
             return Err(SettingsError::new(format!(
                 "PORTICO_DATABASE_SSLMODE (database_sslmode): {mode:?} is not one of {}",
@@ -384,8 +396,10 @@ fn database(
             parsed.query_pairs_mut().append_pair("sslmode", &mode);
         }
     }
-    let statement_timeout = statement_timeout_ms
-        .map_or(crate::db::STATEMENT_TIMEOUT, std::time::Duration::from_millis);
+    let statement_timeout = statement_timeout_ms.map_or(
+        crate::db::STATEMENT_TIMEOUT,
+        std::time::Duration::from_millis,
+    );
     Ok(Database::Postgres {
         url: SecretString::from(parsed.to_string()),
         statement_timeout,

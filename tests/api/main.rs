@@ -48,5 +48,6 @@ mod scopes;
 mod secrets;
 mod sessions;
 mod settings;
+mod stored;
 mod throttling;
 mod usability;

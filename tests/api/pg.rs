@@ -40,7 +40,9 @@ impl TestDatabase {
             "portico_test_{}_{}_{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed),
-            portico::security::random::token(6).to_lowercase().replace(['-', '_'], "x")
+            portico::security::random::token(6)
+                .to_lowercase()
+                .replace(['-', '_'], "x")
         );
         let mut admin = PgConnection::establish(&server_url()).expect("the test server answers");
         diesel::sql_query(format!("CREATE DATABASE {name}"))

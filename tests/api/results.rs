@@ -566,7 +566,7 @@ async fn admin_areas(run: &mut Run) {
         post("/admin/apis", "/admin/apis", As::Admin, API),
     ])
     .await;
-    let gateway = run.id_of("SELECT id AS n FROM oauth_clients WHERE resource_server = 1");
+    let gateway = run.id_of("SELECT id AS n FROM oauth_clients WHERE resource_server = TRUE");
     let km = run.id_of("SELECT id AS n FROM key_managers WHERE name = 'partner'");
     let platinum = run.id_of("SELECT id AS n FROM throttling_policies WHERE name = 'Platinum'");
     let pets = run.id_of("SELECT id AS n FROM apis WHERE context = '/pets'");
