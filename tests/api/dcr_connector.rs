@@ -125,10 +125,11 @@ fn registration(app: &TestApp, consumer_key: &str) -> Option<(String, String)> {
         #[diesel(sql_type = diesel::sql_types::Binary)]
         registration_access_token: Vec<u8>,
     }
-    let rows: Vec<Row> = diesel::sql_query(
-        "SELECT registration_client_uri, registration_access_token FROM client_registrations WHERE consumer_key = ?",
-    )
-    .bind::<diesel::sql_types::Text, _>(consumer_key)
+    let rows: Vec<Row> = diesel::sql_query(format!(
+        "SELECT registration_client_uri, registration_access_token FROM client_registrations \
+         WHERE consumer_key = '{}'",
+        consumer_key.replace('\'', "''")
+    ))
     .load(&mut app.db())
     .unwrap();
     rows.into_iter().next().map(|row| {
