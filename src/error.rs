@@ -78,6 +78,7 @@ impl AppError {
             AppError::TooManyRequests(_) => ErrorKind::TooManyRequests,
             AppError::BadGateway(_) => ErrorKind::BadGateway,
             AppError::GatewayTimeout(_) => ErrorKind::GatewayTimeout,
+            AppError::Database(e) if e.is_unavailable() => ErrorKind::Unavailable,
             AppError::Database(_) | AppError::Internal(_) | AppError::Failed(_) => {
                 ErrorKind::Internal
             }
@@ -132,6 +133,8 @@ pub enum ErrorKind {
     Internal,
     BadGateway,
     GatewayTimeout,
+    /// The database cannot be reached (503): a moment's outage, not a defect.
+    Unavailable,
 }
 
 impl ErrorKind {
@@ -147,6 +150,7 @@ impl ErrorKind {
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorKind::BadGateway => StatusCode::BAD_GATEWAY,
             ErrorKind::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -162,6 +166,7 @@ impl ErrorKind {
             ErrorKind::Internal => "Something went wrong on our side",
             ErrorKind::BadGateway => "The key manager could not do that",
             ErrorKind::GatewayTimeout => "The key manager did not answer in time",
+            ErrorKind::Unavailable => "Portico is briefly unavailable",
         }
     }
 
@@ -186,6 +191,9 @@ impl ErrorKind {
             }
             ErrorKind::GatewayTimeout => {
                 "The key manager did not answer in time. Nothing was changed; try again in a moment."
+            }
+            ErrorKind::Unavailable => {
+                "Portico cannot reach its database right now. Nothing was changed; try again in a moment."
             }
         }
     }

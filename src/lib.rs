@@ -78,6 +78,10 @@ impl Application {
             .await?,
         );
         AuthorizationServer::spawn_key_reload(authorization_server.clone());
+        if let db::Database::Postgres { url, .. } = &settings.database {
+            let server = authorization_server.clone();
+            db::changes::listen(url.clone(), move |change| server.heard(change));
+        }
         let workers = std::thread::available_parallelism().map_or(2, usize::from);
         let pool_size = pool.max_size() as usize;
         let state = AppState::new(pool, settings, authorization_server);

@@ -227,6 +227,7 @@ pub fn configure(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
             .route("/static/{path:.*}", web::get().to(assets::serve))
             .route("/favicon.ico", web::get().to(assets::favicon))
             .route("/healthz", web::get().to(crate::web::healthz))
+            .route("/readyz", web::get().to(crate::web::readyz))
             .app_data(state.authorization_server.clone())
             .configure(oauth_server::routes)
             .service(

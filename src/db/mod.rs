@@ -2,6 +2,7 @@
 //! The connection pool, each backend's embedded migrations, `run`, which moves blocking diesel
 //! work off the async executor, and `write`, the write transaction both backends keep.
 
+pub mod changes;
 mod connection;
 pub mod models;
 pub mod postgres;

@@ -313,6 +313,7 @@ diesel::table! {
         error -> Text,
         created_at -> BigInt,
         resolved_at -> Nullable<BigInt>,
+        claimed_until -> Nullable<BigInt>,
     }
 }
 

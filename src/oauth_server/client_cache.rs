@@ -7,7 +7,9 @@
 //!   it) empties the cache when it has been answered (`forget_after_changes`), so a change made
 //!   through this process is seen by the next request;
 //! - an entry read before such a change and stored after it is refused (generations);
-//! - a change made by another process on the same database is seen within [`TTL`].
+//! - a change made by another instance on a shared PostgreSQL database is announced to every
+//!   instance (`db::changes`), which empties its cache when told;
+//! - a change made by another process is seen within [`TTL`] in any case.
 //!
 //! Only clients that exist are kept (an unknown id always reaches the database, so no one can
 //! fill the cache), the secret is checked on every request against the stored SHA-256, and at
@@ -102,7 +104,7 @@ pub async fn forget_after_changes(
     let server = req.app_data::<web::Data<AuthorizationServer>>().cloned();
     let response = next.call(req).await;
     if changes && let Some(server) = server {
-        server.clients.forget();
+        server.changed().await;
     }
     response
 }

@@ -122,6 +122,14 @@ impl OAuthError {
 
 impl From<crate::db::DbError> for OAuthError {
     fn from(error: crate::db::DbError) -> Self {
+        if error.is_unavailable() {
+            crate::db::note_reachability(Some(&error));
+            return Self::new(
+                "temporarily_unavailable",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The authorization server cannot reach its database; try again in a moment.",
+            );
+        }
         tracing::error!(error = %error, "authorization server database error");
         OAuthError::server_error()
     }

@@ -271,6 +271,7 @@ pub fn rotate(
     max_token_lifetime: i64,
 ) -> Result<Vec<String>, KeyError> {
     crate::db::write(conn, |conn| {
+        conn.announce(crate::db::changes::Change::Keys)?;
         kept_algorithms(algorithm)
             .into_iter()
             .map(|kept| replace_active_key(conn, secret_box, kept, max_token_lifetime))

@@ -31,6 +31,8 @@ use actix_web::web;
 
 use diesel::QueryResult;
 
+use crate::db::changes::Change;
+
 use crate::config::SigningAlgorithm;
 use crate::db::{self, DbError, DbPool};
 use crate::security::secret_box::SecretBox;
@@ -53,6 +55,10 @@ pub struct AuthorizationServer {
     pub revocations: RevocationList,
     pub clients: ClientCache,
     secret_box: Arc<SecretBox>,
+    /// True on PostgreSQL, where other instances may share the database and are told changes.
+    shared: bool,
+    /// Woken when another instance rotated the signing keys.
+    key_changes: tokio::sync::Notify,
 }
 
 impl AuthorizationServer {
@@ -63,11 +69,11 @@ impl AuthorizationServer {
         algorithm: SigningAlgorithm,
     ) -> Result<Self, KeyError> {
         let boxed = secret_box.clone();
-        let keys = db::run(&pool, move |conn| {
-            SigningKeys::load_or_create(conn, &boxed, algorithm, MAX_TOKEN_LIFETIME)
+        let (keys, shared) = db::run(&pool, move |conn| {
+            let keys = SigningKeys::load_or_create(conn, &boxed, algorithm, MAX_TOKEN_LIFETIME)?;
+            Ok::<_, KeyError>((keys, conn.is_postgres()))
         })
-        .await
-        .map_err(|e: KeyError| e)?;
+        .await?;
         Ok(Self {
             pool,
             issuer,
@@ -75,7 +81,39 @@ impl AuthorizationServer {
             revocations: RevocationList::default(),
             clients: ClientCache::default(),
             secret_box,
+            shared,
+            key_changes: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Something may have changed through this instance: its client cache is emptied and, on a
+    /// shared database, every other instance is told to empty its own.
+    pub async fn changed(&self) {
+        self.clients.forget();
+        if self.shared {
+            let told = db::run(&self.pool, |conn| {
+                conn.announce(Change::Clients).map_err(DbError::from)
+            })
+            .await;
+            if let Err(error) = told {
+                tracing::warn!(%error, "could not tell the other instances about a change");
+            }
+        }
+    }
+
+    /// What another instance announced (`None`: anything may have changed, after the listener
+    /// (re)connected).
+    pub fn heard(&self, change: Option<Change>) {
+        match change {
+            Some(Change::Clients) => self.clients.forget(),
+            Some(Change::Revocations) => self.revocations.forget(),
+            Some(Change::Keys) => self.key_changes.notify_one(),
+            None => {
+                self.clients.forget();
+                self.revocations.forget();
+                self.key_changes.notify_one();
+            }
+        }
     }
 
     /// Confirms the credentials against the client cache, else the registry (keeping what it
@@ -151,13 +189,22 @@ impl AuthorizationServer {
         self.secret_box.clone()
     }
 
-    /// Reloads the signing keys from the database every minute (a rotation by the CLI).
+    /// Reloads the signing keys from the database every minute (a rotation by the CLI), and at
+    /// once when another instance announces a rotation. On a shared database the deny-list is
+    /// read whole again as well, in case a notification was missed.
     pub fn spawn_key_reload(server: web::Data<AuthorizationServer>) {
         actix_web::rt::spawn(async move {
             let mut interval = actix_web::rt::time::interval(Duration::from_secs(60));
             interval.tick().await;
             loop {
-                interval.tick().await;
+                tokio::select! {
+                    _ = interval.tick() => {
+                        if server.shared {
+                            server.revocations.forget();
+                        }
+                    }
+                    () = server.key_changes.notified() => {}
+                }
                 let server = server.clone();
                 let result = db::run(&server.pool.clone(), move |conn| {
                     server.keys.reload(conn, &server.secret_box).map_err(|e| {

@@ -310,7 +310,7 @@ pub fn deny(conn: &mut DbConnection, jti: &str, expires_at: i64) -> QueryResult<
         .on_conflict(revoked_tokens::jti)
         .do_nothing()
         .execute(c))?;
-    Ok(())
+    conn.announce(crate::db::changes::Change::Revocations)
 }
 
 /// The deny-list in memory, with the database as the truth: each check first reads the rows
@@ -328,10 +328,18 @@ struct Revoked {
 }
 
 impl RevocationList {
+    /// Forgets what was read: the next check reads every unexpired revocation again. On a
+    /// shared PostgreSQL database ids may commit out of order, so a notice of a revocation
+    /// re-reads them all instead of trusting the last id seen.
+    pub fn forget(&self) {
+        *self.inner.lock().expect("the revocation lock") = Revoked::default();
+    }
+
     pub fn is_revoked(&self, conn: &mut DbConnection, jti: &str) -> QueryResult<bool> {
         let last_id = self.inner.lock().expect("the revocation lock").last_id;
         let fresh: Vec<(i64, String, i64)> = revoked_tokens::table
             .filter(revoked_tokens::id.gt(last_id))
+            .filter(revoked_tokens::expires_at.gt(crate::db::now()))
             .order(revoked_tokens::id.asc())
             .select((
                 revoked_tokens::id,

@@ -21,6 +21,9 @@ impl ResponseError for AppError {
         if kind == ErrorKind::Internal {
             tracing::error!(error = %crate::error::chain(self), "request failed");
         }
+        if let AppError::Database(e) = self {
+            crate::db::note_reachability(Some(e));
+        }
         error_page(kind, &self.message())
     }
 }

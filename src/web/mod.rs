@@ -38,21 +38,28 @@ pub fn datetime(unix: &i64) -> String {
         .unwrap_or_default()
 }
 
-/// `GET /healthz`: 200 when the database answers.
-pub async fn healthz(pool: web::Data<crate::db::DbPool>) -> HttpResponse {
+/// `GET /healthz`: liveness, 200 while the process serves requests.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+/// `GET /readyz`: 200 when the database answers (its migrations ran before Portico listened),
+/// else 503, so that a load balancer sends requests elsewhere meanwhile.
+pub async fn readyz(pool: web::Data<crate::db::DbPool>) -> HttpResponse {
     use diesel::RunQueryDsl;
     let answered = crate::db::run(&pool, |conn| {
         diesel::sql_query("SELECT 1")
             .execute(conn)
             .map_err(crate::db::DbError::from)
     })
-    .await
-    .is_ok();
-    if answered {
-        HttpResponse::Ok().content_type("text/plain").body("ok")
-    } else {
-        HttpResponse::ServiceUnavailable()
-            .content_type("text/plain")
-            .body("database unavailable")
+    .await;
+    match answered {
+        Ok(_) => HttpResponse::Ok().content_type("text/plain").body("ready"),
+        Err(error) => {
+            crate::db::note_reachability(Some(&error));
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain")
+                .body("database unavailable")
+        }
     }
 }

@@ -54,6 +54,9 @@ async fn the_catalog_searches_name_context_and_description_literally() {
     };
     let page = search("paym").await;
     assert!(page.contains("Payments") && !page.contains(">Accounts<"));
+    // Whatever the case, on either backend (PostgreSQL's LIKE minds case, SQLite's does not).
+    let page = search("PAYM").await;
+    assert!(page.contains("Payments") && !page.contains(">Accounts<"));
     let page = search("/accounts").await;
     assert!(page.contains(">Accounts<") && !page.contains(">Payments<"));
     let page = search("accuracy").await;

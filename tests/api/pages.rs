@@ -89,11 +89,14 @@ async fn a_tpp_in_the_admin_area_gets_a_styled_403() {
 }
 
 #[actix_web::test]
-async fn health_answers_when_the_database_does() {
+async fn liveness_answers_and_readiness_answers_when_the_database_does() {
     let app = spawn_app().await;
     let (status, body) = app.browser().page("/healthz").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, "ok");
+    let (status, body) = app.browser().page("/readyz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, "ready");
 }
 
 #[actix_web::test]

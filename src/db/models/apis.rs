@@ -76,6 +76,11 @@ pub fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
+diesel::define_sql_function! {
+    /// The text in lower case (SQL's `lower`, on both backends).
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 impl Api {
     pub fn operations(&self) -> Vec<Operation> {
         serde_json::from_str(&self.operations).unwrap_or_default()
@@ -111,7 +116,8 @@ impl Api {
         offset: i64,
         limit: i64,
     ) -> QueryResult<(Vec<ApiSummary>, i64)> {
-        let pattern = like_pattern(query.trim());
+        // Folded on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+        let pattern = like_pattern(&query.trim().to_lowercase());
         // Two `eq`s rather than `eq_any`: a fixed statement diesel can keep prepared (an `IN`
         // list is prepared again at every call).
         let matches = || {
@@ -122,11 +128,13 @@ impl Api {
                         .or(apis::status.eq(ApiStatus::Deprecated)),
                 )
                 .filter(
-                    apis::name
+                    lower(apis::name)
                         .like(pattern.clone())
                         .escape('\\')
-                        .or(apis::context.like(pattern.clone()).escape('\\'))
-                        .or(apis::description.like(pattern.clone()).escape('\\')),
+                        .or(lower(apis::context).like(pattern.clone()).escape('\\'))
+                        .or(lower(apis::description)
+                            .like(pattern.clone())
+                            .escape('\\')),
                 )
         };
         let total = matches().count().get_result(conn)?;

@@ -68,6 +68,35 @@ impl KeyManagerTask {
         Ok(open)
     }
 
+    /// Claims an open task for `lease` seconds, unless another claim holds it: false when the
+    /// task is resolved, gone or claimed. On PostgreSQL a claim being taken at this moment by
+    /// another instance is skipped, not waited for (`FOR UPDATE SKIP LOCKED`); on SQLite the
+    /// write transaction is already the only one.
+    pub fn claim(conn: &mut DbConnection, id: i64, lease: i64) -> QueryResult<bool> {
+        let now = now();
+        let skip = if conn.is_postgres() {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let claimed = diesel::sql_query(format!(
+            "UPDATE key_manager_tasks SET claimed_until = {until} WHERE id IN (SELECT id FROM \
+             key_manager_tasks WHERE id = {id} AND resolved_at IS NULL AND (claimed_until IS \
+             NULL OR claimed_until < {now}){skip})",
+            until = now + lease
+        ))
+        .execute(conn)?;
+        Ok(claimed == 1)
+    }
+
+    /// Lets a claimed task go (its retry failed): it can be retried again at once.
+    pub fn release(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+        diesel::update(key_manager_tasks::table.find(id))
+            .set(key_manager_tasks::claimed_until.eq(None::<i64>))
+            .execute(conn)?;
+        Ok(())
+    }
+
     /// Marks the task resolved; false when it already was.
     pub fn resolve(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
         let changed = diesel::update(

@@ -101,7 +101,12 @@ pub async fn hand_back(
     }
 }
 
+/// How long a retry holds its task: more than a key manager call may take.
+const RETRY_LEASE_SECS: i64 = 120;
+
 /// Tries again to delete a task's client at its key manager; resolves the task when it worked.
+/// The task is claimed meanwhile, so that two administrators (at two instances, say) never
+/// call the key manager for it at once.
 pub async fn retry_task(
     pool: &DbPool,
     connectors: &Connectors,
@@ -109,23 +114,37 @@ pub async fn retry_task(
     task_id: i64,
 ) -> ServiceResult<KeyManagerTask> {
     let (task, key_manager) = db::run(pool, move |conn| {
-        let task = KeyManagerTask::find(conn, task_id)?
-            .filter(|t| t.resolved_at.is_none())
-            .ok_or(ServiceError::NotFound)?;
-        let key_manager = match task.key_manager_id {
-            Some(id) => KeyManagerRow::find(conn, id)?,
-            None => None,
-        }
-        .ok_or_else(|| ServiceError::Conflict(
-            "The key manager of this task no longer exists: delete the client there by hand, then mark the task resolved.".into(),
-        ))?;
-        Ok::<_, ServiceError>((task, key_manager))
+        db::write(conn, |conn| {
+            let task = KeyManagerTask::find(conn, task_id)?
+                .filter(|t| t.resolved_at.is_none())
+                .ok_or(ServiceError::NotFound)?;
+            let key_manager = match task.key_manager_id {
+                Some(id) => KeyManagerRow::find(conn, id)?,
+                None => None,
+            }
+            .ok_or_else(|| ServiceError::Conflict(
+                "The key manager of this task no longer exists: delete the client there by hand, then mark the task resolved.".into(),
+            ))?;
+            if !KeyManagerTask::claim(conn, task_id, RETRY_LEASE_SECS)? {
+                return Err(ServiceError::Conflict(
+                    "This task is being retried already (by another administrator, or a retry that has not finished): reload the page in a minute.".into(),
+                ));
+            }
+            Ok::<_, ServiceError>((task, key_manager))
+        })
     })
     .await?;
-    connectors
-        .connector(&key_manager)?
-        .delete_application(&task.consumer_key)
+    let deleted = match connectors.connector(&key_manager) {
+        Ok(connector) => connector.delete_application(&task.consumer_key).await,
+        Err(e) => Err(e),
+    };
+    if let Err(error) = deleted {
+        db::run(pool, move |conn| {
+            KeyManagerTask::release(conn, task_id).map_err(ServiceError::from)
+        })
         .await?;
+        return Err(error.into());
+    }
     resolve(
         pool,
         &actor,

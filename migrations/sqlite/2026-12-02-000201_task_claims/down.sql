@@ -1,0 +1,1 @@
+ALTER TABLE key_manager_tasks DROP COLUMN claimed_until;
