@@ -1,7 +1,8 @@
-//! The test harness: `spawn_app()` starts Portico on a free loopback port with a fresh SQLite
-//! file; a `Browser` keeps cookies, never follows redirects, and reads `csrf_token` from pages.
-//! Scenarios with data are seeded through the pages by the builder in `builder.rs`; the page
-//! readers and shared checks below keep the tests to what they check.
+//! The test harness: `spawn_app()` starts Portico on a free loopback port with a fresh database
+//! (a SQLite file, or a PostgreSQL database of its own: `pg.rs`); a `Browser` keeps cookies,
+//! never follows redirects, and reads `csrf_token` from pages. Scenarios with data are seeded
+//! through the pages by the builder in `builder.rs`; the page readers and shared checks below
+//! keep the tests to what they check.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

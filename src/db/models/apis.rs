@@ -132,9 +132,7 @@ impl Api {
                         .like(pattern.clone())
                         .escape('\\')
                         .or(lower(apis::context).like(pattern.clone()).escape('\\'))
-                        .or(lower(apis::description)
-                            .like(pattern.clone())
-                            .escape('\\')),
+                        .or(lower(apis::description).like(pattern.clone()).escape('\\')),
                 )
         };
         let total = matches().count().get_result(conn)?;
