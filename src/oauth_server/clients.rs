@@ -164,6 +164,9 @@ impl OAuthClient {
     }
 
     pub fn find(conn: &mut DbConnection, client_id: &str) -> QueryResult<Option<OAuthClient>> {
+        if !can_exist(client_id) {
+            return Ok(None);
+        }
         oauth_clients::table
             .filter(oauth_clients::client_id.eq(client_id))
             .select(OAuthClient::as_select())
@@ -179,6 +182,9 @@ impl OAuthClient {
         conn: &mut DbConnection,
         client_id: &str,
     ) -> QueryResult<Option<ClientWithApplication>> {
+        if !can_exist(client_id) {
+            return Ok(None);
+        }
         let row = oauth_clients::table
             .left_join(applications::table)
             .left_join(users::table.on(users::id.eq(applications::owner_id)))
@@ -383,4 +389,10 @@ impl OAuthClient {
             .select((oauth_clients::client_id, oauth_clients::created_at))
             .load(conn)
     }
+}
+
+/// False for an id no client can have: one with a NUL, which PostgreSQL text cannot even hold
+/// (asking would fail the request instead of finding nothing).
+fn can_exist(client_id: &str) -> bool {
+    !client_id.contains('\0')
 }

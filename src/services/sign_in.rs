@@ -118,6 +118,8 @@ pub async fn sign_in(
     typed_password: String,
     client: ClientAddress,
 ) -> Result<User, SignInError> {
+    // No username holds a NUL, and PostgreSQL text cannot: it is looked up and counted as U+FFFD.
+    let typed_username = &typed_username.replace('\0', "\u{FFFD}");
     let keys = Keys::new(typed_username, client.0);
     let counted = count_sign_in(pool, username_key(typed_username), &keys).await?;
     let stored = counted.user.as_ref().map(|u| u.password_hash.clone());

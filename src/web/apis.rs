@@ -49,10 +49,16 @@ pub async fn catalog(
     let CatalogQuery { q, page } = query.into_inner();
     let page = page.unwrap_or(1).max(1);
     let search = q.clone();
-    let (apis, total) = db::run(&pool, move |conn| {
-        Api::catalog_page(conn, &search, (page - 1) * PER_PAGE, PER_PAGE).map_err(AppError::from)
-    })
-    .await?;
+    // Stored text never holds a NUL (PostgreSQL text cannot): such a search matches nothing.
+    let (apis, total) = if q.contains('\0') {
+        (Vec::new(), 0)
+    } else {
+        db::run(&pool, move |conn| {
+            Api::catalog_page(conn, &search, (page - 1) * PER_PAGE, PER_PAGE)
+                .map_err(AppError::from)
+        })
+        .await?
+    };
     let list = Url::Apis.with_query(Some(("q", q.as_str())).filter(|_| !q.is_empty()));
     Ok(super::ok(&CatalogPage {
         ctx,

@@ -164,23 +164,18 @@ async fn passwords_are_stored_as_argon2id_only() {
         other.split('$').nth(4),
         "every hash has its own salt"
     );
-    // No byte of the password anywhere in the database file.
-    let mut files = vec![std::fs::read(&app.db_path).unwrap()];
-    if let Ok(wal) = std::fs::read(app.db_path.with_extension("db-wal")) {
-        files.push(wal);
-    }
-    for bytes in files {
-        assert!(
-            !bytes
-                .windows(PASSWORD.len())
-                .any(|w| w == PASSWORD.as_bytes())
-        );
-        assert!(
-            !bytes
-                .windows(ADMIN_PASSWORD.len())
-                .any(|w| w == ADMIN_PASSWORD.as_bytes())
-        );
-    }
+    // No byte of the password anywhere in the database.
+    let bytes = app.stored_bytes();
+    assert!(
+        !bytes
+            .windows(PASSWORD.len())
+            .any(|w| w == PASSWORD.as_bytes())
+    );
+    assert!(
+        !bytes
+            .windows(ADMIN_PASSWORD.len())
+            .any(|w| w == ADMIN_PASSWORD.as_bytes())
+    );
 }
 
 #[actix_web::test]
@@ -485,9 +480,10 @@ async fn create_admin_reads_the_password_from_stdin() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cli.db");
+    let unstarted = TestApp::unstarted(dir, db);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portico"))
         .args(["create-admin", "--username", "root-admin"])
-        .env("PORTICO_DATABASE_URL", &db)
+        .envs(unstarted.db_env())
         .env_remove("PORTICO_ADMIN_USERNAME")
         .env_remove("PORTICO_ADMIN_PASSWORD")
         .stdin(std::process::Stdio::piped())
@@ -509,7 +505,7 @@ async fn create_admin_reads_the_password_from_stdin() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("Created administrator root-admin"));
 
-    let app = spawn_on_existing(dir, db).await;
+    let app = restart(unstarted, &[]).await;
     let browser = app.browser();
     assert_eq!(
         browser
@@ -533,10 +529,6 @@ async fn create_admin_reads_the_password_from_stdin() {
     let output = child.wait_with_output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("at least 12"));
-}
-
-async fn spawn_on_existing(dir: tempfile::TempDir, db: std::path::PathBuf) -> TestApp {
-    restart(TestApp::unstarted(dir, db), &[]).await
 }
 
 #[actix_web::test]

@@ -83,7 +83,7 @@ async fn create_api(browser: &Browser, fields: &[(&str, &str)]) -> i64 {
 
 fn api_column(app: &TestApp, id: i64, column: &str) -> String {
     app.text(&format!(
-        "SELECT IFNULL(CAST({column} AS TEXT), 'NULL') AS line FROM apis WHERE id = {id}"
+        "SELECT coalesce(CAST({column} AS TEXT), 'NULL') AS line FROM apis WHERE id = {id}"
     ))
 }
 
@@ -105,7 +105,7 @@ fn audit_count(app: &TestApp, action: &str, id: i64) -> i64 {
 fn catalog_snapshot(app: &TestApp) -> Vec<String> {
     let mut rows = app.lines(
         "SELECT id || '|' || name || '|' || version || '|' || context || '|' || description || '|' || status \
-         || '|' || IFNULL(openapi_document, 'NULL') || '|' || operations || '|' || updated_at AS line FROM apis ORDER BY id",
+         || '|' || coalesce(CAST(openapi_document AS TEXT), 'NULL') || '|' || operations || '|' || updated_at AS line FROM apis ORDER BY id",
     );
     rows.extend(app.lines(
         "SELECT api_id || '|' || policy_id AS line FROM api_tiers ORDER BY api_id, policy_id",

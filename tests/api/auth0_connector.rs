@@ -172,7 +172,7 @@ async fn an_auth0_key_manager_generates_uses_updates_regenerates_and_removes_key
     }
     assert_eq!(
         app.text(&format!(
-            "SELECT create_mode || ' ' || state || ' ' || IFNULL(consumer_secret, 'none') AS line \
+            "SELECT create_mode || ' ' || state || ' ' || CASE WHEN consumer_secret IS NULL THEN 'none' ELSE 'stored' END AS line \
              FROM key_mappings WHERE consumer_key = '{key}' AND application_id = {id}"
         )),
         "CREATED ACTIVE none"
@@ -315,7 +315,7 @@ async fn existing_auth0_clients_are_proven_then_mapped_unlinked_and_mapped_again
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         app.text(&format!(
-            "SELECT create_mode || ' ' || IFNULL(consumer_secret, 'none') AS line FROM key_mappings \
+            "SELECT create_mode || ' ' || CASE WHEN consumer_secret IS NULL THEN 'none' ELSE 'stored' END AS line FROM key_mappings \
              WHERE application_id = {id} AND consumer_key = '{client_id}'"
         )),
         "MAPPED none"
@@ -477,16 +477,22 @@ async fn auth0_faults_answer_502_or_504_and_leave_nothing_half_made() {
 
     // Tampered connector secrets: refused (502), not a 500, and Auth0 is not called.
     let sealed =
-        app.text("SELECT hex(connector_secrets) AS line FROM key_managers WHERE name = 'auth0'");
+        app.blob("SELECT connector_secrets AS bytes FROM key_managers WHERE name = 'auth0'");
     // A damaged row, which no page can write.
-    app.execute("UPDATE key_managers SET connector_secrets = X'00112233445566778899AABBCCDDEEFF00112233445566778899' WHERE name = 'auth0'");
+    let damaged = app.blob_literal(
+        &hex::decode("00112233445566778899AABBCCDDEEFF00112233445566778899").unwrap(),
+    );
+    app.execute(&format!(
+        "UPDATE key_managers SET connector_secrets = {damaged} WHERE name = 'auth0'"
+    ));
     let response = try_generate(&tpp, id).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert!(stub.tenant().requests.is_empty());
     assert_eq!(stub.tenant().management_token_fetches, 0);
     nothing_made("tampered secrets");
     app.execute(&format!(
-        "UPDATE key_managers SET connector_secrets = X'{sealed}' WHERE name = 'auth0'"
+        "UPDATE key_managers SET connector_secrets = {} WHERE name = 'auth0'",
+        app.blob_literal(&sealed)
     ));
 
     for fault in [Fault::ServerError, Fault::Garbage, Fault::GrantFails] {

@@ -175,8 +175,11 @@ async fn sixteen_concurrent_writers_never_see_a_locked_database() {
             APPLICATIONS_EACH as i64
         );
     }
-    assert_eq!(
-        app.text("SELECT integrity_check AS line FROM pragma_integrity_check"),
-        "ok"
-    );
+    // SQLite only: PostgreSQL has no integrity pragma, and no file of its own here to check.
+    if !crate::pg::on_postgres() {
+        assert_eq!(
+            app.text("SELECT integrity_check AS line FROM pragma_integrity_check"),
+            "ok"
+        );
+    }
 }

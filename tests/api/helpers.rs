@@ -1,7 +1,8 @@
-//! The test harness: `spawn_app()` starts Portico on a free loopback port with a fresh SQLite
-//! file; a `Browser` keeps cookies, never follows redirects, and reads `csrf_token` from pages.
-//! Scenarios with data are seeded through the pages by the builder in `builder.rs`; the page
-//! readers and shared checks below keep the tests to what they check.
+//! The test harness: `spawn_app()` starts Portico on a free loopback port with a fresh database
+//! (a SQLite file, or a PostgreSQL database of its own: `pg.rs`); a `Browser` keeps cookies,
+//! never follows redirects, and reads `csrf_token` from pages. Scenarios with data are seeded
+//! through the pages by the builder in `builder.rs`; the page readers and shared checks below
+//! keep the tests to what they check.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -63,6 +64,14 @@ where
     base
 }
 
+/// Now as Unix seconds: the clock the stored times use, read here so SQL stays portable.
+pub fn epoch_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs() as i64
+}
+
 /// Extra environment for one test's Portico (`PORTICO_SIGNUP_APPROVAL=true`, ...).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
@@ -99,9 +108,12 @@ pub async fn restart(app: TestApp, env: &[(&str, &str)]) -> TestApp {
     } = app;
     start_on(
         TestApp {
+            address: String::new(),
+            db_path,
             db_url,
             pg,
-            ..TestApp::unstarted(dir, db_path)
+            dir,
+            seeder: OnceLock::new(),
         },
         env,
     )
@@ -252,7 +264,7 @@ impl TestApp {
     pub fn snapshot(&self) -> String {
         let queries = [
             "SELECT id || '|' || username || '|' || status || '|' || role || '|' || updated_at AS line FROM users ORDER BY id",
-            "SELECT throttle_key || '|' || failures || '|' || IFNULL(locked_until, '') AS line FROM login_throttles ORDER BY throttle_key",
+            "SELECT throttle_key || '|' || failures || '|' || coalesce(CAST(locked_until AS TEXT), '') AS line FROM login_throttles ORDER BY throttle_key",
             "SELECT name || '|' || updated_at AS line FROM throttling_policies ORDER BY id",
             "SELECT name || '|' || enabled || '|' || updated_at AS line FROM key_managers ORDER BY id",
             "SELECT id || '|' || owner_id || '|' || name || '|' || description || '|' || policy_id || '|' || updated_at AS line FROM applications ORDER BY id",

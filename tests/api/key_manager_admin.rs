@@ -43,11 +43,12 @@ async fn an_admin_creates_edits_disables_and_deletes_a_key_manager_with_audit() 
     assert!(resident < partner, "the resident key manager comes first");
 
     // The masked secret is encrypted at rest and never shown; an empty field keeps it.
-    let bytes = std::fs::read(&app.db_path).unwrap();
-    let wal = std::fs::read(app.db_path.with_extension("db-wal")).unwrap_or_default();
-    for file in [&bytes, &wal] {
-        assert!(!file.windows(26).any(|w| w == b"iat-very-secret-value-4711"));
-    }
+    let bytes = app.stored_bytes();
+    assert!(
+        !bytes
+            .windows(26)
+            .any(|w| w == b"iat-very-secret-value-4711")
+    );
     let (_, edit) = admin.page(&path).await;
     assert!(!edit.contains("iat-very-secret-value-4711"));
     let form = without_field(
@@ -497,9 +498,8 @@ async fn discovery_refuses_a_redirect_an_issuer_mismatch_and_an_oversized_body()
 async fn an_edit_with_errors_keeps_values_and_a_new_secret_replaces_the_stored_one() {
     let (app, admin) = spawn_admin().await;
     let path = create_dcr(&admin, "edited").await;
-    let sealed = || {
-        app.text("SELECT hex(connector_secrets) AS line FROM key_managers WHERE name = 'edited'")
-    };
+    let sealed =
+        || app.blob("SELECT connector_secrets AS bytes FROM key_managers WHERE name = 'edited'");
     let before = sealed();
 
     let form = with_field(
@@ -536,9 +536,6 @@ async fn an_edit_with_errors_keeps_values_and_a_new_secret_replaces_the_stored_o
         before,
         "the new secret is sealed in place of the old"
     );
-    let bytes = std::fs::read(&app.db_path).unwrap();
-    let wal = std::fs::read(app.db_path.with_extension("db-wal")).unwrap_or_default();
-    for file in [&bytes, &wal] {
-        assert!(!file.windows(23).any(|w| w == b"a-new-secret-value-9999"));
-    }
+    let bytes = app.stored_bytes();
+    assert!(!bytes.windows(23).any(|w| w == b"a-new-secret-value-9999"));
 }

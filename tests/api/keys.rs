@@ -7,8 +7,6 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use diesel::RunQueryDsl;
-
 use crate::helpers::*;
 use crate::helpers::{FetchJson, data_field as field};
 use crate::results::shown_after;
@@ -122,14 +120,24 @@ fn resident_page(app: &TestApp) -> String {
 
 /// Counts of what a refused keys request must leave alone.
 fn keys_state(app: &TestApp) -> String {
-    app.lines(
-        "SELECT 'mappings ' || COUNT(*) AS line FROM key_mappings \
-         UNION ALL SELECT 'clients ' || COUNT(*) || ' ' || IFNULL(GROUP_CONCAT(client_id || ':' || IFNULL(application_id, '-') || ':' || IFNULL(key_type, '-') || ':' || grant_types || ':' || IFNULL(secret_hash, '-')), '') FROM oauth_clients \
-         UNION ALL SELECT 'tasks ' || COUNT(*) FROM key_manager_tasks",
-    )
-    .join("\n")
-        + "\n"
-        + &app.snapshot()
+    let mut lines = vec![format!(
+        "mappings {}",
+        app.count("SELECT COUNT(*) FROM key_mappings")
+    )];
+    lines.push(format!(
+        "clients {}",
+        app.count("SELECT COUNT(*) FROM oauth_clients")
+    ));
+    lines.extend(app.lines(
+        "SELECT client_id || ':' || coalesce(CAST(application_id AS TEXT), '-') || ':' \
+         || coalesce(key_type, '-') || ':' || grant_types || ':' || coalesce(secret_hash, '-') \
+         AS line FROM oauth_clients ORDER BY id",
+    ));
+    lines.push(format!(
+        "tasks {}",
+        app.count("SELECT COUNT(*) FROM key_manager_tasks")
+    ));
+    lines.join("\n") + "\n" + &app.snapshot()
 }
 
 #[actix_web::test]
@@ -191,7 +199,7 @@ async fn a_tpp_generates_keys_and_sees_the_secret_only_once() {
     );
     assert_eq!(
         app.text(&format!(
-            "SELECT create_mode || ' ' || state || ' ' || key_type || ' ' || IFNULL(consumer_secret, 'none') AS line \
+            "SELECT create_mode || ' ' || state || ' ' || key_type || ' ' || CASE WHEN consumer_secret IS NULL THEN 'none' ELSE 'stored' END AS line \
              FROM key_mappings WHERE consumer_key = '{key}' AND application_id = {id}"
         )),
         "CREATED ACTIVE PRODUCTION none"
@@ -337,7 +345,7 @@ async fn every_bad_callback_url_is_refused_naming_callback_url() {
     let key = field(&body, "consumer_key").unwrap();
     assert_eq!(
         app.text(&format!(
-            "SELECT redirect_uris || ' ' || grant_types || ' ' || pkce_mandatory AS line FROM oauth_clients WHERE client_id = '{key}'"
+            "SELECT redirect_uris || ' ' || grant_types || ' ' || CASE WHEN pkce_mandatory THEN '1' ELSE '0' END AS line FROM oauth_clients WHERE client_id = '{key}'"
         )),
         "[\"https://app.example/callback\",\"http://127.0.0.1:8080/cb\",\"http://[::1]/cb\",\"http://localhost/cb\"] authorization_code refresh_token 1"
     );
@@ -443,9 +451,9 @@ async fn grant_type_pkce_public_client_and_regulatory_rules_name_their_field() {
     let key = field(&body, "consumer_key").unwrap();
     assert_eq!(
         app.text(&format!(
-            "SELECT public_client || IFNULL(secret_hash, 'no-secret') AS line FROM oauth_clients WHERE client_id = '{key}'"
+            "SELECT CASE WHEN public_client THEN 'public ' ELSE 'confidential ' END || coalesce(secret_hash, 'no-secret') AS line FROM oauth_clients WHERE client_id = '{key}'"
         )),
-        "1no-secret"
+        "public no-secret"
     );
     let response = tpp
         .try_generate(
@@ -666,7 +674,7 @@ async fn out_of_band_keys_are_verified_then_used_like_generated_ones() {
     );
     assert_eq!(
         app.text(&format!(
-            "SELECT create_mode || ' ' || IFNULL(consumer_secret, 'none') AS line FROM key_mappings WHERE application_id = {id}"
+            "SELECT create_mode || ' ' || CASE WHEN consumer_secret IS NULL THEN 'none' ELSE 'stored' END AS line FROM key_mappings WHERE application_id = {id}"
         )),
         "MAPPED none"
     );
@@ -714,7 +722,7 @@ async fn out_of_band_keys_are_verified_then_used_like_generated_ones() {
     assert_eq!(app.count("SELECT COUNT(*) FROM key_mappings"), 0);
     assert_eq!(
         app.text(&format!(
-            "SELECT IFNULL(application_id, 'none') || ' ' || IFNULL(key_type, 'none') AS line FROM oauth_clients WHERE client_id = '{}'",
+            "SELECT coalesce(CAST(application_id AS TEXT), 'none') || ' ' || coalesce(key_type, 'none') AS line FROM oauth_clients WHERE client_id = '{}'",
             existing.client_id
         )),
         "none none"
@@ -966,7 +974,7 @@ async fn keys_are_updated_regenerated_and_removed() {
     );
     assert_eq!(
         app.text(&format!(
-            "SELECT grant_types || ' ' || redirect_uris || ' ' || pkce_mandatory || ' ' || application_id AS line FROM oauth_clients WHERE client_id = '{key}'"
+            "SELECT grant_types || ' ' || redirect_uris || ' ' || CASE WHEN pkce_mandatory THEN '1' ELSE '0' END || ' ' || application_id AS line FROM oauth_clients WHERE client_id = '{key}'"
         )),
         format!("client_credentials authorization_code [\"https://app.example/cb\"] 1 {id}")
     );
@@ -1051,11 +1059,10 @@ async fn the_token_endpoint_follows_every_change_to_a_client_it_has_just_used() 
     assert_eq!(token_for(&app, &key, &new_secret).await.0, StatusCode::OK);
 
     // Changed in the database by someone else: seen within the cache's second.
-    diesel::sql_query("UPDATE oauth_clients SET secret_hash = ? WHERE client_id = ?")
-        .bind::<diesel::sql_types::Text, _>(sha256_hex(b"set-elsewhere"))
-        .bind::<diesel::sql_types::Text, _>(&key)
-        .execute(&mut app.db())
-        .unwrap();
+    app.execute(&format!(
+        "UPDATE oauth_clients SET secret_hash = '{}' WHERE client_id = '{key}'",
+        sha256_hex(b"set-elsewhere")
+    ));
     tokio::time::sleep(portico::oauth_server::client_cache::TTL).await;
     assert_eq!(
         token_for(&app, &key, &new_secret).await.0,
@@ -1251,7 +1258,7 @@ async fn deleting_an_application_deletes_created_clients_and_keeps_mapped_ones()
     );
     assert_eq!(
         app.text(&format!(
-            "SELECT IFNULL(application_id, 'none') || ' ' || IFNULL(key_type, 'none') AS line FROM oauth_clients WHERE client_id = '{}'",
+            "SELECT coalesce(CAST(application_id AS TEXT), 'none') || ' ' || coalesce(key_type, 'none') AS line FROM oauth_clients WHERE client_id = '{}'",
             existing.client_id
         )),
         "none none",
@@ -1304,15 +1311,8 @@ async fn no_plaintext_consumer_secret_is_stored_anywhere() {
         "stored as its SHA-256"
     );
 
-    // Not a seed: the write-ahead log is folded into the file, so the bytes below are all.
-    app.execute("PRAGMA wal_checkpoint(FULL)");
-    let mut stored = Vec::new();
-    for suffix in ["", "-wal", "-shm"] {
-        let path = format!("{}{suffix}", app.db_path.display());
-        if let Ok(bytes) = std::fs::read(&path) {
-            stored.extend(bytes);
-        }
-    }
+    // Everything the database keeps (on SQLite with the write-ahead log folded in too).
+    let stored = app.stored_bytes();
     assert!(stored.len() > 4096);
     for secret in &secrets {
         assert!(

@@ -51,6 +51,7 @@ mod scopes;
 mod secrets;
 mod sessions;
 mod settings;
+mod stored;
 mod throttling;
 mod usability;
 mod work_claims;

@@ -932,7 +932,10 @@ async fn codes_are_single_use_bound_and_short_lived() {
 
     let code = code_for(&app, &person, &client, "openid").await;
     // Time passing: the code's ten minutes are over.
-    app.execute("UPDATE authorization_codes SET expires_at = strftime('%s','now') - 1 WHERE used_at IS NULL");
+    app.execute(&format!(
+        "UPDATE authorization_codes SET expires_at = {} WHERE used_at IS NULL",
+        epoch_now() - 1
+    ));
     assert_oauth_error(
         exchange(&app, &client, &code, VERIFIER).await,
         "invalid_grant",
@@ -1433,9 +1436,10 @@ async fn rotation_keeps_the_old_public_key_until_its_tokens_expire() {
         assert_eq!(body["active"], true);
     }
     // Once every token of the old key has expired (time passing, in SQL), the key leaves the JWKS.
-    app.execute(
-        "UPDATE signing_keys SET publish_until = strftime('%s','now') - 1 WHERE active = 0",
-    );
+    app.execute(&format!(
+        "UPDATE signing_keys SET publish_until = {} WHERE active = FALSE",
+        epoch_now() - 1
+    ));
     let app = restart(app, &fixed).await;
     let kids = jwks_field(&app, "kid").await;
     // The new ES256 key and the new RS256 key kept beside it for ID tokens.
@@ -1626,7 +1630,7 @@ async fn an_admin_registers_a_gateway_that_introspects_any_token() {
     assert!(list.contains("Edge gateway") && list.contains(&gateway.client_id));
     assert!(!list.contains(&secret), "the secret is shown only once");
 
-    let id = app.count("SELECT id AS n FROM oauth_clients WHERE resource_server = 1");
+    let id = app.count("SELECT id AS n FROM oauth_clients WHERE resource_server = TRUE");
     admin
         .post_ok(&format!("/admin/gateways/{id}/delete"), &[])
         .await;

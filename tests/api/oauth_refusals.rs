@@ -14,12 +14,12 @@ use crate::oauth::{CALLBACK, VERIFIER, app_with_client, basic, code_for, exchang
 pub(crate) fn server_tables(app: &TestApp) -> Vec<String> {
     let mut lines = Vec::new();
     for sql in [
-        "SELECT 'rt|' || token_hash || '|' || family_id || '|' || scope || '|' || issued_at || '|' || expires_at || '|' || IFNULL(used_at, '') AS line FROM refresh_tokens ORDER BY token_hash",
-        "SELECT 'fam|' || id || '|' || client_id || '|' || user_id || '|' || scope || '|' || IFNULL(revoked_at, '') || '|' || expires_at AS line FROM refresh_token_families ORDER BY id",
+        "SELECT 'rt|' || token_hash || '|' || family_id || '|' || scope || '|' || issued_at || '|' || expires_at || '|' || coalesce(CAST(used_at AS TEXT), '') AS line FROM refresh_tokens ORDER BY token_hash",
+        "SELECT 'fam|' || id || '|' || client_id || '|' || user_id || '|' || scope || '|' || coalesce(CAST(revoked_at AS TEXT), '') || '|' || expires_at AS line FROM refresh_token_families ORDER BY id",
         "SELECT 'fat|' || jti || '|' || family_id || '|' || expires_at AS line FROM family_access_tokens ORDER BY jti",
-        "SELECT 'code|' || code_hash || '|' || client_id || '|' || user_id || '|' || IFNULL(used_at, '') || '|' || IFNULL(family_id, '') || '|' || expires_at AS line FROM authorization_codes ORDER BY code_hash",
+        "SELECT 'code|' || code_hash || '|' || client_id || '|' || user_id || '|' || coalesce(CAST(used_at AS TEXT), '') || '|' || coalesce(CAST(family_id AS TEXT), '') || '|' || expires_at AS line FROM authorization_codes ORDER BY code_hash",
         "SELECT 'rev|' || id || '|' || jti || '|' || expires_at AS line FROM revoked_tokens ORDER BY id",
-        "SELECT 'client|' || client_id || '|' || IFNULL(secret_hash, '') || '|' || grant_types || '|' || redirect_uris || '|' || updated_at AS line FROM oauth_clients ORDER BY id",
+        "SELECT 'client|' || client_id || '|' || coalesce(CAST(secret_hash AS TEXT), '') || '|' || grant_types || '|' || redirect_uris || '|' || updated_at AS line FROM oauth_clients ORDER BY id",
         "SELECT 'consent|' || user_id || '|' || client_id || '|' || scope || '|' || updated_at AS line FROM consents ORDER BY id",
     ] {
         lines.extend(app.lines(sql));

@@ -62,10 +62,21 @@ async fn id_claims(app: &TestApp, client: &TestClient, location: &str) -> Value 
 /// Moves the person's sign-in `seconds` into the past (time passing, in SQL).
 fn sign_in_ago(app: &TestApp, username: &str, seconds: i64) -> i64 {
     let at = portico::db::now() - seconds;
-    app.execute(&format!(
-        "UPDATE sessions SET state = json_set(state, '$.auth_time', '{at}') WHERE user_id = {}",
-        app.user_id(username)
-    ));
+    let user = app.user_id(username);
+    // Each session value is stored as JSON text; the state is edited here, not in SQL.
+    for id in app.lines(&format!(
+        "SELECT id AS line FROM sessions WHERE user_id = {user}"
+    )) {
+        let state = app.text(&format!(
+            "SELECT state AS line FROM sessions WHERE id = '{id}'"
+        ));
+        let mut state: serde_json::Map<String, Value> = serde_json::from_str(&state).unwrap();
+        state.insert("auth_time".into(), Value::String(at.to_string()));
+        let state = serde_json::to_string(&state).unwrap().replace('\'', "''");
+        app.execute(&format!(
+            "UPDATE sessions SET state = '{state}' WHERE id = '{id}'"
+        ));
+    }
     at
 }
 

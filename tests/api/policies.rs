@@ -27,8 +27,13 @@ fn policy_id(app: &TestApp, level: &str, name: &str) -> i64 {
 }
 
 fn policy_column(app: &TestApp, id: i64, column: &str) -> String {
+    // The one boolean column reads as 1 or 0 on both backends.
+    let value = match column {
+        "requires_approval" => "CASE WHEN requires_approval THEN '1' ELSE '0' END".to_string(),
+        _ => format!("coalesce(CAST({column} AS TEXT), 'NULL')"),
+    };
     app.text(&format!(
-        "SELECT IFNULL(CAST({column} AS TEXT), 'NULL') AS line FROM throttling_policies WHERE id = {id}"
+        "SELECT {value} AS line FROM throttling_policies WHERE id = {id}"
     ))
 }
 

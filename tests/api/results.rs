@@ -518,7 +518,7 @@ async fn admin_areas(run: &mut Run) {
     // Two clients a key manager failed to delete: SQL, as none here fails on demand.
     run.app.execute(
         "INSERT INTO key_manager_tasks (key_manager_id, key_manager_name, consumer_key, application_name, error, created_at) \
-         SELECT id, display_name, 'orphan-' || n, 'Gone', 'HTTP 503', 0 FROM key_managers, (SELECT 1 AS n UNION SELECT 2) WHERE name = 'resident'",
+         SELECT id, display_name, 'orphan-' || n, 'Gone', 'HTTP 503', 0 FROM key_managers, (SELECT 1 AS n UNION SELECT 2) AS two WHERE name = 'resident'",
     );
     let task = |n: i64| {
         run.id_of(&format!(
@@ -566,7 +566,7 @@ async fn admin_areas(run: &mut Run) {
         post("/admin/apis", "/admin/apis", As::Admin, API),
     ])
     .await;
-    let gateway = run.id_of("SELECT id AS n FROM oauth_clients WHERE resource_server = 1");
+    let gateway = run.id_of("SELECT id AS n FROM oauth_clients WHERE resource_server = TRUE");
     let km = run.id_of("SELECT id AS n FROM key_managers WHERE name = 'partner'");
     let platinum = run.id_of("SELECT id AS n FROM throttling_policies WHERE name = 'Platinum'");
     let pets = run.id_of("SELECT id AS n FROM apis WHERE context = '/pets'");

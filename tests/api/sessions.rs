@@ -274,11 +274,8 @@ async fn sessions_expire_when_idle_and_at_their_absolute_limit() {
     let old = app.browser();
     old.sign_in("olga", PASSWORD).await;
     assert!(old.is_signed_in().await);
-    age_sessions(
-        &app,
-        "olga",
-        "created_at = strftime('%s','now') - 12 * 3600 - 1",
-    );
+    let limit = epoch_now() - 12 * 3600 - 1;
+    age_sessions(&app, "olga", &format!("created_at = {limit}"));
     assert!(
         !old.is_signed_in().await,
         "12 hours after sign-in the session ends, however active"
@@ -291,11 +288,11 @@ async fn activity_pushes_the_idle_deadline_forward() {
     let browser = app.tpp("pat").await;
     let id = app.user_id("pat");
     // Ten minutes left: a request extends the session to a full 30 minutes again.
-    age_sessions(&app, "pat", "expires_at = strftime('%s','now') + 600");
+    age_sessions(&app, "pat", &format!("expires_at = {}", epoch_now() + 600));
     assert!(browser.is_signed_in().await);
     let left = app.count(&format!(
-        "SELECT expires_at - strftime('%s','now') AS n FROM sessions WHERE user_id = {id}"
-    ));
+        "SELECT expires_at AS n FROM sessions WHERE user_id = {id}"
+    )) - epoch_now();
     assert!(left > 1700, "{left} seconds left");
 }
 
@@ -326,7 +323,7 @@ async fn post_after_expiry(
 
 /// Ends every session of `username` as the idle limit does.
 fn expire_sessions(app: &TestApp, username: &str) {
-    age_sessions(app, username, "expires_at = strftime('%s','now') - 1");
+    age_sessions(app, username, &format!("expires_at = {}", epoch_now() - 1));
 }
 
 /// Time passing for every session of `username` (`assignment` sets its clock columns): SQL, as

@@ -156,7 +156,13 @@ fn usable_key_manager(
             .find(|km| may_use(user, roles, km))
             .ok_or_else(|| forbidden("No key manager is available to you. Ask an administrator."))?
     } else {
-        let key_manager = KeyManagerRow::find_by_name(conn, name)?.ok_or_else(|| {
+        // No name holds a NUL, which PostgreSQL text cannot: such a name is not looked up.
+        let found = if name.contains('\0') {
+            None
+        } else {
+            KeyManagerRow::find_by_name(conn, name)?
+        };
+        let key_manager = found.ok_or_else(|| {
             let shown: String = name.chars().take(60).collect();
             ServiceError::invalid(
                 "key_manager",

@@ -139,10 +139,18 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let (filter, date_error) = query.filter();
     let page = query.page.unwrap_or(1).max(1);
-    let (events, total) = db::run(&pool, move |conn| {
-        AuditEvent::page(conn, &filter, (page - 1) * PER_PAGE, PER_PAGE).map_err(AppError::from)
-    })
-    .await?;
+    // Nothing stored holds a NUL (PostgreSQL text cannot): such a filter matches nothing.
+    let nul = [&filter.actor, &filter.action, &filter.object_type]
+        .iter()
+        .any(|v| v.contains('\0'));
+    let (events, total) = if nul {
+        (Vec::new(), 0)
+    } else {
+        db::run(&pool, move |conn| {
+            AuditEvent::page(conn, &filter, (page - 1) * PER_PAGE, PER_PAGE).map_err(AppError::from)
+        })
+        .await?
+    };
     Ok(crate::web::ok(&AuditPage {
         ctx,
         pagination: Pagination::new(page, PER_PAGE, total, query.url()),
