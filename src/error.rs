@@ -79,6 +79,7 @@ impl AppError {
             AppError::BadGateway(_) => ErrorKind::BadGateway,
             AppError::GatewayTimeout(_) => ErrorKind::GatewayTimeout,
             AppError::Database(e) if e.is_unavailable() => ErrorKind::Unavailable,
+            AppError::Database(e) if e.is_nul_in_text() => ErrorKind::BadRequest,
             AppError::Database(_) | AppError::Internal(_) | AppError::Failed(_) => {
                 ErrorKind::Internal
             }
@@ -99,6 +100,7 @@ impl AppError {
             AppError::Form { errors, .. } => {
                 errors.iter().map(|(_, m)| m).collect::<Vec<_>>().join(" ")
             }
+            AppError::Database(e) if e.is_nul_in_text() => crate::db::NUL_IN_TEXT.to_string(),
             AppError::NotFound
             | AppError::PayloadTooLarge
             | AppError::Database(_)

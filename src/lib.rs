@@ -39,6 +39,8 @@ pub enum StartError {
     Database(#[from] db::DbSetupError),
     #[error("first administrator: {0}")]
     FirstAdmin(#[from] services::accounts::AdminSetupError),
+    #[error("organisations: {0}")]
+    Organisations(db::DbError),
     #[error("signing keys: {0}")]
     SigningKeys(#[from] oauth_server::keys::KeyError),
     #[error("cannot listen on {address}: {source}")]
@@ -52,6 +54,17 @@ impl Application {
     pub async fn build(mut settings: Settings) -> Result<Self, StartError> {
         let pool = db::connect_with(settings.database.clone(), settings.database_pool_size)?;
         services::accounts::ensure_first_admin(&pool, settings.first_admin.as_ref()).await?;
+        let adopted = db::run(&pool, |conn| {
+            services::organisations::adopt_accounts(conn).map_err(db::DbError::from)
+        })
+        .await
+        .map_err(StartError::Organisations)?;
+        if adopted > 0 {
+            tracing::info!(
+                accounts = adopted,
+                "accounts from before organisations each became the Owner of one"
+            );
+        }
         aw::block(security::password::warm_up).await.ok();
 
         let listener = TcpListener::bind(settings.listen).map_err(|source| StartError::Listen {

@@ -43,12 +43,19 @@ enum Command {
     /// rows of each table on both sides. Portico on PostgreSQL needs this installation's
     /// secret key (PORTICO_SECRET_KEY).
     MigrateDatabase {
-        /// The PostgreSQL database to fill: postgres://user@host/database
-        #[arg(long, value_name = "URL")]
+        /// The PostgreSQL database to fill: postgres://user@host/database (or from
+        /// PORTICO_MIGRATE_TO, which keeps a password out of the process list)
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "PORTICO_MIGRATE_TO",
+            hide_env_values = true
+        )]
         to: String,
     },
-    /// Write a consistent copy of the SQLite database to a new file while Portico serves (on
-    /// PostgreSQL, use pg_dump).
+    /// Write a consistent copy of the SQLite database to a new file while Portico serves, and
+    /// the key file beside the database to FILE.key when there is one (on PostgreSQL, use
+    /// pg_dump).
     Backup {
         /// The file to create (refused when it exists).
         #[arg(long, value_name = "FILE")]

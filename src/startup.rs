@@ -19,7 +19,7 @@ use crate::services::keys::Keys;
 use crate::web::context::{identify, require_admin, require_signed_in};
 use crate::web::{
     account, accounts, admin, apis, applications, assets, consent, end_session, errors, home,
-    unsent_form,
+    organisations, unsent_form,
 };
 
 /// Who may use a route.
@@ -76,6 +76,8 @@ route_table! {
     SignedIn get  "/account/consents"          => account::consents;
     SignedIn get  "/account/unsent-form"       => unsent_form::show;
     SignedIn post "/account/consents/{id}/revoke" => account::revoke;
+    SignedIn get  "/organisation"              => organisations::show;
+    SignedIn post "/organisation/switch"       => organisations::switch;
     Public   get  "/oauth2/authorize"          => consent::start;
     Public   post "/oauth2/authorize"          => consent::start;
     Public   post "/oauth2/authorize/decision" => consent::decide;
@@ -107,6 +109,9 @@ route_table! {
     Admin    post "/admin/users/{id}/lock"     => admin::users::lock;
     Admin    post "/admin/users/{id}/unlock"   => admin::users::unlock;
     Admin    post "/admin/users/{id}/roles"    => admin::users::roles;
+    Admin    get  "/admin/organisations"       => admin::organisations::list;
+    Admin    post "/admin/organisations/{id}/suspend" => admin::organisations::suspend;
+    Admin    post "/admin/organisations/{id}/reinstate" => admin::organisations::reinstate;
     Admin    get  "/admin/subscriptions"       => admin::subscriptions::list;
     Admin    post "/admin/subscriptions/{id}/approve" => admin::subscriptions::approve;
     Admin    post "/admin/subscriptions/{id}/reject"  => admin::subscriptions::reject;

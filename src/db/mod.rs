@@ -205,6 +205,21 @@ impl DbError {
     }
 }
 
+impl DbError {
+    /// True when the query carried text with a NUL character, which PostgreSQL text cannot
+    /// hold (SQLite stores it): bad input to refuse, not a defect. No stored value holds one,
+    /// so a lookup by such a value could find nothing anyway.
+    pub fn is_nul_in_text(&self) -> bool {
+        use diesel::result::Error;
+        matches!(self, DbError::Query(Error::DatabaseError(_, info))
+            if info.message().starts_with("invalid byte sequence for encoding")
+                && info.message().ends_with("0x00"))
+    }
+}
+
+/// What a person is told of text with a NUL character (see `DbError::is_nul_in_text`).
+pub const NUL_IN_TEXT: &str = "The request holds a NUL character (U+0000), which no field takes.";
+
 /// Messages PostgreSQL gives when it is going away or cannot take the work now.
 const UNAVAILABLE_STATES: &[&str] = &[
     "the database system is shutting down",

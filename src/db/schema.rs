@@ -124,15 +124,43 @@ diesel::table! {
 diesel::table! {
     applications (id) {
         id -> BigInt,
-        owner_id -> BigInt,
+        owner_id -> Nullable<BigInt>,
         name -> Text,
         name_key -> Text,
         description -> Text,
         policy_id -> BigInt,
         created_at -> BigInt,
         updated_at -> BigInt,
+        organisation_id -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    organisations (id) {
+        id -> BigInt,
+        name -> Text,
+        name_key -> Text,
+        legal_identifier -> Text,
+        country -> Text,
+        status -> Text,
+        decision_reason -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    memberships (organisation_id, user_id) {
+        organisation_id -> BigInt,
+        user_id -> BigInt,
+        role -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(memberships -> organisations (organisation_id));
+diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(applications -> organisations (organisation_id));
 
 diesel::table! {
     subscriptions (id) {
@@ -160,6 +188,7 @@ diesel::table! {
         application_id -> Nullable<BigInt>,
         summary -> Text,
         created_at -> BigInt,
+        organisation_id -> Nullable<BigInt>,
     }
 }
 
@@ -365,4 +394,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     key_mappings,
     key_manager_tasks,
     client_registrations,
+    organisations,
+    memberships,
 );

@@ -3,6 +3,7 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::FieldErrors;
+use super::organisations::{self, OrganisationName};
 use super::text;
 use crate::text_enum;
 
@@ -132,6 +133,12 @@ pub struct SignupForm {
     pub last_name: String,
     #[serde(default)]
     pub organization: String,
+    /// The new organisation's registration number or similar (optional).
+    #[serde(default)]
+    pub legal_identifier: String,
+    /// The new organisation's country, ISO 3166-1 alpha-2 (optional).
+    #[serde(default)]
+    pub country: String,
     #[serde(default)]
     pub password: String,
     #[serde(default)]
@@ -160,6 +167,16 @@ pub struct NewAccount {
     pub last_name: String,
     pub organization: String,
     pub password: NewPassword,
+    /// The organisation the person founds: named as they typed it (`None`: after them).
+    pub founds: Founding,
+}
+
+/// The organisation a sign-up founds.
+#[derive(Debug, Default, Clone)]
+pub struct Founding {
+    pub name: Option<OrganisationName>,
+    pub legal_identifier: String,
+    pub country: String,
 }
 
 impl NewAccount {
@@ -192,6 +209,11 @@ impl NewAccount {
             "organization",
             text::optional_line(&form.organization, "Organization", 200),
         );
+        let legal_identifier = errors.check(
+            "legal_identifier",
+            organisations::legal_identifier(&form.legal_identifier),
+        );
+        let country = errors.check("country", organisations::country(&form.country));
         let password = NewPassword::parse(
             &form.password,
             &form.password_confirm,
@@ -203,6 +225,11 @@ impl NewAccount {
             email: email?,
             first_name: first_name?,
             last_name: last_name?,
+            founds: Founding {
+                name: organisations::organisation_name(organization.as_deref()?).ok(),
+                legal_identifier: legal_identifier?,
+                country: country?,
+            },
             organization: organization?,
             password: password?,
         })

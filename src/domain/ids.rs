@@ -74,6 +74,10 @@ id_type!(
     /// A key manager (`key_managers.id`).
     KeyManagerId
 );
+id_type!(
+    /// An organisation (`organisations.id`).
+    OrganisationId
+);
 
 #[cfg(test)]
 mod tests {

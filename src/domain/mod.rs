@@ -66,6 +66,7 @@ pub mod key_managers;
 pub mod keys;
 pub mod local_path;
 pub mod oauth;
+pub mod organisations;
 pub mod policies;
 pub mod structured_text;
 pub mod text;

@@ -118,3 +118,34 @@ mod tests {
         );
     }
 }
+
+/// A name that must not pose as another: trimmed, NFC-normalised, one line of 1 to `max`
+/// characters; two names are the same when their `key()`s (lower-cased, NFC) are equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoldedName {
+    name: String,
+    key: String,
+}
+
+impl FoldedName {
+    pub fn parse(value: &str, label: &str, max: usize) -> Result<Self, String> {
+        use unicode_normalization::UnicodeNormalization;
+        let name: String = value.trim().nfc().collect();
+        Ok(Self::of_valid(required_line(&name, label, max)?))
+    }
+
+    /// A name already checked (or made from checked parts).
+    pub fn of_valid(name: String) -> Self {
+        use unicode_normalization::UnicodeNormalization;
+        let key = name.to_lowercase().nfc().collect();
+        Self { name, key }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.name
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}

@@ -27,7 +27,6 @@ use super::grants::{self, Ask, Grant, Person};
 use super::prompt::{self, Prompt};
 use super::tokens::parse_scope;
 use crate::db;
-use crate::db::models::applications::Application;
 use crate::db::models::consents::Consent;
 use crate::domain::ids::UserId;
 use crate::domain::oauth::is_private_use;
@@ -236,7 +235,7 @@ fn validate(
         Ok(asked) => asked,
         Err(e) => return fail("invalid_scope", e.description),
     };
-    let owner = owner_of(conn, &client)?;
+    let owner = owner_of(&client);
     let valid = Valid {
         client: client.clone(),
         redirect_uri: redirect_uri.clone(),
@@ -287,16 +286,11 @@ fn proven_client(
 }
 
 /// Who the consent page says owns the application (Portico's own clients belong to the portal).
-fn owner_of(conn: &mut DbConnection, client: &ClientWithApplication) -> QueryResult<String> {
-    match client.client.application_id {
-        Some(id) => {
-            let owner_id: UserId = crate::db::schema::applications::table
-                .find(id)
-                .select(crate::db::schema::applications::owner_id)
-                .first(conn)?;
-            Application::owner_label(conn, owner_id)
-        }
-        None => Ok("this portal".to_string()),
+fn owner_of(client: &ClientWithApplication) -> String {
+    match (&client.client.application_id, &client.organisation) {
+        (None, _) => "this portal".to_string(),
+        (Some(_), Some(organisation)) => organisation.name.clone(),
+        (Some(_), None) => "an organisation".to_string(),
     }
 }
 

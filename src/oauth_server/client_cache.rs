@@ -94,16 +94,30 @@ impl ClientCache {
     }
 }
 
+/// The portal's POST routes that never change a client, its application or its owner's
+/// standing: signing in, out and up (a new account waits, and owns no application yet). They
+/// are the busiest POSTs, and on a shared database each emptying is announced to every
+/// instance.
+const NEVER_CHANGE_CLIENTS: &[&str] = &["/login", "/logout", "/signup"];
+
 /// Middleware around the portal: once a state-changing request has been answered, the client
-/// cache is emptied, so the next token request reads what that request wrote.
+/// cache is emptied, so the next token request reads what that request wrote. A request
+/// refused with a 4xx changed nothing (every refusal rolls back), so it empties nothing.
 pub async fn forget_after_changes(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let changes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD)
+        && !NEVER_CHANGE_CLIENTS.contains(&req.path());
     let server = req.app_data::<web::Data<AuthorizationServer>>().cloned();
     let response = next.call(req).await;
-    if changes && let Some(server) = server {
+    let refused = response
+        .as_ref()
+        .is_ok_and(|r| r.status().is_client_error());
+    if changes
+        && !refused
+        && let Some(server) = server
+    {
         server.changed().await;
     }
     response
@@ -142,6 +156,7 @@ mod tests {
                 id_token_signed_response_alg: None,
             },
             application: None,
+            organisation: None,
             owner_active: true,
             entitlement: Default::default(),
         })

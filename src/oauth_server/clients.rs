@@ -10,11 +10,11 @@ use super::grants::Entitlement;
 use crate::config::SigningAlgorithm;
 use crate::db::now;
 use crate::db::schema::{
-    applications, oauth_client_origins, oauth_clients, throttling_policies, users,
+    applications, oauth_client_origins, oauth_clients, organisations, throttling_policies,
 };
-use crate::domain::accounts::AccountStatus;
 use crate::domain::keys::KeyType;
 use crate::domain::oauth::{redirect_matches, web_origin};
+use crate::domain::organisations::OrganisationStatus;
 use crate::security::{constant_time_eq, random, sha256_hex};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -84,20 +84,42 @@ impl Default for Lifetimes {
 pub struct ApplicationClaim {
     pub id: i64,
     pub name: String,
-    /// Who owns the application (the consent page names them); never put in a token.
+    /// The organisation that owns the application (the consent page names it); tokens carry
+    /// it as their `org` claim instead.
     #[serde(skip)]
     pub owner: String,
     pub tier: String,
 }
+
+/// The organisation a client's tokens speak for: the `org` claim.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct OrgClaim {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A client with its application, its tier and its organisation, as one row.
+type ClientRow = (
+    OAuthClient,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<OrganisationStatus>,
+);
 
 /// A client with its application, read in one query (the token endpoint's hot path).
 #[derive(Debug, Clone)]
 pub struct ClientWithApplication {
     pub client: OAuthClient,
     pub application: Option<ApplicationClaim>,
-    /// False while the application's owner is locked, rejected or pending: the client gets
-    /// no tokens and the tokens it holds are inactive (they come back if the owner is
-    /// unlocked). Clients of no application (gateways, test clients) are always usable.
+    /// The application's organisation.
+    pub organisation: Option<OrgClaim>,
+    /// False while the application's organisation is suspended, rejected or waiting for
+    /// approval: the client gets no tokens and the tokens it holds are inactive (they come
+    /// back when it is reinstated). Clients of no application (gateways, test clients) are
+    /// always usable.
     pub owner_active: bool,
     /// The APIs and scopes the application is entitled to now (see `grants`).
     pub entitlement: Entitlement,
@@ -187,7 +209,11 @@ impl OAuthClient {
         }
         let row = oauth_clients::table
             .left_join(applications::table)
-            .left_join(users::table.on(users::id.eq(applications::owner_id)))
+            .left_join(
+                organisations::table.on(organisations::id
+                    .nullable()
+                    .eq(applications::organisation_id)),
+            )
             .left_join(
                 throttling_policies::table.on(throttling_policies::id.eq(applications::policy_id)),
             )
@@ -196,42 +222,46 @@ impl OAuthClient {
                 OAuthClient::as_select(),
                 applications::id.nullable(),
                 applications::name.nullable(),
-                users::username.nullable(),
                 throttling_policies::name.nullable(),
-                users::status.nullable(),
+                organisations::id.nullable(),
+                organisations::name.nullable(),
+                organisations::status.nullable(),
             ))
-            .first::<(
-                OAuthClient,
-                Option<i64>,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<AccountStatus>,
-            )>(conn)
+            .first::<ClientRow>(conn)
             .optional()?;
-        let Some((client, id, name, owner, tier, status)) = row else {
+        let Some((client, id, name, tier, org_id, org_name, status)) = row else {
             return Ok(None);
         };
         let entitlement = match id {
             Some(id) => Entitlement::load(conn, id)?,
             None => Entitlement::default(),
         };
-        Ok(Some({
-            let application = match (id, name, owner, tier) {
-                (Some(id), Some(name), Some(owner), Some(tier)) => Some(ApplicationClaim {
-                    id,
-                    name,
-                    owner,
-                    tier,
-                }),
-                _ => None,
-            };
-            ClientWithApplication {
-                client,
-                application,
-                owner_active: status.is_none_or(|s| s == AccountStatus::Active),
-                entitlement,
-            }
+        let organisation = match (org_id, org_name) {
+            (Some(id), Some(name)) => Some(OrgClaim { id, name }),
+            _ => None,
+        };
+        let application = match (id, name, tier) {
+            (Some(id), Some(name), Some(tier)) => Some(ApplicationClaim {
+                id,
+                name,
+                owner: organisation
+                    .as_ref()
+                    .map(|o| o.name.clone())
+                    .unwrap_or_default(),
+                tier,
+            }),
+            _ => None,
+        };
+        Ok(Some(ClientWithApplication {
+            client,
+            // An application outside any organisation (not adopted yet) gets nothing.
+            owner_active: match (&application, status) {
+                (None, _) => true,
+                (Some(_), status) => status == Some(OrganisationStatus::Active),
+            },
+            application,
+            organisation,
+            entitlement,
         }))
     }
 

@@ -130,6 +130,9 @@ impl From<crate::db::DbError> for OAuthError {
                 "The authorization server cannot reach its database; try again in a moment.",
             );
         }
+        if error.is_nul_in_text() {
+            return OAuthError::invalid_request(crate::db::NUL_IN_TEXT);
+        }
         tracing::error!(error = %error, "authorization server database error");
         OAuthError::server_error()
     }

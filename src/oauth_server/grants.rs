@@ -327,6 +327,12 @@ pub fn declared(conn: &mut DbConnection, names: &[&str]) -> QueryResult<Vec<Stri
     crate::db::models::api_scopes::ApiScope::known(conn, names)
 }
 
+/// A person's subject: every row has one (the migration and an insert trigger give it); the
+/// id would only show if the database were edited by hand.
+pub fn subject_of(user_id: UserId, subject: Option<String>) -> String {
+    subject.unwrap_or_else(|| format!("user-{user_id}"))
+}
+
 /// A person as tokens know them: their opaque subject and the roles scopes are bound to (the
 /// roles an administrator gave them, and their account's role).
 pub struct Person {
@@ -340,15 +346,24 @@ impl Person {
             .find(user_id)
             .select((users::subject, users::role))
             .first(conn)?;
+        Self::with_account(conn, user_id, subject, role)
+    }
+
+    /// The person whose account's subject and role were read already (with a refresh
+    /// token): only the roles an administrator gave are read.
+    pub fn with_account(
+        conn: &mut DbConnection,
+        user_id: UserId,
+        subject: Option<String>,
+        role: String,
+    ) -> QueryResult<Person> {
         let mut roles: Vec<String> = user_roles::table
             .filter(user_roles::user_id.eq(user_id))
             .select(user_roles::role)
             .load(conn)?;
         roles.push(role);
         Ok(Person {
-            // Every row has one (the migration and an insert trigger give it); the id would
-            // only show if the database were edited by hand.
-            subject: subject.unwrap_or_else(|| format!("user-{user_id}")),
+            subject: subject_of(user_id, subject),
             roles,
         })
     }

@@ -112,14 +112,14 @@ fn describe(
             "subscriptions": subscriptions,
         })));
     }
-    let Some((refresh, family, status)) = RefreshToken::find(conn, token)? else {
+    let Some((refresh, family, owner)) = RefreshToken::find(conn, token)? else {
         return Ok(None);
     };
     let now = db::now();
     if family.revoked_at.is_some()
         || refresh.used_at.is_some()
         || refresh.expires_at <= now
-        || status != AccountStatus::Active
+        || owner.status != AccountStatus::Active
         || !may_see(&family.client_id)
         || !server
             .client(conn, &family.client_id)?
@@ -132,7 +132,7 @@ fn describe(
         "token_type": "refresh_token",
         "client_id": family.client_id,
         "scope": refresh.scope,
-        "sub": grants::Person::load(conn, family.user_id)?.subject,
+        "sub": grants::subject_of(family.user_id, owner.subject),
         "iss": server.issuer,
         "exp": refresh.expires_at,
         "iat": refresh.issued_at,

@@ -285,7 +285,7 @@ fn refresh_token(
     let requested = parse_scope(params.get("scope"))?.unwrap_or_default();
     let resource = params.get("resource").map(str::to_string);
     db::write::<_, OAuthError, _>(conn, |conn| {
-        let (token, family, status) = RefreshToken::find(conn, &presented)?
+        let (token, family, owner) = RefreshToken::find(conn, &presented)?
             .ok_or_else(|| OAuthError::invalid_grant("The refresh token is not valid."))?;
         if family.client_id != client.client.client_id {
             return Err(OAuthError::invalid_grant(
@@ -304,14 +304,14 @@ fn refresh_token(
         if token.expires_at <= now || family.expires_at <= now {
             return Err(OAuthError::invalid_grant("The refresh token has expired."));
         }
-        if status != AccountStatus::Active {
+        if owner.status != AccountStatus::Active {
             return Err(OAuthError::invalid_grant(
                 "The account this grant belongs to is not active.",
             ));
         }
         let scope = narrowed(&token.scope, &requested)?;
         let resource = chosen_resource(&family.resource, resource.as_deref())?;
-        let person = Person::load(conn, family.user_id)?;
+        let person = Person::with_account(conn, family.user_id, owner.subject, owner.role)?;
         let grant = regrant(conn, server, client, &person, &scope, resource)?;
         if !RefreshToken::mark_used(conn, &token.token_hash)? {
             // Rotated by a parallel request between the read and now: a reuse as well.

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::clients::{ApplicationClaim, ClientWithApplication};
+use super::clients::{ApplicationClaim, ClientWithApplication, OrgClaim};
 use super::error::OAuthError;
 use super::grants::{Audience, Grant};
 use crate::db::schema::{
@@ -36,6 +36,9 @@ pub struct AccessClaims {
     pub key_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application: Option<ApplicationClaim>,
+    /// The organisation the application belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<OrgClaim>,
 }
 
 /// The claims of an ID token.
@@ -72,6 +75,7 @@ pub fn access_claims(
         scope: grant.scope(),
         key_type: client.client.key_type.map(|k| k.as_str().to_string()),
         application: client.application.clone(),
+        org: client.organisation.clone(),
     }
 }
 
@@ -247,6 +251,15 @@ impl Family {
     }
 }
 
+/// The account a grant belongs to, as a refresh token's read brings it along.
+#[derive(Debug, Queryable)]
+pub struct GrantOwner {
+    pub status: AccountStatus,
+    pub subject: Option<String>,
+    /// The account's role (the roles an administrator gave are read apart).
+    pub role: String,
+}
+
 impl RefreshToken {
     pub fn insert(
         conn: &mut DbConnection,
@@ -268,12 +281,11 @@ impl RefreshToken {
         Ok(())
     }
 
-    /// The token with its family and the status of the account the grant belongs to, in one
-    /// read.
+    /// The token with its family and the account the grant belongs to, in one read.
     pub fn find(
         conn: &mut DbConnection,
         token: &str,
-    ) -> QueryResult<Option<(RefreshToken, Family, AccountStatus)>> {
+    ) -> QueryResult<Option<(RefreshToken, Family, GrantOwner)>> {
         refresh_tokens::table
             .inner_join(refresh_token_families::table)
             .inner_join(users::table.on(users::id.eq(refresh_token_families::user_id)))
@@ -281,7 +293,7 @@ impl RefreshToken {
             .select((
                 RefreshToken::as_select(),
                 Family::as_select(),
-                users::status,
+                (users::status, users::subject, users::role),
             ))
             .first(conn)
             .optional()

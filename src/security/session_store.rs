@@ -21,6 +21,8 @@ const EXTEND_EVERY_SECS: i64 = 60;
 
 /// The session state key holding the signed-in user's id.
 pub const USER_ID: &str = "user_id";
+/// The session key of the organisation the person works in now.
+pub const ORGANISATION_ID: &str = "organisation_id";
 /// The session state key holding when the user signed in (Unix seconds).
 pub const AUTH_TIME: &str = "auth_time";
 

@@ -96,6 +96,7 @@ pub async fn create_admin(
         last_name: "Administrator".into(),
         organization: String::new(),
         password,
+        founds: Default::default(),
     };
     insert_user(pool, account, hash, Role::Admin, AccountStatus::Active)
         .await
@@ -211,6 +212,7 @@ pub async fn decide(
             .apply(user.status)
             .map_err(|m| ServiceError::Conflict(m.into()))?;
         User::set_decision(conn, user.id, status, reason.as_deref())?;
+        super::organisations::follow_sign_up_decision(conn, user.id, status)?;
         if status != AccountStatus::Active {
             SessionRow::delete_for_user(conn, user.id)?;
             crate::oauth_server::end_grants_of_user(conn, user.id)?;

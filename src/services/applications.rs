@@ -10,7 +10,7 @@ use crate::domain::ids::ApplicationId;
 use crate::domain::policies::PolicyLevel;
 use crate::key_managers::Connectors;
 
-use super::{ServiceError, ServiceResult, audited, keys};
+use super::{ServiceError, ServiceResult, audited, keys, organisations};
 
 fn subject(id: Option<ApplicationId>) -> Subject<'static> {
     Subject {
@@ -23,7 +23,9 @@ fn subject(id: Option<ApplicationId>) -> Subject<'static> {
 fn duplicate(name: &str) -> ServiceError {
     ServiceError::taken(
         "name",
-        format!("You already have an application named “{name}”. Choose another name."),
+        format!(
+            "Your organisation already has an application named “{name}”. Choose another name."
+        ),
     )
 }
 
@@ -73,11 +75,13 @@ pub async fn create(
     form: ApplicationForm,
 ) -> ServiceResult<Application> {
     let input = ApplicationInput::parse(&form).map_err(ServiceError::Invalid)?;
-    let owner = actor.id;
+    let (owner, organisation) = (actor.id, actor.organisation);
     let about = subject(None);
     audited(pool, &actor, "create", about, move |conn, subject| {
+        let organisation = organisations::working_in(conn, owner, organisation)?;
         let (changes, policy) = changes(conn, &input)?;
-        let application = Application::insert(conn, owner, &changes).map_err(name_taken(&input))?;
+        let application =
+            Application::insert(conn, organisation, owner, &changes).map_err(name_taken(&input))?;
         *subject = self::subject(Some(application.id));
         let summary = format!(
             "Created application “{}” with policy {}",
@@ -97,7 +101,7 @@ pub async fn update(
     let input = ApplicationInput::parse(&form).map_err(ServiceError::Invalid)?;
     let owner = actor.id;
     audited(pool, &actor, "update", subject(Some(id)), move |conn, _| {
-        let current = Application::find_owned(conn, id, owner)?.ok_or(ServiceError::NotFound)?;
+        let current = organisations::changeable(conn, id, owner)?;
         let (changes, policy) = changes(conn, &input)?;
         Application::update(conn, id, &changes).map_err(name_taken(&input))?;
         let mut changed = Vec::new();
@@ -119,8 +123,7 @@ pub async fn update(
         } else {
             format!("Updated {}", changed.join(", "))
         };
-        let application =
-            Application::find_owned(conn, id, owner)?.ok_or(ServiceError::NotFound)?;
+        let (application, _) = organisations::readable(conn, id, owner)?;
         Ok((application, summary))
     })
     .await
@@ -141,8 +144,7 @@ pub async fn delete(
     let owner = actor.id;
     let (application, mappings) =
         audited(pool, &actor, "delete", subject(Some(id)), move |conn, _| {
-            let application =
-                Application::find_owned(conn, id, owner)?.ok_or(ServiceError::NotFound)?;
+            let application = organisations::changeable(conn, id, owner)?;
             let mappings = KeyMapping::of_application(conn, id)?;
             Application::delete(conn, id)?;
             let what = if mappings.is_empty() {

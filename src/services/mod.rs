@@ -10,6 +10,7 @@ pub mod demo;
 pub mod gateways;
 pub mod key_managers;
 pub mod keys;
+pub mod organisations;
 pub mod policies;
 pub mod sign_in;
 pub mod subscriptions;

@@ -15,14 +15,48 @@ use std::net::IpAddr;
 
 use crate::db::models::audit_events::{AuditEvent, Subject};
 use crate::db::models::login_throttles::{Attempt, LoginThrottle, ThrottleRule};
+use crate::db::models::organisations::NewOrganisation;
 use crate::db::models::users::User;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::accounts::{AccountStatus, NewAccount, PASSWORD_MAX, Role, username_key};
 use crate::domain::ids::UserId;
+use crate::domain::organisations::{OrganisationStatus, organisation_name};
 use crate::security::client_address::ClientAddress;
 use crate::security::password;
 use crate::services::accounts::insert_user_in;
+use crate::services::organisations::{found, free_name};
 use crate::services::{ServiceError, ServiceResult};
+
+/// The organisation a new account founds, with the account as its Owner: waiting for an
+/// administrator when sign-ups need approval. Named as typed (a taken name is the form's
+/// conflict), else after the username (told apart from a taken name).
+fn found_organisation(
+    conn: &mut crate::db::DbConnection,
+    account: &NewAccount,
+    user: &User,
+    needs_approval: bool,
+) -> ServiceResult<()> {
+    let name = match &account.founds.name {
+        Some(name) => name.clone(),
+        None => {
+            let after_user = organisation_name(&user.username)
+                .map_err(|e| ServiceError::invalid("organization", e))?;
+            free_name(conn, &after_user, &user.username)?
+        }
+    };
+    let new = NewOrganisation {
+        name: &name,
+        legal_identifier: &account.founds.legal_identifier,
+        country: &account.founds.country,
+        status: if needs_approval {
+            OrganisationStatus::Pending
+        } else {
+            OrganisationStatus::Active
+        },
+    };
+    found(conn, &new, user.id, "organization")?;
+    Ok(())
+}
 
 /// Five failures for one account from one address lock that pair for 15 minutes.
 pub const ACCOUNT_FROM_ADDRESS_RULE: ThrottleRule = ThrottleRule {
@@ -299,6 +333,7 @@ pub async fn sign_up(
     let created = db::run(pool, move |conn| {
         db::write(conn, |conn| {
             let user = insert_user_in(conn, &account, &hash, Role::Tpp, status)?;
+            found_organisation(conn, &account, &user, needs_approval)?;
             let waiting = if needs_approval {
                 " (waiting for approval)"
             } else {
@@ -317,7 +352,9 @@ pub async fn sign_up(
         })
     })
     .await;
-    if let Err(ServiceError::Taken(_)) = created {
+    if let Err(ServiceError::Taken(errors)) = &created
+        && errors.get("username").is_some()
+    {
         // The same price as a failed sign-in, so sign-up is no cheaper username oracle.
         db::run(pool, move |conn| {
             db::write(conn, |conn| {

@@ -65,8 +65,7 @@ pub async fn subscribe(
         let api = Api::find(conn, api_id)?
             .filter(|a| a.status.is_listed())
             .ok_or(ServiceError::NotFound)?;
-        let application =
-            Application::find_owned(conn, application_id, owner)?.ok_or(ServiceError::NotFound)?;
+        let application = super::organisations::changeable(conn, application_id, owner)?;
         if !api.status.is_subscribable() {
             // Shown by the application field: the form is how the TPP learns it.
             return Err(ServiceError::taken(
@@ -142,8 +141,7 @@ pub async fn unsubscribe(
     let owner = actor.id;
     let subject = subject(Some(subscription_id), Some(application_id));
     audited(pool, &actor, "unsubscribe", subject, move |conn, _| {
-        let application =
-            Application::find_owned(conn, application_id, owner)?.ok_or(ServiceError::NotFound)?;
+        let application = super::organisations::changeable(conn, application_id, owner)?;
         let subscription = Subscription::find(conn, subscription_id)?
             .filter(|s| s.application_id == application.id)
             .ok_or(ServiceError::NotFound)?;

@@ -96,15 +96,21 @@ async fn api_page(
     form: SubscribeForm,
     errors: FieldErrors,
 ) -> Result<ApiPage, AppError> {
-    let viewer_id = ctx.viewer.as_ref().map(|v| v.id);
+    // The applications of the organisation the person works in, when they may subscribe them.
+    let organisation = ctx
+        .viewer
+        .as_ref()
+        .and_then(|v| v.membership.as_ref())
+        .filter(|m| m.may_change_applications())
+        .map(|m| m.organisation_id);
     let (api, tiers, scopes, applications) = db::run(pool, move |conn| {
         let api = Api::find(conn, api_id)?
             .filter(|a| a.status.is_listed())
             .ok_or(AppError::NotFound)?;
         let tiers = Api::tiers(conn, api.id)?;
         let scopes = ApiScope::of_api(conn, api.id)?;
-        let applications = match viewer_id {
-            Some(id) => Application::all_owned(conn, id)?,
+        let applications = match organisation {
+            Some(id) => Application::all_in(conn, id)?,
             None => Vec::new(),
         };
         Ok::<_, AppError>((api, tiers, scopes, applications))

@@ -14,11 +14,14 @@ use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, web}
 use serde::{Deserialize, Serialize};
 
 use crate::db::models::audit_events::Actor;
+use crate::db::models::organisations::Membership;
 use crate::db::models::users::User;
 use crate::db::{self, DbPool};
 use crate::domain::accounts::AccountStatus;
+use crate::domain::ids::OrganisationId;
 use crate::error::AppError;
-use crate::security::{csrf, expired_form, session_store::USER_ID};
+use crate::security::session_store::{ORGANISATION_ID, USER_ID};
+use crate::security::{csrf, expired_form};
 use actix_web::ResponseError;
 
 /// The signed-in person, as the pages need them.
@@ -27,28 +30,40 @@ pub struct Viewer {
     pub id: UserId,
     pub username: String,
     pub display_name: String,
-    pub organization: String,
     pub is_admin: bool,
+    /// The organisation the person works in now: the one the session chose, else their
+    /// first. Checked against the database at every request, so a removed member loses it
+    /// at once.
+    pub membership: Option<Membership>,
+    /// Every organisation they belong to (the header's switcher).
+    pub memberships: Vec<Membership>,
 }
 
-impl From<&User> for Viewer {
-    fn from(user: &User) -> Self {
+impl Viewer {
+    /// The person, working in the organisation the session chose when they still belong to
+    /// it, else in their first one.
+    fn new(user: &User, memberships: Vec<Membership>, chosen: Option<OrganisationId>) -> Self {
+        let membership = memberships
+            .iter()
+            .find(|m| Some(m.organisation_id) == chosen)
+            .or(memberships.first())
+            .cloned();
         Viewer {
             id: user.id,
             username: user.username.clone(),
             display_name: user.display_name(),
-            organization: user.organization.clone(),
             is_admin: user.is_admin(),
+            membership,
+            memberships,
         }
     }
-}
 
-impl Viewer {
     /// The viewer as the audit trail records them.
     pub fn actor(&self) -> Actor {
         Actor {
             id: self.id,
             name: self.username.clone(),
+            organisation: self.membership.as_ref().map(|m| m.organisation_id),
         }
     }
 }
@@ -65,13 +80,22 @@ pub async fn identify(
             .app_data::<web::Data<DbPool>>()
             .expect("the pool is app data")
             .clone();
-        let user = db::run(&pool, move |conn| {
-            User::find(conn, user_id).map_err(AppError::from)
+        let found = db::run(&pool, move |conn| {
+            let Some(user) = User::find(conn, user_id)? else {
+                return Ok(None);
+            };
+            let memberships = Membership::all_of(conn, user_id)?;
+            Ok::<_, AppError>(Some((user, memberships)))
         })
         .await?;
-        match user {
-            Some(user) if user.status == AccountStatus::Active => {
-                req.extensions_mut().insert(Viewer::from(&user));
+        match found {
+            Some((user, memberships)) if user.status == AccountStatus::Active => {
+                let chosen = session
+                    .get::<OrganisationId>(ORGANISATION_ID)
+                    .ok()
+                    .flatten();
+                req.extensions_mut()
+                    .insert(Viewer::new(&user, memberships, chosen));
             }
             _ => session.purge(),
         }

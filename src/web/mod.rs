@@ -14,6 +14,7 @@ pub mod end_session;
 pub mod errors;
 pub mod home;
 pub mod one_time;
+pub mod organisations;
 pub mod pagination;
 pub mod protocol;
 #[cfg(test)]

@@ -31,8 +31,9 @@ pub fn signed_in(is_admin: bool) -> PageContext {
         id: crate::domain::ids::UserId(1),
         username: "alice".into(),
         display_name: HOSTILE.into(),
-        organization: "Acme".into(),
         is_admin,
+        membership: Some(membership()),
+        memberships: vec![membership()],
     });
     ctx.flashes.push(Flash {
         level: "success".into(),
@@ -74,10 +75,21 @@ pub fn assert_shows(html: &str, texts: &[&str]) {
     }
 }
 
+/// The viewer's organisation, with a hostile name, where they are a Developer.
+pub fn membership() -> crate::db::models::organisations::Membership {
+    crate::db::models::organisations::Membership {
+        organisation_id: crate::domain::ids::OrganisationId(1),
+        organisation_name: HOSTILE.into(),
+        organisation_status: crate::domain::organisations::OrganisationStatus::Active,
+        role: crate::domain::organisations::MemberRole::Developer,
+    }
+}
+
 pub fn application(id: i64, name: &str) -> Application {
     Application {
         id: crate::domain::ids::ApplicationId(id),
-        owner_id: crate::domain::ids::UserId(1),
+        owner_id: Some(crate::domain::ids::UserId(1)),
+        organisation_id: Some(crate::domain::ids::OrganisationId(1)),
         name: name.into(),
         name_key: name.to_lowercase(),
         description: HOSTILE.into(),

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::domain::ids::{ApiId, ApplicationId, KeyManagerId, UserId};
+use crate::domain::ids::{ApiId, ApplicationId, KeyManagerId, OrganisationId, UserId};
 use crate::domain::keys::KeyType;
 use crate::services::keys::KeysAction;
 
@@ -23,6 +23,10 @@ pub enum Url {
     Logout,
     Consents,
     RevokeConsent(i64),
+    /// The organisation the person works in: its details and members.
+    Organisation,
+    /// Where the header's switcher posts the organisation to work in.
+    SwitchOrganisation,
     UnsentForm,
     Authorize,
     /// Where the consent page posts the person's Allow or Deny.
@@ -51,6 +55,9 @@ pub enum Url {
     LockUser(UserId),
     UnlockUser(UserId),
     UserRoles(UserId),
+    AdminOrganisations,
+    SuspendOrganisation(OrganisationId),
+    ReinstateOrganisation(OrganisationId),
     AdminSubscriptions,
     ApproveSubscription(i64),
     RejectSubscription(i64),
@@ -112,6 +119,8 @@ impl Url {
             Url::Logout => ("/logout", none),
             Url::Consents => ("/account/consents", none),
             Url::RevokeConsent(id) => ("/account/consents/{id}/revoke", one(id)),
+            Url::Organisation => ("/organisation", none),
+            Url::SwitchOrganisation => ("/organisation/switch", none),
             Url::UnsentForm => ("/account/unsent-form", none),
             Url::Authorize => ("/oauth2/authorize", none),
             Url::AuthorizeDecision => ("/oauth2/authorize/decision", none),
@@ -146,6 +155,11 @@ impl Url {
             Url::LockUser(id) => ("/admin/users/{id}/lock", one(id.get())),
             Url::UnlockUser(id) => ("/admin/users/{id}/unlock", one(id.get())),
             Url::UserRoles(id) => ("/admin/users/{id}/roles", one(id.get())),
+            Url::AdminOrganisations => ("/admin/organisations", none),
+            Url::SuspendOrganisation(id) => ("/admin/organisations/{id}/suspend", one(id.get())),
+            Url::ReinstateOrganisation(id) => {
+                ("/admin/organisations/{id}/reinstate", one(id.get()))
+            }
             Url::AdminSubscriptions => ("/admin/subscriptions", none),
             Url::ApproveSubscription(id) => ("/admin/subscriptions/{id}/approve", one(id)),
             Url::RejectSubscription(id) => ("/admin/subscriptions/{id}/reject", one(id)),

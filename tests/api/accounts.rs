@@ -41,7 +41,11 @@ async fn a_tpp_signs_up_accepting_the_terms_and_signs_in() {
 async fn sign_up_without_accepting_the_terms_is_refused_and_keeps_the_values() {
     let app = spawn_app().await;
     let browser = app.browser();
-    let fields = without_field(signup_fields("bob"), "accept_terms");
+    let fields = with_field(
+        without_field(signup_fields("bob"), "accept_terms"),
+        "organization",
+        "Analytical Engines Ltd",
+    );
     let response = browser.post("/signup", &fields).await;
     let body = unprocessable(response, "").await;
     assert!(

@@ -8,7 +8,7 @@ use crate::helpers::*;
 async fn a_tpp_creates_an_application_and_finds_it_in_the_list() {
     let (app, tpp) = spawn_tpp("alice").await;
     let (_, empty) = tpp.page("/applications").await;
-    assert!(empty.contains("You have no applications yet"));
+    assert!(empty.contains("Your organisation has no applications yet"));
 
     let response = tpp
         .post_ok(
@@ -140,7 +140,7 @@ async fn names_are_unique_per_owner_after_case_folding_and_normalisation() {
         assert!(
             field_errors(&body)
                 .iter()
-                .any(|e| e.contains("already have an application")),
+                .any(|e| e.contains("already has an application")),
             "{same:?}"
         );
         assert_eq!(

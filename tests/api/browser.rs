@@ -256,7 +256,7 @@ async fn a_tpp_signs_up_creates_an_application_and_subscribes_in_the_browser() {
     assert_eq!(chrome.path().await, "/applications");
     let text = chrome.page_text().await;
     assert!(text.contains("Your account is ready"), "{text}");
-    assert!(text.contains("You have no applications yet"));
+    assert!(text.contains("Your organisation has no applications yet"));
     chrome.screenshots("applications-empty").await;
 
     chrome.click(".empty-state a.btn-primary").await;
@@ -412,7 +412,7 @@ async fn an_admin_approves_a_pending_subscription_in_the_browser() {
 #[actix_web::test]
 async fn a_person_goes_through_the_consent_page_in_the_browser() {
     let app = spawn_app().await;
-    let owner = app.tpp("app-owner").await;
+    let owner = app.tpp_of("app-owner", "Analytical Engines Ltd").await;
     let application = owner.create_application("Budget Planner").await;
     // The client's callback is on loopback too: the browser never leaves this machine.
     let callback = app.url("/client-callback");

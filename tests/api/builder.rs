@@ -99,7 +99,7 @@ impl TestAppBuilder {
 
     /// A signed-up, signed-in TPP.
     pub fn with_tpp(self, username: &str) -> Self {
-        self.with_tpp_of(username, "Analytical Engines Ltd")
+        self.with_tpp_of(username, "")
     }
 
     /// A TPP of a named organization.

@@ -414,13 +414,14 @@ fn an_application_that_got_a_deleted_applications_id_before_the_upgrade_has_only
 
     let pool = portico::db::connect(&path).unwrap();
     let mut conn = pool.get().unwrap();
-    let application = Application::find_owned(
+    portico::services::organisations::adopt_accounts(&mut conn).unwrap();
+    let (application, _) = Application::find_for_member(
         &mut conn,
         portico::domain::ids::ApplicationId(4),
         portico::domain::ids::UserId(2),
     )
     .unwrap()
-    .unwrap();
+    .expect("its creator is the Owner of its organisation");
     let history: Vec<_> = AuditEvent::for_application(&mut conn, &application, 50)
         .unwrap()
         .into_iter()

@@ -287,7 +287,8 @@ impl TestApp {
 
     /// A signed-in browser for a new active TPP.
     pub async fn tpp(&self, username: &str) -> Browser {
-        self.tpp_of(username, "Analytical Engines Ltd").await
+        // No organisation name: each TPP founds one named after them (names are unique).
+        self.tpp_of(username, "").await
     }
 
     /// A signed-in browser for a new active TPP of a named organization.
@@ -320,6 +321,16 @@ impl TestApp {
     pub fn user_id(&self, username: &str) -> i64 {
         self.count(&format!(
             "SELECT id AS n FROM users WHERE username_key = '{}'",
+            username.to_ascii_lowercase()
+        ))
+    }
+
+    /// The organisation the person founded (the one they own; their first).
+    pub fn organisation_of(&self, username: &str) -> i64 {
+        self.count(&format!(
+            "SELECT min(m.organisation_id) AS n FROM memberships m \
+             JOIN users u ON u.id = m.user_id \
+             WHERE u.username_key = '{}' AND m.role = 'owner'",
             username.to_ascii_lowercase()
         ))
     }
@@ -451,7 +462,8 @@ pub fn signup_fields(username: &str) -> Vec<(&str, &str)> {
         ("email", "dev@example.com"),
         ("first_name", "Ada"),
         ("last_name", "Lovelace"),
-        ("organization", "Analytical Engines Ltd"),
+        // Empty: the organisation the sign-up founds is named after the username.
+        ("organization", ""),
         ("password", PASSWORD),
         ("password_confirm", PASSWORD),
         ("accept_terms", "true"),

@@ -275,3 +275,46 @@ pub async fn refused_or_kept_exactly(app: &TestApp, admin: &Browser, form: &Host
         "the list escapes the markup"
     );
 }
+
+/// The net under every lookup: text with a NUL, which PostgreSQL text cannot hold, is the
+/// sender's mistake wherever it reaches the database — a 400 page (or OAuth `invalid_request`)
+/// saying so, not a 500. (SQLite takes such text and finds nothing.)
+#[actix_web::test]
+async fn a_nul_that_reaches_postgresql_is_bad_input_not_a_failure() {
+    use actix_web::ResponseError;
+    use diesel::prelude::*;
+    use portico::db::schema::users;
+    if !crate::pg::on_postgres() {
+        return; // SQLite stores a NUL; there is nothing to refuse.
+    }
+    let database = crate::pg::TestDatabase::create();
+    let settings = settings_for(&database.url, &[]);
+    let pool = portico::db::connect(settings.database).expect("the test database");
+    let mut conn = pool.get().unwrap();
+    let conn: &mut portico::db::DbConnection = &mut conn;
+    let failed = users::table
+        .filter(users::username.eq("a\0b"))
+        .select(users::id)
+        .load::<i64>(conn)
+        .expect_err("PostgreSQL refuses a NUL in text");
+    let error = portico::db::DbError::from(failed);
+    assert!(error.is_nul_in_text(), "{error}");
+    assert!(!error.is_unavailable());
+    let page = portico::error::AppError::from(error);
+    assert_eq!(page.status_code().as_u16(), 400);
+    assert!(page.message().contains("NUL"), "{}", page.message());
+    let again = users::table
+        .filter(users::email.eq("x\0"))
+        .select(users::id)
+        .load::<i64>(conn)
+        .unwrap_err();
+    let oauth = portico::oauth_server::error::OAuthError::from(again);
+    assert_eq!(oauth.status_code().as_u16(), 400);
+    let body = actix_web::body::to_bytes(oauth.error_response().into_body())
+        .await
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&body).contains("\"invalid_request\""),
+        "{body:?}"
+    );
+}

@@ -198,11 +198,12 @@ async fn a_sqlite_installation_moves_to_an_empty_postgresql_database() {
     let target = TestDatabase::create();
     let url = target.url.clone();
     let dir = sqlite.dir.path();
+    // The URL from PORTICO_MIGRATE_TO (its password stays out of the process list).
     let run = portico(
         dir,
         &sqlite.db_url,
-        &[],
-        &["migrate-database", "--to", &url],
+        &[("PORTICO_MIGRATE_TO", &url)],
+        &["migrate-database"],
     );
     let stdout = text(&run.stdout);
     assert!(run.status.success(), "{stdout}\n{}", text(&run.stderr));
@@ -357,7 +358,9 @@ async fn a_backup_taken_while_portico_serves_is_whole_and_serves() {
         let mode = std::fs::metadata(&copy).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    backup_serves(&copy, &before, &key_of(app)).await;
+    let copied_key = std::fs::read_to_string(dir_key(&copy)).expect("the key file copied");
+    assert_eq!(copied_key.trim(), key_of(app));
+    backup_serves(&copy, &before).await;
 
     // An existing file is refused and left as it was.
     let bytes = std::fs::read(&copy).unwrap();
@@ -377,12 +380,20 @@ async fn a_backup_taken_while_portico_serves_is_whole_and_serves() {
     assert_eq!(std::fs::read(&copy).unwrap(), bytes);
 }
 
+/// `FILE` → `FILE.key`.
+fn dir_key(file: &Path) -> std::path::PathBuf {
+    let mut path = file.to_owned().into_os_string();
+    path.push(".key");
+    path.into()
+}
+
 /// The copy holds every application made before the backup began, and a Portico on it (with
-/// the installation's key) serves them to their owner.
-async fn backup_serves(copy: &Path, before: &[String], key: &str) {
+/// the key file the backup wrote beside it, restored with it) serves them to their owner.
+async fn backup_serves(copy: &Path, before: &[String]) {
     let dir = tempfile::tempdir().unwrap();
     let restored = dir.path().join("restored.db");
     std::fs::copy(copy, &restored).unwrap();
+    std::fs::copy(dir_key(copy), dir_key(&restored)).unwrap();
     let app = TestApp {
         db_url: restored.to_string_lossy().into_owned(),
         ..sqlite_app()
@@ -392,7 +403,7 @@ async fn backup_serves(copy: &Path, before: &[String], key: &str) {
         before.iter().all(|id| ids.contains(id)),
         "{before:?} in {ids:?}"
     );
-    let settings = settings_for(&app.db_url, &[("PORTICO_SECRET_KEY", key)]);
+    let settings = settings_for(&app.db_url, &[]);
     let server = Application::build(settings)
         .await
         .expect("Portico starts on the copy");

@@ -263,7 +263,7 @@ async fn no_bad_authorization_request_sends_anyone_to_a_callback_on_its_own() {
 }
 
 #[actix_web::test]
-async fn an_application_whose_owner_is_locked_cannot_ask_for_access() {
+async fn an_application_of_a_suspended_organisation_cannot_ask_for_access() {
     let app = spawn_app().await;
     let (_, application_id) = crate::oauth::application(&app).await;
     let client = app.register_client(ClientSpec {
@@ -281,9 +281,9 @@ async fn an_application_whose_owner_is_locked_cannot_ask_for_access() {
     .unwrap();
     let url = format!("/oauth2/authorize?{query}");
     let admin = app.admin().await;
-    let owner = app.user_id("owner");
+    let organisation = app.organisation_of("owner");
     admin
-        .post_ok(&format!("/admin/users/{owner}/lock"), &[])
+        .post_ok(&format!("/admin/organisations/{organisation}/suspend"), &[])
         .await;
     for browser in [&person, &app.browser()] {
         let response = browser.get(&url).await;

@@ -145,7 +145,7 @@ async fn locking_a_person_ends_their_grants_for_good() {
 }
 
 #[actix_web::test]
-async fn locking_an_owner_suspends_their_applications_tokens_until_the_unlock() {
+async fn suspending_an_organisation_stops_its_applications_tokens_until_it_is_reinstated() {
     let (app, _, client) = app_with_client().await;
     let gateway = gateway(&app);
     let person = app.tpp("person").await;
@@ -155,7 +155,12 @@ async fn locking_an_owner_suspends_their_applications_tokens_until_the_unlock() 
     let application_token = client_credentials_token(&app, &client, None).await;
 
     let admin = app.admin().await;
-    decide(&app, &admin, "owner", "lock").await;
+    let organisation = app.organisation_of("owner");
+    let suspend = format!("/admin/organisations/{organisation}/suspend");
+    assert_eq!(
+        admin.post(&suspend, &[]).await.status(),
+        StatusCode::SEE_OTHER
+    );
     let before = server_tables(&app);
     let (status, body, _) = post_token(
         &app,
@@ -187,8 +192,17 @@ async fn locking_an_owner_suspends_their_applications_tokens_until_the_unlock() 
     assert_eq!(userinfo(&app, &access).await, StatusCode::UNAUTHORIZED);
     assert_eq!(server_tables(&app), before, "the refusals wrote nothing");
 
-    // The unlock brings the applications' tokens back; nothing of theirs was revoked.
-    decide(&app, &admin, "owner", "unlock").await;
+    // Suspending it again is a conflict that changes nothing.
+    assert_eq!(
+        admin.post(&suspend, &[]).await.status(),
+        StatusCode::CONFLICT
+    );
+    // Reinstating brings the applications' tokens back; nothing of theirs was revoked.
+    let reinstate = format!("/admin/organisations/{organisation}/reinstate");
+    assert_eq!(
+        admin.post(&reinstate, &[]).await.status(),
+        StatusCode::SEE_OTHER
+    );
     for token in [&application_token, &access, &refresh_token] {
         assert_eq!(introspect(&app, &gateway, token).await["active"], true);
     }
@@ -198,4 +212,8 @@ async fn locking_an_owner_suspends_their_applications_tokens_until_the_unlock() 
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = exchange(&app, &client, &unexchanged, VERIFIER).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // Locking one member (here its only Owner) ends their sessions, not the organisation's
+    // applications: the company's client keeps getting tokens.
+    decide(&app, &admin, "owner", "lock").await;
+    client_credentials_token(&app, &client, None).await;
 }

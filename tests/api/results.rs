@@ -566,6 +566,29 @@ async fn admin_areas(run: &mut Run) {
         post("/admin/apis", "/admin/apis", As::Admin, API),
     ])
     .await;
+    let organisation = run.app.organisation_of("poster");
+    let chosen = organisation.to_string();
+    run.succeed(vec![
+        post(
+            "/organisation/switch",
+            "/organisation/switch",
+            As::Tpp,
+            &[("organisation_id", chosen.as_str())],
+        ),
+        post(
+            "/admin/organisations/{id}/suspend",
+            format!("/admin/organisations/{organisation}/suspend"),
+            As::Admin,
+            &[],
+        ),
+        post(
+            "/admin/organisations/{id}/reinstate",
+            format!("/admin/organisations/{organisation}/reinstate"),
+            As::Admin,
+            &[],
+        ),
+    ])
+    .await;
     let gateway = run.id_of("SELECT id AS n FROM oauth_clients WHERE resource_server = TRUE");
     let km = run.id_of("SELECT id AS n FROM key_managers WHERE name = 'partner'");
     let platinum = run.id_of("SELECT id AS n FROM throttling_policies WHERE name = 'Platinum'");

@@ -25,11 +25,31 @@ pub fn backup(database: &Database, to: &Path) -> Result<(), CopyError> {
     };
     let mut src = open_existing(path)?;
     create_new_private(to)?;
-    let copied = vacuum_into(&mut src, target);
+    let copied = vacuum_into(&mut src, target).and_then(|()| copy_key_file(path, to));
     if copied.is_err() {
         let _ = std::fs::remove_file(to);
     }
     copied
+}
+
+/// The secret key file beside the database (`<database>.key`, when the key is not given by
+/// PORTICO_SECRET_KEY) goes with the copy as `<copy>.key`: without it the sealed secrets in
+/// the copy cannot be opened.
+fn copy_key_file(database: &Path, to: &Path) -> Result<(), CopyError> {
+    let key = crate::config::secret_key_path(database);
+    if !key.exists() {
+        return Ok(());
+    }
+    let target = crate::config::secret_key_path(to);
+    create_new_private(&target)?;
+    std::fs::copy(&key, &target).map(|_| ()).or_else(|e| {
+        let _ = std::fs::remove_file(&target);
+        refuse(format!(
+            "cannot copy {} to {}: {e}",
+            key.display(),
+            target.display()
+        ))
+    })
 }
 
 /// Creates the empty file the copy goes into, refusing one that exists: `create_new` makes the

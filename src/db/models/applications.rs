@@ -1,25 +1,38 @@
-//! `applications`: a TPP's applications. Every query for a TPP filters on the owner, so another
-//! TPP's application is simply not found.
+//! `applications`: the applications of organisations. Every query for a person goes through
+//! their membership of the application's organisation, so an application of an organisation
+//! they are not in is simply not found.
 
 use crate::db::DbConnection;
 use diesel::prelude::*;
 
 use crate::db::rows::FirstRow;
-use crate::db::schema::{applications, subscriptions, throttling_policies, users};
-use crate::domain::ids::ApplicationId;
-use crate::domain::ids::UserId;
+use crate::db::schema::{
+    applications, memberships, organisations, subscriptions, throttling_policies,
+};
+use crate::domain::ids::{ApplicationId, OrganisationId, UserId};
+use crate::domain::organisations::{MemberRole, OrganisationStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = applications)]
 pub struct Application {
     pub id: ApplicationId,
-    pub owner_id: UserId,
+    /// Who created it (`None` once their account is gone).
+    pub owner_id: Option<UserId>,
     pub name: String,
     pub name_key: String,
     pub description: String,
     pub policy_id: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    pub organisation_id: Option<OrganisationId>,
+}
+
+/// What a member may do with an application: their role in its organisation, and where that
+/// organisation stands.
+#[derive(Debug, Clone, Copy, Queryable)]
+pub struct MemberAccess {
+    pub role: MemberRole,
+    pub organisation: OrganisationStatus,
 }
 
 #[derive(Insertable, AsChangeset)]
@@ -40,37 +53,64 @@ pub struct ApplicationListItem {
 }
 
 impl Application {
-    /// The application when `owner_id` owns it.
-    pub fn find_owned(
+    /// The application when `user_id` is a member of its organisation, with their access.
+    pub fn find_for_member(
         conn: &mut DbConnection,
         id: ApplicationId,
-        owner_id: UserId,
+        user_id: UserId,
+    ) -> QueryResult<Option<(Application, MemberAccess)>> {
+        applications::table
+            .inner_join(organisations::table)
+            .inner_join(
+                memberships::table.on(memberships::organisation_id
+                    .nullable()
+                    .eq(applications::organisation_id)),
+            )
+            .filter(applications::id.eq(id))
+            .filter(memberships::user_id.eq(user_id))
+            .select((
+                Application::as_select(),
+                (memberships::role, organisations::status),
+            ))
+            .first(conn)
+            .optional()
+    }
+
+    /// The application of `organisation_id` with this id (for the application it names
+    /// elsewhere, e.g. in a subscribe form).
+    pub fn find_in(
+        conn: &mut DbConnection,
+        id: ApplicationId,
+        organisation_id: OrganisationId,
     ) -> QueryResult<Option<Application>> {
         applications::table
             .find(id)
-            .filter(applications::owner_id.eq(owner_id))
+            .filter(applications::organisation_id.eq(organisation_id))
             .first_row(conn)
     }
 
-    /// The owner's applications by name (for pickers).
-    pub fn all_owned(conn: &mut DbConnection, owner_id: UserId) -> QueryResult<Vec<Application>> {
+    /// The organisation's applications by name (for pickers).
+    pub fn all_in(
+        conn: &mut DbConnection,
+        organisation_id: OrganisationId,
+    ) -> QueryResult<Vec<Application>> {
         applications::table
-            .filter(applications::owner_id.eq(owner_id))
+            .filter(applications::organisation_id.eq(organisation_id))
             .order(applications::name_key.asc())
             .select(Application::as_select())
             .load(conn)
     }
 
-    /// One page of the owner's applications with their policy and subscription count, in
-    /// two queries whatever the page size (each one statement diesel keeps prepared).
-    pub fn page_owned(
+    /// One page of the organisation's applications with their policy and subscription count,
+    /// in two queries whatever the page size (each one statement diesel keeps prepared).
+    pub fn page_in(
         conn: &mut DbConnection,
-        owner_id: UserId,
+        organisation_id: OrganisationId,
         offset: i64,
         limit: i64,
     ) -> QueryResult<(Vec<ApplicationListItem>, i64)> {
         let total = applications::table
-            .filter(applications::owner_id.eq(owner_id))
+            .filter(applications::organisation_id.eq(organisation_id))
             .count()
             .get_result(conn)?;
         let subscription_count = subscriptions::table
@@ -79,7 +119,7 @@ impl Application {
             .single_value();
         let rows: Vec<(Application, String, Option<i64>)> = applications::table
             .inner_join(throttling_policies::table)
-            .filter(applications::owner_id.eq(owner_id))
+            .filter(applications::organisation_id.eq(organisation_id))
             .order(applications::name_key.asc())
             .offset(offset)
             .limit(limit)
@@ -102,8 +142,10 @@ impl Application {
         Ok((items, total))
     }
 
+    /// A new application of `organisation_id`, created by `owner_id`.
     pub fn insert(
         conn: &mut DbConnection,
+        organisation_id: OrganisationId,
         owner_id: UserId,
         values: &ApplicationChanges,
     ) -> QueryResult<Application> {
@@ -111,6 +153,7 @@ impl Application {
             .values((
                 values,
                 applications::owner_id.eq(owner_id),
+                applications::organisation_id.eq(organisation_id),
                 applications::created_at.eq(values.updated_at),
             ))
             .returning(Application::as_returning())
@@ -130,18 +173,5 @@ impl Application {
     /// Deletes the application; its subscriptions go with it (ON DELETE CASCADE).
     pub fn delete(conn: &mut DbConnection, id: ApplicationId) -> QueryResult<usize> {
         diesel::delete(applications::table.find(id)).execute(conn)
-    }
-
-    /// The owner's organisation (or name), as shown to people authorizing the application.
-    pub fn owner_label(conn: &mut DbConnection, owner_id: UserId) -> QueryResult<String> {
-        let (organization, username): (String, String) = users::table
-            .find(owner_id)
-            .select((users::organization, users::username))
-            .first(conn)?;
-        Ok(if organization.is_empty() {
-            username
-        } else {
-            organization
-        })
     }
 }

@@ -5,9 +5,8 @@ use diesel::prelude::*;
 
 use crate::db::models::applications::Application;
 use crate::db::now;
-use crate::db::schema::audit_events;
-use crate::domain::ids::ApplicationId;
-use crate::domain::ids::UserId;
+use crate::db::schema::{applications, audit_events};
+use crate::domain::ids::{ApplicationId, OrganisationId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
@@ -21,13 +20,23 @@ pub struct AuditEvent {
     pub application_id: Option<ApplicationId>,
     pub summary: String,
     pub created_at: i64,
+    /// The organisation the event concerns.
+    pub organisation_id: Option<OrganisationId>,
 }
 
-/// Who acts: a signed-in person.
+/// Who acts: a signed-in person, in the organisation they are working in (if any).
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub id: UserId,
     pub name: String,
+    pub organisation: Option<OrganisationId>,
+}
+
+/// Who an event is recorded as.
+struct By<'a> {
+    id: Option<UserId>,
+    name: &'a str,
+    organisation: Option<OrganisationId>,
 }
 
 /// What an event is about.
@@ -61,7 +70,12 @@ impl AuditEvent {
         subject: Subject,
         summary: &str,
     ) -> QueryResult<()> {
-        Self::record_as(conn, Some(actor.id), &actor.name, action, subject, summary)
+        let by = By {
+            id: Some(actor.id),
+            name: &actor.name,
+            organisation: actor.organisation,
+        };
+        Self::record_by(conn, &by, action, subject, summary)
     }
 
     /// Writes one event whose actor may be nobody signed in (`actor_id` None): a failed or
@@ -74,10 +88,37 @@ impl AuditEvent {
         subject: Subject,
         summary: &str,
     ) -> QueryResult<()> {
+        let by = By {
+            id: actor_id,
+            name: actor_name,
+            organisation: None,
+        };
+        Self::record_by(conn, &by, action, subject, summary)
+    }
+
+    /// The event is the organisation's whose application it concerns, else the organisation
+    /// the actor works in.
+    fn record_by(
+        conn: &mut DbConnection,
+        by: &By,
+        action: &str,
+        subject: Subject,
+        summary: &str,
+    ) -> QueryResult<()> {
+        let of_application = match subject.application_id {
+            Some(id) => applications::table
+                .find(id)
+                .select(applications::organisation_id)
+                .first::<Option<OrganisationId>>(conn)
+                .optional()?
+                .flatten(),
+            None => None,
+        };
         diesel::insert_into(audit_events::table)
             .values((
-                audit_events::actor_id.eq(actor_id),
-                audit_events::actor_name.eq(actor_name),
+                audit_events::actor_id.eq(by.id),
+                audit_events::actor_name.eq(by.name),
+                audit_events::organisation_id.eq(of_application.or(by.organisation)),
                 audit_events::action.eq(action),
                 audit_events::object_type.eq(subject.object_type),
                 audit_events::object_id.eq(subject.object_id),

@@ -10,6 +10,7 @@ pub mod key_manager_tasks;
 pub mod key_managers;
 pub mod key_mappings;
 pub mod login_throttles;
+pub mod organisations;
 pub mod sessions;
 pub mod subscriptions;
 pub mod throttling_policies;

@@ -72,6 +72,7 @@ pub async fn seed(pool: &DbPool) -> Result<Vec<Seeded>, DemoError> {
     let actor = Actor {
         id: admin.id,
         name: admin.username,
+        organisation: None,
     };
     let mut outcome = Vec::new();
     for demo in APIS {

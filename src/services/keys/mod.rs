@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use crate::db::models::applications::Application;
+use crate::db::models::applications::{Application, MemberAccess};
 use crate::db::models::audit_events::{Actor, Subject};
 use crate::db::models::key_managers::{KeyManagerConfig, KeyManagerRow};
 use crate::db::models::key_mappings::KeyMapping;
@@ -187,21 +187,22 @@ fn usable_key_manager(
     Ok((key_manager, config))
 }
 
-/// The application `user_id` owns, that user, and their roles (what `may_use` reads).
+/// The application `user_id` may read as a member of its organisation, with their access,
+/// that user, and their roles (what `may_use` reads).
 fn owned(
     conn: &mut crate::db::DbConnection,
     user_id: UserId,
     application_id: ApplicationId,
-) -> ServiceResult<(Application, User, Vec<String>)> {
-    let application =
-        Application::find_owned(conn, application_id, user_id)?.ok_or(ServiceError::NotFound)?;
+) -> ServiceResult<(Application, MemberAccess, User, Vec<String>)> {
+    let (application, access) = super::organisations::readable(conn, application_id, user_id)?;
     let user = User::find(conn, user_id)?.ok_or(ServiceError::NotFound)?;
     let roles = UserRole::of(conn, user.id)?;
-    Ok((application, user, roles))
+    Ok((application, access, user, roles))
 }
 
 impl Keys {
-    /// Ownership, then the key manager: what every operation checks first.
+    /// Membership with a role that may change keys, then the key manager: what every
+    /// operation checks first.
     fn check(
         &self,
         conn: &mut crate::db::DbConnection,
@@ -209,7 +210,8 @@ impl Keys {
         application_id: ApplicationId,
         key_manager: &str,
     ) -> ServiceResult<Checked> {
-        let (application, user, roles) = owned(conn, actor.id, application_id)?;
+        let (application, access, user, roles) = owned(conn, actor.id, application_id)?;
+        super::organisations::may_change(access)?;
         let (key_manager, config) = usable_key_manager(conn, &user, &roles, key_manager)?;
         let connector = self.connectors.connector(&key_manager)?;
         Ok(Checked {

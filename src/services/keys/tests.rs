@@ -134,12 +134,18 @@ fn fixture() -> Fixture {
     )
     .execute(conn)
     .unwrap();
+    // The account from before organisations becomes the Owner of organisation 1, with it.
+    assert_eq!(
+        crate::services::organisations::adopt_accounts(conn).unwrap(),
+        1
+    );
     Fixture {
         _dir: dir,
         pool,
         actor: Actor {
             id: crate::domain::ids::UserId(1),
             name: "tpp".into(),
+            organisation: Some(crate::domain::ids::OrganisationId(1)),
         },
         application_id: crate::domain::ids::ApplicationId(1),
     }

@@ -16,6 +16,8 @@ use super::{Keys, ServiceError, ServiceResult, config_of, owned};
 /// The keys tab of one environment: the key managers the user may use, and the chosen one.
 pub struct KeysView {
     pub application: Application,
+    /// False for a Viewer (and in a suspended organisation): the page offers no change.
+    pub may_change: bool,
     pub key_type: KeyType,
     pub tabs: Vec<KeyManagerRow>,
     pub selected: Option<SelectedKeyManager>,
@@ -88,7 +90,7 @@ impl Keys {
     ) -> ServiceResult<KeysView> {
         let (provisioning, issuer) = (self.provisioning, self.issuer.clone());
         db::run(&self.pool, move |conn| {
-            let (application, user, roles) = owned(conn, user_id, application_id)?;
+            let (application, access, user, roles) = owned(conn, user_id, application_id)?;
             let tabs: Vec<KeyManagerRow> = KeyManagerRow::all(conn)?
                 .into_iter()
                 .filter(|km| may_use(&user, &roles, km))
@@ -125,6 +127,7 @@ impl Keys {
             };
             Ok(KeysView {
                 application,
+                may_change: super::super::organisations::may_change(access).is_ok(),
                 key_type,
                 tabs,
                 selected,

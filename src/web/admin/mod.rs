@@ -6,6 +6,7 @@ pub mod audit;
 pub mod gateways;
 pub mod key_manager_tasks;
 pub mod key_managers;
+pub mod organisations;
 pub mod policies;
 pub mod subscriptions;
 pub mod users;

@@ -78,6 +78,8 @@ struct KeysPage {
     notice: Option<(KeysAction, String)>,
     secret: Option<SecretView>,
     token: Option<TokenView>,
+    /// False for a Viewer: no form is offered.
+    may_change: bool,
 }
 
 #[cfg(test)]
@@ -115,6 +117,7 @@ impl KeysPage {
             environment: view.key_type.label(),
             key_type: view.key_type,
             application: view.application,
+            may_change: view.may_change,
             tabs: view.tabs,
             selected: view.selected,
             form,
@@ -182,6 +185,9 @@ impl KeysPage {
         let Some(selected) = &self.selected else {
             return false;
         };
+        if !self.may_change {
+            return false;
+        }
         let on_keys = KeysAction::ON_KEYS.contains(&action);
         match &selected.mapping {
             Some(mapping) if !mapping.is_active() => false,
@@ -218,6 +224,13 @@ impl KeysPage {
             Some(_) => &[],
             None => &KeysAction::TO_GET_KEYS,
         };
+        if !self.may_change {
+            let why = crate::services::organisations::VIEWERS_READ_ONLY;
+            return actions
+                .iter()
+                .map(|a| (a.path(), why.to_string()))
+                .collect();
+        }
         actions
             .iter()
             .filter_map(|a| selected.why_not(*a).map(|why| (a.path(), why)))

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::db::models::applications::{Application, ApplicationListItem};
 use crate::db::models::audit_events::AuditEvent;
+use crate::db::models::organisations::Membership;
 use crate::db::models::subscriptions::{Subscription, SubscriptionLine};
 use crate::db::models::throttling_policies::ThrottlingPolicy;
 use crate::db::{self, DbPool};
@@ -19,7 +20,7 @@ use crate::domain::ids::UserId;
 use crate::domain::policies::PolicyLevel;
 use crate::error::AppError;
 use crate::key_managers::Connectors;
-use crate::services::{applications, subscriptions};
+use crate::services::{applications, organisations, subscriptions};
 use crate::web::OnObject;
 use crate::web::SignedInRequest;
 use crate::web::pagination::Pagination;
@@ -40,6 +41,17 @@ struct ListPage {
     pagination: Pagination,
 }
 
+impl ListPage {
+    fn membership(&self) -> Option<&Membership> {
+        self.ctx.viewer.as_ref().and_then(|v| v.membership.as_ref())
+    }
+
+    fn may_create(&self) -> bool {
+        self.membership()
+            .is_some_and(Membership::may_change_applications)
+    }
+}
+
 #[cfg(test)]
 mod render_test;
 
@@ -50,9 +62,13 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let page = query.page.unwrap_or(1).max(1);
-    let (items, total) = db::run(&pool, move |conn| {
-        Application::page_owned(conn, viewer.id, (page - 1) * PER_PAGE, PER_PAGE)
-            .map_err(AppError::from)
+    let organisation = viewer.membership.as_ref().map(|m| m.organisation_id);
+    let (items, total) = db::run(&pool, move |conn| match organisation {
+        Some(organisation) => {
+            Application::page_in(conn, organisation, (page - 1) * PER_PAGE, PER_PAGE)
+                .map_err(AppError::from)
+        }
+        None => Ok((Vec::new(), 0)),
     })
     .await?;
     let pagination = Pagination::new(page, PER_PAGE, total, Url::Applications.to_string());
@@ -131,22 +147,34 @@ struct OverviewPage {
     errors: FieldErrors,
     history: Vec<AuditEvent>,
     tab: &'static str,
+    /// False for a Viewer: the page offers no change.
+    may_change: bool,
+}
+
+/// The application `user_id` may read, and whether they may change it.
+fn readable(
+    conn: &mut db::DbConnection,
+    id: ApplicationId,
+    user_id: UserId,
+) -> Result<(Application, bool), AppError> {
+    let (application, access) = organisations::readable(conn, id, user_id)?;
+    Ok((application, organisations::may_change(access).is_ok()))
 }
 
 async fn overview_page(
     ctx: PageContext,
     pool: &DbPool,
-    owner_id: UserId,
+    user_id: UserId,
     id: ApplicationId,
     form: Option<ApplicationForm>,
     errors: FieldErrors,
 ) -> Result<OverviewPage, AppError> {
-    let (application, policy, policies, history) = db::run(pool, move |conn| {
-        let application = Application::find_owned(conn, id, owner_id)?.ok_or(AppError::NotFound)?;
+    let (application, may_change, policy, policies, history) = db::run(pool, move |conn| {
+        let (application, may_change) = readable(conn, id, user_id)?;
         let policies = ThrottlingPolicy::list(conn, PolicyLevel::Application)?;
         let policy = ThrottlingPolicy::find(conn, application.policy_id)?;
         let history = AuditEvent::for_application(conn, &application, 50)?;
-        Ok::<_, AppError>((application, policy, policies, history))
+        Ok::<_, AppError>((application, may_change, policy, policies, history))
     })
     .await?;
     let form = form.unwrap_or_else(|| ApplicationForm {
@@ -163,6 +191,7 @@ async fn overview_page(
         errors,
         history,
         tab: "overview",
+        may_change,
     })
 }
 
@@ -208,6 +237,7 @@ struct SubscriptionsPage {
     application: Application,
     subscriptions: Vec<SubscriptionLine>,
     tab: &'static str,
+    may_change: bool,
 }
 
 pub async fn subscriptions_tab(
@@ -215,11 +245,10 @@ pub async fn subscriptions_tab(
     request: OnObject<ApplicationId>,
 ) -> Result<HttpResponse, AppError> {
     let (viewer, _, pool, id) = request.into_parts();
-    let (application, subscriptions) = db::run(&pool, move |conn| {
-        let application =
-            Application::find_owned(conn, id, viewer.id)?.ok_or(AppError::NotFound)?;
+    let (application, may_change, subscriptions) = db::run(&pool, move |conn| {
+        let (application, may_change) = readable(conn, id, viewer.id)?;
         let subscriptions = Subscription::lines_of(conn, id)?;
-        Ok::<_, AppError>((application, subscriptions))
+        Ok::<_, AppError>((application, may_change, subscriptions))
     })
     .await?;
     Ok(super::ok(&SubscriptionsPage {
@@ -227,6 +256,7 @@ pub async fn subscriptions_tab(
         application,
         subscriptions,
         tab: "subscriptions",
+        may_change,
     }))
 }
 

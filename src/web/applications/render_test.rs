@@ -75,8 +75,10 @@ fn the_overview_offers_edit_history_and_deletion() {
             application_id: Some(crate::domain::ids::ApplicationId(5)),
             summary: HOSTILE.into(),
             created_at: 0,
+            organisation_id: None,
         }],
         tab: "overview",
+        may_change: true,
     });
     assert_shows(
         &html,
@@ -90,24 +92,35 @@ fn the_overview_offers_edit_history_and_deletion() {
     );
 }
 
-#[test]
-fn each_subscription_can_be_ended() {
-    let html = render(&SubscriptionsPage {
+/// A rejected subscription with a hostile API name and reason.
+fn rejected_line() -> SubscriptionLine {
+    SubscriptionLine {
+        id: 9,
+        api_id: crate::domain::ids::ApiId(3),
+        api_name: HOSTILE.into(),
+        api_version: "1.0.0".into(),
+        api_context: "/payments/v1".into(),
+        tier: "Gold".into(),
+        status: SubscriptionStatus::Rejected,
+        decision_reason: Some(HOSTILE.into()),
+        created_at: 0,
+    }
+}
+
+/// The subscriptions tab of "Shop" with `rejected_line`, for a member who may change it or not.
+fn subscriptions_tab(may_change: bool) -> String {
+    render(&SubscriptionsPage {
         ctx: signed_in(false),
         application: application(5, "Shop"),
-        subscriptions: vec![SubscriptionLine {
-            id: 9,
-            api_id: crate::domain::ids::ApiId(3),
-            api_name: HOSTILE.into(),
-            api_version: "1.0.0".into(),
-            api_context: "/payments/v1".into(),
-            tier: "Gold".into(),
-            status: SubscriptionStatus::Rejected,
-            decision_reason: Some(HOSTILE.into()),
-            created_at: 0,
-        }],
+        subscriptions: vec![rejected_line()],
         tab: "subscriptions",
-    });
+        may_change,
+    })
+}
+
+#[test]
+fn each_subscription_can_be_ended() {
+    let html = subscriptions_tab(true);
     assert_shows(
         &html,
         &[
@@ -117,4 +130,28 @@ fn each_subscription_can_be_ended() {
             HOSTILE_ESCAPED,
         ],
     );
+}
+
+#[test]
+fn a_viewer_is_offered_no_change_of_the_application() {
+    let html = render(&OverviewPage {
+        ctx: signed_in(false),
+        application: application(5, "Shop"),
+        policy: Some(policy(1, PolicyLevel::Application, "Unlimited")),
+        policies: vec![policy(1, PolicyLevel::Application, "Unlimited")],
+        form: ApplicationForm::default(),
+        errors: FieldErrors::new(),
+        history: Vec::new(),
+        tab: "overview",
+        may_change: false,
+    });
+    assert!(
+        !html.contains(r#"action="/applications/5/delete""#),
+        "{html}"
+    );
+    assert!(!html.contains(r#"action="/applications/5""#), "{html}");
+    assert!(html.contains(r#"data-field="read_only""#), "{html}");
+    let html = subscriptions_tab(false);
+    assert!(html.contains("/payments/v1"), "{html}");
+    assert!(!html.contains("/subscriptions/9/delete"), "{html}");
 }

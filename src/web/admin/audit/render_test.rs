@@ -25,6 +25,7 @@ fn a_bad_date_is_shown_by_its_field() {
             application_id: None,
             summary: HOSTILE.into(),
             created_at: 0,
+            organisation_id: None,
         }],
         pagination: Pagination::new(1, 50, 1, crate::web::Url::Audit.to_string()),
         date_error: Some("“yesterday” is not a date like 2026-11-24.".into()),
