@@ -78,6 +78,9 @@ route_table! {
     SignedIn post "/account/consents/{id}/revoke" => account::revoke;
     SignedIn get  "/organisation"              => organisations::show;
     SignedIn post "/organisation/switch"       => organisations::switch;
+    SignedIn post "/organisation/members/{id}/role" => organisations::change_role;
+    SignedIn post "/organisation/members/{id}/remove" => organisations::remove;
+    SignedIn post "/organisation/leave"        => organisations::leave;
     Public   get  "/oauth2/authorize"          => consent::start;
     Public   post "/oauth2/authorize"          => consent::start;
     Public   post "/oauth2/authorize/decision" => consent::decide;

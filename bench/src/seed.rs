@@ -131,6 +131,12 @@ fn small_sql(dialect: Dialect, now: i64, password_hash: &str, rotation_tokens: u
             password_hash, role, status, terms_accepted_at, created_at, updated_at)
         VALUES ('{TPP_USERNAME}', '{TPP_USERNAME}', 'bench@example.test', 'Bench', 'User',
             'Bench Ltd', '{password_hash}', 'tpp', 'active', {now}, {now}, {now});
+        INSERT INTO organisations (name, name_key, legal_identifier, country, status, created_at,
+            updated_at)
+        VALUES ('Bench Ltd', 'bench ltd', '', 'GB', 'active', {now}, {now});
+        INSERT INTO memberships (organisation_id, user_id, role, created_at)
+        SELECT o.id, u.id, 'owner', {now} FROM organisations o, users u
+        WHERE o.name_key = 'bench ltd' AND u.username_key = '{TPP_USERNAME}';
         CREATE TEMP TABLE seq AS WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s
             WHERE n < {seq}) SELECT n FROM s;
         INSERT INTO apis (name, version, context, description, status, operations, created_at,
@@ -152,12 +158,13 @@ fn small_sql(dialect: Dialect, now: i64, password_hash: &str, rotation_tokens: u
             updated_at)
         SELECT 1, v.verb, 'Benchmark scope', '', {no}, {now}, {now}
         FROM (SELECT 'read' AS verb UNION ALL SELECT 'write') v;
-        INSERT INTO applications (owner_id, name, name_key, description, policy_id, created_at,
-            updated_at)
-        SELECT u.id, 'Bench application ' || n, 'bench application ' || n, 'Seeded', p.id, {now}, {now}
-        FROM seq, users u, throttling_policies p
-        WHERE n <= 20 AND u.username_key = '{TPP_USERNAME}' AND p.level = 'application'
-            AND p.name = 'Unlimited';
+        INSERT INTO applications (owner_id, organisation_id, name, name_key, description,
+            policy_id, created_at, updated_at)
+        SELECT u.id, m.organisation_id, 'Bench application ' || n, 'bench application ' || n,
+            'Seeded', p.id, {now}, {now}
+        FROM seq, users u, memberships m, throttling_policies p
+        WHERE n <= 20 AND u.username_key = '{TPP_USERNAME}' AND m.user_id = u.id
+            AND p.level = 'application' AND p.name = 'Unlimited';
         INSERT INTO subscriptions (application_id, api_id, policy_id, status, created_at, updated_at)
         SELECT a.id, apis.id, p.id, 'ACTIVE', {now}, {now}
         FROM applications a, apis, throttling_policies p
@@ -198,12 +205,22 @@ fn large_sql(now: i64, password_hash: &str) -> String {
         SELECT 'tpp' || n, 'tpp' || n, 'tpp' || n || '@example.test', 'First', 'Last',
             'Organisation ' || (n % 5000), '{password_hash}', 'tpp', 'active', {now}, {now}, {now}
         FROM seq WHERE n <= 100000;
-        INSERT INTO applications (owner_id, name, name_key, description, policy_id,
-            created_at, updated_at)
-        SELECT u.id, 'Application ' || k.n, 'application ' || k.n, 'Seeded', p.id, {now}, {now}
-        FROM users u, seq k, throttling_policies p
-        WHERE u.username_key LIKE 'tpp%' AND k.n <= 2 AND p.level = 'application'
-            AND p.name = '50PerMin';
+        -- Each TPP owns an organisation of its own, as one who signed up alone does.
+        INSERT INTO organisations (name, name_key, legal_identifier, country, status, created_at,
+            updated_at)
+        SELECT 'Company of tpp' || n, 'company of tpp' || n, '', '', 'active', {now}, {now}
+        FROM seq WHERE n <= 100000;
+        INSERT INTO memberships (organisation_id, user_id, role, created_at)
+        SELECT o.id, u.id, 'owner', {now}
+        FROM users u JOIN organisations o ON o.name_key = 'company of ' || u.username_key
+        WHERE u.username_key LIKE 'tpp%';
+        INSERT INTO applications (owner_id, organisation_id, name, name_key, description,
+            policy_id, created_at, updated_at)
+        SELECT u.id, m.organisation_id, 'Application ' || k.n, 'application ' || k.n, 'Seeded',
+            p.id, {now}, {now}
+        FROM users u, memberships m, seq k, throttling_policies p
+        WHERE u.username_key LIKE 'tpp%' AND m.user_id = u.id AND k.n <= 2
+            AND p.level = 'application' AND p.name = '50PerMin';
         INSERT INTO subscriptions (application_id, api_id, policy_id, status, created_at,
             updated_at)
         SELECT a.id, apis.id, p.id, 'ACTIVE', {now}, {now}

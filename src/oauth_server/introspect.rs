@@ -109,6 +109,7 @@ fn describe(
             "jti": claims.jti,
             "key_type": claims.key_type,
             "application": claims.application,
+            "org": claims.org,
             "subscriptions": subscriptions,
         })));
     }

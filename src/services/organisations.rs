@@ -282,3 +282,85 @@ pub async fn set_standing(
     })
     .await
 }
+
+/// A change to a membership, made by an Owner or Admin of the organisation (or, to leave, by
+/// the member).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange {
+    Role(MemberRole),
+    Remove,
+    Leave,
+}
+
+/// Changes a member's role, removes a member, or lets the actor leave, in the organisation the
+/// actor works in. The rules: only Owners and Admins manage members; only an Owner makes or
+/// unmakes an Owner; the organisation always keeps an Owner. A removed member's sessions lose
+/// the organisation at their next request (memberships are read at each one).
+pub async fn change_member(
+    pool: &crate::db::DbPool,
+    actor: Actor,
+    member: UserId,
+    change: MemberChange,
+) -> ServiceResult<String> {
+    let organisation = actor.organisation.ok_or(ServiceError::NotFound)?;
+    let by = actor.id;
+    let about = super::subject("membership", Some(member.get()));
+    super::audited(pool, &actor, "member", about, move |conn, _| {
+        conn.lock_key(&format!("organisation {organisation}"))?;
+        let mine = Membership::find(conn, by, organisation)?.ok_or(ServiceError::NotFound)?;
+        let target = Membership::members(conn, organisation)?
+            .into_iter()
+            .find(|m| m.user_id == member)
+            .ok_or(ServiceError::NotFound)?;
+        check_member_change(conn, &mine, &target, change)?;
+        let summary = match change {
+            MemberChange::Role(role) => {
+                Membership::set_role(conn, organisation, member, role)?;
+                format!("{} is {} now", target.username, role.label())
+            }
+            MemberChange::Remove => {
+                Membership::delete(conn, organisation, member)?;
+                format!("Removed {} from the organisation", target.username)
+            }
+            MemberChange::Leave => {
+                Membership::delete(conn, organisation, member)?;
+                format!("{} left the organisation", target.username)
+            }
+        };
+        Ok((summary.clone(), summary))
+    })
+    .await
+}
+
+/// The rules of `change_member`, each refusal saying why.
+fn check_member_change(
+    conn: &mut DbConnection,
+    mine: &Membership,
+    target: &crate::db::models::organisations::Member,
+    change: MemberChange,
+) -> ServiceResult<()> {
+    let leaving = change == MemberChange::Leave;
+    if !leaving && !mine.role.may_manage_members() {
+        return Err(ServiceError::Forbidden(
+            "Only the organisation's Owners and Admins manage its members.".into(),
+        ));
+    }
+    let touches_owner =
+        target.role == MemberRole::Owner || matches!(change, MemberChange::Role(MemberRole::Owner));
+    if !leaving && touches_owner && mine.role != MemberRole::Owner {
+        return Err(ServiceError::Forbidden(
+            "Only an Owner makes someone an Owner or changes an Owner's membership.".into(),
+        ));
+    }
+    let stays_owner = matches!(change, MemberChange::Role(MemberRole::Owner));
+    if target.role == MemberRole::Owner
+        && !stays_owner
+        && Membership::owners(conn, mine.organisation_id)? <= 1
+    {
+        return Err(ServiceError::Conflict(format!(
+            "{} is the organisation's last Owner: make another member an Owner first.",
+            target.username
+        )));
+    }
+    Ok(())
+}

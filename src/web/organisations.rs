@@ -8,10 +8,12 @@ use serde::Deserialize;
 use crate::db::models::organisations::{Member, Organisation};
 use crate::db::{self, DbPool};
 use crate::domain::ids::OrganisationId;
+use crate::domain::ids::UserId;
+use crate::domain::organisations::MemberRole;
 use crate::error::AppError;
 use crate::security::session_store::ORGANISATION_ID;
-use crate::services::organisations;
-use crate::web::SignedInRequest;
+use crate::services::organisations::{self, MemberChange};
+use crate::web::{OnObject, SignedInRequest};
 use crate::web::{PageContext, SignedIn, Url, success};
 
 #[derive(Template)]
@@ -20,6 +22,31 @@ struct OrganisationPage {
     ctx: PageContext,
     organisation: Option<Organisation>,
     members: Vec<Member>,
+}
+
+impl OrganisationPage {
+    /// The viewer's role in the organisation shown.
+    fn my_role(&self) -> Option<MemberRole> {
+        let viewer = self.ctx.viewer.as_ref()?;
+        viewer.membership.as_ref().map(|m| m.role)
+    }
+
+    /// Whether the viewer may change this member's membership (the service decides again).
+    fn may_manage(&self, member: &Member) -> bool {
+        match self.my_role() {
+            Some(MemberRole::Owner) => true,
+            Some(MemberRole::Admin) => member.role != MemberRole::Owner,
+            _ => false,
+        }
+    }
+
+    /// The roles the viewer may give.
+    fn roles(&self) -> &'static [MemberRole] {
+        match self.my_role() {
+            Some(MemberRole::Owner) => MemberRole::ALL,
+            _ => &MemberRole::ALL[1..],
+        }
+    }
 }
 
 pub async fn show(
@@ -69,4 +96,41 @@ pub async fn switch(
         membership.role.label()
     );
     Ok(success(&session, Url::Applications, message))
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    role: String,
+}
+
+async fn change(post: OnObject<UserId>, change: MemberChange) -> Result<HttpResponse, AppError> {
+    let (viewer, session, pool, member) = post.into_parts();
+    let message = organisations::change_member(&pool, viewer.actor(), member, change).await?;
+    Ok(success(&session, Url::Organisation, format!("{message}.")))
+}
+
+/// `POST /organisation/members/{id}/role`: `role` (owner, admin, developer or viewer).
+pub async fn change_role(
+    post: OnObject<UserId>,
+    form: web::Form<RoleForm>,
+) -> Result<HttpResponse, AppError> {
+    let role: MemberRole = form.role.trim().parse().map_err(|_| {
+        AppError::Unprocessable("role: choose Owner, Admin, Developer or Viewer.".into())
+    })?;
+    change(post, MemberChange::Role(role)).await
+}
+
+pub async fn remove(post: OnObject<UserId>) -> Result<HttpResponse, AppError> {
+    change(post, MemberChange::Remove).await
+}
+
+/// Leaves the organisation the person works in (refused to its last Owner).
+pub async fn leave(post: SignedInRequest) -> Result<HttpResponse, AppError> {
+    let (viewer, session, pool) = post.into_parts();
+    let me = viewer.id;
+    let message =
+        organisations::change_member(&pool, viewer.actor(), me, MemberChange::Leave).await?;
+    let _ = session.remove(ORGANISATION_ID);
+    Ok(success(&session, Url::Applications, format!("{message}.")))
 }

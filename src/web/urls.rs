@@ -27,6 +27,9 @@ pub enum Url {
     Organisation,
     /// Where the header's switcher posts the organisation to work in.
     SwitchOrganisation,
+    ChangeMemberRole(UserId),
+    RemoveMember(UserId),
+    LeaveOrganisation,
     UnsentForm,
     Authorize,
     /// Where the consent page posts the person's Allow or Deny.
@@ -121,6 +124,9 @@ impl Url {
             Url::RevokeConsent(id) => ("/account/consents/{id}/revoke", one(id)),
             Url::Organisation => ("/organisation", none),
             Url::SwitchOrganisation => ("/organisation/switch", none),
+            Url::ChangeMemberRole(id) => ("/organisation/members/{id}/role", one(id.get())),
+            Url::RemoveMember(id) => ("/organisation/members/{id}/remove", one(id.get())),
+            Url::LeaveOrganisation => ("/organisation/leave", none),
             Url::UnsentForm => ("/account/unsent-form", none),
             Url::Authorize => ("/oauth2/authorize", none),
             Url::AuthorizeDecision => ("/oauth2/authorize/decision", none),

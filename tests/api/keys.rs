@@ -5,7 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 use crate::helpers::{FetchJson, data_field as field};
@@ -66,7 +66,7 @@ fn http() -> reqwest::Client {
         .unwrap()
 }
 
-fn basic(key: &str, secret: &str) -> String {
+pub(crate) fn basic(key: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{key}:{secret}")))
 }
 
@@ -83,7 +83,7 @@ async fn token_for(app: &TestApp, key: &str, secret: &str) -> (StatusCode, Value
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-fn claims(jwt: &str) -> Value {
+pub(crate) fn claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).expect("a JWT");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
@@ -1197,6 +1197,13 @@ async fn a_portal_token_is_a_jwt_the_server_introspects_as_active() {
     assert_eq!(introspection["key_type"], "SANDBOX");
     assert_eq!(introspection["application"]["id"], id);
     assert_eq!(introspection["application"]["name"], "Tokens");
+    // The organisation the application belongs to (karl's, named after him), not a person.
+    let organisation = app.organisation_of("karl");
+    assert_eq!(
+        introspection["org"],
+        json!({"id": organisation, "name": "karl"})
+    );
+    assert!(introspection.get("owner").is_none());
     assert_eq!(
         app.count(&format!(
             "SELECT COUNT(*) FROM audit_events WHERE action = 'generate_token' AND application_id = {id}"

@@ -39,6 +39,7 @@ mod oidc_native;
 mod oidc_sign_in;
 mod oidc_tokens;
 mod oob_proof;
+mod organisations;
 mod outage;
 mod ownership;
 mod pages;

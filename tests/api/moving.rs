@@ -453,3 +453,79 @@ fn the_commands_refuse_the_wrong_database() {
     let not_postgres = portico(dir.path(), &db, &[], &["migrate-database", "--to", &out]);
     assert!(text(&not_postgres.stderr).contains("must be a PostgreSQL URL"));
 }
+
+/// A database file made by the release before organisations (`fixtures/before_organisations.db`,
+/// under `pg::SECRET_KEY`): alice of "Acme Ltd" with application Wallet and its production
+/// keys, bob of "ACME LTD" with his own Wallet, carol of no organisation with Ledger.
+const BEFORE_ORGANISATIONS: &[u8] = include_bytes!("fixtures/before_organisations.db");
+const BEFORE_KEY: &str = "lvjZgTbhVqDls0ZW0GnzKA";
+const BEFORE_SECRET: &str = "iWGX6uGxNSVW23_Zz5ptXJ2bLEe6dKp-7EUBiw8PrZ4";
+
+/// Item 7 of the organisations issue, on the suite's backend: on SQLite Portico starts on the
+/// old file; on PostgreSQL the file is first copied by `migrate-database`. Each TPP becomes the
+/// Owner of an organisation named from its `organization` (told apart when taken, its username
+/// when empty) with its applications; the keys made before keep working and their tokens now
+/// name the organisation.
+#[actix_web::test]
+async fn a_database_from_before_organisations_makes_each_tpp_the_owner_of_one() {
+    let old = sqlite_app();
+    std::fs::write(&old.db_path, BEFORE_ORGANISATIONS).unwrap();
+    let key = [("PORTICO_SECRET_KEY", crate::pg::SECRET_KEY)];
+    let app = if crate::pg::on_postgres() {
+        // As the README says: the old file is migrated first (here without starting Portico,
+        // so that the adoption runs on PostgreSQL), then copied.
+        drop(portico::db::connect(&old.db_path).expect("the old file migrates"));
+        let target = TestDatabase::create();
+        let run = portico(
+            old.dir.path(),
+            &old.db_url,
+            &key,
+            &["migrate-database", "--to", &target.url],
+        );
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        serve_postgres(target, crate::pg::SECRET_KEY).await
+    } else {
+        let settings = settings_for(&old.db_url, &key);
+        let server = Application::build(settings).await.expect("Portico starts");
+        let address = format!("http://127.0.0.1:{}", server.port());
+        actix_web::rt::spawn(server.run_until_stopped());
+        TestApp { address, ..old }
+    };
+    let organisations = app.lines(
+        "SELECT u.username || ' ' || m.role || ' ' || o.name || ' ' || o.status AS line \
+         FROM memberships m JOIN users u ON u.id = m.user_id \
+         JOIN organisations o ON o.id = m.organisation_id ORDER BY u.username",
+    );
+    assert_eq!(
+        organisations,
+        [
+            "alice owner Acme Ltd active",
+            "bob owner ACME LTD (bob) active",
+            "carol owner carol active",
+        ]
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM applications WHERE organisation_id IS NULL"),
+        0,
+        "every application joined its creator's organisation"
+    );
+    for (person, sees, not) in [("alice", "Wallet", "Ledger"), ("carol", "Ledger", "Wallet")] {
+        let browser = app.browser();
+        browser.sign_in(person, "correct horse battery").await;
+        let (_, list) = browser.page("/applications").await;
+        assert!(
+            list.contains(sees) && !list.contains(not),
+            "{person}: {list}"
+        );
+    }
+    let (status, body, _) = post_token(
+        &app,
+        Some(&crate::keys::basic(BEFORE_KEY, BEFORE_SECRET)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let claims = crate::keys::claims(body["access_token"].as_str().unwrap());
+    assert_eq!(claims["org"]["name"], "Acme Ltd");
+    assert_eq!(claims["application"]["name"], "Wallet");
+}

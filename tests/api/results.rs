@@ -589,6 +589,29 @@ async fn admin_areas(run: &mut Run) {
         ),
     ])
     .await;
+    // Two more members (as accepted invitations make them): one becomes an Owner, the other
+    // is removed, and then the TPP, no longer the last Owner, leaves.
+    let (second, third) = (run.app.user_id("refused"), run.app.user_id("locked"));
+    run.app.execute(&format!(
+        "INSERT INTO memberships (organisation_id, user_id, role, created_at) \
+         VALUES ({organisation}, {second}, 'developer', 0), ({organisation}, {third}, 'viewer', 0)"
+    ));
+    run.succeed(vec![
+        post(
+            "/organisation/members/{id}/role",
+            format!("/organisation/members/{second}/role"),
+            As::Tpp,
+            &[("role", "owner")],
+        ),
+        post(
+            "/organisation/members/{id}/remove",
+            format!("/organisation/members/{third}/remove"),
+            As::Tpp,
+            &[],
+        ),
+        post("/organisation/leave", "/organisation/leave", As::Tpp, &[]),
+    ])
+    .await;
     let gateway = run.id_of("SELECT id AS n FROM oauth_clients WHERE resource_server = TRUE");
     let km = run.id_of("SELECT id AS n FROM key_managers WHERE name = 'partner'");
     let platinum = run.id_of("SELECT id AS n FROM throttling_policies WHERE name = 'Platinum'");

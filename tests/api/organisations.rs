@@ -1,0 +1,252 @@
+//! Organisations (SECURITY.md row 8 grown to roles): a sign-up founds an organisation; its
+//! members read or change its applications by role; Owners and Admins manage the members and
+//! the organisation always keeps an Owner; the accounts from before organisations each became
+//! the Owner of one.
+
+use portico::startup::{Access, ROUTES};
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+/// Adds `username` to `owner`'s organisation with `role` (what an accepted invitation does),
+/// and has their browser work in it.
+async fn join(app: &TestApp, browser: &Browser, username: &str, owner: &str, role: &str) {
+    let organisation = app.organisation_of(owner);
+    let user = app.user_id(username);
+    app.execute(&format!(
+        "INSERT INTO memberships (organisation_id, user_id, role, created_at) \
+         VALUES ({organisation}, {user}, '{role}', 0)"
+    ));
+    let chosen = organisation.to_string();
+    let response = browser
+        .post("/organisation/switch", &[("organisation_id", &chosen)])
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "switch of {username}"
+    );
+}
+
+#[actix_web::test]
+async fn a_viewer_reads_every_page_and_gets_403_on_every_change() {
+    let app = TestApp::new()
+        .with_api("Payments", "/payments", &["Bronze"])
+        .with_subscriber("owner", "Shared App", "Payments", "Bronze")
+        .with_tpp("watcher")
+        .build()
+        .await;
+    let (id, watcher) = (app.application("Shared App"), app.session("watcher"));
+    join(&app, watcher, "watcher", "owner", "viewer").await;
+    let sub = app.count("SELECT id AS n FROM subscriptions");
+    let before = app.snapshot();
+
+    let (status, list) = watcher.page("/applications").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains("Shared App"), "{list}");
+    assert!(
+        !list.contains("/applications/new"),
+        "no create for a Viewer"
+    );
+    let fields = [
+        ("name", "Changed"),
+        ("throttling_policy", "10PerMin"),
+        ("description", "x"),
+        ("key_manager", "Resident Key Manager"),
+        ("consumer_secret", "x"),
+        ("consumer_key", "x"),
+        ("grant_types", "client_credentials"),
+        ("validity_period", "3600"),
+    ];
+    let (mut reads, mut refusals) = (0, 0);
+    for route in ROUTES
+        .iter()
+        .filter(|r| r.access == Access::SignedIn && r.path.starts_with("/applications/{id}"))
+    {
+        for key_type in ["production", "sandbox"] {
+            let path = fill_route_with(route.path, id, sub, key_type);
+            let response = watcher.send(route.method, &path, &fields).await;
+            if route.method == "GET" {
+                assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+                let page = body_of(response).await;
+                assert!(page.contains("Shared App"), "GET {path}");
+                assert!(!page.contains("/delete\""), "GET {path} offers a deletion");
+                reads += 1;
+            } else {
+                assert_eq!(response.status(), StatusCode::FORBIDDEN, "POST {path}");
+                let page = body_of(response).await;
+                assert!(page.contains("Viewers can read"), "POST {path}: {page}");
+                refusals += 1;
+            }
+        }
+    }
+    let response = watcher
+        .try_subscribe(app.api("Payments"), &id.to_string(), "Bronze")
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = watcher
+        .post(
+            "/applications",
+            &[("name", "Viewer's own"), ("throttling_policy", "10PerMin")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.snapshot(), before, "nothing changed");
+    assert!(
+        reads >= 6 && refusals >= 12,
+        "{reads} reads, {refusals} refusals"
+    );
+    println!("viewer: {reads} pages read, {refusals} changes refused with 403, nothing changed");
+}
+
+#[actix_web::test]
+async fn a_developer_works_on_the_organisations_applications_and_a_removed_one_loses_them_at_once()
+{
+    let app = TestApp::new()
+        .with_tpp("owner")
+        .with_application("owner", "Shared App")
+        .with_tpp("dev")
+        .build()
+        .await;
+    let (id, dev, owner) = (
+        app.application("Shared App"),
+        app.session("dev"),
+        app.session("owner"),
+    );
+    join(&app, dev, "dev", "owner", "developer").await;
+    let made = dev.create_application("Made by dev").await;
+    let response = dev
+        .post(
+            &format!("/applications/{id}"),
+            &[("name", "Renamed"), ("throttling_policy", "10PerMin")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, list) = owner.page("/applications").await;
+    assert!(
+        list.contains("Made by dev") && list.contains("Renamed"),
+        "{list}"
+    );
+    // Names are the organisation's: the owner cannot make a second "Made by dev".
+    let response = owner
+        .post(
+            "/applications",
+            &[("name", "MADE BY DEV"), ("throttling_policy", "10PerMin")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+
+    // The owner removes the developer: their very next request finds nothing.
+    let dev_id = app.user_id("dev");
+    let response = owner
+        .post(&format!("/organisation/members/{dev_id}/remove"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    for path in [
+        format!("/applications/{id}"),
+        format!("/applications/{made}"),
+    ] {
+        assert_eq!(dev.get_status(&path).await, StatusCode::NOT_FOUND, "{path}");
+    }
+    let (_, list) = dev.page("/applications").await;
+    assert!(!list.contains("Renamed"), "{list}");
+    // The applications stay the organisation's.
+    let (_, list) = owner.page("/applications").await;
+    assert!(list.contains("Made by dev"), "{list}");
+}
+
+#[actix_web::test]
+async fn the_last_owner_cannot_leave_or_be_demoted_and_only_owners_touch_owners() {
+    let app = TestApp::new()
+        .with_tpp("founder")
+        .with_tpp("helper")
+        .build()
+        .await;
+    let (founder, helper) = (app.session("founder"), app.session("helper"));
+    join(&app, helper, "helper", "founder", "admin").await;
+    let (founder_id, helper_id) = (app.user_id("founder"), app.user_id("helper"));
+    let before = app.snapshot();
+
+    let response = founder.post("/organisation/leave", &[]).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(body_of(response).await.contains("last Owner"));
+    let demote = format!("/organisation/members/{founder_id}/role");
+    let response = founder.post(&demote, &[("role", "developer")]).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    // An Admin cannot change an Owner, nor make one.
+    let response = helper.post(&demote, &[("role", "viewer")]).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let promote = format!("/organisation/members/{helper_id}/role");
+    let response = helper.post(&promote, &[("role", "owner")]).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = founder.post(&promote, &[("role", "chief")]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.snapshot(), before, "the refusals changed nothing");
+
+    // With a second Owner, the founder may leave.
+    let response = founder.post(&promote, &[("role", "owner")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = founder.page("/organisation").await;
+    assert!(page.contains("Owner"), "{page}");
+    let response = founder.post("/organisation/leave", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = helper.page("/organisation").await;
+    assert!(!page.contains("data-member=\"founder\""), "{page}");
+}
+
+#[actix_web::test]
+async fn a_sign_up_founds_its_organisation_and_a_taken_name_is_refused_with_nothing_made() {
+    let app = spawn_app().await;
+    let first = app.browser();
+    let fields = with_field(
+        with_field(
+            with_field(
+                signup_fields("acme-one"),
+                "organization",
+                "Acme Payments Ltd",
+            ),
+            "legal_identifier",
+            "12345678",
+        ),
+        "country",
+        "gb",
+    );
+    assert_eq!(
+        first.post("/signup", &fields).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    first.sign_in("acme-one", PASSWORD).await;
+    let (_, page) = first.page("/organisation").await;
+    assert!(
+        page.contains("Acme Payments Ltd") && page.contains("12345678"),
+        "{page}"
+    );
+    assert!(page.contains(">GB<"), "{page}");
+    assert!(page.contains("Owner"), "{page}");
+
+    let users = app.count("SELECT COUNT(*) FROM users");
+    let fields = with_field(
+        signup_fields("acme-two"),
+        "organization",
+        "ACME payments ltd",
+    );
+    let response = app.browser().post("/signup", &fields).await;
+    let body = body_with(response, StatusCode::CONFLICT).await;
+    assert!(
+        error_on(&body, "organization").is_some_and(|e| e.contains("exists already")),
+        "{body}"
+    );
+    assert_eq!(input_value(&body, "username").as_deref(), Some("acme-two"));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users"),
+        users,
+        "no account made"
+    );
+    let fields = with_field(signup_fields("acme-three"), "country", "Britain");
+    let response = app.browser().post("/signup", &fields).await;
+    let body = body_with(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(
+        error_on(&body, "country").is_some_and(|e| e.contains("two-letter")),
+        "{body}"
+    );
+}
