@@ -130,7 +130,7 @@ pub fn free_name(
 ) -> QueryResult<OrganisationName> {
     let mut candidate = name.clone();
     let mut n = 1;
-    while Organisation::find_by_key(conn, candidate.key())?.is_some() {
+    while Organisation::name_taken(conn, candidate.key())? {
         let suffix = if n == 1 {
             format!("({username})")
         } else {
@@ -298,14 +298,14 @@ pub enum MemberChange {
 /// the organisation at their next request (memberships are read at each one).
 pub async fn change_member(
     pool: &crate::db::DbPool,
-    actor: Actor,
+    actor: &Actor,
     member: UserId,
     change: MemberChange,
 ) -> ServiceResult<String> {
     let organisation = actor.organisation.ok_or(ServiceError::NotFound)?;
     let by = actor.id;
     let about = super::subject("membership", Some(member.get()));
-    super::audited(pool, &actor, "member", about, move |conn, _| {
+    super::audited(pool, actor, "member", about, move |conn, _| {
         conn.lock_key(&format!("organisation {organisation}"))?;
         let mine = Membership::find(conn, by, organisation)?.ok_or(ServiceError::NotFound)?;
         let target = Membership::members(conn, organisation)?

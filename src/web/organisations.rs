@@ -106,7 +106,7 @@ pub struct RoleForm {
 
 async fn change(post: OnObject<UserId>, change: MemberChange) -> Result<HttpResponse, AppError> {
     let (viewer, session, pool, member) = post.into_parts();
-    let message = organisations::change_member(&pool, viewer.actor(), member, change).await?;
+    let message = organisations::change_member(&pool, &viewer.actor(), member, change).await?;
     Ok(success(&session, Url::Organisation, format!("{message}.")))
 }
 
@@ -130,7 +130,7 @@ pub async fn leave(post: SignedInRequest) -> Result<HttpResponse, AppError> {
     let (viewer, session, pool) = post.into_parts();
     let me = viewer.id;
     let message =
-        organisations::change_member(&pool, viewer.actor(), me, MemberChange::Leave).await?;
+        organisations::change_member(&pool, &viewer.actor(), me, MemberChange::Leave).await?;
     let _ = session.remove(ORGANISATION_ID);
     Ok(success(&session, Url::Applications, format!("{message}.")))
 }

@@ -18,32 +18,28 @@ async fn join(app: &TestApp, browser: &Browser, username: &str, owner: &str, rol
          VALUES ({organisation}, {user}, '{role}', 0)"
     ));
     let chosen = organisation.to_string();
-    let response = browser
-        .post("/organisation/switch", &[("organisation_id", &chosen)])
+    browser
+        .post_ok("/organisation/switch", &[("organisation_id", &chosen)])
         .await;
-    assert_eq!(
-        response.status(),
-        StatusCode::SEE_OTHER,
-        "switch of {username}"
-    );
+}
+
+/// Tries to create an application named `name`: the answer's status.
+async fn create(browser: &Browser, name: &str) -> StatusCode {
+    let fields = [("name", name), ("throttling_policy", "10PerMin")];
+    browser.post("/applications", &fields).await.status()
 }
 
 #[actix_web::test]
 async fn a_viewer_reads_every_page_and_gets_403_on_every_change() {
-    let app = TestApp::new()
-        .with_api("Payments", "/payments", &["Bronze"])
-        .with_subscriber("owner", "Shared App", "Payments", "Bronze")
-        .with_tpp("watcher")
-        .build()
-        .await;
-    let (id, watcher) = (app.application("Shared App"), app.session("watcher"));
+    let app = crate::ownership::owner_and("watcher").build().await;
+    let (id, watcher) = (app.application("Private App"), app.session("watcher"));
     join(&app, watcher, "watcher", "owner", "viewer").await;
     let sub = app.count("SELECT id AS n FROM subscriptions");
     let before = app.snapshot();
 
     let (status, list) = watcher.page("/applications").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(list.contains("Shared App"), "{list}");
+    assert!(list.contains("Private App"), "{list}");
     assert!(
         !list.contains("/applications/new"),
         "no create for a Viewer"
@@ -69,7 +65,7 @@ async fn a_viewer_reads_every_page_and_gets_403_on_every_change() {
             if route.method == "GET" {
                 assert_eq!(response.status(), StatusCode::OK, "GET {path}");
                 let page = body_of(response).await;
-                assert!(page.contains("Shared App"), "GET {path}");
+                assert!(page.contains("Private App"), "GET {path}");
                 assert!(!page.contains("/delete\""), "GET {path} offers a deletion");
                 reads += 1;
             } else {
@@ -84,13 +80,7 @@ async fn a_viewer_reads_every_page_and_gets_403_on_every_change() {
         .try_subscribe(app.api("Payments"), &id.to_string(), "Bronze")
         .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let response = watcher
-        .post(
-            "/applications",
-            &[("name", "Viewer's own"), ("throttling_policy", "10PerMin")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(create(watcher, "Viewer's own").await, StatusCode::FORBIDDEN);
     assert_eq!(app.snapshot(), before, "nothing changed");
     assert!(
         reads >= 6 && refusals >= 12,
@@ -104,37 +94,22 @@ async fn a_developer_works_on_the_organisations_applications_and_a_removed_one_l
 {
     let app = TestApp::new()
         .with_tpp("owner")
-        .with_application("owner", "Shared App")
         .with_tpp("dev")
         .build()
         .await;
-    let (id, dev, owner) = (
-        app.application("Shared App"),
-        app.session("dev"),
-        app.session("owner"),
-    );
+    let (dev, owner) = (app.session("dev"), app.session("owner"));
+    let id = owner.create_application("Shared App").await;
     join(&app, dev, "dev", "owner", "developer").await;
     let made = dev.create_application("Made by dev").await;
-    let response = dev
-        .post(
-            &format!("/applications/{id}"),
-            &[("name", "Renamed"), ("throttling_policy", "10PerMin")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let renamed = [("name", "Renamed"), ("throttling_policy", "10PerMin")];
+    dev.post_ok(&format!("/applications/{id}"), &renamed).await;
     let (_, list) = owner.page("/applications").await;
     assert!(
         list.contains("Made by dev") && list.contains("Renamed"),
         "{list}"
     );
     // Names are the organisation's: the owner cannot make a second "Made by dev".
-    let response = owner
-        .post(
-            "/applications",
-            &[("name", "MADE BY DEV"), ("throttling_policy", "10PerMin")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(create(owner, "MADE BY DEV").await, StatusCode::CONFLICT);
 
     // The owner removes the developer: their very next request finds nothing.
     let dev_id = app.user_id("dev");

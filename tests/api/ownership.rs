@@ -6,12 +6,17 @@ use reqwest::StatusCode;
 
 use crate::helpers::*;
 
-#[actix_web::test]
-async fn another_tpp_gets_404_on_every_object_route_and_changes_nothing() {
-    let app = TestApp::new()
+/// "owner" with application "Private App" subscribed to Payments (Bronze), and another TPP.
+pub(crate) fn owner_and(other: &str) -> TestAppBuilder {
+    TestApp::new()
         .with_api("Payments", "/payments", &["Bronze"])
         .with_subscriber("owner", "Private App", "Payments", "Bronze")
-        .with_tpp("intruder")
+        .with_tpp(other)
+}
+
+#[actix_web::test]
+async fn another_tpp_gets_404_on_every_object_route_and_changes_nothing() {
+    let app = owner_and("intruder")
         .with_application("intruder", "Intruder App")
         .build()
         .await;

@@ -90,11 +90,10 @@ impl Organisation {
         organisations::table.find(id).first_row(conn)
     }
 
-    /// The organisation whose folded name is `key`.
-    pub fn find_by_key(conn: &mut DbConnection, key: &str) -> QueryResult<Option<Organisation>> {
-        organisations::table
-            .filter(organisations::name_key.eq(key))
-            .first_row(conn)
+    /// True when an organisation's folded name is `key`.
+    pub fn name_taken(conn: &mut DbConnection, key: &str) -> QueryResult<bool> {
+        let named = organisations::table.filter(organisations::name_key.eq(key));
+        diesel::select(diesel::dsl::exists(named)).get_result(conn)
     }
 
     pub fn insert(conn: &mut DbConnection, new: &NewOrganisation) -> QueryResult<Organisation> {
@@ -111,7 +110,8 @@ impl Organisation {
         diesel::insert_into(organisations::table)
             .values(&row)
             .execute(conn)?;
-        Self::find_by_key(conn, new.name.key())?.ok_or(diesel::result::Error::NotFound)
+        let made = organisations::table.filter(organisations::name_key.eq(row.name_key));
+        made.first_row(conn)?.ok_or(diesel::result::Error::NotFound)
     }
 
     /// Sets the organisation's standing (and the reason an administrator gave, if any).
