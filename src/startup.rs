@@ -19,7 +19,7 @@ use crate::services::keys::Keys;
 use crate::web::context::{identify, require_admin, require_signed_in};
 use crate::web::{
     account, accounts, admin, apis, applications, assets, consent, end_session, errors, home,
-    organisations, unsent_form,
+    invitations, organisations, unsent_form,
 };
 
 /// Who may use a route.
@@ -81,6 +81,10 @@ route_table! {
     SignedIn post "/organisation/members/{id}/role" => organisations::change_role;
     SignedIn post "/organisation/members/{id}/remove" => organisations::remove;
     SignedIn post "/organisation/leave"        => organisations::leave;
+    SignedIn post "/organisation/invitations"  => organisations::invite;
+    SignedIn post "/organisation/invitations/{id}/revoke" => organisations::revoke_invitation;
+    Public   get  "/invitations/{token}"       => invitations::show;
+    SignedIn post "/invitations/{token}/accept" => invitations::accept;
     Public   get  "/oauth2/authorize"          => consent::start;
     Public   post "/oauth2/authorize"          => consent::start;
     Public   post "/oauth2/authorize/decision" => consent::decide;

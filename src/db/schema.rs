@@ -158,6 +158,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    invitations (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        email -> Text,
+        role -> Text,
+        /// SHA-256 (hex) of the link's token; the token itself is never stored.
+        token_hash -> Text,
+        invited_by -> Nullable<BigInt>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        used_by -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(invitations -> organisations (organisation_id));
 diesel::joinable!(memberships -> organisations (organisation_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(applications -> organisations (organisation_id));
@@ -396,4 +414,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     client_registrations,
     organisations,
     memberships,
+    invitations,
 );

@@ -8,6 +8,7 @@ pub mod apis;
 pub mod applications;
 pub mod demo;
 pub mod gateways;
+pub mod invitations;
 pub mod key_managers;
 pub mod keys;
 pub mod organisations;

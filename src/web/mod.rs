@@ -13,6 +13,7 @@ pub mod context;
 pub mod end_session;
 pub mod errors;
 pub mod home;
+pub mod invitations;
 pub mod one_time;
 pub mod organisations;
 pub mod pagination;

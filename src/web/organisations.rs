@@ -5,16 +5,20 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::models::organisations::{Member, Organisation};
+use crate::db::models::invitations::Invitation;
+use crate::db::models::organisations::{Member, Membership, Organisation};
 use crate::db::{self, DbPool};
+use crate::domain::FieldErrors;
 use crate::domain::ids::OrganisationId;
 use crate::domain::ids::UserId;
 use crate::domain::organisations::MemberRole;
 use crate::error::AppError;
 use crate::security::session_store::ORGANISATION_ID;
+use crate::services::invitations::{self, Invited};
 use crate::services::organisations::{self, MemberChange};
+use crate::web::one_time::OneTime;
 use crate::web::{OnObject, SignedInRequest};
-use crate::web::{PageContext, SignedIn, Url, success};
+use crate::web::{PageContext, SignedIn, Url, form_answer, redirect, success};
 
 #[derive(Template)]
 #[template(path = "organisations/show.html")]
@@ -22,6 +26,13 @@ struct OrganisationPage {
     ctx: PageContext,
     organisation: Option<Organisation>,
     members: Vec<Member>,
+    /// The open invitations (for Owners and Admins).
+    invitations: Vec<Invitation>,
+    /// The invitation form's values and errors.
+    invite: InviteForm,
+    errors: FieldErrors,
+    /// The invitation just made: its link, shown this once.
+    invited: Option<Invited>,
 }
 
 impl OrganisationPage {
@@ -40,6 +51,10 @@ impl OrganisationPage {
         }
     }
 
+    fn manages_members(&self) -> bool {
+        self.my_role().is_some_and(|r| r.may_manage_members())
+    }
+
     /// The roles the viewer may give.
     fn roles(&self) -> &'static [MemberRole] {
         match self.my_role() {
@@ -47,28 +62,93 @@ impl OrganisationPage {
             _ => &MemberRole::ALL[1..],
         }
     }
+
+    /// The link an invitation's token opens.
+    fn link(&self, invited: &Invited) -> String {
+        format!("{}/invitations/{}", self.ctx.base_url(), invited.token)
+    }
 }
 
-pub async fn show(
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn page(
     ctx: PageContext,
-    SignedIn(viewer): SignedIn,
-    pool: web::Data<DbPool>,
-) -> Result<HttpResponse, AppError> {
-    let current = viewer.membership.as_ref().map(|m| m.organisation_id);
-    let (organisation, members) = db::run(&pool, move |conn| {
+    pool: &DbPool,
+    invite: InviteForm,
+    errors: FieldErrors,
+    invited: Option<Invited>,
+) -> Result<OrganisationPage, AppError> {
+    let viewer = ctx.viewer.as_ref();
+    let current = viewer
+        .and_then(|v| v.membership.as_ref())
+        .map(|m| m.organisation_id);
+    let (organisation, members, invitations) = db::run(pool, move |conn| {
         let Some(id) = current else {
-            return Ok((None, Vec::new()));
+            return Ok((None, Vec::new(), Vec::new()));
         };
         let organisation = Organisation::find(conn, id)?;
-        let members = crate::db::models::organisations::Membership::members(conn, id)?;
-        Ok::<_, AppError>((organisation, members))
+        let members = Membership::members(conn, id)?;
+        let invitations = Invitation::open_of(conn, id, db::now())?;
+        Ok::<_, AppError>((organisation, members, invitations))
     })
     .await?;
-    Ok(super::ok(&OrganisationPage {
+    let mut page = OrganisationPage {
         ctx,
         organisation,
         members,
-    }))
+        invitations,
+        invite,
+        errors,
+        invited,
+    };
+    if !page.manages_members() {
+        page.invitations.clear();
+    }
+    Ok(page)
+}
+
+/// `GET /organisation`: with, this once, the link of the invitation just made.
+pub async fn show(
+    ctx: PageContext,
+    one_time: OneTime,
+    pool: web::Data<DbPool>,
+) -> Result<HttpResponse, AppError> {
+    let invited = one_time.take::<Invited>(&Url::Organisation.to_string());
+    let blank = InviteForm {
+        role: MemberRole::Developer.to_string(),
+        ..Default::default()
+    };
+    let page = page(ctx, &pool, blank, FieldErrors::new(), invited).await?;
+    Ok(super::ok(&page))
+}
+
+/// `POST /organisation/invitations`: `email` and `role`; 303 to the organisation page, which
+/// shows the link once.
+pub async fn invite(
+    ctx: PageContext,
+    SignedIn(viewer): SignedIn,
+    (one_time, pool): (OneTime, web::Data<DbPool>),
+    web::Form(form): web::Form<InviteForm>,
+) -> Result<HttpResponse, AppError> {
+    let result = invitations::invite(&pool, &viewer.actor(), &form.email, &form.role).await;
+    let done = |invited| {
+        one_time.keep(&Url::Organisation.to_string(), &invited);
+        redirect(Url::Organisation)
+    };
+    let again = async |errors| page(ctx, &pool, form, errors, None).await;
+    form_answer(result, done, again).await
+}
+
+pub async fn revoke_invitation(post: OnObject<i64>) -> Result<HttpResponse, AppError> {
+    let (viewer, session, pool, id) = post.into_parts();
+    let message = invitations::revoke(&pool, &viewer.actor(), id).await?;
+    Ok(success(&session, Url::Organisation, format!("{message}.")))
 }
 
 #[derive(Deserialize)]

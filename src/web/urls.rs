@@ -30,6 +30,8 @@ pub enum Url {
     ChangeMemberRole(UserId),
     RemoveMember(UserId),
     LeaveOrganisation,
+    Invite,
+    RevokeInvitation(i64),
     UnsentForm,
     Authorize,
     /// Where the consent page posts the person's Allow or Deny.
@@ -129,6 +131,8 @@ impl Url {
             Url::ChangeMemberRole(id) => ("/organisation/members/{id}/role", one(id.get())),
             Url::RemoveMember(id) => ("/organisation/members/{id}/remove", one(id.get())),
             Url::LeaveOrganisation => ("/organisation/leave", none),
+            Url::Invite => ("/organisation/invitations", none),
+            Url::RevokeInvitation(id) => ("/organisation/invitations/{id}/revoke", one(id)),
             Url::UnsentForm => ("/account/unsent-form", none),
             Url::Authorize => ("/oauth2/authorize", none),
             Url::AuthorizeDecision => ("/oauth2/authorize/decision", none),

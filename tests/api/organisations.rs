@@ -225,3 +225,132 @@ async fn a_sign_up_founds_its_organisation_and_a_taken_name_is_refused_with_noth
         "{body}"
     );
 }
+
+/// The link shown once on the organisation page after an invitation (its path).
+async fn invite(owner: &Browser, email: &str, role: &str) -> String {
+    owner
+        .post_ok(
+            "/organisation/invitations",
+            &[("email", email), ("role", role)],
+        )
+        .await;
+    let (_, page) = owner.page("/organisation").await;
+    let link = data_field(&page, "invitation_link").expect("the link, this once");
+    let (_, again) = owner.page("/organisation").await;
+    assert!(
+        data_field(&again, "invitation_link").is_none(),
+        "shown only once"
+    );
+    let path = link
+        .split_once("/invitations/")
+        .expect("an invitation link")
+        .1;
+    format!("/invitations/{path}")
+}
+
+#[actix_web::test]
+async fn an_invitation_is_a_single_use_link_for_one_address_that_expires() {
+    let app = TestApp::new().with_tpp("boss").build().await;
+    let boss = app.session("boss");
+    let link = invite(boss, "newcomer@example.com", "developer").await;
+    let token = link.rsplit('/').next().unwrap().to_string();
+    assert!(
+        !String::from_utf8_lossy(&app.stored_bytes()).contains(&token),
+        "only the token's hash is stored"
+    );
+
+    // A visitor is asked to sign in or up, with the way back.
+    let (status, page) = app.browser().page(&link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("newcomer@example.com") && page.contains("Developer"),
+        "{page}"
+    );
+    assert!(page.contains("next=%2Finvitations%2F"), "{page}");
+
+    // Someone signed in with another address is refused and nothing changes.
+    let other = app.browser();
+    let fields = with_field(signup_fields("other"), "email", "other@example.com");
+    other.post_ok("/signup", &fields).await;
+    other.sign_in("other", PASSWORD).await;
+    let before = app.snapshot();
+    let response = other.post(&format!("{link}/accept"), &[]).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(body_of(response).await.contains("newcomer@example.com"));
+    assert_eq!(app.snapshot(), before);
+
+    // The person invited signs up with that address and accepts: they work in it now.
+    let newcomer = app.browser();
+    let fields = with_field(signup_fields("newcomer"), "email", "Newcomer@Example.com");
+    newcomer.post_ok("/signup", &fields).await;
+    newcomer.sign_in("newcomer", PASSWORD).await;
+    newcomer.post_ok(&format!("{link}/accept"), &[]).await;
+    let (_, page) = newcomer.page("/organisation").await;
+    assert!(page.contains("data-member=\"boss\""), "{page}");
+    assert!(newcomer.create_application("Newcomer's").await > 0);
+
+    // Used: the link works no more, for anyone.
+    let before = app.snapshot();
+    for browser in [&newcomer, &other, &app.browser()] {
+        let (status, page) = browser.page(&link).await;
+        assert_eq!(status, StatusCode::GONE);
+        assert!(page.contains("used already"), "{page}");
+    }
+    let response = newcomer.post(&format!("{link}/accept"), &[]).await;
+    assert_eq!(response.status(), StatusCode::GONE);
+    assert_eq!(app.snapshot(), before);
+
+    // Withdrawn and expired invitations are refused with their reason.
+    let withdrawn = invite(boss, "late@example.com", "viewer").await;
+    let id = app.count("SELECT max(id) AS n FROM invitations");
+    boss.post_ok(&format!("/organisation/invitations/{id}/revoke"), &[])
+        .await;
+    let (status, page) = app.browser().page(&withdrawn).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(page.contains("withdrawn"), "{page}");
+    let expired = invite(boss, "slow@example.com", "viewer").await;
+    app.execute("UPDATE invitations SET expires_at = 1 WHERE email = 'slow@example.com'");
+    let (status, page) = app.browser().page(&expired).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(page.contains("expired"), "{page}");
+    assert_eq!(
+        app.browser().get_status("/invitations/no-such-link").await,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[actix_web::test]
+async fn only_owners_and_admins_invite_and_a_refused_invitation_keeps_the_values() {
+    let app = TestApp::new()
+        .with_tpp("boss")
+        .with_tpp("admin-one")
+        .with_tpp("reader")
+        .build()
+        .await;
+    let boss = app.session("boss");
+    let admin = app.session("admin-one");
+    join(&app, admin, "admin-one", "boss", "admin").await;
+    let reader = app.session("reader");
+    join(&app, reader, "reader", "boss", "viewer").await;
+    let before = app.snapshot();
+    let try_invite = async |browser: &Browser, email: &str, role: &str| {
+        let fields = [("email", email), ("role", role)];
+        browser.post("/organisation/invitations", &fields).await
+    };
+    let response = try_invite(admin, "x@example.com", "owner").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = try_invite(reader, "x@example.com", "viewer").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = try_invite(boss, "not an address", "viewer").await;
+    let body = unprocessable(response, "email").await;
+    assert!(error_on(&body, "email").is_some(), "{body}");
+    assert_eq!(
+        input_value(&body, "email").as_deref(),
+        Some("not an address")
+    );
+    // Every test account's address is dev@example.com: the members have it already.
+    let response = try_invite(boss, "DEV@example.com", "viewer").await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(app.snapshot(), before, "nothing made");
+    invite(admin, "helper@example.com", "developer").await;
+}

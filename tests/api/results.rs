@@ -609,6 +609,41 @@ async fn admin_areas(run: &mut Run) {
             As::Tpp,
             &[],
         ),
+    ])
+    .await;
+    // An invitation made and withdrawn, and one (made here, as its token is shown only to its
+    // inviter) that the TPP accepts into another organisation, which it then leaves.
+    let invited = [("email", "joiner@example.com"), ("role", "viewer")];
+    run.succeed(vec![post(
+        "/organisation/invitations",
+        "/organisation/invitations",
+        As::Tpp,
+        &invited,
+    )])
+    .await;
+    let invitation = run.id_of("SELECT max(id) AS n FROM invitations");
+    let elsewhere = run.app.organisation_of("locked");
+    let hash = hex::encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        b"results-token",
+    ));
+    run.app.execute(&format!(
+        "INSERT INTO invitations (organisation_id, email, role, token_hash, created_at, \
+         expires_at) VALUES ({elsewhere}, 'dev@example.com', 'viewer', '{hash}', 0, 4102444800)"
+    ));
+    run.succeed(vec![
+        post(
+            "/organisation/invitations/{id}/revoke",
+            format!("/organisation/invitations/{invitation}/revoke"),
+            As::Tpp,
+            &[],
+        ),
+        post(
+            "/invitations/{token}/accept",
+            "/invitations/results-token/accept",
+            As::Tpp,
+            &[],
+        ),
         post("/organisation/leave", "/organisation/leave", As::Tpp, &[]),
     ])
     .await;

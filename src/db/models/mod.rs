@@ -6,6 +6,7 @@ pub mod applications;
 pub mod audit_events;
 pub mod client_registrations;
 pub mod consents;
+pub mod invitations;
 pub mod key_manager_tasks;
 pub mod key_managers;
 pub mod key_mappings;
