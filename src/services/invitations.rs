@@ -106,7 +106,7 @@ pub fn open(
     };
     let (invitation, organisation) = found.ok_or(ServiceError::NotFound)?;
     let refusal = if invitation.state.used_at.is_some() {
-        Some("This invitation has been used already: an invitation link works once.")
+        Some(USED)
     } else if invitation.state.revoked_at.is_some() {
         Some("This invitation was withdrawn by the organisation.")
     } else if invitation.state.expires_at <= crate::db::now() {
@@ -122,47 +122,61 @@ pub fn open(
 
 /// Accepts the invitation for the signed-in person, whose email address must be the one
 /// invited: they join with its role, and the link stops working. Answers the organisation
-/// joined, its name and the role.
+/// joined, its name and the role. The event goes to that organisation's history.
 pub async fn accept(
     pool: &DbPool,
     actor: &Actor,
     token: String,
 ) -> ServiceResult<(OrganisationId, String, MemberRole)> {
     let by = actor.id;
-    let about = subject("invitation", None);
-    audited(
-        pool,
-        actor,
-        "accept_invitation",
-        about,
-        move |conn, subject| {
-            let (invitation, name) = open(conn, &token)?;
-            let email = User::find(conn, by)?.ok_or(ServiceError::NotFound)?.email;
-            *subject = super::subject("invitation", Some(invitation.id));
-            if invitation.email.to_lowercase() != email.to_lowercase() {
-                return Err(ServiceError::Forbidden(format!(
-                    "This invitation is for {}, and you are signed in with another email address. \
-                 Sign in as the person invited, or ask for an invitation to your address.",
-                    invitation.email
-                )));
-            }
-            let organisation = invitation.organisation_id;
-            if Membership::find(conn, by, organisation)?.is_some() {
-                return Err(ServiceError::Conflict(format!(
-                    "You are a member of {name} already."
-                )));
-            }
-            if !Invitation::close(conn, invitation.id, Closing::UsedBy(by), crate::db::now())? {
-                return Err(ServiceError::Conflict(
-                    "This invitation has been used already: an invitation link works once.".into(),
-                ));
-            }
-            Membership::insert(conn, organisation, by, invitation.role)?;
-            let summary = format!("Joined {name} as {}", invitation.role.label());
-            Ok(((organisation, name, invitation.role), summary))
-        },
-    )
+    let joined = {
+        let token = token.clone();
+        crate::db::run(pool, move |conn| open(conn, &token))
+            .await?
+            .0
+    };
+    let actor = Actor {
+        organisation: Some(joined.organisation_id),
+        ..actor.clone()
+    };
+    let about = subject("invitation", Some(joined.id));
+    audited(pool, &actor, "accept_invitation", about, move |conn, _| {
+        let (invitation, name) = open(conn, &token)?;
+        acceptable(conn, &invitation, &name, by)?;
+        let organisation = invitation.organisation_id;
+        if !Invitation::close(conn, invitation.id, Closing::UsedBy(by), crate::db::now())? {
+            return Err(ServiceError::Conflict(USED.into()));
+        }
+        Membership::insert(conn, organisation, by, invitation.role)?;
+        let summary = format!("Joined {name} as {}", invitation.role.label());
+        Ok(((organisation, name, invitation.role), summary))
+    })
     .await
+}
+
+const USED: &str = "This invitation has been used already: an invitation link works once.";
+
+/// Refuses someone signed in with another address, and a member already.
+fn acceptable(
+    conn: &mut crate::db::DbConnection,
+    invitation: &Invitation,
+    name: &str,
+    by: crate::domain::ids::UserId,
+) -> ServiceResult<()> {
+    let email = User::find(conn, by)?.ok_or(ServiceError::NotFound)?.email;
+    if invitation.email.to_lowercase() != email.to_lowercase() {
+        return Err(ServiceError::Forbidden(format!(
+            "This invitation is for {}, and you are signed in with another email address. Sign \
+             in as the person invited, or ask for an invitation to your address.",
+            invitation.email
+        )));
+    }
+    if Membership::find(conn, by, invitation.organisation_id)?.is_some() {
+        return Err(ServiceError::Conflict(format!(
+            "You are a member of {name} already."
+        )));
+    }
+    Ok(())
 }
 
 /// Withdraws one of the organisation's open invitations (its Owners and Admins); a used,

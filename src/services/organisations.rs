@@ -21,13 +21,25 @@ use crate::db::models::audit_events::Actor;
 pub const VIEWERS_READ_ONLY: &str = "Viewers can read this organisation's applications but not change them, see their secrets \
      or get tokens. Ask an Owner or Admin of the organisation for the Developer role.";
 
-/// The application `user_id` may read: a member of its organisation (anyone else gets 404).
+/// The application `user_id` may read: a member of its organisation (anyone else gets 404),
+/// while the organisation is not suspended or refused (403).
 pub fn readable(
     conn: &mut DbConnection,
     id: ApplicationId,
     user_id: UserId,
 ) -> ServiceResult<(Application, MemberAccess)> {
-    Application::find_for_member(conn, id, user_id)?.ok_or(ServiceError::NotFound)
+    let (application, access) =
+        Application::find_for_member(conn, id, user_id)?.ok_or(ServiceError::NotFound)?;
+    if matches!(
+        access.organisation,
+        OrganisationStatus::Suspended | OrganisationStatus::Rejected
+    ) {
+        return Err(ServiceError::Forbidden(format!(
+            "This application's organisation is {}: its members cannot work in it.",
+            access.organisation
+        )));
+    }
+    Ok((application, access))
 }
 
 /// The application `user_id` may change: 404 for anyone outside its organisation, 403 for a

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::db::models::audit_events::{AuditEvent, AuditFilter};
 use crate::db::models::invitations::Invitation;
 use crate::db::models::organisations::{Member, Membership, Organisation};
 use crate::db::{self, DbPool};
@@ -20,6 +21,9 @@ use crate::web::one_time::OneTime;
 use crate::web::{OnObject, SignedInRequest};
 use crate::web::{PageContext, SignedIn, Url, form_answer, redirect, success};
 
+/// How many of the organisation's events its page shows.
+const HISTORY: i64 = 50;
+
 #[derive(Template)]
 #[template(path = "organisations/show.html")]
 struct OrganisationPage {
@@ -33,6 +37,8 @@ struct OrganisationPage {
     errors: FieldErrors,
     /// The invitation just made: its link, shown this once.
     invited: Option<Invited>,
+    /// The organisation's newest events.
+    history: Vec<AuditEvent>,
 }
 
 impl OrganisationPage {
@@ -88,14 +94,19 @@ async fn page(
     let current = viewer
         .and_then(|v| v.membership.as_ref())
         .map(|m| m.organisation_id);
-    let (organisation, members, invitations) = db::run(pool, move |conn| {
+    let (organisation, members, invitations, history) = db::run(pool, move |conn| {
         let Some(id) = current else {
-            return Ok((None, Vec::new(), Vec::new()));
+            return Ok((None, Vec::new(), Vec::new(), Vec::new()));
         };
         let organisation = Organisation::find(conn, id)?;
         let members = Membership::members(conn, id)?;
         let invitations = Invitation::open_of(conn, id, db::now())?;
-        Ok::<_, AppError>((organisation, members, invitations))
+        let own = AuditFilter {
+            organisation: Some(id),
+            ..Default::default()
+        };
+        let (history, _) = AuditEvent::page(conn, &own, 0, HISTORY)?;
+        Ok::<_, AppError>((organisation, members, invitations, history))
     })
     .await?;
     let mut page = OrganisationPage {
@@ -106,6 +117,7 @@ async fn page(
         invite,
         errors,
         invited,
+        history,
     };
     if !page.manages_members() {
         page.invitations.clear();

@@ -125,9 +125,30 @@ async fn a_developer_works_on_the_organisations_applications_and_a_removed_one_l
     }
     let (_, list) = dev.page("/applications").await;
     assert!(!list.contains("Renamed"), "{list}");
-    // The applications stay the organisation's.
+    // The applications stay the organisation's, and so does its history; the developer's own
+    // organisation's history holds none of it.
     let (_, list) = owner.page("/applications").await;
     assert!(list.contains("Made by dev"), "{list}");
+    let (_, page) = owner.page("/organisation").await;
+    assert!(page.contains("Created application “Made by dev”"), "{page}");
+    assert!(page.contains("Removed dev from the organisation"), "{page}");
+    let (_, own) = dev.page("/organisation").await;
+    assert!(!own.contains("Made by dev"), "{own}");
+
+    // Suspended, the organisation is closed to its members too; reinstated, it opens again.
+    let admin = app.admin().await;
+    let organisation = app.organisation_of("owner");
+    let suspend = format!("/admin/organisations/{organisation}/suspend");
+    admin.post_ok(&suspend, &[]).await;
+    let response = owner.get(&format!("/applications/{id}")).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(body_of(response).await.contains("suspended"));
+    let reinstate = format!("/admin/organisations/{organisation}/reinstate");
+    admin.post_ok(&reinstate, &[]).await;
+    assert_eq!(
+        owner.get_status(&format!("/applications/{id}")).await,
+        StatusCode::OK
+    );
 }
 
 #[actix_web::test]
@@ -287,6 +308,7 @@ async fn an_invitation_is_a_single_use_link_for_one_address_that_expires() {
     newcomer.post_ok(&format!("{link}/accept"), &[]).await;
     let (_, page) = newcomer.page("/organisation").await;
     assert!(page.contains("data-member=\"boss\""), "{page}");
+    assert!(page.contains("Joined boss as Developer"), "{page}");
     assert!(newcomer.create_application("Newcomer's").await > 0);
 
     // Used: the link works no more, for anyone.

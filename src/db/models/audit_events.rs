@@ -59,6 +59,9 @@ pub struct AuditFilter {
     /// Unix seconds, inclusive.
     pub from: Option<i64>,
     pub to: Option<i64>,
+    /// Only this organisation's events (an organisation's own history; never from a query).
+    #[serde(skip)]
+    pub organisation: Option<OrganisationId>,
 }
 
 impl AuditEvent {
@@ -181,6 +184,9 @@ impl AuditEvent {
             }
             if let Some(to) = filter.to {
                 query = query.filter(audit_events::created_at.le(to));
+            }
+            if let Some(organisation) = filter.organisation {
+                query = query.filter(audit_events::organisation_id.eq(organisation));
             }
             query
         };

@@ -116,6 +116,7 @@ impl AuditQuery {
             object_type: self.object_type.clone(),
             from,
             to,
+            organisation: None,
         };
         (filter, date_error)
     }
