@@ -171,14 +171,6 @@ pub struct NewAccount {
     pub founds: Founding,
 }
 
-/// The organisation a sign-up founds.
-#[derive(Debug, Default, Clone)]
-pub struct Founding {
-    pub name: Option<OrganisationName>,
-    pub legal_identifier: String,
-    pub country: String,
-}
-
 impl NewAccount {
     /// Validates every field of the form at once, so the person sees all problems together.
     pub fn parse(form: &SignupForm) -> Result<Self, FieldErrors> {
@@ -229,11 +221,27 @@ impl NewAccount {
                 name: organisations::organisation_name(organization.as_deref()?).ok(),
                 legal_identifier: legal_identifier?,
                 country: country?,
+                invitation: form
+                    .next
+                    .strip_prefix("/invitations/")
+                    .filter(|t| !t.is_empty() && !t.contains('/'))
+                    .map(str::to_string),
             },
             organization: organization?,
             password: password?,
         })
     }
+}
+
+/// The organisation a sign-up founds.
+#[derive(Debug, Default, Clone)]
+pub struct Founding {
+    pub name: Option<OrganisationName>,
+    pub legal_identifier: String,
+    pub country: String,
+    /// The token of the invitation the sign-up came from (its `next`): when it invites this
+    /// address, the account joins that organisation instead of founding one.
+    pub invitation: Option<String>,
 }
 
 #[cfg(test)]

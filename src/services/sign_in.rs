@@ -14,8 +14,9 @@
 use std::net::IpAddr;
 
 use crate::db::models::audit_events::{AuditEvent, Subject};
+use crate::db::models::invitations::{Closing, Invitation};
 use crate::db::models::login_throttles::{Attempt, LoginThrottle, ThrottleRule};
-use crate::db::models::organisations::NewOrganisation;
+use crate::db::models::organisations::{Membership, NewOrganisation};
 use crate::db::models::users::User;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::accounts::{AccountStatus, NewAccount, PASSWORD_MAX, Role, username_key};
@@ -26,6 +27,46 @@ use crate::security::password;
 use crate::services::accounts::insert_user_in;
 use crate::services::organisations::{found, free_name};
 use crate::services::{ServiceError, ServiceResult};
+
+/// The invitation a sign-up came from, when it still works and invites this address.
+fn joinable(
+    conn: &mut crate::db::DbConnection,
+    account: &NewAccount,
+) -> ServiceResult<Option<Invitation>> {
+    let Some(token) = &account.founds.invitation else {
+        return Ok(None);
+    };
+    Ok(match crate::services::invitations::open(conn, token) {
+        Ok((invitation, _))
+            if invitation.email.to_lowercase() == account.email.as_str().to_lowercase() =>
+        {
+            Some(invitation)
+        }
+        Ok(_) | Err(ServiceError::NotFound | ServiceError::Conflict(_)) => None,
+        Err(other) => return Err(other),
+    })
+}
+
+/// The new account joins the organisation that invited it; the link stops working. What the
+/// sign-up's audit event adds.
+fn join(
+    conn: &mut crate::db::DbConnection,
+    invitation: &Invitation,
+    user: &User,
+) -> ServiceResult<String> {
+    let closing = Closing::UsedBy(user.id);
+    if !Invitation::close(conn, invitation.id, closing, db::now())? {
+        return Err(ServiceError::Conflict(
+            "This invitation has been used already: an invitation link works once.".into(),
+        ));
+    }
+    Membership::insert(conn, invitation.organisation_id, user.id, invitation.role)?;
+    Ok(format!(
+        " and joined organisation {} as {} through an invitation",
+        invitation.organisation_id,
+        invitation.role.label()
+    ))
+}
 
 /// The organisation a new account founds, with the account as its Owner: waiting for an
 /// administrator when sign-ups need approval. Named as typed (a taken name is the form's
@@ -297,14 +338,16 @@ fn throttle_summary(keys: &Keys, key: &str, who: &str, client: ClientAddress) ->
     }
 }
 
-/// Creates a TPP account from `client`: active, or pending an admin's approval in approval mode.
-/// Refused while the address is over its sign-up limit or locked for failed sign-ins.
+/// Creates a TPP account from `client`: active, or pending an admin's approval in approval mode
+/// (unless an invitation it came from lets it join an organisation: then active). Refused
+/// while the address is over its sign-up limit or locked for failed sign-ins. Answers the
+/// account and whether it joined an organisation through an invitation.
 pub async fn sign_up(
     pool: &DbPool,
     account: NewAccount,
     needs_approval: bool,
     client: ClientAddress,
-) -> ServiceResult<User> {
+) -> ServiceResult<(User, bool)> {
     let address = address_key(client.0);
     let sign_ups = format!("sign-up:{client}");
     {
@@ -325,21 +368,29 @@ pub async fn sign_up(
         .await?;
     }
     let hash = password::hash(account.password.expose().to_string()).await;
-    let status = if needs_approval {
-        AccountStatus::Pending
-    } else {
-        AccountStatus::Active
-    };
     let created = db::run(pool, move |conn| {
         db::write(conn, |conn| {
+            // Invited into an organisation that is already there: no approval to wait for.
+            let joins = joinable(conn, &account)?;
+            let status = if needs_approval && joins.is_none() {
+                AccountStatus::Pending
+            } else {
+                AccountStatus::Active
+            };
             let user = insert_user_in(conn, &account, &hash, Role::Tpp, status)?;
-            found_organisation(conn, &account, &user, needs_approval)?;
-            let waiting = if needs_approval {
+            let joined = match joins {
+                Some(invitation) => join(conn, &invitation, &user)?,
+                None => {
+                    found_organisation(conn, &account, &user, needs_approval)?;
+                    String::new()
+                }
+            };
+            let waiting = if status == AccountStatus::Pending {
                 " (waiting for approval)"
             } else {
                 ""
             };
-            let summary = format!("Signed up from {client}{waiting}");
+            let summary = format!("Signed up from {client}{waiting}{joined}");
             AuditEvent::record_as(
                 conn,
                 Some(user.id),
@@ -348,7 +399,7 @@ pub async fn sign_up(
                 account_subject(user.id),
                 &summary,
             )?;
-            Ok(user)
+            Ok((user, !joined.is_empty()))
         })
     })
     .await;

@@ -376,3 +376,52 @@ async fn only_owners_and_admins_invite_and_a_refused_invitation_keeps_the_values
     assert_eq!(app.snapshot(), before, "nothing made");
     invite(admin, "helper@example.com", "developer").await;
 }
+
+#[actix_web::test]
+async fn a_sign_up_from_an_invitation_joins_at_once_instead_of_founding() {
+    let app = spawn_app_with(&[("PORTICO_SIGNUP_APPROVAL", "true")]).await;
+    let boss = app.browser();
+    boss.post_ok("/signup", &signup_fields("boss")).await;
+    let admin = app.admin().await;
+    admin
+        .post_ok(
+            &format!("/admin/users/{}/approve", app.user_id("boss")),
+            &[],
+        )
+        .await;
+    boss.sign_in("boss", PASSWORD).await;
+    let link = invite(&boss, "joiner@example.com", "viewer").await;
+    let organisations = app.count("SELECT COUNT(*) FROM organisations");
+
+    // Signing up from the link, with the address invited: no approval to wait for, no
+    // organisation of one's own.
+    let joiner = app.browser();
+    let (_, form) = joiner.page(&format!("/signup?next={link}")).await;
+    assert_eq!(input_value(&form, "next").as_deref(), Some(link.as_str()));
+    let fields = with_field(
+        with_field(signup_fields("joiner"), "email", "joiner@example.com"),
+        "next",
+        &link,
+    );
+    let response = joiner.post("/signup", &fields).await;
+    assert_eq!(location(&response), "/login?next=%2Fapplications");
+    let (status, page) = joiner.page("/organisation").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("data-member=\"boss\""), "{page}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM organisations"),
+        organisations
+    );
+    let (status, _) = app.browser().page(&link).await;
+    assert_eq!(status, StatusCode::GONE, "used");
+
+    // Another address from the same kind of link founds (and waits) as usual.
+    let other = invite(&boss, "someone@example.com", "viewer").await;
+    let fields = with_field(signup_fields("stranger"), "next", &other);
+    let response = app.browser().post("/signup", &fields).await;
+    assert_eq!(location(&response), "/signup/pending");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM organisations"),
+        organisations + 1
+    );
+}

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::domain::FieldErrors;
-use crate::domain::accounts::{NewAccount, SignupForm};
+use crate::domain::accounts::{AccountStatus, NewAccount, SignupForm};
 use crate::error::AppError;
 use crate::security::client_address::ClientAddress;
 use crate::services::ServiceError;
@@ -102,20 +102,27 @@ pub async fn submit(
         }
     };
     match sign_in::sign_up(&pool, account, settings.signup_approval, client).await {
-        Ok(user) if settings.signup_approval => {
+        Ok((user, _)) if user.status == AccountStatus::Pending => {
             tracing::info!(user_id = %user.id, %client, "a TPP signed up, waiting for approval");
             Ok(redirect(Url::SignupPending))
         }
-        Ok(user) => {
-            tracing::info!(user_id = %user.id, %client, "a TPP signed up");
+        Ok((user, joined)) => {
+            tracing::info!(user_id = %user.id, %client, joined, "a TPP signed up");
             start_session(&session, user.id)?;
-            flash(
-                &session,
-                "success",
-                "Your account is ready, and you are signed in.",
-            );
+            let (message, next) = match joined {
+                // The invitation is used: its page has nothing more to offer.
+                true => (
+                    "Your account is ready, you are signed in, and you joined the organisation that invited you.",
+                    Url::Applications.to_string(),
+                ),
+                false => (
+                    "Your account is ready, and you are signed in.",
+                    form.next.clone(),
+                ),
+            };
+            flash(&session, "success", message);
             // `/login` sends a signed-in person on to `next` (or their applications).
-            Ok(see_other(&with_next(Url::Login, &form.next)))
+            Ok(see_other(&with_next(Url::Login, &next)))
         }
         Err(ServiceError::Throttled { until }) => {
             tracing::warn!(%client, "sign-up refused: too many from this address");
