@@ -283,7 +283,7 @@ pub async fn set_standing(
                 }
             )));
         }
-        Organisation::set_status(conn, id, to, None)?;
+        Organisation::set_status(conn, id, to)?;
         let done = match standing {
             Standing::Suspend => "Suspended",
             Standing::Reinstate => "Reinstated",

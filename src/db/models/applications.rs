@@ -5,7 +5,6 @@
 use crate::db::DbConnection;
 use diesel::prelude::*;
 
-use crate::db::rows::FirstRow;
 use crate::db::schema::{
     applications, memberships, organisations, subscriptions, throttling_policies,
 };
@@ -74,19 +73,6 @@ impl Application {
             ))
             .first(conn)
             .optional()
-    }
-
-    /// The application of `organisation_id` with this id (for the application it names
-    /// elsewhere, e.g. in a subscribe form).
-    pub fn find_in(
-        conn: &mut DbConnection,
-        id: ApplicationId,
-        organisation_id: OrganisationId,
-    ) -> QueryResult<Option<Application>> {
-        applications::table
-            .find(id)
-            .filter(applications::organisation_id.eq(organisation_id))
-            .first_row(conn)
     }
 
     /// The organisation's applications by name (for pickers).

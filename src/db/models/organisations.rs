@@ -114,17 +114,15 @@ impl Organisation {
         made.first_row(conn)?.ok_or(diesel::result::Error::NotFound)
     }
 
-    /// Sets the organisation's standing (and the reason an administrator gave, if any).
+    /// Sets the organisation's standing.
     pub fn set_status(
         conn: &mut DbConnection,
         id: OrganisationId,
         status: OrganisationStatus,
-        reason: Option<&str>,
     ) -> QueryResult<usize> {
         diesel::update(organisations::table.find(id))
             .set((
                 organisations::status.eq(status),
-                organisations::decision_reason.eq(reason),
                 organisations::updated_at.eq(crate::db::now()),
             ))
             .execute(conn)
